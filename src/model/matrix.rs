@@ -1,0 +1,332 @@
+//! The platform matrix: tags × platforms → cells, built from per-tag results.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::digest::Digest;
+use super::manifest::ManifestKind;
+use super::platform::{Platform, column_order};
+
+/// What resolving one tag produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagResult {
+    pub tag: String,
+    pub outcome: TagOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagOutcome {
+    /// An index or manifest list and what its entries resolved to.
+    Index { digest: Digest, media_type: String, kind: ManifestKind, children: Vec<Child>, attestations: usize },
+    /// A single-platform image; its platform comes from its config.
+    Image { digest: Digest, media_type: String, child: Child },
+    /// Not an image: a signature, SBOM, Helm chart …
+    Artifact { digest: Digest, media_type: String, artifact_type: Option<String> },
+    /// The tag could not be read.
+    Failed { error: String },
+}
+
+/// One platform's image inside a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// `None` when the platform is unknown (an image whose config could not be read).
+    pub platform: Option<Platform>,
+    pub digest: Digest,
+    /// Size of the child manifest in bytes.
+    pub size: u64,
+    /// Config plus layers, once the child manifest has been read.
+    pub compressed_size: Option<u64>,
+    pub error: Option<String>,
+    /// Digest of the attestation manifest that describes this child, if any.
+    pub attestation: Option<Digest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    Index,
+    Image,
+    Artifact,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cell {
+    pub digest: Digest,
+    pub size: u64,
+    pub compressed_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Digest>,
+    /// Further entries of the same index for this platform (e.g. zstd twins); the first wins.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub tag: String,
+    pub digest: Option<Digest>,
+    pub media_type: Option<String>,
+    pub kind: RowKind,
+    pub manifest_kind: Option<ManifestKind>,
+    /// Platform key → cell.
+    pub cells: BTreeMap<String, Cell>,
+    pub attestations: usize,
+    pub error: Option<String>,
+    pub artifact_type: Option<String>,
+}
+
+impl Row {
+    fn from_result(r: TagResult) -> Row {
+        let mut row = Row {
+            tag: r.tag,
+            digest: None,
+            media_type: None,
+            kind: RowKind::Error,
+            manifest_kind: None,
+            cells: BTreeMap::new(),
+            attestations: 0,
+            error: None,
+            artifact_type: None,
+        };
+        match r.outcome {
+            TagOutcome::Index { digest, media_type, kind, children, attestations } => {
+                row.digest = Some(digest);
+                row.media_type = Some(media_type);
+                row.kind = RowKind::Index;
+                row.manifest_kind = Some(kind);
+                row.attestations = attestations;
+                for c in children {
+                    row.add_child(c);
+                }
+            }
+            TagOutcome::Image { digest, media_type, child } => {
+                row.digest = Some(digest);
+                row.media_type = Some(media_type);
+                row.kind = RowKind::Image;
+                if child.platform.is_none() {
+                    row.error = child.error.clone();
+                }
+                row.add_child(child);
+            }
+            TagOutcome::Artifact { digest, media_type, artifact_type } => {
+                row.digest = Some(digest);
+                row.media_type = Some(media_type);
+                row.kind = RowKind::Artifact;
+                row.manifest_kind = Some(ManifestKind::Artifact);
+                row.artifact_type = artifact_type;
+            }
+            TagOutcome::Failed { error } => {
+                row.error = Some(error);
+            }
+        }
+        row
+    }
+
+    fn add_child(&mut self, c: Child) {
+        let key = c.platform.as_ref().map(Platform::key).unwrap_or_else(|| "unknown".to_string());
+        match self.cells.get_mut(&key) {
+            Some(existing) => existing.duplicates += 1,
+            None => {
+                self.cells.insert(
+                    key,
+                    Cell {
+                        digest: c.digest,
+                        size: c.size,
+                        compressed_size: c.compressed_size,
+                        error: c.error,
+                        attestation: c.attestation,
+                        duplicates: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn is_single_arch(&self) -> bool {
+        self.kind == RowKind::Image
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matrix {
+    pub repository: String,
+    /// Columns in display order.
+    pub platforms: Vec<Platform>,
+    pub rows: Vec<Row>,
+}
+
+impl Matrix {
+    /// Rows keep the order of `results`.
+    pub fn build(repository: &str, results: Vec<TagResult>) -> Matrix {
+        let rows: Vec<Row> = results.into_iter().map(Row::from_result).collect();
+        let mut seen: HashMap<String, Platform> = HashMap::new();
+        for row in &rows {
+            for key in row.cells.keys() {
+                if !seen.contains_key(key) {
+                    let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
+                    seen.insert(key.clone(), p);
+                }
+            }
+        }
+        let mut platforms: Vec<Platform> = seen.into_values().collect();
+        platforms.sort_by(column_order);
+        Matrix { repository: repository.to_string(), platforms, rows }
+    }
+
+    pub fn platform_keys(&self) -> Vec<String> {
+        self.platforms.iter().map(Platform::key).collect()
+    }
+
+    /// Tags that point at the same digest, for every digest shared by two or more tags,
+    /// in row order.
+    pub fn shared_digests(&self) -> BTreeMap<Digest, Vec<String>> {
+        let mut by: BTreeMap<Digest, Vec<String>> = BTreeMap::new();
+        for r in &self.rows {
+            if let Some(d) = &r.digest {
+                by.entry(d.clone()).or_default().push(r.tag.clone());
+            }
+        }
+        by.retain(|_, tags| tags.len() > 1);
+        by
+    }
+
+    /// The other tags sharing this row's digest.
+    pub fn shared_with(&self, row: &Row) -> Vec<String> {
+        match &row.digest {
+            None => Vec::new(),
+            Some(d) => self
+                .rows
+                .iter()
+                .filter(|r| r.tag != row.tag && r.digest.as_ref() == Some(d))
+                .map(|r| r.tag.clone())
+                .collect(),
+        }
+    }
+
+    /// Tags with no cell for `platform` (key form), error rows excluded.
+    pub fn tags_missing(&self, platform_key: &str) -> Vec<&str> {
+        self.rows
+            .iter()
+            .filter(|r| r.kind != RowKind::Error && r.kind != RowKind::Artifact && !r.cells.contains_key(platform_key))
+            .map(|r| r.tag.as_str())
+            .collect()
+    }
+}
+
+/// Shell-style glob over a tag: `*` any run, `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(b: &str) -> Digest {
+        Digest::sha256(b.as_bytes())
+    }
+
+    fn child(p: &str, name: &str) -> Child {
+        Child {
+            platform: Some(Platform::parse_key(p).unwrap()),
+            digest: d(name),
+            size: 100,
+            compressed_size: Some(1000),
+            error: None,
+            attestation: None,
+        }
+    }
+
+    fn index(tag: &str, id: &str, children: Vec<Child>) -> TagResult {
+        TagResult {
+            tag: tag.into(),
+            outcome: TagOutcome::Index {
+                digest: d(id),
+                media_type: crate::model::manifest::OCI_INDEX.into(),
+                kind: ManifestKind::OciIndex,
+                children,
+                attestations: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn columns_union_ordered_and_gaps() {
+        let m = Matrix::build("r", vec![
+            index("1.0", "i1", vec![child("linux/arm64", "a"), child("linux/amd64", "b")]),
+            index("1.1", "i2", vec![child("linux/arm/v7", "c"), child("windows/amd64:10.0.17763.1", "w")]),
+            TagResult { tag: "bad".into(), outcome: TagOutcome::Failed { error: "boom".into() } },
+        ]);
+        assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64:10.0.17763.1"]);
+        assert_eq!(m.tags_missing("linux/arm64"), ["1.1"]);
+        assert_eq!(m.rows[2].kind, RowKind::Error);
+        assert_eq!(m.rows[2].error.as_deref(), Some("boom"));
+        assert_eq!(m.rows[0].cells["linux/arm64"].digest, d("a"));
+    }
+
+    #[test]
+    fn shared_digests_grouped_and_single_arch_marked() {
+        let img = TagResult {
+            tag: "amd".into(),
+            outcome: TagOutcome::Image { digest: d("x"), media_type: "m/t".into(), child: child("linux/amd64", "x") },
+        };
+        let m = Matrix::build("r", vec![
+            index("latest", "i1", vec![child("linux/arm64", "a")]),
+            index("1.0", "i1", vec![child("linux/arm64", "a")]),
+            img,
+        ]);
+        let shared = m.shared_digests();
+        assert_eq!(shared.len(), 1);
+        assert_eq!(shared[&d("i1")], ["latest", "1.0"]);
+        assert_eq!(m.shared_with(&m.rows[0]), ["1.0"]);
+        assert!(m.rows[2].is_single_arch());
+        assert!(m.rows[2].cells.contains_key("linux/amd64"));
+    }
+
+    #[test]
+    fn duplicate_platform_keeps_first() {
+        let m = Matrix::build("r", vec![index("t", "i", vec![child("linux/arm64", "first"), child("linux/aarch64", "second")])]);
+        let c = &m.rows[0].cells["linux/arm64"];
+        assert_eq!(c.digest, d("first"));
+        assert_eq!(c.duplicates, 1);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("1.*", "1.2.3"));
+        assert!(glob_match("*-alpine", "3.19-alpine"));
+        assert!(glob_match("v?.0", "v1.0"));
+        assert!(!glob_match("v?.0", "v10.0"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("a*b", "acbd"));
+        assert!(glob_match("a*b*", "acbd"));
+    }
+}

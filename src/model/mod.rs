@@ -1,0 +1,13 @@
+//! Pure data: references, digests, platforms, manifests and the platform matrix.
+//! Nothing in here does I/O.
+
+pub mod digest;
+pub mod manifest;
+pub mod matrix;
+pub mod platform;
+pub mod reference;
+
+pub use digest::Digest;
+pub use manifest::{Descriptor, ImageConfig, ManifestKind, ManifestView};
+pub use platform::Platform;
+pub use reference::{Reference, Registry, Repository};

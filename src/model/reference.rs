@@ -1,0 +1,405 @@
+//! Image references: `[host[:port]/]repo[:tag][@digest]`, with Docker Hub normalisation.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::digest::{Digest, DigestError};
+
+/// The registry Docker Hub references resolve to.
+pub const DOCKER_HUB: &str = "docker.io";
+/// The host that actually serves Docker Hub's registry API.
+pub const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
+
+/// What is wrong with a reference, said so the user can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("empty reference: give an image such as `nginx`, `ghcr.io/org/app:1.0` or `host:5000/repo@sha256:…`")]
+    Empty,
+    #[error("reference {input:?} contains whitespace")]
+    Whitespace { input: String },
+    #[error("reference {input:?}: repository names must be lowercase (found {component:?})")]
+    Uppercase { input: String, component: String },
+    #[error(
+        "reference {input:?}: path component {component:?} is invalid (use lowercase letters, digits and single `.`, `_`, `__` or `-` between them)"
+    )]
+    BadComponent { input: String, component: String },
+    #[error("reference {input:?}: registry host {host:?} is invalid")]
+    BadHost { input: String, host: String },
+    #[error("reference {input:?}: tag {tag:?} is invalid (1-128 of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`)")]
+    BadTag { input: String, tag: String },
+    #[error("reference {input:?}: {source}")]
+    BadDigest { input: String, source: DigestError },
+    #[error("reference {input:?}: repository name is longer than 255 characters")]
+    TooLong { input: String },
+}
+
+/// A registry host as written by the user, normalised (`index.docker.io` → `docker.io`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Registry(String);
+
+impl Registry {
+    pub fn parse(input: &str) -> Result<Registry, ReferenceError> {
+        let host = input.trim().trim_end_matches('/');
+        let host = host
+            .strip_prefix("https://")
+            .or_else(|| host.strip_prefix("http://"))
+            .unwrap_or(host);
+        if host.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if !valid_host(host) {
+            return Err(ReferenceError::BadHost { input: input.to_string(), host: host.to_string() });
+        }
+        Ok(Registry(normalise_host(host)))
+    }
+
+    /// The name users see: `docker.io`, `ghcr.io`, `127.0.0.1:5000`.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The host:port the API is served from (`registry-1.docker.io` for Docker Hub).
+    pub fn endpoint(&self) -> &str {
+        if self.0 == DOCKER_HUB { DOCKER_HUB_ENDPOINT } else { &self.0 }
+    }
+
+    pub fn is_docker_hub(&self) -> bool {
+        self.0 == DOCKER_HUB
+    }
+
+    /// Loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) may be spoken to over plain HTTP.
+    pub fn is_loopback(&self) -> bool {
+        let host = host_without_port(&self.0);
+        if host == "localhost" || host.ends_with(".localhost") {
+            return true;
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        bare.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    }
+}
+
+impl fmt::Display for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A repository in a registry: `registry/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Repository {
+    pub registry: Registry,
+    pub name: String,
+}
+
+impl Repository {
+    /// Parse `[host/]name`; a tag or digest is an error here.
+    pub fn parse(input: &str) -> Result<Repository, ReferenceError> {
+        let r = Reference::parse_inner(input, false)?;
+        Ok(r.repository)
+    }
+
+    pub fn reference(&self, tag: &str) -> Reference {
+        Reference { repository: self.clone(), tag: Some(tag.to_string()), digest: None }
+    }
+
+    pub fn digest_reference(&self, digest: &Digest) -> Reference {
+        Reference { repository: self.clone(), tag: None, digest: Some(digest.clone()) }
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.name)
+    }
+}
+
+impl FromStr for Repository {
+    type Err = ReferenceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Repository::parse(s)
+    }
+}
+
+/// A full image reference. At least one of tag and digest is set after parsing
+/// (`latest` is filled in when neither is given).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Reference {
+    pub repository: Repository,
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+impl Reference {
+    pub fn parse(input: &str) -> Result<Reference, ReferenceError> {
+        Reference::parse_inner(input, true)
+    }
+
+    fn parse_inner(input: &str, allow_tag: bool) -> Result<Reference, ReferenceError> {
+        if input.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if input.chars().any(char::is_whitespace) {
+            return Err(ReferenceError::Whitespace { input: input.to_string() });
+        }
+        let err_input = input.to_string();
+        let (rest, digest) = match input.split_once('@') {
+            Some((rest, d)) => {
+                let digest = Digest::parse(d)
+                    .map_err(|source| ReferenceError::BadDigest { input: err_input.clone(), source })?;
+                (rest, Some(digest))
+            }
+            None => (input, None),
+        };
+        // A tag is after the last ':' that follows the last '/'.
+        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+        let (name_part, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
+            None => (rest, None),
+        };
+        if let Some(t) = &tag {
+            if !valid_tag(t) {
+                return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
+            }
+        }
+        if !allow_tag && (tag.is_some() || digest.is_some()) {
+            return Err(ReferenceError::BadComponent {
+                input: err_input,
+                component: "a repository name takes no tag or digest".to_string(),
+            });
+        }
+        let (host, path) = split_host(name_part);
+        let host = match host {
+            Some(h) => {
+                if !valid_host(h) {
+                    return Err(ReferenceError::BadHost { input: err_input, host: h.to_string() });
+                }
+                normalise_host(h)
+            }
+            None => DOCKER_HUB.to_string(),
+        };
+        if path.is_empty() {
+            return Err(ReferenceError::BadComponent { input: err_input, component: String::new() });
+        }
+        for component in path.split('/') {
+            if component.chars().any(|c| c.is_ascii_uppercase()) {
+                return Err(ReferenceError::Uppercase { input: err_input, component: component.to_string() });
+            }
+            if !valid_component(component) {
+                return Err(ReferenceError::BadComponent { input: err_input, component: component.to_string() });
+            }
+        }
+        let mut name = path.to_string();
+        if host == DOCKER_HUB && !name.contains('/') {
+            name = format!("library/{name}");
+        }
+        if name.len() > 255 {
+            return Err(ReferenceError::TooLong { input: err_input });
+        }
+        let tag = if tag.is_none() && digest.is_none() && allow_tag { Some("latest".to_string()) } else { tag };
+        Ok(Reference { repository: Repository { registry: Registry(host), name }, tag, digest })
+    }
+
+    /// What the registry API is asked for: the digest if known, else the tag.
+    pub fn api_reference(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "latest".to_string(),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.repository.registry
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Reference {
+    type Err = ReferenceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reference::parse(s)
+    }
+}
+
+/// Docker's rule: the first component is a host if it has a `.` or `:` or is `localhost`.
+fn split_host(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('[') =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    }
+}
+
+fn normalise_host(host: &str) -> String {
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+fn host_without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map(|(h, _)| h).unwrap_or(rest);
+    }
+    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+}
+
+fn valid_host(host: &str) -> bool {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, tail)) => {
+                if ip.parse::<std::net::Ipv6Addr>().is_err() {
+                    return false;
+                }
+                (None, tail.strip_prefix(':'))
+            }
+            None => return false,
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(host), None),
+        }
+    };
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    match name {
+        None => true,
+        Some(n) => {
+            !n.is_empty()
+                && n.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                })
+        }
+    }
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+fn valid_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    if b.is_empty() || !is_alnum(b[0]) || !is_alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if is_alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// `[\w][\w.-]{0,127}`
+pub fn valid_tag(t: &str) -> bool {
+    let b = t.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter().all(|&x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Reference {
+        Reference::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn docker_hub_rules() {
+        let r = p("nginx");
+        assert_eq!(r.to_string(), "docker.io/library/nginx:latest");
+        assert_eq!(r.registry().endpoint(), "registry-1.docker.io");
+        assert_eq!(p("bitnami/redis:7").to_string(), "docker.io/bitnami/redis:7");
+        assert_eq!(p("index.docker.io/library/alpine").to_string(), "docker.io/library/alpine:latest");
+        assert_eq!(p("docker.io/alpine:3.19").to_string(), "docker.io/library/alpine:3.19");
+    }
+
+    #[test]
+    fn hosts_ports_and_digests() {
+        let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let r = p(&format!("127.0.0.1:5000/team/app:1.0@{d}"));
+        assert_eq!(r.registry().name(), "127.0.0.1:5000");
+        assert_eq!(r.repository.name, "team/app");
+        assert_eq!(r.tag.as_deref(), Some("1.0"));
+        assert_eq!(r.digest.as_ref().map(|d| d.as_str()), Some(d));
+        assert_eq!(r.api_reference(), d);
+        let r = p(&format!("localhost/app@{d}"));
+        assert_eq!(r.registry().name(), "localhost");
+        assert_eq!(r.tag, None);
+        let r = p("[::1]:5000/app:x");
+        assert!(r.registry().is_loopback());
+        assert!(p("localhost:5000/a").registry().is_loopback());
+        assert!(p("127.1.2.3:5000/a").registry().is_loopback());
+        assert!(!p("ghcr.io/a/b").registry().is_loopback());
+        assert_eq!(p("ghcr.io/Org".to_lowercase().as_str()).repository.name, "org");
+    }
+
+    #[test]
+    fn malformed_references_say_what_is_wrong() {
+        assert_eq!(Reference::parse(""), Err(ReferenceError::Empty));
+        assert!(matches!(Reference::parse("Nginx"), Err(ReferenceError::Uppercase { .. })));
+        assert!(matches!(Reference::parse("a b"), Err(ReferenceError::Whitespace { .. })));
+        assert!(matches!(Reference::parse("nginx:"), Err(ReferenceError::BadTag { .. })));
+        assert!(matches!(Reference::parse("nginx:-x"), Err(ReferenceError::BadTag { .. })));
+        assert!(matches!(Reference::parse("nginx@sha256:abc"), Err(ReferenceError::BadDigest { .. })));
+        assert!(matches!(Reference::parse("a//b"), Err(ReferenceError::BadComponent { .. })));
+        assert!(matches!(Reference::parse("a/b..c"), Err(ReferenceError::BadComponent { .. })));
+        assert!(matches!(Reference::parse("host:99999999/a"), Err(ReferenceError::BadHost { .. })));
+        let msg = Reference::parse("Nginx").unwrap_err().to_string();
+        assert!(msg.contains("lowercase"), "{msg}");
+    }
+
+    #[test]
+    fn repository_rejects_tags() {
+        assert!(Repository::parse("127.0.0.1:5000/team/app").is_ok());
+        assert!(Repository::parse("127.0.0.1:5000/team/app:1").is_err());
+        assert_eq!(Repository::parse("alpine").map(|r| r.to_string()), Ok("docker.io/library/alpine".to_string()));
+    }
+
+    #[test]
+    fn components() {
+        for ok in ["a", "a.b", "a_b", "a__b", "a---b", "0x"] {
+            assert!(valid_component(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a___b", "a._b", "a..b"] {
+            assert!(!valid_component(bad), "{bad}");
+        }
+    }
+}
