@@ -1,0 +1,735 @@
+//! The registry HTTP client: distribution API v2 over reqwest, with Bearer/Basic auth, bounded
+//! retries honouring `Retry-After`, a total timeout per request, `Link` pagination that stays on
+//! the registry's host, and digest verification of everything it returns.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::model::digest::Digest;
+use crate::model::manifest::ACCEPT_ALL;
+use crate::model::reference::Registry;
+
+use super::auth::Credentials;
+use super::error::RegistryError;
+
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Total time for one request, body included.
+    pub timeout: Duration,
+    /// Retries after the first attempt for 408/429/5xx and connection failures.
+    pub max_retries: u32,
+    /// First backoff; doubles per retry.
+    pub initial_backoff: Duration,
+    /// Longest single wait, also caps `Retry-After`.
+    pub max_backoff: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Use plain HTTP for a non-loopback host.
+    pub plain_http: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            concurrency: DEFAULT_CONCURRENCY,
+            plain_http: false,
+        }
+    }
+}
+
+/// A whole response: status, headers and body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Bytes fetched by reference, verified.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    pub content_type: Option<String>,
+}
+
+/// One page of a paginated list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<String>,
+    /// The URL of the next page, if the registry gave one.
+    pub next: Option<String>,
+}
+
+pub struct RegistryClient {
+    http: reqwest::Client,
+    registry: Registry,
+    base: String,
+    credentials: Option<Credentials>,
+    tokens: Mutex<HashMap<String, String>>,
+    basic: AtomicBool,
+    options: ClientOptions,
+    limiter: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient").field("registry", &self.registry).field("base", &self.base).finish()
+    }
+}
+
+pub fn repo_scope(repo: &str, actions: &str) -> String {
+    format!("repository:{repo}:{actions}")
+}
+
+pub const CATALOG_SCOPE: &str = "registry:catalog:*";
+
+impl RegistryClient {
+    pub fn new(
+        registry: Registry,
+        credentials: Option<Credentials>,
+        options: ClientOptions,
+    ) -> Result<RegistryClient, RegistryError> {
+        let scheme = if registry.is_loopback() || options.plain_http { "http" } else { "https" };
+        let base = format!("{scheme}://{}", registry.endpoint());
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("archlens/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
+        Ok(RegistryClient {
+            http,
+            registry,
+            base,
+            credentials,
+            tokens: Mutex::new(HashMap::new()),
+            basic: AtomicBool::new(false),
+            limiter: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            options,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    fn name(&self) -> String {
+        self.registry.name().to_string()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn auth_header(&self, scope: &str) -> Option<String> {
+        if let Some(t) = self.tokens.lock().await.get(scope) {
+            return Some(format!("Bearer {t}"));
+        }
+        if self.basic.load(Ordering::Relaxed) {
+            if let Some(Credentials::Basic { username, password }) = &self.credentials {
+                return Some(basic_header(username, password));
+            }
+        }
+        None
+    }
+
+    /// Send one request with auth, retries and the total timeout; read the whole body.
+    pub async fn execute(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, RegistryError> {
+        let _permit = self.limiter.acquire().await.map_err(|_| RegistryError::Cancelled)?;
+        let mut attempt: u32 = 0;
+        let mut authenticated = false;
+        loop {
+            let mut rb = self.http.request(method.clone(), url);
+            for (k, v) in headers {
+                rb = rb.header(*k, *v);
+            }
+            if let Some(h) = self.auth_header(scope).await {
+                rb = rb.header(AUTHORIZATION, h);
+            }
+            if let Some(b) = body {
+                rb = rb.body(b.to_vec());
+            }
+            let is_head = method == Method::HEAD;
+            let sent = tokio::time::timeout(self.options.timeout, async {
+                let resp = rb.send().await?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = if is_head { Vec::new() } else { resp.bytes().await?.to_vec() };
+                Ok::<_, reqwest::Error>(Response { status, headers, body })
+            })
+            .await;
+            let retry_wait = |attempt: u32| {
+                let base = self.options.initial_backoff.saturating_mul(2u32.saturating_pow(attempt));
+                base.min(self.options.max_backoff)
+            };
+            let resp = match sent {
+                Err(_) => {
+                    return Err(RegistryError::Timeout {
+                        registry: self.name(),
+                        url: url.to_string(),
+                        seconds: self.options.timeout.as_secs().max(1),
+                    });
+                }
+                Ok(Err(e)) => {
+                    let err = self.classify(&e);
+                    if matches!(err, RegistryError::Connection { .. }) && attempt < self.options.max_retries {
+                        tokio::time::sleep(retry_wait(attempt)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(err);
+                }
+                Ok(Ok(r)) => r,
+            };
+            match resp.status {
+                401 if !authenticated => {
+                    let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+                    self.authenticate(&challenge, scope).await?;
+                    authenticated = true;
+                }
+                401 | 403 => {
+                    return Err(RegistryError::Unauthorized {
+                        registry: self.name(),
+                        scope: scope.to_string(),
+                        detail: error_detail(&resp.body, resp.status),
+                    });
+                }
+                408 | 429 | 500..=599 => {
+                    if attempt >= self.options.max_retries {
+                        return Err(if resp.status == 429 {
+                            RegistryError::RateLimited {
+                                registry: self.name(),
+                                retry_after: resp.header("retry-after").and_then(|s| s.trim().parse().ok()),
+                            }
+                        } else {
+                            RegistryError::Http {
+                                registry: self.name(),
+                                status: resp.status,
+                                url: url.to_string(),
+                                detail: error_detail(&resp.body, resp.status),
+                            }
+                        });
+                    }
+                    let wait = match resp.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
+                        Some(secs) => Duration::from_secs(secs).min(self.options.max_backoff),
+                        None => retry_wait(attempt),
+                    };
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => return Ok(resp),
+            }
+        }
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> RegistryError {
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            detail = format!("{detail}: {s}");
+            source = s.source();
+        }
+        let lower = detail.to_ascii_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            RegistryError::Tls { registry: self.name(), detail }
+        } else {
+            RegistryError::Connection { registry: self.name(), detail }
+        }
+    }
+
+    async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
+        let (scheme, params) = parse_challenge(challenge);
+        let unauthorized = |detail: String| RegistryError::Unauthorized {
+            registry: self.name(),
+            scope: scope.to_string(),
+            detail,
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "basic" => match &self.credentials {
+                Some(Credentials::Basic { .. }) => {
+                    self.basic.store(true, Ordering::Relaxed);
+                    Ok(())
+                }
+                _ => Err(unauthorized("the registry asks for a user name and password".into())),
+            },
+            "bearer" => {
+                let realm = params
+                    .get("realm")
+                    .ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
+                let mut query: Vec<(&str, &str)> = Vec::new();
+                if let Some(s) = params.get("service") {
+                    query.push(("service", s));
+                }
+                for s in scope.split(' ').filter(|s| !s.is_empty()) {
+                    query.push(("scope", s));
+                }
+                let mut token_url = url::Url::parse(realm)
+                    .map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
+                let req = match &self.credentials {
+                    Some(Credentials::IdentityToken { token }) => {
+                        let mut form = query.clone();
+                        form.push(("grant_type", "refresh_token"));
+                        form.push(("refresh_token", token));
+                        form.push(("client_id", "archlens"));
+                        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+                        self.http
+                            .post(realm.as_str())
+                            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                            .body(body)
+                    }
+                    Some(Credentials::Basic { username, password }) => self
+                        .http
+                        .get(with_query(&mut token_url, &query))
+                        .header(AUTHORIZATION, basic_header(username, password)),
+                    None => self.http.get(with_query(&mut token_url, &query)),
+                };
+                let resp = tokio::time::timeout(self.options.timeout, async {
+                    let r = req.send().await?;
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, body))
+                })
+                .await
+                .map_err(|_| RegistryError::Timeout {
+                    registry: self.name(),
+                    url: realm.clone(),
+                    seconds: self.options.timeout.as_secs().max(1),
+                })?
+                .map_err(|e| self.classify(&e))?;
+                if resp.0 != 200 {
+                    return Err(unauthorized(format!(
+                        "the token service answered {}: {}",
+                        resp.0,
+                        error_detail(&resp.1, resp.0)
+                    )));
+                }
+                let v: serde_json::Value = serde_json::from_slice(&resp.1)
+                    .map_err(|e| unauthorized(format!("the token service sent unreadable JSON: {e}")))?;
+                let token = v
+                    .get("token")
+                    .or_else(|| v.get("access_token"))
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(|| unauthorized("the token service sent no token".into()))?;
+                self.tokens.lock().await.insert(scope.to_string(), token.to_string());
+                Ok(())
+            }
+            _ => Err(unauthorized(format!("unsupported authentication challenge {challenge:?}"))),
+        }
+    }
+
+    /// Fail with the right typed error for a non-success status.
+    fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
+        match resp.status {
+            404 => RegistryError::NotFound { registry: self.name(), what: what.to_string() },
+            s => RegistryError::Http {
+                registry: self.name(),
+                status: s,
+                url: url.to_string(),
+                detail: error_detail(&resp.body, s),
+            },
+        }
+    }
+
+    /// Check that `/v2/` answers (with auth if needed).
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        let url = self.url("/v2/");
+        let r = self.execute(Method::GET, &url, "", &[], None).await?;
+        if r.status == 200 { Ok(()) } else { Err(self.status_error(&r, &url, "the registry API (/v2/)")) }
+    }
+
+    async fn list_page(&self, url: &str, scope: &str, key: &str, what: &str) -> Result<Page, RegistryError> {
+        let r = self.execute(Method::GET, url, scope, &[], None).await?;
+        if r.status != 200 {
+            return Err(self.status_error(&r, url, what));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| RegistryError::Other {
+            detail: format!("{} sent unreadable JSON for {what}: {e}", self.name()),
+        })?;
+        let items = match v.get(key) {
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            // A repository whose only tag was deleted lists `"tags": null`.
+            Some(serde_json::Value::Null) | None => Vec::new(),
+            Some(_) => {
+                return Err(RegistryError::Other { detail: format!("{} sent a malformed {key} list", self.name()) });
+            }
+        };
+        let next = match r.header("link") {
+            Some(link) => self.next_link(url, link)?,
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Resolve the `rel="next"` target of a Link header, refusing other hosts.
+    fn next_link(&self, current: &str, link: &str) -> Result<Option<String>, RegistryError> {
+        let Some(target) = parse_next_link(link) else { return Ok(None) };
+        let base = url::Url::parse(current).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        let next = base.join(&target).map_err(|e| RegistryError::Other { detail: format!("bad Link header: {e}") })?;
+        if next.host_str() != base.host_str() || next.port_or_known_default() != base.port_or_known_default() {
+            return Err(RegistryError::CrossHostLink { registry: self.name(), url: next.to_string() });
+        }
+        Ok(Some(next.to_string()))
+    }
+
+    /// One catalog page. `page` is a URL from a previous page's `next`, or `None` for the first.
+    pub async fn catalog_page(&self, page: Option<&str>, n: usize) -> Result<Page, RegistryError> {
+        let url = match page {
+            Some(u) => u.to_string(),
+            None => self.url(&format!("/v2/_catalog?n={n}")),
+        };
+        self.list_page(&url, CATALOG_SCOPE, "repositories", "the repository catalog").await
+    }
+
+    pub async fn catalog_all(&self) -> Result<Vec<String>, RegistryError> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let p = self.catalog_page(next.as_deref(), 1000).await?;
+            out.extend(p.items);
+            match p.next {
+                Some(n) if Some(&n) != next.as_ref() => next = Some(n),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn tags_page(&self, repo: &str, page: Option<&str>, n: usize) -> Result<Page, RegistryError> {
+        let url = match page {
+            Some(u) => u.to_string(),
+            None => self.url(&format!("/v2/{repo}/tags/list?n={n}")),
+        };
+        self.list_page(&url, &repo_scope(repo, "pull"), "tags", &format!("tags of {repo}")).await
+    }
+
+    pub async fn tags_all(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let p = self.tags_page(repo, next.as_deref(), 1000).await?;
+            out.extend(p.items);
+            match p.next {
+                Some(n) if Some(&n) != next.as_ref() => next = Some(n),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `HEAD` a manifest: its digest (from `Docker-Content-Digest`), media type and size.
+    /// `Ok(None)` when the registry does not send the digest header.
+    pub async fn head_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<(Digest, Option<String>)>, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
+        let accept = ACCEPT_ALL.join(", ");
+        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None).await?;
+        if r.status != 200 {
+            return Err(self.status_error(&r, &url, &format!("{repo}:{reference}")));
+        }
+        let digest = r.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok());
+        Ok(digest.map(|d| (d, r.header("content-type").map(str::to_string))))
+    }
+
+    /// `GET` a manifest by tag or digest; verified against the digest asked for, or against
+    /// `Docker-Content-Digest` when fetched by tag.
+    pub async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
+        let accept = ACCEPT_ALL.join(", ");
+        let what = if reference.contains(':') { format!("{repo}@{reference}") } else { format!("{repo}:{reference}") };
+        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None).await?;
+        if r.status != 200 {
+            return Err(self.status_error(&r, &url, &what));
+        }
+        let expected = match Digest::parse(reference) {
+            Ok(d) => Some(d),
+            Err(_) => r.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok()),
+        };
+        let digest = self.verify(&what, expected.as_ref(), &r.body)?;
+        Ok(Fetched { content_type: r.header("content-type").map(str::to_string), bytes: r.body, digest })
+    }
+
+    /// `GET` a blob that fits in memory (configs), verified.
+    pub async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let what = format!("blob {repo}@{digest}");
+        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[], None).await?;
+        if r.status != 200 {
+            return Err(self.status_error(&r, &url, &what));
+        }
+        self.verify(&what, Some(digest), &r.body)?;
+        Ok(r.body)
+    }
+
+    fn verify(&self, what: &str, expected: Option<&Digest>, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        match expected {
+            Some(d) if d.is_verifiable() => match d.verify(bytes) {
+                Ok(()) => Ok(d.clone()),
+                Err(mismatch) => {
+                    Err(RegistryError::DigestMismatch { registry: self.name(), what: what.to_string(), mismatch })
+                }
+            },
+            _ => Ok(Digest::sha256(bytes)),
+        }
+    }
+
+    pub async fn blob_exists(&self, repo: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull,push"), &[], None).await?;
+        match r.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.status_error(&r, &url, &format!("blob {repo}@{digest}"))),
+        }
+    }
+
+    /// Upload a blob in one piece (skipped when the registry already has it).
+    pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        let digest = Digest::sha256(bytes);
+        if self.blob_exists(repo, &digest).await? {
+            return Ok(digest);
+        }
+        let scope = repo_scope(repo, "pull,push");
+        let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
+        let r = self.execute(Method::POST, &start, &scope, &[("content-length", "0")], Some(&[])).await?;
+        if r.status != 202 {
+            return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
+        }
+        let location = self.upload_location(&r, &start)?;
+        let mut put = url::Url::parse(&location).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        put.query_pairs_mut().append_pair("digest", digest.as_str());
+        let r = self
+            .execute(Method::PUT, put.as_str(), &scope, &[("content-type", "application/octet-stream")], Some(bytes))
+            .await?;
+        if r.status != 201 {
+            return Err(self.status_error(&r, put.as_str(), &format!("upload of {digest} to {repo}")));
+        }
+        Ok(digest)
+    }
+
+    /// Cross-repository mount. `Ok(false)` when the registry declined (it then expects a
+    /// normal upload).
+    pub async fn mount_blob(&self, repo: &str, from: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        let scope = format!("{} {}", repo_scope(repo, "pull,push"), repo_scope(from, "pull"));
+        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/")))
+            .map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
+        let r = self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[])).await?;
+        match r.status {
+            201 => Ok(true),
+            202 => Ok(false),
+            _ => Err(self.status_error(&r, url.as_str(), &format!("mount of {digest} into {repo}"))),
+        }
+    }
+
+    fn upload_location(&self, r: &Response, start: &str) -> Result<String, RegistryError> {
+        let loc = r
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| RegistryError::Other { detail: format!("{} gave no upload location", self.name()) })?;
+        let base = url::Url::parse(start).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        base.join(loc).map(|u| u.to_string()).map_err(|e| RegistryError::Other { detail: e.to_string() })
+    }
+
+    /// Push manifest bytes exactly as given; returns the digest the registry reports, which
+    /// must equal the digest of the bytes.
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Digest, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
+        let r = self
+            .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes))
+            .await?;
+        if r.status != 201 && r.status != 200 {
+            return Err(self.status_error(&r, &url, &format!("manifest {repo}:{reference}")));
+        }
+        let ours = Digest::sha256(bytes);
+        if let Some(theirs) = r.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok()) {
+            if theirs != ours {
+                return Err(RegistryError::digest_mismatch(&self.name(), &format!("pushed manifest {repo}:{reference}"), &ours, theirs));
+            }
+        }
+        Ok(ours)
+    }
+}
+
+fn with_query(url: &mut url::Url, pairs: &[(&str, &str)]) -> String {
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.to_string()
+}
+
+fn basic_header(username: &str, password: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
+}
+
+/// The registry's own error text (`{"errors":[{"code","message"}]}`), or a short body excerpt.
+fn error_detail(body: &[u8], status: u16) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
+            let msgs: Vec<String> = errs
+                .iter()
+                .map(|e| {
+                    let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+                    let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
+                    format!("{code} {msg}").trim().to_string()
+                })
+                .collect();
+            if !msgs.is_empty() {
+                return msgs.join("; ");
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() { format!("HTTP {status}") } else { text.chars().take(200).collect() }
+}
+
+/// `Bearer realm="…",service="…",scope="…"` → ("Bearer", params).
+pub fn parse_challenge(header: &str) -> (String, HashMap<String, String>) {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let mut params = HashMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while matches!(chars.peek(), Some(c) if *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect::<String>().trim().to_ascii_lowercase();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.peek() {
+                if *c == ',' {
+                    break;
+                }
+                value.push(*c);
+                chars.next();
+            }
+            value = value.trim().to_string();
+        }
+        params.insert(key, value);
+    }
+    (scheme.to_string(), params)
+}
+
+/// The target of `rel="next"` in a Link header.
+pub fn parse_next_link(link: &str) -> Option<String> {
+    for part in link.split(',') {
+        let part = part.trim();
+        let (target, params) = part.split_once(';').unwrap_or((part, ""));
+        let target = target.trim();
+        if !(target.starts_with('<') && target.ends_with('>')) {
+            continue;
+        }
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        if is_next {
+            return Some(target[1..target.len() - 1].to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_parsing() {
+        let (s, p) = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
+        );
+        assert_eq!(s, "Bearer");
+        assert_eq!(p["realm"], "https://auth.docker.io/token");
+        assert_eq!(p["service"], "registry.docker.io");
+        assert_eq!(p["scope"], "repository:library/alpine:pull");
+        let (s, p) = parse_challenge(r#"Basic realm="Registry Realm""#);
+        assert_eq!(s, "Basic");
+        assert_eq!(p["realm"], "Registry Realm");
+    }
+
+    #[test]
+    fn link_parsing() {
+        assert_eq!(
+            parse_next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=b&n=2")
+        );
+        assert_eq!(parse_next_link(r#"<https://x/a>; rel="prev", <https://x/b>; rel="next""#).as_deref(), Some("https://x/b"));
+        assert_eq!(parse_next_link(r#"<https://x/a>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn next_link_stays_on_host() {
+        let c = RegistryClient::new(Registry::parse("127.0.0.1:5000").unwrap(), None, ClientOptions::default()).unwrap();
+        let cur = "http://127.0.0.1:5000/v2/_catalog?n=2";
+        assert_eq!(
+            c.next_link(cur, r#"</v2/_catalog?last=b&n=2>; rel="next""#).unwrap().as_deref(),
+            Some("http://127.0.0.1:5000/v2/_catalog?last=b&n=2")
+        );
+        assert!(matches!(
+            c.next_link(cur, r#"<http://evil.example/v2/_catalog?last=b>; rel="next""#),
+            Err(RegistryError::CrossHostLink { .. })
+        ));
+        assert!(matches!(
+            c.next_link(cur, r#"<http://127.0.0.1:6000/v2/_catalog?last=b>; rel="next""#),
+            Err(RegistryError::CrossHostLink { .. })
+        ));
+    }
+}

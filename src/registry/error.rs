@@ -1,0 +1,52 @@
+//! Typed registry errors; every message says what happened and what to do.
+
+use crate::model::digest::{Digest, DigestMismatch};
+use crate::model::manifest::ManifestError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{what} was not found on {registry}: check the repository and tag names")]
+    NotFound { registry: String, what: String },
+    #[error(
+        "{registry} refused access ({scope}): {detail}. Sign in with `docker login {registry}` or `podman login {registry}`, or check that the credentials have not expired"
+    )]
+    Unauthorized { registry: String, scope: String, detail: String },
+    #[error("{registry} is rate limiting requests{}; wait and try again, or sign in for a higher limit", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
+    RateLimited { registry: String, retry_after: Option<u64> },
+    #[error("{what} from {registry}: {mismatch}. The registry or something in between altered the content; nothing was used")]
+    DigestMismatch { registry: String, what: String, mismatch: DigestMismatch },
+    #[error("TLS with {registry} failed: {detail}. If this is a local registry without TLS, use a loopback address or --plain-http")]
+    Tls { registry: String, detail: String },
+    #[error("cannot connect to {registry}: {detail}. Check the host name and port and that the registry is running")]
+    Connection { registry: String, detail: String },
+    #[error("{registry} did not answer within {seconds} s ({url}); try again or raise --timeout")]
+    Timeout { registry: String, url: String, seconds: u64 },
+    #[error("{registry} answered {status} for {url}: {detail}")]
+    Http { registry: String, status: u16, url: String, detail: String },
+    #[error("{what} from {registry} is not a manifest Archlens can read: {source}")]
+    BadManifest { registry: String, what: String, source: ManifestError },
+    #[error("refusing to follow a pagination link from {registry} to another host ({url})")]
+    CrossHostLink { registry: String, url: String },
+    #[error("cache at {path}: {detail}")]
+    Cache { path: String, detail: String },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{detail}")]
+    Other { detail: String },
+}
+
+impl RegistryError {
+    /// Whether trying the same request again may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RegistryError::RateLimited { .. } | RegistryError::Timeout { .. } | RegistryError::Connection { .. })
+            || matches!(self, RegistryError::Http { status, .. } if *status == 408 || *status >= 500)
+    }
+
+    pub fn digest_mismatch(registry: &str, what: &str, expected: &Digest, actual: Digest) -> RegistryError {
+        RegistryError::DigestMismatch {
+            registry: registry.to_string(),
+            what: what.to_string(),
+            mismatch: DigestMismatch { expected: expected.clone(), actual: Some(actual), reason: String::new() },
+        }
+    }
+}

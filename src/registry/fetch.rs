@@ -1,0 +1,286 @@
+//! Reading images: tags resolved to digests, everything else by digest through the cache,
+//! each digest fetched once per run however many tags share it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::StreamExt as _;
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::model::digest::Digest;
+use crate::model::manifest::{ImageConfig, ManifestKind, ManifestView};
+use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult};
+use crate::model::reference::{Reference, Repository};
+
+use super::cache::Cache;
+use super::client::RegistryClient;
+use super::error::RegistryError;
+
+type Shared = Arc<OnceCell<Result<Arc<Vec<u8>>, RegistryError>>>;
+
+/// What a run did: for progress lines and benchmarks.
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    pub network_fetches: AtomicU64,
+    pub cache_hits: AtomicU64,
+    pub tag_resolutions: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Manifest,
+    Blob,
+}
+
+pub struct Fetcher {
+    client: Arc<RegistryClient>,
+    cache: Option<Cache>,
+    inflight: Mutex<HashMap<Digest, Shared>>,
+    pub stats: FetchStats,
+}
+
+/// A manifest with its verified bytes.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub digest: Digest,
+    pub bytes: Arc<Vec<u8>>,
+    pub view: ManifestView,
+}
+
+/// One index entry as `inspect` shows it.
+#[derive(Debug, Clone)]
+pub struct EntryDetail {
+    pub descriptor: crate::model::manifest::Descriptor,
+    pub is_attestation: bool,
+    pub attests: Option<Digest>,
+    pub compressed_size: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// Everything `inspect` knows about a reference.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub reference: Reference,
+    pub manifest: Manifest,
+    pub entries: Vec<EntryDetail>,
+    pub config: Option<(Digest, Arc<Vec<u8>>, ImageConfig)>,
+}
+
+impl Fetcher {
+    pub fn new(client: Arc<RegistryClient>, cache: Option<Cache>) -> Fetcher {
+        Fetcher { client, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default() }
+    }
+
+    pub fn client(&self) -> &RegistryClient {
+        &self.client
+    }
+
+    async fn by_digest(&self, repo: &str, digest: &Digest, kind: Kind) -> Result<Arc<Vec<u8>>, RegistryError> {
+        let cell = {
+            let mut map = self.inflight.lock().await;
+            map.entry(digest.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            if let Some(cache) = &self.cache {
+                if let Some(b) = cache.get(digest).await {
+                    self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Arc::new(b));
+                }
+            }
+            self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
+            let bytes = match kind {
+                Kind::Manifest => self.client.get_manifest(repo, digest.as_str()).await?.bytes,
+                Kind::Blob => self.client.get_blob(repo, digest).await?,
+            };
+            if let Some(cache) = &self.cache {
+                // A cache that cannot be written only costs speed next time.
+                let _ = cache.put(digest, &bytes).await;
+            }
+            Ok(Arc::new(bytes))
+        })
+        .await
+        .clone()
+    }
+
+    fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
+        ManifestView::parse(bytes).map_err(|source| RegistryError::BadManifest {
+            registry: self.client.registry().name().to_string(),
+            what: format!("{repo}{what}"),
+            source,
+        })
+    }
+
+    pub async fn manifest(&self, repo: &str, digest: &Digest) -> Result<Manifest, RegistryError> {
+        let bytes = self.by_digest(repo, digest, Kind::Manifest).await?;
+        let view = self.view(repo, &format!("@{digest}"), &bytes)?;
+        Ok(Manifest { digest: digest.clone(), bytes, view })
+    }
+
+    pub async fn config(&self, repo: &str, digest: &Digest) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
+        let bytes = self.by_digest(repo, digest, Kind::Blob).await?;
+        let cfg = ImageConfig::parse(&bytes).map_err(|source| RegistryError::BadManifest {
+            registry: self.client.registry().name().to_string(),
+            what: format!("config {repo}@{digest}"),
+            source,
+        })?;
+        Ok((bytes, cfg))
+    }
+
+    /// Resolve a tag (always asks the registry) and read its manifest (cache first).
+    pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
+        self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
+        match self.client.head_manifest(repo, tag).await? {
+            Some((digest, _)) => self.manifest(repo, &digest).await,
+            None => {
+                let f = self.client.get_manifest(repo, tag).await?;
+                self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
+                if let Some(cache) = &self.cache {
+                    let _ = cache.put(&f.digest, &f.bytes).await;
+                }
+                let view = self.view(repo, &format!(":{tag}"), &f.bytes)?;
+                Ok(Manifest { digest: f.digest, bytes: Arc::new(f.bytes), view })
+            }
+        }
+    }
+
+    /// Resolve a reference: by digest when it has one, else by tag.
+    pub async fn resolve_reference(&self, reference: &Reference) -> Result<Manifest, RegistryError> {
+        let repo = &reference.repository.name;
+        match &reference.digest {
+            Some(d) => self.manifest(repo, d).await,
+            None => self.resolve(repo, reference.tag.as_deref().unwrap_or("latest")).await,
+        }
+    }
+
+    async fn child(&self, repo: &str, d: &crate::model::manifest::Descriptor) -> (Option<u64>, Option<String>) {
+        match self.manifest(repo, &d.digest).await {
+            Ok(m) if m.view.kind.is_index() => (None, Some("entry is itself an index (nested)".to_string())),
+            Ok(m) => (Some(m.view.compressed_size()), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    }
+
+    /// Everything the matrix needs about one tag; errors end up in the result.
+    pub async fn tag_result(&self, repo: &str, tag: &str) -> TagResult {
+        let outcome = match self.resolve(repo, tag).await {
+            Err(e) => TagOutcome::Failed { error: e.to_string() },
+            Ok(m) => self.outcome(repo, m).await,
+        };
+        TagResult { tag: tag.to_string(), outcome }
+    }
+
+    async fn outcome(&self, repo: &str, m: Manifest) -> TagOutcome {
+        let media_type = m.view.media_type.clone();
+        match m.view.kind {
+            ManifestKind::DockerList | ManifestKind::OciIndex => {
+                let entries = m.view.entries();
+                let attestations = entries.iter().filter(|e| e.is_attestation).count();
+                let attestation_of: HashMap<Digest, Digest> = entries
+                    .iter()
+                    .filter_map(|e| e.attests.clone().map(|a| (a, e.descriptor.digest.clone())))
+                    .collect();
+                let images: Vec<_> = entries.into_iter().filter(|e| !e.is_attestation).collect();
+                let details = futures::future::join_all(images.iter().map(|e| self.child(repo, &e.descriptor))).await;
+                let children = images
+                    .into_iter()
+                    .zip(details)
+                    .map(|(e, (compressed_size, error))| Child {
+                        attestation: attestation_of.get(&e.descriptor.digest).cloned(),
+                        platform: e.descriptor.platform.clone(),
+                        digest: e.descriptor.digest,
+                        size: e.descriptor.size,
+                        compressed_size,
+                        error,
+                    })
+                    .collect();
+                TagOutcome::Index { digest: m.digest, media_type, kind: m.view.kind, children, attestations }
+            }
+            ManifestKind::DockerImage | ManifestKind::OciImage | ManifestKind::DockerSchema1 => {
+                let (platform, error) = match (&m.view.config, &m.view.schema1_platform) {
+                    (Some(c), _) => match self.config(repo, &c.digest).await {
+                        Ok((_, cfg)) => (Some(cfg.platform), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    },
+                    (None, Some(p)) => (Some(p.clone()), None),
+                    (None, None) => (None, Some("image has no config".to_string())),
+                };
+                let child = Child {
+                    platform,
+                    digest: m.digest.clone(),
+                    size: m.bytes.len() as u64,
+                    compressed_size: Some(m.view.compressed_size()),
+                    error,
+                    attestation: None,
+                };
+                TagOutcome::Image { digest: m.digest, media_type, child }
+            }
+            ManifestKind::Artifact | ManifestKind::Unknown => TagOutcome::Artifact {
+                digest: m.digest,
+                media_type,
+                artifact_type: m.view.artifact_type.clone().or_else(|| m.view.config.as_ref().map(|c| c.media_type.clone())),
+            },
+        }
+    }
+
+    /// The matrix of `tags`, rows in the order given. `progress(done, total)` is called as
+    /// each tag completes.
+    pub async fn matrix(
+        &self,
+        repo: &Repository,
+        tags: Vec<String>,
+        mut progress: impl FnMut(usize, usize, &TagResult),
+    ) -> Matrix {
+        let total = tags.len();
+        let concurrency = self.client.options().concurrency.max(1);
+        let mut results: Vec<Option<TagResult>> = vec![None; total];
+        let mut stream = futures::stream::iter(tags.iter().enumerate())
+            .map(|(i, t)| async move { (i, self.tag_result(&repo.name, t).await) })
+            .buffer_unordered(concurrency);
+        let mut done = 0;
+        while let Some((i, r)) = stream.next().await {
+            done += 1;
+            progress(done, total, &r);
+            results[i] = Some(r);
+        }
+        let rows = results.into_iter().flatten().collect();
+        Matrix::build(&repo.to_string(), rows)
+    }
+
+    /// Details of one reference: the manifest, its entries' sizes, or its config.
+    pub async fn inspect(&self, reference: &Reference) -> Result<Inspection, RegistryError> {
+        let repo = reference.repository.name.as_str();
+        let manifest = self.resolve_reference(reference).await?;
+        let mut entries = Vec::new();
+        let mut config = None;
+        if manifest.view.kind.is_index() {
+            let list = manifest.view.entries();
+            let sizes = futures::future::join_all(list.iter().map(|e| async {
+                if e.is_attestation {
+                    match self.manifest(repo, &e.descriptor.digest).await {
+                        Ok(m) => (Some(m.view.compressed_size()), None),
+                        Err(err) => (None, Some(err.to_string())),
+                    }
+                } else {
+                    self.child(repo, &e.descriptor).await
+                }
+            }))
+            .await;
+            for (e, (compressed_size, error)) in list.into_iter().zip(sizes) {
+                entries.push(EntryDetail {
+                    descriptor: e.descriptor,
+                    is_attestation: e.is_attestation,
+                    attests: e.attests,
+                    compressed_size,
+                    error,
+                });
+            }
+        } else if let Some(c) = &manifest.view.config {
+            if manifest.view.kind.is_image() {
+                let (bytes, cfg) = self.config(repo, &c.digest).await?;
+                config = Some((c.digest.clone(), bytes, cfg));
+            }
+        }
+        Ok(Inspection { reference: reference.clone(), manifest, entries, config })
+    }
+}

@@ -1,0 +1,25 @@
+//! All I/O: the registry API, credentials, the on-disk cache.
+
+pub mod auth;
+pub mod cache;
+pub mod client;
+pub mod error;
+pub mod fetch;
+
+pub use cache::Cache;
+pub use client::{ClientOptions, RegistryClient};
+pub use error::RegistryError;
+pub use fetch::Fetcher;
+
+use std::sync::Arc;
+
+use crate::model::reference::Registry;
+
+/// A client for `registry` with the user's stored credentials, and a fetcher over it using
+/// the default cache (none when `no_cache`).
+pub fn connect(registry: &Registry, options: ClientOptions, no_cache: bool) -> Result<Fetcher, RegistryError> {
+    let creds = auth::lookup(registry);
+    let client = Arc::new(RegistryClient::new(registry.clone(), creds, options)?);
+    let cache = if no_cache { None } else { Cache::default_location() };
+    Ok(Fetcher::new(client, cache))
+}
