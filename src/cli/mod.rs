@@ -1,1 +1,109 @@
+//! The command line: one file per verb, table or JSON output.
 
+mod inspect;
+mod matrix;
+mod output;
+mod repos;
+mod tags;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use archlens::registry::{self, ClientOptions, Fetcher};
+use archlens::model::reference::Registry;
+
+#[derive(Debug, Parser)]
+#[command(name = "archlens", version, about = "Inspect multi-architecture container images in OCI and Docker registries")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NetArgs {
+    /// Total seconds allowed for one registry request.
+    #[arg(long, global = true, default_value_t = 30)]
+    pub timeout: u64,
+    /// Registry requests in flight at once.
+    #[arg(long, global = true, default_value_t = registry::client::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// Retries for 408/429/5xx answers and dropped connections.
+    #[arg(long, global = true, default_value_t = 3)]
+    pub retries: u32,
+    /// Do not read or write the on-disk cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Speak plain HTTP to a non-loopback registry (loopback hosts always may).
+    #[arg(long, global = true)]
+    pub plain_http: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the repositories of a registry (its catalog).
+    Repos(repos::ReposArgs),
+    /// List the tags of a repository.
+    Tags(tags::TagsArgs),
+    /// Show an index's entries or an image's platform and layers.
+    Inspect(inspect::InspectArgs),
+    /// Tags × platforms: which tag covers which platform, with digests and sizes.
+    Matrix(matrix::MatrixArgs),
+}
+
+impl NetArgs {
+    fn options(&self) -> ClientOptions {
+        ClientOptions {
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            max_retries: self.retries,
+            concurrency: self.concurrency.max(1),
+            plain_http: self.plain_http,
+            ..ClientOptions::default()
+        }
+    }
+
+    fn fetcher(&self, registry: &Registry) -> anyhow::Result<Fetcher> {
+        registry::connect(registry, self.options(), self.no_cache)
+            .with_context(|| format!("cannot set up a client for {registry}"))
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let Some(command) = args.command else {
+        eprintln!("archlens: the desktop app is not part of this build yet; try `archlens --help` for the command line");
+        return ExitCode::from(2);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Repos(a) => repos::run(a, &args.net).await,
+            Command::Tags(a) => tags::run(a, &args.net).await,
+            Command::Inspect(a) => inspect::run(a, &args.net).await,
+            Command::Matrix(a) => matrix::run(a, &args.net).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

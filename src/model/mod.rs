@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod matrix;
 pub mod platform;
 pub mod reference;
+pub mod units;
 
 pub use digest::Digest;
 pub use manifest::{Descriptor, ImageConfig, ManifestKind, ManifestView};

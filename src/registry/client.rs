@@ -433,7 +433,7 @@ impl RegistryClient {
             Some(u) => u.to_string(),
             None => self.url(&format!("/v2/{repo}/tags/list?n={n}")),
         };
-        self.list_page(&url, &repo_scope(repo, "pull"), "tags", &format!("tags of {repo}")).await
+        self.list_page(&url, &repo_scope(repo, "pull"), "tags", &format!("repository {repo}")).await
     }
 
     pub async fn tags_all(&self, repo: &str) -> Result<Vec<String>, RegistryError> {

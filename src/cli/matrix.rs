@@ -1,0 +1,122 @@
+//! `archlens matrix REPO`
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use archlens::model::matrix::{Matrix, RowKind, glob_match};
+use archlens::model::reference::Repository;
+use archlens::model::units::human_bytes;
+
+use super::{Format, NetArgs, output};
+
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// Repository, e.g. `127.0.0.1:5000/team/app`.
+    pub repository: String,
+    /// Only tags matching this glob (`1.*`, `*-alpine`).
+    #[arg(long)]
+    pub tags: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
+    let repo = Repository::parse(&a.repository)?;
+    let fetcher = net.fetcher(&repo.registry)?;
+    let mut tags = fetcher.client().tags_all(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    tags.sort();
+    if let Some(g) = &a.tags {
+        tags.retain(|t| glob_match(g, t));
+    }
+    let show_progress = std::io::stderr().is_terminal();
+    let matrix = fetcher
+        .matrix(&repo, tags, |done, total, _| {
+            if show_progress {
+                eprint!("\rreading tags {done}/{total}");
+                if done == total {
+                    eprint!("\r\x1b[K");
+                }
+            }
+        })
+        .await;
+    match a.format {
+        Format::Json => output::json(&to_json(&matrix))?,
+        Format::Table => print_table(&matrix),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON contract of `archlens matrix --format json`.
+pub fn to_json(m: &Matrix) -> Value {
+    let tags: Vec<Value> = m
+        .rows
+        .iter()
+        .map(|r| {
+            let cells: serde_json::Map<String, Value> = r
+                .cells
+                .iter()
+                .map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null)))
+                .collect();
+            json!({
+                "tag": r.tag,
+                "digest": r.digest,
+                "media_type": r.media_type,
+                "kind": r.kind,
+                "cells": cells,
+                "attestations": r.attestations,
+                "shared_with": m.shared_with(r),
+                "error": r.error,
+            })
+        })
+        .collect();
+    json!({ "repository": m.repository, "platforms": m.platform_keys(), "tags": tags })
+}
+
+fn print_table(m: &Matrix) {
+    let keys = m.platform_keys();
+    let mut header = vec!["TAG", "KIND"];
+    header.extend(keys.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = m
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.tag.clone(), kind_label(r.kind).to_string()];
+            if let Some(e) = &r.error {
+                row.push(format!("error: {e}"));
+                return row;
+            }
+            for k in &keys {
+                row.push(match r.cells.get(k) {
+                    None => "-".to_string(),
+                    Some(c) if c.error.is_some() => format!("{} (error)", &c.digest.encoded()[..8]),
+                    Some(c) => format!(
+                        "{} {}",
+                        &c.digest.encoded()[..8.min(c.digest.encoded().len())],
+                        c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into())
+                    ),
+                });
+            }
+            row
+        })
+        .collect();
+    output::table(&header, &rows);
+    let shared = m.shared_digests();
+    if !shared.is_empty() {
+        println!();
+        for (d, tags) in shared {
+            println!("{} tags point at {}: {}", tags.len(), d.short(), tags.join(", "));
+        }
+    }
+}
+
+fn kind_label(k: RowKind) -> &'static str {
+    match k {
+        RowKind::Index => "index",
+        RowKind::Image => "single",
+        RowKind::Artifact => "artifact",
+        RowKind::Error => "error",
+    }
+}

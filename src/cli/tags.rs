@@ -1,0 +1,40 @@
+//! `archlens tags REPO`
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use archlens::model::matrix::glob_match;
+use archlens::model::reference::Repository;
+
+use super::{Format, NetArgs, output};
+
+#[derive(Debug, clap::Args)]
+pub struct TagsArgs {
+    /// Repository, e.g. `127.0.0.1:5000/team/app`, `alpine`.
+    pub repository: String,
+    /// Only tags matching this glob (`1.*`).
+    #[arg(long)]
+    pub filter: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub async fn run(a: TagsArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
+    let repo = Repository::parse(&a.repository)?;
+    let fetcher = net.fetcher(&repo.registry)?;
+    let mut tags = fetcher.client().tags_all(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    tags.sort();
+    if let Some(g) = &a.filter {
+        tags.retain(|t| glob_match(g, t));
+    }
+    match a.format {
+        Format::Json => output::json(&serde_json::json!({ "repository": repo.to_string(), "tags": tags }))?,
+        Format::Table => {
+            for t in &tags {
+                println!("{t}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,30 @@
+//! Human-readable figures.
+
+/// Decimal units as Docker prints them: `950 B`, `12.3 kB`, `4.56 MB`, `1.20 GB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if v < 10.0 { format!("{v:.2} {}", UNITS[unit]) } else if v < 100.0 { format!("{v:.1} {}", UNITS[unit]) } else { format!("{v:.0} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn figures() {
+        use super::human_bytes as h;
+        assert_eq!(h(0), "0 B");
+        assert_eq!(h(999), "999 B");
+        assert_eq!(h(1000), "1.00 kB");
+        assert_eq!(h(12_345), "12.3 kB");
+        assert_eq!(h(4_560_000), "4.56 MB");
+        assert_eq!(h(123_456_789), "123 MB");
+    }
+}

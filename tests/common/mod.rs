@@ -1,0 +1,97 @@
+//! Shared test support: a real local registry, the seeded images, and runners for the
+//! `archlens` binary and `skopeo`.
+#![allow(dead_code)]
+
+pub mod seed;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+
+use archlens::model::reference::Registry;
+use archlens::registry::{ClientOptions, RegistryClient};
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    project_root().join("../shared/fixtures")
+}
+
+/// `host:port` of the test registry: `$ARCHLENS_TEST_REGISTRY`, else one started by
+/// `scripts/registry.sh` for this test process (it stops when the process exits).
+pub fn registry_addr() -> &'static str {
+    static ADDR: OnceLock<String> = OnceLock::new();
+    ADDR.get_or_init(|| {
+        if let Ok(a) = std::env::var("ARCHLENS_TEST_REGISTRY") {
+            if !a.is_empty() {
+                return a;
+            }
+        }
+        let out = Command::new("bash")
+            .arg(project_root().join("scripts/registry.sh"))
+            .args(["start", "--owner", &std::process::id().to_string()])
+            .output()
+            .expect("run scripts/registry.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "scripts/registry.sh start failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("ADDR="))
+            .expect("registry.sh prints ADDR=")
+            .to_string()
+    })
+}
+
+pub fn client() -> Arc<RegistryClient> {
+    let reg = Registry::parse(registry_addr()).expect("registry address");
+    Arc::new(RegistryClient::new(reg, None, ClientOptions::default()).expect("client"))
+}
+
+/// The standard seed, pushed once per test process.
+pub fn seeded() -> &'static seed::Seeded {
+    static SEEDED: OnceLock<seed::Seeded> = OnceLock::new();
+    SEEDED.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(seed::seed_standard(&client(), "seed/app")).expect("seeding the registry")
+    })
+}
+
+/// Run the `archlens` binary with a private cache dir.
+pub fn archlens(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_archlens"))
+        .args(args)
+        .env("ARCHLENS_CACHE_DIR", cache)
+        .env("HOME", cache)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .output()
+        .expect("run archlens")
+}
+
+pub fn stdout_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "archlens failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `skopeo inspect --raw` of a reference on the test registry.
+pub fn skopeo_raw(reference: &str) -> Vec<u8> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{reference}")])
+        .output()
+        .expect("run skopeo (install Debian's skopeo package)");
+    assert!(out.status.success(), "skopeo inspect --raw {reference}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
