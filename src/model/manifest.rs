@@ -241,7 +241,8 @@ impl ManifestView {
                     });
                 }
             };
-            if view.kind.is_image() && view.layers.is_empty() && obj.get("layers").is_some() {
+            // image-spec requires at least one layer; Docker schema 2 does not.
+            if view.kind == ManifestKind::OciImage && view.layers.is_empty() && obj.get("layers").is_some() {
                 return Err(field_err("layers", "an image manifest needs at least one layer"));
             }
             if view.kind != ManifestKind::Artifact && obj.get("layers").is_none() {

@@ -1,0 +1,225 @@
+//! Faults a real registry will not produce on demand, from a small local HTTP server:
+//! tampered bytes, 429 with Retry-After, 5xx storms, resets, a hung server, expired tokens.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use archlens::model::digest::Digest;
+use archlens::model::manifest::OCI_MANIFEST;
+use archlens::model::reference::Registry;
+use archlens::registry::{Cache, ClientOptions, RegistryClient, RegistryError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+enum Action {
+    Respond { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Hang,
+    Reset,
+}
+
+fn ok(body: &[u8], headers: &[(&str, &str)]) -> Action {
+    Action::Respond {
+        status: 200,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.to_vec(),
+    }
+}
+
+struct Fake {
+    addr: String,
+    hits: Arc<AtomicUsize>,
+}
+
+/// Serve `handler(request_head, n)` for each request, one connection per request.
+async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'static) -> Fake {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h2 = hits.clone();
+    let handler = Arc::new(handler);
+    let self_addr = addr.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let n = h2.fetch_add(1, Ordering::SeqCst);
+            let handler = handler.clone();
+            let self_addr = self_addr.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(k) = sock.read(&mut buf).await else { return };
+                    if k == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..k]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                match handler(&head, n, &self_addr) {
+                    Action::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                    Action::Reset => drop(sock),
+                    Action::Respond { status, headers, body } => {
+                        let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+                        for (k, v) in headers {
+                            resp.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        resp.push_str("\r\n");
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                        let _ = sock.write_all(&body).await;
+                        let _ = sock.shutdown().await;
+                    }
+                }
+            });
+        }
+    });
+    Fake { addr, hits }
+}
+
+fn client(addr: &str, timeout_ms: u64) -> RegistryClient {
+    let opts = ClientOptions {
+        timeout: Duration::from_millis(timeout_ms),
+        initial_backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
+    };
+    RegistryClient::new(Registry::parse(addr).unwrap(), None, opts).unwrap()
+}
+
+const GOOD: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
+const EVIL: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","x":1}"#;
+
+#[tokio::test]
+async fn tampered_manifest_fetched_by_digest_is_rejected() {
+    let fake = serve(|_, _, _| ok(EVIL, &[("Content-Type", OCI_MANIFEST)])).await;
+    let c = client(&fake.addr, 5000);
+    let d = Digest::sha256(GOOD);
+    let err = c.get_manifest("r", d.as_str()).await.unwrap_err();
+    assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
+    assert!(err.to_string().contains(d.as_str()), "{err}");
+}
+
+#[tokio::test]
+async fn tampered_manifest_fetched_by_tag_is_rejected_by_its_digest_header() {
+    let header = Digest::sha256(GOOD).to_string();
+    let fake = serve(move |_, _, _| ok(EVIL, &[("Docker-Content-Digest", &header)])).await;
+    let c = client(&fake.addr, 5000);
+    let err = c.get_manifest("r", "latest").await.unwrap_err();
+    assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn tampered_blob_is_rejected() {
+    let fake = serve(|_, _, _| ok(b"not the config", &[])).await;
+    let c = client(&fake.addr, 5000);
+    let err = c.get_blob("r", &Digest::sha256(b"the config")).await.unwrap_err();
+    assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_waited_out_and_retried() {
+    let fake = serve(|_, n, _| {
+        if n == 0 {
+            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: b"slow down".to_vec() }
+        } else {
+            ok(GOOD, &[])
+        }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    let start = Instant::now();
+    let f = c.get_manifest("r", Digest::sha256(GOOD).as_str()).await.unwrap();
+    assert_eq!(f.bytes, GOOD);
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 2);
+    assert!(start.elapsed() >= Duration::from_millis(950), "Retry-After: 1 was not honoured ({:?})", start.elapsed());
+}
+
+#[tokio::test]
+async fn persistent_rate_limit_gives_up_with_a_typed_error() {
+    let fake = serve(|_, _, _| Action::Respond {
+        status: 429,
+        headers: vec![("Retry-After".into(), "0".into())],
+        body: Vec::new(),
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    let err = c.tags_all("r").await.unwrap_err();
+    assert!(matches!(err, RegistryError::RateLimited { .. }), "{err}");
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 4, "one try and three retries");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_then_reported() {
+    let fake = serve(|_, n, _| {
+        if n < 2 { Action::Respond { status: 503, headers: vec![], body: b"busy".to_vec() } } else { ok(br#"{"name":"r","tags":["a"]}"#, &[]) }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    assert_eq!(c.tags_all("r").await.unwrap(), ["a"]);
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn connection_resets_are_retried_then_reported() {
+    let fake = serve(|_, _, _| Action::Reset).await;
+    let c = client(&fake.addr, 5000);
+    let err = c.tags_all("r").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Connection { .. }), "{err}");
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_hung_server_times_out() {
+    let fake = serve(|_, _, _| Action::Hang).await;
+    let c = client(&fake.addr, 500);
+    let start = Instant::now();
+    let err = c.get_manifest("r", "latest").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(err.to_string().contains("--timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_fetched_and_expired_credentials_are_explained() {
+    // The token service accepts the first request and refuses the next: credentials expired.
+    let fake = serve(|head, _, me| {
+        let authed = head.to_ascii_lowercase().contains("authorization: bearer good");
+        if head.starts_with("GET /token") {
+            if head.contains("scope=repository%3Aok%3Apull") {
+                ok(br#"{"token":"good"}"#, &[])
+            } else {
+                Action::Respond { status: 401, headers: vec![], body: br#"{"details":"expired"}"#.to_vec() }
+            }
+        } else if authed {
+            ok(br#"{"name":"ok","tags":["1"]}"#, &[])
+        } else {
+            Action::Respond {
+                status: 401,
+                headers: vec![(
+                    "WWW-Authenticate".into(),
+                    format!(r#"Bearer realm="http://{me}/token",service="fake""#),
+                )],
+                body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
+            }
+        }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    assert_eq!(c.tags_all("ok").await.unwrap(), ["1"]);
+    let err = c.tags_all("expired").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("repository:expired:pull") && msg.contains("docker login"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_corrupted_cache_entry_is_dropped_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::at(dir.path());
+    let d = Digest::sha256(GOOD);
+    cache.put(&d, GOOD).await.unwrap();
+    assert_eq!(cache.get(&d).await.as_deref(), Some(GOOD));
+    let path = dir.path().join("blobs/sha256").join(d.encoded());
+    std::fs::write(&path, EVIL).unwrap();
+    assert_eq!(cache.get(&d).await, None);
+    assert!(!path.exists(), "the damaged entry is removed");
+}
