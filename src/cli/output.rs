@@ -12,7 +12,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let line = |cells: Vec<String>| {
         let n = cells.len();
         cells
@@ -31,7 +31,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 }
 
 pub fn json(value: &serde_json::Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())

@@ -74,7 +74,7 @@ impl Registry {
             return true;
         }
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        bare.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        bare.parse::<core::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
     }
 }
 
@@ -263,7 +263,7 @@ fn valid_host(host: &str) -> bool {
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
             Some((ip, tail)) => {
-                if ip.parse::<std::net::Ipv6Addr>().is_err() {
+                if ip.parse::<core::net::Ipv6Addr>().is_err() {
                     return false;
                 }
                 (None, tail.strip_prefix(':'))

@@ -127,21 +127,19 @@ impl Fetcher {
         Ok((bytes, cfg))
     }
 
-    /// Resolve a tag (always asks the registry) and read its manifest (cache first).
+    /// Resolve a tag: always asks the registry (one GET, verified against the digest it
+    /// reports, which is as cheap as a HEAD for a manifest); everything below it then comes
+    /// from the cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
-        match self.client.head_manifest(repo, tag).await? {
-            Some((digest, _)) => self.manifest(repo, &digest).await,
-            None => {
-                let f = self.client.get_manifest(repo, tag).await?;
-                self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
-                if let Some(cache) = &self.cache {
-                    let _ = cache.put(&f.digest, &f.bytes).await;
-                }
-                let view = self.view(repo, &format!(":{tag}"), &f.bytes)?;
-                Ok(Manifest { digest: f.digest, bytes: Arc::new(f.bytes), view })
+        let f = self.client.get_manifest(repo, tag).await?;
+        if let Some(cache) = &self.cache {
+            if cache.get(&f.digest).await.is_none() {
+                let _ = cache.put(&f.digest, &f.bytes).await;
             }
         }
+        let view = self.view(repo, &format!(":{tag}"), &f.bytes)?;
+        Ok(Manifest { digest: f.digest, bytes: Arc::new(f.bytes), view })
     }
 
     /// Resolve a reference: by digest when it has one, else by tag.

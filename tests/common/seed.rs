@@ -282,13 +282,20 @@ pub async fn seed_standard(c: &RegistryClient, repo: &str) -> Result<Seeded, Reg
 /// The benchmark seed: `tags` tags, each an OCI index over `platforms` distinct images.
 pub async fn seed_bench(c: &RegistryClient, repo: &str, tags: usize, platforms: &[&str]) -> Result<(), RegistryError> {
     use futures::StreamExt as _;
+    let bench_image = |k: &str, tag: &str| {
+        image_with(&p(k), Flavour::Oci, &format!("bench {k}"), &format!("{tag} {k}"), json!({ "Cmd": ["/bin/sh"] }))
+    };
+    // The shared layers go first, so parallel pushes never race on the same blob.
+    for k in platforms {
+        c.push_blob(repo, &bench_image(k, "base").blobs[1]).await?;
+    }
     let jobs = (0..tags).map(|t| {
         async move {
             let tag = format!("v{}.{}.{}", t / 100, (t / 10) % 10, t % 10);
             let imgs: Vec<Image> = platforms
                 .iter()
                 // One shared layer per platform; the config (and so the manifest) is distinct.
-                .map(|k| image_with(&p(k), Flavour::Oci, &format!("bench {k}"), &format!("{tag} {k}"), json!({ "Cmd": ["/bin/sh"] })))
+                .map(|k| bench_image(k, &tag))
                 .collect();
             let (idx, extra) = index(&imgs, &[], Flavour::Oci);
             push_index(c, repo, &tag, &idx, &extra).await

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the whole test suite. Integration tests start their own throwaway registry
+# (scripts/registry.sh) and check pushes with skopeo; both come from Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v docker-registry >/dev/null || missing+=(docker-registry)
+command -v skopeo >/dev/null || missing+=(skopeo)
+command -v python3 >/dev/null || missing+=(python3)
+if ((${#missing[@]})); then
+  echo "installing test tools: ${missing[*]}" >&2
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+exec cargo test --locked --all-targets "$@"
