@@ -3,5 +3,6 @@
 //!
 //! `model` is pure data and rules; `registry` is all I/O; the `archlens` binary adds the command line.
 
+pub mod build;
 pub mod model;
 pub mod registry;

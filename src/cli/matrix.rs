@@ -26,7 +26,7 @@ pub struct MatrixArgs {
 pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let repo = Repository::parse(&a.repository)?;
     let fetcher = net.fetcher(&repo.registry)?;
-    let mut tags = fetcher.client().tags_all(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
     tags.sort();
     if let Some(g) = &a.tags {
         tags.retain(|t| glob_match(g, t));

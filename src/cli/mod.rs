@@ -1,5 +1,6 @@
 //! The command line: one file per verb, table or JSON output.
 
+mod demo;
 mod inspect;
 mod matrix;
 mod output;
@@ -60,6 +61,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Tags × platforms: which tag covers which platform, with digests and sizes.
     Matrix(matrix::MatrixArgs),
+    /// Write the demo OCI layout (as shipped in assets/).
+    #[command(hide = true)]
+    MakeDemo(demo::DemoArgs),
 }
 
 impl NetArgs {
@@ -97,6 +101,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Tags(a) => tags::run(a, &args.net).await,
             Command::Inspect(a) => inspect::run(a, &args.net).await,
             Command::Matrix(a) => matrix::run(a, &args.net).await,
+            Command::MakeDemo(a) => demo::run(a),
         }
     });
     match result {

@@ -22,7 +22,8 @@ pub struct ReposArgs {
 pub async fn run(a: ReposArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::parse(&a.host)?;
     let fetcher = net.fetcher(&registry)?;
-    let mut repos = fetcher.client().catalog_all().await.with_context(|| {
+    let client = fetcher.client().context("the catalog needs a registry")?;
+    let mut repos = client.catalog_all().await.with_context(|| {
         if registry.is_docker_hub() || registry.name() == "ghcr.io" {
             format!("{registry} does not publish its catalog; name a repository directly, e.g. `archlens tags {registry}/OWNER/NAME`")
         } else {

@@ -23,7 +23,7 @@ pub struct TagsArgs {
 pub async fn run(a: TagsArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let repo = Repository::parse(&a.repository)?;
     let fetcher = net.fetcher(&repo.registry)?;
-    let mut tags = fetcher.client().tags_all(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
     tags.sort();
     if let Some(g) = &a.filter {
         tags.retain(|t| glob_match(g, t));

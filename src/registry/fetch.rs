@@ -14,8 +14,47 @@ use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult};
 use crate::model::reference::{Reference, Repository};
 
 use super::cache::Cache;
-use super::client::RegistryClient;
+use super::client::{Fetched, RegistryClient};
 use super::error::RegistryError;
+use super::layout::Layout;
+
+/// Where images are read from: a registry, or an OCI layout folder.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Registry(Arc<RegistryClient>),
+    Layout(Arc<Layout>),
+}
+
+impl Source {
+    pub fn name(&self) -> String {
+        match self {
+            Source::Registry(c) => c.registry().name().to_string(),
+            Source::Layout(l) => l.name(),
+        }
+    }
+
+    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
+        match self {
+            Source::Registry(c) => c.get_manifest(repo, reference).await,
+            Source::Layout(l) => l.manifest(reference),
+        }
+    }
+
+    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        match self {
+            Source::Registry(c) => c.get_blob(repo, digest).await,
+            Source::Layout(l) => l.blob(digest),
+        }
+    }
+
+    /// Every tag of `repo` (a layout has one repository: itself).
+    pub async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
+        match self {
+            Source::Registry(c) => c.tags_all(repo).await,
+            Source::Layout(l) => Ok(l.tags()),
+        }
+    }
+}
 
 type Shared = Arc<OnceCell<Result<Arc<Vec<u8>>, RegistryError>>>;
 
@@ -34,7 +73,7 @@ enum Kind {
 }
 
 pub struct Fetcher {
-    client: Arc<RegistryClient>,
+    source: Source,
     cache: Option<Cache>,
     inflight: Mutex<HashMap<Digest, Shared>>,
     pub stats: FetchStats,
@@ -69,11 +108,30 @@ pub struct Inspection {
 
 impl Fetcher {
     pub fn new(client: Arc<RegistryClient>, cache: Option<Cache>) -> Fetcher {
-        Fetcher { client, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default() }
+        Fetcher::with_source(Source::Registry(client), cache)
     }
 
-    pub fn client(&self) -> &RegistryClient {
-        &self.client
+    pub fn with_source(source: Source, cache: Option<Cache>) -> Fetcher {
+        Fetcher { source, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default() }
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The registry client, when reading from a registry.
+    pub fn client(&self) -> Option<&RegistryClient> {
+        match &self.source {
+            Source::Registry(c) => Some(c),
+            Source::Layout(_) => None,
+        }
+    }
+
+    fn concurrency(&self) -> usize {
+        match &self.source {
+            Source::Registry(c) => c.options().concurrency.max(1),
+            Source::Layout(_) => 4,
+        }
     }
 
     async fn by_digest(&self, repo: &str, digest: &Digest, kind: Kind) -> Result<Arc<Vec<u8>>, RegistryError> {
@@ -90,8 +148,8 @@ impl Fetcher {
             }
             self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
             let bytes = match kind {
-                Kind::Manifest => self.client.get_manifest(repo, digest.as_str()).await?.bytes,
-                Kind::Blob => self.client.get_blob(repo, digest).await?,
+                Kind::Manifest => self.source.get_manifest(repo, digest.as_str()).await?.bytes,
+                Kind::Blob => self.source.get_blob(repo, digest).await?,
             };
             if let Some(cache) = &self.cache {
                 // A cache that cannot be written only costs speed next time.
@@ -105,7 +163,7 @@ impl Fetcher {
 
     fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
         ManifestView::parse(bytes).map_err(|source| RegistryError::BadManifest {
-            registry: self.client.registry().name().to_string(),
+            registry: self.source.name(),
             what: format!("{repo}{what}"),
             source,
         })
@@ -120,7 +178,7 @@ impl Fetcher {
     pub async fn config(&self, repo: &str, digest: &Digest) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
         let bytes = self.by_digest(repo, digest, Kind::Blob).await?;
         let cfg = ImageConfig::parse(&bytes).map_err(|source| RegistryError::BadManifest {
-            registry: self.client.registry().name().to_string(),
+            registry: self.source.name(),
             what: format!("config {repo}@{digest}"),
             source,
         })?;
@@ -132,7 +190,7 @@ impl Fetcher {
     /// from the cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
-        let f = self.client.get_manifest(repo, tag).await?;
+        let f = self.source.get_manifest(repo, tag).await?;
         if let Some(cache) = &self.cache {
             if cache.get(&f.digest).await.is_none() {
                 let _ = cache.put(&f.digest, &f.bytes).await;
@@ -230,7 +288,7 @@ impl Fetcher {
         mut progress: impl FnMut(usize, usize, &TagResult),
     ) -> Matrix {
         let total = tags.len();
-        let concurrency = self.client.options().concurrency.max(1);
+        let concurrency = self.concurrency();
         let mut results: Vec<Option<TagResult>> = vec![None; total];
         let mut stream = futures::stream::iter(tags.iter().enumerate())
             .map(|(i, t)| async move { (i, self.tag_result(&repo.name, t).await) })

@@ -5,11 +5,13 @@ pub mod cache;
 pub mod client;
 pub mod error;
 pub mod fetch;
+pub mod layout;
 
 pub use cache::Cache;
 pub use client::{ClientOptions, RegistryClient};
 pub use error::RegistryError;
-pub use fetch::Fetcher;
+pub use fetch::{Fetcher, Source};
+pub use layout::Layout;
 
 use std::sync::Arc;
 

@@ -1,0 +1,59 @@
+//! The demo layout in assets/ is what the project's own generator writes, and reads back
+//! as a matrix through the layout source.
+
+mod common;
+
+use std::path::Path;
+
+use archlens::model::reference::Repository;
+use archlens::registry::{Fetcher, Layout, Source};
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_shipped_demo_layout_is_regenerated_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["make-demo", tmp.path().to_str().unwrap()], tmp.path());
+    common::stdout_ok(&out);
+    let shipped = files(&common::project_root().join("assets/demo-layout"));
+    let fresh = files(tmp.path());
+    let total: usize = shipped.iter().map(|(_, b)| b.len()).sum();
+    assert!(total < 5_000_000, "demo layout is {total} bytes");
+    assert_eq!(shipped.len(), fresh.len());
+    for ((a, x), (b, y)) in shipped.iter().zip(&fresh) {
+        assert_eq!(a, b);
+        assert!(x == y, "{a} differs from a fresh `archlens make-demo`");
+    }
+}
+
+#[test]
+fn the_demo_layout_reads_as_a_matrix() {
+    let layout = Layout::open(common::project_root().join("assets/demo-layout")).unwrap();
+    let tags = layout.tags();
+    assert_eq!(tags, ["1.0", "latest", "1.1", "1.2-windows", "0.9-arm", "single-amd64", "single-arm64"]);
+    let f = Fetcher::with_source(Source::Layout(layout.into()), None);
+    let repo = Repository::parse("demo/layout").unwrap();
+    let m = tokio::runtime::Runtime::new().unwrap().block_on(f.matrix(&repo, tags, |_, _, _| {}));
+    assert_eq!(
+        m.platform_keys(),
+        ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", common::seed::WINDOWS_KEY]
+    );
+    assert!(m.rows.iter().all(|r| r.error.is_none()));
+    assert_eq!(m.rows[0].attestations, 1);
+    assert_eq!(m.shared_with(&m.rows[0]), ["latest"]);
+}
