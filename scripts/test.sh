@@ -13,4 +13,4 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-exec cargo test --locked --all-targets "$@"
+exec cargo test --locked "$@"

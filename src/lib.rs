@@ -6,3 +6,4 @@
 pub mod build;
 pub mod model;
 pub mod registry;
+pub mod worker;

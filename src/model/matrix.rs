@@ -1,5 +1,6 @@
 //! The platform matrix: tags × platforms → cells, built from per-tag results.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use super::digest::Digest;
@@ -153,30 +154,56 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Matrix {
     pub repository: String,
     /// Columns in display order.
     pub platforms: Vec<Platform>,
+    /// Rows in arrival order (see [`Matrix::push`]).
     pub rows: Vec<Row>,
+    row_of: HashMap<String, usize>,
 }
 
 impl Matrix {
+    pub fn new(repository: &str) -> Matrix {
+        Matrix { repository: repository.to_string(), ..Matrix::default() }
+    }
+
     /// Rows keep the order of `results`.
     pub fn build(repository: &str, results: Vec<TagResult>) -> Matrix {
-        let rows: Vec<Row> = results.into_iter().map(Row::from_result).collect();
-        let mut seen: HashMap<String, Platform> = HashMap::new();
-        for row in &rows {
-            for key in row.cells.keys() {
-                if !seen.contains_key(key) {
-                    let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
-                    seen.insert(key.clone(), p);
-                }
+        let mut m = Matrix::new(repository);
+        for r in results {
+            m.push(r);
+        }
+        m
+    }
+
+    /// Add a tag's result, or replace the row of a tag already present (a refresh); new
+    /// platforms become columns in their place.
+    pub fn push(&mut self, result: TagResult) {
+        let row = Row::from_result(result);
+        let mut added = false;
+        for key in row.cells.keys() {
+            if !self.platforms.iter().any(|p| &p.key() == key) {
+                let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
+                self.platforms.push(p);
+                added = true;
             }
         }
-        let mut platforms: Vec<Platform> = seen.into_values().collect();
-        platforms.sort_by(column_order);
-        Matrix { repository: repository.to_string(), platforms, rows }
+        if added {
+            self.platforms.sort_by(column_order);
+        }
+        match self.row_of.get(&row.tag) {
+            Some(&i) => self.rows[i] = row,
+            None => {
+                self.row_of.insert(row.tag.clone(), self.rows.len());
+                self.rows.push(row);
+            }
+        }
+    }
+
+    pub fn row(&self, tag: &str) -> Option<&Row> {
+        self.row_of.get(tag).map(|&i| &self.rows[i])
     }
 
     pub fn platform_keys(&self) -> Vec<String> {
@@ -216,6 +243,42 @@ impl Matrix {
             .filter(|r| r.kind != RowKind::Error && r.kind != RowKind::Artifact && !r.cells.contains_key(platform_key))
             .map(|r| r.tag.as_str())
             .collect()
+    }
+}
+
+/// Natural order for tags: digit runs compare as numbers (`1.9` < `1.10`), the rest as text;
+/// a pre-release suffix (`1.0-rc1`) sorts before its release (`1.0`).
+pub fn version_order(a: &str, b: &str) -> Ordering {
+    fn parts(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(&pb) {
+        let o = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    // `1.0-rc1` before `1.0`; `1.0.1` after `1.0`.
+    match pa.len().cmp(&pb.len()) {
+        Ordering::Greater if pa[pb.len()].1.starts_with('-') => Ordering::Less,
+        Ordering::Less if pb[pa.len()].1.starts_with('-') => Ordering::Greater,
+        o => o.then_with(|| a.cmp(b)),
     }
 }
 
@@ -317,6 +380,24 @@ mod tests {
         let c = &m.rows[0].cells["linux/arm64"];
         assert_eq!(c.digest, d("first"));
         assert_eq!(c.duplicates, 1);
+    }
+
+    #[test]
+    fn version_ordering() {
+        let mut v = vec!["1.10", "1.9", "1.0", "1.0-rc1", "latest", "1.0.1", "2", "0.9-arm"];
+        v.sort_by(|a, b| version_order(a, b));
+        assert_eq!(v, ["0.9-arm", "1.0-rc1", "1.0", "1.0.1", "1.9", "1.10", "2", "latest"]);
+    }
+
+    #[test]
+    fn push_replaces_a_refreshed_row_and_adds_columns() {
+        let mut m = Matrix::new("r");
+        m.push(index("t", "i1", vec![child("linux/amd64", "a")]));
+        m.push(index("u", "i2", vec![child("linux/arm64", "b")]));
+        m.push(index("t", "i3", vec![child("linux/s390x", "c")]));
+        assert_eq!(m.rows.len(), 2);
+        assert_eq!(m.row("t").unwrap().digest, Some(d("i3")));
+        assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/s390x"]);
     }
 
     #[test]

@@ -283,6 +283,65 @@ impl fmt::Display for Platform {
     }
 }
 
+/// A host whose runtime picks an entry of an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPreset {
+    pub id: &'static str,
+    pub label: &'static str,
+    /// The platform its runtime asks for (a key).
+    pub platform: &'static str,
+    /// Platforms it also runs, only through emulation (binfmt/QEMU, Rosetta).
+    pub emulates: &'static [&'static str],
+    pub note: &'static str,
+}
+
+pub const HOST_PRESETS: &[HostPreset] = &[
+    HostPreset {
+        id: "apple-silicon",
+        label: "Apple-silicon Mac (Docker Desktop)",
+        platform: "linux/arm64",
+        emulates: &["linux/amd64"],
+        note: "M-series CPUs have no 32-bit ARM mode; amd64 runs only under emulation",
+    },
+    HostPreset { id: "rpi32", label: "Raspberry Pi OS 32-bit", platform: "linux/arm/v7", emulates: &[], note: "Pi Zero and Pi 1 are arm/v6" },
+    HostPreset { id: "rpi-zero", label: "Raspberry Pi Zero / 1", platform: "linux/arm/v6", emulates: &[], note: "" },
+    HostPreset { id: "rpi64", label: "Raspberry Pi OS 64-bit", platform: "linux/arm64", emulates: &[], note: "" },
+    HostPreset { id: "arm64-server", label: "ARM64 server", platform: "linux/arm64", emulates: &[], note: "" },
+    HostPreset { id: "x86-64", label: "x86-64 server", platform: "linux/amd64", emulates: &[], note: "" },
+    HostPreset {
+        id: "x86-64-binfmt",
+        label: "x86-64 server with binfmt emulation",
+        platform: "linux/amd64",
+        emulates: &["linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/ppc64le", "linux/s390x", "linux/riscv64"],
+        note: "",
+    },
+    HostPreset {
+        id: "windows-2019",
+        label: "Windows Server 2019",
+        platform: "windows/amd64:10.0.17763.1",
+        emulates: &[],
+        note: "process isolation needs the same build",
+    },
+    HostPreset {
+        id: "windows-2022",
+        label: "Windows Server 2022",
+        platform: "windows/amd64:10.0.20348.1",
+        emulates: &[],
+        note: "",
+    },
+];
+
+impl HostPreset {
+    pub fn find(id: &str) -> Option<&'static HostPreset> {
+        HOST_PRESETS.iter().find(|p| p.id == id)
+    }
+
+    pub fn platform(&self) -> Platform {
+        // Every preset's platform is a literal checked by the `presets_parse` test.
+        Platform::parse_key(self.platform).unwrap_or_default()
+    }
+}
+
 /// Column order for the platform matrix: linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6,
 /// linux/386, linux/ppc64le, linux/s390x, linux/riscv64, other linux alphabetically, then other
 /// OSes alphabetically, Windows last ordered by os.version.
@@ -557,3 +616,18 @@ fn win_revision(v: &str) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod preset_tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse() {
+        for p in HOST_PRESETS {
+            assert!(Platform::parse_key(p.platform).is_ok(), "{}", p.id);
+            for e in p.emulates {
+                assert!(Platform::parse_key(e).is_ok(), "{} {e}", p.id);
+            }
+        }
+    }
+}

@@ -290,8 +290,9 @@ impl Fetcher {
         let total = tags.len();
         let concurrency = self.concurrency();
         let mut results: Vec<Option<TagResult>> = vec![None; total];
-        let mut stream = futures::stream::iter(tags.iter().enumerate())
-            .map(|(i, t)| async move { (i, self.tag_result(&repo.name, t).await) })
+        let repo_name = repo.name.as_str();
+        let mut stream = futures::stream::iter(tags.into_iter().enumerate())
+            .map(move |(i, t)| async move { (i, self.tag_result(repo_name, &t).await) })
             .buffer_unordered(concurrency);
         let mut done = 0;
         while let Some((i, r)) = stream.next().await {

@@ -1,0 +1,281 @@
+//! The tokio side of the desktop app. The UI sends [`Command`]s and drains [`Event`]s; every
+//! registry or disk read happens here, never on the UI thread. Each command carries a
+//! [`RequestId`]; `Cancel` aborts it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::model::digest::Digest;
+use crate::model::manifest::{Descriptor, ImageConfig, ManifestKind};
+use crate::model::matrix::TagResult;
+use crate::model::reference::{Reference, Registry, Repository};
+use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Source};
+
+pub type RequestId = u64;
+
+/// Where a repository lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SourceRef {
+    Registry(Registry),
+    /// An OCI image-layout folder.
+    Layout(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Check the registry answers and whether credentials are stored for it.
+    Connect { id: RequestId, registry: Registry },
+    /// One catalog page; `page` is the `next` URL of the previous one.
+    ListRepos { id: RequestId, registry: Registry, page: Option<String> },
+    /// Open a layout folder: its tags.
+    OpenLayout { id: RequestId, path: PathBuf },
+    /// List the tags (all pages), then fill the matrix row by row.
+    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository },
+    /// Details of one manifest.
+    Inspect { id: RequestId, source: SourceRef, reference: Reference },
+    Cancel { id: RequestId },
+}
+
+/// Everything the details panel shows about one manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub reference: Reference,
+    pub digest: Digest,
+    pub media_type: String,
+    pub kind: ManifestKind,
+    pub size: usize,
+    /// The manifest pretty-printed for reading; the digest is over the original bytes.
+    pub pretty: String,
+    pub entries: Vec<(Descriptor, Option<u64>)>,
+    pub layers: Vec<Descriptor>,
+    pub config: Option<(Digest, ImageConfig)>,
+    pub compressed_size: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Connected { id: RequestId, registry: Registry, signed_in: bool },
+    ReposPage { id: RequestId, repos: Vec<String>, next: Option<String> },
+    LayoutOpened { id: RequestId, path: PathBuf, name: String },
+    TagsListed { id: RequestId, tags: Vec<String> },
+    Row { id: RequestId, result: TagResult },
+    Progress { id: RequestId, done: u64, total: u64 },
+    MatrixDone { id: RequestId },
+    Inspected { id: RequestId, details: Box<Details> },
+    Failed { id: RequestId, error: String },
+    Cancelled { id: RequestId },
+}
+
+impl Event {
+    pub fn id(&self) -> RequestId {
+        match self {
+            Event::Connected { id, .. }
+            | Event::ReposPage { id, .. }
+            | Event::LayoutOpened { id, .. }
+            | Event::TagsListed { id, .. }
+            | Event::Row { id, .. }
+            | Event::Progress { id, .. }
+            | Event::MatrixDone { id }
+            | Event::Inspected { id, .. }
+            | Event::Failed { id, .. }
+            | Event::Cancelled { id } => *id,
+        }
+    }
+}
+
+/// The UI's end: send commands, drain events.
+pub struct WorkerHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    events: std::sync::mpsc::Receiver<Event>,
+}
+
+impl WorkerHandle {
+    pub fn send(&self, c: Command) {
+        // The worker lives as long as the handle; a send can only fail during shutdown.
+        let _ = self.commands.send(c);
+    }
+
+    /// Events that have arrived, without waiting.
+    pub fn drain(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+
+    /// A handle wired to channels the caller drives (tests feed prepared events).
+    pub fn detached() -> (WorkerHandle, mpsc::UnboundedReceiver<Command>, std::sync::mpsc::Sender<Event>) {
+        let (ctx, crx) = mpsc::unbounded_channel();
+        let (etx, erx) = std::sync::mpsc::channel();
+        (WorkerHandle { commands: ctx, events: erx }, crx, etx)
+    }
+}
+
+/// Start the worker: a tokio runtime on its own thread. `repaint` is called whenever an event
+/// is sent.
+pub fn spawn(options: ClientOptions, repaint: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<WorkerHandle> {
+    let (handle, mut commands, events) = WorkerHandle::detached();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    std::thread::Builder::new().name("archlens-worker".into()).spawn(move || {
+        runtime.block_on(async move {
+            let worker = Arc::new(Worker::new(options, events, repaint));
+            let mut tasks: HashMap<RequestId, AbortHandle> = HashMap::new();
+            while let Some(cmd) = commands.recv().await {
+                tasks.retain(|_, h| !h.is_finished());
+                match cmd {
+                    Command::Cancel { id } => {
+                        if let Some(h) = tasks.remove(&id) {
+                            h.abort();
+                            worker.emit(Event::Cancelled { id });
+                        }
+                    }
+                    other => {
+                        let id = command_id(&other);
+                        let w = worker.clone();
+                        let task = tokio::spawn(async move { w.run(other).await });
+                        tasks.insert(id, task.abort_handle());
+                    }
+                }
+            }
+        });
+    })?;
+    Ok(handle)
+}
+
+fn command_id(c: &Command) -> RequestId {
+    match c {
+        Command::Connect { id, .. }
+        | Command::ListRepos { id, .. }
+        | Command::OpenLayout { id, .. }
+        | Command::LoadMatrix { id, .. }
+        | Command::Inspect { id, .. }
+        | Command::Cancel { id } => *id,
+    }
+}
+
+struct Worker {
+    options: ClientOptions,
+    events: std::sync::mpsc::Sender<Event>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    clients: tokio::sync::Mutex<HashMap<Registry, Arc<RegistryClient>>>,
+}
+
+impl Worker {
+    fn new(options: ClientOptions, events: std::sync::mpsc::Sender<Event>, repaint: Arc<dyn Fn() + Send + Sync>) -> Worker {
+        Worker { options, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+        (self.repaint)();
+    }
+
+    async fn client(&self, registry: &Registry) -> Result<Arc<RegistryClient>, String> {
+        let mut map = self.clients.lock().await;
+        if let Some(c) = map.get(registry) {
+            return Ok(c.clone());
+        }
+        let reg = registry.clone();
+        // Credential helpers are external programs: run them off the async threads.
+        let creds = tokio::task::spawn_blocking(move || registry::auth::lookup(&reg)).await.ok().flatten();
+        let c = Arc::new(RegistryClient::new(registry.clone(), creds, self.options.clone()).map_err(|e| e.to_string())?);
+        map.insert(registry.clone(), c.clone());
+        Ok(c)
+    }
+
+    async fn fetcher(&self, source: &SourceRef) -> Result<Fetcher, String> {
+        let cache = registry::Cache::default_location();
+        match source {
+            SourceRef::Registry(r) => Ok(Fetcher::new(self.client(r).await?, cache)),
+            SourceRef::Layout(p) => {
+                let p = p.clone();
+                let layout = tokio::task::spawn_blocking(move || Layout::open(p))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                Ok(Fetcher::with_source(Source::Layout(Arc::new(layout)), None))
+            }
+        }
+    }
+
+    async fn run(&self, cmd: Command) {
+        let id = command_id(&cmd);
+        if let Err(error) = self.run_inner(cmd).await {
+            self.emit(Event::Failed { id, error });
+        }
+    }
+
+    async fn run_inner(&self, cmd: Command) -> Result<(), String> {
+        match cmd {
+            Command::Connect { id, registry } => {
+                let c = self.client(&registry).await?;
+                c.ping().await.map_err(|e| e.to_string())?;
+                let signed_in = tokio::task::spawn_blocking({
+                    let r = registry.clone();
+                    move || registry::auth::lookup(&r).is_some()
+                })
+                .await
+                .unwrap_or(false);
+                self.emit(Event::Connected { id, registry, signed_in });
+            }
+            Command::ListRepos { id, registry, page } => {
+                let c = self.client(&registry).await?;
+                let p = c.catalog_page(page.as_deref(), 100).await.map_err(|e| {
+                    if registry.is_docker_hub() || registry.name() == "ghcr.io" {
+                        format!("{registry} does not publish its catalog: type a repository name ({e})")
+                    } else {
+                        e.to_string()
+                    }
+                })?;
+                self.emit(Event::ReposPage { id, repos: p.items, next: p.next });
+            }
+            Command::OpenLayout { id, path } => {
+                let p = path.clone();
+                let layout = tokio::task::spawn_blocking(move || Layout::open(p))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                self.emit(Event::LayoutOpened { id, path, name: layout.name() });
+            }
+            Command::LoadMatrix { id, source, repository } => {
+                let fetcher = self.fetcher(&source).await?;
+                let tags = fetcher.source().tags(&repository.name).await.map_err(|e| e.to_string())?;
+                self.emit(Event::TagsListed { id, tags: tags.clone() });
+                let total = tags.len() as u64;
+                self.emit(Event::Progress { id, done: 0, total });
+                fetcher
+                    .matrix(&repository, tags, |done, total, result| {
+                        self.emit(Event::Row { id, result: result.clone() });
+                        self.emit(Event::Progress { id, done: done as u64, total: total as u64 });
+                    })
+                    .await;
+                self.emit(Event::MatrixDone { id });
+            }
+            Command::Inspect { id, source, reference } => {
+                let fetcher = self.fetcher(&source).await?;
+                let i = fetcher.inspect(&reference).await.map_err(|e| e.to_string())?;
+                let pretty = serde_json::from_slice::<serde_json::Value>(&i.manifest.bytes)
+                    .ok()
+                    .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                    .unwrap_or_else(|| String::from_utf8_lossy(&i.manifest.bytes).into_owned());
+                let v = &i.manifest.view;
+                let details = Details {
+                    reference: reference.clone(),
+                    digest: i.manifest.digest.clone(),
+                    media_type: v.media_type.clone(),
+                    kind: v.kind,
+                    size: i.manifest.bytes.len(),
+                    pretty,
+                    entries: i.entries.iter().map(|e| (e.descriptor.clone(), e.compressed_size)).collect(),
+                    layers: v.layers.clone(),
+                    config: i.config.map(|(d, _, c)| (d, c)),
+                    compressed_size: if v.kind.is_index() { None } else { Some(v.compressed_size()) },
+                };
+                self.emit(Event::Inspected { id, details: Box::new(details) });
+            }
+            Command::Cancel { .. } => {}
+        }
+        Ok(())
+    }
+}
