@@ -6,4 +6,7 @@
 pub mod build;
 pub mod model;
 pub mod registry;
+pub mod settings;
+pub mod state;
+pub mod ui;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! The command line: one file per verb, table or JSON output.
 
 mod demo;
+mod gui;
 mod inspect;
 mod matrix;
 mod output;
@@ -61,6 +62,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Tags × platforms: which tag covers which platform, with digests and sizes.
     Matrix(matrix::MatrixArgs),
+    /// Open the desktop app (the default with no arguments).
+    Gui(gui::GuiArgs),
     /// Write the demo OCI layout (as shipped in assets/).
     #[command(hide = true)]
     MakeDemo(demo::DemoArgs),
@@ -84,10 +87,16 @@ impl NetArgs {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Some(command) = args.command else {
-        eprintln!("archlens: the desktop app is not part of this build yet; try `archlens --help` for the command line");
-        return ExitCode::from(2);
-    };
+    let command = args.command.unwrap_or(Command::Gui(gui::GuiArgs::default()));
+    if let Command::Gui(g) = command {
+        return match gui::run(g, args.net.options()) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -102,6 +111,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Inspect(a) => inspect::run(a, &args.net).await,
             Command::Matrix(a) => matrix::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
+            Command::Gui(_) => Ok(ExitCode::SUCCESS),
         }
     });
     match result {

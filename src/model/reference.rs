@@ -53,6 +53,11 @@ impl Registry {
         Ok(Registry(normalise_host(host)))
     }
 
+    /// The placeholder registry of OCI layout folders (they have none).
+    pub fn layout() -> Registry {
+        Registry("oci-layout.local".to_string())
+    }
+
     /// The name users see: `docker.io`, `ghcr.io`, `127.0.0.1:5000`.
     pub fn name(&self) -> &str {
         &self.0

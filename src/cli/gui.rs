@@ -1,0 +1,99 @@
+//! `archlens` with no arguments, or `archlens gui [HOST|REPO|REF|oci:DIR]`: the desktop app.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use archlens::registry::ClientOptions;
+use archlens::ui::{ArchlensApp, StartTarget};
+
+#[derive(Debug, Default, clap::Args)]
+pub struct GuiArgs {
+    /// What to open: a registry host, a repository, a reference (tag or digest), or an OCI
+    /// layout folder (`oci:DIR` or a path).
+    pub target: Option<String>,
+}
+
+/// Decide what a command-line target names.
+pub fn start_target(target: Option<&str>) -> StartTarget {
+    let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else { return StartTarget::Nothing };
+    if let Some(p) = t.strip_prefix("oci:") {
+        return StartTarget::Layout(PathBuf::from(p));
+    }
+    if std::path::Path::new(t).is_dir() {
+        return StartTarget::Layout(PathBuf::from(t));
+    }
+    let host_like = |s: &str| match s.rsplit_once(':') {
+        // `host:5000` is a registry; `alpine:3.20` is a tag.
+        Some((_, port)) => port.bytes().all(|b| b.is_ascii_digit()),
+        None => s.contains('.') || s == "localhost",
+    };
+    if !t.contains('/') && !t.contains('@') && host_like(t) {
+        return StartTarget::Registry(t.to_string());
+    }
+    let last = t.rsplit('/').next().unwrap_or(t);
+    if t.contains('@') || last.contains(':') {
+        return StartTarget::Reference(t.to_string());
+    }
+    StartTarget::Repository(t.to_string())
+}
+
+/// The demo layout: next to the executable when installed, else the source tree's assets/.
+fn demo_layout() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            candidates.push(dir.join("assets/demo-layout"));
+            candidates.push(dir.join("../share/archlens/demo-layout"));
+        }
+    }
+    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout")));
+    candidates.into_iter().find(|p| p.join("index.json").exists())
+}
+
+pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
+    let settings = archlens::settings::load();
+    let start = start_target(args.target.as_deref());
+    let demo = demo_layout();
+    let window_state = archlens::settings::config_dir().map(|d| d.join("window.ron"));
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Archlens")
+            .with_app_id("archlens")
+            .with_inner_size([1360.0, 860.0])
+            .with_min_inner_size([720.0, 420.0]),
+        persistence_path: window_state,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Archlens",
+        native,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let worker = archlens::worker::spawn(options, Arc::new(move || ctx.request_repaint()))?;
+            Ok(Box::new(ArchlensApp::new(settings, worker, start, demo).with_persistence()))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .context("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY)")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(start_target(None), StartTarget::Nothing);
+        assert_eq!(start_target(Some("ghcr.io")), StartTarget::Registry("ghcr.io".into()));
+        assert_eq!(start_target(Some("127.0.0.1:5000")), StartTarget::Registry("127.0.0.1:5000".into()));
+        assert_eq!(start_target(Some("127.0.0.1:5000/team/app")), StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+        assert_eq!(start_target(Some("alpine")), StartTarget::Repository("alpine".into()));
+        assert_eq!(start_target(Some("alpine:3.20")), StartTarget::Reference("alpine:3.20".into()));
+        assert_eq!(start_target(Some("library/alpine:3.20")), StartTarget::Reference("library/alpine:3.20".into()));
+        assert_eq!(start_target(Some("oci:/tmp/x")), StartTarget::Layout("/tmp/x".into()));
+    }
+}

@@ -1,0 +1,76 @@
+//! Settings remembered across runs, as JSON under the platform config dir
+//! (`~/.config/archlens/settings.json` on Linux, or `$ARCHLENS_CONFIG_DIR`).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Most recent first.
+    pub recent_registries: Vec<String>,
+    /// `registry/repository`, or `oci:PATH` for a layout folder; most recent first.
+    pub recent_repositories: Vec<String>,
+    pub favourites: BTreeSet<String>,
+    /// A host preset id, or a typed platform.
+    pub host: String,
+    pub show_attestations: bool,
+    pub sort_by_version: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            recent_registries: Vec::new(),
+            recent_repositories: Vec::new(),
+            favourites: BTreeSet::new(),
+            host: "apple-silicon".to_string(),
+            show_attestations: false,
+            sort_by_version: true,
+        }
+    }
+}
+
+pub const MAX_RECENT: usize = 12;
+
+pub fn remember(list: &mut Vec<String>, item: &str) {
+    list.retain(|x| x != item);
+    list.insert(0, item.to_string());
+    list.truncate(MAX_RECENT);
+}
+
+pub fn config_dir() -> Option<PathBuf> {
+    if let Ok(d) = std::env::var("ARCHLENS_CONFIG_DIR") {
+        if !d.is_empty() {
+            return Some(PathBuf::from(d));
+        }
+    }
+    directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.config_dir().to_path_buf())
+}
+
+fn path() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("settings.json"))
+}
+
+/// `None` on a first run (no settings file yet). A damaged file is set aside, not lost.
+pub fn load() -> Option<Settings> {
+    let p = path()?;
+    let bytes = std::fs::read(&p).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            let _ = std::fs::rename(&p, p.with_extension("json.damaged"));
+            None
+        }
+    }
+}
+
+pub fn save(s: &Settings) -> std::io::Result<()> {
+    let Some(p) = path() else { return Ok(()) };
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = p.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?)?;
+    std::fs::rename(tmp, p)
+}

@@ -1,0 +1,563 @@
+//! Application state and its reducer: `apply(Event)` folds worker events in, `handle(UiAction)`
+//! turns what the user did into worker commands. No egui, no I/O.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::model::digest::Digest;
+use crate::model::matrix::{Matrix, Row, RowKind, glob_match, version_order};
+use crate::model::platform::{HostPreset, MatchKind, Matcher, Platform};
+use crate::model::reference::{Reference, Registry, Repository};
+use crate::settings::{Settings, remember};
+use crate::worker::{Command, Details, Event, RequestId, SourceRef};
+
+/// Data that may be loading, keeping what was on screen while it does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loadable<T> {
+    NotRequested,
+    Pending { previous: Option<T> },
+    Ready(T),
+    Failed { error: String, previous: Option<T> },
+}
+
+impl<T> Loadable<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Loadable::Ready(v) => Some(v),
+            Loadable::Pending { previous } | Loadable::Failed { previous, .. } => previous.as_ref(),
+            Loadable::NotRequested => None,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Loadable::Pending { .. })
+    }
+
+    fn into_value(self) -> Option<T> {
+        match self {
+            Loadable::Ready(v) => Some(v),
+            Loadable::Pending { previous } | Loadable::Failed { previous, .. } => previous,
+            Loadable::NotRequested => None,
+        }
+    }
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiAction {
+    /// Connect to a registry host as typed or picked.
+    Connect(String),
+    LoadMoreRepos,
+    /// Open a repository: a name in the current registry, or a full `host/name`.
+    OpenRepository(String),
+    OpenLayout(PathBuf),
+    Refresh,
+    Cancel,
+    Select { tag: String, platform: Option<String> },
+    /// Move the cursor in the matrix by rows and columns.
+    MoveCursor { rows: i64, cols: i64 },
+    /// Show details of the selection.
+    OpenDetails,
+    /// Navigate to a digest in the current repository.
+    OpenDigest(Digest),
+    ToggleFavourite(String),
+    SetHost(String),
+    ClearNotice,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixView {
+    pub source: SourceRef,
+    pub repository: Repository,
+    /// A display name: `host/repo`, or the layout folder.
+    pub title: String,
+    pub matrix: Matrix,
+    pub request: Option<RequestId>,
+    pub done: u64,
+    pub total: u64,
+    pub error: Option<String>,
+    /// Bumped whenever rows change.
+    pub revision: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub tag: String,
+    pub platform: Option<String>,
+}
+
+/// Derived from the matrix and filters; recomputed only when they change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    key: (u64, String, Option<String>, bool, String),
+    /// Indices into `matrix.rows`, filtered and sorted.
+    pub visible: Vec<usize>,
+    /// Digest → tags pointing at it, for digests shared by two or more tags.
+    pub shared: HashMap<Digest, Vec<String>>,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub settings: Settings,
+    pub registry_input: String,
+    pub registry: Option<Registry>,
+    pub connection: Loadable<bool>,
+    connect_request: Option<RequestId>,
+    pub repos: Loadable<Vec<String>>,
+    pub repos_next: Option<String>,
+    repos_request: Option<RequestId>,
+    pub repo_filter: String,
+    pub repo_input: String,
+    pub layout: Option<(PathBuf, String)>,
+    layout_request: Option<RequestId>,
+    pub matrix: Option<MatrixView>,
+    pub tag_filter: String,
+    /// Show only tags missing this platform key.
+    pub only_missing: Option<String>,
+    pub host_input: String,
+    pub selection: Option<Selection>,
+    pub details: Loadable<Box<Details>>,
+    details_request: Option<RequestId>,
+    /// The last error worth telling the user about, shown until dismissed.
+    pub notice: Option<String>,
+    pub derived: Derived,
+    next_id: RequestId,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> AppState {
+        AppState {
+            host_input: String::new(),
+            settings,
+            registry_input: String::new(),
+            registry: None,
+            connection: Loadable::NotRequested,
+            connect_request: None,
+            repos: Loadable::NotRequested,
+            repos_next: None,
+            repos_request: None,
+            repo_filter: String::new(),
+            repo_input: String::new(),
+            layout: None,
+            layout_request: None,
+            matrix: None,
+            tag_filter: String::new(),
+            only_missing: None,
+            selection: None,
+            details: Loadable::NotRequested,
+            details_request: None,
+            notice: None,
+            derived: Derived::default(),
+            next_id: 1,
+        }
+    }
+
+    fn id(&mut self) -> RequestId {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The platform of the chosen host: a preset id, or a typed platform.
+    pub fn host_platform(&self) -> Option<Platform> {
+        match HostPreset::find(&self.settings.host) {
+            Some(p) => Some(p.platform()),
+            None => Platform::parse_key(&self.settings.host).ok(),
+        }
+    }
+
+    pub fn host_label(&self) -> String {
+        match HostPreset::find(&self.settings.host) {
+            Some(p) => p.label.to_string(),
+            None => self.settings.host.clone(),
+        }
+    }
+
+    /// The platform key the host would pick in `row`, by containerd's rules, and whether it
+    /// is an exact match or a fallback.
+    pub fn host_pick(&self, row: &Row) -> Option<(String, MatchKind)> {
+        let host = self.host_platform()?;
+        let m = Matcher::only(&host);
+        let keys: Vec<&String> = row.cells.keys().collect();
+        let platforms: Vec<Platform> = keys.iter().map(|k| Platform::parse_key(k).unwrap_or_default()).collect();
+        let i = m.select(&platforms)?;
+        Some((keys[i].clone(), m.kind(&platforms[i])?))
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.matrix.as_ref().is_some_and(|m| m.request.is_some())
+    }
+
+    /// Recompute visible rows and shared digests if the matrix or the filters changed.
+    pub fn derive(&mut self) {
+        let Some(mv) = &self.matrix else {
+            self.derived = Derived::default();
+            return;
+        };
+        let key = (
+            mv.revision,
+            self.tag_filter.clone(),
+            self.only_missing.clone(),
+            self.settings.sort_by_version,
+            mv.title.clone(),
+        );
+        if key == self.derived.key {
+            return;
+        }
+        let m = &mv.matrix;
+        let filter = self.tag_filter.trim();
+        let globby = filter.contains(['*', '?']);
+        let mut visible: Vec<usize> = (0..m.rows.len())
+            .filter(|&i| {
+                let r = &m.rows[i];
+                let name_ok = filter.is_empty()
+                    || if globby { glob_match(filter, &r.tag) } else { r.tag.contains(filter) };
+                let missing_ok = match &self.only_missing {
+                    None => true,
+                    Some(k) => r.kind != RowKind::Error && r.kind != RowKind::Artifact && !r.cells.contains_key(k),
+                };
+                name_ok && missing_ok
+            })
+            .collect();
+        if self.settings.sort_by_version {
+            visible.sort_by(|&a, &b| version_order(&m.rows[b].tag, &m.rows[a].tag));
+        } else {
+            visible.sort_by(|&a, &b| m.rows[a].tag.cmp(&m.rows[b].tag));
+        }
+        let mut by: HashMap<Digest, Vec<String>> = HashMap::new();
+        for r in &m.rows {
+            if let Some(d) = &r.digest {
+                by.entry(d.clone()).or_default().push(r.tag.clone());
+            }
+        }
+        by.retain(|_, v| v.len() > 1);
+        self.derived = Derived { key, visible, shared: by };
+    }
+
+    /// Fold one worker event in; returns follow-up commands. Events for requests no longer
+    /// current are ignored.
+    pub fn apply(&mut self, event: Event) -> Vec<Command> {
+        let id = event.id();
+        let mut follow_up = Vec::new();
+        match event {
+            Event::Connected { registry, signed_in, .. } if Some(id) == self.connect_request => {
+                self.connect_request = None;
+                self.connection = Loadable::Ready(signed_in);
+                remember(&mut self.settings.recent_registries, registry.name());
+            }
+            Event::ReposPage { repos, next, .. } if Some(id) == self.repos_request => {
+                self.repos_request = None;
+                let mut all = std::mem::replace(&mut self.repos, Loadable::NotRequested).into_value().unwrap_or_default();
+                all.extend(repos);
+                self.repos = Loadable::Ready(all);
+                self.repos_next = next;
+            }
+            Event::LayoutOpened { path, name, .. } if Some(id) == self.layout_request => {
+                self.layout_request = None;
+                self.layout = Some((path.clone(), name.clone()));
+                let repository = Repository { registry: layout_registry(), name: "layout".to_string() };
+                remember(&mut self.settings.recent_repositories, &format!("oci:{}", path.display()));
+                follow_up = self.start_matrix(SourceRef::Layout(path), repository, name);
+            }
+            Event::TagsListed { tags, .. } => {
+                if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+                    mv.total = tags.len() as u64;
+                }
+            }
+            Event::Row { result, .. } => {
+                if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+                    mv.matrix.push(result);
+                    mv.revision += 1;
+                }
+            }
+            Event::Progress { done, total, .. } => {
+                if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+                    mv.done = done;
+                    mv.total = total;
+                }
+            }
+            Event::MatrixDone { .. } | Event::Cancelled { .. } => {
+                if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+                    mv.request = None;
+                }
+                if self.details_request == Some(id) {
+                    self.details_request = None;
+                    self.details = Loadable::Failed {
+                        error: "cancelled".into(),
+                        previous: std::mem::replace(&mut self.details, Loadable::NotRequested).into_value(),
+                    };
+                }
+            }
+            Event::Inspected { details, .. } if Some(id) == self.details_request => {
+                self.details_request = None;
+                self.details = Loadable::Ready(details);
+            }
+            Event::Failed { error, .. } => self.fail(id, error),
+            _ => {}
+        }
+        follow_up
+    }
+
+    fn fail(&mut self, id: RequestId, error: String) {
+        if Some(id) == self.connect_request {
+            self.connect_request = None;
+            self.connection = Loadable::Failed { error: error.clone(), previous: None };
+            self.notice = Some(error);
+        } else if Some(id) == self.repos_request {
+            self.repos_request = None;
+            let previous = std::mem::replace(&mut self.repos, Loadable::NotRequested).into_value();
+            self.repos = Loadable::Failed { error, previous };
+        } else if Some(id) == self.layout_request {
+            self.layout_request = None;
+            self.notice = Some(error);
+        } else if Some(id) == self.details_request {
+            self.details_request = None;
+            let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
+            self.details = Loadable::Failed { error, previous };
+        } else if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+            mv.request = None;
+            mv.error = Some(error.clone());
+            self.notice = Some(error);
+        }
+    }
+
+    fn cancel_matrix(&mut self) -> Vec<Command> {
+        match self.matrix.as_mut().and_then(|m| m.request.take()) {
+            Some(id) => vec![Command::Cancel { id }],
+            None => Vec::new(),
+        }
+    }
+
+    fn start_matrix(&mut self, source: SourceRef, repository: Repository, title: String) -> Vec<Command> {
+        let mut cmds = self.cancel_matrix();
+        let id = self.id();
+        // A refresh of the same repository keeps the rows on screen until new ones replace them.
+        let keep = self.matrix.take().filter(|m| m.source == source && m.repository == repository);
+        let matrix = keep.as_ref().map(|m| m.matrix.clone()).unwrap_or_else(|| Matrix::new(&title));
+        let revision = keep.as_ref().map(|m| m.revision + 1).unwrap_or(1);
+        if keep.is_none() {
+            self.selection = None;
+            self.details = Loadable::NotRequested;
+        }
+        self.matrix = Some(MatrixView {
+            source: source.clone(),
+            repository: repository.clone(),
+            title,
+            matrix,
+            request: Some(id),
+            done: 0,
+            total: 0,
+            error: None,
+            revision,
+        });
+        cmds.push(Command::LoadMatrix { id, source, repository });
+        cmds
+    }
+
+    /// The reference the selection stands for: a tag, or a cell's child digest.
+    pub fn selected_reference(&self) -> Option<Reference> {
+        let mv = self.matrix.as_ref()?;
+        let sel = self.selection.as_ref()?;
+        let row = mv.matrix.row(&sel.tag)?;
+        match &sel.platform {
+            Some(k) => row.cells.get(k).map(|c| mv.repository.digest_reference(&c.digest)),
+            None => Some(mv.repository.reference(&sel.tag)),
+        }
+    }
+
+    /// Read the details of any reference in the current source.
+    pub fn inspect(&mut self, reference: Reference) -> Vec<Command> {
+        let Some(mv) = &self.matrix else { return Vec::new() };
+        let source = mv.source.clone();
+        let mut cmds = Vec::new();
+        if let Some(old) = self.details_request.take() {
+            cmds.push(Command::Cancel { id: old });
+        }
+        let id = self.id();
+        self.details_request = Some(id);
+        let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
+        self.details = Loadable::Pending { previous };
+        cmds.push(Command::Inspect { id, source, reference });
+        cmds
+    }
+
+    /// Turn a user action into worker commands.
+    pub fn handle(&mut self, action: UiAction) -> Vec<Command> {
+        match action {
+            UiAction::Connect(host) => match Registry::parse(&host) {
+                Err(e) => {
+                    self.notice = Some(e.to_string());
+                    Vec::new()
+                }
+                Ok(registry) => {
+                    let mut cmds = Vec::new();
+                    for old in [self.connect_request.take(), self.repos_request.take()].into_iter().flatten() {
+                        cmds.push(Command::Cancel { id: old });
+                    }
+                    self.registry_input = registry.name().to_string();
+                    self.registry = Some(registry.clone());
+                    self.layout = None;
+                    let cid = self.id();
+                    self.connect_request = Some(cid);
+                    self.connection = Loadable::Pending { previous: None };
+                    cmds.push(Command::Connect { id: cid, registry: registry.clone() });
+                    self.repos = Loadable::NotRequested;
+                    self.repos_next = None;
+                    if !(registry.is_docker_hub() || registry.name() == "ghcr.io") {
+                        let rid = self.id();
+                        self.repos_request = Some(rid);
+                        self.repos = Loadable::Pending { previous: None };
+                        cmds.push(Command::ListRepos { id: rid, registry, page: None });
+                    }
+                    cmds
+                }
+            },
+            UiAction::LoadMoreRepos => {
+                let (Some(registry), Some(next)) = (self.registry.clone(), self.repos_next.clone()) else {
+                    return Vec::new();
+                };
+                if self.repos_request.is_some() {
+                    return Vec::new();
+                }
+                let id = self.id();
+                self.repos_request = Some(id);
+                let previous = std::mem::replace(&mut self.repos, Loadable::NotRequested).into_value();
+                self.repos = Loadable::Pending { previous };
+                vec![Command::ListRepos { id, registry, page: Some(next) }]
+            }
+            UiAction::OpenRepository(name) => self.open_repository(&name),
+            UiAction::OpenLayout(path) => {
+                let id = self.id();
+                self.layout_request = Some(id);
+                vec![Command::OpenLayout { id, path }]
+            }
+            UiAction::Refresh => match &self.matrix {
+                Some(mv) => {
+                    let (source, repo, title) = (mv.source.clone(), mv.repository.clone(), mv.title.clone());
+                    self.start_matrix(source, repo, title)
+                }
+                None => Vec::new(),
+            },
+            UiAction::Cancel => {
+                let mut cmds = self.cancel_matrix();
+                if let Some(id) = self.details_request.take() {
+                    cmds.push(Command::Cancel { id });
+                    let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
+                    self.details = match previous {
+                        Some(p) => Loadable::Ready(p),
+                        None => Loadable::NotRequested,
+                    };
+                }
+                cmds
+            }
+            UiAction::Select { tag, platform } => {
+                self.selection = Some(Selection { tag, platform });
+                Vec::new()
+            }
+            UiAction::MoveCursor { rows, cols } => {
+                self.derive();
+                self.move_cursor(rows, cols);
+                Vec::new()
+            }
+            UiAction::OpenDetails => match self.selected_reference() {
+                Some(r) => self.inspect(r),
+                None => Vec::new(),
+            },
+            UiAction::OpenDigest(d) => {
+                let Some(mv) = &self.matrix else { return Vec::new() };
+                let r = mv.repository.digest_reference(&d);
+                // Select the cell or row with that digest when it is on screen.
+                let hit = mv.matrix.rows.iter().find_map(|row| {
+                    if row.digest.as_ref() == Some(&d) {
+                        return Some(Selection { tag: row.tag.clone(), platform: None });
+                    }
+                    row.cells.iter().find(|(_, c)| c.digest == d).map(|(k, _)| Selection { tag: row.tag.clone(), platform: Some(k.clone()) })
+                });
+                if let Some(sel) = hit {
+                    self.selection = Some(sel);
+                }
+                self.inspect(r)
+            }
+            UiAction::ToggleFavourite(name) => {
+                if !self.settings.favourites.remove(&name) {
+                    self.settings.favourites.insert(name);
+                }
+                Vec::new()
+            }
+            UiAction::SetHost(h) => {
+                let valid = HostPreset::find(&h).is_some() || Platform::parse_key(&h).is_ok();
+                if valid {
+                    self.settings.host = h;
+                } else {
+                    self.notice = Some(format!("{h:?} is not a host preset or a platform such as linux/arm64"));
+                }
+                Vec::new()
+            }
+            UiAction::ClearNotice => {
+                self.notice = None;
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_repository(&mut self, name: &str) -> Vec<Command> {
+        let name = name.trim();
+        if let Some(path) = name.strip_prefix("oci:") {
+            return self.handle(UiAction::OpenLayout(PathBuf::from(path)));
+        }
+        // A bare name belongs to the current registry; anything with a host stands alone.
+        let full = match &self.registry {
+            Some(r) if !looks_qualified(name) => format!("{}/{name}", r.name()),
+            _ => name.to_string(),
+        };
+        match Repository::parse(&full) {
+            Err(e) => {
+                self.notice = Some(e.to_string());
+                Vec::new()
+            }
+            Ok(repo) => {
+                let mut cmds = Vec::new();
+                if self.registry.as_ref() != Some(&repo.registry) || self.layout.is_some() {
+                    cmds = self.handle(UiAction::Connect(repo.registry.name().to_string()));
+                }
+                remember(&mut self.settings.recent_repositories, &repo.to_string());
+                self.repo_input = repo.name.clone();
+                let title = repo.to_string();
+                cmds.extend(self.start_matrix(SourceRef::Registry(repo.registry.clone()), repo, title));
+                cmds
+            }
+        }
+    }
+
+    fn move_cursor(&mut self, rows: i64, cols: i64) {
+        let Some(mv) = &self.matrix else { return };
+        let visible = &self.derived.visible;
+        if visible.is_empty() {
+            return;
+        }
+        let keys = mv.matrix.platform_keys();
+        let (mut r, mut c) = match &self.selection {
+            Some(sel) => (
+                visible.iter().position(|&i| mv.matrix.rows[i].tag == sel.tag).unwrap_or(0) as i64,
+                sel.platform.as_ref().and_then(|p| keys.iter().position(|k| k == p)).map(|i| i as i64 + 1).unwrap_or(0),
+            ),
+            None => (-1, 0),
+        };
+        r = (r + rows).clamp(0, visible.len() as i64 - 1);
+        c = (c + cols).clamp(0, keys.len() as i64);
+        let tag = mv.matrix.rows[visible[r as usize]].tag.clone();
+        let platform = if c == 0 { None } else { keys.get(c as usize - 1).cloned() };
+        self.selection = Some(Selection { tag, platform });
+    }
+}
+
+fn looks_qualified(name: &str) -> bool {
+    name.split_once('/').is_some_and(|(first, _)| first.contains('.') || first.contains(':') || first == "localhost")
+}
+
+/// Layouts have no registry; their rows still need a repository for references.
+pub fn layout_registry() -> Registry {
+    Registry::layout()
+}
+
+#[cfg(test)]
+mod tests;

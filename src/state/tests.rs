@@ -1,0 +1,163 @@
+use super::*;
+use crate::model::matrix::{Child, TagOutcome, TagResult};
+use crate::model::manifest::ManifestKind;
+use crate::model::platform::MatchKind;
+
+fn d(s: &str) -> Digest {
+    Digest::sha256(s.as_bytes())
+}
+
+fn row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
+    TagResult {
+        tag: tag.into(),
+        outcome: TagOutcome::Index {
+            digest: d(index),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            kind: ManifestKind::OciIndex,
+            children: platforms
+                .iter()
+                .map(|p| Child {
+                    platform: Some(Platform::parse_key(p).unwrap()),
+                    digest: d(&format!("{tag}{p}")),
+                    size: 10,
+                    compressed_size: Some(100),
+                    error: None,
+                    attestation: None,
+                })
+                .collect(),
+            attestations: 0,
+        },
+    }
+}
+
+fn open(state: &mut AppState) -> RequestId {
+    let cmds = state.handle(UiAction::OpenRepository("127.0.0.1:5000/team/app".into()));
+    // A new registry is connected to first, then the matrix loads.
+    assert!(matches!(cmds[0], Command::Connect { .. }), "{cmds:?}");
+    match cmds.last() {
+        Some(Command::LoadMatrix { id, repository, .. }) => {
+            assert_eq!(repository.to_string(), "127.0.0.1:5000/team/app");
+            *id
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rows_arrive_and_stale_events_are_ignored() {
+    let mut s = AppState::new(Settings::default());
+    let first = open(&mut s);
+    s.apply(Event::Row { id: first, result: row("1.0", "a", &["linux/amd64"]) });
+    // Switching repository cancels the old load; its late rows do not land.
+    let cmds = s.handle(UiAction::OpenRepository("127.0.0.1:5000/team/other".into()));
+    assert!(matches!(cmds[0], Command::Cancel { id } if id == first));
+    let Command::LoadMatrix { id: second, .. } = cmds[1] else { panic!() };
+    s.apply(Event::Row { id: first, result: row("stale", "x", &["linux/s390x"]) });
+    s.apply(Event::Row { id: second, result: row("2.0", "b", &["linux/arm64"]) });
+    let mv = s.matrix.as_ref().unwrap();
+    assert_eq!(mv.matrix.rows.len(), 1);
+    assert_eq!(mv.matrix.rows[0].tag, "2.0");
+    assert!(s.is_loading());
+    s.apply(Event::MatrixDone { id: second });
+    assert!(!s.is_loading());
+    assert_eq!(s.settings.recent_repositories[0], "127.0.0.1:5000/team/other");
+}
+
+#[test]
+fn a_failed_refresh_keeps_what_is_on_screen() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    s.apply(Event::Row { id, result: row("1.0", "a", &["linux/amd64"]) });
+    s.apply(Event::MatrixDone { id });
+    let cmds = s.handle(UiAction::Refresh);
+    let Command::LoadMatrix { id: again, .. } = cmds[0] else { panic!("{cmds:?}") };
+    s.apply(Event::Failed { id: again, error: "cannot connect".into() });
+    let mv = s.matrix.as_ref().unwrap();
+    assert_eq!(mv.matrix.rows.len(), 1, "rows survive a failed refresh");
+    assert_eq!(mv.error.as_deref(), Some("cannot connect"));
+    assert_eq!(s.notice.as_deref(), Some("cannot connect"));
+}
+
+#[test]
+fn filters_sorting_missing_platform_and_shared_digests() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    for r in [
+        row("1.9", "a", &["linux/amd64", "linux/arm64"]),
+        row("1.10", "b", &["linux/amd64"]),
+        row("latest", "b", &["linux/amd64"]),
+        row("0.1", "c", &["linux/arm64"]),
+    ] {
+        s.apply(Event::Row { id, result: r });
+    }
+    s.derive();
+    let tags = |s: &AppState| -> Vec<String> {
+        let m = &s.matrix.as_ref().unwrap().matrix;
+        s.derived.visible.iter().map(|&i| m.rows[i].tag.clone()).collect()
+    };
+    assert_eq!(tags(&s), ["latest", "1.10", "1.9", "0.1"], "newest version first");
+    s.only_missing = Some("linux/arm64".into());
+    s.derive();
+    assert_eq!(tags(&s), ["latest", "1.10"]);
+    s.only_missing = None;
+    s.tag_filter = "1.*".into();
+    s.derive();
+    assert_eq!(tags(&s), ["1.10", "1.9"]);
+    assert_eq!(s.derived.shared[&d("b")], ["1.10", "latest"]);
+}
+
+#[test]
+fn keyboard_cursor_moves_over_visible_cells_and_enter_inspects() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    s.apply(Event::Row { id, result: row("2", "a", &["linux/amd64", "linux/arm64"]) });
+    s.apply(Event::Row { id, result: row("1", "b", &["linux/amd64"]) });
+    s.handle(UiAction::MoveCursor { rows: 1, cols: 0 });
+    assert_eq!(s.selection, Some(Selection { tag: "2".into(), platform: None }));
+    s.handle(UiAction::MoveCursor { rows: 0, cols: 2 });
+    assert_eq!(s.selection, Some(Selection { tag: "2".into(), platform: Some("linux/arm64".into()) }));
+    s.handle(UiAction::MoveCursor { rows: 5, cols: 0 });
+    assert_eq!(s.selection.as_ref().unwrap().tag, "1");
+    s.handle(UiAction::MoveCursor { rows: 0, cols: -1 });
+    let cmds = s.handle(UiAction::OpenDetails);
+    let Command::Inspect { reference, .. } = &cmds[0] else { panic!("{cmds:?}") };
+    assert_eq!(reference.digest, Some(d("1linux/amd64")));
+    assert!(s.details.is_pending());
+}
+
+#[test]
+fn host_pick_follows_containerd_rules() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    s.apply(Event::Row { id, result: row("arm", "a", &["linux/arm/v6", "linux/arm/v7"]) });
+    s.apply(Event::Row { id, result: row("x86", "b", &["linux/amd64"]) });
+    let m = s.matrix.as_ref().unwrap().matrix.clone();
+    s.handle(UiAction::SetHost("rpi64".into()));
+    assert_eq!(s.host_pick(&m.rows[0]), Some(("linux/arm/v7".to_string(), MatchKind::Fallback)));
+    assert_eq!(s.host_pick(&m.rows[1]), None);
+    s.handle(UiAction::SetHost("linux/arm/v6".into()));
+    assert_eq!(s.host_pick(&m.rows[0]), Some(("linux/arm/v6".to_string(), MatchKind::Exact)));
+    s.handle(UiAction::SetHost("not a platform".into()));
+    assert_eq!(s.settings.host, "linux/arm/v6");
+    assert!(s.notice.is_some());
+}
+
+#[test]
+fn connect_lists_repositories_unless_the_catalog_is_hidden() {
+    let mut s = AppState::new(Settings::default());
+    let cmds = s.handle(UiAction::Connect("127.0.0.1:5000".into()));
+    assert_eq!(cmds.len(), 2);
+    let Command::ListRepos { id, .. } = cmds[1] else { panic!() };
+    s.apply(Event::ReposPage { id, repos: vec!["a".into()], next: Some("n".into()) });
+    let more = s.handle(UiAction::LoadMoreRepos);
+    let Command::ListRepos { id: id2, page, .. } = &more[0] else { panic!() };
+    assert_eq!(page.as_deref(), Some("n"));
+    s.apply(Event::ReposPage { id: *id2, repos: vec!["b".into()], next: None });
+    assert_eq!(s.repos.value().unwrap(), &["a", "b"]);
+    let hub = s.handle(UiAction::Connect("docker.io".into()));
+    assert!(matches!(hub[0], Command::Cancel { .. }), "the pending connect is cancelled");
+    assert!(matches!(hub[1], Command::Connect { .. }));
+    assert!(!hub.iter().any(|c| matches!(c, Command::ListRepos { .. })), "Docker Hub hides its catalog");
+    assert!(matches!(s.handle(UiAction::Connect("bad host!".into())).as_slice(), []));
+    assert!(s.notice.is_some());
+}

@@ -1,0 +1,303 @@
+//! The platform matrix: rows are tags, columns are platforms. Virtualised rows with a sticky
+//! header; gaps, shared digests, single-arch tags, per-cell errors and the host's pick are
+//! visible at a glance.
+
+use egui::{Color32, RichText, Sense};
+use egui_extras::{Column, TableBuilder};
+
+use crate::model::matrix::{Row, RowKind};
+use crate::model::platform::{HOST_PRESETS, MatchKind};
+use crate::model::units::human_bytes;
+use crate::state::{AppState, Selection, UiAction};
+
+pub const CELL_WIDTH: f32 = 128.0;
+const ROW_HEIGHT: f32 = 22.0;
+
+fn pick_color(ui: &egui::Ui, exact: bool) -> Color32 {
+    match (exact, ui.visuals().dark_mode) {
+        (true, true) => Color32::from_rgb(30, 90, 50),
+        (true, false) => Color32::from_rgb(200, 240, 205),
+        (false, true) => Color32::from_rgb(100, 80, 20),
+        (false, false) => Color32::from_rgb(250, 230, 170),
+    }
+}
+
+/// Width of a platform column: room for the key and for `digest size`.
+pub fn column_width(key: &str) -> f32 {
+    CELL_WIDTH.max(key.chars().count() as f32 * 7.6 + 12.0)
+}
+
+fn group_color(i: usize) -> Color32 {
+    const C: [Color32; 6] = [
+        Color32::from_rgb(66, 133, 244),
+        Color32::from_rgb(219, 68, 55),
+        Color32::from_rgb(244, 180, 0),
+        Color32::from_rgb(15, 157, 88),
+        Color32::from_rgb(171, 71, 188),
+        Color32::from_rgb(0, 172, 193),
+    ];
+    C[i % C.len()]
+}
+
+pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) -> Vec<UiAction> {
+    let mut actions = Vec::new();
+    let Some(mv) = &state.matrix else {
+        ui.vertical_centered(|ui| {
+            ui.add_space(80.0);
+            ui.heading("No repository open");
+            ui.label("Connect to a registry and pick a repository, type one on the left, or open an OCI layout folder.");
+        });
+        return actions;
+    };
+    let title = mv.title.clone();
+    let (done, total, loading) = (mv.done, mv.total, mv.request.is_some());
+    ui.horizontal(|ui| {
+        ui.heading(&title);
+        if ui.button("Refresh").on_hover_text("Ctrl+R").clicked() {
+            actions.push(UiAction::Refresh);
+        }
+        if loading {
+            let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+            ui.add(egui::ProgressBar::new(frac).desired_width(180.0).text(format!("{done}/{total} tags")));
+            if ui.button("Cancel").on_hover_text("Esc").clicked() {
+                actions.push(UiAction::Cancel);
+            }
+        } else {
+            ui.weak(format!("{} tags", mv.matrix.rows.len()));
+        }
+    });
+    toolbar_ui(ui, state, focus_filter, &mut actions);
+    ui.separator();
+    egui::ScrollArea::horizontal().id_salt("matrix_h").show(ui, |ui| table_ui(ui, state, &mut actions));
+    actions
+}
+
+fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actions: &mut Vec<UiAction>) {
+    let keys = state.matrix.as_ref().map(|m| m.matrix.platform_keys()).unwrap_or_default();
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Tags");
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut state.tag_filter).hint_text("filter or glob (1.*)").desired_width(140.0))
+            .labelled_by(l.id)
+            .on_hover_text("Ctrl+F");
+        if focus_filter {
+            edit.request_focus();
+        }
+        let l = ui.label("Only missing");
+        let missing_text = state.only_missing.clone().unwrap_or_else(|| "any platform".to_string());
+        egui::ComboBox::from_id_salt("only_missing")
+            .selected_text(missing_text)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut state.only_missing, None, "any platform");
+                for k in &keys {
+                    ui.selectable_value(&mut state.only_missing, Some(k.clone()), k);
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        ui.checkbox(&mut state.settings.sort_by_version, "Version order");
+        ui.checkbox(&mut state.settings.show_attestations, "Attestations");
+        ui.separator();
+        let l = ui.label("Host");
+        let current = state.host_label();
+        egui::ComboBox::from_id_salt("host")
+            .selected_text(current)
+            .width(230.0)
+            .show_ui(ui, |ui| {
+                for p in HOST_PRESETS {
+                    if ui.selectable_label(state.settings.host == p.id, p.label).on_hover_text(p.platform).clicked() {
+                        actions.push(UiAction::SetHost(p.id.to_string()));
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        let l = ui.label("or platform");
+        let e = ui
+            .add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0))
+            .labelled_by(l.id);
+        if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
+            actions.push(UiAction::SetHost(state.host_input.trim().to_string()));
+        }
+    });
+}
+
+fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
+    let Some(mv) = &state.matrix else { return };
+    let m = &mv.matrix;
+    let keys = m.platform_keys();
+    let visible = &state.derived.visible;
+    let show_att = state.settings.show_attestations;
+    let mut group_index: Vec<(&crate::model::Digest, usize)> = Vec::new();
+    if visible.is_empty() {
+        if mv.request.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading tags…");
+            });
+        } else if let Some(e) = &mv.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        } else {
+            ui.weak("No tags match.");
+        }
+        return;
+    }
+    let selection = state.selection.clone();
+    let mut table = TableBuilder::new(ui)
+        .id_salt("matrix_table")
+        .striped(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::initial(150.0).at_least(80.0).resizable(true).clip(true))
+        .column(Column::exact(26.0));
+    if show_att {
+        table = table.column(Column::exact(34.0));
+    }
+    for k in &keys {
+        table = table.column(Column::exact(column_width(k)));
+    }
+    let scroll_to = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag));
+    if let Some(r) = scroll_to {
+        table = table.scroll_to_row(r, None);
+    }
+    let host = state.host_platform().map(|p| p.key());
+    table
+        .header(ROW_HEIGHT, |mut header| {
+            header.col(|ui| {
+                ui.strong("Tag");
+            });
+            header.col(|ui| {
+                ui.strong("").on_hover_text("Tags sharing a digest");
+            });
+            if show_att {
+                header.col(|ui| {
+                    ui.strong("Att.").on_hover_text("Attestation manifests in the index");
+                });
+            }
+            for k in &keys {
+                header.col(|ui| {
+                    let text = RichText::new(k).strong();
+                    let text = if host.as_deref() == Some(k.as_str()) { text.underline() } else { text };
+                    ui.label(text).on_hover_text(format!("{} tags lack {k}", m.tags_missing(k).len()));
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
+                let row: &Row = &m.rows[visible[row_ui.index()]];
+                let picked = state.host_pick(row);
+                let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
+                let pick = picked.map(|(k, _)| k);
+                let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
+                row_ui.col(|ui| {
+                    let mut text = RichText::new(&row.tag).monospace();
+                    if row.kind == RowKind::Image {
+                        text = text.italics();
+                    }
+                    let r = ui.add(egui::Button::selectable(row_selected, text).frame(false));
+                    let r = match row.kind {
+                        RowKind::Image => r.on_hover_text("Single-arch image: not an index"),
+                        RowKind::Artifact => r.on_hover_text(format!(
+                            "Artifact: {}",
+                            row.artifact_type.as_deref().unwrap_or("not an image")
+                        )),
+                        _ => r.on_hover_text(row.digest.as_ref().map(|d| d.to_string()).unwrap_or_default()),
+                    };
+                    if r.clicked() {
+                        actions.push(UiAction::Select { tag: row.tag.clone(), platform: None });
+                    }
+                    if r.double_clicked() {
+                        actions.push(UiAction::OpenDetails);
+                    }
+                });
+                row_ui.col(|ui| {
+                    if let Some(d) = &row.digest {
+                        if let Some(tags) = state.derived.shared.get(d) {
+                            let i = match group_index.iter().find(|(g, _)| *g == d) {
+                                Some((_, i)) => *i,
+                                None => {
+                                    group_index.push((d, group_index.len()));
+                                    group_index.len() - 1
+                                }
+                            };
+                            let what = if row.kind == RowKind::Index { "index" } else { "manifest" };
+                            let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
+                            ui.painter().circle_filled(rect.center(), 5.0, group_color(i));
+                            r.on_hover_text(format!("{} tags point at this {what}: {}", tags.len(), tags.join(", ")));
+                        }
+                    }
+                    if row.kind == RowKind::Image {
+                        ui.weak("1").on_hover_text("Single-arch image");
+                    }
+                });
+                if show_att {
+                    row_ui.col(|ui| {
+                        if row.attestations > 0 {
+                            ui.label(row.attestations.to_string()).on_hover_text("Attestation manifests");
+                        }
+                    });
+                }
+                if let Some(e) = &row.error {
+                    row_ui.col(|ui| {
+                        ui.colored_label(ui.visuals().error_fg_color, "error").on_hover_text(e);
+                    });
+                    for _ in 1..keys.len() {
+                        row_ui.col(|_| {});
+                    }
+                    return;
+                }
+                for k in &keys {
+                    let selected = selection.as_ref() == Some(&Selection { tag: row.tag.clone(), platform: Some(k.clone()) });
+                    row_ui.col(|ui| match row.cells.get(k) {
+                        None => {
+                            ui.weak("—").on_hover_text(format!("{} has no {k} image", row.tag));
+                        }
+                        Some(c) => {
+                            let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
+                            let (text, tip) = match &c.error {
+                                Some(e) => (
+                                    RichText::new(format!("{short} ⚠")).color(ui.visuals().error_fg_color),
+                                    format!("{}\n{e}", c.digest),
+                                ),
+                                None => {
+                                    let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
+                                    let mut tip = format!("{}\ncompressed {size}, manifest {} B", c.digest, c.size);
+                                    if c.attestation.is_some() && show_att {
+                                        tip.push_str("\nhas an attestation");
+                                    }
+                                    if c.duplicates > 0 {
+                                        tip.push_str(&format!("\n{} more entries for this platform", c.duplicates));
+                                    }
+                                    (RichText::new(format!("{short} {size}")).monospace(), tip)
+                                }
+                            };
+                            let is_pick = pick.as_deref() == Some(k.as_str());
+                            let tip = match (is_pick, exact) {
+                                (true, true) => format!("{tip}\n{} would pull this", state.host_label()),
+                                (true, false) => format!("{tip}\n{} would fall back to this (no exact match)", state.host_label()),
+                                _ => tip,
+                            };
+                            let frame = egui::Frame::new()
+                                .fill(if is_pick { pick_color(ui, exact) } else { Color32::TRANSPARENT })
+                                .inner_margin(egui::Margin::symmetric(3, 1));
+                            frame.show(ui, |ui| {
+                                let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
+                                let r = r.on_hover_text(tip);
+                                if r.clicked() {
+                                    actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
+                                }
+                                if r.double_clicked() {
+                                    actions.push(UiAction::OpenDetails);
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+        });
+    if host.is_some() {
+        let no_match = visible.iter().filter(|&&i| state.host_pick(&m.rows[i]).is_none() && m.rows[i].kind != RowKind::Error).count();
+        if no_match > 0 {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} can run", state.host_label()));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The desktop app: an eframe::App over [`AppState`]. Each panel is a `*_ui` function that
+//! draws from the state and returns the user's actions; the reducer turns those into worker
+//! commands. Nothing here waits on I/O.
+
+mod details;
+mod matrix;
+mod registry_bar;
+mod repos;
+
+use std::path::PathBuf;
+
+use crate::settings::Settings;
+use crate::state::{AppState, UiAction};
+use crate::worker::{Command, WorkerHandle};
+
+pub use matrix::CELL_WIDTH;
+
+/// What the app opens on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartTarget {
+    Nothing,
+    Registry(String),
+    Repository(String),
+    /// `repository:tag` or `repository@digest`: open the repository and show that manifest.
+    Reference(String),
+    Layout(PathBuf),
+}
+
+pub struct ArchlensApp {
+    pub state: AppState,
+    worker: WorkerHandle,
+    /// Commands sent, for tests and diagnostics.
+    pub sent: Vec<Command>,
+    persist_settings: bool,
+    focus_filter: bool,
+}
+
+impl ArchlensApp {
+    /// `settings` is `None` on a first run: the app then opens the demo layout.
+    pub fn new(settings: Option<Settings>, worker: WorkerHandle, start: StartTarget, demo: Option<PathBuf>) -> ArchlensApp {
+        let first_run = settings.is_none();
+        let mut app = ArchlensApp {
+            state: AppState::new(settings.unwrap_or_default()),
+            worker,
+            sent: Vec::new(),
+            persist_settings: false,
+            focus_filter: false,
+        };
+        let start = match (start, demo) {
+            (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
+            (s, _) => s,
+        };
+        match start {
+            StartTarget::Nothing => {}
+            StartTarget::Registry(h) => app.dispatch(UiAction::Connect(h)),
+            StartTarget::Repository(r) => app.dispatch(UiAction::OpenRepository(r)),
+            StartTarget::Reference(r) => app.open_reference(&r),
+            StartTarget::Layout(p) => app.dispatch(UiAction::OpenLayout(p)),
+        }
+        app
+    }
+
+    /// Save settings on exit (the real app; tests leave the disk alone).
+    pub fn with_persistence(mut self) -> Self {
+        self.persist_settings = true;
+        self
+    }
+
+    fn open_reference(&mut self, r: &str) {
+        match crate::model::reference::Reference::parse(r) {
+            Ok(reference) => {
+                self.dispatch(UiAction::OpenRepository(reference.repository.to_string()));
+                if let Some(tag) = &reference.tag {
+                    self.dispatch(UiAction::Select { tag: tag.clone(), platform: None });
+                }
+                let cmds = self.state.inspect(reference);
+                self.send(cmds);
+            }
+            Err(e) => self.state.notice = Some(e.to_string()),
+        }
+    }
+
+    pub fn dispatch(&mut self, action: UiAction) {
+        for c in self.state.handle(action) {
+            self.worker.send(c.clone());
+            self.sent.push(c);
+        }
+    }
+
+    fn send(&mut self, cmds: Vec<Command>) {
+        for c in cmds {
+            self.worker.send(c.clone());
+            self.sent.push(c);
+        }
+    }
+
+    /// Drain worker events into the state.
+    pub fn pump(&mut self) {
+        for e in self.worker.drain() {
+            let cmds = self.state.apply(e);
+            self.send(cmds);
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) -> Vec<UiAction> {
+        let mut actions = Vec::new();
+        let typing = ctx.memory(|m| m.focused().is_some());
+        ctx.input_mut(|i| {
+            if i.consume_key(egui::Modifiers::COMMAND, egui::Key::F) {
+                self.focus_filter = true;
+            }
+            if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
+                actions.push(UiAction::Refresh);
+            }
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
+                actions.push(UiAction::Cancel);
+            }
+            if typing {
+                return;
+            }
+            for (key, rows, cols) in [
+                (egui::Key::ArrowDown, 1, 0),
+                (egui::Key::ArrowUp, -1, 0),
+                (egui::Key::ArrowRight, 0, 1),
+                (egui::Key::ArrowLeft, 0, -1),
+                (egui::Key::PageDown, 20, 0),
+                (egui::Key::PageUp, -20, 0),
+            ] {
+                if i.consume_key(egui::Modifiers::NONE, key) {
+                    actions.push(UiAction::MoveCursor { rows, cols });
+                }
+            }
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::Enter) {
+                actions.push(UiAction::OpenDetails);
+            }
+        });
+        actions
+    }
+
+    /// Draw one frame; returns the actions taken (already dispatched).
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let mut actions = self.keyboard(ui.ctx());
+        self.state.derive();
+        egui::Panel::top("registry_bar").show(ui, |ui| actions.extend(registry_bar::registry_bar_ui(ui, &mut self.state)));
+        if let Some(notice) = self.state.notice.clone() {
+            egui::Panel::bottom("notice").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {notice}"));
+                    if ui.button("Dismiss").clicked() {
+                        actions.push(UiAction::ClearNotice);
+                    }
+                });
+            });
+        }
+        egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
+            actions.extend(repos::repos_ui(ui, &mut self.state));
+        });
+        if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
+            egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
+                actions.extend(details::details_ui(ui, &self.state));
+            });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            let focus = std::mem::take(&mut self.focus_filter);
+            actions.extend(matrix::matrix_ui(ui, &mut self.state, focus));
+        });
+        for a in actions {
+            self.dispatch(a);
+        }
+        if self.state.is_loading() {
+            // Progress keeps moving while rows arrive; the worker also wakes us per event.
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
+}
+
+impl eframe::App for ArchlensApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.pump();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, _storage: &mut dyn eframe::Storage) {
+        if self.persist_settings {
+            if let Err(e) = crate::settings::save(&self.state.settings) {
+                self.state.notice = Some(format!("could not save settings: {e}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The repositories panel: the catalog (loading pages as you scroll), a filter, a typed
+//! repository name where a registry hides its catalog, favourites and recents.
+
+use crate::state::{AppState, Loadable, UiAction};
+
+pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
+    let mut actions = Vec::new();
+    ui.heading("Repositories");
+    let label = ui.label("Open repository");
+    ui.horizontal(|ui| {
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut state.repo_input).hint_text("team/app or host/team/app").desired_width(150.0))
+            .labelled_by(label.id);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Open").clicked() || enter) && !state.repo_input.trim().is_empty() {
+            actions.push(UiAction::OpenRepository(state.repo_input.trim().to_string()));
+        }
+    });
+    ui.separator();
+    if !state.settings.favourites.is_empty() {
+        ui.label("Favourites");
+        for f in state.settings.favourites.clone() {
+            ui.horizontal(|ui| {
+                if ui.small_button("★").on_hover_text("Remove from favourites").clicked() {
+                    actions.push(UiAction::ToggleFavourite(f.clone()));
+                }
+                if ui.link(&f).clicked() {
+                    actions.push(UiAction::OpenRepository(f.clone()));
+                }
+            });
+        }
+        ui.separator();
+    }
+    let filter_label = ui.label("Filter");
+    ui.add(egui::TextEdit::singleline(&mut state.repo_filter).hint_text("part of a name").desired_width(f32::INFINITY))
+        .labelled_by(filter_label.id);
+    let registry = state.registry.as_ref().map(|r| r.name().to_string());
+    match &state.repos {
+        Loadable::NotRequested => {
+            if let Some(r) = &registry {
+                ui.weak(format!("{r} does not list its repositories: type a name above."));
+            } else {
+                ui.weak("Connect to a registry, or open a recent repository.");
+            }
+        }
+        Loadable::Failed { error, .. } => {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        _ => {}
+    }
+    let names: Vec<String> = state
+        .repos
+        .value()
+        .map(|v| v.iter().filter(|n| state.repo_filter.is_empty() || n.contains(state.repo_filter.trim())).cloned().collect())
+        .unwrap_or_default();
+    let has_more = state.repos_next.is_some();
+    let pending = state.repos.is_pending();
+    let current = state.matrix.as_ref().map(|m| m.title.clone());
+    egui::ScrollArea::vertical().id_salt("repo_list").max_height(ui.available_height() * 0.6).show(ui, |ui| {
+        for name in &names {
+            let full = registry.as_ref().map(|r| format!("{r}/{name}")).unwrap_or_else(|| name.clone());
+            ui.horizontal(|ui| {
+                let fav = state.settings.favourites.contains(&full);
+                if ui.small_button(if fav { "★" } else { "☆" }).on_hover_text("Favourite").clicked() {
+                    actions.push(UiAction::ToggleFavourite(full.clone()));
+                }
+                let selected = current.as_deref() == Some(full.as_str());
+                if ui.selectable_label(selected, name).clicked() {
+                    actions.push(UiAction::OpenRepository(full.clone()));
+                }
+            });
+        }
+        if pending {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading…");
+            });
+        } else if has_more {
+            // Reaching the end of the list loads the next page.
+            let r = ui.button("Load more");
+            if r.clicked() || ui.is_rect_visible(r.rect) {
+                actions.push(UiAction::LoadMoreRepos);
+            }
+        }
+    });
+    if !state.settings.recent_repositories.is_empty() {
+        ui.separator();
+        ui.label("Recent");
+        for r in state.settings.recent_repositories.clone() {
+            if ui.link(&r).clicked() {
+                actions.push(UiAction::OpenRepository(r.clone()));
+            }
+        }
+    }
+    actions
+}
