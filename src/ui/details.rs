@@ -49,13 +49,16 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
     egui::ScrollArea::vertical().id_salt("details_scroll").show(ui, |ui| {
         egui::Grid::new("details_summary").num_columns(2).show(ui, |ui| {
             ui.label("Reference");
-            ui.label(RichText::new(d.reference.to_string()).monospace());
+            ui.add(egui::Label::new(RichText::new(d.reference.to_string()).monospace()).truncate())
+                .on_hover_text(d.reference.to_string());
             ui.end_row();
             ui.label("Digest");
-            ui.label(RichText::new(d.digest.to_string()).monospace()).on_hover_text("sha256 of the original bytes");
+            ui.add(egui::Label::new(RichText::new(d.digest.to_string()).monospace()).truncate())
+                .on_hover_text(format!("{}\nsha256 of the original bytes", d.digest));
             ui.end_row();
             ui.label("Media type");
-            ui.label(format!("{} ({})", d.media_type, d.kind.label()));
+            ui.add(egui::Label::new(format!("{} ({})", d.media_type, d.kind.label())).truncate())
+                .on_hover_text(&d.media_type);
             ui.end_row();
             ui.label("Size");
             ui.label(format!("{} bytes", d.size));
@@ -162,9 +165,9 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
             });
         }
         egui::CollapsingHeader::new("Raw JSON").default_open(false).show(ui, |ui| {
-            ui.weak(format!("pretty-printed; the digest {} is over the original {} bytes", d.digest.short(), d.size));
+            let l = ui.weak(format!("pretty-printed; the digest {} is over the original {} bytes", d.digest.short(), d.size));
             let mut text = d.pretty.as_str();
-            ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_width(f32::INFINITY));
+            ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_width(f32::INFINITY)).labelled_by(l.id);
         });
     });
     actions

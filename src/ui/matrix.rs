@@ -255,7 +255,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                             let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
                             let (text, tip) = match &c.error {
                                 Some(e) => (
-                                    RichText::new(format!("{short} ⚠")).color(ui.visuals().error_fg_color),
+                                    RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
                                     format!("{}\n{e}", c.digest),
                                 ),
                                 None => {

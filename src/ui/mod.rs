@@ -145,7 +145,7 @@ impl ArchlensApp {
         if let Some(notice) = self.state.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {notice}"));
+                    ui.colored_label(ui.visuals().error_fg_color, notice);
                     if ui.button("Dismiss").clicked() {
                         actions.push(UiAction::ClearNotice);
                     }

@@ -59,10 +59,12 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
             }
             (Loadable::Ready(signed_in), Some(r), _) => {
                 let who = if *signed_in { "signed in" } else { "anonymous" };
-                ui.label(format!("● {r} ({who})"));
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().circle_filled(rect.center(), 4.0, egui::Color32::from_rgb(60, 180, 90));
+                ui.label(format!("{r} ({who})"));
             }
             (Loadable::Failed { .. }, Some(r), _) => {
-                ui.colored_label(ui.visuals().error_fg_color, format!("✖ {r}: not connected"));
+                ui.colored_label(ui.visuals().error_fg_color, format!("{r}: not connected"));
             }
             _ => {
                 ui.weak("Not connected");

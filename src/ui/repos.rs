@@ -21,7 +21,7 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         ui.label("Favourites");
         for f in state.settings.favourites.clone() {
             ui.horizontal(|ui| {
-                if ui.small_button("★").on_hover_text("Remove from favourites").clicked() {
+                if ui.add(egui::Button::selectable(true, "fav").small()).on_hover_text("Remove from favourites").clicked() {
                     actions.push(UiAction::ToggleFavourite(f.clone()));
                 }
                 if ui.link(&f).clicked() {
@@ -61,7 +61,8 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             let full = registry.as_ref().map(|r| format!("{r}/{name}")).unwrap_or_else(|| name.clone());
             ui.horizontal(|ui| {
                 let fav = state.settings.favourites.contains(&full);
-                if ui.small_button(if fav { "★" } else { "☆" }).on_hover_text("Favourite").clicked() {
+                let tip = if fav { "Remove from favourites" } else { "Add to favourites" };
+                if ui.add(egui::Button::selectable(fav, "fav").small()).on_hover_text(tip).clicked() {
                     actions.push(UiAction::ToggleFavourite(full.clone()));
                 }
                 let selected = current.as_deref() == Some(full.as_str());

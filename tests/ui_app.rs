@@ -1,0 +1,280 @@
+//! The desktop app driven through egui_kittest on prepared state: no network, no display.
+//! The worker's channels are held by the test, which plays the worker's part.
+
+use archlens::model::digest::Digest;
+use archlens::model::manifest::{ManifestKind, OCI_INDEX};
+use archlens::model::matrix::{Child, TagOutcome, TagResult};
+use archlens::model::platform::Platform;
+use archlens::settings::Settings;
+use archlens::ui::{ArchlensApp, StartTarget};
+use archlens::worker::{Command, Details, Event, WorkerHandle};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+type Events = std::sync::mpsc::Sender<Event>;
+
+fn d(s: &str) -> Digest {
+    Digest::sha256(s.as_bytes())
+}
+
+fn index_row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
+    TagResult {
+        tag: tag.into(),
+        outcome: TagOutcome::Index {
+            digest: d(index),
+            media_type: OCI_INDEX.into(),
+            kind: ManifestKind::OciIndex,
+            children: platforms
+                .iter()
+                .map(|p| Child {
+                    platform: Some(Platform::parse_key(p).unwrap()),
+                    digest: d(&format!("{tag} {p}")),
+                    size: 500,
+                    compressed_size: Some(2_500_000),
+                    error: None,
+                    attestation: None,
+                })
+                .collect(),
+            attestations: 0,
+        },
+    }
+}
+
+fn short(s: &str) -> String {
+    d(s).encoded()[..8].to_string()
+}
+
+struct Rig {
+    harness: Harness<'static, ArchlensApp>,
+    commands: UnboundedReceiver<Command>,
+    events: Events,
+}
+
+impl Rig {
+    fn new(start: StartTarget) -> Rig {
+        let (handle, commands, events): (WorkerHandle, _, _) = WorkerHandle::detached();
+        let app = ArchlensApp::new(Some(Settings::default()), handle, start, None);
+        let harness = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(
+            |ui, app: &mut ArchlensApp| {
+                app.pump();
+                app.frame_ui(ui);
+            },
+            app,
+        );
+        Rig { harness, commands, events }
+    }
+
+    fn sent(&mut self) -> Vec<Command> {
+        let mut v = Vec::new();
+        while let Ok(c) = self.commands.try_recv() {
+            v.push(c);
+        }
+        v
+    }
+
+    fn load_id(&mut self) -> u64 {
+        self.sent()
+            .into_iter()
+            .find_map(|c| match c {
+                Command::LoadMatrix { id, .. } => Some(id),
+                _ => None,
+            })
+            .expect("a LoadMatrix command")
+    }
+
+    fn steps(&mut self, n: usize) {
+        self.harness.run_steps(n);
+    }
+}
+
+#[test]
+fn whole_app_fills_the_matrix_from_worker_events_and_cancels() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::TagsListed { id, tags: vec!["1.0".into(), "1.1".into(), "latest".into()] }).unwrap();
+    rig.events.send(Event::Progress { id, done: 0, total: 3 }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "idx-a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::Progress { id, done: 1, total: 3 }).unwrap();
+    rig.steps(3);
+    // Rows appear as they arrive, with progress and a cancel button.
+    rig.harness.get_by_label("1.0");
+    rig.harness.get_by_label_contains("1/3 tags");
+    rig.harness.get_by_label(&format!("{} 2.50 MB", short("1.0 linux/arm64")));
+    rig.events.send(Event::Row { id, result: index_row("latest", "idx-a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("latest");
+    rig.harness.get_by_label("Cancel").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::Cancel { id: x } if *x == id)), "{sent:?}");
+    // Events for a cancelled load no longer land.
+    rig.events.send(Event::Row { id, result: index_row("1.1", "idx-b", &["linux/s390x"]) }).unwrap();
+    rig.steps(3);
+    assert!(rig.harness.query_by_label("1.1").is_none());
+    assert!(rig.harness.query_by_label("linux/s390x").is_none());
+    assert!(rig.harness.query_by_label_contains("tags").is_some());
+}
+
+#[test]
+fn matrix_panel_shows_gaps_errors_and_filters() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("0.9", "b", &["linux/amd64"]) }).unwrap();
+    rig.events
+        .send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "digest mismatch".into() } } })
+        .unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    assert_eq!(rig.harness.get_all_by_label("—").count(), 1, "0.9 lacks linux/arm64: one gap");
+    rig.harness.get_by_label("error");
+    // Filter the tags by glob.
+    rig.harness.get_by_label("Tags").focus();
+    rig.harness.get_by_label("Tags").type_text("1.*");
+    rig.steps(3);
+    assert!(rig.harness.query_by_label("0.9").is_none());
+    rig.harness.get_by_label("1.0");
+    // Only tags missing a platform.
+    rig.harness.state_mut().state.tag_filter.clear();
+    rig.harness.state_mut().state.only_missing = Some("linux/arm64".into());
+    rig.steps(3);
+    rig.harness.get_by_label("0.9");
+    assert!(rig.harness.query_by_label("1.0").is_none());
+}
+
+#[test]
+fn keyboard_moves_through_cells_and_enter_opens_details() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("2.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    rig.harness.key_press(egui::Key::ArrowDown);
+    rig.steps(1);
+    rig.harness.key_press(egui::Key::ArrowRight);
+    rig.steps(1);
+    rig.harness.key_press(egui::Key::ArrowRight);
+    rig.steps(1);
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(2);
+    let sent = rig.sent();
+    let inspected = sent.iter().find_map(|c| match c {
+        Command::Inspect { reference, .. } => Some(reference.clone()),
+        _ => None,
+    });
+    assert_eq!(inspected.and_then(|r| r.digest), Some(d("2.0 linux/arm64")));
+}
+
+#[test]
+fn details_panel_shows_the_manifest_and_digest_links_navigate() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("1.0").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Show").click();
+    rig.steps(2);
+    let inspect_id = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::Inspect { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("Show asks for details");
+    let child = d("1.0 linux/amd64");
+    let reference = archlens::model::Reference::parse("127.0.0.1:5000/team/app:1.0").unwrap();
+    let desc: archlens::model::Descriptor = archlens::model::Descriptor {
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        digest: child.clone(),
+        size: 500,
+        platform: Some(Platform::parse_key("linux/amd64").unwrap()),
+        annotations: Default::default(),
+        artifact_type: None,
+        urls: vec![],
+    };
+    let details = Details {
+        reference,
+        digest: d("a"),
+        media_type: OCI_INDEX.into(),
+        kind: ManifestKind::OciIndex,
+        size: 321,
+        pretty: "{\n  \"schemaVersion\": 2\n}".into(),
+        entries: vec![(desc, Some(2_500_000))],
+        layers: vec![],
+        config: None,
+        compressed_size: None,
+    };
+    rig.events.send(Event::Inspected { id: inspect_id, details: Box::new(details) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label(&d("a").to_string());
+    rig.harness.get_by_label("Copy repo@digest");
+    rig.harness.get_by_label("Copy docker pull");
+    rig.harness.get_by_label(&child.short()).click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(
+        sent.iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.digest.as_ref() == Some(&child))),
+        "clicking a digest navigates to it: {sent:?}"
+    );
+}
+
+#[test]
+fn registry_bar_and_repositories_panel() {
+    let mut rig = Rig::new(StartTarget::Nothing);
+    rig.steps(2);
+    rig.harness.get_by_label("Registry").focus();
+    rig.harness.get_by_label("Registry").type_text("127.0.0.1:5000");
+    rig.steps(1);
+    rig.harness.get_by_label("Connect").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let connect = sent.iter().find_map(|c| match c {
+        Command::Connect { id, registry } => Some((*id, registry.clone())),
+        _ => None,
+    });
+    let (cid, registry) = connect.expect("Connect sent");
+    assert_eq!(registry.name(), "127.0.0.1:5000");
+    let list = sent.iter().find_map(|c| match c {
+        Command::ListRepos { id, .. } => Some(*id),
+        _ => None,
+    });
+    let lid = list.expect("the catalog is asked for");
+    rig.events.send(Event::Connected { id: cid, registry, signed_in: false }).unwrap();
+    rig.events.send(Event::ReposPage { id: lid, repos: vec!["team/app".into(), "team/web".into()], next: None }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label_contains("anonymous");
+    rig.harness.get_by_label("Filter").focus();
+    rig.harness.get_by_label("Filter").type_text("web");
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("team/app").is_none());
+    rig.harness.get_by_label("team/web").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(
+        sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/web")),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn first_run_opens_the_demo_layout() {
+    let (handle, mut commands, _events) = WorkerHandle::detached();
+    let demo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout"));
+    let _app = ArchlensApp::new(None, handle, StartTarget::Nothing, Some(demo.clone()));
+    match commands.try_recv() {
+        Ok(Command::OpenLayout { path, .. }) => assert_eq!(path, demo),
+        other => panic!("{other:?}"),
+    }
+    // With settings (not a first run) nothing opens by itself.
+    let (handle, mut commands, _events) = WorkerHandle::detached();
+    let _app = ArchlensApp::new(Some(Settings::default()), handle, StartTarget::Nothing, Some(demo));
+    assert!(commands.try_recv().is_err());
+}
