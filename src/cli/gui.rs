@@ -73,7 +73,9 @@ pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
             let worker = archlens::worker::spawn(options, Arc::new(move || ctx.request_repaint()))?;
-            Ok(Box::new(ArchlensApp::new(settings, worker, start, demo).with_persistence()))
+            let app = ArchlensApp::new(settings, worker, start, demo).with_persistence();
+            let probe = std::env::var_os("ARCHLENS_EXIT_AFTER_FIRST_FRAME").is_some();
+            Ok(Box::new(if probe { app.exit_after_first_frame() } else { app }))
         }),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))

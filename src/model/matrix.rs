@@ -162,6 +162,8 @@ pub struct Matrix {
     /// Rows in arrival order (see [`Matrix::push`]).
     pub rows: Vec<Row>,
     row_of: HashMap<String, usize>,
+    /// `platforms` as keys, same order.
+    keys: Vec<String>,
 }
 
 impl Matrix {
@@ -184,14 +186,16 @@ impl Matrix {
         let row = Row::from_result(result);
         let mut added = false;
         for key in row.cells.keys() {
-            if !self.platforms.iter().any(|p| &p.key() == key) {
+            if !self.keys.contains(key) {
                 let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
                 self.platforms.push(p);
+                self.keys.push(key.clone());
                 added = true;
             }
         }
         if added {
             self.platforms.sort_by(column_order);
+            self.keys = self.platforms.iter().map(Platform::key).collect();
         }
         match self.row_of.get(&row.tag) {
             Some(&i) => self.rows[i] = row,
@@ -207,7 +211,12 @@ impl Matrix {
     }
 
     pub fn platform_keys(&self) -> Vec<String> {
-        self.platforms.iter().map(Platform::key).collect()
+        self.keys.clone()
+    }
+
+    /// Column keys without copying.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
     }
 
     /// Tags that point at the same digest, for every digest shared by two or more tags,
@@ -249,20 +258,45 @@ impl Matrix {
 /// Natural order for tags: digit runs compare as numbers (`1.9` < `1.10`), the rest as text;
 /// a pre-release suffix (`1.0-rc1`) sorts before its release (`1.0`).
 pub fn version_order(a: &str, b: &str) -> Ordering {
-    fn parts(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
+    VersionKey::new(a).cmp(&VersionKey::new(b))
+}
+
+/// A tag split into digit and non-digit runs, ordered by [`version_order`]'s rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionKey<'a> {
+    tag: &'a str,
+    parts: Vec<(bool, &'a str)>,
+}
+
+impl<'a> VersionKey<'a> {
+    pub fn new(s: &'a str) -> VersionKey<'a> {
+        let mut parts = Vec::new();
         let mut start = 0;
         let bytes = s.as_bytes();
         for i in 1..=bytes.len() {
             if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                parts.push((bytes[start].is_ascii_digit(), &s[start..i]));
                 start = i;
             }
         }
-        out
+        VersionKey { tag: s, parts }
     }
-    let (pa, pb) = (parts(a), parts(b));
-    for (x, y) in pa.iter().zip(&pb) {
+}
+
+impl PartialOrd for VersionKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for VersionKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        version_parts_cmp(&self.parts, &other.parts, self.tag, other.tag)
+    }
+}
+
+fn version_parts_cmp(pa: &[(bool, &str)], pb: &[(bool, &str)], a: &str, b: &str) -> Ordering {
+    for (x, y) in pa.iter().zip(pb) {
         let o = match (x, y) {
             ((true, x), (true, y)) => {
                 let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));

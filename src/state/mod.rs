@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::model::digest::Digest;
-use crate::model::matrix::{Matrix, Row, RowKind, glob_match, version_order};
+use crate::model::matrix::{Matrix, Row, RowKind, VersionKey, glob_match};
 use crate::model::platform::{HostPreset, MatchKind, Matcher, Platform};
 use crate::model::reference::{Reference, Registry, Repository};
 use crate::settings::{Settings, remember};
@@ -89,11 +89,17 @@ pub struct Selection {
 /// Derived from the matrix and filters; recomputed only when they change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Derived {
-    key: (u64, String, Option<String>, bool, String),
+    key: (u64, String, Option<String>, bool, String, String),
     /// Indices into `matrix.rows`, filtered and sorted.
     pub visible: Vec<usize>,
     /// Digest → tags pointing at it, for digests shared by two or more tags.
     pub shared: HashMap<Digest, Vec<String>>,
+    /// Platform key → how many tags lack it.
+    pub missing: HashMap<String, usize>,
+    /// Visible tags in which the host finds nothing to run.
+    pub host_no_match: usize,
+    /// Per row (index into `matrix.rows`): the cell the host would pick.
+    pub picks: Vec<Option<(String, MatchKind)>>,
 }
 
 #[derive(Debug)]
@@ -199,6 +205,7 @@ impl AppState {
             self.only_missing.clone(),
             self.settings.sort_by_version,
             mv.title.clone(),
+            self.settings.host.clone(),
         );
         if key == self.derived.key {
             return;
@@ -219,7 +226,9 @@ impl AppState {
             })
             .collect();
         if self.settings.sort_by_version {
-            visible.sort_by(|&a, &b| version_order(&m.rows[b].tag, &m.rows[a].tag));
+            // Newest first; keys computed once per row rather than per comparison.
+            let keys: Vec<VersionKey<'_>> = m.rows.iter().map(|r| VersionKey::new(&r.tag)).collect();
+            visible.sort_by(|&a, &b| keys[b].cmp(&keys[a]));
         } else {
             visible.sort_by(|&a, &b| m.rows[a].tag.cmp(&m.rows[b].tag));
         }
@@ -230,7 +239,44 @@ impl AppState {
             }
         }
         by.retain(|_, v| v.len() > 1);
-        self.derived = Derived { key, visible, shared: by };
+        let missing = m.keys().iter().map(|k| (k.clone(), m.tags_missing(k).len())).collect();
+        let picks: Vec<Option<(String, MatchKind)>> = match self.host_platform() {
+            None => vec![None; m.rows.len()],
+            Some(host) => {
+                // Rank each column once; a row's pick is its best-ranked cell.
+                let matcher = Matcher::only(&host);
+                let ranked: HashMap<&str, (usize, &Platform)> = m
+                    .keys()
+                    .iter()
+                    .zip(&m.platforms)
+                    .filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p))))
+                    .collect();
+                m.rows
+                    .iter()
+                    .map(|row| {
+                        let mut best: Option<(&str, usize, &Platform)> = None;
+                        for k in row.cells.keys() {
+                            if let Some(&(r, p)) = ranked.get(k.as_str()) {
+                                let better = match best {
+                                    None => true,
+                                    Some((_, br, bp)) => r < br || (r == br && matcher.less(p, bp)),
+                                };
+                                if better {
+                                    best = Some((k, r, p));
+                                }
+                            }
+                        }
+                        best.map(|(k, r, _)| (k.to_string(), if r == 0 { MatchKind::Exact } else { MatchKind::Fallback }))
+                    })
+                    .collect()
+            }
+        };
+        let host_no_match = if self.host_platform().is_some() {
+            visible.iter().filter(|&&i| m.rows[i].kind != RowKind::Error && picks[i].is_none()).count()
+        } else {
+            0
+        };
+        self.derived = Derived { key, visible, shared: by, missing, host_no_match, picks };
     }
 
     /// Fold one worker event in; returns follow-up commands. Events for requests no longer

@@ -137,6 +137,11 @@ fn host_pick_follows_containerd_rules() {
     assert_eq!(s.host_pick(&m.rows[1]), None);
     s.handle(UiAction::SetHost("linux/arm/v6".into()));
     assert_eq!(s.host_pick(&m.rows[0]), Some(("linux/arm/v6".to_string(), MatchKind::Exact)));
+    // The per-row picks computed for drawing agree with the direct computation.
+    s.derive();
+    for (i, r) in m.rows.iter().enumerate() {
+        assert_eq!(s.derived.picks[i], s.host_pick(r), "{}", r.tag);
+    }
     s.handle(UiAction::SetHost("not a platform".into()));
     assert_eq!(s.settings.host, "linux/arm/v6");
     assert!(s.notice.is_some());

@@ -8,7 +8,7 @@ use egui_extras::{Column, TableBuilder};
 use crate::model::matrix::{Row, RowKind};
 use crate::model::platform::{HOST_PRESETS, MatchKind};
 use crate::model::units::human_bytes;
-use crate::state::{AppState, Selection, UiAction};
+use crate::state::{AppState, UiAction};
 
 pub const CELL_WIDTH: f32 = 128.0;
 const ROW_HEIGHT: f32 = 22.0;
@@ -177,14 +177,16 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 header.col(|ui| {
                     let text = RichText::new(k).strong();
                     let text = if host.as_deref() == Some(k.as_str()) { text.underline() } else { text };
-                    ui.label(text).on_hover_text(format!("{} tags lack {k}", m.tags_missing(k).len()));
+                    let lacking = state.derived.missing.get(k).copied().unwrap_or(0);
+                    ui.label(text).on_hover_text(format!("{lacking} tags lack {k}"));
                 });
             }
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
-                let row: &Row = &m.rows[visible[row_ui.index()]];
-                let picked = state.host_pick(row);
+                let row_index = visible[row_ui.index()];
+                let row: &Row = &m.rows[row_index];
+                let picked = state.derived.picks.get(row_index).cloned().flatten();
                 let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
                 let pick = picked.map(|(k, _)| k);
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
@@ -196,11 +198,12 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                     let r = ui.add(egui::Button::selectable(row_selected, text).frame(false));
                     let r = match row.kind {
                         RowKind::Image => r.on_hover_text("Single-arch image: not an index"),
-                        RowKind::Artifact => r.on_hover_text(format!(
-                            "Artifact: {}",
-                            row.artifact_type.as_deref().unwrap_or("not an image")
-                        )),
-                        _ => r.on_hover_text(row.digest.as_ref().map(|d| d.to_string()).unwrap_or_default()),
+                        RowKind::Artifact => r.on_hover_ui(|ui| {
+                            ui.label(format!("Artifact: {}", row.artifact_type.as_deref().unwrap_or("not an image")));
+                        }),
+                        _ => r.on_hover_ui(|ui| {
+                            ui.label(row.digest.as_ref().map(|d| d.to_string()).unwrap_or_default());
+                        }),
                     };
                     if r.clicked() {
                         actions.push(UiAction::Select { tag: row.tag.clone(), platform: None });
@@ -222,7 +225,9 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                             let what = if row.kind == RowKind::Index { "index" } else { "manifest" };
                             let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
                             ui.painter().circle_filled(rect.center(), 5.0, group_color(i));
-                            r.on_hover_text(format!("{} tags point at this {what}: {}", tags.len(), tags.join(", ")));
+                            r.on_hover_ui(|ui| {
+                                ui.label(format!("{} tags point at this {what}: {}", tags.len(), tags.join(", ")));
+                            });
                         }
                     }
                     if row.kind == RowKind::Image {
@@ -246,42 +251,53 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                     return;
                 }
                 for k in &keys {
-                    let selected = selection.as_ref() == Some(&Selection { tag: row.tag.clone(), platform: Some(k.clone()) });
+                    let selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.as_deref() == Some(k.as_str()));
                     row_ui.col(|ui| match row.cells.get(k) {
                         None => {
-                            ui.weak("—").on_hover_text(format!("{} has no {k} image", row.tag));
+                            ui.weak("—").on_hover_ui(|ui| {
+                                ui.label(format!("{} has no {k} image", row.tag));
+                            });
                         }
                         Some(c) => {
                             let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
-                            let (text, tip) = match &c.error {
-                                Some(e) => (
-                                    RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
-                                    format!("{}\n{e}", c.digest),
-                                ),
+                            let text = match &c.error {
+                                Some(_) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
                                 None => {
                                     let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
-                                    let mut tip = format!("{}\ncompressed {size}, manifest {} B", c.digest, c.size);
-                                    if c.attestation.is_some() && show_att {
-                                        tip.push_str("\nhas an attestation");
-                                    }
-                                    if c.duplicates > 0 {
-                                        tip.push_str(&format!("\n{} more entries for this platform", c.duplicates));
-                                    }
-                                    (RichText::new(format!("{short} {size}")).monospace(), tip)
+                                    RichText::new(format!("{short} {size}")).monospace()
                                 }
                             };
                             let is_pick = pick.as_deref() == Some(k.as_str());
-                            let tip = match (is_pick, exact) {
-                                (true, true) => format!("{tip}\n{} would pull this", state.host_label()),
-                                (true, false) => format!("{tip}\n{} would fall back to this (no exact match)", state.host_label()),
-                                _ => tip,
+                            let host_label = if is_pick { state.host_label() } else { String::new() };
+                            let tip = |ui: &mut egui::Ui| {
+                                ui.label(RichText::new(c.digest.to_string()).monospace());
+                                match &c.error {
+                                    Some(e) => {
+                                        ui.colored_label(ui.visuals().error_fg_color, e);
+                                    }
+                                    None => {
+                                        let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
+                                        ui.label(format!("compressed {size}, manifest {} B", c.size));
+                                    }
+                                }
+                                if c.attestation.is_some() && show_att {
+                                    ui.label("has an attestation");
+                                }
+                                if c.duplicates > 0 {
+                                    ui.label(format!("{} more entries for this platform", c.duplicates));
+                                }
+                                if is_pick && exact {
+                                    ui.label(format!("{host_label} would pull this"));
+                                } else if is_pick {
+                                    ui.label(format!("{host_label} would fall back to this (no exact match)"));
+                                }
                             };
                             let frame = egui::Frame::new()
                                 .fill(if is_pick { pick_color(ui, exact) } else { Color32::TRANSPARENT })
                                 .inner_margin(egui::Margin::symmetric(3, 1));
                             frame.show(ui, |ui| {
                                 let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
-                                let r = r.on_hover_text(tip);
+                                let r = r.on_hover_ui(tip);
                                 if r.clicked() {
                                     actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
                                 }
@@ -295,7 +311,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
             });
         });
     if host.is_some() {
-        let no_match = visible.iter().filter(|&&i| state.host_pick(&m.rows[i]).is_none() && m.rows[i].kind != RowKind::Error).count();
+        let no_match = state.derived.host_no_match;
         if no_match > 0 {
             ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} can run", state.host_label()));
         }

@@ -33,6 +33,7 @@ pub struct ArchlensApp {
     pub sent: Vec<Command>,
     persist_settings: bool,
     focus_filter: bool,
+    exit_after_first_frame: bool,
 }
 
 impl ArchlensApp {
@@ -45,6 +46,7 @@ impl ArchlensApp {
             sent: Vec::new(),
             persist_settings: false,
             focus_filter: false,
+            exit_after_first_frame: false,
         };
         let start = match (start, demo) {
             (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
@@ -58,6 +60,12 @@ impl ArchlensApp {
             StartTarget::Layout(p) => app.dispatch(UiAction::OpenLayout(p)),
         }
         app
+    }
+
+    /// Print a line and close after the first frame (start-up measurement).
+    pub fn exit_after_first_frame(mut self) -> Self {
+        self.exit_after_first_frame = true;
+        self
     }
 
     /// Save settings on exit (the real app; tests leave the disk alone).
@@ -181,6 +189,11 @@ impl eframe::App for ArchlensApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+        if self.exit_after_first_frame {
+            self.exit_after_first_frame = false;
+            println!("archlens: first frame");
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 
     fn save(&mut self, _storage: &mut dyn eframe::Storage) {

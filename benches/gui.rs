@@ -1,0 +1,303 @@
+//! Desktop-app benchmarks; each prints its figures.
+//!
+//! 1. Headless frames over a matrix of 10,000 tags × 12 platforms: median and p95 frame CPU
+//!    time (layout + tessellation, no GPU) while the cursor pages through the rows, and
+//!    resident memory. Targets: median ≤ 4 ms, RSS ≤ 150 MB.
+//! 2. Cold start of the release binary to its first frame under Xvfb (needs `Xvfb`).
+//!    Target ≤ 0.5 s.
+//! 3. Loading through a proxy that delays every registry response by 2 s: frame times while
+//!    rows trickle in (target < 50 ms), and the time cancel takes to return control.
+//!
+//! `cargo bench --bench gui`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use archlens::model::digest::Digest;
+use archlens::model::manifest::{ManifestKind, OCI_INDEX};
+use archlens::model::matrix::{Child, TagOutcome, TagResult};
+use archlens::model::platform::Platform;
+use archlens::registry::ClientOptions;
+use archlens::settings::Settings;
+use archlens::ui::{ArchlensApp, StartTarget};
+use archlens::worker::{Command as WorkerCommand, Event, WorkerHandle};
+
+const PLATFORMS: [&str; 12] = [
+    "linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x",
+    "linux/riscv64", "linux/mips64le", "linux/arm/v5", "windows/amd64:10.0.17763.5122", "windows/amd64:10.0.20348.2113",
+];
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn frame(ctx: &egui::Context, app: &mut ArchlensApp, t: f64, events: Vec<egui::Event>) -> Duration {
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1400.0, 900.0))),
+        time: Some(t),
+        events,
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let out = ctx.run_ui(input, |ui| {
+        app.pump();
+        app.frame_ui(ui);
+    });
+    let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+    start.elapsed()
+}
+
+fn big_matrix() {
+    let rss_before = rss_mb();
+    let (handle, mut commands, events) = WorkerHandle::detached();
+    let mut app = ArchlensApp::new(Some(Settings::default()), handle, StartTarget::Repository("127.0.0.1:5000/big/app".into()), None);
+    let id = std::iter::from_fn(|| commands.try_recv().ok())
+        .find_map(|c| match c {
+            WorkerCommand::LoadMatrix { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("load command");
+    let platforms: Vec<Platform> = PLATFORMS.iter().map(|p| Platform::parse_key(p).unwrap()).collect();
+    let make_row = |t: u32| {
+        let tag = format!("{}.{}.{}", t / 1000, (t / 10) % 100, t % 10);
+        let children = platforms
+            .iter()
+            .map(|p| Child {
+                platform: Some(p.clone()),
+                digest: Digest::sha256(format!("{tag}{p}").as_bytes()),
+                size: 1_234,
+                compressed_size: Some(3_000_000 + t as u64),
+                error: None,
+                attestation: None,
+            })
+            .collect();
+        let outcome = TagOutcome::Index {
+            digest: Digest::sha256(format!("{}", t / 2).as_bytes()),
+            media_type: OCI_INDEX.into(),
+            kind: ManifestKind::OciIndex,
+            children,
+            attestations: 1,
+        };
+        TagResult { tag, outcome }
+    };
+    let ctx = egui::Context::default();
+    let mut t = 0.0;
+    // Rows stream in: 250 per frame, as a fast registry delivers them.
+    let mut streaming = Vec::new();
+    let total_rows = 10_000u32;
+    let mut next = 0;
+    while next < total_rows {
+        for t in next..(next + 250).min(total_rows) {
+            events.send(Event::Row { id, result: make_row(t) }).unwrap();
+        }
+        next += 250;
+        t += 1.0 / 60.0;
+        streaming.push(frame(&ctx, &mut app, t, vec![]).as_secs_f64() * 1000.0);
+    }
+    events.send(Event::MatrixDone { id }).unwrap();
+    let load = Instant::now();
+    frame(&ctx, &mut app, t, vec![]);
+    let first = load.elapsed();
+    streaming.sort_by(|a, b| a.total_cmp(b));
+    let mut times = Vec::new();
+    for i in 0..300 {
+        t += 1.0 / 60.0;
+        // Page through the rows; every few frames also move across the columns.
+        let key = if i % 5 == 4 { egui::Key::ArrowRight } else { egui::Key::PageDown };
+        let ev = vec![egui::Event::Key {
+            key,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers: egui::Modifiers::NONE,
+        }];
+        times.push(frame(&ctx, &mut app, t, ev).as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let rss = rss_mb();
+    let rows = app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+    println!("matrix of {rows} tags × {} platforms, headless (layout + tessellation)", PLATFORMS.len());
+    println!(
+        "  frames while rows stream in (250/frame), median / max: {:.1} / {:.1} ms",
+        percentile(&streaming, 0.5),
+        streaming[streaming.len() - 1]
+    );
+    println!("  first frame after loading            : {:>7.1} ms", first.as_secs_f64() * 1000.0);
+    println!(
+        "  frame CPU time, median / p95 / max   : {:>7.2} / {:.2} / {:.2} ms  (target median ≤ 4 ms) {}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times[times.len() - 1],
+        if percentile(&times, 0.5) <= 4.0 { "met" } else { "MISSED" }
+    );
+    println!(
+        "  resident memory                      : {rss:>7.1} MB (process; {rss_before:.1} MB before)  (target ≤ 150 MB) {}",
+        if rss <= 150.0 { "met" } else { "MISSED" }
+    );
+}
+
+fn free_display() -> Option<(u32, std::process::Child)> {
+    if Command::new("Xvfb").arg("-help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        return None;
+    }
+    for n in 90..120 {
+        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([&format!(":{n}"), "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..50 {
+            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return Some((n, child));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    None
+}
+
+fn cold_start() {
+    let Some((display, mut xvfb)) = free_display() else {
+        println!("cold start: Xvfb not available, skipped (apt-get install xvfb)");
+        return;
+    };
+    let config = tempfile::tempdir().unwrap();
+    // Settings present, so the app opens empty rather than on the demo layout.
+    std::fs::write(config.path().join("settings.json"), b"{}").unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..7 {
+        let start = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_archlens"))
+            .env("DISPLAY", format!(":{display}"))
+            .env("ARCHLENS_CONFIG_DIR", config.path())
+            .env("ARCHLENS_EXIT_AFTER_FIRST_FRAME", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start archlens");
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("first frame") {
+            line.clear();
+        }
+        runs.push(start.elapsed().as_secs_f64());
+        let _ = child.wait();
+    }
+    let _ = xvfb.kill();
+    runs.sort_by(|a, b| a.total_cmp(b));
+    println!("cold start of the release build to its first frame under Xvfb (7 runs)");
+    println!(
+        "  median / max                         : {:>7.3} / {:.3} s  (target ≤ 0.5 s) {}",
+        percentile(&runs, 0.5),
+        runs[runs.len() - 1],
+        if percentile(&runs, 0.5) <= 0.5 { "met" } else { "MISSED" }
+    );
+}
+
+/// A TCP proxy that holds every response for `delay` before passing it on.
+fn slow_proxy(upstream: String, delay: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let Ok(up) = TcpStream::connect(&upstream) else { return };
+                let (mut c_read, mut u_write) = (conn.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut u_write);
+                });
+                let (mut u_read, mut c_write) = (up, conn);
+                let mut buf = [0u8; 65536];
+                let mut fresh = true;
+                loop {
+                    let n = match u_read.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    if fresh {
+                        std::thread::sleep(delay);
+                    }
+                    // The next request on this connection starts a new response.
+                    fresh = buf[..n].ends_with(b"\r\n\r\n") || n < buf.len();
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn slow_registry() {
+    let tags = 120;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(common::seed::seed_bench(&common::client(), "slow/app", tags, &["linux/amd64", "linux/arm64"])).unwrap();
+    let proxy = slow_proxy(common::registry_addr().to_string(), Duration::from_secs(2));
+    let repository = format!("{proxy}/slow/app");
+    let cache = tempfile::tempdir().unwrap();
+    // SAFETY: set before the worker thread starts.
+    unsafe { std::env::set_var("ARCHLENS_CACHE_DIR", cache.path()) };
+    let ctx = egui::Context::default();
+    let repaint_ctx = ctx.clone();
+    let worker = archlens::worker::spawn(ClientOptions::default(), Arc::new(move || repaint_ctx.request_repaint())).unwrap();
+    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
+    let mut times = Vec::new();
+    let mut t = 0.0;
+    let begin = Instant::now();
+    let mut rows_seen = 0;
+    while begin.elapsed() < Duration::from_secs(7) {
+        t += 1.0 / 60.0;
+        times.push(frame(&ctx, &mut app, t, vec![]).as_secs_f64() * 1000.0);
+        rows_seen = app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let loading = app.state.is_loading();
+    let cancel = Instant::now();
+    let esc = vec![egui::Event::Key { key: egui::Key::Escape, physical_key: None, pressed: true, repeat: false, modifiers: egui::Modifiers::NONE }];
+    times.push(frame(&ctx, &mut app, t + 0.016, esc).as_secs_f64() * 1000.0);
+    let returned = cancel.elapsed();
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!("loading through a proxy that delays each response by 2 s ({} frames over 7 s)", times.len());
+    println!("  rows on screen after 7 s             : {rows_seen} of {tags} (still loading: {loading})");
+    println!(
+        "  frame CPU time, median / max         : {:>7.2} / {:.2} ms  (target < 50 ms) {}",
+        percentile(&times, 0.5),
+        times[times.len() - 1],
+        if times[times.len() - 1] < 50.0 { "met" } else { "MISSED" }
+    );
+    println!(
+        "  Esc (cancel) to control returned     : {:>7.2} ms, loading now {}",
+        returned.as_secs_f64() * 1000.0,
+        app.state.is_loading()
+    );
+}
+
+fn main() {
+    big_matrix();
+    println!();
+    cold_start();
+    println!();
+    slow_registry();
+}
