@@ -187,15 +187,27 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 let row_index = visible[row_ui.index()];
                 let row: &Row = &m.rows[row_index];
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
+                let picked_none_runnable = |p: &Option<(String, MatchKind)>, r: &Row| p.is_none() && r.kind != RowKind::Error && r.kind != RowKind::Artifact;
                 let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
-                let pick = picked.map(|(k, _)| k);
+                let pick = picked.as_ref().map(|(k, _)| k.clone());
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
+                let no_match = host.is_some() && picked_none_runnable(&picked, row);
                 row_ui.col(|ui| {
                     let mut text = RichText::new(&row.tag).monospace();
                     if row.kind == RowKind::Image {
                         text = text.italics();
                     }
+                    if no_match {
+                        text = text.color(ui.visuals().warn_fg_color);
+                    }
                     let r = ui.add(egui::Button::selectable(row_selected, text).frame(false));
+                    let r = if no_match {
+                        r.on_hover_ui(|ui| {
+                            ui.label(format!("Nothing in {} runs on {}", row.tag, state.host_label()));
+                        })
+                    } else {
+                        r
+                    };
                     let r = match row.kind {
                         RowKind::Image => r.on_hover_text("Single-arch image: not an index"),
                         RowKind::Artifact => r.on_hover_ui(|ui| {
