@@ -416,16 +416,7 @@ impl RegistryClient {
     }
 
     pub async fn catalog_all(&self) -> Result<Vec<String>, RegistryError> {
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let p = self.catalog_page(next.as_deref(), 1000).await?;
-            out.extend(p.items);
-            match p.next {
-                Some(n) if Some(&n) != next.as_ref() => next = Some(n),
-                _ => return Ok(out),
-            }
-        }
+        all_pages(|next| async move { self.catalog_page(next.as_deref(), 1000).await }).await
     }
 
     pub async fn tags_page(&self, repo: &str, page: Option<&str>, n: usize) -> Result<Page, RegistryError> {
@@ -437,16 +428,7 @@ impl RegistryClient {
     }
 
     pub async fn tags_all(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let p = self.tags_page(repo, next.as_deref(), 1000).await?;
-            out.extend(p.items);
-            match p.next {
-                Some(n) if Some(&n) != next.as_ref() => next = Some(n),
-                _ => return Ok(out),
-            }
-        }
+        all_pages(|next| async move { self.tags_page(repo, next.as_deref(), 1000).await }).await
     }
 
     /// `HEAD` a manifest: its digest (from `Docker-Content-Digest`), media type and size.
@@ -590,6 +572,24 @@ impl RegistryClient {
             }
         }
         Ok(ours)
+    }
+}
+
+/// Follow `next` links until the last page (or a link that repeats itself).
+async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<String>, RegistryError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page, RegistryError>>,
+{
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let p = page(next.clone()).await?;
+        out.extend(p.items);
+        match p.next {
+            Some(n) if Some(&n) != next.as_ref() => next = Some(n),
+            _ => return Ok(out),
+        }
     }
 }
 
