@@ -71,6 +71,123 @@ pub struct Seeded {
 }
 
 /// A gzip'd tar holding one file.
+/// One entry of a layer being built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    File { path: String, content: Vec<u8>, mode: u32 },
+    Symlink { path: String, target: String },
+}
+
+impl Entry {
+    pub fn file(path: &str, content: &[u8]) -> Entry {
+        Entry::File { path: path.to_string(), content: content.to_vec(), mode: 0o755 }
+    }
+    pub fn symlink(path: &str, target: &str) -> Entry {
+        Entry::Symlink { path: path.to_string(), target: target.to_string() }
+    }
+    /// A whiteout deleting `path` from lower layers.
+    pub fn whiteout(path: &str) -> Entry {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let wh = if dir.is_empty() { format!(".wh.{name}") } else { format!("{dir}/.wh.{name}") };
+        Entry::File { path: wh, content: Vec::new(), mode: 0o644 }
+    }
+}
+
+/// An uncompressed tar of `entries`, deterministic (mtime 0). Paths must be relative and
+/// shorter than 100 bytes.
+pub fn tar_bytes(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut out);
+        for e in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mtime(0);
+            // Cannot fail: the sink is a Vec and paths are short relative names.
+            match e {
+                Entry::File { path, content, mode } => {
+                    h.set_size(content.len() as u64);
+                    h.set_mode(*mode);
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_cksum();
+                    b.append_data(&mut h, path, content.as_slice()).expect("tar into memory");
+                }
+                Entry::Symlink { path, target } => {
+                    h.set_size(0);
+                    h.set_mode(0o777);
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    b.append_link(&mut h, path, target).expect("tar into memory");
+                }
+            }
+        }
+        // Cannot fail: writing into a Vec.
+        b.finish().expect("tar into memory");
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn oci_media_type(self) -> &'static str {
+        match self {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+}
+
+pub fn compress(tar: &[u8], c: Compression) -> Vec<u8> {
+    match c {
+        Compression::None => tar.to_vec(),
+        Compression::Gzip => {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            // Cannot fail: gzip into a Vec.
+            gz.write_all(tar).expect("gzip into memory");
+            gz.finish().expect("gzip into memory")
+        }
+        Compression::Zstd => ruzstd::encoding::compress_to_vec(tar, ruzstd::encoding::CompressionLevel::Fastest),
+    }
+}
+
+/// An OCI image whose config claims `platform`, built from `layers` (oldest first) with the
+/// given config section (Entrypoint, Cmd, Env …).
+pub fn image_with_layers(platform: &Platform, layers: &[(Vec<Entry>, Compression)], config_section: Value) -> Image {
+    let mut diff_ids = Vec::new();
+    let mut blobs = Vec::new();
+    let mut descs = Vec::new();
+    for (entries, c) in layers {
+        let tar = tar_bytes(entries);
+        diff_ids.push(Digest::sha256(&tar));
+        let blob = compress(&tar, *c);
+        descs.push(json!({ "mediaType": c.oci_media_type(), "digest": Digest::sha256(&blob), "size": blob.len() }));
+        blobs.push(blob);
+    }
+    let mut config = platform_json(platform);
+    config["created"] = json!("2026-01-01T00:00:00Z");
+    config["config"] = config_section;
+    config["rootfs"] = json!({ "type": "layers", "diff_ids": diff_ids });
+    // Cannot fail: string keys only.
+    let config_bytes = serde_json::to_vec(&config).expect("a Value always serialises");
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": OCI_CONFIG, "digest": Digest::sha256(&config_bytes), "size": config_bytes.len() },
+        "layers": descs,
+    });
+    // Cannot fail: string keys only.
+    let manifest = serde_json::to_vec_pretty(&manifest).expect("a Value always serialises");
+    let compressed_size = config_bytes.len() as u64 + blobs.iter().map(|b| b.len() as u64).sum::<u64>();
+    let mut all = vec![config_bytes];
+    all.extend(blobs);
+    Image { platform: platform.clone(), flavour: Flavour::Oci, digest: Digest::sha256(&manifest), media_type: OCI_MANIFEST, compressed_size, manifest, blobs: all }
+}
+
 /// `path` must be relative and shorter than 100 bytes (every caller passes a literal).
 pub fn layer(path: &str, content: &[u8]) -> (Vec<u8>, Digest) {
     let mut tar_bytes = Vec::new();

@@ -1,6 +1,7 @@
 //! The command line: one file per verb, table or JSON output.
 
 mod demo;
+mod diagnose;
 mod gui;
 mod inspect;
 mod matrix;
@@ -62,6 +63,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Tags × platforms: which tag covers which platform, with digests and sizes.
     Matrix(matrix::MatrixArgs),
+    /// Why would a host fail with "exec format error"? Selection, config label and binary checks.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Open the desktop app (the default with no arguments).
     Gui(gui::GuiArgs),
     /// Write the demo OCI layout (as shipped in assets/).
@@ -110,6 +113,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Tags(a) => tags::run(a, &args.net).await,
             Command::Inspect(a) => inspect::run(a, &args.net).await,
             Command::Matrix(a) => matrix::run(a, &args.net).await,
+            Command::Diagnose(a) => diagnose::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
             Command::Gui(_) => Ok(ExitCode::SUCCESS),
         }

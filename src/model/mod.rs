@@ -1,6 +1,8 @@
 //! Pure data: references, digests, platforms, manifests and the platform matrix.
 //! Nothing in here does I/O.
 
+pub mod binary;
+pub mod diagnose;
 pub mod digest;
 pub mod manifest;
 pub mod matrix;

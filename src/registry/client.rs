@@ -257,6 +257,62 @@ impl RegistryClient {
         }
     }
 
+    /// Start a streamed `GET` of a blob: the response once its headers arrived (with auth,
+    /// within the timeout); the caller pulls the body chunk by chunk with [`Self::next_chunk`].
+    pub async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<reqwest::Response, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let scope = repo_scope(repo, "pull");
+        let mut authenticated = false;
+        loop {
+            let mut rb = self.http.get(&url);
+            if let Some(h) = self.auth_header(&scope).await {
+                rb = rb.header(AUTHORIZATION, h);
+            }
+            let resp = tokio::time::timeout(self.options.timeout, rb.send())
+                .await
+                .map_err(|_| RegistryError::Timeout {
+                    registry: self.name(),
+                    url: url.clone(),
+                    seconds: self.options.timeout.as_secs().max(1),
+                })?
+                .map_err(|e| self.classify(&e))?;
+            let status = resp.status().as_u16();
+            if status == 401 && !authenticated {
+                let challenge = resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                self.authenticate(&challenge, &scope).await?;
+                authenticated = true;
+                continue;
+            }
+            if status == 200 {
+                return Ok(resp);
+            }
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            let r = Response { status, headers, body };
+            return Err(match status {
+                401 | 403 => RegistryError::Unauthorized {
+                    registry: self.name(),
+                    scope,
+                    detail: error_detail(&r.body, status),
+                },
+                _ => self.status_error(&r, &url, &format!("blob {repo}@{digest}")),
+            });
+        }
+    }
+
+    /// The next chunk of a streamed body, within the timeout; `None` at the end.
+    pub async fn next_chunk(&self, resp: &mut reqwest::Response) -> Result<Option<Vec<u8>>, RegistryError> {
+        match tokio::time::timeout(self.options.timeout, resp.chunk()).await {
+            Err(_) => Err(RegistryError::Timeout {
+                registry: self.name(),
+                url: resp.url().to_string(),
+                seconds: self.options.timeout.as_secs().max(1),
+            }),
+            Ok(Err(e)) => Err(self.classify(&e)),
+            Ok(Ok(c)) => Ok(c.map(|b| b.to_vec())),
+        }
+    }
+
     fn classify(&self, e: &reqwest::Error) -> RegistryError {
         let mut detail = e.to_string();
         let mut source = std::error::Error::source(e);

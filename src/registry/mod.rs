@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod diagnose;
 pub mod error;
 pub mod fetch;
+pub mod layers;
 pub mod layout;
 
 pub use cache::Cache;

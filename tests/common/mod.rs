@@ -2,6 +2,7 @@
 //! `archlens` binary and `skopeo`.
 #![allow(dead_code)]
 
+pub mod diag;
 pub mod seed;
 
 use std::path::{Path, PathBuf};

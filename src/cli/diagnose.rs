@@ -1,0 +1,82 @@
+//! `archlens diagnose REF --host PRESET|PLATFORM [--deep]`
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use archlens::model::diagnose::{Host, Verdict};
+use archlens::model::reference::Reference;
+use archlens::model::units::human_bytes;
+use archlens::registry::diagnose::{DiagnoseOptions, run as diagnose};
+use archlens::registry::layers::DEFAULT_MAX_BYTES;
+
+use super::{Format, NetArgs, output};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Exit status: 0 when ok, 1 when a problem is found, 2 on error.")]
+pub struct DiagnoseArgs {
+    /// Image reference, e.g. `127.0.0.1:5000/team/app:1.0`.
+    pub reference: String,
+    /// The host: a preset (apple-silicon, rpi32, rpi-zero, rpi64, arm64-server, x86-64,
+    /// x86-64-binfmt, windows-2019, windows-2022) or a platform such as linux/arm/v7.
+    #[arg(long, default_value = "apple-silicon")]
+    pub host: String,
+    /// Also read the layers to find the entrypoint binary and its real architecture.
+    #[arg(long)]
+    pub deep: bool,
+    /// Stop reading layers after this many compressed bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
+    pub max_bytes: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
+    let reference = Reference::parse(&a.reference)?;
+    let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
+    let fetcher = net.fetcher(reference.registry())?;
+    let d = diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: a.deep, max_bytes: a.max_bytes }, None)
+        .await
+        .with_context(|| format!("diagnosing {reference}"))?;
+    match a.format {
+        Format::Json => output::json(&serde_json::to_value(&d)?)?,
+        Format::Table => {
+            println!("Reference:  {}", d.reference);
+            println!("Host:       {} ({})", host.label, d.host);
+            println!("Verdict:    {}", d.verdict.as_str());
+            match &d.selected {
+                Some(s) => println!(
+                    "Selected:   {} {} ({})",
+                    s.platform,
+                    s.digest,
+                    serde_json::to_value(s.selection).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                ),
+                None => println!("Selected:   nothing"),
+            }
+            if let Some(b) = &d.binary {
+                let via = if b.via.is_empty() { String::new() } else { format!(" (via {})", b.via.join(" → ")) };
+                println!(
+                    "Binary:     {} {:?} {}{via}",
+                    b.path,
+                    b.format,
+                    b.architecture.as_deref().unwrap_or("unknown architecture")
+                );
+            }
+            if a.deep {
+                println!("Read:       {} of layers", human_bytes(d.bytes_read));
+            }
+            for f in &d.findings {
+                println!();
+                println!("[{}] {}", f.kind, f.message);
+                println!("    evidence: {}", f.evidence);
+            }
+            if !d.remedy.is_empty() {
+                println!();
+                for r in &d.remedy {
+                    println!("Remedy: {r}");
+                }
+            }
+        }
+    }
+    Ok(if d.verdict == Verdict::Ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,89 @@
+//! Gathering the facts for a diagnosis: the index, the selected image's config and, when asked,
+//! its entrypoint binary from the layers.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crate::model::diagnose::{BinaryFacts, Candidate, Diagnosis, Facts, Host, diagnose, select};
+use crate::model::reference::Reference;
+
+use super::error::RegistryError;
+use super::fetch::Fetcher;
+use super::layers::examine;
+
+#[derive(Debug, Clone, Copy)]
+pub struct DiagnoseOptions {
+    /// Read the layers to find the entrypoint binary.
+    pub deep: bool,
+    /// Cap on compressed layer bytes read.
+    pub max_bytes: u64,
+}
+
+/// Diagnose `reference` for `host`. `bytes` (if given) counts layer bytes as they stream, for
+/// progress.
+pub async fn run(
+    fetcher: &Fetcher,
+    reference: &Reference,
+    host: &Host,
+    opts: DiagnoseOptions,
+    bytes: Option<Arc<AtomicU64>>,
+) -> Result<Diagnosis, RegistryError> {
+    let repo = reference.repository.name.as_str();
+    let top = fetcher.resolve_reference(reference).await?;
+    let shown = reference.to_string();
+    let not_image = |what: &str| RegistryError::Other { detail: format!("{shown} is {what}, not an image or an index of images") };
+    let (is_index, candidates, image) = if top.view.kind.is_index() {
+        let candidates: Vec<Candidate> = top
+            .view
+            .entries()
+            .into_iter()
+            .filter(|e| !e.is_attestation)
+            .filter_map(|e| e.descriptor.platform.clone().map(|platform| Candidate { digest: e.descriptor.digest, platform }))
+            .collect();
+        (true, candidates, None)
+    } else if top.view.kind.is_image() {
+        let Some(c) = &top.view.config else { return Err(not_image("an image without a config")) };
+        let (_, cfg) = fetcher.config(repo, &c.digest).await?;
+        let candidates = vec![Candidate { digest: top.digest.clone(), platform: cfg.platform.clone() }];
+        (false, candidates, Some((top.clone(), cfg)))
+    } else {
+        return Err(not_image(top.view.kind.label()));
+    };
+    let (selected, _) = select(host, &candidates);
+    let mut selected_config = None;
+    let mut binary = None;
+    let mut bytes_read = 0;
+    if let Some(i) = selected {
+        let (manifest, cfg) = match image {
+            Some(pair) => pair,
+            None => {
+                let child = fetcher.manifest(repo, &candidates[i].digest).await?;
+                let Some(c) = child.view.config.clone().filter(|_| child.view.kind.is_image()) else {
+                    return Err(not_image(&format!("an index whose {} entry is {}", candidates[i].platform, child.view.kind.label())));
+                };
+                let (_, cfg) = fetcher.config(repo, &c.digest).await?;
+                (child, cfg)
+            }
+        };
+        if opts.deep {
+            if cfg.platform.os == "windows" {
+                binary = Some(BinaryFacts::Unknown { reason: "reading Windows layers is not supported".into() });
+            } else {
+                let (facts, read) =
+                    examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
+                binary = Some(facts);
+                bytes_read = read;
+            }
+        }
+        selected_config = Some(cfg.platform.clone());
+    }
+    Ok(diagnose(&Facts {
+        reference: &shown,
+        host,
+        is_index,
+        candidates: &candidates,
+        selected_config: selected_config.as_ref(),
+        binary: binary.as_ref(),
+        bytes_read,
+    }))
+}

@@ -1,0 +1,426 @@
+//! Streaming layer reads for diagnosis: find a file in an image's merged filesystem by reading
+//! its layers newest first (gzip, zstd or plain tar), honouring whiteouts and following
+//! symlinks, and stop as soon as the answer is known. Bytes read are counted and capped.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::model::binary::{BinaryFormat, HEADER_BYTES, identify};
+use crate::model::diagnose::BinaryFacts;
+use crate::model::digest::Digest;
+use crate::model::manifest::{Descriptor, ImageConfig};
+
+use super::error::RegistryError;
+use super::fetch::Source;
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Default cap on compressed bytes read from layers.
+pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+const MAX_STEPS: usize = 40;
+
+/// What the topmost layer that mentions a path says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hit {
+    /// A regular file: its first bytes.
+    File { head: Vec<u8> },
+    /// A symlink or hard link at the path (or at one of its parent directories): the path
+    /// to continue with.
+    Redirect { to: String },
+    /// Deleted by a whiteout in a newer layer.
+    Deleted,
+}
+
+fn clean(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+fn join(dir: &str, target: &str) -> String {
+    if target.starts_with('/') { clean(target) } else { clean(&format!("{dir}/{target}")) }
+}
+
+fn parent(p: &str) -> &str {
+    p.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// Scan one layer's tar stream for `wanted` (clean paths without a leading slash). Stops at
+/// the first hit; `None` if the layer does not mention the path.
+pub fn scan_tar(reader: impl Read, wanted: &str) -> std::io::Result<Option<Hit>> {
+    let mut archive = tar::Archive::new(reader);
+    let mut opaque_hides = false;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let raw = entry.path()?.to_string_lossy().into_owned();
+        let path = clean(&raw);
+        let name = path.rsplit('/').next().unwrap_or("");
+        let dir = parent(&path);
+        if let Some(deleted) = name.strip_prefix(".wh.") {
+            if deleted == ".wh..opq" {
+                if wanted.starts_with(&format!("{dir}/")) || dir.is_empty() {
+                    opaque_hides = true;
+                }
+                continue;
+            }
+            let gone = join(dir, deleted);
+            if wanted == gone || wanted.starts_with(&format!("{gone}/")) {
+                return Ok(Some(Hit::Deleted));
+            }
+            continue;
+        }
+        let kind = entry.header().entry_type();
+        let is_link = kind.is_symlink() || kind.is_hard_link();
+        if path == wanted {
+            if is_link {
+                let target = entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+                let to = if kind.is_hard_link() { clean(&target) } else { join(dir, &target) };
+                return Ok(Some(Hit::Redirect { to }));
+            }
+            if kind.is_file() {
+                let mut head = Vec::with_capacity(HEADER_BYTES);
+                (&mut entry).take(HEADER_BYTES as u64).read_to_end(&mut head)?;
+                return Ok(Some(Hit::File { head }));
+            }
+            continue;
+        }
+        // A symlinked parent directory (`bin` → `usr/bin`) redirects everything below it.
+        if kind.is_symlink() && wanted.starts_with(&format!("{path}/")) {
+            let target = entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+            let rest = &wanted[path.len() + 1..];
+            return Ok(Some(Hit::Redirect { to: join(dir, &format!("{target}/{rest}")) }));
+        }
+    }
+    Ok(if opaque_hides { Some(Hit::Deleted) } else { None })
+}
+
+/// Decompress by media type, or by sniffing the first bytes when the type does not say.
+pub fn decompressed<'a>(reader: impl Read + Send + 'a, media_type: &str) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+    let mut br = BufReader::with_capacity(64 * 1024, reader);
+    let head = br.fill_buf()?.to_vec();
+    let zstd = media_type.contains("zstd") || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let gzip = !zstd && (media_type.contains("gzip") || head.starts_with(&[0x1f, 0x8b]));
+    Ok(if zstd {
+        Box::new(ruzstd::decoding::StreamingDecoder::new(br).map_err(std::io::Error::other)?)
+    } else if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(br))
+    } else {
+        Box::new(br)
+    })
+}
+
+/// A `Read` over chunks pushed from the async side, counting into `read` and refusing to go
+/// past `cap`.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, RegistryError>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            // Runs on a blocking thread (spawn_blocking), never on the async runtime.
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads layers of one image and resolves paths in its merged filesystem.
+pub struct LayerReader {
+    source: Source,
+    repo: String,
+    /// Newest first.
+    layers: Vec<Descriptor>,
+    pub bytes_read: Arc<AtomicU64>,
+    max_bytes: u64,
+    /// (layer index, path) → what that layer said, so a path is never looked up twice.
+    seen: HashMap<(usize, String), Option<Hit>>,
+}
+
+impl LayerReader {
+    pub fn new(source: Source, repo: &str, layers: &[Descriptor], max_bytes: u64) -> LayerReader {
+        LayerReader {
+            source,
+            repo: repo.to_string(),
+            layers: layers.iter().rev().cloned().collect(),
+            bytes_read: Arc::new(AtomicU64::new(0)),
+            max_bytes,
+            seen: HashMap::new(),
+        }
+    }
+
+    async fn scan_layer(&self, i: usize, wanted: &str) -> Result<Option<Hit>, RegistryError> {
+        let layer = &self.layers[i];
+        let media_type = layer.media_type.clone();
+        let wanted_owned = wanted.to_string();
+        let other = |e: String| RegistryError::Other { detail: format!("layer {}: {e}", layer.digest.short()) };
+        match &self.source {
+            Source::Layout(l) => {
+                let path = l.root().join("blobs").join(layer.digest.algorithm()).join(layer.digest.encoded());
+                let counter = self.bytes_read.clone();
+                tokio::task::spawn_blocking(move || -> Result<Option<Hit>, String> {
+                    let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+                    let counted = CountingReader { inner: f, counter };
+                    let r = decompressed(counted, &media_type).map_err(|e| e.to_string())?;
+                    scan_tar(r, &wanted_owned).map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| other(e.to_string()))?
+                .map_err(other)
+            }
+            Source::Registry(client) => {
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, RegistryError>>(2);
+                let scan = tokio::task::spawn_blocking(move || -> Result<Option<Hit>, String> {
+                    let reader = ChunkReader { rx, buf: Vec::new(), pos: 0 };
+                    let r = decompressed(reader, &media_type).map_err(|e| e.to_string())?;
+                    scan_tar(r, &wanted_owned).map_err(|e| e.to_string())
+                    // Dropping the reader here closes the channel: the download stops.
+                });
+                let mut resp = client.open_blob(&self.repo, &layer.digest).await?;
+                loop {
+                    if self.bytes_read.load(Ordering::Relaxed) >= self.max_bytes {
+                        let _ = tx
+                            .send(Err(RegistryError::Other {
+                                detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max_bytes),
+                            }))
+                            .await;
+                        break;
+                    }
+                    match client.next_chunk(&mut resp).await {
+                        Ok(Some(chunk)) => {
+                            self.bytes_read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                            // Fails once the scanner has its answer and hung up: stop reading.
+                            if tx.send(Ok(chunk)).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            break;
+                        }
+                    }
+                }
+                drop(tx);
+                drop(resp);
+                scan.await.map_err(|e| other(e.to_string()))?.map_err(other)
+            }
+        }
+    }
+
+    /// The topmost layer's word on `path`.
+    pub async fn find(&mut self, path: &str) -> Result<Option<Hit>, RegistryError> {
+        let path = clean(path);
+        for i in 0..self.layers.len() {
+            let key = (i, path.clone());
+            let hit = match self.seen.get(&key) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = self.scan_layer(i, &path).await?;
+                    self.seen.insert(key, h.clone());
+                    h
+                }
+            };
+            if hit.is_some() {
+                return Ok(hit);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Find an executable: follow links, and `#!` scripts to their interpreter.
+    pub async fn resolve_executable(&mut self, start: &str, path_env: &[String]) -> Result<BinaryFacts, RegistryError> {
+        let mut path = clean(start);
+        let mut via: Vec<String> = Vec::new();
+        for _ in 0..MAX_STEPS {
+            match self.find(&path).await? {
+                Some(Hit::Redirect { to }) => path = to,
+                Some(Hit::File { head }) => {
+                    let id = identify(&head);
+                    if id.format == BinaryFormat::Script {
+                        let Some((interp, arg)) = id.interpreter.clone() else {
+                            return Ok(BinaryFacts::Unknown { reason: format!("/{path} has an empty #! line") });
+                        };
+                        via.push(format!("/{path}"));
+                        let interp = if interp.ends_with("/env") {
+                            match arg {
+                                Some(prog) => match self.search_path(&prog, path_env).await? {
+                                    Some(p) => p,
+                                    None => {
+                                        return Ok(BinaryFacts::Unknown {
+                                            reason: format!("/{path} runs `{prog}` through env, and no {prog} is on PATH"),
+                                        });
+                                    }
+                                },
+                                None => interp,
+                            }
+                        } else {
+                            interp
+                        };
+                        path = clean(&interp);
+                        continue;
+                    }
+                    return Ok(BinaryFacts::Found { path: format!("/{path}"), id, via });
+                }
+                Some(Hit::Deleted) => {
+                    return Ok(BinaryFacts::Unknown { reason: format!("/{path} was deleted by a whiteout in a newer layer") });
+                }
+                None => return Ok(BinaryFacts::Unknown { reason: format!("/{path} is not in any layer") }),
+            }
+        }
+        Ok(BinaryFacts::Unknown { reason: format!("gave up following links from {start} after {MAX_STEPS} steps") })
+    }
+
+    /// The first `dir/name` on PATH that exists.
+    pub async fn search_path(&mut self, name: &str, path_env: &[String]) -> Result<Option<String>, RegistryError> {
+        for dir in path_env {
+            let candidate = join(dir, name);
+            if matches!(self.find(&candidate).await?, Some(Hit::File { .. }) | Some(Hit::Redirect { .. })) {
+                return Ok(Some(format!("/{candidate}")));
+            }
+        }
+        Ok(None)
+    }
+}
+
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The program the container starts: Entrypoint + Cmd, argv[0] resolved against PATH and the
+/// working directory.
+pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
+    let argv: Vec<&String> = config.entrypoint.iter().chain(config.cmd.iter()).collect();
+    let first = argv.first()?.to_string();
+    let path_env: Vec<String> = config
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH)
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+    let start = if first.contains('/') && !first.starts_with('/') {
+        join(config.working_dir.as_deref().unwrap_or("/"), &first)
+    } else {
+        first
+    };
+    Some((start, path_env))
+}
+
+/// Examine the entrypoint of an image: which binary runs, and what it is built for.
+pub async fn examine(
+    source: Source,
+    repo: &str,
+    layers: &[Descriptor],
+    config: &ImageConfig,
+    max_bytes: u64,
+    bytes: Option<Arc<AtomicU64>>,
+) -> Result<(BinaryFacts, u64), RegistryError> {
+    let mut reader = LayerReader::new(source, repo, layers, max_bytes);
+    if let Some(b) = bytes {
+        reader.bytes_read = b;
+    }
+    let Some((start, path_env)) = entrypoint(config) else {
+        return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd".into() }, 0));
+    };
+    let result = if start.starts_with('/') || start.contains('/') {
+        reader.resolve_executable(&start, &path_env).await
+    } else {
+        match reader.search_path(&start, &path_env).await {
+            Ok(Some(p)) => reader.resolve_executable(&p, &path_env).await,
+            Ok(None) => Ok(BinaryFacts::Unknown { reason: format!("`{start}` is not on PATH ({})", path_env.join(":")) }),
+            Err(e) => Err(e),
+        }
+    };
+    let read = reader.bytes_read.load(Ordering::Relaxed);
+    match result {
+        Ok(facts) => Ok((facts, read)),
+        // Hitting the cap is an answer ("could not tell"), not a failure.
+        Err(e) if read >= max_bytes => Ok((BinaryFacts::Unknown { reason: e.to_string() }, read)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Digest helper for callers that only know a descriptor.
+pub fn layer_digests(layers: &[Descriptor]) -> Vec<Digest> {
+    layers.iter().map(|l| l.digest.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::build::{Compression, Entry, compress, tar_bytes};
+
+    #[test]
+    fn files_links_parent_links_and_whiteouts() {
+        let t = tar_bytes(&[
+            Entry::symlink("bin", "usr/bin"),
+            Entry::file("usr/bin/app", b"\x7fELF..."),
+            Entry::symlink("usr/local/bin/tool", "../../bin/app"),
+            Entry::whiteout("etc/gone"),
+        ]);
+        assert!(matches!(scan_tar(&t[..], "usr/bin/app").unwrap(), Some(Hit::File { .. })));
+        assert_eq!(scan_tar(&t[..], "bin/app").unwrap(), Some(Hit::Redirect { to: "usr/bin/app".into() }));
+        assert_eq!(scan_tar(&t[..], "usr/local/bin/tool").unwrap(), Some(Hit::Redirect { to: "usr/bin/app".into() }));
+        assert_eq!(scan_tar(&t[..], "etc/gone").unwrap(), Some(Hit::Deleted));
+        assert_eq!(scan_tar(&t[..], "nothing/here").unwrap(), None);
+        let opaque = tar_bytes(&[Entry::file("opt/.wh..wh..opq", b"")]);
+        assert_eq!(scan_tar(&opaque[..], "opt/app").unwrap(), Some(Hit::Deleted));
+    }
+
+    #[test]
+    fn entrypoint_and_cmd() {
+        let mut c = ImageConfig::default();
+        assert!(entrypoint(&c).is_none());
+        c.cmd = vec!["app".into(), "--x".into()];
+        c.env = vec!["PATH=/opt/bin:/bin".into()];
+        assert_eq!(entrypoint(&c), Some(("app".into(), vec!["/opt/bin".into(), "/bin".into()])));
+        c.entrypoint = vec!["./run.sh".into()];
+        c.working_dir = Some("/srv".into());
+        assert_eq!(entrypoint(&c).unwrap().0, "srv/run.sh");
+    }
+
+    #[test]
+    fn decompression_by_type_and_sniffing() {
+        let t = tar_bytes(&[Entry::file("a", b"hello")]);
+        let gz = compress(&t, Compression::Gzip);
+        let zst = compress(&t, Compression::Zstd);
+        for (bytes, mt) in [(&gz, "application/vnd.oci.image.layer.v1.tar+gzip"), (&zst, "application/vnd.oci.image.layer.v1.tar+zstd"), (&gz, "application/octet-stream"), (&zst, ""), (&t, "application/vnd.oci.image.layer.v1.tar")] {
+            let r = decompressed(&bytes[..], mt).unwrap();
+            assert!(matches!(scan_tar(r, "a").unwrap(), Some(Hit::File { ref head }) if head == b"hello"), "{mt}");
+        }
+    }
+}

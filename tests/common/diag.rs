@@ -1,0 +1,172 @@
+//! Images for diagnosis tests: real and synthetic executables in real layers.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use archlens::build::{Compression, Entry, Flavour, Image, image_with_layers, index, p};
+use archlens::model::binary::elf_header;
+use archlens::registry::{RegistryClient, RegistryError};
+use serde_json::json;
+
+use super::seed::push_image;
+
+/// A real x86-64 ELF executable, compiled here with gcc.
+pub fn gcc_x86_64() -> &'static [u8] {
+    static BIN: OnceLock<Vec<u8>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("app.c");
+        std::fs::write(&src, "int main(void) { return 0; }\n").expect("write C source");
+        let out = dir.path().join("app");
+        let status = std::process::Command::new("gcc")
+            .arg("-O1")
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("run gcc (install Debian's gcc package)");
+        assert!(status.success(), "gcc failed");
+        std::fs::read(&out).expect("read the compiled binary")
+    })
+}
+
+/// An ELF header for `arch` (platform vocabulary), padded like a small program.
+pub fn elf_for(arch: &str) -> Vec<u8> {
+    if arch == "amd64" {
+        return gcc_x86_64().to_vec();
+    }
+    let (machine, is64, le) = match arch {
+        "arm64" => (183, true, true),
+        "arm" => (40, false, true),
+        "386" => (3, false, true),
+        "ppc64le" => (21, true, true),
+        "s390x" => (22, true, false),
+        "riscv64" => (243, true, true),
+        other => panic!("no ELF machine for {other}"),
+    };
+    let mut b = elf_header(machine, is64, le);
+    b.resize(8192, 0);
+    b
+}
+
+/// A base layer: merged /usr with a shell for `arch`.
+pub fn base(arch: &str) -> Vec<Entry> {
+    vec![Entry::symlink("bin", "usr/bin"), Entry::file("usr/bin/sh", &elf_for(arch)), Entry::file("etc/os-release", b"ID=archlens-test\n")]
+}
+
+fn app_image(platform: &str, app_arch: &str, compression: Compression) -> Image {
+    image_with_layers(
+        &p(platform),
+        &[
+            (base(app_arch_base(platform)), Compression::Gzip),
+            (vec![Entry::file("usr/local/bin/app", &elf_for(app_arch))], compression),
+        ],
+        json!({ "Entrypoint": ["/usr/local/bin/app"], "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"] }),
+    )
+}
+
+fn app_arch_base(platform: &str) -> &'static str {
+    match archlens::model::Platform::parse_key(platform).map(|p| p.architecture).as_deref() {
+        Ok("arm64") => "arm64",
+        Ok("arm") => "arm",
+        _ => "amd64",
+    }
+}
+
+/// Tag → (what is pushed, extra images).
+pub struct Scenario {
+    pub tag: &'static str,
+    pub images: Vec<Image>,
+    pub top: Image,
+    /// `Some` when the tag is an index.
+    pub index: Option<archlens::build::Index>,
+}
+
+pub fn scenarios() -> Vec<Scenario> {
+    let mut out = Vec::new();
+    let mut push_index = |tag: &'static str, imgs: Vec<Image>| {
+        let (idx, extra) = index(&imgs, &[], Flavour::Oci);
+        let mut all = imgs.clone();
+        all.extend(extra);
+        let top = imgs[0].clone();
+        out.push(Scenario { tag, images: all, top, index: Some(idx) });
+    };
+    // An arm64-labelled entry whose entrypoint is an x86-64 ELF.
+    push_index("binary-mismatch", vec![app_image("linux/amd64", "amd64", Compression::Gzip), app_image("linux/arm64", "amd64", Compression::Gzip)]);
+    // The index says arm64; the config says amd64.
+    let mut lying = app_image("linux/amd64", "amd64", Compression::Gzip);
+    lying.platform = p("linux/arm64");
+    push_index("config-mismatch", vec![app_image("linux/amd64", "amd64", Compression::Gzip), lying]);
+    // Only amd64 and arm/v7.
+    push_index("amd64-armv7", vec![app_image("linux/amd64", "amd64", Compression::Gzip), app_image("linux/arm/v7", "arm", Compression::Gzip)]);
+    // Windows only.
+    let win = image_with_layers(
+        &p(archlens::build::WINDOWS_KEY),
+        &[(vec![Entry::file("Files/app.exe", b"MZ")], Compression::Gzip)],
+        json!({ "Entrypoint": ["C:\\\\app.exe"] }),
+    );
+    push_index("windows", vec![win]);
+    // The entrypoint is a symlink into a lower layer.
+    let symlinked = image_with_layers(
+        &p("linux/arm64"),
+        &[
+            (base("arm64"), Compression::Gzip),
+            (vec![Entry::file("opt/app/bin/app", &elf_for("arm64"))], Compression::Gzip),
+            (vec![Entry::symlink("usr/local/bin/app", "../../../opt/app/bin/app")], Compression::Gzip),
+        ],
+        json!({ "Entrypoint": ["/usr/local/bin/app"] }),
+    );
+    push_index("symlink", vec![symlinked]);
+    // A shell-script entrypoint: #!/bin/sh, and /bin is a link to /usr/bin.
+    let script = image_with_layers(
+        &p("linux/arm64"),
+        &[
+            (base("arm64"), Compression::Gzip),
+            (vec![Entry::file("entrypoint.sh", b"#!/bin/sh\nexec /usr/local/bin/app \"$@\"\n")], Compression::Zstd),
+        ],
+        json!({ "Entrypoint": ["/entrypoint.sh"], "Cmd": ["serve"] }),
+    );
+    push_index("script", vec![script]);
+    // Healthy: amd64 (gzip) and arm64 (zstd), entrypoint found through PATH.
+    let mut healthy_arm = app_image("linux/arm64", "arm64", Compression::Zstd);
+    healthy_arm.manifest = healthy_arm.manifest.clone();
+    push_index("healthy", vec![app_image("linux/amd64", "amd64", Compression::Gzip), healthy_arm]);
+    // The entrypoint was deleted by a whiteout in a newer layer.
+    let deleted = image_with_layers(
+        &p("linux/arm64"),
+        &[
+            (base("arm64"), Compression::Gzip),
+            (vec![Entry::file("usr/local/bin/app", &elf_for("arm64"))], Compression::Gzip),
+            (vec![Entry::whiteout("usr/local/bin/app")], Compression::Gzip),
+        ],
+        json!({ "Cmd": ["app"], "Env": ["PATH=/usr/local/bin:/usr/bin"] }),
+    );
+    push_index("whiteout", vec![deleted]);
+    // A single-arch amd64 image.
+    let single = app_image("linux/amd64", "amd64", Compression::Gzip);
+    out.push(Scenario { tag: "amd64-only", images: vec![single.clone()], top: single, index: None });
+    out
+}
+
+pub async fn push_scenarios(c: &RegistryClient, repo: &str) -> Result<(), RegistryError> {
+    for s in scenarios() {
+        for img in &s.images {
+            push_image(c, repo, img).await?;
+        }
+        match &s.index {
+            Some(idx) => c.put_manifest(repo, s.tag, idx.media_type, &idx.bytes).await?,
+            None => c.put_manifest(repo, s.tag, s.top.media_type, &s.top.manifest).await?,
+        };
+    }
+    Ok(())
+}
+
+/// The diagnosis repository, pushed once per test process.
+pub fn seeded_diag() -> &'static str {
+    static REPO: OnceLock<String> = OnceLock::new();
+    REPO.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(push_scenarios(&super::client(), "diag/app")).expect("seeding diagnosis images");
+        format!("{}/diag/app", super::registry_addr())
+    })
+}

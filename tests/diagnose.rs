@@ -1,0 +1,137 @@
+//! `archlens diagnose` against images on the real local registry, with real and synthetic
+//! executables in real layers.
+
+mod common;
+
+use serde_json::Value;
+
+fn diagnose(tag: &str, host: &str, deep: bool) -> (i32, Value) {
+    let repo = common::diag::seeded_diag();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("{repo}:{tag}");
+    let mut args = vec!["diagnose", reference.as_str(), "--host", host, "--format", "json"];
+    if deep {
+        args.push("--deep");
+    }
+    let out = common::archlens(&args, cache.path());
+    let code = out.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (code, v)
+}
+
+fn kinds(v: &Value) -> Vec<String> {
+    v["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn an_arm64_entry_holding_an_x86_64_binary_is_caught() {
+    let (code, v) = diagnose("binary-mismatch", "arm64-server", true);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "binary-mismatch");
+    assert_eq!(v["host"], "linux/arm64");
+    assert_eq!(v["selected"]["platform"], "linux/arm64");
+    assert_eq!(v["selected"]["match"], "exact");
+    assert_eq!(v["binary"]["path"], "/usr/local/bin/app");
+    assert_eq!(v["binary"]["format"], "elf");
+    assert_eq!(v["binary"]["architecture"], "amd64");
+    assert!(v["bytes_read"].as_u64().unwrap() > 0);
+    assert!(kinds(&v).contains(&"binary-mismatch".to_string()));
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "binary-mismatch").unwrap();
+    assert!(f["evidence"].as_str().unwrap().contains("e_machine 62"), "{f}");
+    // Without --deep the label looks fine.
+    let (code, v) = diagnose("binary-mismatch", "arm64-server", false);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")));
+    assert_eq!(v["binary"], Value::Null);
+    // The amd64 entry of the same index is healthy for an x86-64 host.
+    let (code, v) = diagnose("binary-mismatch", "x86-64", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+}
+
+#[test]
+fn a_config_that_disagrees_with_its_index_entry_is_caught() {
+    let (code, v) = diagnose("config-mismatch", "arm64-server", false);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "config-mismatch");
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("config says linux/amd64"), "{f}");
+}
+
+#[test]
+fn amd64_only_on_apple_silicon_and_on_an_arm64_server() {
+    let (code, v) = diagnose("amd64-only", "apple-silicon", false);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("emulation")));
+    assert_eq!(v["selected"]["match"], "emulation");
+    assert!(v["remedy"][0].as_str().unwrap().contains("--platform linux/amd64"), "{v}");
+    let (code, v) = diagnose("amd64-only", "arm64-server", false);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("no-match")));
+    assert_eq!(v["selected"], Value::Null);
+    assert!(v["findings"][0]["message"].as_str().unwrap().contains("single-platform image for linux/amd64"), "{v}");
+    let (code, v) = diagnose("amd64-only", "x86-64", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["binary"]["architecture"], "amd64");
+}
+
+#[test]
+fn an_arm64_host_falls_back_to_arm_v7() {
+    let (code, v) = diagnose("amd64-armv7", "arm64-server", false);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("fallback")));
+    assert_eq!(v["selected"]["platform"], "linux/arm/v7");
+    assert_eq!(v["selected"]["match"], "fallback");
+    let (_, v) = diagnose("amd64-armv7", "apple-silicon", false);
+    assert_eq!(v["verdict"], "fallback");
+    assert!(v["findings"][0]["message"].as_str().unwrap().contains("no 32-bit ARM mode"), "{v}");
+    let (_, v) = diagnose("amd64-armv7", "rpi32", true);
+    assert_eq!(v["verdict"], "ok", "{v}");
+    assert_eq!(v["binary"]["architecture"], "arm");
+}
+
+#[test]
+fn a_windows_only_index_does_not_run_on_linux() {
+    let (code, v) = diagnose("windows", "x86-64", false);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("no-match")));
+    assert!(v["findings"][0]["evidence"].as_str().unwrap().contains("windows/amd64"), "{v}");
+}
+
+#[test]
+fn symlinks_scripts_path_and_whiteouts_are_followed() {
+    let (code, v) = diagnose("symlink", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["binary"]["path"], "/opt/app/bin/app");
+    assert_eq!(v["binary"]["architecture"], "arm64");
+
+    let (code, v) = diagnose("script", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["binary"]["path"], "/usr/bin/sh", "/bin/sh through the merged-/usr link");
+    assert_eq!(v["binary"]["via"], serde_json::json!(["/entrypoint.sh"]));
+
+    let (code, v) = diagnose("healthy", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "zstd layer: {v}");
+    assert_eq!(v["binary"]["architecture"], "arm64");
+
+    let (code, v) = diagnose("whiteout", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("unknown")), "{v}");
+    assert!(v["findings"][0]["evidence"].as_str().unwrap().contains("not on PATH"), "{v}");
+}
+
+#[test]
+fn table_output_errors_and_exit_codes() {
+    let repo = common::diag::seeded_diag();
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["diagnose", &format!("{repo}:binary-mismatch"), "--host", "linux/arm64", "--deep"], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Verdict:    binary-mismatch"), "{text}");
+    assert!(text.contains("Remedy:"), "{text}");
+    let out = common::archlens(&["diagnose", &format!("{repo}:nope"), "--host", "x86-64"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    let out = common::archlens(&["diagnose", &format!("{repo}:healthy"), "--host", "toaster"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rpi32"), "the presets are listed");
+    let help = common::archlens(&["diagnose", "--help"], cache.path());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for p in archlens::model::platform::HOST_PRESETS {
+        assert!(help.contains(p.id), "--help lists {}", p.id);
+    }
+}
