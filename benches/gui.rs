@@ -257,11 +257,9 @@ fn slow_registry() {
     let proxy = slow_proxy(common::registry_addr().to_string(), Duration::from_secs(2));
     let repository = format!("{proxy}/slow/app");
     let cache = tempfile::tempdir().unwrap();
-    // SAFETY: set before the worker thread starts.
-    unsafe { std::env::set_var("ARCHLENS_CACHE_DIR", cache.path()) };
     let ctx = egui::Context::default();
     let repaint_ctx = ctx.clone();
-    let worker = archlens::worker::spawn(ClientOptions::default(), Arc::new(move || repaint_ctx.request_repaint())).unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(move || repaint_ctx.request_repaint())).unwrap();
     let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
     let mut times = Vec::new();
     let mut t = 0.0;

@@ -278,3 +278,50 @@ fn first_run_opens_the_demo_layout() {
     let _app = ArchlensApp::new(Some(Settings::default()), handle, StartTarget::Nothing, Some(demo));
     assert!(commands.try_recv().is_err());
 }
+
+#[test]
+fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
+    use archlens::model::diagnose::{Diagnosis, Finding, Selected, Selection, Verdict};
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label(&format!("{} 2.50 MB", short("1.0 linux/arm64"))).click();
+    rig.steps(2);
+    rig.harness.get_by_label("Use selection").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Run").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let (did, reference, host) = sent
+        .iter()
+        .find_map(|c| match c {
+            Command::Diagnose { id, reference, host, deep: true, .. } => Some((*id, reference.clone(), host.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("Run sends a deep Diagnose: {sent:?}"));
+    assert_eq!(reference.digest, Some(d("1.0 linux/arm64")));
+    assert_eq!(host, "apple-silicon");
+    rig.events.send(Event::DiagnoseProgress { id: did, bytes: 123_000 }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("123 kB of layers read");
+    rig.harness.get_by_label("Stop");
+    let diagnosis = Diagnosis {
+        reference: reference.to_string(),
+        host: "linux/arm64".into(),
+        verdict: Verdict::BinaryMismatch,
+        selected: Some(Selected { digest: d("1.0 linux/arm64"), platform: "linux/arm64".into(), selection: Selection::Exact }),
+        findings: vec![Finding { kind: "binary-mismatch".into(), message: "/app is built for amd64".into(), evidence: "ELF e_machine 62".into() }],
+        binary: None,
+        bytes_read: 123_000,
+        remedy: vec!["rebuild it".into()],
+    };
+    rig.events.send(Event::Diagnosed { id: did, diagnosis: Box::new(diagnosis) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("binary-mismatch");
+    rig.harness.get_by_label("/app is built for amd64");
+    rig.harness.get_by_label("rebuild it");
+    rig.harness.get_by_label("Run");
+}

@@ -17,9 +17,7 @@ use egui_kittest::kittest::Queryable;
 fn the_app_fills_the_matrix_from_a_real_registry() {
     let s = common::seeded();
     let cache = tempfile::tempdir().unwrap();
-    // SAFETY: set before the worker thread starts; no other thread reads the environment yet.
-    unsafe { std::env::set_var("ARCHLENS_CACHE_DIR", cache.path()) };
-    let worker = archlens::worker::spawn(ClientOptions::default(), Arc::new(|| {})).unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
     let app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(s.repository.clone()), None);
     let mut harness = Harness::builder().with_size(egui::vec2(1600.0, 900.0)).build_ui_state(
         |ui, app: &mut ArchlensApp| {
@@ -56,4 +54,26 @@ fn the_app_fills_the_matrix_from_a_real_registry() {
             }
         }
     }
+}
+
+#[test]
+fn the_app_diagnoses_through_its_worker() {
+    let repo = common::diag::seeded_diag().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
+    let mut settings = Settings::default();
+    settings.host = "arm64-server".into();
+    let mut app = ArchlensApp::new(Some(settings), worker, StartTarget::Repository(repo), None);
+    app.state.diagnose.reference = "binary-mismatch".into();
+    app.dispatch(archlens::state::UiAction::RunDiagnose);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.state.diagnose.is_running() {
+        app.pump();
+        assert!(Instant::now() < deadline, "the diagnosis did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let d = app.state.diagnose.result.value().expect("a diagnosis");
+    assert_eq!(d.verdict, archlens::model::diagnose::Verdict::BinaryMismatch);
+    assert_eq!(d.binary.as_ref().and_then(|b| b.architecture.as_deref()), Some("amd64"));
+    assert!(d.bytes_read > 0);
 }

@@ -55,12 +55,8 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(b) = &d.binary {
                 let via = if b.via.is_empty() { String::new() } else { format!(" (via {})", b.via.join(" → ")) };
-                println!(
-                    "Binary:     {} {:?} {}{via}",
-                    b.path,
-                    b.format,
-                    b.architecture.as_deref().unwrap_or("unknown architecture")
-                );
+                let format = serde_json::to_value(&b.format).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default();
+                println!("Binary:     {} ({format}, {}){via}", b.path, b.architecture.as_deref().unwrap_or("unknown architecture"));
             }
             if a.deep {
                 println!("Read:       {} of layers", human_bytes(d.bytes_read));

@@ -242,7 +242,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                         bump(&mut verdict, Verdict::BinaryMismatch);
                         findings.push(finding(
                             "binary-mismatch",
-                            format!("{path} is a {arch} binary in the {} entry", s.platform),
+                            format!("{path} is built for {arch}, but it is in the {} entry", s.platform),
                             id.description.clone(),
                         ));
                         remedy.push(format!(

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::model::diagnose::Diagnosis;
 use crate::model::digest::Digest;
 use crate::model::matrix::{Matrix, Row, RowKind, VersionKey, glob_match};
 use crate::model::platform::{HostPreset, MatchKind, Matcher, Platform};
@@ -63,6 +64,32 @@ pub enum UiAction {
     ToggleFavourite(String),
     SetHost(String),
     ClearNotice,
+    /// Fill the diagnose field from the selection.
+    DiagnoseSelection,
+    /// Diagnose what the diagnose field names, for the chosen host.
+    RunDiagnose,
+}
+
+/// The diagnose panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnoseState {
+    pub reference: String,
+    pub deep: bool,
+    pub result: Loadable<Box<Diagnosis>>,
+    pub bytes: u64,
+    request: Option<RequestId>,
+}
+
+impl Default for DiagnoseState {
+    fn default() -> Self {
+        DiagnoseState { reference: String::new(), deep: true, result: Loadable::NotRequested, bytes: 0, request: None }
+    }
+}
+
+impl DiagnoseState {
+    pub fn is_running(&self) -> bool {
+        self.request.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +154,7 @@ pub struct AppState {
     /// The last error worth telling the user about, shown until dismissed.
     pub notice: Option<String>,
     pub derived: Derived,
+    pub diagnose: DiagnoseState,
     next_id: RequestId,
 }
 
@@ -154,6 +182,7 @@ impl AppState {
             details_request: None,
             notice: None,
             derived: Derived::default(),
+            diagnose: DiagnoseState::default(),
             next_id: 1,
         }
     }
@@ -325,6 +354,11 @@ impl AppState {
                 if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
                     mv.request = None;
                 }
+                if self.diagnose.request == Some(id) {
+                    self.diagnose.request = None;
+                    let previous = std::mem::replace(&mut self.diagnose.result, Loadable::NotRequested).into_value();
+                    self.diagnose.result = Loadable::Failed { error: "cancelled".into(), previous };
+                }
                 if self.details_request == Some(id) {
                     self.details_request = None;
                     self.details = Loadable::Failed {
@@ -337,6 +371,12 @@ impl AppState {
                 self.details_request = None;
                 self.details = Loadable::Ready(details);
             }
+            Event::DiagnoseProgress { bytes, .. } if Some(id) == self.diagnose.request => self.diagnose.bytes = bytes,
+            Event::Diagnosed { diagnosis, .. } if Some(id) == self.diagnose.request => {
+                self.diagnose.request = None;
+                self.diagnose.bytes = diagnosis.bytes_read;
+                self.diagnose.result = Loadable::Ready(diagnosis);
+            }
             Event::Failed { error, .. } => self.fail(id, error),
             _ => {}
         }
@@ -344,7 +384,11 @@ impl AppState {
     }
 
     fn fail(&mut self, id: RequestId, error: String) {
-        if Some(id) == self.connect_request {
+        if Some(id) == self.diagnose.request {
+            self.diagnose.request = None;
+            let previous = std::mem::replace(&mut self.diagnose.result, Loadable::NotRequested).into_value();
+            self.diagnose.result = Loadable::Failed { error, previous };
+        } else if Some(id) == self.connect_request {
             self.connect_request = None;
             self.connection = Loadable::Failed { error: error.clone(), previous: None };
             self.notice = Some(error);
@@ -485,6 +529,9 @@ impl AppState {
             },
             UiAction::Cancel => {
                 let mut cmds = self.cancel_matrix();
+                if let Some(id) = self.diagnose.request {
+                    cmds.push(Command::Cancel { id });
+                }
                 if let Some(id) = self.details_request.take() {
                     cmds.push(Command::Cancel { id });
                     let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
@@ -542,7 +589,60 @@ impl AppState {
                 self.notice = None;
                 Vec::new()
             }
+            UiAction::DiagnoseSelection => {
+                if let Some(r) = self.selected_reference() {
+                    self.diagnose.reference = r.to_string();
+                }
+                Vec::new()
+            }
+            UiAction::RunDiagnose => self.run_diagnose(),
         }
+    }
+
+    fn run_diagnose(&mut self) -> Vec<Command> {
+        let typed = self.diagnose.reference.trim().to_string();
+        let typed = if typed.is_empty() {
+            match self.selected_reference() {
+                Some(r) => r.to_string(),
+                None => {
+                    self.notice = Some("type a reference to diagnose, or select a tag or cell".into());
+                    return Vec::new();
+                }
+            }
+        } else {
+            typed
+        };
+        // A bare tag or digest means the open repository.
+        let full = match &self.matrix {
+            Some(mv) if typed.starts_with('@') || !typed.contains(['/', '@']) && !typed.contains(':') => {
+                if typed.starts_with('@') { format!("{}{typed}", mv.repository) } else { format!("{}:{typed}", mv.repository) }
+            }
+            Some(mv) if !typed.contains('/') && typed.contains(':') && Digest::parse(&typed).is_ok() => format!("{}@{typed}", mv.repository),
+            _ => typed,
+        };
+        let reference = match Reference::parse(&full) {
+            Ok(r) => r,
+            Err(e) => {
+                self.notice = Some(e.to_string());
+                return Vec::new();
+            }
+        };
+        let source = match &self.matrix {
+            Some(mv) if mv.repository == reference.repository => mv.source.clone(),
+            _ => SourceRef::Registry(reference.repository.registry.clone()),
+        };
+        self.diagnose.reference = reference.to_string();
+        let mut cmds = Vec::new();
+        if let Some(old) = self.diagnose.request.take() {
+            cmds.push(Command::Cancel { id: old });
+        }
+        let id = self.id();
+        self.diagnose.request = Some(id);
+        self.diagnose.bytes = 0;
+        let previous = std::mem::replace(&mut self.diagnose.result, Loadable::NotRequested).into_value();
+        self.diagnose.result = Loadable::Pending { previous };
+        cmds.push(Command::Diagnose { id, source, reference, host: self.settings.host.clone(), deep: self.diagnose.deep });
+        cmds
     }
 
     fn open_repository(&mut self, name: &str) -> Vec<Command> {

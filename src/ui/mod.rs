@@ -3,6 +3,7 @@
 //! commands. Nothing here waits on I/O.
 
 mod details;
+mod diagnose;
 mod matrix;
 mod registry_bar;
 mod repos;
@@ -163,6 +164,11 @@ impl ArchlensApp {
         egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
             actions.extend(repos::repos_ui(ui, &mut self.state));
         });
+        if self.state.matrix.is_some() {
+            egui::Panel::bottom("diagnose").resizable(true).default_size(170.0).show(ui, |ui| {
+                actions.extend(diagnose::diagnose_ui(ui, &mut self.state));
+            });
+        }
         if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
             egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
                 actions.extend(details::details_ui(ui, &self.state));
@@ -175,7 +181,7 @@ impl ArchlensApp {
         for a in actions {
             self.dispatch(a);
         }
-        if self.state.is_loading() {
+        if self.state.is_loading() || self.state.diagnose.is_running() {
             // Progress keeps moving while rows arrive; the worker also wakes us per event.
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use crate::model::diagnose::{Diagnosis, Host};
 use crate::model::digest::Digest;
 use crate::model::manifest::{Descriptor, ImageConfig, ManifestKind};
 use crate::model::matrix::TagResult;
@@ -37,6 +38,8 @@ pub enum Command {
     LoadMatrix { id: RequestId, source: SourceRef, repository: Repository },
     /// Details of one manifest.
     Inspect { id: RequestId, source: SourceRef, reference: Reference },
+    /// Diagnose a reference for a host (a preset id or a platform).
+    Diagnose { id: RequestId, source: SourceRef, reference: Reference, host: String, deep: bool },
     Cancel { id: RequestId },
 }
 
@@ -66,6 +69,9 @@ pub enum Event {
     Progress { id: RequestId, done: u64, total: u64 },
     MatrixDone { id: RequestId },
     Inspected { id: RequestId, details: Box<Details> },
+    /// Layer bytes read so far by a running diagnosis.
+    DiagnoseProgress { id: RequestId, bytes: u64 },
+    Diagnosed { id: RequestId, diagnosis: Box<Diagnosis> },
     Failed { id: RequestId, error: String },
     Cancelled { id: RequestId },
 }
@@ -81,6 +87,8 @@ impl Event {
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
             | Event::Inspected { id, .. }
+            | Event::DiagnoseProgress { id, .. }
+            | Event::Diagnosed { id, .. }
             | Event::Failed { id, .. }
             | Event::Cancelled { id } => *id,
         }
@@ -112,14 +120,23 @@ impl WorkerHandle {
     }
 }
 
-/// Start the worker: a tokio runtime on its own thread. `repaint` is called whenever an event
-/// is sent.
+/// Start the worker with the default cache: a tokio runtime on its own thread. `repaint` is
+/// called whenever an event is sent.
 pub fn spawn(options: ClientOptions, repaint: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<WorkerHandle> {
+    spawn_with_cache(options, registry::Cache::default_location(), repaint)
+}
+
+/// Start the worker with an explicit cache (`None`: no cache).
+pub fn spawn_with_cache(
+    options: ClientOptions,
+    cache: Option<registry::Cache>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<WorkerHandle> {
     let (handle, mut commands, events) = WorkerHandle::detached();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     std::thread::Builder::new().name("archlens-worker".into()).spawn(move || {
         runtime.block_on(async move {
-            let worker = Arc::new(Worker::new(options, events, repaint));
+            let worker = Arc::new(Worker::new(options, cache, events, repaint));
             let mut tasks: HashMap<RequestId, AbortHandle> = HashMap::new();
             while let Some(cmd) = commands.recv().await {
                 tasks.retain(|_, h| !h.is_finished());
@@ -150,20 +167,27 @@ fn command_id(c: &Command) -> RequestId {
         | Command::OpenLayout { id, .. }
         | Command::LoadMatrix { id, .. }
         | Command::Inspect { id, .. }
+        | Command::Diagnose { id, .. }
         | Command::Cancel { id } => *id,
     }
 }
 
 struct Worker {
     options: ClientOptions,
+    cache: Option<registry::Cache>,
     events: std::sync::mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
     clients: tokio::sync::Mutex<HashMap<Registry, Arc<RegistryClient>>>,
 }
 
 impl Worker {
-    fn new(options: ClientOptions, events: std::sync::mpsc::Sender<Event>, repaint: Arc<dyn Fn() + Send + Sync>) -> Worker {
-        Worker { options, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
+    fn new(
+        options: ClientOptions,
+        cache: Option<registry::Cache>,
+        events: std::sync::mpsc::Sender<Event>,
+        repaint: Arc<dyn Fn() + Send + Sync>,
+    ) -> Worker {
+        Worker { options, cache, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
     }
 
     fn emit(&self, e: Event) {
@@ -185,7 +209,7 @@ impl Worker {
     }
 
     async fn fetcher(&self, source: &SourceRef) -> Result<Fetcher, String> {
-        let cache = registry::Cache::default_location();
+        let cache = self.cache.clone();
         match source {
             SourceRef::Registry(r) => Ok(Fetcher::new(self.client(r).await?, cache)),
             SourceRef::Layout(p) => {
@@ -273,6 +297,24 @@ impl Worker {
                     compressed_size: if v.kind.is_index() { None } else { Some(v.compressed_size()) },
                 };
                 self.emit(Event::Inspected { id, details: Box::new(details) });
+            }
+            Command::Diagnose { id, source, reference, host, deep } => {
+                let host = Host::parse(&host)?;
+                let fetcher = self.fetcher(&source).await?;
+                let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let opts = registry::diagnose::DiagnoseOptions { deep, max_bytes: registry::layers::DEFAULT_MAX_BYTES };
+                let work = registry::diagnose::run(&fetcher, &reference, &host, opts, Some(bytes.clone()));
+                tokio::pin!(work);
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+                let diagnosis = loop {
+                    tokio::select! {
+                        r = &mut work => break r.map_err(|e| e.to_string())?,
+                        _ = tick.tick() => {
+                            self.emit(Event::DiagnoseProgress { id, bytes: bytes.load(std::sync::atomic::Ordering::Relaxed) });
+                        }
+                    }
+                };
+                self.emit(Event::Diagnosed { id, diagnosis: Box::new(diagnosis) });
             }
             Command::Cancel { .. } => {}
         }

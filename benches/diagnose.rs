@@ -1,0 +1,71 @@
+//! Deep diagnosis benchmark: the entrypoint sits in the first 1 MB of a 50 MB layer on the
+//! local registry. Targets: ≤ 2 MB of layers read and ≤ 2 s per diagnosis.
+//!
+//! `cargo bench --bench diagnose`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use archlens::build::{Compression, Entry, image_with_layers, p};
+use serde_json::json;
+
+fn noise(len: usize) -> Vec<u8> {
+    // xorshift64*: incompressible enough that gzip keeps the layer near 50 MB.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn main() {
+    let c = common::client();
+    let repo = "bench/diagnose";
+    let app = common::diag::gcc_x86_64().to_vec();
+    let big = image_with_layers(
+        &p("linux/amd64"),
+        &[
+            (common::diag::base("amd64"), Compression::Gzip),
+            (
+                vec![Entry::file("usr/local/bin/app", &app), Entry::file("usr/share/app/data.bin", &noise(50 * 1024 * 1024))],
+                Compression::Gzip,
+            ),
+        ],
+        json!({ "Entrypoint": ["/usr/local/bin/app"] }),
+    );
+    let layer_size = big.blobs.last().map(Vec::len).unwrap_or(0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        common::seed::push_image(&c, repo, &big).await.unwrap();
+        c.put_manifest(repo, "big", big.media_type, &big.manifest).await.unwrap();
+    });
+    let reference = format!("{}/{repo}:big", common::registry_addr());
+    println!("deep diagnose of {reference}: entrypoint ({} B) first in a {:.1} MB gzip layer", app.len(), layer_size as f64 / 1e6);
+    let mut worst_time: f64 = 0.0;
+    let mut worst_bytes: u64 = 0;
+    for run in 1..=5 {
+        let cache = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        let out = common::archlens(&["diagnose", &reference, "--host", "x86-64", "--deep", "--format", "json"], cache.path());
+        let secs = t.elapsed().as_secs_f64();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["verdict"], "ok", "{v}");
+        let bytes = v["bytes_read"].as_u64().unwrap_or(u64::MAX);
+        println!("  run {run}: {secs:.3} s, {bytes} bytes of layers read, binary {}", v["binary"]["architecture"]);
+        worst_time = worst_time.max(secs);
+        worst_bytes = worst_bytes.max(bytes);
+    }
+    println!(
+        "  worst: {worst_time:.3} s (target ≤ 2 s) {}, {:.2} MB read (target ≤ 2 MB) {}",
+        if worst_time <= 2.0 { "met" } else { "MISSED" },
+        worst_bytes as f64 / 1e6,
+        if worst_bytes <= 2_000_000 { "met" } else { "MISSED" }
+    );
+}
