@@ -10,7 +10,7 @@ use crate::model::platform::{HOST_PRESETS, MatchKind};
 use crate::model::units::human_bytes;
 use crate::state::{AppState, UiAction};
 
-pub const CELL_WIDTH: f32 = 128.0;
+pub const CELL_WIDTH: f32 = 150.0;
 const ROW_HEIGHT: f32 = 22.0;
 
 fn pick_color(ui: &egui::Ui, exact: bool) -> Color32 {
@@ -203,7 +203,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                     let r = ui.add(egui::Button::selectable(row_selected, text).frame(false));
                     let r = if no_match {
                         r.on_hover_ui(|ui| {
-                            ui.label(format!("Nothing in {} runs on {}", row.tag, state.host_label()));
+                            ui.label(format!("Nothing in {} runs natively on {}", row.tag, state.host_label()));
                         })
                     } else {
                         r
@@ -325,7 +325,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     if host.is_some() {
         let no_match = state.derived.host_no_match;
         if no_match > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} can run", state.host_label()));
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} runs natively", state.host_label()));
         }
     }
 }
