@@ -13,4 +13,5 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 exec cargo test --locked "$@"

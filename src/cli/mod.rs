@@ -1,5 +1,6 @@
 //! The command line: one file per verb, table or JSON output.
 
+mod compose;
 mod demo;
 mod diagnose;
 mod gui;
@@ -65,6 +66,10 @@ pub enum Command {
     Matrix(matrix::MatrixArgs),
     /// Why would a host fail with "exec format error"? Selection, config label and binary checks.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Compose an index from existing images and push it safely.
+    Compose(compose::ComposeArgs),
+    /// Undo the last push (re-point its tag to the previous digest), or list the journal.
+    Undo(compose::UndoArgs),
     /// Open the desktop app (the default with no arguments).
     Gui(gui::GuiArgs),
     /// Write the demo OCI layout (as shipped in assets/).
@@ -115,6 +120,8 @@ pub fn run(args: Args) -> ExitCode {
             Command::Matrix(a) => matrix::run(a, &args.net).await,
             Command::Diagnose(a) => diagnose::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
+            Command::Compose(a) => compose::run(a, &args.net).await,
+            Command::Undo(a) => compose::undo(a, &args.net).await,
             Command::Gui(_) => Ok(ExitCode::SUCCESS),
         }
     });

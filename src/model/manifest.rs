@@ -50,7 +50,7 @@ fn field_err(field: &str, problem: impl Into<String>) -> ManifestError {
 }
 
 /// What a manifest is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ManifestKind {
     DockerList,

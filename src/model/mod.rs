@@ -2,6 +2,7 @@
 //! Nothing in here does I/O.
 
 pub mod binary;
+pub mod compose;
 pub mod diagnose;
 pub mod digest;
 pub mod manifest;

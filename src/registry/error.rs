@@ -29,6 +29,12 @@ pub enum RegistryError {
     CrossHostLink { registry: String, url: String },
     #[error("cache at {path}: {detail}")]
     Cache { path: String, detail: String },
+    #[error(
+        "{target} moved since the preview: it was {} and is now {}; look again before pushing",
+        expected.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into()),
+        actual.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into())
+    )]
+    TagMoved { target: String, expected: Option<Digest>, actual: Option<Digest> },
     #[error("cancelled")]
     Cancelled,
     #[error("{detail}")]

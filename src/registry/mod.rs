@@ -3,9 +3,11 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod compose;
 pub mod diagnose;
 pub mod error;
 pub mod fetch;
+pub mod journal;
 pub mod layers;
 pub mod layout;
 

@@ -1,0 +1,219 @@
+//! `archlens compose` and `archlens undo` against the real local registry, checked with
+//! skopeo and the image-spec JSON schema.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use archlens::build::{Compression, Entry, Flavour, image, image_with_layers, p};
+use archlens::model::Digest;
+use common::seed::push_image;
+use serde_json::{Value, json};
+
+struct Env {
+    cache: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { cache: tempfile::tempdir().unwrap(), data: tempfile::tempdir().unwrap() }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
+        c.args(args)
+            .env("ARCHLENS_CACHE_DIR", self.cache.path())
+            .env("ARCHLENS_DATA_DIR", self.data.path())
+            .env("HOME", self.cache.path());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Two per-arch images in two repositories of the registry.
+fn per_arch(prefix: &str) -> (String, String, archlens::build::Image, archlens::build::Image) {
+    let c = common::client();
+    let amd = image(&p("linux/amd64"), Flavour::Oci, &format!("{prefix} amd64"));
+    let arm = image(&p("linux/arm64"), Flavour::Oci, &format!("{prefix} arm64"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        push_image(&c, &format!("{prefix}/amd"), &amd).await.unwrap();
+        c.put_manifest(&format!("{prefix}/amd"), "1.0", amd.media_type, &amd.manifest).await.unwrap();
+        push_image(&c, &format!("{prefix}/arm"), &arm).await.unwrap();
+        c.put_manifest(&format!("{prefix}/arm"), "1.0", arm.media_type, &arm.manifest).await.unwrap();
+    });
+    let reg = common::registry_addr();
+    (format!("{reg}/{prefix}/amd:1.0"), format!("{reg}/{prefix}/arm:1.0"), amd, arm)
+}
+
+#[test]
+fn compose_from_two_repositories_into_a_third() {
+    let env = Env::new();
+    let (amd, arm, amd_img, arm_img) = per_arch("cmp1");
+    let target = format!("{}/cmp1/release:1.0", common::registry_addr());
+    let dry = ok(&env.run(&[
+        "compose", "--target", &target, "--from", &amd, "--from", &arm,
+        "--annotation", "org.opencontainers.image.version=1.0", "--dry-run", "--format", "json",
+    ]));
+    let dry: Value = serde_json::from_str(&dry).unwrap();
+    let preview = dry["bytes"].as_str().unwrap().as_bytes().to_vec();
+    assert_eq!(dry["digest"], Digest::sha256(&preview).to_string());
+    assert!(dry["commands"][0]["command"].as_str().unwrap().starts_with("docker buildx imagetools create"));
+    // A dry run pushes nothing.
+    let missing = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{target}")]).output().unwrap();
+    assert!(!missing.status.success());
+
+    let pushed = ok(&env.run(&[
+        "compose", "--target", &target, "--from", &amd, "--from", &arm,
+        "--annotation", "org.opencontainers.image.version=1.0",
+    ]));
+    assert_eq!(pushed.trim(), dry["digest"].as_str().unwrap());
+    assert_eq!(common::skopeo_raw(&target), preview, "the registry holds exactly the previewed bytes");
+
+    // skopeo resolves the arm64 child for an arm64/v8 host.
+    let out = Command::new("skopeo")
+        .args(["--override-arch", "arm64", "--override-variant", "v8", "inspect", "--tls-verify=false"])
+        .arg(format!("docker://{target}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Architecture"], "arm64");
+    assert_eq!(v["Layers"][0], Digest::sha256(&arm_img.blobs[1]).to_string());
+
+    // Every child is in the target repository now.
+    let repo = format!("{}/cmp1/release", common::registry_addr());
+    for img in [&amd_img, &arm_img] {
+        assert_eq!(common::skopeo_raw(&format!("{repo}@{}", img.digest)), img.manifest);
+    }
+
+    // The pushed OCI index is valid by the image-spec JSON schema.
+    let file = env.data.path().join("pushed.json");
+    std::fs::write(&file, &preview).unwrap();
+    let schema = common::fixtures().join("schema");
+    let check = Command::new("python3")
+        .arg(common::project_root().join("scripts/validate-schema.py"))
+        .arg(&schema)
+        .arg("image-index-schema.json")
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+}
+
+#[test]
+fn overwrite_needs_yes_and_undo_restores_the_previous_digest() {
+    let env = Env::new();
+    let (amd, arm, _, _) = per_arch("cmp2");
+    let target = format!("{}/cmp2/release:2.0", common::registry_addr());
+    let first = ok(&env.run(&["compose", "--target", &target, "--from", &amd])).trim().to_string();
+    // A different index for the same tag is refused without --yes, and says what is there.
+    let refused = env.run(&["compose", "--target", &target, "--from", &amd, "--from", &arm]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("refusing to overwrite") && err.contains(&first) && err.contains("+ linux/arm64"), "{err}");
+    let tag_digest = || Digest::sha256(&common::skopeo_raw(&target)).to_string();
+    assert_eq!(tag_digest(), first, "the tag did not move");
+    let second = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--from", &arm, "--yes"])).trim().to_string();
+    assert_ne!(first, second);
+    assert_eq!(tag_digest(), second);
+    let list = ok(&env.run(&["undo", "--list", "--format", "json"]));
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[1]["previous"], first);
+    assert_eq!(list[1]["digest"], second);
+    ok(&env.run(&["undo"]));
+    assert_eq!(tag_digest(), first, "undo re-points the tag");
+    // The journal records the undo; undoing again finds the tag moved since the first push.
+    let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+    assert_eq!(list[2]["action"], "undo");
+}
+
+#[test]
+fn bad_drafts_are_refused_with_reasons() {
+    let env = Env::new();
+    let (amd, _, _, _) = per_arch("cmp3");
+    let target = format!("{}/cmp3/release:1", common::registry_addr());
+    let dup = env.run(&["compose", "--target", &target, "--from", &amd, "--from", &amd, "--dry-run"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("duplicate platform linux/amd64"));
+    let relabel = format!("{amd}=linux/arm64");
+    let lie = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--platform", &relabel, "--dry-run"]));
+    assert!(lie.contains("\"architecture\": \"arm64\""), "{lie}");
+    let gone = env.run(&["compose", "--target", &target, "--from", &format!("{}/cmp3/amd:nope", common::registry_addr())]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
+}
+
+#[test]
+fn a_push_killed_halfway_leaves_the_tag_old_or_new() {
+    let env = Env::new();
+    let c = common::client();
+    let reg = common::registry_addr();
+    // Children with a few MB of layers each, in another repository, so the push has work to do.
+    let noise: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let mut froms = Vec::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (i, plat) in ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"].iter().enumerate() {
+        let img = image_with_layers(
+            &p(plat),
+            &[(vec![Entry::file("data.bin", &noise), Entry::file("id", format!("{i}").as_bytes())], Compression::Gzip)],
+            json!({ "Cmd": ["/bin/true"] }),
+        );
+        rt.block_on(async {
+            push_image(&c, "kill/src", &img).await.unwrap();
+            c.put_manifest("kill/src", &format!("p{i}"), img.media_type, &img.manifest).await.unwrap();
+        });
+        froms.push(format!("{reg}/kill/src:p{i}"));
+    }
+    let target = format!("{reg}/kill/dst:1");
+    let old = ok(&env.run(&["compose", "--target", &target, "--from", &froms[0]])).trim().to_string();
+    let mut args: Vec<String> = vec!["compose".into(), "--target".into(), target.clone(), "--yes".into(), "--no-cache".into()];
+    for f in &froms {
+        args.push("--from".into());
+        args.push(f.clone());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dry: Value = serde_json::from_str(&ok(&env.run(&[&args[..], &["--dry-run", "--format", "json"]].concat()))).unwrap();
+    let new = dry["digest"].as_str().unwrap().to_string();
+    let index: Value = serde_json::from_str(dry["bytes"].as_str().unwrap()).unwrap();
+    let children: Vec<String> = index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect();
+    let copied = |c: &archlens::registry::RegistryClient| {
+        rt.block_on(async {
+            let mut n = 0;
+            for d in &children {
+                if c.head_manifest("kill/dst", d).await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    let mut caught_midway = 0;
+    for delay_ms in [20u64, 60, 120, 250, 400, 600] {
+        let mut child = env.cmd(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = Digest::sha256(&common::skopeo_raw(&target)).to_string();
+        assert!(now == old || now == new, "after a kill at {delay_ms} ms the tag is {now}, neither old nor new");
+        let n = copied(&c);
+        if now == old && n > 1 && n < children.len() {
+            caught_midway += 1;
+        }
+    }
+    assert!(caught_midway > 0, "no kill landed while children were being copied; the test proved nothing");
+    let done = ok(&env.run(&args)).trim().to_string();
+    assert!(done == new || done.contains("already"), "{done}");
+    assert_eq!(Digest::sha256(&common::skopeo_raw(&target)).to_string(), new);
+}
