@@ -325,3 +325,65 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
     rig.harness.get_by_label("rebuild it");
     rig.harness.get_by_label("Run");
 }
+
+fn draft_entry(platform: &str, name: &str) -> archlens::model::compose::DraftEntry {
+    archlens::model::compose::DraftEntry {
+        source: archlens::model::Reference::parse(&format!("127.0.0.1:5000/team/{name}@{}", d(name))).unwrap(),
+        digest: d(name),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        size: 400,
+        platform: Platform::parse_key(platform).unwrap(),
+        config_platform: Some(Platform::parse_key(platform).unwrap()),
+        kind: ManifestKind::OciImage,
+        annotations: Default::default(),
+        compressed_size: 1_000_000,
+        missing: false,
+    }
+}
+
+#[test]
+fn composer_shows_duplicate_platforms_and_the_preview_digest_follows_edits() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("Compose…").click();
+    rig.steps(3);
+    let add = |rig: &mut Rig, reference: &str, platform: &str, name: &str| {
+        rig.harness.get_by_label("or reference").focus();
+        rig.harness.get_by_label("or reference").type_text(reference);
+        rig.steps(1);
+        rig.harness.get_by_label("Add").click();
+        rig.steps(2);
+        let add_id = rig
+            .sent()
+            .into_iter()
+            .find_map(|c| match c {
+                Command::DraftAdd { id, reference: r, .. } if r.to_string().contains(name) => Some(id),
+                _ => None,
+            })
+            .expect("Add asks the worker for the image");
+        rig.events.send(Event::DraftEntries { id: add_id, entries: vec![draft_entry(platform, name)] }).unwrap();
+        rig.steps(3);
+    };
+    add(&mut rig, "127.0.0.1:5000/team/amd:1", "linux/amd64", "amd");
+    add(&mut rig, "127.0.0.1:5000/team/arm:1", "linux/arm64", "arm");
+    assert!(rig.harness.query_by_label_contains("duplicate platform").is_none());
+    add(&mut rig, "127.0.0.1:5000/team/other:1", "linux/amd64", "other");
+    rig.harness.get_by_label_contains("duplicate platform linux/amd64");
+    let before = rig.harness.state().state.composer.preview().1;
+    rig.harness.get_by_label(before.as_str());
+    // Fix the third entry's platform in place.
+    rig.harness.get_by_label("#3").focus();
+    rig.steps(1);
+    rig.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    rig.harness.get_by_label("#3").type_text("linux/s390x");
+    rig.steps(3);
+    assert!(rig.harness.query_by_label_contains("duplicate platform").is_none(), "the error goes away");
+    let after = rig.harness.state().state.composer.preview().1;
+    assert_ne!(before, after, "the preview digest follows the edit");
+    rig.harness.get_by_label(after.as_str());
+    assert!(rig.harness.query_by_label(before.as_str()).is_none());
+    assert_eq!(rig.harness.state().state.composer.draft.entries[2].platform.key(), "linux/s390x");
+}

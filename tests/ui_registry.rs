@@ -77,3 +77,63 @@ fn the_app_diagnoses_through_its_worker() {
     assert_eq!(d.binary.as_ref().and_then(|b| b.architecture.as_deref()), Some("amd64"));
     assert!(d.bytes_read > 0);
 }
+
+#[test]
+fn the_app_composes_pushes_and_undoes_through_its_worker() {
+    use archlens::build::{Flavour, image, p};
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    use archlens::worker::SourceRef;
+
+    let c = common::client();
+    let amd = image(&p("linux/amd64"), Flavour::Oci, "gui compose amd64");
+    let arm = image(&p("linux/arm64"), Flavour::Oci, "gui compose arm64");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        for (repo, img) in [("guic/amd", &amd), ("guic/arm", &arm)] {
+            common::seed::push_image(&c, repo, img).await.unwrap();
+            c.put_manifest(repo, "1", img.media_type, &img.manifest).await.unwrap();
+        }
+        // The target exists already, so the push must be confirmed and can be undone.
+        common::seed::push_image(&c, "guic/release", &amd).await.unwrap();
+        c.put_manifest("guic/release", "1", amd.media_type, &amd.manifest).await.unwrap();
+    });
+    let reg = common::registry_addr().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: this test binary's other tests never read ARCHLENS_DATA_DIR.
+    unsafe { std::env::set_var("ARCHLENS_DATA_DIR", data.path()) };
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
+    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Nothing, None);
+    let wait = |app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(app) {
+            app.pump();
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", app.state.composer.error);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    for r in ["guic/amd:1", "guic/arm:1"] {
+        let reference = archlens::model::Reference::parse(&format!("{reg}/{r}")).unwrap();
+        app.dispatch(UiAction::Composer(A::Add { source: SourceRef::Registry(reference.registry().clone()), reference }));
+    }
+    wait(&mut app, "the entries", &|a| a.state.composer.draft.entries.len() == 2);
+    let target = format!("{reg}/guic/release:1");
+    app.state.composer.target_input = target.clone();
+    app.dispatch(UiAction::Composer(A::CheckTarget));
+    wait(&mut app, "the target", &|a| matches!(a.state.composer.target, archlens::state::Loadable::Ready(_)));
+    assert!(app.state.composer.push_blocker().unwrap().contains("confirm the overwrite"));
+    app.dispatch(UiAction::Composer(A::ConfirmOverwrite));
+    assert_eq!(app.state.composer.push_blocker(), None);
+    let preview = app.state.composer.preview();
+    app.dispatch(UiAction::Composer(A::Push));
+    wait(&mut app, "the push", &|a| !a.state.composer.push.is_pending());
+    let pushed = app.state.composer.push.value().cloned().unwrap_or_else(|| panic!("{:?}", app.state.composer.push));
+    assert_eq!(pushed.digest, preview.1);
+    assert_eq!(pushed.previous.as_ref(), Some(&amd.digest));
+    assert_eq!(common::skopeo_raw(&target), preview.0, "the registry holds the previewed bytes");
+    app.dispatch(UiAction::Composer(A::Undo));
+    wait(&mut app, "the undo", &|a| a.state.composer.push.value().is_some_and(|p| p.undone));
+    assert_eq!(common::skopeo_raw(&target), amd.manifest, "undo re-pointed the tag");
+    let journal = std::fs::read_to_string(data.path().join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 2, "{journal}");
+}

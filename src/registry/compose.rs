@@ -79,7 +79,7 @@ pub async fn draft_entries(
 }
 
 /// Fetchers for every registry the draft's children come from.
-pub trait Sources {
+pub trait Sources: Sync {
     fn fetcher(&self, registry: &Registry) -> Result<&Fetcher, RegistryError>;
 }
 
@@ -163,7 +163,7 @@ fn copy_manifest<'a>(
 /// Push `draft` to `target`. `expect_previous` is what the tag pointed at when the user saw
 /// the preview: if it moved since, nothing is changed. `progress(done, total, what)`.
 pub async fn push(
-    sources: &dyn Sources,
+    sources: &(dyn Sources + Sync),
     target_client: &RegistryClient,
     draft: &IndexDraft,
     target: &Reference,

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+pub mod composer;
+
 use crate::model::diagnose::Diagnosis;
 use crate::model::digest::Digest;
 use crate::model::matrix::{Matrix, Row, RowKind, VersionKey, glob_match};
@@ -68,6 +70,11 @@ pub enum UiAction {
     DiagnoseSelection,
     /// Diagnose what the diagnose field names, for the chosen host.
     RunDiagnose,
+    Composer(composer::ComposerAction),
+    /// Add the selected tag or cell to the draft.
+    AddSelectionToDraft,
+    /// Start the composer from the selected tag's index.
+    EditSelectedTag,
 }
 
 /// The diagnose panel.
@@ -155,6 +162,7 @@ pub struct AppState {
     pub notice: Option<String>,
     pub derived: Derived,
     pub diagnose: DiagnoseState,
+    pub composer: composer::ComposerState,
     next_id: RequestId,
 }
 
@@ -183,6 +191,7 @@ impl AppState {
             notice: None,
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
+            composer: composer::ComposerState::default(),
             next_id: 1,
         }
     }
@@ -311,6 +320,9 @@ impl AppState {
     /// Fold one worker event in; returns follow-up commands. Events for requests no longer
     /// current are ignored.
     pub fn apply(&mut self, event: Event) -> Vec<Command> {
+        if self.composer.apply(&event) {
+            return Vec::new();
+        }
         let id = event.id();
         let mut follow_up = Vec::new();
         match event {
@@ -596,6 +608,39 @@ impl AppState {
                 Vec::new()
             }
             UiAction::RunDiagnose => self.run_diagnose(),
+            UiAction::Composer(a) => {
+                let mut next = self.next_id;
+                let cmds = self.composer.handle(a, &mut || {
+                    next += 1;
+                    next
+                });
+                self.next_id = next;
+                cmds
+            }
+            UiAction::AddSelectionToDraft => match (self.selected_reference(), &self.matrix) {
+                (Some(reference), Some(mv)) => {
+                    let source = mv.source.clone();
+                    self.composer.open = true;
+                    self.handle(UiAction::Composer(composer::ComposerAction::Add { source, reference }))
+                }
+                _ => {
+                    self.notice = Some("select a tag or a cell to add".into());
+                    Vec::new()
+                }
+            },
+            UiAction::EditSelectedTag => {
+                let tag = self.selection.as_ref().map(|s| s.tag.clone());
+                match (tag, &self.matrix) {
+                    (Some(tag), Some(mv)) if matches!(mv.source, SourceRef::Registry(_)) => {
+                        let r = mv.repository.reference(&tag);
+                        self.handle(UiAction::Composer(composer::ComposerAction::EditReference(r)))
+                    }
+                    _ => {
+                        self.notice = Some("select a tag of a registry repository to edit".into());
+                        Vec::new()
+                    }
+                }
+            }
         }
     }
 

@@ -65,6 +65,16 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         } else {
             ui.weak(format!("{} tags", mv.matrix.rows.len()));
         }
+        ui.separator();
+        if ui.button("Compose…").on_hover_text("Build an index from images").clicked() {
+            actions.push(UiAction::Composer(crate::state::composer::ComposerAction::Open));
+        }
+        if ui.button("Add to draft").on_hover_text("Add the selected tag or cell to the draft index").clicked() {
+            actions.push(UiAction::AddSelectionToDraft);
+        }
+        if ui.button("Edit tag").on_hover_text("Start a draft from the selected tag's index").clicked() {
+            actions.push(UiAction::EditSelectedTag);
+        }
     });
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();

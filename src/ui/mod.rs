@@ -2,6 +2,7 @@
 //! draws from the state and returns the user's actions; the reducer turns those into worker
 //! commands. Nothing here waits on I/O.
 
+mod composer;
 mod details;
 mod diagnose;
 mod matrix;
@@ -178,6 +179,9 @@ impl ArchlensApp {
             let focus = std::mem::take(&mut self.focus_filter);
             actions.extend(matrix::matrix_ui(ui, &mut self.state, focus));
         });
+        if self.state.composer.open {
+            actions.extend(composer::composer_ui(ui.ctx(), &mut self.state));
+        }
         for a in actions {
             self.dispatch(a);
         }

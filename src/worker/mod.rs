@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use crate::model::compose::{DraftEntry, IndexDraft};
 use crate::model::diagnose::{Diagnosis, Host};
 use crate::model::digest::Digest;
 use crate::model::manifest::{Descriptor, ImageConfig, ManifestKind};
@@ -38,6 +39,16 @@ pub enum Command {
     LoadMatrix { id: RequestId, source: SourceRef, repository: Repository },
     /// Details of one manifest.
     Inspect { id: RequestId, source: SourceRef, reference: Reference },
+    /// Read a reference into draft entries (an image, or every entry of an index).
+    DraftAdd { id: RequestId, source: SourceRef, reference: Reference, keep_attestations: bool },
+    /// What a target tag points at now, and the platforms of that index.
+    TargetStatus { id: RequestId, target: Reference },
+    /// Push a draft; `expect_previous` is the tag's digest when the user confirmed.
+    PushDraft { id: RequestId, target: Reference, draft: Box<IndexDraft>, expect_previous: Option<Digest> },
+    /// Point `target` back at `digest`, if it still points at `expect_current`.
+    Repoint { id: RequestId, target: Reference, digest: Digest, expect_current: Digest },
+    SaveDraft { id: RequestId, path: PathBuf, draft: Box<IndexDraft> },
+    LoadDraft { id: RequestId, path: PathBuf },
     /// Diagnose a reference for a host (a preset id or a platform).
     Diagnose { id: RequestId, source: SourceRef, reference: Reference, host: String, deep: bool },
     Cancel { id: RequestId },
@@ -69,6 +80,13 @@ pub enum Event {
     Progress { id: RequestId, done: u64, total: u64 },
     MatrixDone { id: RequestId },
     Inspected { id: RequestId, details: Box<Details> },
+    DraftEntries { id: RequestId, entries: Vec<DraftEntry> },
+    TargetState { id: RequestId, target: Reference, current: Option<Digest>, platforms: Vec<(String, Digest)> },
+    PushProgress { id: RequestId, done: u64, total: u64, what: String },
+    Pushed { id: RequestId, target: Reference, digest: Digest, previous: Option<Digest> },
+    Repointed { id: RequestId, target: Reference, digest: Digest },
+    DraftSaved { id: RequestId, path: PathBuf },
+    DraftLoaded { id: RequestId, draft: Box<IndexDraft> },
     /// Layer bytes read so far by a running diagnosis.
     DiagnoseProgress { id: RequestId, bytes: u64 },
     Diagnosed { id: RequestId, diagnosis: Box<Diagnosis> },
@@ -87,6 +105,13 @@ impl Event {
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
             | Event::Inspected { id, .. }
+            | Event::DraftEntries { id, .. }
+            | Event::TargetState { id, .. }
+            | Event::PushProgress { id, .. }
+            | Event::Pushed { id, .. }
+            | Event::Repointed { id, .. }
+            | Event::DraftSaved { id, .. }
+            | Event::DraftLoaded { id, .. }
             | Event::DiagnoseProgress { id, .. }
             | Event::Diagnosed { id, .. }
             | Event::Failed { id, .. }
@@ -160,6 +185,15 @@ pub fn spawn_with_cache(
     Ok(handle)
 }
 
+#[derive(Default)]
+struct Fetchers(HashMap<Registry, Fetcher>);
+
+impl registry::compose::Sources for Fetchers {
+    fn fetcher(&self, r: &Registry) -> Result<&Fetcher, registry::RegistryError> {
+        self.0.get(r).ok_or_else(|| registry::RegistryError::Other { detail: format!("no client for {r}") })
+    }
+}
+
 fn command_id(c: &Command) -> RequestId {
     match c {
         Command::Connect { id, .. }
@@ -168,6 +202,12 @@ fn command_id(c: &Command) -> RequestId {
         | Command::LoadMatrix { id, .. }
         | Command::Inspect { id, .. }
         | Command::Diagnose { id, .. }
+        | Command::DraftAdd { id, .. }
+        | Command::TargetStatus { id, .. }
+        | Command::PushDraft { id, .. }
+        | Command::Repoint { id, .. }
+        | Command::SaveDraft { id, .. }
+        | Command::LoadDraft { id, .. }
         | Command::Cancel { id } => *id,
     }
 }
@@ -315,6 +355,90 @@ impl Worker {
                     }
                 };
                 self.emit(Event::Diagnosed { id, diagnosis: Box::new(diagnosis) });
+            }
+            Command::DraftAdd { id, source, reference, keep_attestations } => {
+                let fetcher = self.fetcher(&source).await?;
+                let entries = registry::compose::draft_entries(&fetcher, &reference, keep_attestations)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.emit(Event::DraftEntries { id, entries });
+            }
+            Command::TargetStatus { id, target } => {
+                let fetcher = self.fetcher(&SourceRef::Registry(target.registry().clone())).await?;
+                let client = fetcher.client().ok_or("the target must be a registry")?;
+                let current = registry::compose::current_digest(client, &target).await.map_err(|e| e.to_string())?;
+                let platforms = match &current {
+                    Some(_) => registry::compose::draft_entries(&fetcher, &target, false)
+                        .await
+                        .map(|es| es.into_iter().map(|e| (e.platform.key(), e.digest)).collect())
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                self.emit(Event::TargetState { id, target, current, platforms });
+            }
+            Command::PushDraft { id, target, draft, expect_previous } => {
+                let mut fetchers = Fetchers::default();
+                for r in draft.entries.iter().map(|e| e.source.registry()).chain(std::iter::once(target.registry())) {
+                    if !fetchers.0.contains_key(r) {
+                        let f = self.fetcher(&SourceRef::Registry(r.clone())).await?;
+                        fetchers.0.insert(r.clone(), f);
+                    }
+                }
+                let client = fetchers.0.get(target.registry()).and_then(|f| f.client()).ok_or("the target must be a registry")?;
+                let pushed = registry::compose::push(&fetchers, client, &draft, &target, Some(expect_previous), |done, total, what| {
+                    self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                let entry = registry::journal::JournalEntry {
+                    time: registry::journal::now(),
+                    action: "push".into(),
+                    target: target.to_string(),
+                    previous: pushed.previous.clone(),
+                    digest: pushed.digest.clone(),
+                };
+                let journal = tokio::task::spawn_blocking(move || registry::journal::append(&entry)).await;
+                if !matches!(journal, Ok(Ok(()))) {
+                    return Err(format!("pushed {} but the journal could not be written", pushed.digest));
+                }
+                self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous });
+            }
+            Command::Repoint { id, target, digest, expect_current } => {
+                let fetcher = self.fetcher(&SourceRef::Registry(target.registry().clone())).await?;
+                let client = fetcher.client().ok_or("the target must be a registry")?;
+                let now = registry::compose::current_digest(client, &target).await.map_err(|e| e.to_string())?;
+                if now.as_ref() != Some(&expect_current) {
+                    return Err(format!("{target} moved since the push; not undoing"));
+                }
+                registry::compose::repoint(client, &target, &digest).await.map_err(|e| e.to_string())?;
+                let entry = registry::journal::JournalEntry {
+                    time: registry::journal::now(),
+                    action: "undo".into(),
+                    target: target.to_string(),
+                    previous: Some(expect_current),
+                    digest: digest.clone(),
+                };
+                let _ = tokio::task::spawn_blocking(move || registry::journal::append(&entry)).await;
+                self.emit(Event::Repointed { id, target, digest });
+            }
+            Command::SaveDraft { id, path, draft } => {
+                let p = path.clone();
+                tokio::task::spawn_blocking(move || -> Result<(), String> {
+                    let bytes = serde_json::to_vec_pretty(&draft).map_err(|e| e.to_string())?;
+                    std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                self.emit(Event::DraftSaved { id, path });
+            }
+            Command::LoadDraft { id, path } => {
+                let draft = tokio::task::spawn_blocking(move || -> Result<IndexDraft, String> {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not an Archlens draft: {e}", path.display()))
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                self.emit(Event::DraftLoaded { id, draft: Box::new(draft) });
             }
             Command::Cancel { .. } => {}
         }

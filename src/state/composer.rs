@@ -1,0 +1,336 @@
+//! The composer's state: a draft index, its target, and the push.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::model::compose::{DraftEntry, IndexDraft, IndexType};
+use crate::model::digest::Digest;
+use crate::model::platform::Platform;
+use crate::model::reference::Reference;
+use crate::worker::{Command, Event, RequestId, SourceRef};
+
+use super::Loadable;
+
+/// What the target tag holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetState {
+    pub target: Reference,
+    pub current: Option<Digest>,
+    pub platforms: Vec<(String, Digest)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushResult {
+    pub target: Reference,
+    pub digest: Digest,
+    pub previous: Option<Digest>,
+    pub undone: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ComposerState {
+    pub open: bool,
+    pub draft: IndexDraft,
+    /// The platform text of each entry, as typed.
+    pub platform_inputs: Vec<String>,
+    pub target_input: String,
+    pub add_input: String,
+    pub keep_attestations: bool,
+    pub annotation_key: String,
+    pub annotation_value: String,
+    pub target: Loadable<TargetState>,
+    /// The user confirmed overwriting this digest.
+    pub confirmed_overwrite: Option<Option<Digest>>,
+    pub push: Loadable<PushResult>,
+    pub progress: (u64, u64, String),
+    pub error: Option<String>,
+    adds: HashSet<RequestId>,
+    target_request: Option<RequestId>,
+    push_request: Option<RequestId>,
+    file_request: Option<RequestId>,
+}
+
+impl Default for Loadable<TargetState> {
+    fn default() -> Self {
+        Loadable::NotRequested
+    }
+}
+
+impl Default for Loadable<PushResult> {
+    fn default() -> Self {
+        Loadable::NotRequested
+    }
+}
+
+/// What the user did in the composer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ComposerAction {
+    Open,
+    /// Start from an existing index (replaces the draft).
+    EditReference(Reference),
+    Close,
+    Add { source: SourceRef, reference: Reference },
+    Remove(usize),
+    /// The platform text of an entry changed.
+    PlatformEdited(usize),
+    SetType(Option<IndexType>),
+    AddAnnotation,
+    RemoveAnnotation(String),
+    CheckTarget,
+    ConfirmOverwrite,
+    Push,
+    Undo,
+    Export(PathBuf),
+    Import(PathBuf),
+}
+
+impl ComposerState {
+    pub fn is_busy(&self) -> bool {
+        !self.adds.is_empty() || self.push_request.is_some()
+    }
+
+    pub fn target_reference(&self) -> Result<Reference, String> {
+        let r = Reference::parse(self.target_input.trim()).map_err(|e| e.to_string())?;
+        if r.digest.is_some() {
+            return Err("the target must be a tag, not a digest".into());
+        }
+        Ok(r)
+    }
+
+    /// The preview: exact bytes and their digest.
+    pub fn preview(&self) -> (Vec<u8>, Digest) {
+        let b = self.draft.to_bytes();
+        let d = Digest::sha256(&b);
+        (b, d)
+    }
+
+    fn sync_inputs(&mut self) {
+        self.platform_inputs = self.draft.entries.iter().map(|e| e.platform.key()).collect();
+    }
+
+    fn add_entries(&mut self, entries: Vec<DraftEntry>) {
+        self.draft.entries.extend(entries);
+        self.sync_inputs();
+        self.push = Loadable::NotRequested;
+    }
+
+    /// Platform inputs that do not parse.
+    pub fn invalid_platforms(&self) -> Vec<usize> {
+        self.platform_inputs.iter().enumerate().filter(|(_, s)| Platform::parse_key(s).is_err()).map(|(i, _)| i).collect()
+    }
+
+    /// Whether the push may proceed: no errors, a target, and an overwrite confirmed when the
+    /// tag exists.
+    pub fn push_blocker(&self) -> Option<String> {
+        let target = match self.target_reference() {
+            Ok(t) => t,
+            Err(e) => return Some(format!("target: {e}")),
+        };
+        if !self.invalid_platforms().is_empty() {
+            return Some("fix the platforms marked invalid".into());
+        }
+        if self.draft.has_errors(Some(&target.repository)) {
+            return Some("fix the errors above".into());
+        }
+        match &self.target {
+            Loadable::Ready(t) if t.target == target => match &t.current {
+                Some(d) if self.confirmed_overwrite != Some(Some(d.clone())) => Some(format!("{target} exists ({}): confirm the overwrite", d.short())),
+                _ => None,
+            },
+            _ => Some("check the target first".into()),
+        }
+    }
+
+    pub fn apply(&mut self, event: &Event) -> bool {
+        let id = event.id();
+        match event {
+            Event::DraftEntries { entries, .. } if self.adds.remove(&id) => {
+                self.add_entries(entries.clone());
+                true
+            }
+            Event::TargetState { target, current, platforms, .. } if self.target_request == Some(id) => {
+                self.target_request = None;
+                self.target = Loadable::Ready(TargetState { target: target.clone(), current: current.clone(), platforms: platforms.clone() });
+                true
+            }
+            Event::PushProgress { done, total, what, .. } if self.push_request == Some(id) => {
+                self.progress = (*done, *total, what.clone());
+                true
+            }
+            Event::Pushed { target, digest, previous, .. } if self.push_request == Some(id) => {
+                self.push_request = None;
+                self.push = Loadable::Ready(PushResult { target: target.clone(), digest: digest.clone(), previous: previous.clone(), undone: false });
+                // The tag moved: what it holds now is the pushed index.
+                self.target = Loadable::Ready(TargetState {
+                    target: target.clone(),
+                    current: Some(digest.clone()),
+                    platforms: self.draft.entries.iter().map(|e| (e.platform.key(), e.digest.clone())).collect(),
+                });
+                self.confirmed_overwrite = None;
+                true
+            }
+            Event::Repointed { target, digest, .. } if self.push_request == Some(id) => {
+                self.push_request = None;
+                if let Loadable::Ready(p) = &mut self.push {
+                    p.undone = true;
+                }
+                self.target = Loadable::Ready(TargetState { target: target.clone(), current: Some(digest.clone()), platforms: Vec::new() });
+                true
+            }
+            Event::DraftLoaded { draft, .. } if self.file_request == Some(id) => {
+                self.file_request = None;
+                self.draft = (**draft).clone();
+                self.sync_inputs();
+                true
+            }
+            Event::DraftSaved { .. } if self.file_request == Some(id) => {
+                self.file_request = None;
+                true
+            }
+            Event::Failed { .. } | Event::Cancelled { .. } if self.owns(id) => {
+                let error = match event {
+                    Event::Failed { error, .. } => error.clone(),
+                    _ => "cancelled".to_string(),
+                };
+                self.adds.remove(&id);
+                if self.target_request == Some(id) {
+                    self.target_request = None;
+                    self.target = Loadable::Failed { error: error.clone(), previous: None };
+                }
+                if self.push_request == Some(id) {
+                    self.push_request = None;
+                    self.push = Loadable::Failed { error: error.clone(), previous: None };
+                }
+                if self.file_request == Some(id) {
+                    self.file_request = None;
+                }
+                self.error = Some(error);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn owns(&self, id: RequestId) -> bool {
+        self.adds.contains(&id) || self.target_request == Some(id) || self.push_request == Some(id) || self.file_request == Some(id)
+    }
+
+    pub fn handle(&mut self, action: ComposerAction, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        self.error = None;
+        match action {
+            ComposerAction::Open => {
+                self.open = true;
+                Vec::new()
+            }
+            ComposerAction::Close => {
+                self.open = false;
+                Vec::new()
+            }
+            ComposerAction::EditReference(r) => {
+                self.open = true;
+                self.draft = IndexDraft::default();
+                self.sync_inputs();
+                self.target_input = r.to_string();
+                let id = next_id();
+                self.adds.insert(id);
+                let mut cmds = vec![Command::DraftAdd { id, source: SourceRef::Registry(r.registry().clone()), reference: r.clone(), keep_attestations: true }];
+                cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
+                cmds
+            }
+            ComposerAction::Add { source, reference } => {
+                let id = next_id();
+                self.adds.insert(id);
+                vec![Command::DraftAdd { id, source, reference, keep_attestations: self.keep_attestations }]
+            }
+            ComposerAction::Remove(i) => {
+                if i < self.draft.entries.len() {
+                    self.draft.entries.remove(i);
+                    self.sync_inputs();
+                }
+                Vec::new()
+            }
+            ComposerAction::PlatformEdited(i) => {
+                if let (Some(text), Some(e)) = (self.platform_inputs.get(i), self.draft.entries.get_mut(i)) {
+                    if let Ok(p) = Platform::parse_key(text) {
+                        e.platform = p;
+                    }
+                }
+                Vec::new()
+            }
+            ComposerAction::SetType(t) => {
+                self.draft.index_type = t;
+                Vec::new()
+            }
+            ComposerAction::AddAnnotation => {
+                let k = self.annotation_key.trim().to_string();
+                if k.is_empty() {
+                    self.error = Some("an annotation needs a key".into());
+                } else {
+                    self.draft.annotations.insert(k, self.annotation_value.clone());
+                    self.annotation_key.clear();
+                    self.annotation_value.clear();
+                }
+                Vec::new()
+            }
+            ComposerAction::RemoveAnnotation(k) => {
+                self.draft.annotations.remove(&k);
+                Vec::new()
+            }
+            ComposerAction::CheckTarget => match self.target_reference() {
+                Err(e) => {
+                    self.error = Some(e);
+                    Vec::new()
+                }
+                Ok(target) => {
+                    let id = next_id();
+                    self.target_request = Some(id);
+                    self.confirmed_overwrite = None;
+                    self.target = Loadable::Pending { previous: None };
+                    vec![Command::TargetStatus { id, target }]
+                }
+            },
+            ComposerAction::ConfirmOverwrite => {
+                if let Loadable::Ready(t) = &self.target {
+                    self.confirmed_overwrite = Some(t.current.clone());
+                }
+                Vec::new()
+            }
+            ComposerAction::Push => {
+                if let Some(why) = self.push_blocker() {
+                    self.error = Some(why);
+                    return Vec::new();
+                }
+                let Ok(target) = self.target_reference() else { return Vec::new() };
+                let expect_previous = match &self.target {
+                    Loadable::Ready(t) => t.current.clone(),
+                    _ => None,
+                };
+                let id = next_id();
+                self.push_request = Some(id);
+                self.progress = (0, 0, String::new());
+                self.push = Loadable::Pending { previous: None };
+                vec![Command::PushDraft { id, target, draft: Box::new(self.draft.clone()), expect_previous }]
+            }
+            ComposerAction::Undo => {
+                let Loadable::Ready(p) = &self.push else { return Vec::new() };
+                let Some(previous) = p.previous.clone() else {
+                    self.error = Some(format!("{} did not exist before the push: nothing to go back to", p.target));
+                    return Vec::new();
+                };
+                let id = next_id();
+                self.push_request = Some(id);
+                vec![Command::Repoint { id, target: p.target.clone(), digest: previous, expect_current: p.digest.clone() }]
+            }
+            ComposerAction::Export(path) => {
+                let id = next_id();
+                self.file_request = Some(id);
+                vec![Command::SaveDraft { id, path, draft: Box::new(self.draft.clone()) }]
+            }
+            ComposerAction::Import(path) => {
+                let id = next_id();
+                self.file_request = Some(id);
+                vec![Command::LoadDraft { id, path }]
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The composer window: build an index from images, see every check, the exact bytes and
+//! their digest, then push with confirmation, progress and undo.
+
+use egui::{Color32, RichText};
+
+use crate::model::compose::{HELPER_ANNOTATIONS, IndexType, Severity};
+use crate::model::units::human_bytes;
+use crate::state::composer::ComposerAction as A;
+use crate::state::{AppState, Loadable, UiAction};
+
+fn severity_color(ui: &egui::Ui, s: Severity) -> Color32 {
+    match s {
+        Severity::Error => ui.visuals().error_fg_color,
+        Severity::Warning => ui.visuals().warn_fg_color,
+        Severity::Info => ui.visuals().weak_text_color(),
+    }
+}
+
+pub fn composer_ui(ctx: &egui::Context, state: &mut AppState) -> Vec<UiAction> {
+    let mut actions = Vec::new();
+    let mut open = state.composer.open;
+    egui::Window::new("Compose an index").open(&mut open).default_size([720.0, 640.0]).vscroll(true).show(ctx, |ui| {
+        body(ui, state, &mut actions);
+    });
+    if !open && state.composer.open {
+        actions.push(UiAction::Composer(A::Close));
+    }
+    actions
+}
+
+fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    let c = &mut state.composer;
+    ui.horizontal(|ui| {
+        let l = ui.label("Target tag");
+        let e = ui
+            .add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(340.0))
+            .labelled_by(l.id);
+        if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) || ui.button("Check target").clicked() {
+            actions.push(UiAction::Composer(A::CheckTarget));
+        }
+    });
+    match &c.target {
+        Loadable::Pending { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the target…");
+            });
+        }
+        Loadable::Ready(t) => match &t.current {
+            None => {
+                ui.label(format!("{} does not exist yet: it will be created.", t.target));
+            }
+            Some(d) => {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{} exists: {}", t.target, d));
+                let changes = c.draft.diff_against(&t.platforms);
+                for line in &changes {
+                    ui.label(RichText::new(line).monospace());
+                }
+                if c.confirmed_overwrite == Some(Some(d.clone())) {
+                    ui.label("Overwrite confirmed.");
+                } else if ui.button("Confirm overwrite").clicked() {
+                    actions.push(UiAction::Composer(A::ConfirmOverwrite));
+                }
+            }
+        },
+        Loadable::Failed { error, .. } => {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        Loadable::NotRequested => {}
+    }
+    ui.separator();
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Add selected tag or cell").clicked() {
+            actions.push(UiAction::AddSelectionToDraft);
+        }
+        let l = ui.label("or reference");
+        let e = ui
+            .add(egui::TextEdit::singleline(&mut c.add_input).hint_text("host/repo:tag or @digest").desired_width(260.0))
+            .labelled_by(l.id);
+        let enter = e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Add").clicked() || enter) && !c.add_input.trim().is_empty() {
+            match crate::model::reference::Reference::parse(c.add_input.trim()) {
+                Ok(reference) => {
+                    let source = crate::worker::SourceRef::Registry(reference.registry().clone());
+                    actions.push(UiAction::Composer(A::Add { source, reference }));
+                    c.add_input.clear();
+                }
+                Err(err) => c.error = Some(err.to_string()),
+            }
+        }
+        ui.checkbox(&mut c.keep_attestations, "Keep attestations");
+        if c.is_busy() {
+            ui.spinner();
+        }
+    });
+    let invalid = c.invalid_platforms();
+    egui::Grid::new("draft_entries").striped(true).num_columns(5).show(ui, |ui| {
+        ui.strong("Platform");
+        ui.strong("Digest");
+        ui.strong("Size");
+        ui.strong("From");
+        ui.strong("");
+        ui.end_row();
+        for i in 0..c.draft.entries.len() {
+            let e = c.draft.entries[i].clone();
+            if e.attests().is_some() {
+                ui.label(format!("attestation of {}", e.attests().map(|d| d.short()).unwrap_or_default()));
+            } else if let Some(text) = c.platform_inputs.get_mut(i) {
+                ui.horizontal(|ui| {
+                    let l = ui.label(format!("#{}", i + 1));
+                    let r = ui.add(egui::TextEdit::singleline(text).desired_width(170.0)).labelled_by(l.id);
+                    if r.changed() {
+                        actions.push(UiAction::Composer(A::PlatformEdited(i)));
+                    }
+                    if invalid.contains(&i) {
+                        ui.colored_label(ui.visuals().error_fg_color, "not a platform");
+                    }
+                });
+            } else {
+                ui.label("");
+            }
+            ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
+            ui.label(human_bytes(e.compressed_size + e.size));
+            ui.label(e.source.repository.to_string());
+            if ui.small_button("Remove").clicked() {
+                actions.push(UiAction::Composer(A::Remove(i)));
+            }
+            ui.end_row();
+        }
+    });
+    if c.draft.entries.is_empty() {
+        ui.weak("No entries yet: add images from the matrix or by reference.");
+    }
+    ui.horizontal(|ui| {
+        let l = ui.label("Media type");
+        let current = match c.draft.index_type {
+            None => format!("Auto ({})", if c.draft.effective_type() == IndexType::Docker { "Docker list" } else { "OCI index" }),
+            Some(IndexType::Oci) => "OCI index".into(),
+            Some(IndexType::Docker) => "Docker manifest list".into(),
+        };
+        egui::ComboBox::from_id_salt("index_type")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (t, name) in [(None, "Auto"), (Some(IndexType::Oci), "OCI index"), (Some(IndexType::Docker), "Docker manifest list")] {
+                    if ui.selectable_label(c.draft.index_type == t, name).clicked() {
+                        actions.push(UiAction::Composer(A::SetType(t)));
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+    });
+    ui.collapsing(format!("Annotations ({})", c.draft.annotations.len()), |ui| {
+        for (k, v) in c.draft.annotations.clone() {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("{k}={v}")).monospace());
+                if ui.small_button("Remove").clicked() {
+                    actions.push(UiAction::Composer(A::RemoveAnnotation(k.clone())));
+                }
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            for k in HELPER_ANNOTATIONS {
+                if ui.small_button(k.trim_start_matches("org.opencontainers.image.")).on_hover_text(k).clicked() {
+                    c.annotation_key = k.to_string();
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Key");
+            ui.add(egui::TextEdit::singleline(&mut c.annotation_key).desired_width(260.0)).labelled_by(l.id);
+            let l = ui.label("Value");
+            ui.add(egui::TextEdit::singleline(&mut c.annotation_value).desired_width(160.0)).labelled_by(l.id);
+            if ui.button("Set").clicked() {
+                actions.push(UiAction::Composer(A::AddAnnotation));
+            }
+        });
+    });
+    ui.separator();
+    let target = c.target_reference().ok();
+    for check in c.draft.checks(target.as_ref().map(|t| &t.repository)) {
+        ui.colored_label(severity_color(ui, check.severity), format!("{:?}: {}", check.severity, check.message));
+    }
+    let (bytes, digest) = c.preview();
+    ui.horizontal(|ui| {
+        ui.label("Preview digest");
+        ui.label(RichText::new(digest.to_string()).monospace());
+        if ui.small_button("Copy").clicked() {
+            ui.ctx().copy_text(digest.to_string());
+        }
+    });
+    ui.collapsing(format!("Preview: the exact {} bytes to push", bytes.len()), |ui| {
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        let l = ui.label("Index JSON");
+        ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_width(f32::INFINITY).interactive(false)).labelled_by(l.id);
+    });
+    if let Some(t) = &target {
+        ui.collapsing("Equivalent commands", |ui| {
+            for (tool, cmd) in c.draft.commands(t) {
+                ui.horizontal(|ui| {
+                    if ui.small_button("Copy").on_hover_text(tool).clicked() {
+                        ui.ctx().copy_text(cmd.clone());
+                    }
+                    ui.label(RichText::new(cmd).monospace().small());
+                });
+            }
+        });
+    }
+    ui.separator();
+    ui.horizontal_wrapped(|ui| {
+        let blocker = c.push_blocker();
+        let pushing = c.push.is_pending();
+        let r = ui.add_enabled(blocker.is_none() && !pushing, egui::Button::new("Push"));
+        if let Some(why) = &blocker {
+            r.on_disabled_hover_text(why);
+            ui.weak(why);
+        } else if r.clicked() {
+            actions.push(UiAction::Composer(A::Push));
+        }
+        if pushing {
+            let (done, total, what) = &c.progress;
+            let frac = if *total > 0 { *done as f32 / *total as f32 } else { 0.0 };
+            ui.add(egui::ProgressBar::new(frac).desired_width(160.0).text(format!("{done}/{total} {what}")));
+            if ui.button("Cancel").clicked() {
+                actions.push(UiAction::Cancel);
+            }
+        }
+        if ui.button("Export…").clicked() {
+            if let Some(p) = rfd::FileDialog::new().set_file_name("draft.json").save_file() {
+                actions.push(UiAction::Composer(A::Export(p)));
+            }
+        }
+        if ui.button("Import…").clicked() {
+            if let Some(p) = rfd::FileDialog::new().add_filter("Archlens draft", &["json"]).pick_file() {
+                actions.push(UiAction::Composer(A::Import(p)));
+            }
+        }
+    });
+    match &c.push {
+        Loadable::Ready(p) => {
+            ui.horizontal(|ui| {
+                if p.undone {
+                    ui.label(format!("Undone: {} points at {} again.", p.target, p.previous.as_ref().map(|d| d.short()).unwrap_or_default()));
+                } else {
+                    ui.colored_label(Color32::from_rgb(60, 170, 90), format!("Pushed {} → {}", p.target, p.digest.short()));
+                    if p.previous.is_some() && ui.button("Undo").clicked() {
+                        actions.push(UiAction::Composer(A::Undo));
+                    }
+                }
+            });
+        }
+        Loadable::Failed { error, .. } => {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        _ => {}
+    }
+    if let Some(e) = &c.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+}
