@@ -53,6 +53,9 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             Some(d) => {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{} exists: {}", t.target, d));
                 let changes = c.draft.diff_against(&t.platforms);
+                if changes.is_empty() {
+                    ui.label("The draft has the same platforms and images.");
+                }
                 for line in &changes {
                     ui.label(RichText::new(line).monospace());
                 }
@@ -108,7 +111,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             } else if let Some(text) = c.platform_inputs.get_mut(i) {
                 ui.horizontal(|ui| {
                     let l = ui.label(format!("#{}", i + 1));
-                    let r = ui.add(egui::TextEdit::singleline(text).desired_width(170.0)).labelled_by(l.id);
+                    let r = ui.add_sized([180.0, 20.0], egui::TextEdit::singleline(text)).labelled_by(l.id);
                     if r.changed() {
                         actions.push(UiAction::Composer(A::PlatformEdited(i)));
                     }
