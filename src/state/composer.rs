@@ -38,6 +38,8 @@ pub struct ComposerState {
     pub keep_attestations: bool,
     pub annotation_key: String,
     pub annotation_value: String,
+    /// Where the next annotation goes: `None` the index, `Some(i)` entry `i`.
+    pub annotation_target: Option<usize>,
     pub target: Loadable<TargetState>,
     /// The user confirmed overwriting this digest.
     pub confirmed_overwrite: Option<Option<Digest>>,
@@ -76,6 +78,7 @@ pub enum ComposerAction {
     SetType(Option<IndexType>),
     AddAnnotation,
     RemoveAnnotation(String),
+    RemoveEntryAnnotation { entry: usize, key: String },
     CheckTarget,
     ConfirmOverwrite,
     Push,
@@ -85,6 +88,11 @@ pub enum ComposerAction {
 }
 
 impl ComposerState {
+    /// The running push or undo, to cancel.
+    pub fn running(&self) -> Option<RequestId> {
+        self.push_request
+    }
+
     pub fn is_busy(&self) -> bool {
         !self.adds.is_empty() || self.push_request.is_some()
     }
@@ -266,7 +274,15 @@ impl ComposerState {
                 if k.is_empty() {
                     self.error = Some("an annotation needs a key".into());
                 } else {
-                    self.draft.annotations.insert(k, self.annotation_value.clone());
+                    let v = self.annotation_value.clone();
+                    match self.annotation_target.and_then(|i| self.draft.entries.get_mut(i)) {
+                        Some(e) => {
+                            e.annotations.insert(k, v);
+                        }
+                        None => {
+                            self.draft.annotations.insert(k, v);
+                        }
+                    }
                     self.annotation_key.clear();
                     self.annotation_value.clear();
                 }
@@ -274,6 +290,12 @@ impl ComposerState {
             }
             ComposerAction::RemoveAnnotation(k) => {
                 self.draft.annotations.remove(&k);
+                Vec::new()
+            }
+            ComposerAction::RemoveEntryAnnotation { entry, key } => {
+                if let Some(e) = self.draft.entries.get_mut(entry) {
+                    e.annotations.remove(&key);
+                }
                 Vec::new()
             }
             ComposerAction::CheckTarget => match self.target_reference() {

@@ -544,6 +544,9 @@ impl AppState {
                 if let Some(id) = self.diagnose.request {
                     cmds.push(Command::Cancel { id });
                 }
+                if let Some(id) = self.composer.running() {
+                    cmds.push(Command::Cancel { id });
+                }
                 if let Some(id) = self.details_request.take() {
                     cmds.push(Command::Cancel { id });
                     let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();

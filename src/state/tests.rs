@@ -2,6 +2,7 @@ use super::*;
 use crate::model::matrix::{Child, TagOutcome, TagResult};
 use crate::model::manifest::ManifestKind;
 use crate::model::platform::MatchKind;
+use crate::model::reference::Registry;
 
 fn d(s: &str) -> Digest {
     Digest::sha256(s.as_bytes())
@@ -165,4 +166,52 @@ fn connect_lists_repositories_unless_the_catalog_is_hidden() {
     assert!(!hub.iter().any(|c| matches!(c, Command::ListRepos { .. })), "Docker Hub hides its catalog");
     assert!(matches!(s.handle(UiAction::Connect("bad host!".into())).as_slice(), []));
     assert!(s.notice.is_some());
+}
+
+#[test]
+fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_cancelled() {
+    use super::composer::ComposerAction as A;
+    use crate::model::compose::DraftEntry;
+    let mut s = AppState::new(Settings::default());
+    let entry = DraftEntry {
+        source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d("x"))).unwrap(),
+        digest: d("x"),
+        media_type: crate::model::manifest::OCI_MANIFEST.into(),
+        size: 10,
+        platform: Platform::parse_key("linux/amd64").unwrap(),
+        config_platform: None,
+        kind: ManifestKind::OciImage,
+        annotations: Default::default(),
+        compressed_size: 0,
+        missing: false,
+    };
+    let cmds = s.handle(UiAction::Composer(A::Add {
+        source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()),
+        reference: entry.source.clone(),
+    }));
+    let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
+    s.apply(Event::DraftEntries { id, entries: vec![entry] });
+    assert_eq!(s.composer.draft.entries.len(), 1);
+    s.composer.target_input = "127.0.0.1:5000/a/release:1".into();
+    assert!(s.composer.push_blocker().unwrap().contains("check the target"));
+    assert!(s.handle(UiAction::Composer(A::Push)).is_empty());
+    let cmds = s.handle(UiAction::Composer(A::CheckTarget));
+    let Command::TargetStatus { id, target } = cmds[0].clone() else { panic!() };
+    s.apply(Event::TargetState { id, target, current: Some(d("old")), platforms: vec![] });
+    assert!(s.composer.push_blocker().unwrap().contains("confirm the overwrite"));
+    s.handle(UiAction::Composer(A::ConfirmOverwrite));
+    // An entry annotation goes on the entry, not the index.
+    s.composer.annotation_target = Some(0);
+    s.composer.annotation_key = "org.example".into();
+    s.composer.annotation_value = "v".into();
+    s.handle(UiAction::Composer(A::AddAnnotation));
+    assert_eq!(s.composer.draft.entries[0].annotations["org.example"], "v");
+    assert!(s.composer.draft.annotations.is_empty());
+    let cmds = s.handle(UiAction::Composer(A::Push));
+    let Command::PushDraft { id: push, expect_previous, .. } = &cmds[0] else { panic!("{cmds:?}") };
+    assert_eq!(expect_previous.as_ref(), Some(&d("old")));
+    let cancel = s.handle(UiAction::Cancel);
+    assert!(cancel.iter().any(|c| matches!(c, Command::Cancel { id } if id == push)), "{cancel:?}");
+    s.apply(Event::Cancelled { id: *push });
+    assert!(matches!(s.composer.push, Loadable::Failed { .. }));
 }

@@ -153,15 +153,43 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             .response
             .labelled_by(l.id);
     });
-    ui.collapsing(format!("Annotations ({})", c.draft.annotations.len()), |ui| {
+    let entry_annotations: usize = c.draft.entries.iter().filter(|e| e.attests().is_none()).map(|e| e.annotations.len()).sum();
+    ui.collapsing(format!("Annotations ({} on the index, {entry_annotations} on entries)", c.draft.annotations.len()), |ui| {
         for (k, v) in c.draft.annotations.clone() {
             ui.horizontal(|ui| {
-                ui.label(RichText::new(format!("{k}={v}")).monospace());
+                ui.label(RichText::new(format!("index: {k}={v}")).monospace());
                 if ui.small_button("Remove").clicked() {
                     actions.push(UiAction::Composer(A::RemoveAnnotation(k.clone())));
                 }
             });
         }
+        for (i, e) in c.draft.entries.iter().enumerate().filter(|(_, e)| e.attests().is_none()) {
+            for (k, v) in &e.annotations {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(format!("#{}: {k}={v}", i + 1)).monospace());
+                    if ui.small_button("Remove").clicked() {
+                        actions.push(UiAction::Composer(A::RemoveEntryAnnotation { entry: i, key: k.clone() }));
+                    }
+                });
+            }
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("On");
+            let shown = match c.annotation_target {
+                None => "the index".to_string(),
+                Some(i) => format!("entry #{}", i + 1),
+            };
+            egui::ComboBox::from_id_salt("annotation_target")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut c.annotation_target, None, "the index");
+                    for i in 0..c.draft.entries.len() {
+                        ui.selectable_value(&mut c.annotation_target, Some(i), format!("entry #{}", i + 1));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
         ui.horizontal_wrapped(|ui| {
             for k in HELPER_ANNOTATIONS {
                 if ui.small_button(k.trim_start_matches("org.opencontainers.image.")).on_hover_text(k).clicked() {
