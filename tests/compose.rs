@@ -158,9 +158,10 @@ fn bad_drafts_are_refused_with_reasons() {
 #[test]
 fn a_push_killed_halfway_leaves_the_tag_old_or_new() {
     let env = Env::new();
+    // Children with a few MB of layers each, on another registry, so every push uploads.
+    let far = common::second_registry_addr();
+    let c2 = common::client_for(far);
     let c = common::client();
-    let reg = common::registry_addr();
-    // Children with a few MB of layers each, in another repository, so the push has work to do.
     let noise: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     let mut froms = Vec::new();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -171,49 +172,89 @@ fn a_push_killed_halfway_leaves_the_tag_old_or_new() {
             json!({ "Cmd": ["/bin/true"] }),
         );
         rt.block_on(async {
-            push_image(&c, "kill/src", &img).await.unwrap();
-            c.put_manifest("kill/src", &format!("p{i}"), img.media_type, &img.manifest).await.unwrap();
+            push_image(&c2, "kill/src", &img).await.unwrap();
+            c2.put_manifest("kill/src", &format!("p{i}"), img.media_type, &img.manifest).await.unwrap();
         });
-        froms.push(format!("{reg}/kill/src:p{i}"));
+        froms.push(format!("{far}/kill/src:p{i}"));
     }
-    let target = format!("{reg}/kill/dst:1");
-    let old = ok(&env.run(&["compose", "--target", &target, "--from", &froms[0]])).trim().to_string();
-    let mut args: Vec<String> = vec!["compose".into(), "--target".into(), target.clone(), "--yes".into(), "--no-cache".into()];
-    for f in &froms {
-        args.push("--from".into());
-        args.push(f.clone());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let dry: Value = serde_json::from_str(&ok(&env.run(&[&args[..], &["--dry-run", "--format", "json"]].concat()))).unwrap();
-    let new = dry["digest"].as_str().unwrap().to_string();
-    let index: Value = serde_json::from_str(dry["bytes"].as_str().unwrap()).unwrap();
-    let children: Vec<String> = index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect();
-    let copied = |c: &archlens::registry::RegistryClient| {
-        rt.block_on(async {
-            let mut n = 0;
-            for d in &children {
-                if c.head_manifest("kill/dst", d).await.is_ok() {
-                    n += 1;
-                }
-            }
-            n
-        })
-    };
+    let reg = common::registry_addr();
     let mut caught_midway = 0;
-    for delay_ms in [20u64, 60, 120, 250, 400, 600] {
+    for (attempt, delay_ms) in [40u64, 80, 120, 160, 220, 300, 400, 550, 750, 1000, 1400, 2000, 3000].into_iter().enumerate() {
+        // A fresh target each time: an old index (one child), then the full push, killed.
+        let repo = format!("kill/dst{attempt}");
+        let target = format!("{reg}/{repo}:1");
+        let old = ok(&env.run(&["compose", "--target", &target, "--from", &froms[0]])).trim().to_string();
+        let mut args: Vec<String> = vec!["compose".into(), "--target".into(), target.clone(), "--yes".into(), "--no-cache".into()];
+        for f in &froms {
+            args.push("--from".into());
+            args.push(f.clone());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let dry: Value = serde_json::from_str(&ok(&env.run(&[&args[..], &["--dry-run", "--format", "json"]].concat()))).unwrap();
+        let new = dry["digest"].as_str().unwrap().to_string();
+        let index: Value = serde_json::from_str(dry["bytes"].as_str().unwrap()).unwrap();
+        let children: Vec<String> = index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect();
         let mut child = env.cmd(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
         let now = Digest::sha256(&common::skopeo_raw(&target)).to_string();
         assert!(now == old || now == new, "after a kill at {delay_ms} ms the tag is {now}, neither old nor new");
-        let n = copied(&c);
-        if now == old && n > 1 && n < children.len() {
+        let present = rt.block_on(async {
+            let mut n = 0;
+            for d in &children {
+                if c.head_manifest(&repo, d).await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        });
+        if now == old && present > 1 && present < children.len() {
             caught_midway += 1;
+        }
+        // Finishing the interrupted push lands the new index.
+        let done = ok(&env.run(&args)).trim().to_string();
+        assert!(done == new || done.contains("already"), "{done}");
+        assert_eq!(Digest::sha256(&common::skopeo_raw(&target)).to_string(), new);
+        if caught_midway >= 2 {
+            break;
         }
     }
     assert!(caught_midway > 0, "no kill landed while children were being copied; the test proved nothing");
-    let done = ok(&env.run(&args)).trim().to_string();
-    assert!(done == new || done.contains("already"), "{done}");
-    assert_eq!(Digest::sha256(&common::skopeo_raw(&target)).to_string(), new);
+}
+
+#[test]
+fn children_from_another_registry_are_uploaded() {
+    let env = Env::new();
+    let other = common::second_registry_addr();
+    let c2 = common::client_for(other);
+    let arm = image_with_layers(
+        &p("linux/arm64"),
+        &[(vec![Entry::file("app", &vec![7u8; 300_000])], Compression::Gzip)],
+        json!({ "Cmd": ["/app"] }),
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        push_image(&c2, "far/arm", &arm).await.unwrap();
+        c2.put_manifest("far/arm", "1", arm.media_type, &arm.manifest).await.unwrap();
+    });
+    let (amd, _, amd_img, _) = per_arch("cmp4");
+    let target = format!("{}/cmp4/release:1", common::registry_addr());
+    let from_far = format!("{other}/far/arm:1");
+    let out = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--from", &from_far, "--format", "json"]));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let uploaded = v["uploaded_bytes"].as_u64().unwrap();
+    let arm_blobs: u64 = arm.blobs.iter().map(|b| b.len() as u64).sum();
+    assert_eq!(uploaded, arm_blobs, "the other registry's blobs were uploaded, the same registry's mounted");
+    assert_eq!(v["mounted_blobs"], amd_img.blobs.len());
+    let repo = format!("{}/cmp4/release", common::registry_addr());
+    assert_eq!(common::skopeo_raw(&format!("{repo}@{}", arm.digest)), arm.manifest);
+    let index: Value = serde_json::from_slice(&common::skopeo_raw(&target)).unwrap();
+    assert_eq!(index["manifests"][1]["digest"], arm.digest.to_string());
+    // skopeo can copy the whole multi-arch image out of the target: every blob is there.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = Command::new("skopeo")
+        .args(["copy", "--all", "--src-tls-verify=false", &format!("docker://{target}"), &format!("oci:{}:x", dir.path().display())])
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
 }

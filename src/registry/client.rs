@@ -137,6 +137,10 @@ impl RegistryClient {
         &self.base
     }
 
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
     pub fn options(&self) -> &ClientOptions {
         &self.options
     }

@@ -12,6 +12,7 @@ use crate::model::reference::{Reference, Registry};
 use super::client::RegistryClient;
 use super::error::RegistryError;
 use super::fetch::Fetcher;
+use super::upload::Uploader;
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
 /// with their subject link when `keep_attestations`).
@@ -104,30 +105,38 @@ pub async fn current_digest(client: &RegistryClient, target: &Reference) -> Resu
     }
 }
 
+/// The target side of a push: reads and checks through Archlens's client, uploads and mounts
+/// through [`Uploader`].
+struct Target<'a> {
+    client: &'a RegistryClient,
+    uploader: Uploader,
+}
+
 async fn copy_blob(
     src: &Fetcher,
     src_repo: &str,
     same_registry: bool,
-    target: &RegistryClient,
+    target: &Target<'_>,
     target_repo: &str,
     digest: &Digest,
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
-    if target.blob_exists(target_repo, digest).await? {
+    if target.client.blob_exists(target_repo, digest).await? {
         return Ok(());
     }
-    if same_registry && target.mount_blob(target_repo, src_repo, digest).await? {
+    if same_registry && target.uploader.mount(target_repo, src_repo, digest).await? {
         stats.mounted += 1;
         return Ok(());
     }
     let bytes = match src.client() {
+        // Verified against the digest on the way in.
         Some(c) => c.get_blob(src_repo, digest).await?,
         None => return Err(RegistryError::Other { detail: format!("cannot read blob {digest} from its source") }),
     };
     stats.uploaded += bytes.len() as u64;
-    let pushed = target.push_blob(target_repo, &bytes).await?;
-    if &pushed != digest {
-        return Err(RegistryError::digest_mismatch(target.registry().name(), "copied blob", digest, pushed));
+    target.uploader.upload(target_repo, bytes, digest).await?;
+    if !target.client.blob_exists(target_repo, digest).await? {
+        return Err(RegistryError::Other { detail: format!("{digest} is not in {target_repo} after its upload") });
     }
     Ok(())
 }
@@ -137,7 +146,7 @@ fn copy_manifest<'a>(
     src: &'a Fetcher,
     src_repo: &'a str,
     same_registry: bool,
-    target: &'a RegistryClient,
+    target: &'a Target<'a>,
     target_repo: &'a str,
     digest: &'a Digest,
     stats: &'a mut Pushed,
@@ -155,7 +164,7 @@ fn copy_manifest<'a>(
                 copy_blob(src, src_repo, same_registry, target, target_repo, b, stats).await?;
             }
         }
-        target.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
+        target.client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
         Ok(())
     })
 }
@@ -186,11 +195,12 @@ pub async fn push(
     let digest = Digest::sha256(&bytes);
     let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0 };
     let total = draft.entries.len() + 1;
+    let tgt = Target { client: target_client, uploader: Uploader::for_client(target_client)? };
     for (i, e) in draft.entries.iter().enumerate() {
         progress(i, total, &format!("{} {}", e.platform.key(), e.digest.short()));
         let src = sources.fetcher(&e.source.repository.registry)?;
         let same_registry = e.source.repository.registry == target.repository.registry;
-        copy_manifest(src, &e.source.repository.name, same_registry, target_client, target_repo, &e.digest, &mut stats).await?;
+        copy_manifest(src, &e.source.repository.name, same_registry, &tgt, target_repo, &e.digest, &mut stats).await?;
     }
     // Last check before the tag moves: nobody else moved it meanwhile.
     if expect_previous.is_some() {

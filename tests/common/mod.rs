@@ -30,24 +30,30 @@ pub fn registry_addr() -> &'static str {
                 return a;
             }
         }
-        let out = Command::new("bash")
-            .arg(project_root().join("scripts/registry.sh"))
-            .args(["start", "--owner", &std::process::id().to_string()])
-            .output()
-            .expect("run scripts/registry.sh");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "scripts/registry.sh start failed: {}{}",
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("ADDR="))
-            .expect("registry.sh prints ADDR=")
-            .to_string()
+        start_registry()
     })
+}
+
+/// A second registry, for copies between registries.
+pub fn second_registry_addr() -> &'static str {
+    static ADDR: OnceLock<String> = OnceLock::new();
+    ADDR.get_or_init(|| start_registry())
+}
+
+fn start_registry() -> String {
+    let out = Command::new("bash")
+        .arg(project_root().join("scripts/registry.sh"))
+        .args(["start", "--owner", &std::process::id().to_string()])
+        .output()
+        .expect("run scripts/registry.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "scripts/registry.sh start failed: {}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    stdout.lines().find_map(|l| l.strip_prefix("ADDR=")).expect("registry.sh prints ADDR=").to_string()
+}
+
+pub fn client_for(addr: &str) -> Arc<RegistryClient> {
+    let reg = Registry::parse(addr).expect("registry address");
+    Arc::new(RegistryClient::new(reg, None, ClientOptions::default()).expect("client"))
 }
 
 pub fn client() -> Arc<RegistryClient> {
