@@ -2,8 +2,10 @@
 # Start and stop a throwaway Docker registry (CNCF distribution, Debian's `docker-registry`)
 # on 127.0.0.1 with a free port and a temporary storage directory.
 #
-#   scripts/registry.sh start [--owner PID]   prints ADDR=127.0.0.1:PORT and DIR=/tmp/…;
-#                                             with --owner the registry stops when PID exits
+#   scripts/registry.sh start [--owner PID] [--htpasswd USER:PASS]
+#                                             prints ADDR=127.0.0.1:PORT and DIR=/tmp/…;
+#                                             with --owner the registry stops when PID exits;
+#                                             with --htpasswd it requires that Basic login
 #   scripts/registry.sh stop DIR              stops it and removes DIR
 #   scripts/registry.sh run -- CMD [ARGS…]    runs CMD with ARCHLENS_TEST_REGISTRY set, then stops
 set -euo pipefail
@@ -15,13 +17,31 @@ free_port() {
 }
 
 start() {
-  local owner=""
-  if [[ "${1:-}" == "--owner" ]]; then owner=$2; fi
+  local owner="" htpasswd=""
+  while (($#)); do
+    case "$1" in
+      --owner) owner=$2; shift 2 ;;
+      --htpasswd) htpasswd=$2; shift 2 ;;
+      *) echo "registry.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+  done
   command -v "$bin" >/dev/null || { echo "registry.sh: $bin not found; install Debian's docker-registry package" >&2; exit 1; }
   local dir port
   dir=$(mktemp -d "${TMPDIR:-/tmp}/archlens-registry.XXXXXX")
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
+    local auth=""
+    if [[ -n "$htpasswd" ]]; then
+      python3 -W ignore - "$htpasswd" > "$dir/htpasswd" <<'PY'
+import crypt, sys
+user, password = sys.argv[1].split(":", 1)
+print(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}")
+PY
+      auth="auth:
+  htpasswd:
+    realm: archlens-test
+    path: $dir/htpasswd"
+    fi
     cat > "$dir/config.yml" <<CFG
 version: 0.1
 log:
@@ -38,13 +58,17 @@ storage:
       enabled: false
 http:
   addr: 127.0.0.1:$port
+$auth
 CFG
     setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
     echo $! > "$dir/pid"
     for _ in $(seq 1 100); do
       if python3 - "$port" <<'PY' 2>/dev/null
-import sys, urllib.request
-urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/", timeout=1)
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/", timeout=1)
+except urllib.error.HTTPError as e:
+    sys.exit(0 if e.code == 401 else 1)
 PY
       then
         if [[ -n "$owner" ]]; then

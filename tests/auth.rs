@@ -1,0 +1,107 @@
+//! Signing in with the credentials users already have, against a real registry that requires
+//! Basic authentication (htpasswd): podman's auth.json, Docker's config.json, and clear errors
+//! when credentials are missing or wrong.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use archlens::build::{Flavour, image, p};
+use archlens::model::reference::Registry;
+use archlens::registry::auth::Credentials;
+use archlens::registry::{ClientOptions, RegistryClient};
+use base64::Engine as _;
+
+const USER: &str = "alice";
+const PASS: &str = "s3cret";
+
+fn locked_registry() -> &'static str {
+    static ADDR: OnceLock<String> = OnceLock::new();
+    ADDR.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(common::project_root().join("scripts/registry.sh"))
+            .args(["start", "--owner", &std::process::id().to_string(), "--htpasswd", &format!("{USER}:{PASS}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let addr = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ADDR=")).unwrap().to_string();
+        // Seed it with the Basic credentials.
+        let creds = Credentials::Basic { username: USER.into(), password: PASS.into() };
+        let c = RegistryClient::new(Registry::parse(&addr).unwrap(), Some(creds), ClientOptions::default()).unwrap();
+        let img = image(&p("linux/amd64"), Flavour::Oci, "locked");
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            common::seed::push_image(&c, "private/app", &img).await.unwrap();
+            c.put_manifest("private/app", "1.0", img.media_type, &img.manifest).await.unwrap();
+        });
+        addr
+    })
+}
+
+fn tags(home: &std::path::Path, envs: &[(&str, std::path::PathBuf)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
+    c.args(["tags", &format!("{}/private/app", locked_registry()), "--retries", "0"])
+        .env("HOME", home)
+        .env("ARCHLENS_CACHE_DIR", home.join("cache"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn auth_file(dir: &std::path::Path, name: &str, user: &str, pass: &str) -> std::path::PathBuf {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    let body = serde_json::json!({ "auths": { locked_registry(): { "auth": token } } });
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(&body).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn without_credentials_the_error_says_how_to_sign_in() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tags(home.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused access") && err.contains("repository:private/app:pull") && err.contains("docker login"), "{err}");
+}
+
+#[test]
+fn podman_auth_json_is_used() {
+    let home = tempfile::tempdir().unwrap();
+    let file = auth_file(home.path(), "auth.json", USER, PASS);
+    let out = tags(home.path(), &[("REGISTRY_AUTH_FILE", file)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.0");
+    // The XDG location is found too.
+    let cfg = home.path().join("xdg");
+    std::fs::create_dir_all(cfg.join("containers")).unwrap();
+    auth_file(&cfg.join("containers"), "auth.json", USER, PASS);
+    let out = tags(home.path(), &[("XDG_CONFIG_HOME", cfg)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn docker_config_json_is_used() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("docker");
+    std::fs::create_dir_all(&dir).unwrap();
+    auth_file(&dir, "config.json", USER, PASS);
+    let out = tags(home.path(), &[("DOCKER_CONFIG", dir)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.0");
+}
+
+#[test]
+fn wrong_or_expired_credentials_are_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let file = auth_file(home.path(), "auth.json", USER, "old-password");
+    let out = tags(home.path(), &[("REGISTRY_AUTH_FILE", file)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused access") && err.contains("expired"), "{err}");
+}
