@@ -1,6 +1,5 @@
 //! `archlens compose --target REF --from REF …` and `archlens undo [--list]`.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -9,9 +8,9 @@ use anyhow::{Context as _, bail};
 use archlens::model::compose::{IndexDraft, IndexType, Severity};
 use archlens::model::platform::Platform;
 use archlens::model::reference::{Reference, Registry};
-use archlens::registry::compose::{Sources, current_digest, draft_entries, push, repoint};
+use archlens::registry::compose::{FetcherSet, current_digest, draft_entries, push, repoint};
 use archlens::registry::journal::{self, JournalEntry};
-use archlens::registry::{Fetcher, RegistryError};
+use archlens::registry::Fetcher;
 
 use super::{Format, NetArgs, output};
 
@@ -60,21 +59,12 @@ pub struct UndoArgs {
     pub format: Format,
 }
 
-struct Fetchers(HashMap<Registry, Fetcher>);
-
-impl Sources for Fetchers {
-    fn fetcher(&self, registry: &Registry) -> Result<&Fetcher, RegistryError> {
-        self.0.get(registry).ok_or_else(|| RegistryError::Other { detail: format!("no client for {registry}") })
+/// The fetcher for `registry`, created on first use.
+fn fetcher_for<'a>(set: &'a mut FetcherSet, net: &NetArgs, registry: &Registry) -> anyhow::Result<&'a Fetcher> {
+    if !set.0.contains_key(registry) {
+        set.0.insert(registry.clone(), net.fetcher(registry)?);
     }
-}
-
-impl Fetchers {
-    fn get(&mut self, net: &NetArgs, registry: &Registry) -> anyhow::Result<&Fetcher> {
-        if !self.0.contains_key(registry) {
-            self.0.insert(registry.clone(), net.fetcher(registry)?);
-        }
-        Ok(&self.0[registry])
-    }
+    Ok(&set.0[registry])
 }
 
 pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
@@ -82,12 +72,12 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     if target.digest.is_some() || target.tag.is_none() {
         bail!("--target must name a tag, e.g. {}:1.0", target.repository);
     }
-    let mut fetchers = Fetchers(HashMap::new());
+    let mut fetchers = FetcherSet::default();
     let mut draft = IndexDraft::default();
     let keep = !a.drop_attestations;
     if let Some(base) = &a.base {
         let r = Reference::parse(base).context("--base")?;
-        let f = fetchers.get(net, r.registry())?;
+        let f = fetcher_for(&mut fetchers, net, r.registry())?;
         draft.entries = draft_entries(f, &r, keep).await.with_context(|| format!("reading {r}"))?;
     }
     let overrides: Vec<(Reference, Platform)> = a
@@ -100,7 +90,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     for from in &a.from {
         let r = Reference::parse(from).context("--from")?;
-        let f = fetchers.get(net, r.registry())?;
+        let f = fetcher_for(&mut fetchers, net, r.registry())?;
         let mut entries = draft_entries(f, &r, keep).await.with_context(|| format!("reading {r}"))?;
         for (or, p) in &overrides {
             if or == &r {
@@ -158,7 +148,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let target_fetcher = fetchers.get(net, target.registry())?;
+    let target_fetcher = fetcher_for(&mut fetchers, net, target.registry())?;
     let client = target_fetcher.client().context("the target must be a registry")?;
     let previous = current_digest(client, &target).await?;
     if let Some(prev) = &previous {
@@ -178,7 +168,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for e in &draft.entries {
-        fetchers.get(net, e.source.registry())?;
+        fetcher_for(&mut fetchers, net, e.source.registry())?;
     }
     let client = fetchers.0[target.registry()].client().context("the target must be a registry")?;
     let pushed = push(&fetchers, client, &draft, &target, Some(previous.clone()), |done, total, what| {

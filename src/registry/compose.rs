@@ -84,6 +84,16 @@ pub trait Sources: Sync {
     fn fetcher(&self, registry: &Registry) -> Result<&Fetcher, RegistryError>;
 }
 
+/// One fetcher per registry.
+#[derive(Default)]
+pub struct FetcherSet(pub std::collections::HashMap<Registry, Fetcher>);
+
+impl Sources for FetcherSet {
+    fn fetcher(&self, registry: &Registry) -> Result<&Fetcher, RegistryError> {
+        self.0.get(registry).ok_or_else(|| RegistryError::Other { detail: format!("no client for {registry}") })
+    }
+}
+
 /// What the tag pointed at before the push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pushed {

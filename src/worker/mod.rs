@@ -185,15 +185,6 @@ pub fn spawn_with_cache(
     Ok(handle)
 }
 
-#[derive(Default)]
-struct Fetchers(HashMap<Registry, Fetcher>);
-
-impl registry::compose::Sources for Fetchers {
-    fn fetcher(&self, r: &Registry) -> Result<&Fetcher, registry::RegistryError> {
-        self.0.get(r).ok_or_else(|| registry::RegistryError::Other { detail: format!("no client for {r}") })
-    }
-}
-
 fn command_id(c: &Command) -> RequestId {
     match c {
         Command::Connect { id, .. }
@@ -377,7 +368,7 @@ impl Worker {
                 self.emit(Event::TargetState { id, target, current, platforms });
             }
             Command::PushDraft { id, target, draft, expect_previous } => {
-                let mut fetchers = Fetchers::default();
+                let mut fetchers = registry::compose::FetcherSet::default();
                 for r in draft.entries.iter().map(|e| e.source.registry()).chain(std::iter::once(target.registry())) {
                     if !fetchers.0.contains_key(r) {
                         let f = self.fetcher(&SourceRef::Registry(r.clone())).await?;
