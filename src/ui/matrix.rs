@@ -78,7 +78,7 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
     });
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();
-    egui::ScrollArea::horizontal().id_salt("matrix_h").show(ui, |ui| table_ui(ui, state, &mut actions));
+    table_ui(ui, state, &mut actions);
     actions
 }
 
@@ -134,11 +134,7 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
 
 fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     let Some(mv) = &state.matrix else { return };
-    let m = &mv.matrix;
-    let keys = m.platform_keys();
     let visible = &state.derived.visible;
-    let show_att = state.settings.show_attestations;
-    let mut group_index: Vec<(&crate::model::Digest, usize)> = Vec::new();
     if visible.is_empty() {
         if mv.request.is_some() {
             ui.horizontal(|ui| {
@@ -152,25 +148,57 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
         }
         return;
     }
+    // Two tables side by side: tags on the left stay put while the platform columns scroll
+    // sideways; their vertical offsets are kept equal.
+    let sync = ui.scope_id().with("matrix_scroll_y");
+    let y: f32 = ui.ctx().data(|d| d.get_temp(sync)).unwrap_or(0.0);
+    let footer = ROW_HEIGHT + 6.0;
+    let height = (ui.available_height() - footer).max(ROW_HEIGHT * 3.0);
+    let mut new_y = y;
+    ui.horizontal_top(|ui| {
+        ui.set_height(height);
+        let left = ui.vertical(|ui| tag_table_ui(ui, state, actions, y)).inner;
+        let forced = ((left - y).abs() > 0.5).then_some(left);
+        let right = egui::ScrollArea::horizontal()
+            .id_salt("matrix_h")
+            .show(ui, |ui| ui.vertical(|ui| cells_table_ui(ui, state, actions, forced)).inner)
+            .inner;
+        new_y = forced.unwrap_or(right);
+    });
+    if (new_y - y).abs() > 0.5 {
+        ui.ctx().data_mut(|d| d.insert_temp(sync, new_y));
+        ui.ctx().request_repaint();
+    }
+    let host = state.host_platform();
+    if host.is_some() {
+        let no_match = state.derived.host_no_match;
+        if no_match > 0 {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} runs natively", state.host_label()));
+        }
+    }
+}
+
+/// The left table: tag, shared-digest marker, attestation count. Returns its scroll offset.
+fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, y: f32) -> f32 {
+    let Some(mv) = &state.matrix else { return y };
+    let m = &mv.matrix;
+    let visible = &state.derived.visible;
+    let show_att = state.settings.show_attestations;
     let selection = state.selection.clone();
+    let host = state.host_platform().map(|p| p.key());
+    let mut group_index: Vec<(&crate::model::Digest, usize)> = Vec::new();
     let mut table = TableBuilder::new(ui)
-        .id_salt("matrix_table")
+        .id_salt("matrix_tags")
         .striped(true)
+        .vertical_scroll_offset(y)
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysHidden)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::initial(150.0).at_least(80.0).resizable(true).clip(true))
         .column(Column::exact(26.0));
     if show_att {
         table = table.column(Column::exact(34.0));
     }
-    for k in &keys {
-        table = table.column(Column::exact(column_width(k)));
-    }
-    let scroll_to = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag));
-    if let Some(r) = scroll_to {
-        table = table.scroll_to_row(r, None);
-    }
-    let host = state.host_platform().map(|p| p.key());
-    table
+    let out = table
         .header(ROW_HEIGHT, |mut header| {
             header.col(|ui| {
                 ui.strong("Tag");
@@ -183,25 +211,15 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                     ui.strong("Att.").on_hover_text("Attestation manifests in the index");
                 });
             }
-            for k in &keys {
-                header.col(|ui| {
-                    let text = RichText::new(k).strong();
-                    let text = if host.as_deref() == Some(k.as_str()) { text.underline() } else { text };
-                    let lacking = state.derived.missing.get(k).copied().unwrap_or(0);
-                    ui.label(text).on_hover_text(format!("{lacking} tags lack {k}"));
-                });
-            }
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
                 let row_index = visible[row_ui.index()];
                 let row: &Row = &m.rows[row_index];
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
-                let picked_none_runnable = |p: &Option<(String, MatchKind)>, r: &Row| p.is_none() && r.kind != RowKind::Error && r.kind != RowKind::Artifact;
-                let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
-                let pick = picked.as_ref().map(|(k, _)| k.clone());
+                let runnable_kind = row.kind != RowKind::Error && row.kind != RowKind::Artifact;
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
-                let no_match = host.is_some() && picked_none_runnable(&picked, row);
+                let no_match = host.is_some() && picked.is_none() && runnable_kind;
                 row_ui.col(|ui| {
                     let mut text = RichText::new(&row.tag).monospace();
                     if row.kind == RowKind::Image {
@@ -263,6 +281,53 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                         }
                     });
                 }
+            });
+        });
+    out.state.clamped_offset().y
+}
+
+/// The right table: one column per platform. Returns its scroll offset.
+fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, forced_y: Option<f32>) -> f32 {
+    let Some(mv) = &state.matrix else { return 0.0 };
+    let m = &mv.matrix;
+    let keys = m.platform_keys();
+    let visible = &state.derived.visible;
+    let show_att = state.settings.show_attestations;
+    let selection = state.selection.clone();
+    let host = state.host_platform().map(|p| p.key());
+    let mut table = TableBuilder::new(ui)
+        .id_salt("matrix_cells")
+        .striped(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    for k in &keys {
+        table = table.column(Column::exact(column_width(k)));
+    }
+    match forced_y {
+        Some(y) => table = table.vertical_scroll_offset(y),
+        None => {
+            if let Some(r) = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag)) {
+                table = table.scroll_to_row(r, None);
+            }
+        }
+    }
+    let out = table
+        .header(ROW_HEIGHT, |mut header| {
+            for k in &keys {
+                header.col(|ui| {
+                    let text = RichText::new(k).strong();
+                    let text = if host.as_deref() == Some(k.as_str()) { text.underline() } else { text };
+                    let lacking = state.derived.missing.get(k).copied().unwrap_or(0);
+                    ui.label(text).on_hover_text(format!("{lacking} tags lack {k}"));
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
+                let row_index = visible[row_ui.index()];
+                let row: &Row = &m.rows[row_index];
+                let picked = state.derived.picks.get(row_index).cloned().flatten();
+                let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
+                let pick = picked.as_ref().map(|(k, _)| k.clone());
                 if let Some(e) = &row.error {
                     row_ui.col(|ui| {
                         ui.colored_label(ui.visuals().error_fg_color, "error").on_hover_text(e);
@@ -332,10 +397,5 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 }
             });
         });
-    if host.is_some() {
-        let no_match = state.derived.host_no_match;
-        if no_match > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} runs natively", state.host_label()));
-        }
-    }
+    out.state.clamped_offset().y
 }
