@@ -387,3 +387,28 @@ fn composer_shows_duplicate_platforms_and_the_preview_digest_follows_edits() {
     assert!(rig.harness.query_by_label(before.as_str()).is_none());
     assert_eq!(rig.harness.state().state.composer.draft.entries[2].platform.key(), "linux/s390x");
 }
+
+#[test]
+fn host_view_flags_tags_the_chosen_host_cannot_run() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("arm", "a", &["linux/arm/v6", "linux/arm/v7"]) }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("x86", "b", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    // Apple silicon by default: nothing native in x86 (arm/v7 is a fallback).
+    rig.harness.get_by_label("1 tags have nothing Apple-silicon Mac (Docker Desktop) runs natively");
+    rig.harness.get_by_label("Host").click();
+    rig.steps(2);
+    rig.harness.get_by_label("x86-64 server").click();
+    rig.steps(3);
+    rig.harness.get_by_label("1 tags have nothing x86-64 server runs natively");
+    assert_eq!(rig.harness.state().state.settings.host, "x86-64");
+    // A typed platform works as a host too.
+    rig.harness.get_by_label("or platform").focus();
+    rig.harness.get_by_label("or platform").type_text("linux/s390x");
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(3);
+    rig.harness.get_by_label("2 tags have nothing linux/s390x runs natively");
+}

@@ -137,3 +137,50 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
     let journal = std::fs::read_to_string(data.path().join("journal.jsonl")).unwrap();
     assert_eq!(journal.lines().count(), 2, "{journal}");
 }
+
+#[test]
+fn a_draft_exported_through_the_worker_loads_back_the_same() {
+    use archlens::model::compose::IndexDraft;
+    use archlens::worker::{Command, Event};
+    let dir = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
+    let mut draft = IndexDraft::default();
+    draft.annotations.insert("org.opencontainers.image.version".into(), "9".into());
+    draft.index_type = Some(archlens::model::compose::IndexType::Docker);
+    let path = dir.path().join("draft.json");
+    worker.send(Command::SaveDraft { id: 1, path: path.clone(), draft: Box::new(draft.clone()) });
+    worker.send(Command::LoadDraft { id: 2, path: dir.path().join("missing.json") });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut saved = false;
+    let mut missing_error = None;
+    while !(saved && missing_error.is_some()) {
+        for e in worker.drain() {
+            match e {
+                Event::DraftSaved { id: 1, .. } => saved = true,
+                Event::Failed { id: 2, error } => missing_error = Some(error),
+                _ => {}
+            }
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(missing_error.unwrap().contains("missing.json"));
+    std::fs::write(dir.path().join("bad.json"), b"{ not json").unwrap();
+    worker.send(Command::LoadDraft { id: 3, path: path.clone() });
+    worker.send(Command::LoadDraft { id: 4, path: dir.path().join("bad.json") });
+    let mut loaded = None;
+    let mut bad = None;
+    while loaded.is_none() || bad.is_none() {
+        for e in worker.drain() {
+            match e {
+                Event::DraftLoaded { id: 3, draft } => loaded = Some(draft),
+                Event::Failed { id: 4, error } => bad = Some(error),
+                _ => {}
+            }
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(*loaded.unwrap(), draft);
+    assert!(bad.unwrap().contains("not an Archlens draft"));
+}

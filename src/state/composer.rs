@@ -11,6 +11,12 @@ use crate::worker::{Command, Event, RequestId, SourceRef};
 
 use super::Loadable;
 
+/// How an entry's platform is shown for editing: `os/arch[/variant][:os.version]`, or
+/// containerd's `os(version+feature…)/arch[/variant]` when it has os.features (both parse back).
+pub fn editable_platform(p: &Platform) -> String {
+    if p.os_features.is_empty() { p.key() } else { p.normalize().format_all() }
+}
+
 /// What the target tag holds now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetState {
@@ -113,7 +119,7 @@ impl ComposerState {
     }
 
     fn sync_inputs(&mut self) {
-        self.platform_inputs = self.draft.entries.iter().map(|e| e.platform.key()).collect();
+        self.platform_inputs = self.draft.entries.iter().map(|e| editable_platform(&e.platform)).collect();
     }
 
     fn add_entries(&mut self, entries: Vec<DraftEntry>) {

@@ -215,3 +215,14 @@ fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_can
     s.apply(Event::Cancelled { id: *push });
     assert!(matches!(s.composer.push, Loadable::Failed { .. }));
 }
+
+#[test]
+fn composer_platform_text_round_trips_os_features() {
+    use super::composer::editable_platform;
+    let p = Platform::parse_key("windows(10.0.17763.5122+win32k)/amd64").unwrap();
+    assert_eq!(p.os_features, ["win32k"]);
+    let text = editable_platform(&p);
+    assert_eq!(Platform::parse_key(&text).unwrap(), p.normalize(), "{text}");
+    assert_eq!(editable_platform(&Platform::parse_key("linux/arm/v7").unwrap()), "linux/arm/v7");
+    assert_eq!(editable_platform(&Platform::parse_key("windows/amd64:10.0.20348.1").unwrap()), "windows/amd64:10.0.20348.1");
+}
