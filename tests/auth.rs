@@ -105,3 +105,43 @@ fn wrong_or_expired_credentials_are_reported() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refused access") && err.contains("expired"), "{err}");
 }
+
+#[test]
+fn signing_in_through_the_app_worker_replaces_the_anonymous_client() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use archlens::worker::{Command as W, Event};
+    let registry = Registry::parse(locked_registry()).unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
+    let wait = |want: u64| -> Event {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(e) = worker.drain().into_iter().find(|e| e.id() == want) {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "no answer to request {want}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    worker.send(W::ListRepos { id: 1, registry: registry.clone(), page: None });
+    assert!(matches!(wait(1), Event::Failed { .. }), "anonymous access is refused");
+    worker.send(W::SignIn { id: 2, registry: registry.clone(), username: USER.into(), password: "wrong".into(), remember: false });
+    match wait(2) {
+        Event::Failed { error, .. } => assert!(error.contains("sign-in") && error.contains("refused access"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    worker.send(W::SignIn { id: 3, registry: registry.clone(), username: USER.into(), password: PASS.into(), remember: true });
+    match wait(3) {
+        Event::SignedIn { username, kept, .. } => {
+            assert_eq!(username, USER);
+            // Without a secret service (as on a headless box) the login is kept for the session and says why.
+            assert!(kept.contains("keychain") || kept.contains("this session only"), "{kept}");
+        }
+        other => panic!("{other:?}"),
+    }
+    worker.send(W::ListRepos { id: 4, registry, page: None });
+    match wait(4) {
+        Event::ReposPage { repos, .. } => assert!(repos.contains(&"private/app".to_string()), "{repos:?}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -412,3 +412,37 @@ fn host_view_flags_tags_the_chosen_host_cannot_run() {
     rig.steps(3);
     rig.harness.get_by_label("2 tags have nothing linux/s390x runs natively");
 }
+
+#[test]
+fn sign_in_form_sends_the_login_and_forgets_the_password() {
+    let mut rig = Rig::new(StartTarget::Registry("127.0.0.1:5000".into()));
+    rig.steps(2);
+    rig.sent();
+    rig.harness.get_by_label("Sign in…").click();
+    rig.steps(2);
+    assert!(rig.harness.state().state.sign_in.open, "notice: {:?}", rig.harness.state().state.notice);
+    // A new window takes a sizing pass before it shows.
+    rig.steps(2);
+    rig.harness.get_by_label("User name").focus();
+    rig.harness.get_by_label("User name").type_text("alice");
+    rig.harness.get_by_label("Password or token").focus();
+    rig.harness.get_by_label("Password or token").type_text("s3cret");
+    rig.steps(1);
+    rig.harness.get_by_label("Sign in").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let (id, registry) = sent
+        .iter()
+        .find_map(|c| match c {
+            Command::SignIn { id, registry, username, password, remember: true } if username == "alice" && password == "s3cret" => {
+                Some((*id, registry.clone()))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sent:?}"));
+    assert!(rig.harness.state().state.sign_in.password.is_empty(), "the password is not kept in the app state");
+    rig.events.send(Event::SignedIn { id, registry, username: "alice".into(), kept: "for this session only (no keychain)".into() }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label_contains("signed in as alice, for this session only");
+    assert!(rig.harness.query_by_label("User name").is_none(), "the form closes");
+}

@@ -1,6 +1,6 @@
 //! Where credentials come from: the ones users already have.
 //!
-//! Order: podman's auth.json (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+//! Order: a login typed into Archlens and kept in the OS keychain, then podman's auth.json (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
 //! `$XDG_CONFIG_HOME/containers/auth.json`), then Docker's config.json (`$DOCKER_CONFIG`,
 //! `~/.docker/config.json`) including credential helpers and stores.
 
@@ -61,9 +61,58 @@ fn podman_files() -> Vec<PathBuf> {
     v
 }
 
+const KEYCHAIN_SERVICE: &str = "archlens";
+
+/// Run a keychain call on a thread of its own: keychain backends may drive their own event
+/// loop, which must not happen inside the caller's async runtime.
+fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    std::thread::spawn(f).join().ok()
+}
+
+/// Whether an OS keychain can be reached at all (on Linux: a D-Bus session with a secret
+/// service).
+pub fn keychain_reachable() -> Result<(), String> {
+    if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        return Err("no D-Bus session, so no secret service to keep passwords in".into());
+    }
+    Ok(())
+}
+
+/// A login kept in the OS keychain by [`keychain_store`].
+pub fn keychain_lookup(registry: &Registry) -> Option<Credentials> {
+    keychain_reachable().ok()?;
+    let name = registry.name().to_string();
+    let secret = on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.get_password()).ok())??;
+    let v: serde_json::Value = serde_json::from_str(&secret).ok()?;
+    Some(Credentials::Basic {
+        username: v.get("username")?.as_str()?.to_string(),
+        password: v.get("password")?.as_str()?.to_string(),
+    })
+}
+
+/// Keep a login in the OS keychain; the error says why it could not be kept.
+pub fn keychain_store(registry: &Registry, username: &str, password: &str) -> Result<(), String> {
+    keychain_reachable()?;
+    let name = registry.name().to_string();
+    let secret = serde_json::json!({ "username": username, "password": password }).to_string();
+    on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.set_password(&secret)).map_err(|e| e.to_string()))
+        .unwrap_or_else(|| Err("the keychain call failed".into()))
+}
+
+/// Forget a login kept in the keychain.
+pub fn keychain_forget(registry: &Registry) -> Result<(), String> {
+    keychain_reachable()?;
+    let name = registry.name().to_string();
+    on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.delete_credential()).map_err(|e| e.to_string()))
+        .unwrap_or_else(|| Err("the keychain call failed".into()))
+}
+
 /// Look up stored credentials for a registry; `None` means anonymous.
 /// Runs credential helpers, so call it off the UI thread.
 pub fn lookup(registry: &Registry) -> Option<Credentials> {
+    if let Some(c) = keychain_lookup(registry) {
+        return Some(c);
+    }
     for file in podman_files() {
         let Ok(bytes) = std::fs::read(&file) else { continue };
         for key in auth_keys(registry) {

@@ -71,10 +71,32 @@ pub enum UiAction {
     /// Diagnose what the diagnose field names, for the chosen host.
     RunDiagnose,
     Composer(composer::ComposerAction),
+    OpenSignIn,
+    CloseSignIn,
+    /// Sign in to the current registry with what the sign-in form holds.
+    SignIn,
     /// Add the selected tag or cell to the draft.
     AddSelectionToDraft,
     /// Start the composer from the selected tag's index.
     EditSelectedTag,
+}
+
+/// The sign-in form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInState {
+    pub open: bool,
+    pub username: String,
+    /// Cleared as soon as it is sent.
+    pub password: String,
+    pub remember: bool,
+    pub error: Option<String>,
+    request: Option<RequestId>,
+}
+
+impl SignInState {
+    pub fn is_pending(&self) -> bool {
+        self.request.is_some()
+    }
 }
 
 /// The diagnose panel.
@@ -163,6 +185,9 @@ pub struct AppState {
     pub derived: Derived,
     pub diagnose: DiagnoseState,
     pub composer: composer::ComposerState,
+    pub sign_in: SignInState,
+    /// Who is signed in to the current registry, and where the login is kept.
+    pub signed_in_as: Option<(String, String)>,
     next_id: RequestId,
 }
 
@@ -192,6 +217,8 @@ impl AppState {
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
             composer: composer::ComposerState::default(),
+            sign_in: SignInState { remember: true, ..SignInState::default() },
+            signed_in_as: None,
             next_id: 1,
         }
     }
@@ -331,6 +358,24 @@ impl AppState {
                 self.connection = Loadable::Ready(signed_in);
                 remember(&mut self.settings.recent_registries, registry.name());
             }
+            Event::SignedIn { registry, username, kept, .. } if Some(id) == self.sign_in.request => {
+                self.sign_in.request = None;
+                self.sign_in.open = false;
+                self.sign_in.error = None;
+                if self.registry.as_ref() == Some(&registry) {
+                    self.connection = Loadable::Ready(true);
+                    self.signed_in_as = Some((username, kept));
+                    // What was refused before may be readable now.
+                    if matches!(self.repos, Loadable::Failed { .. } | Loadable::NotRequested)
+                        && !(registry.is_docker_hub() || registry.name() == "ghcr.io")
+                    {
+                        let rid = self.id();
+                        self.repos_request = Some(rid);
+                        self.repos = Loadable::Pending { previous: None };
+                        follow_up.push(Command::ListRepos { id: rid, registry, page: None });
+                    }
+                }
+            }
             Event::ReposPage { repos, next, .. } if Some(id) == self.repos_request => {
                 self.repos_request = None;
                 let mut all = std::mem::replace(&mut self.repos, Loadable::NotRequested).into_value().unwrap_or_default();
@@ -396,7 +441,10 @@ impl AppState {
     }
 
     fn fail(&mut self, id: RequestId, error: String) {
-        if Some(id) == self.diagnose.request {
+        if Some(id) == self.sign_in.request {
+            self.sign_in.request = None;
+            self.sign_in.error = Some(error);
+        } else if Some(id) == self.diagnose.request {
             self.diagnose.request = None;
             let previous = std::mem::replace(&mut self.diagnose.result, Loadable::NotRequested).into_value();
             self.diagnose.result = Loadable::Failed { error, previous };
@@ -496,6 +544,9 @@ impl AppState {
                         cmds.push(Command::Cancel { id: old });
                     }
                     self.registry_input = registry.name().to_string();
+                    if self.registry.as_ref() != Some(&registry) {
+                        self.signed_in_as = None;
+                    }
                     self.registry = Some(registry.clone());
                     self.layout = None;
                     let cid = self.id();
@@ -611,6 +662,37 @@ impl AppState {
                 Vec::new()
             }
             UiAction::RunDiagnose => self.run_diagnose(),
+            UiAction::OpenSignIn => {
+                if self.registry.is_none() {
+                    self.notice = Some("connect to a registry first, then sign in to it".into());
+                } else {
+                    self.sign_in.open = true;
+                }
+                Vec::new()
+            }
+            UiAction::CloseSignIn => {
+                self.sign_in.open = false;
+                self.sign_in.password.clear();
+                Vec::new()
+            }
+            UiAction::SignIn => {
+                let Some(registry) = self.registry.clone() else { return Vec::new() };
+                if self.sign_in.username.trim().is_empty() || self.sign_in.password.is_empty() {
+                    self.sign_in.error = Some("give a user name and a password (or token)".into());
+                    return Vec::new();
+                }
+                let id = self.id();
+                self.sign_in.request = Some(id);
+                self.sign_in.error = None;
+                let password = std::mem::take(&mut self.sign_in.password);
+                vec![Command::SignIn {
+                    id,
+                    registry,
+                    username: self.sign_in.username.trim().to_string(),
+                    password,
+                    remember: self.sign_in.remember,
+                }]
+            }
             UiAction::Composer(a) => {
                 let mut next = self.next_id;
                 let cmds = self.composer.handle(a, &mut || {

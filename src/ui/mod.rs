@@ -179,6 +179,9 @@ impl ArchlensApp {
             let focus = std::mem::take(&mut self.focus_filter);
             actions.extend(matrix::matrix_ui(ui, &mut self.state, focus));
         });
+        if self.state.sign_in.open {
+            actions.extend(registry_bar::sign_in_ui(ui.ctx(), &mut self.state));
+        }
         if self.state.composer.open {
             actions.extend(composer::composer_ui(ui.ctx(), &mut self.state));
         }

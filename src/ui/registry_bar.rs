@@ -48,6 +48,9 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 actions.push(UiAction::OpenLayout(dir));
             }
         }
+        if state.registry.is_some() && ui.button("Sign in…").on_hover_text("Type a login for this registry").clicked() {
+            actions.push(UiAction::OpenSignIn);
+        }
         ui.separator();
         match (&state.connection, &state.registry, &state.layout) {
             (_, _, Some((_, name))) => {
@@ -58,7 +61,11 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 ui.label(format!("Connecting to {r}…"));
             }
             (Loadable::Ready(signed_in), Some(r), _) => {
-                let who = if *signed_in { "signed in" } else { "anonymous" };
+                let who = match &state.signed_in_as {
+                    Some((user, kept)) => format!("signed in as {user}, {kept}"),
+                    None if *signed_in => "signed in with stored credentials".to_string(),
+                    None => "anonymous".to_string(),
+                };
                 let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().circle_filled(rect.center(), 4.0, egui::Color32::from_rgb(60, 180, 90));
                 ui.label(format!("{r} ({who})"));
@@ -71,5 +78,42 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
             }
         }
     });
+    actions
+}
+
+/// The sign-in window.
+pub fn sign_in_ui(ctx: &egui::Context, state: &mut AppState) -> Vec<UiAction> {
+    let mut actions = Vec::new();
+    let registry = state.registry.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
+    let mut open = state.sign_in.open;
+    egui::Window::new(format!("Sign in to {registry}")).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+        let f = &mut state.sign_in;
+        egui::Grid::new("sign_in").num_columns(2).show(ui, |ui| {
+            let l = ui.label("User name");
+            ui.add(egui::TextEdit::singleline(&mut f.username).desired_width(220.0)).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Password or token");
+            let pw = ui.add(egui::TextEdit::singleline(&mut f.password).password(true).desired_width(220.0)).labelled_by(l.id);
+            if pw.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                actions.push(UiAction::SignIn);
+            }
+            ui.end_row();
+        });
+        ui.checkbox(&mut f.remember, "Remember in the OS keychain");
+        ui.horizontal(|ui| {
+            if f.is_pending() {
+                ui.spinner();
+                ui.label("Checking…");
+            } else if ui.button("Sign in").clicked() {
+                actions.push(UiAction::SignIn);
+            }
+        });
+        if let Some(e) = &f.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    });
+    if !open && state.sign_in.open {
+        actions.push(UiAction::CloseSignIn);
+    }
     actions
 }

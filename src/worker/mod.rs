@@ -15,6 +15,7 @@ use crate::model::digest::Digest;
 use crate::model::manifest::{Descriptor, ImageConfig, ManifestKind};
 use crate::model::matrix::TagResult;
 use crate::model::reference::{Reference, Registry, Repository};
+use crate::registry::auth::Credentials;
 use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Source};
 
 pub type RequestId = u64;
@@ -31,6 +32,8 @@ pub enum SourceRef {
 pub enum Command {
     /// Check the registry answers and whether credentials are stored for it.
     Connect { id: RequestId, registry: Registry },
+    /// Sign in with a typed login; `remember` keeps it in the OS keychain.
+    SignIn { id: RequestId, registry: Registry, username: String, password: String, remember: bool },
     /// One catalog page; `page` is the `next` URL of the previous one.
     ListRepos { id: RequestId, registry: Registry, page: Option<String> },
     /// Open a layout folder: its tags.
@@ -73,6 +76,8 @@ pub struct Details {
 #[derive(Debug, Clone)]
 pub enum Event {
     Connected { id: RequestId, registry: Registry, signed_in: bool },
+    /// The login worked; `kept` says where it is kept (or why only for this session).
+    SignedIn { id: RequestId, registry: Registry, username: String, kept: String },
     ReposPage { id: RequestId, repos: Vec<String>, next: Option<String> },
     LayoutOpened { id: RequestId, path: PathBuf, name: String },
     TagsListed { id: RequestId, tags: Vec<String> },
@@ -98,6 +103,7 @@ impl Event {
     pub fn id(&self) -> RequestId {
         match self {
             Event::Connected { id, .. }
+            | Event::SignedIn { id, .. }
             | Event::ReposPage { id, .. }
             | Event::LayoutOpened { id, .. }
             | Event::TagsListed { id, .. }
@@ -188,6 +194,7 @@ pub fn spawn_with_cache(
 fn command_id(c: &Command) -> RequestId {
     match c {
         Command::Connect { id, .. }
+        | Command::SignIn { id, .. }
         | Command::ListRepos { id, .. }
         | Command::OpenLayout { id, .. }
         | Command::LoadMatrix { id, .. }
@@ -273,6 +280,25 @@ impl Worker {
                 .await
                 .unwrap_or(false);
                 self.emit(Event::Connected { id, registry, signed_in });
+            }
+            Command::SignIn { id, registry, username, password, remember } => {
+                let creds = Credentials::Basic { username: username.clone(), password: password.clone() };
+                let c = Arc::new(RegistryClient::new(registry.clone(), Some(creds), self.options.clone()).map_err(|e| e.to_string())?);
+                // A scope-less /v2/ check, then a repository-less catalog or token round trip:
+                // the login must be accepted before it replaces the current one.
+                c.ping().await.map_err(|e| format!("sign-in to {registry} failed: {e}"))?;
+                self.clients.lock().await.insert(registry.clone(), c);
+                let kept = if remember {
+                    let (r, u, p) = (registry.clone(), username.clone(), password.clone());
+                    match tokio::task::spawn_blocking(move || registry::auth::keychain_store(&r, &u, &p)).await {
+                        Ok(Ok(())) => "kept in the OS keychain".to_string(),
+                        Ok(Err(why)) => format!("for this session only ({why})"),
+                        Err(e) => format!("for this session only ({e})"),
+                    }
+                } else {
+                    "for this session only".to_string()
+                };
+                self.emit(Event::SignedIn { id, registry, username, kept });
             }
             Command::ListRepos { id, registry, page } => {
                 let c = self.client(&registry).await?;
