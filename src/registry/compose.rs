@@ -11,7 +11,7 @@ use crate::model::reference::{Reference, Registry};
 
 use super::client::RegistryClient;
 use super::error::RegistryError;
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, Source};
 use super::upload::Uploader;
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
@@ -128,7 +128,7 @@ async fn copy_blob(
     same_registry: bool,
     target: &Target<'_>,
     target_repo: &str,
-    digest: &Digest,
+    (digest, size): (&Digest, u64),
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
     if target.client.blob_exists(target_repo, digest).await? {
@@ -138,13 +138,18 @@ async fn copy_blob(
         stats.mounted += 1;
         return Ok(());
     }
-    let bytes = match src.client() {
-        // Verified against the digest on the way in.
-        Some(c) => c.get_blob(src_repo, digest).await?,
-        None => return Err(RegistryError::Other { detail: format!("cannot read blob {digest} from its source") }),
-    };
-    stats.uploaded += bytes.len() as u64;
-    target.uploader.upload(target_repo, bytes, digest).await?;
+    match src.source() {
+        // Streamed from registry to registry; the target checks the digest at the end.
+        Source::Registry(c) => {
+            target.uploader.upload_from(target_repo, c.clone(), src_repo, digest, size).await?;
+            stats.uploaded += size;
+        }
+        Source::Layout(l) => {
+            let bytes = l.blob(digest)?;
+            stats.uploaded += bytes.len() as u64;
+            target.uploader.upload(target_repo, bytes, digest).await?;
+        }
+    }
     if !target.client.blob_exists(target_repo, digest).await? {
         return Err(RegistryError::Other { detail: format!("{digest} is not in {target_repo} after its upload") });
     }
@@ -168,10 +173,15 @@ fn copy_manifest<'a>(
                 copy_manifest(src, src_repo, same_registry, target, target_repo, &d.digest, stats).await?;
             }
         } else {
-            let blobs: Vec<Digest> =
-                m.view.config.iter().map(|c| c.digest.clone()).chain(m.view.layers.iter().map(|l| l.digest.clone())).collect();
-            for b in &blobs {
-                copy_blob(src, src_repo, same_registry, target, target_repo, b, stats).await?;
+            let blobs: Vec<(Digest, u64)> = m
+                .view
+                .config
+                .iter()
+                .chain(m.view.layers.iter())
+                .map(|d| (d.digest.clone(), d.size))
+                .collect();
+            for (b, size) in &blobs {
+                copy_blob(src, src_repo, same_registry, target, target_repo, (b, *size), stats).await?;
             }
         }
         target.client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;

@@ -69,6 +69,34 @@ impl Uploader {
         Ok(self.client.mount_blob(&target, &source, digest.as_str()).await.is_ok())
     }
 
+    /// Upload a blob as it streams from another registry (chunked), without holding it in
+    /// memory. The registry checks the digest when the upload completes.
+    pub async fn upload_from(
+        &self,
+        repo: &str,
+        source: std::sync::Arc<RegistryClient>,
+        source_repo: &str,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<(), RegistryError> {
+        let target = self.reference(repo);
+        self.authenticate(&target).await?;
+        let resp = source.open_blob(source_repo, digest).await?;
+        let chunks = futures::stream::unfold(Some((source, resp)), |state| async move {
+            let (client, mut resp) = state?;
+            match client.next_chunk(&mut resp).await {
+                Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), Some((client, resp)))),
+                Ok(None) => None,
+                Err(e) => Some((Err(oci_client::errors::OciDistributionError::GenericError(Some(e.to_string()))), None)),
+            }
+        });
+        self.client
+            .push_blob_stream(&target, chunks, digest.as_str(), Some(size))
+            .await
+            .map_err(|e| self.err(&format!("copying {digest} to {repo}"), e))?;
+        Ok(())
+    }
+
     /// Upload a blob (chunked, falling back to one piece).
     pub async fn upload(&self, repo: &str, bytes: Vec<u8>, digest: &Digest) -> Result<(), RegistryError> {
         let target = self.reference(repo);
