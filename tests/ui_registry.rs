@@ -100,9 +100,13 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
     let reg = common::registry_addr().to_string();
     let cache = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: this test binary's other tests never read ARCHLENS_DATA_DIR.
-    unsafe { std::env::set_var("ARCHLENS_DATA_DIR", data.path()) };
-    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
+    let worker = archlens::worker::spawn_with(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(cache.path())),
+        Some(data.path().join("journal.jsonl")),
+        Arc::new(|| {}),
+    )
+    .unwrap();
     let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Nothing, None);
     let wait = |app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -30,12 +30,17 @@ pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// Append to the default journal.
 pub fn append(entry: &JournalEntry) -> std::io::Result<()> {
     let Some(p) = path() else { return Err(std::io::Error::other("no data directory for the journal")) };
+    append_to(&p, entry)
+}
+
+pub fn append_to(p: &std::path::Path, entry: &JournalEntry) -> std::io::Result<()> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p)?;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
     let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
     line.push(b'\n');
     f.write_all(&line)?;

@@ -157,17 +157,27 @@ pub fn spawn(options: ClientOptions, repaint: Arc<dyn Fn() + Send + Sync>) -> st
     spawn_with_cache(options, registry::Cache::default_location(), repaint)
 }
 
-/// Start the worker with an explicit cache (`None`: no cache).
+/// Start the worker with an explicit cache (`None`: no cache) and the default journal.
 pub fn spawn_with_cache(
     options: ClientOptions,
     cache: Option<registry::Cache>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<WorkerHandle> {
+    spawn_with(options, cache, registry::journal::path(), repaint)
+}
+
+/// Start the worker with an explicit cache and push journal.
+pub fn spawn_with(
+    options: ClientOptions,
+    cache: Option<registry::Cache>,
+    journal: Option<PathBuf>,
     repaint: Arc<dyn Fn() + Send + Sync>,
 ) -> std::io::Result<WorkerHandle> {
     let (handle, mut commands, events) = WorkerHandle::detached();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     std::thread::Builder::new().name("archlens-worker".into()).spawn(move || {
         runtime.block_on(async move {
-            let worker = Arc::new(Worker::new(options, cache, events, repaint));
+            let worker = Arc::new(Worker::new(options, cache, journal, events, repaint));
             let mut tasks: HashMap<RequestId, AbortHandle> = HashMap::new();
             while let Some(cmd) = commands.recv().await {
                 tasks.retain(|_, h| !h.is_finished());
@@ -213,6 +223,7 @@ fn command_id(c: &Command) -> RequestId {
 struct Worker {
     options: ClientOptions,
     cache: Option<registry::Cache>,
+    journal: Option<PathBuf>,
     events: std::sync::mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
     clients: tokio::sync::Mutex<HashMap<Registry, Arc<RegistryClient>>>,
@@ -222,10 +233,19 @@ impl Worker {
     fn new(
         options: ClientOptions,
         cache: Option<registry::Cache>,
+        journal: Option<PathBuf>,
         events: std::sync::mpsc::Sender<Event>,
         repaint: Arc<dyn Fn() + Send + Sync>,
     ) -> Worker {
-        Worker { options, cache, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
+        Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    async fn record(&self, entry: registry::journal::JournalEntry) -> Result<(), String> {
+        let Some(path) = self.journal.clone() else { return Err("no data directory for the journal".into()) };
+        tokio::task::spawn_blocking(move || registry::journal::append_to(&path, &entry))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
     }
 
     fn emit(&self, e: Event) {
@@ -414,9 +434,8 @@ impl Worker {
                     previous: pushed.previous.clone(),
                     digest: pushed.digest.clone(),
                 };
-                let journal = tokio::task::spawn_blocking(move || registry::journal::append(&entry)).await;
-                if !matches!(journal, Ok(Ok(()))) {
-                    return Err(format!("pushed {} but the journal could not be written", pushed.digest));
+                if let Err(e) = self.record(entry).await {
+                    return Err(format!("pushed {} but the journal could not be written: {e}", pushed.digest));
                 }
                 self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous });
             }
@@ -435,7 +454,9 @@ impl Worker {
                     previous: Some(expect_current),
                     digest: digest.clone(),
                 };
-                let _ = tokio::task::spawn_blocking(move || registry::journal::append(&entry)).await;
+                if let Err(e) = self.record(entry).await {
+                    return Err(format!("{target} points at {digest} again, but the journal could not be written: {e}"));
+                }
                 self.emit(Event::Repointed { id, target, digest });
             }
             Command::SaveDraft { id, path, draft } => {
