@@ -57,3 +57,20 @@ fn the_demo_layout_reads_as_a_matrix() {
     assert_eq!(m.rows[0].attestations, 1);
     assert_eq!(m.shared_with(&m.rows[0]), ["latest"]);
 }
+
+#[test]
+fn the_cli_reads_layout_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::project_root().join("assets/demo-layout");
+    let out = common::archlens(&["matrix", &format!("oci:{}", dir.display()), "--format", "json"], tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&common::stdout_ok(&out)).unwrap();
+    assert_eq!(v["platforms"].as_array().unwrap().len(), 6);
+    assert_eq!(v["tags"].as_array().unwrap().len(), 7);
+    let raw = common::archlens(&["inspect", "--raw", &format!("oci:{}:1.1", dir.display())], tmp.path());
+    let set = archlens::build::standard_set();
+    let (_, built) = set.iter().find(|(t, _)| t == "1.1").unwrap();
+    assert_eq!(raw.stdout, built.bytes());
+    let bad = common::archlens(&["inspect", &format!("oci:{}", dir.display())], tmp.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("name a tag"));
+}

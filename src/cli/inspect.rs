@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use archlens::model::reference::Reference;
 use archlens::model::units::human_bytes;
 use archlens::registry::fetch::Inspection;
 
@@ -14,7 +13,7 @@ use super::{Format, NetArgs, output};
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Image reference, e.g. `127.0.0.1:5000/team/app:1.0`, `alpine@sha256:…`.
+    /// Image reference, e.g. `127.0.0.1:5000/team/app:1.0`, `alpine@sha256:…`, `oci:DIR:TAG`.
     pub reference: String,
     /// Print the manifest's exact bytes and nothing else.
     #[arg(long)]
@@ -24,8 +23,7 @@ pub struct InspectArgs {
 }
 
 pub async fn run(a: InspectArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let reference = Reference::parse(&a.reference)?;
-    let fetcher = net.fetcher(reference.registry())?;
+    let (fetcher, reference) = super::open_reference(net, &a.reference)?;
     if a.raw {
         let m = fetcher.resolve_reference(&reference).await.with_context(|| format!("reading {reference}"))?;
         let mut out = std::io::stdout().lock();

@@ -7,14 +7,13 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use archlens::model::matrix::{Matrix, RowKind, glob_match};
-use archlens::model::reference::Repository;
 use archlens::model::units::human_bytes;
 
 use super::{Format, NetArgs, output};
 
 #[derive(Debug, clap::Args)]
 pub struct MatrixArgs {
-    /// Repository, e.g. `127.0.0.1:5000/team/app`.
+    /// Repository, e.g. `127.0.0.1:5000/team/app`, or an OCI layout folder as `oci:DIR`.
     pub repository: String,
     /// Only tags matching this glob (`1.*`, `*-alpine`).
     #[arg(long)]
@@ -24,8 +23,7 @@ pub struct MatrixArgs {
 }
 
 pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let repo = Repository::parse(&a.repository)?;
-    let fetcher = net.fetcher(&repo.registry)?;
+    let (fetcher, repo) = super::open_repository(net, &a.repository)?;
     let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
     tags.sort();
     if let Some(g) = &a.tags {

@@ -94,6 +94,34 @@ impl NetArgs {
     }
 }
 
+/// A repository to read: `oci:DIR` (an OCI image-layout folder) or a registry repository.
+pub fn open_repository(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Repository)> {
+    if let Some(dir) = arg.strip_prefix("oci:") {
+        let layout = archlens::registry::Layout::open(dir)?;
+        let repo = archlens::model::Repository { registry: Registry::layout(), name: layout.name() };
+        return Ok((Fetcher::with_source(archlens::registry::Source::Layout(layout.into()), None), repo));
+    }
+    let repo = archlens::model::Repository::parse(arg)?;
+    Ok((net.fetcher(&repo.registry)?, repo))
+}
+
+/// A reference to read: `oci:DIR:TAG`, `oci:DIR@DIGEST`, or a registry reference.
+pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Reference)> {
+    if let Some(rest) = arg.strip_prefix("oci:") {
+        let (dir, tag, digest) = match rest.rsplit_once('@') {
+            Some((dir, d)) => (dir, None, Some(archlens::model::Digest::parse(d)?)),
+            None => match rest.rsplit_once(':') {
+                Some((dir, t)) if !t.contains('/') => (dir, Some(t.to_string()), None),
+                _ => anyhow::bail!("{arg}: name a tag (oci:DIR:TAG) or a digest (oci:DIR@sha256:…)"),
+            },
+        };
+        let (fetcher, repository) = open_repository(net, &format!("oci:{dir}"))?;
+        return Ok((fetcher, archlens::model::Reference { repository, tag, digest }));
+    }
+    let reference = archlens::model::Reference::parse(arg)?;
+    Ok((net.fetcher(reference.registry())?, reference))
+}
+
 pub fn run(args: Args) -> ExitCode {
     let command = args.command.unwrap_or(Command::Gui(gui::GuiArgs::default()));
     if let Command::Gui(g) = command {
@@ -127,6 +155,10 @@ pub fn run(args: Args) -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        // The reader went away (`archlens inspect --raw … | head`): not an error.
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

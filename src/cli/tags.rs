@@ -5,13 +5,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use archlens::model::matrix::glob_match;
-use archlens::model::reference::Repository;
 
 use super::{Format, NetArgs, output};
 
 #[derive(Debug, clap::Args)]
 pub struct TagsArgs {
-    /// Repository, e.g. `127.0.0.1:5000/team/app`, `alpine`.
+    /// Repository, e.g. `127.0.0.1:5000/team/app`, `alpine`, or `oci:DIR`.
     pub repository: String,
     /// Only tags matching this glob (`1.*`).
     #[arg(long)]
@@ -21,8 +20,7 @@ pub struct TagsArgs {
 }
 
 pub async fn run(a: TagsArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let repo = Repository::parse(&a.repository)?;
-    let fetcher = net.fetcher(&repo.registry)?;
+    let (fetcher, repo) = super::open_repository(net, &a.repository)?;
     let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
     tags.sort();
     if let Some(g) = &a.filter {
