@@ -43,7 +43,7 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
         if ui.button("Docker Hub").clicked() {
             actions.push(UiAction::Connect(DOCKER_HUB.to_string()));
         }
-        if ui.button("Open folder…").on_hover_text("Open an OCI image layout folder").clicked() {
+        if ui.button("Open folder…").on_hover_text("Open an OCI image layout folder (or type oci:PATH under Open repository)").clicked() {
             if let Some(dir) = rfd::FileDialog::new().set_title("Open an OCI image layout").pick_folder() {
                 actions.push(UiAction::OpenLayout(dir));
             }
