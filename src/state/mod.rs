@@ -543,6 +543,10 @@ impl AppState {
                     for old in [self.connect_request.take(), self.repos_request.take()].into_iter().flatten() {
                         cmds.push(Command::Cancel { id: old });
                     }
+                    // A load still running against another registry stops; its rows stay.
+                    if self.matrix.as_ref().is_some_and(|m| m.source != SourceRef::Registry(registry.clone())) {
+                        cmds.extend(self.cancel_matrix());
+                    }
                     self.registry_input = registry.name().to_string();
                     if self.registry.as_ref() != Some(&registry) {
                         self.signed_in_as = None;

@@ -160,9 +160,24 @@ fn connect_lists_repositories_unless_the_catalog_is_hidden() {
     assert_eq!(page.as_deref(), Some("n"));
     s.apply(Event::ReposPage { id: *id2, repos: vec!["b".into()], next: None });
     assert_eq!(s.repos.value().unwrap(), &["a", "b"]);
+    // A matrix loading from this registry is left alone by reconnecting to it…
+    let cmds = s.handle(UiAction::OpenRepository("127.0.0.1:5000/team/app".into()));
+    let load = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::LoadMatrix { id, .. } => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    let again = s.handle(UiAction::Connect("127.0.0.1:5000".into()));
+    assert!(!again.iter().any(|c| matches!(c, Command::Cancel { id } if *id == load)), "{again:?}");
+    // …and cancelled by switching to another registry, keeping its rows.
     let hub = s.handle(UiAction::Connect("docker.io".into()));
+    assert!(hub.iter().any(|c| matches!(c, Command::Cancel { id } if *id == load)), "{hub:?}");
+    assert!(!s.is_loading());
+    let hub: Vec<Command> = hub.into_iter().filter(|c| !matches!(c, Command::Cancel { id } if *id == load)).collect();
     assert!(matches!(hub[0], Command::Cancel { .. }), "the pending connect is cancelled");
-    assert!(matches!(hub[1], Command::Connect { .. }));
+    assert!(matches!(hub.last(), Some(Command::Connect { .. })), "{hub:?}");
     assert!(!hub.iter().any(|c| matches!(c, Command::ListRepos { .. })), "Docker Hub hides its catalog");
     assert!(matches!(s.handle(UiAction::Connect("bad host!".into())).as_slice(), []));
     assert!(s.notice.is_some());
