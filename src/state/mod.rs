@@ -441,7 +441,9 @@ impl AppState {
     }
 
     fn fail(&mut self, id: RequestId, error: String) {
-        if Some(id) == self.sign_in.request {
+        if id == crate::worker::SETTINGS_REQUEST {
+            self.notice = Some(error);
+        } else if Some(id) == self.sign_in.request {
             self.sign_in.request = None;
             self.sign_in.error = Some(error);
         } else if Some(id) == self.diagnose.request {

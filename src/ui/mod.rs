@@ -34,6 +34,8 @@ pub struct ArchlensApp {
     /// Commands sent, for tests and diagnostics.
     pub sent: Vec<Command>,
     persist_settings: bool,
+    /// Settings as last written, so changes are saved as they happen.
+    saved_settings: Option<Settings>,
     focus_filter: bool,
     exit_after_first_frame: bool,
 }
@@ -47,6 +49,7 @@ impl ArchlensApp {
             worker,
             sent: Vec::new(),
             persist_settings: false,
+            saved_settings: None,
             focus_filter: false,
             exit_after_first_frame: false,
         };
@@ -74,6 +77,14 @@ impl ArchlensApp {
     pub fn with_persistence(mut self) -> Self {
         self.persist_settings = true;
         self
+    }
+
+    /// Hand changed settings to the worker to write (never on the UI thread).
+    fn persist_if_changed(&mut self) {
+        if self.persist_settings && self.saved_settings.as_ref() != Some(&self.state.settings) {
+            self.saved_settings = Some(self.state.settings.clone());
+            self.send(vec![Command::SaveSettings { id: crate::worker::SETTINGS_REQUEST, settings: Box::new(self.state.settings.clone()) }]);
+        }
     }
 
     fn open_reference(&mut self, r: &str) {
@@ -188,6 +199,7 @@ impl ArchlensApp {
         for a in actions {
             self.dispatch(a);
         }
+        self.persist_if_changed();
         if self.state.is_loading() || self.state.diagnose.is_running() {
             // Progress keeps moving while rows arrive; the worker also wakes us per event.
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
@@ -210,10 +222,8 @@ impl eframe::App for ArchlensApp {
     }
 
     fn save(&mut self, _storage: &mut dyn eframe::Storage) {
-        if self.persist_settings {
-            if let Err(e) = crate::settings::save(&self.state.settings) {
-                self.state.notice = Some(format!("could not save settings: {e}"));
-            }
-        }
+        // Window geometry goes to eframe's storage; settings are written by the worker as they
+        // change.
+        self.persist_if_changed();
     }
 }

@@ -20,6 +20,9 @@ use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Sour
 
 pub type RequestId = u64;
 
+/// The request id of settings writes (fire and forget; a failure becomes a notice).
+pub const SETTINGS_REQUEST: RequestId = 0;
+
 /// Where a repository lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SourceRef {
@@ -51,6 +54,8 @@ pub enum Command {
     /// Point `target` back at `digest`, if it still points at `expect_current`.
     Repoint { id: RequestId, target: Reference, digest: Digest, expect_current: Digest },
     SaveDraft { id: RequestId, path: PathBuf, draft: Box<IndexDraft> },
+    /// Write the app's settings (recents, favourites, host …).
+    SaveSettings { id: RequestId, settings: Box<crate::settings::Settings> },
     LoadDraft { id: RequestId, path: PathBuf },
     /// Diagnose a reference for a host (a preset id or a platform).
     Diagnose { id: RequestId, source: SourceRef, reference: Reference, host: String, deep: bool },
@@ -215,6 +220,7 @@ fn command_id(c: &Command) -> RequestId {
         | Command::PushDraft { id, .. }
         | Command::Repoint { id, .. }
         | Command::SaveDraft { id, .. }
+        | Command::SaveSettings { id, .. }
         | Command::LoadDraft { id, .. }
         | Command::Cancel { id } => *id,
     }
@@ -468,6 +474,12 @@ impl Worker {
                 .await
                 .map_err(|e| e.to_string())??;
                 self.emit(Event::DraftSaved { id, path });
+            }
+            Command::SaveSettings { settings, .. } => {
+                tokio::task::spawn_blocking(move || crate::settings::save(&settings))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("could not save settings: {e}"))?;
             }
             Command::LoadDraft { id, path } => {
                 let draft = tokio::task::spawn_blocking(move || -> Result<IndexDraft, String> {
