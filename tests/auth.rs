@@ -139,9 +139,14 @@ fn signing_in_through_the_app_worker_replaces_the_anonymous_client() {
         }
         other => panic!("{other:?}"),
     }
-    worker.send(W::ListRepos { id: 4, registry, page: None });
+    worker.send(W::ListRepos { id: 4, registry: registry.clone(), page: None });
     match wait(4) {
         Event::ReposPage { repos, .. } => assert!(repos.contains(&"private/app".to_string()), "{repos:?}"),
         other => panic!("{other:?}"),
     }
+    // Signing out drops the login: the registry refuses again.
+    worker.send(W::SignOut { id: 5, registry: registry.clone() });
+    assert!(matches!(wait(5), Event::SignedOut { .. }));
+    worker.send(W::ListRepos { id: 6, registry, page: None });
+    assert!(matches!(wait(6), Event::Failed { .. }));
 }

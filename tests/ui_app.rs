@@ -445,4 +445,7 @@ fn sign_in_form_sends_the_login_and_forgets_the_password() {
     rig.steps(3);
     rig.harness.get_by_label_contains("signed in as alice, for this session only");
     assert!(rig.harness.query_by_label("User name").is_none(), "the form closes");
+    rig.harness.get_by_label("Sign out").click();
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::SignOut { .. })));
 }

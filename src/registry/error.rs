@@ -42,12 +42,6 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// Whether trying the same request again may help.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, RegistryError::RateLimited { .. } | RegistryError::Timeout { .. } | RegistryError::Connection { .. })
-            || matches!(self, RegistryError::Http { status, .. } if *status == 408 || *status >= 500)
-    }
-
     pub fn digest_mismatch(registry: &str, what: &str, expected: &Digest, actual: Digest) -> RegistryError {
         RegistryError::DigestMismatch {
             registry: registry.to_string(),

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::binary::{BinaryFormat, HEADER_BYTES, identify};
 use crate::model::diagnose::BinaryFacts;
-use crate::model::digest::Digest;
 use crate::model::manifest::{Descriptor, ImageConfig};
 
 use super::error::RegistryError;
@@ -371,11 +370,6 @@ pub async fn examine(
         Err(e) if read >= max_bytes => Ok((BinaryFacts::Unknown { reason: e.to_string() }, read)),
         Err(e) => Err(e),
     }
-}
-
-/// Digest helper for callers that only know a descriptor.
-pub fn layer_digests(layers: &[Descriptor]) -> Vec<Digest> {
-    layers.iter().map(|l| l.digest.clone()).collect()
 }
 
 #[cfg(test)]

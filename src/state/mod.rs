@@ -75,6 +75,7 @@ pub enum UiAction {
     CloseSignIn,
     /// Sign in to the current registry with what the sign-in form holds.
     SignIn,
+    SignOut,
     /// Add the selected tag or cell to the draft.
     AddSelectionToDraft,
     /// Start the composer from the selected tag's index.
@@ -376,6 +377,13 @@ impl AppState {
                     }
                 }
             }
+            Event::SignedOut { registry, .. } => {
+                if self.registry.as_ref() == Some(&registry) {
+                    self.signed_in_as = None;
+                    // Connect again: whatever credentials files say now applies.
+                    follow_up = self.handle(UiAction::Connect(registry.name().to_string()));
+                }
+            }
             Event::ReposPage { repos, next, .. } if Some(id) == self.repos_request => {
                 self.repos_request = None;
                 let mut all = std::mem::replace(&mut self.repos, Loadable::NotRequested).into_value().unwrap_or_default();
@@ -668,6 +676,13 @@ impl AppState {
                 Vec::new()
             }
             UiAction::RunDiagnose => self.run_diagnose(),
+            UiAction::SignOut => match self.registry.clone() {
+                Some(registry) => {
+                    let id = self.id();
+                    vec![Command::SignOut { id, registry }]
+                }
+                None => Vec::new(),
+            },
             UiAction::OpenSignIn => {
                 if self.registry.is_none() {
                     self.notice = Some("connect to a registry first, then sign in to it".into());

@@ -48,7 +48,11 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 actions.push(UiAction::OpenLayout(dir));
             }
         }
-        if state.registry.is_some() && ui.button("Sign in…").on_hover_text("Type a login for this registry").clicked() {
+        if state.signed_in_as.is_some() {
+            if ui.button("Sign out").on_hover_text("Forget the login typed for this registry").clicked() {
+                actions.push(UiAction::SignOut);
+            }
+        } else if state.registry.is_some() && ui.button("Sign in…").on_hover_text("Type a login for this registry").clicked() {
             actions.push(UiAction::OpenSignIn);
         }
         ui.separator();

@@ -37,6 +37,8 @@ pub enum Command {
     Connect { id: RequestId, registry: Registry },
     /// Sign in with a typed login; `remember` keeps it in the OS keychain.
     SignIn { id: RequestId, registry: Registry, username: String, password: String, remember: bool },
+    /// Forget a typed login (and its keychain entry); stored credentials files still apply.
+    SignOut { id: RequestId, registry: Registry },
     /// One catalog page; `page` is the `next` URL of the previous one.
     ListRepos { id: RequestId, registry: Registry, page: Option<String> },
     /// Open a layout folder: its tags.
@@ -83,6 +85,7 @@ pub enum Event {
     Connected { id: RequestId, registry: Registry, signed_in: bool },
     /// The login worked; `kept` says where it is kept (or why only for this session).
     SignedIn { id: RequestId, registry: Registry, username: String, kept: String },
+    SignedOut { id: RequestId, registry: Registry },
     ReposPage { id: RequestId, repos: Vec<String>, next: Option<String> },
     LayoutOpened { id: RequestId, path: PathBuf, name: String },
     TagsListed { id: RequestId, tags: Vec<String> },
@@ -109,6 +112,7 @@ impl Event {
         match self {
             Event::Connected { id, .. }
             | Event::SignedIn { id, .. }
+            | Event::SignedOut { id, .. }
             | Event::ReposPage { id, .. }
             | Event::LayoutOpened { id, .. }
             | Event::TagsListed { id, .. }
@@ -210,6 +214,7 @@ fn command_id(c: &Command) -> RequestId {
     match c {
         Command::Connect { id, .. }
         | Command::SignIn { id, .. }
+        | Command::SignOut { id, .. }
         | Command::ListRepos { id, .. }
         | Command::OpenLayout { id, .. }
         | Command::LoadMatrix { id, .. }
@@ -325,6 +330,13 @@ impl Worker {
                     "for this session only".to_string()
                 };
                 self.emit(Event::SignedIn { id, registry, username, kept });
+            }
+            Command::SignOut { id, registry } => {
+                let r = registry.clone();
+                // Nothing kept is not an error: the login may have been for this session only.
+                let _ = tokio::task::spawn_blocking(move || registry::auth::keychain_forget(&r)).await;
+                self.clients.lock().await.remove(&registry);
+                self.emit(Event::SignedOut { id, registry });
             }
             Command::ListRepos { id, registry, page } => {
                 let c = self.client(&registry).await?;
