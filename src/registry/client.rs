@@ -203,11 +203,7 @@ impl RegistryClient {
             };
             let resp = match sent {
                 Err(_) => {
-                    return Err(RegistryError::Timeout {
-                        registry: self.name(),
-                        url: url.to_string(),
-                        seconds: self.options.timeout.as_secs().max(1),
-                    });
+                    return Err(self.timeout_error(url.to_string()));
                 }
                 Ok(Err(e)) => {
                     let err = self.classify(&e);
@@ -274,11 +270,7 @@ impl RegistryClient {
             }
             let resp = tokio::time::timeout(self.options.timeout, rb.send())
                 .await
-                .map_err(|_| RegistryError::Timeout {
-                    registry: self.name(),
-                    url: url.clone(),
-                    seconds: self.options.timeout.as_secs().max(1),
-                })?
+                .map_err(|_| self.timeout_error(url.clone()))?
                 .map_err(|e| self.classify(&e))?;
             let status = resp.status().as_u16();
             if status == 401 && !authenticated {
@@ -307,14 +299,14 @@ impl RegistryClient {
     /// The next chunk of a streamed body, within the timeout; `None` at the end.
     pub async fn next_chunk(&self, resp: &mut reqwest::Response) -> Result<Option<Vec<u8>>, RegistryError> {
         match tokio::time::timeout(self.options.timeout, resp.chunk()).await {
-            Err(_) => Err(RegistryError::Timeout {
-                registry: self.name(),
-                url: resp.url().to_string(),
-                seconds: self.options.timeout.as_secs().max(1),
-            }),
+            Err(_) => Err(self.timeout_error(resp.url().to_string())),
             Ok(Err(e)) => Err(self.classify(&e)),
             Ok(Ok(c)) => Ok(c.map(|b| b.to_vec())),
         }
+    }
+
+    fn timeout_error(&self, url: impl Into<String>) -> RegistryError {
+        RegistryError::Timeout { registry: self.name(), url: url.into(), seconds: self.options.timeout.as_secs().max(1) }
     }
 
     fn classify(&self, e: &reqwest::Error) -> RegistryError {
@@ -385,11 +377,7 @@ impl RegistryClient {
                     Ok::<_, reqwest::Error>((status, body))
                 })
                 .await
-                .map_err(|_| RegistryError::Timeout {
-                    registry: self.name(),
-                    url: realm.clone(),
-                    seconds: self.options.timeout.as_secs().max(1),
-                })?
+                .map_err(|_| self.timeout_error(realm.clone()))?
                 .map_err(|e| self.classify(&e))?;
                 if resp.0 != 200 {
                     return Err(unauthorized(format!(
