@@ -150,3 +150,27 @@ fn signing_in_through_the_app_worker_replaces_the_anonymous_client() {
     worker.send(W::ListRepos { id: 6, registry, page: None });
     assert!(matches!(wait(6), Event::Failed { .. }));
 }
+
+#[test]
+fn docker_credential_helpers_are_run() {
+    let home = tempfile::tempdir().unwrap();
+    // A credential helper, as docker-credential-ecr-login or -osxkeychain would be.
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-archlenstest");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"{{\\\"ServerURL\\\":\\\"$server\\\",\\\"Username\\\":\\\"{USER}\\\",\\\"Secret\\\":\\\"{PASS}\\\"}}\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = home.path().join("docker");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = serde_json::json!({ "credHelpers": { locked_registry(): "archlenstest" } });
+    std::fs::write(dir.join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = tags(home.path(), &[("DOCKER_CONFIG", dir), ("PATH", path.into())]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.0");
+}
