@@ -132,3 +132,32 @@ fn pushed_manifests_are_what_skopeo_reads() {
     let child = &idx.children["linux/arm/v6"];
     assert_eq!(v["Layers"][0], archlens::model::Digest::sha256(&child.blobs[1]).to_string());
 }
+
+#[test]
+fn head_resolution_spares_manifest_gets_on_a_warm_cache() {
+    use archlens::model::reference::Registry;
+    use archlens::registry::{ClientOptions, RegistryClient};
+    let s = seeded();
+    let repo = Repository::parse(&s.repository).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let head_client = || {
+        let opts = ClientOptions { resolve_with_head: Some(true), ..ClientOptions::default() };
+        std::sync::Arc::new(RegistryClient::new(Registry::parse(common::registry_addr()).unwrap(), None, opts).unwrap())
+    };
+    assert!(!client().resolves_with_head(), "a local registry resolves with one GET by default");
+    assert!(RegistryClient::new(Registry::parse("docker.io").unwrap(), None, ClientOptions::default()).unwrap().resolves_with_head());
+    rt().block_on(async {
+        let tags = client().tags_all(&repo.name).await.unwrap();
+        let cold = Fetcher::new(head_client(), Some(Cache::at(dir.path())));
+        let m1 = cold.matrix(&repo, tags.clone(), |_, _, _| {}).await;
+        assert_eq!(cold.stats.tag_gets.load(Ordering::Relaxed), 0, "tags were resolved with HEAD");
+        let warm = Fetcher::new(head_client(), Some(Cache::at(dir.path())));
+        let m2 = warm.matrix(&repo, tags.clone(), |_, _, _| {}).await;
+        assert_eq!(warm.stats.tag_gets.load(Ordering::Relaxed), 0);
+        assert_eq!(warm.stats.network_fetches.load(Ordering::Relaxed), 0, "a warm run makes no manifest GET at all");
+        assert_eq!(m1, m2);
+        let get = Fetcher::new(client(), None);
+        get.matrix(&repo, tags.clone(), |_, _, _| {}).await;
+        assert_eq!(get.stats.tag_gets.load(Ordering::Relaxed) as usize, tags.len());
+    });
+}

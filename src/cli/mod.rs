@@ -45,6 +45,10 @@ pub struct NetArgs {
     /// Speak plain HTTP to a non-loopback registry (loopback hosts always may).
     #[arg(long, global = true)]
     pub plain_http: bool,
+    /// Resolve tags with HEAD requests, as is always done on Docker Hub (its pull limits
+    /// count manifest GETs).
+    #[arg(long, global = true)]
+    pub head: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -84,6 +88,7 @@ impl NetArgs {
             max_retries: self.retries,
             concurrency: self.concurrency.max(1),
             plain_http: self.plain_http,
+            resolve_with_head: self.head.then_some(true),
             ..ClientOptions::default()
         }
     }

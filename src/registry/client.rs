@@ -35,6 +35,10 @@ pub struct ClientOptions {
     pub concurrency: usize,
     /// Use plain HTTP for a non-loopback host.
     pub plain_http: bool,
+    /// Resolve tags with `HEAD` (and read manifests from the cache when it has them) rather
+    /// than one `GET`. `None`: only on Docker Hub, whose pull limits count manifest `GET`s but
+    /// not `HEAD`s.
+    pub resolve_with_head: Option<bool>,
 }
 
 impl Default for ClientOptions {
@@ -46,6 +50,7 @@ impl Default for ClientOptions {
             max_backoff: Duration::from_secs(30),
             concurrency: DEFAULT_CONCURRENCY,
             plain_http: false,
+            resolve_with_head: None,
         }
     }
 }
@@ -139,6 +144,11 @@ impl RegistryClient {
 
     pub fn credentials(&self) -> Option<&Credentials> {
         self.credentials.as_ref()
+    }
+
+    /// Whether tags are resolved with `HEAD` first (see [`ClientOptions::resolve_with_head`]).
+    pub fn resolves_with_head(&self) -> bool {
+        self.options.resolve_with_head.unwrap_or_else(|| self.registry.is_docker_hub())
     }
 
     pub fn options(&self) -> &ClientOptions {

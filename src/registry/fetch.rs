@@ -64,6 +64,8 @@ pub struct FetchStats {
     pub network_fetches: AtomicU64,
     pub cache_hits: AtomicU64,
     pub tag_resolutions: AtomicU64,
+    /// Manifests fetched by tag with `GET` (Docker Hub counts these against pull limits).
+    pub tag_gets: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +192,14 @@ impl Fetcher {
     /// from the cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
+        if let Source::Registry(c) = &self.source {
+            if c.resolves_with_head() {
+                if let Some((digest, _)) = c.head_manifest(repo, tag).await? {
+                    return self.manifest(repo, &digest).await;
+                }
+            }
+        }
+        self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
         let f = self.source.get_manifest(repo, tag).await?;
         if let Some(cache) = &self.cache {
             if cache.get(&f.digest).await.is_none() {
