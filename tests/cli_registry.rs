@@ -174,3 +174,14 @@ fn errors_are_clear_and_exit_non_zero() {
     let err = String::from_utf8_lossy(&down.stderr);
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+#[test]
+fn matrix_lists_the_tags_that_lack_a_platform() {
+    let s = seeded();
+    let cache = tempfile::tempdir().unwrap();
+    let v = json(&archlens(&["matrix", &s.repository, "--missing", "linux/aarch64", "--format", "json"], cache.path()));
+    let tags: Vec<&str> = v["tags"].as_array().unwrap().iter().map(|r| r["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["0.9-arm", "1.2-windows", "single-amd64"], "aarch64 is normalised to linux/arm64");
+    let bad = archlens(&["matrix", &s.repository, "--missing", "linux/&arm"], cache.path());
+    assert_eq!(bad.status.code(), Some(2));
+}

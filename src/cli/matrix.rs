@@ -18,6 +18,9 @@ pub struct MatrixArgs {
     /// Only tags matching this glob (`1.*`, `*-alpine`).
     #[arg(long)]
     pub tags: Option<String>,
+    /// Only tags that lack this platform (e.g. `linux/arm64`): which tags cannot be pulled for it.
+    #[arg(long)]
+    pub missing: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -29,8 +32,9 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &a.tags {
         tags.retain(|t| glob_match(g, t));
     }
+    let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
     let show_progress = std::io::stderr().is_terminal();
-    let matrix = fetcher
+    let mut matrix = fetcher
         .matrix(&repo, tags, |done, total, _| {
             if show_progress {
                 eprint!("\rreading tags {done}/{total}");
@@ -40,6 +44,9 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .await;
+    if let Some(key) = &missing {
+        matrix.retain_rows(|r| Matrix::lacks(r, key));
+    }
     match a.format {
         Format::Json => output::json(&to_json(&matrix))?,
         Format::Table => print_table(&matrix),

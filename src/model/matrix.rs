@@ -206,6 +206,17 @@ impl Matrix {
         }
     }
 
+    /// Keep only the rows for which `keep` holds (columns stay).
+    pub fn retain_rows(&mut self, keep: impl Fn(&Row) -> bool) {
+        self.rows.retain(|r| keep(r));
+        self.row_of = self.rows.iter().enumerate().map(|(i, r)| (r.tag.clone(), i)).collect();
+    }
+
+    /// Whether `row` is an image or index without a cell for `platform_key`.
+    pub fn lacks(row: &Row, platform_key: &str) -> bool {
+        row.kind != RowKind::Error && row.kind != RowKind::Artifact && !row.cells.contains_key(platform_key)
+    }
+
     pub fn row(&self, tag: &str) -> Option<&Row> {
         self.row_of.get(tag).map(|&i| &self.rows[i])
     }
@@ -247,11 +258,7 @@ impl Matrix {
 
     /// Tags with no cell for `platform` (key form), error rows excluded.
     pub fn tags_missing(&self, platform_key: &str) -> Vec<&str> {
-        self.rows
-            .iter()
-            .filter(|r| r.kind != RowKind::Error && r.kind != RowKind::Artifact && !r.cells.contains_key(platform_key))
-            .map(|r| r.tag.as_str())
-            .collect()
+        self.rows.iter().filter(|r| Matrix::lacks(r, platform_key)).map(|r| r.tag.as_str()).collect()
     }
 }
 
@@ -432,6 +439,10 @@ mod tests {
         assert_eq!(m.rows.len(), 2);
         assert_eq!(m.row("t").unwrap().digest, Some(d("i3")));
         assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/s390x"]);
+        m.retain_rows(|r| Matrix::lacks(r, "linux/amd64"));
+        assert_eq!(m.rows.len(), 2);
+        assert_eq!(m.row("u").map(|r| r.tag.as_str()), Some("u"));
+        assert!(m.row("x").is_none());
     }
 
     #[test]

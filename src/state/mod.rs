@@ -284,10 +284,7 @@ impl AppState {
                 let r = &m.rows[i];
                 let name_ok = filter.is_empty()
                     || if globby { glob_match(filter, &r.tag) } else { r.tag.contains(filter) };
-                let missing_ok = match &self.only_missing {
-                    None => true,
-                    Some(k) => r.kind != RowKind::Error && r.kind != RowKind::Artifact && !r.cells.contains_key(k),
-                };
+                let missing_ok = self.only_missing.as_ref().is_none_or(|k| Matrix::lacks(r, k));
                 name_ok && missing_ok
             })
             .collect();
