@@ -1,7 +1,7 @@
 //! Application state and its reducer: `apply(Event)` folds worker events in, `handle(UiAction)`
 //! turns what the user did into worker commands. No egui, no I/O.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub mod composer;
@@ -150,7 +150,7 @@ pub struct Derived {
     /// Indices into `matrix.rows`, filtered and sorted.
     pub visible: Vec<usize>,
     /// Digest → tags pointing at it, for digests shared by two or more tags.
-    pub shared: HashMap<Digest, Vec<String>>,
+    pub shared: BTreeMap<Digest, Vec<String>>,
     /// Platform key → how many tags lack it.
     pub missing: HashMap<String, usize>,
     /// Visible tags in which the host finds nothing to run.
@@ -295,13 +295,7 @@ impl AppState {
         } else {
             visible.sort_by(|&a, &b| m.rows[a].tag.cmp(&m.rows[b].tag));
         }
-        let mut by: HashMap<Digest, Vec<String>> = HashMap::new();
-        for r in &m.rows {
-            if let Some(d) = &r.digest {
-                by.entry(d.clone()).or_default().push(r.tag.clone());
-            }
-        }
-        by.retain(|_, v| v.len() > 1);
+        let by = m.shared_digests();
         let missing = m.keys().iter().map(|k| (k.clone(), m.tags_missing(k).len())).collect();
         let picks: Vec<Option<(String, MatchKind)>> = match self.host_platform() {
             None => vec![None; m.rows.len()],
