@@ -3,10 +3,9 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use archlens::model::matrix::{Matrix, RowKind, glob_match};
+use archlens::model::matrix::{Matrix, RowKind};
 use archlens::model::units::human_bytes;
 
 use super::{Format, NetArgs, output};
@@ -27,11 +26,7 @@ pub struct MatrixArgs {
 
 pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let (fetcher, repo) = super::open_repository(net, &a.repository)?;
-    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
-    tags.sort();
-    if let Some(g) = &a.tags {
-        tags.retain(|t| glob_match(g, t));
-    }
+    let tags = super::list_tags(&fetcher, &repo, a.tags.as_deref()).await?;
     let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
     let show_progress = std::io::stderr().is_terminal();
     let mut matrix = fetcher

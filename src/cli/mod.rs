@@ -110,6 +110,16 @@ pub fn open_repository(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, arc
     Ok((net.fetcher(&repo.registry)?, repo))
 }
 
+/// The tags of `repo`, sorted, keeping those matching `glob` if given.
+pub async fn list_tags(fetcher: &Fetcher, repo: &archlens::model::Repository, glob: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    tags.sort();
+    if let Some(g) = glob {
+        tags.retain(|t| archlens::model::matrix::glob_match(g, t));
+    }
+    Ok(tags)
+}
+
 /// A reference to read: `oci:DIR:TAG`, `oci:DIR@DIGEST`, or a registry reference.
 pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Reference)> {
     if let Some(rest) = arg.strip_prefix("oci:") {

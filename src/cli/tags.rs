@@ -2,9 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 
-use archlens::model::matrix::glob_match;
 
 use super::{Format, NetArgs, output};
 
@@ -21,11 +19,7 @@ pub struct TagsArgs {
 
 pub async fn run(a: TagsArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let (fetcher, repo) = super::open_repository(net, &a.repository)?;
-    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
-    tags.sort();
-    if let Some(g) = &a.filter {
-        tags.retain(|t| glob_match(g, t));
-    }
+    let tags = super::list_tags(&fetcher, &repo, a.filter.as_deref()).await?;
     match a.format {
         Format::Json => output::json(&serde_json::json!({ "repository": repo.to_string(), "tags": tags }))?,
         Format::Table => {
