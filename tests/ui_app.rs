@@ -338,6 +338,7 @@ fn draft_entry(platform: &str, name: &str) -> archlens::model::compose::DraftEnt
         annotations: Default::default(),
         compressed_size: 1_000_000,
         missing: false,
+        raw: None,
     }
 }
 

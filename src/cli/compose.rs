@@ -5,42 +5,62 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
-use archlens::model::compose::{IndexDraft, IndexType, Severity};
+use archlens::model::compose::{IndexDraft, IndexType, Selector, Severity, index_diff};
 use archlens::model::platform::Platform;
 use archlens::model::reference::{Reference, Registry};
-use archlens::registry::compose::{FetcherSet, current_digest, draft_entries, push, repoint};
-use archlens::registry::journal::{self, JournalEntry};
+use archlens::registry::compose::{FetcherSet, base_draft, current_digest, draft_entries, plan_undo, push, run_undo};
+use archlens::registry::journal::{self, Journal, Outcome};
 use archlens::registry::Fetcher;
 
 use super::{Format, NetArgs, output};
 
+/// Exit codes of `compose` (documented in the README).
+pub const EXIT_CHECKS_FAILED: u8 = 1;
+pub const EXIT_REFUSED: u8 = 3;
+
 #[derive(Debug, clap::Args)]
 pub struct ComposeArgs {
-    /// The tag to push the index to.
+    /// The tag to push the index to (a tag is required: no implied `latest`).
     #[arg(long)]
     pub target: String,
-    /// An image, or an index whose entries are all added (repeatable).
-    #[arg(long = "from")]
-    pub from: Vec<String>,
-    /// Start from this existing index.
+    /// Start from this existing index; everything not changed below is kept as it is.
     #[arg(long)]
     pub base: Option<String>,
-    /// Remove the entry for this platform (repeatable).
+    /// Remove the entry for this platform, `os/arch[/variant]` (repeatable; applied before --from).
     #[arg(long)]
     pub remove: Vec<String>,
-    /// Set the platform of the entry added from REF: `REF=PLATFORM` (repeatable).
+    /// Add an image, or every entry of an index (repeatable).
+    #[arg(long = "from")]
+    pub from: Vec<String>,
+    /// Set the platform of the image added by `--from REF` (or of the entry `REF@DIGEST`):
+    /// `REF=PLATFORM` (repeatable).
     #[arg(long = "platform")]
     pub platforms: Vec<String>,
-    /// Index media type; by default a Docker list only when every child is a Docker manifest.
+    /// Set the platform of one entry, chosen by platform or digest: `SELECTOR=PLATFORM`
+    /// (repeatable), e.g. `linux/arm/v7=linux/arm/v6` or `sha256:0123456789ab=linux/arm64`.
+    #[arg(long = "set-platform")]
+    pub set_platforms: Vec<String>,
+    /// Set an entry's annotation, the entry chosen by platform or digest:
+    /// `SELECTOR:KEY=VALUE` (repeatable), e.g. `linux/arm64:org.opencontainers.image.revision=abc`.
+    #[arg(long = "entry-annotation")]
+    pub entry_annotations: Vec<String>,
+    /// Remove an entry's annotation: `SELECTOR:KEY` (repeatable).
+    #[arg(long = "remove-entry-annotation")]
+    pub remove_entry_annotations: Vec<String>,
+    /// Index media type; by default the base's, else a Docker list only when every child is a
+    /// Docker manifest.
     #[arg(long, value_parser = ["oci", "docker"])]
     pub media_type: Option<String>,
     /// Index annotation `KEY=VALUE` (repeatable).
     #[arg(long = "annotation")]
     pub annotations: Vec<String>,
+    /// Remove an index annotation `KEY` (repeatable).
+    #[arg(long = "remove-annotation")]
+    pub remove_annotations: Vec<String>,
     /// Drop attestation manifests of the chosen images.
     #[arg(long)]
     pub drop_attestations: bool,
-    /// Print the bytes and digest that would be pushed; push nothing.
+    /// Print the bytes, digest and the diff against the target; push nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Overwrite the target tag if it exists.
@@ -52,6 +72,8 @@ pub struct ComposeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct UndoArgs {
+    /// The journal entry to undo (default: the newest not yet undone).
+    pub id: Option<String>,
     /// List the journal instead of undoing.
     #[arg(long)]
     pub list: bool,
@@ -67,55 +89,158 @@ fn fetcher_for<'a>(set: &'a mut FetcherSet, net: &NetArgs, registry: &Registry) 
     Ok(&set.0[registry])
 }
 
-pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let target = Reference::parse(&a.target).context("--target")?;
-    if target.digest.is_some() || target.tag.is_none() {
-        bail!("--target must name a tag, e.g. {}:1.0", target.repository);
+fn key_value<'a>(flag: &str, kv: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
+    let (k, v) = kv.split_once('=').with_context(|| format!("{flag} {kv:?}: expected KEY=VALUE"))?;
+    if k.trim().is_empty() {
+        bail!("{flag} {kv:?}: the key is empty");
     }
-    let mut fetchers = FetcherSet::default();
-    let mut draft = IndexDraft::default();
+    Ok((k, v))
+}
+
+fn selector_and<'a>(flag: &str, s: &'a str) -> anyhow::Result<(Selector, &'a str)> {
+    let (sel, rest) = Selector::split_prefix(s).with_context(|| format!("{flag} {s:?}: expected SELECTOR:KEY…"))?;
+    Ok((Selector::parse(sel).with_context(|| flag.to_string())?, rest))
+}
+
+/// A reference typed for `--target`: a tag must be written out.
+fn target_reference(s: &str) -> anyhow::Result<Reference> {
+    let target = Reference::parse(s).context("--target")?;
+    let last = s.rsplit('/').next().unwrap_or(s);
+    if target.digest.is_some() || !last.contains(':') {
+        bail!("--target must name a tag, e.g. {}:1.0 (no tag is implied)", target.repository);
+    }
+    Ok(target)
+}
+
+/// Build the draft in the documented order: base, removals, additions, per-entry settings,
+/// index settings.
+async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) -> anyhow::Result<IndexDraft> {
     let keep = !a.drop_attestations;
-    if let Some(base) = &a.base {
-        let r = Reference::parse(base).context("--base")?;
-        let f = fetcher_for(&mut fetchers, net, r.registry())?;
-        draft.entries = draft_entries(f, &r, keep).await.with_context(|| format!("reading {r}"))?;
-    }
-    let overrides: Vec<(Reference, Platform)> = a
+    // Parse everything typed before any network work, so a typo costs nothing.
+    let removals: Vec<Platform> =
+        a.remove.iter().map(|p| Platform::parse_complete(p).with_context(|| format!("--remove {p}"))).collect::<anyhow::Result<_>>()?;
+    let overrides: Vec<(String, Reference, Platform)> = a
         .platforms
         .iter()
         .map(|s| {
             let (r, p) = s.rsplit_once('=').with_context(|| format!("--platform {s:?}: expected REF=PLATFORM"))?;
-            Ok((Reference::parse(r)?, Platform::parse_key(p)?))
+            Ok((s.clone(), Reference::parse(r).with_context(|| format!("--platform {s}"))?, Platform::parse_complete(p).with_context(|| format!("--platform {s}"))?))
         })
         .collect::<anyhow::Result<_>>()?;
-    for from in &a.from {
-        let r = Reference::parse(from).context("--from")?;
-        let f = fetcher_for(&mut fetchers, net, r.registry())?;
-        let mut entries = draft_entries(f, &r, keep).await.with_context(|| format!("reading {r}"))?;
-        for (or, p) in &overrides {
-            if or == &r {
-                for e in entries.iter_mut().filter(|e| e.attests().is_none()) {
-                    e.platform = p.clone();
-                }
+    let set_platforms: Vec<(Selector, Platform)> = a
+        .set_platforms
+        .iter()
+        .map(|s| {
+            let (sel, p) = s.rsplit_once('=').with_context(|| format!("--set-platform {s:?}: expected SELECTOR=PLATFORM"))?;
+            Ok((Selector::parse(sel).context("--set-platform")?, Platform::parse_complete(p).with_context(|| format!("--set-platform {s}"))?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let entry_annotations: Vec<(Selector, String, String)> = a
+        .entry_annotations
+        .iter()
+        .map(|s| {
+            let (sel, kv) = selector_and("--entry-annotation", s)?;
+            let (k, v) = key_value("--entry-annotation", kv)?;
+            Ok((sel, k.to_string(), v.to_string()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let entry_removals: Vec<(Selector, String)> = a
+        .remove_entry_annotations
+        .iter()
+        .map(|s| {
+            let (sel, k) = selector_and("--remove-entry-annotation", s)?;
+            if k.is_empty() {
+                bail!("--remove-entry-annotation {s:?}: the key is empty");
             }
+            Ok((sel, k.to_string()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let annotations: Vec<(String, String)> = a
+        .annotations
+        .iter()
+        .map(|kv| key_value("--annotation", kv).map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect::<anyhow::Result<_>>()?;
+    let froms: Vec<Reference> = a.from.iter().map(|f| Reference::parse(f).with_context(|| format!("--from {f}"))).collect::<anyhow::Result<_>>()?;
+    let base_ref = a.base.as_deref().map(|b| Reference::parse(b).with_context(|| format!("--base {b}"))).transpose()?;
+
+    // 1. The base.
+    let mut draft = IndexDraft::default();
+    if let Some(r) = &base_ref {
+        let f = fetcher_for(fetchers, net, r.registry())?;
+        draft = base_draft(f, r, keep).await.with_context(|| format!("reading --base {r}"))?;
+    }
+    // 2. Removals.
+    for (p, typed) in removals.iter().zip(&a.remove) {
+        if draft.remove_platform(&p.key()) == 0 {
+            bail!("--remove {typed}: the draft has no {} entry", p.key());
         }
+    }
+    // 3. Additions, remembering which entries each --from brought.
+    let mut added: Vec<(Reference, std::ops::Range<usize>)> = Vec::new();
+    for r in &froms {
+        let f = fetcher_for(fetchers, net, r.registry())?;
+        let entries = draft_entries(f, r, keep).await.with_context(|| format!("reading --from {r}"))?;
+        let start = draft.entries.len();
         draft.entries.extend(entries);
+        added.push((r.clone(), start..draft.entries.len()));
     }
-    for p in &a.remove {
-        let key = Platform::parse_key(p)?.key();
-        if draft.remove_platform(&key) == 0 {
-            bail!("--remove {p}: the draft has no {key} entry");
+    // 4. Per-entry settings.
+    for (typed, r, p) in &overrides {
+        let hit: Vec<usize> = added
+            .iter()
+            .filter(|(fr, _)| fr == r)
+            .flat_map(|(_, range)| range.clone())
+            .filter(|&i| draft.entries[i].attests().is_none())
+            .collect();
+        let index = match (hit.as_slice(), &r.digest) {
+            ([one], _) => *one,
+            ([], Some(d)) => draft.select(&Selector::Digest(d.to_string()), &format!("--platform {typed}"))?,
+            ([], None) if base_ref.as_ref() == Some(r) => {
+                bail!("--platform {typed}: {r} is the --base; choose its entry with --set-platform SELECTOR=PLATFORM")
+            }
+            ([], None) => bail!(
+                "--platform {typed}: {r} is not one of the --from references ({})",
+                if froms.is_empty() { "there are none".to_string() } else { froms.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ") }
+            ),
+            (many, _) => bail!("--platform {typed}: {r} added {} images; choose one with --set-platform SELECTOR=PLATFORM", many.len()),
+        };
+        draft.entries[index].platform = p.clone();
+    }
+    for ((sel, p), typed) in set_platforms.iter().zip(&a.set_platforms) {
+        let i = draft.select(sel, &format!("--set-platform {typed}"))?;
+        draft.entries[i].platform = p.clone();
+    }
+    for ((sel, k, v), typed) in entry_annotations.iter().zip(&a.entry_annotations) {
+        let i = draft.select(sel, &format!("--entry-annotation {typed}"))?;
+        draft.entries[i].annotations.insert(k.clone(), v.clone());
+    }
+    for ((sel, k), typed) in entry_removals.iter().zip(&a.remove_entry_annotations) {
+        let i = draft.select(sel, &format!("--remove-entry-annotation {typed}"))?;
+        if draft.entries[i].annotations.remove(k).is_none() {
+            bail!("--remove-entry-annotation {typed}: that entry has no annotation {k}");
         }
     }
-    draft.index_type = match a.media_type.as_deref() {
-        Some("docker") => Some(IndexType::Docker),
-        Some(_) => Some(IndexType::Oci),
-        None => None,
-    };
-    for kv in &a.annotations {
-        let (k, v) = kv.split_once('=').with_context(|| format!("--annotation {kv:?}: expected KEY=VALUE"))?;
-        draft.annotations.insert(k.to_string(), v.to_string());
+    // 5. The index.
+    match a.media_type.as_deref() {
+        Some("docker") => draft.index_type = Some(IndexType::Docker),
+        Some(_) => draft.index_type = Some(IndexType::Oci),
+        None => {}
     }
+    for k in &a.remove_annotations {
+        if draft.annotations.remove(k).is_none() {
+            bail!("--remove-annotation {k}: the index has no such annotation");
+        }
+    }
+    for (k, v) in annotations {
+        draft.annotations.insert(k, v);
+    }
+    Ok(draft)
+}
+
+pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
+    let target = target_reference(&a.target)?;
+    let mut fetchers = FetcherSet::default();
+    let draft = build_draft(&a, net, &mut fetchers).await?;
     let checks = draft.checks(Some(&target.repository));
     for c in &checks {
         let tag = match c.severity {
@@ -125,11 +250,21 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         };
         eprintln!("{tag}: {}", c.message);
     }
-    if draft.has_errors(Some(&target.repository)) {
-        bail!("the draft has errors (above); nothing was pushed");
-    }
     let bytes = draft.to_bytes();
     let digest = draft.digest();
+    // What the target holds now, for the diff and the overwrite guard.
+    let target_fetcher = fetcher_for(&mut fetchers, net, target.registry())?;
+    let client = target_fetcher.client_arc().context("the target must be a registry")?;
+    let previous = current_digest(&client, &target).await.with_context(|| format!("reading {target}"))?;
+    let previous_bytes = match &previous {
+        Some(d) => Some(client.get_manifest(&target.repository.name, d.as_str()).await.with_context(|| format!("reading {target}"))?.bytes),
+        None => None,
+    };
+    let diff: Vec<String> = match &previous_bytes {
+        Some(old) => index_diff(old, &bytes),
+        None => vec![format!("+ {target} (a new tag)")],
+    };
+    let failed = draft.has_errors(Some(&target.repository));
     if a.dry_run {
         match a.format {
             Format::Json => output::json(&serde_json::json!({
@@ -137,6 +272,10 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
                 "digest": digest,
                 "media_type": draft.effective_type().media_type(),
                 "bytes": String::from_utf8_lossy(&bytes),
+                "previous": previous,
+                "unchanged": previous.as_ref() == Some(&digest),
+                "diff": diff,
+                "checks": checks,
                 "commands": draft.commands(&target).into_iter().map(|(t, c)| serde_json::json!({"tool": t, "command": c})).collect::<Vec<_>>(),
             }))?,
             Format::Table => {
@@ -144,50 +283,57 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
                 out.write_all(&bytes)?;
                 writeln!(out)?;
                 writeln!(out, "digest: {digest}")?;
+                match &previous {
+                    Some(p) if p == &digest => writeln!(out, "{target} already is {digest}: nothing to change")?,
+                    Some(p) => {
+                        writeln!(out, "changes against {target} ({}):", p.short())?;
+                        for line in &diff {
+                            writeln!(out, "  {line}")?;
+                        }
+                    }
+                    None => writeln!(out, "{target} does not exist yet: it will be created")?,
+                }
+                for (tool, cmd) in draft.commands(&target) {
+                    writeln!(out, "# {tool}\n{cmd}")?;
+                }
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(if failed { EXIT_CHECKS_FAILED } else { 0 }));
     }
-    let target_fetcher = fetcher_for(&mut fetchers, net, target.registry())?;
-    let client = target_fetcher.client().context("the target must be a registry")?;
-    let previous = current_digest(client, &target).await?;
+    if failed {
+        eprintln!("the draft has errors (above); nothing was pushed");
+        return Ok(ExitCode::from(EXIT_CHECKS_FAILED));
+    }
     if let Some(prev) = &previous {
         if prev == &digest {
-            println!("{target} already is {digest}; nothing to push");
+            eprintln!("{target} already is {digest}: nothing to change, nothing pushed");
+            if a.format == Format::Json {
+                output::json(&serde_json::json!({"target": target.to_string(), "digest": digest, "previous": previous, "unchanged": true}))?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if !a.yes {
-            let existing = draft_entries(target_fetcher, &target, false).await.unwrap_or_default();
-            let pairs: Vec<(String, archlens::model::Digest)> =
-                existing.iter().map(|e| (e.platform.key(), e.digest.clone())).collect();
             eprintln!("{target} exists: {prev}");
-            for line in draft.diff_against(&pairs) {
+            for line in &diff {
                 eprintln!("  {line}");
             }
-            bail!("refusing to overwrite {target} without --yes");
+            eprintln!("refusing to overwrite {target} without --yes (nothing was pushed)");
+            return Ok(ExitCode::from(EXIT_REFUSED));
         }
     }
     for e in &draft.entries {
         fetcher_for(&mut fetchers, net, e.source.registry())?;
     }
-    let client = fetchers.0[target.registry()].client().context("the target must be a registry")?;
-    let pushed = push(&fetchers, client, &draft, &target, Some(previous.clone()), |done, total, what| {
+    let journal = Journal::default_location().context("the push journal")?;
+    let pushed = push(&fetchers, client, &journal, &draft, &target, Some(previous.clone()), |done, total, what| {
         eprintln!("[{done}/{total}] {what}");
     })
     .await
     .with_context(|| format!("pushing {target}"))?;
-    journal::append(&JournalEntry {
-        time: journal::now(),
-        action: "push".into(),
-        target: target.to_string(),
-        previous: pushed.previous.clone(),
-        digest: pushed.digest.clone(),
-    })
-    .context("the push succeeded but the journal could not be written")?;
     match a.format {
         Format::Json => output::json(&serde_json::json!({
             "target": target.to_string(), "digest": pushed.digest, "previous": pushed.previous,
-            "uploaded_bytes": pushed.uploaded, "mounted_blobs": pushed.mounted,
+            "uploaded_bytes": pushed.uploaded, "mounted_blobs": pushed.mounted, "journal_id": pushed.journal_id,
         }))?,
         Format::Table => println!("{}", pushed.digest),
     }
@@ -195,55 +341,58 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn undo(a: UndoArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let entries = journal::read();
+    let journal = Journal::default_location().context("the push journal")?;
+    let contents = journal.read();
+    if let Some(w) = contents.warning(journal.path()) {
+        eprintln!("warning: {w}");
+    }
     if a.list {
+        let undone = |id: &str| contents.undone_by(id).map(|u| u.id.clone());
         match a.format {
-            Format::Json => output::json(&serde_json::to_value(&entries)?)?,
+            Format::Json => output::json(&serde_json::Value::Array(
+                contents
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let mut v = serde_json::to_value(e).unwrap_or_default();
+                        if let Some(m) = v.as_object_mut() {
+                            m.insert("undone_by".into(), serde_json::json!(undone(&e.id)));
+                        }
+                        v
+                    })
+                    .collect(),
+            ))?,
             Format::Table => {
-                let rows: Vec<Vec<String>> = entries
+                let show = |d: &Option<archlens::model::Digest>| d.as_ref().map(|d| d.short()).unwrap_or_else(|| "(none)".into());
+                let rows: Vec<Vec<String>> = contents
+                    .entries
                     .iter()
                     .rev()
                     .map(|e| {
-                        vec![
-                            journal::format_time(e.time),
-                            e.action.clone(),
-                            e.target.clone(),
-                            e.previous.as_ref().map(|d| d.short()).unwrap_or_else(|| "(none)".into()),
-                            e.digest.short(),
-                        ]
+                        let state = match (e.outcome, undone(&e.id)) {
+                            (Outcome::Failed, _) => "failed".to_string(),
+                            (_, Some(by)) => format!("undone by {by}"),
+                            (Outcome::Intent, None) => "interrupted?".to_string(),
+                            (Outcome::Done, None) => match &e.undoes {
+                                Some(u) => format!("undid {u}"),
+                                None => "done".to_string(),
+                            },
+                        };
+                        vec![e.id.clone(), journal::format_time(e.time), e.action.clone(), e.target.clone(), show(&e.previous), show(&e.digest), state]
                     })
                     .collect();
-                output::table(&["TIME", "ACTION", "TARGET", "PREVIOUS", "DIGEST"], &rows);
+                output::table(&["ID", "TIME", "ACTION", "TARGET", "PREVIOUS", "DIGEST", "STATE"], &rows);
             }
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(last) = entries.iter().rev().find(|e| e.action == "push") else {
-        bail!("the journal has no push to undo ({})", journal::path().map(|p| p.display().to_string()).unwrap_or_default());
-    };
-    let target = Reference::parse(&last.target)?;
-    let Some(previous) = &last.previous else {
-        bail!("{} did not exist before that push; delete the tag with your registry's tools if you want it gone", last.target);
-    };
-    let fetcher = net.fetcher(target.registry())?;
-    let client = fetcher.client().context("the journal names a registry")?;
-    let now = current_digest(client, &target).await?;
-    if now.as_ref() != Some(&last.digest) {
-        bail!(
-            "{} moved since that push (it is {}, the push made it {}); not undoing",
-            last.target,
-            now.map(|d| d.to_string()).unwrap_or_else(|| "absent".into()),
-            last.digest
-        );
+    let plan = plan_undo(&contents, a.id.as_deref()).map_err(anyhow::Error::msg)?;
+    let fetcher = net.fetcher(plan.target.registry())?;
+    let client = fetcher.client_arc().context("the journal names a registry")?;
+    let done = run_undo(client, &journal, &contents, &plan).await.with_context(|| format!("undoing entry {}", plan.entry.id))?;
+    match &done.digest {
+        Some(d) => println!("{} → {d} (undid entry {}; recorded as entry {})", done.target, plan.entry.id, done.journal_id),
+        None => println!("{} deleted (undid entry {}, which created it; recorded as entry {})", done.target, plan.entry.id, done.journal_id),
     }
-    repoint(client, &target, previous).await.with_context(|| format!("re-pointing {target}"))?;
-    journal::append(&JournalEntry {
-        time: journal::now(),
-        action: "undo".into(),
-        target: target.to_string(),
-        previous: Some(last.digest.clone()),
-        digest: previous.clone(),
-    })?;
-    println!("{target} → {previous}");
     Ok(ExitCode::SUCCESS)
 }

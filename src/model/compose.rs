@@ -10,6 +10,7 @@ use super::manifest::{
     ANNOTATION_REFERENCE_DIGEST, ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST, ManifestKind,
     OCI_INDEX,
 };
+use super::manifest::{ManifestView, platform_from};
 use super::platform::Platform;
 use super::reference::{Reference, Repository};
 
@@ -37,7 +38,8 @@ pub struct DraftEntry {
     pub digest: Digest,
     pub media_type: String,
     pub size: u64,
-    /// The platform the index will claim (editable).
+    /// The platform the index will claim (editable). Empty (the default) for an entry that
+    /// names no platform, which then stays without one.
     pub platform: Platform,
     /// What the child's config says, when known.
     #[serde(default)]
@@ -52,6 +54,10 @@ pub struct DraftEntry {
     /// The child could not be found.
     #[serde(default)]
     pub missing: bool,
+    /// The descriptor exactly as the index it came from wrote it: every field Archlens does not
+    /// edit (`urls`, `features`, `data`, `artifactType`, unknown fields) is written back from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Map<String, Value>>,
 }
 
 fn default_kind() -> ManifestKind {
@@ -66,6 +72,76 @@ impl DraftEntry {
         }
         self.annotations.get(ANNOTATION_REFERENCE_DIGEST).and_then(|d| Digest::parse(d).ok())
     }
+
+    /// The entry names no platform (a nested index, a build cache entry).
+    pub fn has_platform(&self) -> bool {
+        self.platform != Platform::default()
+    }
+
+    /// `os/arch[/variant]`, or `(no platform)`.
+    pub fn platform_label(&self) -> String {
+        if self.has_platform() { self.platform.key() } else { "(no platform)".to_string() }
+    }
+
+    /// The descriptor as it will be written: the original object with the edited fields set.
+    fn to_value(&self) -> Value {
+        let mut m = self.raw.clone().unwrap_or_default();
+        m.insert("mediaType".into(), json!(self.media_type));
+        m.insert("digest".into(), json!(self.digest));
+        m.insert("size".into(), json!(self.size));
+        let original = m.get("platform").and_then(|v| platform_from(v, "platform").ok());
+        if !self.has_platform() && !m.contains_key("platform") {
+            // Stays without a platform.
+        } else if original.as_ref() == Some(&self.platform) {
+            // Unchanged: the original object, with any fields Archlens does not know.
+        } else if !self.has_platform() {
+            m.remove("platform");
+        } else {
+            let mut pj = match m.get("platform") {
+                Some(Value::Object(o)) => o.clone(),
+                _ => Map::new(),
+            };
+            let p = &self.platform;
+            pj.insert("architecture".into(), json!(p.architecture));
+            pj.insert("os".into(), json!(p.os));
+            set_or_remove(&mut pj, "os.version", (!p.os_version.is_empty()).then(|| json!(p.os_version)));
+            set_or_remove(&mut pj, "os.features", (!p.os_features.is_empty()).then(|| json!(p.os_features)));
+            set_or_remove(&mut pj, "variant", (!p.variant.is_empty()).then(|| json!(p.variant)));
+            m.insert("platform".into(), Value::Object(pj));
+        }
+        set_annotations(&mut m, &self.annotations);
+        Value::Object(m)
+    }
+}
+
+fn set_or_remove(m: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    match value {
+        Some(v) => {
+            m.insert(key.into(), v);
+        }
+        None => {
+            m.remove(key);
+        }
+    }
+}
+
+/// Write `annotations` into `m`; an empty set removes the field unless it was already an empty
+/// object (kept, so an unedited document keeps its bytes).
+fn set_annotations(m: &mut Map<String, Value>, annotations: &BTreeMap<String, String>) {
+    if annotations.is_empty() {
+        if m.get("annotations").and_then(Value::as_object).is_some_and(Map::is_empty) {
+            return;
+        }
+        m.remove("annotations");
+        return;
+    }
+    // Keep the original key order when the set is unchanged.
+    let same = m.get("annotations").and_then(Value::as_object).is_some_and(|o| {
+        o.len() == annotations.len() && annotations.iter().all(|(k, v)| o.get(k).and_then(Value::as_str) == Some(v.as_str()))
+    });
+    if !same {
+        m.insert("annotations".into(), json!(annotations));
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +152,10 @@ pub struct IndexDraft {
     pub entries: Vec<DraftEntry>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The index this draft edits, exactly as the registry served it. Everything the draft does
+    /// not change is written back from it; a draft that changes nothing is these very bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -100,7 +180,83 @@ pub const HELPER_ANNOTATIONS: [&str; 4] = [
     "org.opencontainers.image.version",
 ];
 
+/// How the user names one entry of a draft: by platform (`linux/arm/v7`) or by digest
+/// (`sha256:…`, or a unique prefix of at least 12 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Platform(Platform),
+    Digest(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("{what}: no entry matches {selector} (the draft has: {have})")]
+    NoMatch { what: String, selector: String, have: String },
+    #[error("{what}: {selector} matches {count} entries ({which}); name one by digest")]
+    Ambiguous { what: String, selector: String, count: usize, which: String },
+    #[error("{what}: {detail}")]
+    Bad { what: String, detail: String },
+}
+
+impl Selector {
+    /// `os/arch[/variant]` or `ALGO:HEX…`. Platforms must be complete.
+    pub fn parse(input: &str) -> Result<Selector, EditError> {
+        let bad = |detail: String| EditError::Bad { what: format!("selector {input:?}"), detail };
+        if let Some((algo, hex)) = input.split_once(':') {
+            if matches!(algo, "sha256" | "sha512") {
+                if hex.len() < 12 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                    return Err(bad("a digest selector is ALGO: and at least 12 lowercase hex digits".into()));
+                }
+                return Ok(Selector::Digest(input.to_string()));
+            }
+        }
+        Platform::parse_complete(input).map(Selector::Platform).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Split `SELECTOR:REST` (a digest selector holds a `:` itself).
+    pub fn split_prefix(input: &str) -> Option<(&str, &str)> {
+        let skip = if input.starts_with("sha256:") || input.starts_with("sha512:") { 7 } else { 0 };
+        let i = input.get(skip..)?.find(':')? + skip;
+        Some((&input[..i], &input[i + 1..]))
+    }
+
+    fn matches(&self, e: &DraftEntry) -> bool {
+        match self {
+            Selector::Platform(p) => e.attests().is_none() && e.has_platform() && e.platform.key() == p.key(),
+            Selector::Digest(d) => e.digest.as_str().starts_with(d.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selector::Platform(p) => f.write_str(&p.key()),
+            Selector::Digest(d) => f.write_str(d),
+        }
+    }
+}
+
+/// Quote a value for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
 impl IndexDraft {
+    /// A draft that edits `base` (the raw bytes of an index): its annotations, media type and
+    /// entries as they are.
+    pub fn from_base(base: &[u8], entries: Vec<DraftEntry>) -> Result<IndexDraft, crate::model::manifest::ManifestError> {
+        let view = ManifestView::parse(base)?;
+        let text = std::str::from_utf8(base)
+            .map_err(|e| crate::model::manifest::ManifestError::Json { detail: e.to_string() })?
+            .to_string();
+        let index_type = if view.media_type == DOCKER_LIST { IndexType::Docker } else { IndexType::Oci };
+        Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text) })
+    }
+
     /// Docker manifest list only when every child is a Docker schema2 manifest.
     pub fn effective_type(&self) -> IndexType {
         if let Some(t) = self.index_type {
@@ -114,50 +270,73 @@ impl IndexDraft {
         }
     }
 
-    /// The exact bytes that will be pushed.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    fn base_value(&self) -> Option<Map<String, Value>> {
+        match serde_json::from_str::<Value>(self.base.as_deref()?) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The document that will be pushed, as a JSON value: the base with the edits applied.
+    pub fn to_value(&self) -> Value {
         let t = self.effective_type();
-        let manifests: Vec<Value> = self
-            .entries
-            .iter()
-            .map(|e| {
-                let mut m = Map::new();
-                m.insert("mediaType".into(), json!(e.media_type));
-                m.insert("digest".into(), json!(e.digest));
-                m.insert("size".into(), json!(e.size));
-                let p = &e.platform;
-                let mut pj = Map::new();
-                pj.insert("architecture".into(), json!(p.architecture));
-                pj.insert("os".into(), json!(p.os));
-                if !p.os_version.is_empty() {
-                    pj.insert("os.version".into(), json!(p.os_version));
-                }
-                if !p.os_features.is_empty() {
-                    pj.insert("os.features".into(), json!(p.os_features));
-                }
-                if !p.variant.is_empty() {
-                    pj.insert("variant".into(), json!(p.variant));
-                }
-                m.insert("platform".into(), Value::Object(pj));
-                if t == IndexType::Oci && !e.annotations.is_empty() {
-                    m.insert("annotations".into(), json!(e.annotations));
-                }
-                Value::Object(m)
-            })
-            .collect();
-        let mut top = Map::new();
-        top.insert("schemaVersion".into(), json!(2));
-        top.insert("mediaType".into(), json!(t.media_type()));
-        top.insert("manifests".into(), Value::Array(manifests));
-        if t == IndexType::Oci && !self.annotations.is_empty() {
-            top.insert("annotations".into(), json!(self.annotations));
+        let mut top = self.base_value().unwrap_or_else(|| {
+            let mut m = Map::new();
+            m.insert("schemaVersion".into(), json!(2));
+            m
+        });
+        // An OCI base without a mediaType field keeps having none.
+        if top.contains_key("mediaType") || t != IndexType::Oci || self.base.is_none() {
+            top.insert("mediaType".into(), json!(t.media_type()));
+        }
+        top.insert("manifests".into(), Value::Array(self.entries.iter().map(DraftEntry::to_value).collect()));
+        set_annotations(&mut top, &self.annotations);
+        Value::Object(top)
+    }
+
+    /// The exact bytes that will be pushed. A draft whose document equals its base's is the
+    /// base's own bytes (and digest).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let v = self.to_value();
+        if let Some(base) = &self.base {
+            if serde_json::from_str::<Value>(base).ok().as_ref() == Some(&v) {
+                return base.as_bytes().to_vec();
+            }
         }
         // Cannot fail: a Value with string keys always serialises.
-        serde_json::to_vec_pretty(&Value::Object(top)).expect("a Value always serialises")
+        serde_json::to_vec_pretty(&v).unwrap_or_default()
     }
 
     pub fn digest(&self) -> Digest {
         Digest::sha256(&self.to_bytes())
+    }
+
+    /// The draft is its base, unchanged.
+    pub fn is_unchanged(&self) -> bool {
+        self.base.as_ref().is_some_and(|b| b.as_bytes() == self.to_bytes().as_slice())
+    }
+
+    /// The one entry `selector` names.
+    pub fn select(&self, selector: &Selector, what: &str) -> Result<usize, EditError> {
+        let hits: Vec<usize> = self.entries.iter().enumerate().filter(|(_, e)| selector.matches(e)).map(|(i, _)| i).collect();
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(EditError::NoMatch {
+                what: what.to_string(),
+                selector: selector.to_string(),
+                have: if self.entries.is_empty() {
+                    "no entries".into()
+                } else {
+                    self.entries.iter().map(|e| format!("{} {}", e.platform_label(), e.digest.short())).collect::<Vec<_>>().join(", ")
+                },
+            }),
+            many => Err(EditError::Ambiguous {
+                what: what.to_string(),
+                selector: selector.to_string(),
+                count: many.len(),
+                which: many.iter().map(|&i| self.entries[i].digest.short()).collect::<Vec<_>>().join(", "),
+            }),
+        }
     }
 
     /// Live checks, worst first.
@@ -165,11 +344,16 @@ impl IndexDraft {
         let mut out = Vec::new();
         let mut push = |severity, message: String| out.push(Check { severity, message });
         let t = self.effective_type();
+        let base = self.base_value();
+        let base_entry_annotations = |d: &Digest| -> Option<Map<String, Value>> {
+            let m = base.as_ref()?.get("manifests")?.as_array()?;
+            m.iter().find(|e| e.get("digest").and_then(Value::as_str) == Some(d.as_str()))?.get("annotations")?.as_object().cloned()
+        };
         if self.entries.is_empty() {
             push(Severity::Error, "the index is empty: add at least one image".into());
         }
         let mut seen: BTreeMap<String, &DraftEntry> = BTreeMap::new();
-        for e in self.entries.iter().filter(|e| e.attests().is_none()) {
+        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform()) {
             let key = e.platform.key();
             if let Some(first) = seen.get(&key) {
                 push(
@@ -181,13 +365,18 @@ impl IndexDraft {
             }
         }
         for e in &self.entries {
-            let key = e.platform.key();
+            let key = e.platform_label();
             if e.missing {
                 push(Severity::Error, format!("{} ({key}) was not found at {}", e.digest.short(), e.source.repository));
             }
+            if !e.has_platform() && e.attests().is_none() {
+                push(Severity::Info, format!("entry {} names no platform: runtimes never pick it", e.digest.short()));
+            }
             if let Some(cfg) = &e.config_platform {
                 let (a, b) = (e.platform.normalize(), cfg.normalize());
-                if e.attests().is_none() && (a.os != b.os || a.architecture != b.architecture || a.variant != b.variant) {
+                // A config that names no variant does not contradict an entry that does.
+                let variant_differs = !b.variant.is_empty() && a.variant != b.variant;
+                if e.attests().is_none() && e.has_platform() && (a.os != b.os || a.architecture != b.architecture || variant_differs) {
                     push(Severity::Warning, format!("entry {} says {key} but its config says {}", e.digest.short(), cfg.key()));
                 }
             }
@@ -201,7 +390,12 @@ impl IndexDraft {
                 );
             }
             if t == IndexType::Docker && !e.annotations.is_empty() && e.attests().is_none() {
-                push(Severity::Error, format!("entry {} has annotations, which a Docker manifest list cannot carry", e.digest.short()));
+                let kept = base_entry_annotations(&e.digest).is_some_and(|m| m == *json!(e.annotations).as_object().unwrap_or(&Map::new()));
+                if kept {
+                    push(Severity::Warning, format!("entry {} keeps the annotations its Docker manifest list had; Docker tools ignore them", e.digest.short()));
+                } else {
+                    push(Severity::Error, format!("entry {} has annotations, which a Docker manifest list cannot carry", e.digest.short()));
+                }
             }
             if let Some(subject) = e.attests() {
                 if !self.entries.iter().any(|x| x.digest == subject) {
@@ -217,14 +411,21 @@ impl IndexDraft {
                             "{} lives in {}: it will be {how} into {target} ({})",
                             e.digest.short(),
                             e.source.repository,
-                            crate::model::units::human_bytes(e.compressed_size + e.size)
+                            crate::model::units::human_bytes(e.compressed_size.saturating_add(e.size))
                         ),
                     );
                 }
             }
         }
         if t == IndexType::Docker && !self.annotations.is_empty() {
-            push(Severity::Error, "index annotations cannot be carried by a Docker manifest list: use an OCI index".into());
+            let kept = base.as_ref().and_then(|b| b.get("annotations")).and_then(Value::as_object).is_some_and(|m| {
+                m.len() == self.annotations.len() && self.annotations.iter().all(|(k, v)| m.get(k).and_then(Value::as_str) == Some(v))
+            });
+            if kept {
+                push(Severity::Warning, "the Docker manifest list keeps the index annotations it had; Docker tools ignore them".into());
+            } else {
+                push(Severity::Error, "index annotations cannot be carried by a Docker manifest list: use an OCI index".into());
+            }
         }
         out.sort_by(|a, b| b.severity.cmp(&a.severity));
         out
@@ -234,42 +435,67 @@ impl IndexDraft {
         self.checks(target).iter().any(|c| c.severity == Severity::Error)
     }
 
-    /// The same index made with other tools.
+    /// The same index made with other tools, every value quoted for a POSIX shell. Where a
+    /// tool cannot express part of the draft, its line says so in a trailing comment.
     pub fn commands(&self, target: &Reference) -> Vec<(&'static str, String)> {
-        let srcs: Vec<String> = self.entries.iter().map(|e| format!("{}@{}", e.source.repository, e.digest)).collect();
-        let anns: Vec<String> = self.annotations.iter().map(|(k, v)| format!("--annotation 'index:{k}={v}'")).collect();
-        let mut buildx = format!("docker buildx imagetools create -t {target}");
-        for a in &anns {
-            buildx.push(' ');
-            buildx.push_str(a);
+        let q = |s: &str| shell_quote(s);
+        let tgt = q(&target.to_string());
+        let src = |e: &DraftEntry| q(&format!("{}@{}", e.source.repository, e.digest));
+        // Entries whose platform differs from what their source says: only regctl relabels.
+        let relabelled = self.entries.iter().any(|e| e.config_platform.as_ref().is_some_and(|c| c.key() != e.platform.key()) && e.attests().is_none());
+        let mut buildx = format!("docker buildx imagetools create -t {tgt}");
+        for (k, v) in &self.annotations {
+            buildx.push_str(&format!(" --annotation {}", q(&format!("index:{k}={v}"))));
         }
-        for s in &srcs {
-            buildx.push(' ');
-            buildx.push_str(s);
+        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform()) {
+            for (k, v) in &e.annotations {
+                buildx.push_str(&format!(" --annotation {}", q(&format!("manifest-descriptor[{}]:{k}={v}", e.platform.docker_flag()))));
+            }
         }
-        let mut crane = format!("crane index append -t {target}");
+        for e in &self.entries {
+            buildx.push(' ');
+            buildx.push_str(&src(e));
+        }
+        if relabelled {
+            buildx.push_str("  # buildx cannot relabel an entry's platform: use the regctl line");
+        }
+        let mut crane = format!("crane index append -t {tgt}");
         if self.effective_type() == IndexType::Docker {
             crane.push_str(" --docker-empty-base");
         }
-        for s in &srcs {
-            crane.push_str(&format!(" -m {s}"));
+        for e in &self.entries {
+            crane.push_str(&format!(" -m {}", src(e)));
         }
-        let mut regctl = format!("regctl index create {target}");
+        if relabelled || !self.annotations.is_empty() || self.entries.iter().any(|e| !e.annotations.is_empty()) {
+            crane.push_str("  # crane index append sets no platforms or annotations: use the regctl line");
+        }
+        let mut regctl = format!("regctl index create {tgt}");
         if self.effective_type() == IndexType::Docker {
             regctl.push_str(" --media-type application/vnd.docker.distribution.manifest.list.v2+json");
         }
         for e in &self.entries {
-            regctl.push_str(&format!(" --ref {}@{} --platform {}", e.source.repository, e.digest, e.platform.docker_flag()));
+            regctl.push_str(&format!(" --ref {}", src(e)));
+            if e.has_platform() {
+                regctl.push_str(&format!(" --platform {}", q(&e.platform.normalize().format_all())));
+            }
+            for (k, v) in &e.annotations {
+                regctl.push_str(&format!(" --desc-annotation {}", q(&format!("{k}={v}"))));
+            }
         }
         for (k, v) in &self.annotations {
-            regctl.push_str(&format!(" --annotation '{k}={v}'"));
+            regctl.push_str(&format!(" --annotation {}", q(&format!("{k}={v}"))));
         }
         vec![("docker buildx", buildx), ("crane", crane), ("regctl", regctl)]
     }
 
     /// Remove entries for a platform key (and attestations that described them).
     pub fn remove_platform(&mut self, key: &str) -> usize {
-        let gone: Vec<Digest> = self.entries.iter().filter(|e| e.attests().is_none() && e.platform.key() == key).map(|e| e.digest.clone()).collect();
+        let gone: Vec<Digest> = self
+            .entries
+            .iter()
+            .filter(|e| e.attests().is_none() && e.has_platform() && e.platform.key() == key)
+            .map(|e| e.digest.clone())
+            .collect();
         let before = self.entries.len();
         self.entries.retain(|e| !gone.contains(&e.digest) && !e.attests().is_some_and(|s| gone.contains(&s)));
         before - self.entries.len()
@@ -278,26 +504,122 @@ impl IndexDraft {
     pub fn drop_attestations(&mut self) {
         self.entries.retain(|e| e.attests().is_none());
     }
+}
 
-    /// What changes against the platforms of an existing index.
-    pub fn diff_against(&self, existing: &[(String, Digest)]) -> Vec<String> {
-        let mine: BTreeMap<String, &Digest> =
-            self.entries.iter().filter(|e| e.attests().is_none()).map(|e| (e.platform.key(), &e.digest)).collect();
-        let theirs: BTreeMap<&String, &Digest> = existing.iter().map(|(k, d)| (k, d)).collect();
-        let mut out = Vec::new();
-        for (k, d) in &mine {
-            match theirs.get(k) {
-                None => out.push(format!("+ {k} {}", d.short())),
-                Some(old) if old != d => out.push(format!("~ {k} {} → {}", old.short(), d.short())),
-                _ => {}
+/// What changes from the index `old` (raw bytes, as the tag holds it now) to `new`: media type,
+/// index annotations, entries by platform (digest added, removed or changed), entry annotations,
+/// attestations and any other field. Empty when nothing changes.
+pub fn index_diff(old: &[u8], new: &[u8]) -> Vec<String> {
+    if old == new {
+        return Vec::new();
+    }
+    let (Ok(a), Ok(b)) = (serde_json::from_slice::<Value>(old), serde_json::from_slice::<Value>(new)) else {
+        return vec!["~ the document (one side is not JSON)".into()];
+    };
+    let mut out = Vec::new();
+    let (ao, bo) = (a.as_object().cloned().unwrap_or_default(), b.as_object().cloned().unwrap_or_default());
+    let get = |m: &Map<String, Value>, k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    if get(&ao, "mediaType") != get(&bo, "mediaType") {
+        out.push(format!("~ mediaType {} → {}", short_json(&get(&ao, "mediaType")), short_json(&get(&bo, "mediaType"))));
+    }
+    diff_annotations(&mut out, "index", &get(&ao, "annotations"), &get(&bo, "annotations"));
+    // Entries keyed by platform (attestations and platform-less entries by digest).
+    let entries = |v: &Value| -> Vec<(String, Value)> {
+        v.get("manifests")
+            .and_then(Value::as_array)
+            .map(|arr| {
+                arr.iter()
+                    .map(|e| {
+                        let ann = e.get("annotations");
+                        let attestation = ann.and_then(|a| a.get(ANNOTATION_REFERENCE_TYPE)).and_then(Value::as_str) == Some(ATTESTATION_MANIFEST);
+                        let platform = e.get("platform").and_then(|p| platform_from(p, "platform").ok());
+                        let digest = e.get("digest").and_then(Value::as_str).unwrap_or("?");
+                        let key = match (attestation, platform) {
+                            (false, Some(p)) => p.key(),
+                            (true, _) => format!("attestation {}", short_digest(digest)),
+                            (false, None) => format!("(no platform) {}", short_digest(digest)),
+                        };
+                        (key, e.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ea, eb) = (entries(&a), entries(&b));
+    let find = |list: &[(String, Value)], k: &str| list.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+    for (k, new_e) in &eb {
+        let nd = new_e.get("digest").and_then(Value::as_str).unwrap_or("?");
+        match find(&ea, k) {
+            None => out.push(format!("+ {k} {}", short_digest(nd))),
+            Some(old_e) => {
+                let od = old_e.get("digest").and_then(Value::as_str).unwrap_or("?");
+                if od != nd {
+                    out.push(format!("~ {k} {} → {}", short_digest(od), short_digest(nd)));
+                }
+                diff_annotations(&mut out, k, &get(old_e.as_object().unwrap_or(&Map::new()), "annotations"), &get(new_e.as_object().unwrap_or(&Map::new()), "annotations"));
+                let strip = |v: &Value| {
+                    let mut m = v.as_object().cloned().unwrap_or_default();
+                    for f in ["digest", "annotations", "size", "mediaType"] {
+                        m.remove(f);
+                    }
+                    m
+                };
+                if od == nd && strip(&old_e) != strip(new_e) {
+                    out.push(format!("~ {k} descriptor fields changed"));
+                }
             }
         }
-        for (k, d) in &theirs {
-            if !mine.contains_key(*k) {
-                out.push(format!("- {k} {}", d.short()));
-            }
+    }
+    for (k, old_e) in &ea {
+        if find(&eb, k).is_none() {
+            out.push(format!("- {k} {}", short_digest(old_e.get("digest").and_then(Value::as_str).unwrap_or("?"))));
         }
-        out
+    }
+    let order = |l: &[(String, Value)]| l.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    if out.is_empty() && order(&ea) != order(&eb) {
+        out.push("~ entry order".into());
+    }
+    for k in ao.keys().chain(bo.keys().filter(|k| !ao.contains_key(*k))) {
+        if matches!(k.as_str(), "mediaType" | "annotations" | "manifests") {
+            continue;
+        }
+        if ao.get(k) != bo.get(k) {
+            out.push(format!("~ {k}: {} → {}", short_json(&get(&ao, k)), short_json(&get(&bo, k))));
+        }
+    }
+    if out.is_empty() {
+        out.push("~ formatting only (same content, other bytes)".into());
+    }
+    out
+}
+
+fn short_digest(d: &str) -> String {
+    Digest::parse(d).map(|d| d.short()).unwrap_or_else(|_| d.chars().take(19).collect())
+}
+
+fn short_json(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 60 { format!("{}…", s.chars().take(59).collect::<String>()) } else { s }
+}
+
+fn diff_annotations(out: &mut Vec<String>, whose: &str, old: &Value, new: &Value) {
+    let empty = Map::new();
+    let (a, b) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
+    for (k, v) in b {
+        match a.get(k) {
+            None => out.push(format!("+ {whose} annotation {k}={}", short_json(v))),
+            Some(o) if o != v => out.push(format!("~ {whose} annotation {k}: {} → {}", short_json(o), short_json(v))),
+            _ => {}
+        }
+    }
+    for (k, v) in a {
+        if !b.contains_key(k) {
+            out.push(format!("- {whose} annotation {k}={}", short_json(v)));
+        }
     }
 }
 
@@ -318,6 +640,7 @@ mod tests {
             annotations: BTreeMap::new(),
             compressed_size: 1000,
             missing: false,
+            raw: None,
         }
     }
 
@@ -376,12 +699,118 @@ mod tests {
         let mut d = IndexDraft::default();
         d.entries.push(entry("linux/amd64", "a", OCI_MANIFEST));
         d.entries.push(entry("linux/arm64", "b", OCI_MANIFEST));
-        let diff = d.diff_against(&[("linux/amd64".into(), Digest::sha256(b"old")), ("linux/s390x".into(), Digest::sha256(b"s"))]);
-        assert_eq!(diff.len(), 3, "{diff:?}");
+        let mut old = IndexDraft::default();
+        old.entries.push(entry("linux/amd64", "old", OCI_MANIFEST));
+        old.entries.push(entry("linux/s390x", "s", OCI_MANIFEST));
+        old.annotations.insert("gone".into(), "x".into());
+        d.annotations.insert("new".into(), "it's".into());
+        let diff = index_diff(&old.to_bytes(), &d.to_bytes());
+        for want in ["+ linux/arm64", "~ linux/amd64", "- linux/s390x", "- index annotation gone=x", "+ index annotation new=it's"] {
+            assert!(diff.iter().any(|l| l.starts_with(want)), "{want}: {diff:?}");
+        }
+        assert!(index_diff(&d.to_bytes(), &d.to_bytes()).is_empty());
         let target = Reference::parse("127.0.0.1:5000/c/d:1").unwrap();
         let cmds = d.commands(&target);
         assert!(cmds[0].1.starts_with("docker buildx imagetools create -t 127.0.0.1:5000/c/d:1"));
+        assert!(cmds[0].1.contains(r"'index:new=it'\''s'"), "{}", cmds[0].1);
         assert!(cmds[2].1.contains("--platform linux/arm64"));
         assert_eq!(d.remove_platform("linux/arm64"), 1);
+    }
+
+    #[test]
+    fn shell_quoting_round_trips_through_sh() {
+        for s in ["plain", "it's", "a b", "$(rm -rf /)", "`x`", "\"q\"", "", "new\nline", "k=v;echo"] {
+            let out = std::process::Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote(s))).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), s, "{s:?} quoted as {}", shell_quote(s));
+        }
+    }
+
+    const BASE: &str = r#"{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.oci.image.index.v1+json",
+  "manifests": [
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111", "size": 10,
+     "platform": {"architecture": "amd64", "os": "linux", "os.features": ["x"], "features": ["sse4"], "x-unknown": 1},
+     "annotations": {"org.opencontainers.image.base.name": "debian:12"}, "urls": ["https://example.com/a"], "artifactType": "application/x.a"},
+    {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222", "size": 20, "data": "e30="},
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:3333333333333333333333333333333333333333333333333333333333333333", "size": 30,
+     "platform": {"architecture": "arm", "os": "linux", "variant": "v7"}}
+  ],
+  "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:4444444444444444444444444444444444444444444444444444444444444444", "size": 5},
+  "annotations": {"org.opencontainers.image.version": "1.0"},
+  "x-vendor": {"keep": true}
+}"#;
+
+    /// Entries as the registry side reads them from an index: raw descriptors kept.
+    fn base_draft() -> IndexDraft {
+        let v: Value = serde_json::from_str(BASE).unwrap();
+        let view = ManifestView::parse(BASE.as_bytes()).unwrap();
+        let entries = view
+            .manifests
+            .iter()
+            .zip(v["manifests"].as_array().unwrap())
+            .map(|(d, raw)| DraftEntry {
+                source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d.digest)).unwrap(),
+                digest: d.digest.clone(),
+                media_type: d.media_type.clone(),
+                size: d.size,
+                platform: d.platform.clone().unwrap_or_default(),
+                config_platform: None,
+                kind: ManifestKind::OciImage,
+                annotations: d.annotations.clone(),
+                compressed_size: 0,
+                missing: false,
+                raw: raw.as_object().cloned(),
+            })
+            .collect();
+        IndexDraft::from_base(BASE.as_bytes(), entries).unwrap()
+    }
+
+    #[test]
+    fn an_unchanged_edit_is_the_base_byte_for_byte() {
+        let d = base_draft();
+        assert_eq!(d.to_bytes(), BASE.as_bytes());
+        assert!(d.is_unchanged());
+        // Exported and imported again (the draft file format), still the same bytes.
+        let again: IndexDraft = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(again.to_bytes(), BASE.as_bytes());
+    }
+
+    #[test]
+    fn an_edit_keeps_everything_it_does_not_touch() {
+        let mut d = base_draft();
+        let i = d.select(&Selector::parse("linux/arm/v7").unwrap(), "test").unwrap();
+        d.entries[i].platform = Platform::parse_complete("linux/arm/v6").unwrap();
+        d.annotations.insert("org.opencontainers.image.revision".into(), "abc".into());
+        let out: Value = serde_json::from_slice(&d.to_bytes()).unwrap();
+        let base: Value = serde_json::from_str(BASE).unwrap();
+        assert_eq!(out["manifests"][0], base["manifests"][0], "untouched entry kept whole");
+        assert_eq!(out["manifests"][1], base["manifests"][1], "no platform invented for a platform-less entry");
+        assert!(out["manifests"][1].get("platform").is_none());
+        assert_eq!(out["manifests"][2]["platform"], json!({"architecture": "arm", "os": "linux", "variant": "v6"}));
+        assert_eq!(out["subject"], base["subject"]);
+        assert_eq!(out["x-vendor"], base["x-vendor"]);
+        assert_eq!(out["annotations"]["org.opencontainers.image.version"], "1.0");
+        assert_eq!(out["annotations"]["org.opencontainers.image.revision"], "abc");
+        let diff = index_diff(BASE.as_bytes(), &d.to_bytes());
+        assert!(diff.iter().any(|l| l.starts_with("- linux/arm/v7")) && diff.iter().any(|l| l.starts_with("+ linux/arm/v6")), "{diff:?}");
+        assert!(diff.iter().any(|l| l.contains("revision=abc")), "{diff:?}");
+        assert_eq!(diff.len(), 3, "{diff:?}");
+        // Removing an index annotation shows in the diff.
+        d.annotations.clear();
+        let diff = index_diff(BASE.as_bytes(), &d.to_bytes());
+        assert!(diff.iter().any(|l| l == "- index annotation org.opencontainers.image.version=1.0"), "{diff:?}");
+    }
+
+    #[test]
+    fn selectors_match_one_entry_or_fail() {
+        let d = base_draft();
+        assert_eq!(d.select(&Selector::parse("sha256:222222222222").unwrap(), "t").unwrap(), 1);
+        assert!(matches!(d.select(&Selector::parse("linux/s390x").unwrap(), "t"), Err(EditError::NoMatch { .. })));
+        assert!(Selector::parse("linux").is_err());
+        assert!(Selector::parse("arm").is_err());
+        assert!(Selector::parse("sha256:12").is_err());
+        assert_eq!(Selector::split_prefix("sha256:abcdef123456:k=v"), Some(("sha256:abcdef123456", "k=v")));
+        assert_eq!(Selector::split_prefix("linux/amd64:k=v"), Some(("linux/amd64", "k=v")));
     }
 }

@@ -22,7 +22,16 @@ pub enum PlatformError {
     Unknown { input: String },
     #[error("platform {input:?}: too many components (expected os/arch[/variant])")]
     TooMany { input: String },
+    #[error(
+        "platform {input:?} is incomplete: give os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64, linux/arm/v7, windows/amd64:10.0.20348"
+    )]
+    Partial { input: String },
+    #[error("platform of {len} characters is too long (at most {max})")]
+    TooLong { len: usize, max: usize },
 }
+
+/// The longest platform string accepted from a user or a registry.
+pub const MAX_PLATFORM_LEN: usize = 256;
 
 /// An OCI platform. Empty strings mean "not set".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -218,6 +227,28 @@ impl Platform {
                 return Err(PlatformError::BadComponent { input: input.to_string(), component: v.to_string() });
             }
             p.os_version = v.to_string();
+        }
+        Ok(p)
+    }
+
+    /// A platform typed by a user for an edit: complete `os/arch[/variant]` (optionally
+    /// `:os.version`, or containerd's `os(version)/arch` form), normalised. Nothing is filled in
+    /// from defaults or from the machine Archlens runs on: `linux` or `arm` is an error.
+    pub fn parse_complete(input: &str) -> Result<Platform, PlatformError> {
+        let input = input.trim();
+        if input.len() > MAX_PLATFORM_LEN {
+            return Err(PlatformError::TooLong { len: input.len(), max: MAX_PLATFORM_LEN });
+        }
+        if input.is_empty() {
+            return Err(PlatformError::Empty);
+        }
+        let spec = input.split_once(':').map(|(s, _)| s).unwrap_or(input);
+        if spec.split('/').count() < 2 || spec.split('/').any(str::is_empty) {
+            return Err(PlatformError::Partial { input: input.to_string() });
+        }
+        let p = Platform::parse_key(input)?;
+        if !is_known_os(&p.os) || !is_known_arch(&p.architecture) {
+            return Err(PlatformError::Unknown { input: input.to_string() });
         }
         Ok(p)
     }

@@ -204,6 +204,19 @@ impl Reference {
         Ok(Reference { repository: Repository { registry: Registry(host), name }, tag, digest })
     }
 
+    /// Parse a reference typed while connected to `connected`: a name without a registry host
+    /// (`team/app:1.0`) means a repository of that registry, not Docker Hub. Docker Hub is used
+    /// only when connected to it or when typed in full (`docker.io/library/alpine`).
+    pub fn parse_in(input: &str, connected: Option<&Registry>) -> Result<Reference, ReferenceError> {
+        let name = input.split('@').next().unwrap_or(input);
+        match connected {
+            Some(reg) if !reg.is_docker_hub() && reg != &Registry::layout() && split_host(name).0.is_none() => {
+                Reference::parse(&format!("{}/{input}", reg.name()))
+            }
+            _ => Reference::parse(input),
+        }
+    }
+
     /// What the registry API is asked for: the digest if known, else the tag.
     pub fn api_reference(&self) -> String {
         match (&self.digest, &self.tag) {
@@ -406,5 +419,17 @@ mod tests {
         for bad in ["", "-a", "a-", "a___b", "a._b", "a..b"] {
             assert!(!valid_component(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn short_names_resolve_against_the_connected_registry() {
+        let local = Registry::parse("127.0.0.1:5000").unwrap();
+        assert_eq!(Reference::parse_in("team/app:1.0", Some(&local)).unwrap().to_string(), "127.0.0.1:5000/team/app:1.0");
+        assert_eq!(Reference::parse_in("app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Some(&local)).unwrap().registry(), &local);
+        assert_eq!(Reference::parse_in("docker.io/library/alpine:3", Some(&local)).unwrap().registry().name(), "docker.io");
+        assert_eq!(Reference::parse_in("ghcr.io/o/a:1", Some(&local)).unwrap().registry().name(), "ghcr.io");
+        let hub = Registry::parse("docker.io").unwrap();
+        assert_eq!(Reference::parse_in("alpine:3", Some(&hub)).unwrap().to_string(), "docker.io/library/alpine:3");
+        assert_eq!(Reference::parse_in("alpine:3", None).unwrap().registry().name(), "docker.io");
     }
 }

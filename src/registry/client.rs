@@ -633,6 +633,30 @@ impl RegistryClient {
     }
 }
 
+impl RegistryClient {
+    /// Delete a tag (distribution-spec 1.1: `DELETE /v2/NAME/manifests/TAG`), leaving the
+    /// manifest and other tags alone. Registries that cannot delete by tag say so; the error
+    /// tells the user what they can do instead.
+    pub async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/manifests/{tag}"));
+        let r = self.execute(Method::DELETE, &url, &repo_scope(repo, "pull,push,delete"), &[], None).await?;
+        match r.status {
+            200 | 202 | 204 => Ok(()),
+            s => Err(RegistryError::Other {
+                detail: format!(
+                    "{} cannot delete the tag {repo}:{tag} ({s}: {}). Registries before distribution-spec 1.1 delete only by digest, \
+                     which removes the image for every tag that names it: `skopeo delete docker://{}/{repo}:{tag}` does that; \
+                     or point the tag at another image with `archlens compose --target {}/{repo}:{tag} …`",
+                    self.name(),
+                    error_detail(&r.body, s),
+                    self.registry().name(),
+                    self.registry().name()
+                ),
+            }),
+        }
+    }
+}
+
 /// Follow `next` links until the last page (or a link that repeats itself).
 async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<String>, RegistryError>
 where

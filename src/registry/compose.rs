@@ -8,6 +8,9 @@ use crate::model::compose::{DraftEntry, IndexDraft};
 use crate::model::digest::Digest;
 use crate::model::manifest::ManifestKind;
 use crate::model::reference::{Reference, Registry};
+use std::sync::Arc;
+
+use super::journal::{Contents, Journal, JournalEntry, Outcome, format_time};
 
 use super::client::RegistryClient;
 use super::error::RegistryError;
@@ -25,8 +28,12 @@ pub async fn draft_entries(
     let top = fetcher.resolve_reference(reference).await?;
     let source = reference.repository.digest_reference(&top.digest);
     if top.view.kind.is_index() {
+        let raw: Vec<serde_json::Value> = serde_json::from_slice::<serde_json::Value>(&top.bytes)
+            .ok()
+            .and_then(|v| v.get("manifests").and_then(|m| m.as_array()).cloned())
+            .unwrap_or_default();
         let mut out = Vec::new();
-        for e in top.view.entries() {
+        for (i, e) in top.view.entries().into_iter().enumerate() {
             if e.is_attestation && !keep_attestations {
                 continue;
             }
@@ -48,12 +55,14 @@ pub async fn draft_entries(
                 digest: d.digest.clone(),
                 media_type: d.media_type.clone(),
                 size: d.size,
-                platform: d.platform.clone().or_else(|| config_platform.clone()).unwrap_or_default(),
+                // An entry that names no platform keeps naming none.
+                platform: d.platform.clone().unwrap_or_default(),
                 config_platform,
                 kind,
-                annotations: if e.is_attestation { d.annotations.clone() } else { BTreeMap::new() },
+                annotations: d.annotations.clone(),
                 compressed_size: compressed,
                 missing,
+                raw: raw.get(i).and_then(|v| v.as_object()).cloned(),
             });
         }
         return Ok(out);
@@ -76,7 +85,25 @@ pub async fn draft_entries(
         annotations: BTreeMap::new(),
         compressed_size: top.view.compressed_size(),
         missing: false,
+        raw: None,
     }])
+}
+
+/// A draft that edits the index `reference` names: its entries, annotations, media type and
+/// every other field, exactly as the registry holds them.
+pub async fn base_draft(fetcher: &Fetcher, reference: &Reference, keep_attestations: bool) -> Result<IndexDraft, RegistryError> {
+    let top = fetcher.resolve_reference(reference).await?;
+    if !top.view.kind.is_index() {
+        return Err(RegistryError::Other {
+            detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()),
+        });
+    }
+    let entries = draft_entries(fetcher, &reference.repository.digest_reference(&top.digest), keep_attestations).await?;
+    IndexDraft::from_base(&top.bytes, entries).map_err(|source| RegistryError::BadManifest {
+        registry: reference.registry().name().to_string(),
+        what: reference.to_string(),
+        source,
+    })
 }
 
 /// Fetchers for every registry the draft's children come from.
@@ -102,6 +129,8 @@ pub struct Pushed {
     /// Bytes uploaded (mounted blobs count nothing).
     pub uploaded: u64,
     pub mounted: usize,
+    /// The journal entry of the tag move (`None`: nothing needed to change).
+    pub journal_id: Option<String>,
 }
 
 /// The tag's digest now, or `None` when the tag does not exist.
@@ -191,17 +220,22 @@ fn copy_manifest<'a>(
 
 /// Push `draft` to `target`. `expect_previous` is what the tag pointed at when the user saw
 /// the preview: if it moved since, nothing is changed. `progress(done, total, what)`.
+///
+/// The tag move is journalled first: the intent is synced to `journal` before the index is
+/// written, and its outcome after the tag was verified. That last part runs as a task of its
+/// own, so cancelling the push (dropping this future) never stops it between the index write
+/// and the journal.
 pub async fn push(
     sources: &(dyn Sources + Sync),
-    target_client: &RegistryClient,
+    target_client: Arc<RegistryClient>,
+    journal: &Journal,
     draft: &IndexDraft,
     target: &Reference,
     expect_previous: Option<Option<Digest>>,
     mut progress: impl FnMut(usize, usize, &str) + Send,
 ) -> Result<Pushed, RegistryError> {
-    let tag = target.tag.as_deref().unwrap_or("latest");
     let target_repo = target.repository.name.as_str();
-    let previous = current_digest(target_client, target).await?;
+    let previous = current_digest(&target_client, target).await?;
     if let Some(expected) = &expect_previous {
         if &previous != expected {
             return Err(RegistryError::TagMoved {
@@ -213,48 +247,173 @@ pub async fn push(
     }
     let bytes = draft.to_bytes();
     let digest = Digest::sha256(&bytes);
-    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0 };
+    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0, journal_id: None };
+    if previous.as_ref() == Some(&digest) {
+        progress(1, 1, "nothing to change");
+        return Ok(stats);
+    }
     let total = draft.entries.len() + 1;
-    let tgt = Target { client: target_client, uploader: Uploader::for_client(target_client)? };
+    let tgt = Target { client: &target_client, uploader: Uploader::for_client(&target_client)? };
     for (i, e) in draft.entries.iter().enumerate() {
-        progress(i, total, &format!("{} {}", e.platform.key(), e.digest.short()));
+        progress(i, total, &format!("{} {}", e.platform_label(), e.digest.short()));
         let src = sources.fetcher(&e.source.repository.registry)?;
         let same_registry = e.source.repository.registry == target.repository.registry;
         copy_manifest(src, &e.source.repository.name, same_registry, &tgt, target_repo, &e.digest, &mut stats).await?;
     }
     // Last check before the tag moves: nobody else moved it meanwhile.
     if expect_previous.is_some() {
-        let now = current_digest(target_client, target).await?;
+        let now = current_digest(&target_client, target).await?;
         if now != previous {
             return Err(RegistryError::TagMoved { target: target.to_string(), expected: previous, actual: now });
         }
     }
     progress(total - 1, total, "index");
-    let media_type = draft.effective_type().media_type();
-    target_client.put_manifest(target_repo, tag, media_type, &bytes).await?;
-    let resolved = current_digest(target_client, target).await?;
-    if resolved.as_ref() != Some(&digest) {
-        return Err(RegistryError::Other {
-            detail: format!(
-                "after the push {target} resolves to {}, not the pushed {digest}",
-                resolved.map(|d| d.to_string()).unwrap_or_else(|| "nothing".into())
-            ),
-        });
-    }
+    let media_type = draft.effective_type().media_type().to_string();
+    let id = move_tag(target_client, journal.clone(), "push", target.clone(), previous, Some((digest, media_type, bytes)), None).await?;
+    stats.journal_id = Some(id);
     progress(total, total, "done");
     Ok(stats)
 }
 
-/// Point `target` back at `digest` (which must still be in the repository).
-pub async fn repoint(client: &RegistryClient, target: &Reference, digest: &Digest) -> Result<(), RegistryError> {
-    let repo = target.repository.name.as_str();
-    let tag = target.tag.as_deref().unwrap_or("latest");
-    let m = client.get_manifest(repo, digest.as_str()).await?;
-    let view = crate::model::manifest::ManifestView::parse(&m.bytes).map_err(|source| RegistryError::BadManifest {
-        registry: client.registry().name().to_string(),
-        what: format!("{repo}@{digest}"),
-        source,
-    })?;
-    client.put_manifest(repo, tag, &view.media_type, &m.bytes).await?;
-    Ok(())
+/// Move `target` from `previous` to a new manifest (`Some((digest, media type, bytes))`) or
+/// delete the tag (`None`), journalled: intent synced first, outcome after verifying. Runs as
+/// its own task, so it completes even if the caller is cancelled. Returns the journal id.
+async fn move_tag(
+    client: Arc<RegistryClient>,
+    journal: Journal,
+    action: &'static str,
+    target: Reference,
+    previous: Option<Digest>,
+    to: Option<(Digest, String, Vec<u8>)>,
+    undoes: Option<String>,
+) -> Result<String, RegistryError> {
+    let task = tokio::spawn(async move {
+        let tag = target.tag.clone().unwrap_or_else(|| "latest".into());
+        let repo = target.repository.name.clone();
+        let new_digest = to.as_ref().map(|(d, _, _)| d.clone());
+        let (j, t, p, n, u) = (journal.clone(), target.to_string(), previous.clone(), new_digest.clone(), undoes.clone());
+        let id = tokio::task::spawn_blocking(move || j.begin(action, &t, p.as_ref(), n.as_ref(), u.as_deref()))
+            .await
+            .map_err(|e| RegistryError::Other { detail: format!("journal: {e}") })?
+            .map_err(|e| RegistryError::Other {
+                detail: format!("the journal ({}) could not be written, so the tag was not moved: {e}", journal.path().display()),
+            })?;
+        let written = match &to {
+            Some((_, media_type, bytes)) => client.put_manifest(&repo, &tag, media_type, bytes).await.map(|_| ()),
+            None => client.delete_tag(&repo, &tag).await,
+        };
+        let now = current_digest(&client, &target).await;
+        let outcome = match (&written, &now) {
+            (Ok(()), Ok(now)) if *now == new_digest => Outcome::Done,
+            (Err(_), Ok(now)) if *now == previous => Outcome::Failed,
+            // Unknown: leave the intent for `undo` to settle by asking the registry.
+            _ => Outcome::Intent,
+        };
+        if outcome != Outcome::Intent {
+            let (j, i) = (journal.clone(), id.clone());
+            // The move itself is settled; a failure to note its outcome leaves the intent,
+            // which `undo` reads correctly by asking the registry.
+            let _ = tokio::task::spawn_blocking(move || j.finish(&i, outcome)).await;
+        }
+        written?;
+        let now = now?;
+        if now != new_digest {
+            return Err(RegistryError::Other {
+                detail: format!(
+                    "after the write {target} resolves to {}, not {}",
+                    now.map(|d| d.to_string()).unwrap_or_else(|| "nothing".into()),
+                    new_digest.map(|d| d.to_string()).unwrap_or_else(|| "nothing (deleted)".into())
+                ),
+            });
+        }
+        Ok(id)
+    });
+    task.await.map_err(|e| RegistryError::Other { detail: format!("the tag move stopped: {e}") })?
+}
+
+/// What `undo` will do, worked out from the journal alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoPlan {
+    pub entry: JournalEntry,
+    pub target: Reference,
+}
+
+/// Pick the entry to undo: `id`, or the newest entry not undone yet. Errors say what to do.
+pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, String> {
+    let entry = match id {
+        Some(id) => contents.find(id).ok_or_else(|| format!("the journal has no entry {id} (see archlens undo --list)"))?,
+        None => contents
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.outcome != Outcome::Failed && contents.undone_by(&e.id).is_none())
+            .ok_or("the journal has nothing left to undo (see archlens undo --list)")?,
+    };
+    if entry.outcome == Outcome::Failed {
+        return Err(format!("entry {} failed and moved nothing: there is nothing to undo", entry.id));
+    }
+    if let Some(by) = contents.undone_by(&entry.id) {
+        return Err(format!("entry {} was already undone by entry {} ({}); undo {} to redo it", entry.id, by.id, format_time(by.time), by.id));
+    }
+    let target = Reference::parse(&entry.target).map_err(|e| format!("entry {}: {e}", entry.id))?;
+    Ok(UndoPlan { entry: entry.clone(), target })
+}
+
+/// The result of an undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undone {
+    pub target: Reference,
+    /// What the tag points at now; `None`: the tag was deleted.
+    pub digest: Option<Digest>,
+    pub journal_id: String,
+}
+
+/// Undo `plan`: re-point the tag at the entry's previous digest (or delete a tag the entry
+/// created), only if the tag still holds what the entry made it. Journalled like a push.
+pub async fn run_undo(client: Arc<RegistryClient>, journal: &Journal, contents: &Contents, plan: &UndoPlan) -> Result<Undone, RegistryError> {
+    let e = &plan.entry;
+    let target = &plan.target;
+    let now = current_digest(&client, target).await?;
+    let show = |d: &Option<Digest>| d.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into());
+    if now != e.digest {
+        if e.outcome == Outcome::Intent && now == e.previous {
+            return Err(RegistryError::Other {
+                detail: format!("entry {} was interrupted before it moved {}: the tag is still {}; nothing to undo", e.id, e.target, show(&now)),
+            });
+        }
+        // Moved since: by Archlens itself (a later entry made it so) or by someone else.
+        let later = contents
+            .entries
+            .iter()
+            .rev()
+            .take_while(|x| x.id != e.id)
+            .find(|x| x.target == e.target && x.digest == now && x.outcome != Outcome::Failed);
+        let detail = match later {
+            Some(x) => format!(
+                "{} was moved since by Archlens: entry {} ({} at {}) made it {}; undo entry {} first",
+                e.target,
+                x.id,
+                x.action,
+                format_time(x.time),
+                show(&now),
+                x.id
+            ),
+            None => format!("{} moved since entry {} (it is {}, the entry made it {}); not undoing", e.target, e.id, show(&now), show(&e.digest)),
+        };
+        return Err(RegistryError::Other { detail });
+    }
+    let to = match &e.previous {
+        Some(prev) => {
+            let m = client.get_manifest(&target.repository.name, prev.as_str()).await?;
+            let view = crate::model::manifest::ManifestView::parse(&m.bytes).map_err(|source| RegistryError::BadManifest {
+                registry: client.registry().name().to_string(),
+                what: format!("{}@{prev}", target.repository.name),
+                source,
+            })?;
+            Some((prev.clone(), view.media_type, m.bytes.to_vec()))
+        }
+        None => None,
+    };
+    let id = move_tag(client, journal.clone(), "undo", target.clone(), now, to, Some(e.id.clone())).await?;
+    Ok(Undone { target: target.clone(), digest: e.previous.clone(), journal_id: id })
 }

@@ -129,6 +129,14 @@ impl Fetcher {
         }
     }
 
+    /// The registry client, shared, when reading from a registry.
+    pub fn client_arc(&self) -> Option<Arc<RegistryClient>> {
+        match &self.source {
+            Source::Registry(c) => Some(c.clone()),
+            Source::Layout(_) => None,
+        }
+    }
+
     fn concurrency(&self) -> usize {
         match &self.source {
             Source::Registry(c) => c.options().concurrency.max(1),

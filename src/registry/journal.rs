@@ -1,22 +1,109 @@
-//! The push journal: one JSON line per push or undo, under the app's data dir
-//! (`~/.local/share/archlens/journal.jsonl`, or `$ARCHLENS_DATA_DIR`).
+//! The push journal: every tag move Archlens makes, written down *before* the move.
+//!
+//! One JSON line per record in `journal.jsonl` under the app's data dir
+//! (`~/.local/share/archlens/`, or `$ARCHLENS_DATA_DIR`). A move is two records: the intent
+//! (id, action, target, previous and new digest), synced to disk before the index is written,
+//! and then its outcome (`done` after the registry's answer was verified, or `failed` when the
+//! tag certainly did not move). An intent without an outcome means the process stopped in
+//! between: the tag holds either digest, and `undo` finds out which by asking the registry.
+//!
+//! Damage never hides other records: a torn or non-UTF-8 line is skipped and counted, and an
+//! append after a torn line starts on a fresh line.
 
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 
 use crate::model::digest::Digest;
 
+/// What became of a recorded tag move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Written before the move; no outcome recorded (interrupted, or still running).
+    Intent,
+    /// The registry took the index and the tag was verified to resolve to it.
+    Done,
+    /// The move failed; the tag was not moved by it.
+    Failed,
+}
+
+/// One tag move, with its outcome folded in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalEntry {
-    /// Seconds since the Unix epoch.
+    /// Short id, unique within the journal (`archlens undo ID`).
+    pub id: String,
+    /// Seconds since the Unix epoch (of the intent).
     pub time: u64,
     /// `push` or `undo`.
     pub action: String,
     pub target: String,
+    /// What the tag pointed at before; `None`: the tag did not exist.
     pub previous: Option<Digest>,
-    pub digest: Digest,
+    /// What the tag points at after; `None`: the tag was deleted.
+    pub digest: Option<Digest>,
+    /// For an undo: the id of the entry it undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+    pub outcome: Outcome,
 }
 
+/// One line of the file: an intent (every field) or an outcome (id, time, outcome).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Line {
+    #[serde(default)]
+    id: Option<String>,
+    time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    digest: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undoes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+}
+
+/// The journal's records, oldest first, and how many lines could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub entries: Vec<JournalEntry>,
+    pub skipped: usize,
+}
+
+impl Contents {
+    pub fn find(&self, id: &str) -> Option<&JournalEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// The entry that undid `id`, if any did (its intent at least was recorded and not failed).
+    pub fn undone_by(&self, id: &str) -> Option<&JournalEntry> {
+        self.entries.iter().find(|e| e.undoes.as_deref() == Some(id) && e.outcome != Outcome::Failed)
+    }
+
+    /// The warning to show when lines were skipped.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        (self.skipped > 0).then(|| {
+            format!(
+                "{} damaged line{} in {} skipped (torn or not UTF-8); the other entries are intact",
+                self.skipped,
+                if self.skipped == 1 { "" } else { "s" },
+                path.display()
+            )
+        })
+    }
+}
+
+/// A journal file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    path: PathBuf,
+}
+
+/// Where the default journal lives.
 pub fn path() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("ARCHLENS_DATA_DIR") {
         if !d.is_empty() {
@@ -30,28 +117,138 @@ pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Append to the default journal.
-pub fn append(entry: &JournalEntry) -> std::io::Result<()> {
-    let Some(p) = path() else { return Err(std::io::Error::other("no data directory for the journal")) };
-    append_to(&p, entry)
-}
-
-pub fn append_to(p: &std::path::Path, entry: &JournalEntry) -> std::io::Result<()> {
-    if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir)?;
+impl Journal {
+    pub fn at(path: impl Into<PathBuf>) -> Journal {
+        Journal { path: path.into() }
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
-    let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    f.write_all(&line)?;
-    f.sync_data()
+
+    /// The default journal, or an error saying why there is none.
+    pub fn default_location() -> std::io::Result<Journal> {
+        path().map(Journal::at).ok_or_else(|| std::io::Error::other("no data directory for the journal (set ARCHLENS_DATA_DIR)"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Record the intent to move `target` from `previous` to `digest`, durably, and return its
+    /// id. Call before the write that moves the tag.
+    pub fn begin(
+        &self,
+        action: &str,
+        target: &str,
+        previous: Option<&Digest>,
+        digest: Option<&Digest>,
+        undoes: Option<&str>,
+    ) -> std::io::Result<String> {
+        self.append_with(|contents| {
+            let next = contents.entries.iter().filter_map(|e| e.id.parse::<u64>().ok()).max().unwrap_or(0) + 1;
+            let id = next.to_string();
+            let line = Line {
+                id: Some(id.clone()),
+                time: now(),
+                action: Some(action.to_string()),
+                target: Some(target.to_string()),
+                previous: previous.cloned(),
+                digest: digest.cloned(),
+                undoes: undoes.map(str::to_string),
+                outcome: Some(Outcome::Intent),
+            };
+            (line, id)
+        })
+    }
+
+    /// Record the outcome of the move `id`.
+    pub fn finish(&self, id: &str, outcome: Outcome) -> std::io::Result<()> {
+        self.append_with(|_| {
+            (
+                Line {
+                    id: Some(id.to_string()),
+                    time: now(),
+                    action: None,
+                    target: None,
+                    previous: None,
+                    digest: None,
+                    undoes: None,
+                    outcome: Some(outcome),
+                },
+                (),
+            )
+        })
+    }
+
+    /// Append one line under an exclusive lock (so two processes never take the same id), on a
+    /// fresh line even after a torn one, and sync it.
+    fn append_with<T>(&self, make: impl FnOnce(&Contents) -> (Line, T)) -> std::io::Result<T> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
+        f.lock()?;
+        let mut bytes = Vec::new();
+        f.seek(SeekFrom::Start(0))?;
+        f.read_to_end(&mut bytes)?;
+        let contents = parse(&bytes);
+        let (line, out) = make(&contents);
+        let mut text = Vec::new();
+        if bytes.last().is_some_and(|b| *b != b'\n') {
+            text.push(b'\n');
+        }
+        text.extend(serde_json::to_vec(&line).map_err(std::io::Error::other)?);
+        text.push(b'\n');
+        f.write_all(&text)?;
+        f.sync_data()?;
+        f.unlock()?;
+        Ok(out)
+    }
+
+    /// Every entry, oldest first; damaged lines are skipped and counted.
+    pub fn read(&self) -> Contents {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => parse(&bytes),
+            Err(_) => Contents::default(),
+        }
+    }
 }
 
-/// All entries, oldest first; unreadable lines are skipped.
-pub fn read() -> Vec<JournalEntry> {
-    let Some(p) = path() else { return Vec::new() };
-    let Ok(text) = std::fs::read_to_string(p) else { return Vec::new() };
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+/// Fold the lines into entries. Lines from before outcomes were recorded (no id) count as done.
+fn parse(bytes: &[u8]) -> Contents {
+    let mut out = Contents::default();
+    for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Some(line) = std::str::from_utf8(raw).ok().and_then(|s| serde_json::from_str::<Line>(s).ok()) else {
+            out.skipped += 1;
+            continue;
+        };
+        match (line.action, line.target) {
+            (Some(action), Some(target)) => {
+                let id = line.id.unwrap_or_else(|| format!("L{}", n + 1));
+                out.entries.push(JournalEntry {
+                    id,
+                    time: line.time,
+                    action,
+                    target,
+                    previous: line.previous,
+                    digest: line.digest,
+                    undoes: line.undoes,
+                    outcome: line.outcome.unwrap_or(Outcome::Done),
+                });
+            }
+            _ => match (line.id, line.outcome) {
+                (Some(id), Some(outcome)) => {
+                    if let Some(e) = out.entries.iter_mut().rev().find(|e| e.id == id) {
+                        e.outcome = outcome;
+                    } else {
+                        out.skipped += 1;
+                    }
+                }
+                _ => out.skipped += 1,
+            },
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for a Unix time.
@@ -74,9 +271,62 @@ pub fn format_time(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::format_time(1_795_398_000), "2026-11-23 01:40:00 UTC");
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(1_795_398_000), "2026-11-23 01:40:00 UTC");
+    }
+
+    fn d(s: &str) -> Digest {
+        Digest::sha256(s.as_bytes())
+    }
+
+    #[test]
+    fn intents_outcomes_and_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::at(dir.path().join("j.jsonl"));
+        let a = j.begin("push", "r/a:1", None, Some(&d("a")), None).unwrap();
+        let b = j.begin("push", "r/a:1", Some(&d("a")), Some(&d("b")), None).unwrap();
+        j.finish(&a, Outcome::Done).unwrap();
+        assert_ne!(a, b);
+        let c = j.read();
+        assert_eq!(c.skipped, 0);
+        assert_eq!(c.entries.len(), 2);
+        assert_eq!(c.find(&a).unwrap().outcome, Outcome::Done);
+        assert_eq!(c.find(&b).unwrap().outcome, Outcome::Intent, "no outcome: interrupted");
+        let u = j.begin("undo", "r/a:1", Some(&d("b")), Some(&d("a")), Some(&b)).unwrap();
+        assert_eq!(j.read().undone_by(&b).unwrap().id, u);
+    }
+
+    #[test]
+    fn damage_is_skipped_and_never_swallows_the_next_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let j = Journal::at(&p);
+        let first = j.begin("push", "r/a:1", None, Some(&d("a")), None).unwrap();
+        j.finish(&first, Outcome::Done).unwrap();
+        // A non-UTF-8 line, then a torn line with no newline (a kill mid-write).
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"\xff\xfe garbage\n{\"id\":\"9\",\"time\":1,\"action\":\"pu").unwrap();
+        drop(f);
+        let c = j.read();
+        assert_eq!(c.entries.len(), 1);
+        assert_eq!(c.skipped, 2);
+        assert!(c.warning(&p).unwrap().contains("2 damaged lines"));
+        let next = j.begin("push", "r/a:2", None, Some(&d("b")), None).unwrap();
+        let c = j.read();
+        assert_eq!(c.entries.len(), 2, "the entry after a torn line is read: {c:?}");
+        assert_eq!(c.entries[1].id, next);
+        assert_eq!(c.entries[1].target, "r/a:2");
+    }
+
+    #[test]
+    fn lines_from_older_journals_read_as_done() {
+        let c = parse(br#"{"time":5,"action":"push","target":"r/a:1","previous":null,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}"#);
+        assert_eq!(c.entries.len(), 1);
+        assert_eq!(c.entries[0].outcome, Outcome::Done);
+        assert_eq!(c.entries[0].id, "L1");
     }
 }

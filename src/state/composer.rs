@@ -6,13 +6,21 @@ use std::path::PathBuf;
 use crate::model::compose::{DraftEntry, IndexDraft, IndexType};
 use crate::model::digest::Digest;
 use crate::model::platform::Platform;
-use crate::model::reference::Reference;
+use crate::model::reference::{Reference, Registry};
 use crate::worker::{Command, Event, RequestId, SourceRef};
 
 use super::Loadable;
 
 /// How an entry's platform is shown for editing: `os/arch[/variant][:os.version]`, or
 /// containerd's `os(version+feature…)/arch[/variant]` when it has os.features (both parse back).
+/// A platform typed in an entry's field: complete `os/arch[/variant]`, or empty for none.
+pub fn parse_platform_input(text: &str) -> Result<Platform, String> {
+    if text.trim().is_empty() {
+        return Ok(Platform::default());
+    }
+    Platform::parse_complete(text).map_err(|e| e.to_string())
+}
+
 pub fn editable_platform(p: &Platform) -> String {
     if p.os_features.is_empty() { p.key() } else { p.normalize().format_all() }
 }
@@ -22,7 +30,8 @@ pub fn editable_platform(p: &Platform) -> String {
 pub struct TargetState {
     pub target: Reference,
     pub current: Option<Digest>,
-    pub platforms: Vec<(String, Digest)>,
+    /// The index the tag holds now, as the registry served it (for the diff).
+    pub bytes: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +39,8 @@ pub struct PushResult {
     pub target: Reference,
     pub digest: Digest,
     pub previous: Option<Digest>,
+    /// The journal entry of the push (what Undo undoes).
+    pub journal_id: Option<String>,
     pub undone: bool,
 }
 
@@ -52,6 +63,10 @@ pub struct ComposerState {
     pub push: Loadable<PushResult>,
     pub progress: (u64, u64, String),
     pub error: Option<String>,
+    /// The registry the app is connected to: short names typed here resolve against it.
+    pub connected: Option<Registry>,
+    /// *Edit tag* on a non-empty draft waits for the user to confirm replacing it.
+    pub confirm_replace: Option<Reference>,
     adds: HashSet<RequestId>,
     target_request: Option<RequestId>,
     push_request: Option<RequestId>,
@@ -74,8 +89,16 @@ impl Default for Loadable<PushResult> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComposerAction {
     Open,
-    /// Start from an existing index (replaces the draft).
+    /// Start from an existing index (replaces the draft; asks first if it is not empty).
     EditReference(Reference),
+    /// Yes, replace the draft with the index waiting in `confirm_replace`.
+    ConfirmReplace,
+    /// No, keep the draft.
+    KeepDraft,
+    /// Empty the draft (entries, annotations, base).
+    ClearDraft,
+    /// Add the reference typed in `add_input`.
+    AddTyped,
     Close,
     Add { source: SourceRef, reference: Reference },
     Remove(usize),
@@ -103,10 +126,20 @@ impl ComposerState {
         !self.adds.is_empty() || self.push_request.is_some()
     }
 
+    /// A reference typed in one of the composer's fields, resolved against the connected
+    /// registry.
+    pub fn parse_reference(&self, text: &str) -> Result<Reference, String> {
+        Reference::parse_in(text.trim(), self.connected.as_ref()).map_err(|e| e.to_string())
+    }
+
     pub fn target_reference(&self) -> Result<Reference, String> {
-        let r = Reference::parse(self.target_input.trim()).map_err(|e| e.to_string())?;
+        let text = self.target_input.trim();
+        let r = self.parse_reference(text)?;
         if r.digest.is_some() {
             return Err("the target must be a tag, not a digest".into());
+        }
+        if !text.rsplit('/').next().unwrap_or(text).contains(':') {
+            return Err(format!("name the tag to push to, e.g. {}:1.0 (no tag is implied)", r.repository));
         }
         Ok(r)
     }
@@ -119,7 +152,21 @@ impl ComposerState {
     }
 
     fn sync_inputs(&mut self) {
-        self.platform_inputs = self.draft.entries.iter().map(|e| editable_platform(&e.platform)).collect();
+        self.platform_inputs =
+            self.draft.entries.iter().map(|e| if e.has_platform() { editable_platform(&e.platform) } else { String::new() }).collect();
+    }
+
+    fn load_base(&mut self, r: Reference, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        self.open = true;
+        self.draft = IndexDraft::default();
+        self.sync_inputs();
+        self.push = Loadable::NotRequested;
+        self.target_input = r.to_string();
+        let id = next_id();
+        self.file_request = Some(id);
+        let mut cmds = vec![Command::DraftBase { id, source: SourceRef::Registry(r.registry().clone()), reference: r.clone() }];
+        cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
+        cmds
     }
 
     fn add_entries(&mut self, entries: Vec<DraftEntry>) {
@@ -128,9 +175,9 @@ impl ComposerState {
         self.push = Loadable::NotRequested;
     }
 
-    /// Platform inputs that do not parse.
+    /// Platform inputs that are not a complete platform (empty means "no platform").
     pub fn invalid_platforms(&self) -> Vec<usize> {
-        self.platform_inputs.iter().enumerate().filter(|(_, s)| Platform::parse_key(s).is_err()).map(|(i, _)| i).collect()
+        self.platform_inputs.iter().enumerate().filter(|(_, s)| parse_platform_input(s).is_err()).map(|(i, _)| i).collect()
     }
 
     /// Whether the push may proceed: no errors, a target, and an overwrite confirmed when the
@@ -162,33 +209,36 @@ impl ComposerState {
                 self.add_entries(entries.clone());
                 true
             }
-            Event::TargetState { target, current, platforms, .. } if self.target_request == Some(id) => {
+            Event::TargetState { target, current, bytes, .. } if self.target_request == Some(id) => {
                 self.target_request = None;
-                self.target = Loadable::Ready(TargetState { target: target.clone(), current: current.clone(), platforms: platforms.clone() });
+                self.target = Loadable::Ready(TargetState { target: target.clone(), current: current.clone(), bytes: bytes.clone() });
                 true
             }
             Event::PushProgress { done, total, what, .. } if self.push_request == Some(id) => {
                 self.progress = (*done, *total, what.clone());
                 true
             }
-            Event::Pushed { target, digest, previous, .. } if self.push_request == Some(id) => {
+            Event::Pushed { target, digest, previous, journal_id, .. } if self.push_request == Some(id) => {
                 self.push_request = None;
-                self.push = Loadable::Ready(PushResult { target: target.clone(), digest: digest.clone(), previous: previous.clone(), undone: false });
-                // The tag moved: what it holds now is the pushed index.
-                self.target = Loadable::Ready(TargetState {
+                self.push = Loadable::Ready(PushResult {
                     target: target.clone(),
-                    current: Some(digest.clone()),
-                    platforms: self.draft.entries.iter().map(|e| (e.platform.key(), e.digest.clone())).collect(),
+                    digest: digest.clone(),
+                    previous: previous.clone(),
+                    journal_id: journal_id.clone(),
+                    undone: false,
                 });
+                // The tag moved: what it holds now is the pushed index.
+                self.target = Loadable::Ready(TargetState { target: target.clone(), current: Some(digest.clone()), bytes: Some(self.draft.to_bytes()) });
                 self.confirmed_overwrite = None;
                 true
             }
-            Event::Repointed { target, digest, .. } if self.push_request == Some(id) => {
+            Event::Repointed { target, digest, bytes, .. } if self.push_request == Some(id) => {
                 self.push_request = None;
                 if let Loadable::Ready(p) = &mut self.push {
                     p.undone = true;
                 }
-                self.target = Loadable::Ready(TargetState { target: target.clone(), current: Some(digest.clone()), platforms: Vec::new() });
+                self.target = Loadable::Ready(TargetState { target: target.clone(), current: digest.clone(), bytes: bytes.clone() });
+                self.confirmed_overwrite = None;
                 true
             }
             Event::DraftLoaded { draft, .. } if self.file_request == Some(id) => {
@@ -242,15 +292,39 @@ impl ComposerState {
             }
             ComposerAction::EditReference(r) => {
                 self.open = true;
+                if self.draft.entries.is_empty() && self.draft.annotations.is_empty() {
+                    self.load_base(r, next_id)
+                } else {
+                    self.confirm_replace = Some(r);
+                    Vec::new()
+                }
+            }
+            ComposerAction::ConfirmReplace => match self.confirm_replace.take() {
+                Some(r) => self.load_base(r, next_id),
+                None => Vec::new(),
+            },
+            ComposerAction::KeepDraft => {
+                self.confirm_replace = None;
+                Vec::new()
+            }
+            ComposerAction::ClearDraft => {
                 self.draft = IndexDraft::default();
                 self.sync_inputs();
-                self.target_input = r.to_string();
-                let id = next_id();
-                self.adds.insert(id);
-                let mut cmds = vec![Command::DraftAdd { id, source: SourceRef::Registry(r.registry().clone()), reference: r.clone(), keep_attestations: true }];
-                cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
-                cmds
+                self.push = Loadable::NotRequested;
+                self.confirmed_overwrite = None;
+                Vec::new()
             }
+            ComposerAction::AddTyped => match self.parse_reference(&self.add_input) {
+                Ok(reference) => {
+                    self.add_input.clear();
+                    let source = SourceRef::Registry(reference.registry().clone());
+                    self.handle(ComposerAction::Add { source, reference }, next_id)
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    Vec::new()
+                }
+            },
             ComposerAction::Add { source, reference } => {
                 let id = next_id();
                 self.adds.insert(id);
@@ -265,7 +339,7 @@ impl ComposerState {
             }
             ComposerAction::PlatformEdited(i) => {
                 if let (Some(text), Some(e)) = (self.platform_inputs.get(i), self.draft.entries.get_mut(i)) {
-                    if let Ok(p) = Platform::parse_key(text) {
+                    if let Ok(p) = parse_platform_input(text) {
                         e.platform = p;
                     }
                 }
@@ -341,13 +415,13 @@ impl ComposerState {
             }
             ComposerAction::Undo => {
                 let Loadable::Ready(p) = &self.push else { return Vec::new() };
-                let Some(previous) = p.previous.clone() else {
-                    self.error = Some(format!("{} did not exist before the push: nothing to go back to", p.target));
+                let Some(entry) = p.journal_id.clone() else {
+                    self.error = Some(format!("{} already was {}: the push changed nothing to undo", p.target, p.digest.short()));
                     return Vec::new();
                 };
                 let id = next_id();
                 self.push_request = Some(id);
-                vec![Command::Repoint { id, target: p.target.clone(), digest: previous, expect_current: p.digest.clone() }]
+                vec![Command::Undo { id, entry }]
             }
             ComposerAction::Export(path) => {
                 let id = next_id();

@@ -553,6 +553,7 @@ impl AppState {
                         self.signed_in_as = None;
                     }
                     self.registry = Some(registry.clone());
+                    self.composer.connected = Some(registry.clone());
                     self.layout = None;
                     let cid = self.id();
                     self.connect_request = Some(cid);

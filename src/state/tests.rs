@@ -199,6 +199,7 @@ fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_can
         annotations: Default::default(),
         compressed_size: 0,
         missing: false,
+        raw: None,
     };
     let cmds = s.handle(UiAction::Composer(A::Add {
         source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()),
@@ -212,7 +213,7 @@ fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_can
     assert!(s.handle(UiAction::Composer(A::Push)).is_empty());
     let cmds = s.handle(UiAction::Composer(A::CheckTarget));
     let Command::TargetStatus { id, target } = cmds[0].clone() else { panic!() };
-    s.apply(Event::TargetState { id, target, current: Some(d("old")), platforms: vec![] });
+    s.apply(Event::TargetState { id, target, current: Some(d("old")), bytes: None });
     assert!(s.composer.push_blocker().unwrap().contains("confirm the overwrite"));
     s.handle(UiAction::Composer(A::ConfirmOverwrite));
     // An entry annotation goes on the entry, not the index.
@@ -240,4 +241,60 @@ fn composer_platform_text_round_trips_os_features() {
     assert_eq!(Platform::parse_key(&text).unwrap(), p.normalize(), "{text}");
     assert_eq!(editable_platform(&Platform::parse_key("linux/arm/v7").unwrap()), "linux/arm/v7");
     assert_eq!(editable_platform(&Platform::parse_key("windows/amd64:10.0.20348.1").unwrap()), "windows/amd64:10.0.20348.1");
+}
+
+#[test]
+fn composer_short_names_resolve_against_the_connected_registry() {
+    use super::composer::ComposerAction as A;
+    let mut s = AppState::new(Settings::default());
+    s.composer.connected = Some(Registry::parse("127.0.0.1:5000").unwrap());
+    s.composer.add_input = "team/app:1.0".into();
+    let cmds = s.handle(UiAction::Composer(A::AddTyped));
+    let Command::DraftAdd { reference, .. } = &cmds[0] else { panic!("{cmds:?}") };
+    assert_eq!(reference.to_string(), "127.0.0.1:5000/team/app:1.0");
+    s.composer.target_input = "team/app".into();
+    assert!(s.composer.target_reference().unwrap_err().contains("name the tag"), "no implied :latest");
+    s.composer.target_input = "team/app:2".into();
+    assert_eq!(s.composer.target_reference().unwrap().to_string(), "127.0.0.1:5000/team/app:2");
+}
+
+#[test]
+fn composer_edit_tag_asks_before_replacing_a_draft_and_partial_platforms_are_invalid() {
+    use super::composer::ComposerAction as A;
+    use crate::model::compose::DraftEntry;
+    let mut s = AppState::new(Settings::default());
+    let entry = DraftEntry {
+        source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d("x"))).unwrap(),
+        digest: d("x"),
+        media_type: crate::model::manifest::OCI_MANIFEST.into(),
+        size: 10,
+        platform: Platform::parse_key("linux/amd64").unwrap(),
+        config_platform: None,
+        kind: ManifestKind::OciImage,
+        annotations: Default::default(),
+        compressed_size: 0,
+        missing: false,
+        raw: None,
+    };
+    let cmds = s.handle(UiAction::Composer(A::Add {
+        source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()),
+        reference: entry.source.clone(),
+    }));
+    let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
+    s.apply(Event::DraftEntries { id, entries: vec![entry] });
+    s.composer.platform_inputs[0] = "linux".into();
+    s.handle(UiAction::Composer(A::PlatformEdited(0)));
+    assert_eq!(s.composer.invalid_platforms(), vec![0], "a partial platform is never completed from the host");
+    assert_eq!(s.composer.draft.entries[0].platform.key(), "linux/amd64", "the entry keeps its platform");
+    let r = Reference::parse("127.0.0.1:5000/a/b:1").unwrap();
+    assert!(s.handle(UiAction::Composer(A::EditReference(r.clone()))).is_empty(), "asks first");
+    assert_eq!(s.composer.confirm_replace.as_ref(), Some(&r));
+    s.handle(UiAction::Composer(A::KeepDraft));
+    assert_eq!(s.composer.draft.entries.len(), 1);
+    s.handle(UiAction::Composer(A::EditReference(r.clone())));
+    let cmds = s.handle(UiAction::Composer(A::ConfirmReplace));
+    assert!(matches!(cmds[0], Command::DraftBase { .. }), "{cmds:?}");
+    assert!(s.composer.draft.entries.is_empty());
+    s.handle(UiAction::Composer(A::ClearDraft));
+    assert!(s.composer.draft.entries.is_empty());
 }

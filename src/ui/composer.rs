@@ -52,9 +52,12 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             }
             Some(d) => {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{} exists: {}", t.target, d));
-                let changes = c.draft.diff_against(&t.platforms);
+                let changes = match &t.bytes {
+                    Some(old) => crate::model::compose::index_diff(old, &c.draft.to_bytes()),
+                    None => vec!["(the current index could not be read)".to_string()],
+                };
                 if changes.is_empty() {
-                    ui.label("The draft has the same platforms and images.");
+                    ui.label("The draft is exactly what the tag holds: nothing to push.");
                 }
                 for line in &changes {
                     ui.label(RichText::new(line).monospace());
@@ -82,14 +85,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             .labelled_by(l.id);
         let enter = e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add").clicked() || enter) && !c.add_input.trim().is_empty() {
-            match crate::model::reference::Reference::parse(c.add_input.trim()) {
-                Ok(reference) => {
-                    let source = crate::worker::SourceRef::Registry(reference.registry().clone());
-                    actions.push(UiAction::Composer(A::Add { source, reference }));
-                    c.add_input.clear();
-                }
-                Err(err) => c.error = Some(err.to_string()),
-            }
+            actions.push(UiAction::Composer(A::AddTyped));
         }
         ui.checkbox(&mut c.keep_attestations, "Keep attestations");
         if c.is_busy() {

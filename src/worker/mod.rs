@@ -49,12 +49,15 @@ pub enum Command {
     Inspect { id: RequestId, source: SourceRef, reference: Reference },
     /// Read a reference into draft entries (an image, or every entry of an index).
     DraftAdd { id: RequestId, source: SourceRef, reference: Reference, keep_attestations: bool },
-    /// What a target tag points at now, and the platforms of that index.
+    /// Read an index as the base of a new draft (edit a tag): answered by `DraftLoaded`.
+    DraftBase { id: RequestId, source: SourceRef, reference: Reference },
+    /// What a target tag points at now, and that index's bytes.
     TargetStatus { id: RequestId, target: Reference },
     /// Push a draft; `expect_previous` is the tag's digest when the user confirmed.
     PushDraft { id: RequestId, target: Reference, draft: Box<IndexDraft>, expect_previous: Option<Digest> },
-    /// Point `target` back at `digest`, if it still points at `expect_current`.
-    Repoint { id: RequestId, target: Reference, digest: Digest, expect_current: Digest },
+    /// Undo the journal entry `entry` (re-point its tag, or delete a tag it created), if the
+    /// tag still holds what that entry made it.
+    Undo { id: RequestId, entry: String },
     SaveDraft { id: RequestId, path: PathBuf, draft: Box<IndexDraft> },
     /// Write the app's settings (recents, favourites, host …).
     SaveSettings { id: RequestId, settings: Box<crate::settings::Settings> },
@@ -94,10 +97,11 @@ pub enum Event {
     MatrixDone { id: RequestId },
     Inspected { id: RequestId, details: Box<Details> },
     DraftEntries { id: RequestId, entries: Vec<DraftEntry> },
-    TargetState { id: RequestId, target: Reference, current: Option<Digest>, platforms: Vec<(String, Digest)> },
+    TargetState { id: RequestId, target: Reference, current: Option<Digest>, bytes: Option<Vec<u8>> },
     PushProgress { id: RequestId, done: u64, total: u64, what: String },
-    Pushed { id: RequestId, target: Reference, digest: Digest, previous: Option<Digest> },
-    Repointed { id: RequestId, target: Reference, digest: Digest },
+    Pushed { id: RequestId, target: Reference, digest: Digest, previous: Option<Digest>, journal_id: Option<String> },
+    /// An undo: the tag now holds `digest` (`None`: deleted), whose bytes are `bytes`.
+    Repointed { id: RequestId, target: Reference, digest: Option<Digest>, bytes: Option<Vec<u8>> },
     DraftSaved { id: RequestId, path: PathBuf },
     DraftLoaded { id: RequestId, draft: Box<IndexDraft> },
     /// Layer bytes read so far by a running diagnosis.
@@ -223,7 +227,8 @@ fn command_id(c: &Command) -> RequestId {
         | Command::DraftAdd { id, .. }
         | Command::TargetStatus { id, .. }
         | Command::PushDraft { id, .. }
-        | Command::Repoint { id, .. }
+        | Command::Undo { id, .. }
+        | Command::DraftBase { id, .. }
         | Command::SaveDraft { id, .. }
         | Command::SaveSettings { id, .. }
         | Command::LoadDraft { id, .. }
@@ -251,12 +256,8 @@ impl Worker {
         Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
     }
 
-    async fn record(&self, entry: registry::journal::JournalEntry) -> Result<(), String> {
-        let Some(path) = self.journal.clone() else { return Err("no data directory for the journal".into()) };
-        tokio::task::spawn_blocking(move || registry::journal::append_to(&path, &entry))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+    fn journal(&self) -> Result<registry::journal::Journal, String> {
+        self.journal.clone().map(registry::journal::Journal::at).ok_or_else(|| "no data directory for the journal: nothing is pushed without one".into())
     }
 
     fn emit(&self, e: Event) {
@@ -418,18 +419,20 @@ impl Worker {
                     .map_err(|e| e.to_string())?;
                 self.emit(Event::DraftEntries { id, entries });
             }
+            Command::DraftBase { id, source, reference } => {
+                let fetcher = self.fetcher(&source).await?;
+                let draft = registry::compose::base_draft(&fetcher, &reference, true).await.map_err(|e| e.to_string())?;
+                self.emit(Event::DraftLoaded { id, draft: Box::new(draft) });
+            }
             Command::TargetStatus { id, target } => {
                 let fetcher = self.fetcher(&SourceRef::Registry(target.registry().clone())).await?;
                 let client = fetcher.client().ok_or("the target must be a registry")?;
                 let current = registry::compose::current_digest(client, &target).await.map_err(|e| e.to_string())?;
-                let platforms = match &current {
-                    Some(_) => registry::compose::draft_entries(&fetcher, &target, false)
-                        .await
-                        .map(|es| es.into_iter().map(|e| (e.platform.key(), e.digest)).collect())
-                        .unwrap_or_default(),
-                    None => Vec::new(),
+                let bytes = match &current {
+                    Some(d) => Some(client.get_manifest(&target.repository.name, d.as_str()).await.map_err(|e| e.to_string())?.bytes),
+                    None => None,
                 };
-                self.emit(Event::TargetState { id, target, current, platforms });
+                self.emit(Event::TargetState { id, target, current, bytes });
             }
             Command::PushDraft { id, target, draft, expect_previous } => {
                 let mut fetchers = registry::compose::FetcherSet::default();
@@ -439,43 +442,28 @@ impl Worker {
                         fetchers.0.insert(r.clone(), f);
                     }
                 }
-                let client = fetchers.0.get(target.registry()).and_then(|f| f.client()).ok_or("the target must be a registry")?;
-                let pushed = registry::compose::push(&fetchers, client, &draft, &target, Some(expect_previous), |done, total, what| {
+                let client = fetchers.0.get(target.registry()).and_then(|f| f.client_arc()).ok_or("the target must be a registry")?;
+                let journal = self.journal()?;
+                let pushed = registry::compose::push(&fetchers, client, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
                     self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-                let entry = registry::journal::JournalEntry {
-                    time: registry::journal::now(),
-                    action: "push".into(),
-                    target: target.to_string(),
-                    previous: pushed.previous.clone(),
-                    digest: pushed.digest.clone(),
-                };
-                if let Err(e) = self.record(entry).await {
-                    return Err(format!("pushed {} but the journal could not be written: {e}", pushed.digest));
-                }
-                self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous });
+                self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous, journal_id: pushed.journal_id });
             }
-            Command::Repoint { id, target, digest, expect_current } => {
-                let fetcher = self.fetcher(&SourceRef::Registry(target.registry().clone())).await?;
-                let client = fetcher.client().ok_or("the target must be a registry")?;
-                let now = registry::compose::current_digest(client, &target).await.map_err(|e| e.to_string())?;
-                if now.as_ref() != Some(&expect_current) {
-                    return Err(format!("{target} moved since the push; not undoing"));
-                }
-                registry::compose::repoint(client, &target, &digest).await.map_err(|e| e.to_string())?;
-                let entry = registry::journal::JournalEntry {
-                    time: registry::journal::now(),
-                    action: "undo".into(),
-                    target: target.to_string(),
-                    previous: Some(expect_current),
-                    digest: digest.clone(),
+            Command::Undo { id, entry } => {
+                let journal = self.journal()?;
+                let j = journal.clone();
+                let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?;
+                let plan = registry::compose::plan_undo(&contents, Some(&entry))?;
+                let fetcher = self.fetcher(&SourceRef::Registry(plan.target.registry().clone())).await?;
+                let client = fetcher.client_arc().ok_or("the journal names a registry")?;
+                let done = registry::compose::run_undo(client.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
+                let bytes = match &done.digest {
+                    Some(d) => client.get_manifest(&done.target.repository.name, d.as_str()).await.ok().map(|m| m.bytes),
+                    None => None,
                 };
-                if let Err(e) = self.record(entry).await {
-                    return Err(format!("{target} points at {digest} again, but the journal could not be written: {e}"));
-                }
-                self.emit(Event::Repointed { id, target, digest });
+                self.emit(Event::Repointed { id, target: done.target, digest: done.digest, bytes });
             }
             Command::SaveDraft { id, path, draft } => {
                 let p = path.clone();
