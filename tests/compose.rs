@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use archlens::build::{Compression, Entry, Flavour, image, image_with_layers, p};
@@ -11,34 +11,7 @@ use archlens::model::Digest;
 use common::seed::push_image;
 use serde_json::{Value, json};
 
-struct Env {
-    cache: tempfile::TempDir,
-    data: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env { cache: tempfile::tempdir().unwrap(), data: tempfile::tempdir().unwrap() }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
-        c.args(args)
-            .env("ARCHLENS_CACHE_DIR", self.cache.path())
-            .env("ARCHLENS_DATA_DIR", self.data.path())
-            .env("HOME", self.cache.path());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::cli::{Env, ok};
 
 /// Two per-arch images in two repositories of the registry.
 fn per_arch(prefix: &str) -> (String, String, archlens::build::Image, archlens::build::Image) {

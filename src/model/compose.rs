@@ -353,7 +353,8 @@ impl IndexDraft {
             push(Severity::Error, "the index is empty: add at least one image".into());
         }
         let mut seen: BTreeMap<String, &DraftEntry> = BTreeMap::new();
-        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform()) {
+        // unknown/unknown entries (build caches, attestations) are never picked: not duplicates.
+        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform() && !e.platform.is_unknown()) {
             let key = e.platform.key();
             if let Some(first) = seen.get(&key) {
                 push(
@@ -447,7 +448,8 @@ impl IndexDraft {
         for (k, v) in &self.annotations {
             buildx.push_str(&format!(" --annotation {}", q(&format!("index:{k}={v}"))));
         }
-        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform()) {
+        // unknown/unknown entries (build caches, attestations) are never picked: not duplicates.
+        for e in self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform() && !e.platform.is_unknown()) {
             for (k, v) in &e.annotations {
                 buildx.push_str(&format!(" --annotation {}", q(&format!("manifest-descriptor[{}]:{k}={v}", e.platform.docker_flag()))));
             }

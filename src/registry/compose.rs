@@ -298,10 +298,12 @@ async fn move_tag(
             .map_err(|e| RegistryError::Other {
                 detail: format!("the journal ({}) could not be written, so the tag was not moved: {e}", journal.path().display()),
             })?;
+        fault_point("intent-written");
         let written = match &to {
             Some((_, media_type, bytes)) => client.put_manifest(&repo, &tag, media_type, bytes).await.map(|_| ()),
             None => client.delete_tag(&repo, &tag).await,
         };
+        fault_point("index-written");
         let now = current_digest(&client, &target).await;
         let outcome = match (&written, &now) {
             (Ok(()), Ok(now)) if *now == new_digest => Outcome::Done,
@@ -315,6 +317,7 @@ async fn move_tag(
             // which `undo` reads correctly by asking the registry.
             let _ = tokio::task::spawn_blocking(move || j.finish(&i, outcome)).await;
         }
+        fault_point("outcome-written");
         written?;
         let now = now?;
         if now != new_digest {
@@ -331,6 +334,21 @@ async fn move_tag(
     task.await.map_err(|e| RegistryError::Other { detail: format!("the tag move stopped: {e}") })?
 }
 
+/// Fault injection for the kill tests: with `ARCHLENS_FAULT_PAUSE=POINT:FILE`, reaching `POINT`
+/// creates `FILE` and stops this thread for good, so a test can kill the process exactly there.
+/// Unset (always, outside tests), it does nothing.
+fn fault_point(point: &str) {
+    let Ok(spec) = std::env::var("ARCHLENS_FAULT_PAUSE") else { return };
+    if let Some((p, file)) = spec.split_once(':') {
+        if p == point {
+            let _ = std::fs::write(file, point);
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+    }
+}
+
 /// What `undo` will do, worked out from the journal alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoPlan {
@@ -338,7 +356,8 @@ pub struct UndoPlan {
     pub target: Reference,
 }
 
-/// Pick the entry to undo: `id`, or the newest entry not undone yet. Errors say what to do.
+/// Pick the entry to undo: `id` (a push, or an undo to redo), or the newest push not undone
+/// yet, so repeated undos walk back through the pushes. Errors say what to do.
 pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, String> {
     let entry = match id {
         Some(id) => contents.find(id).ok_or_else(|| format!("the journal has no entry {id} (see archlens undo --list)"))?,
@@ -346,8 +365,8 @@ pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, Stri
             .entries
             .iter()
             .rev()
-            .find(|e| e.outcome != Outcome::Failed && contents.undone_by(&e.id).is_none())
-            .ok_or("the journal has nothing left to undo (see archlens undo --list)")?,
+            .find(|e| e.action == "push" && e.outcome != Outcome::Failed && contents.undone_by(&e.id).is_none())
+            .ok_or("the journal has no push left to undo (see archlens undo --list; `archlens undo ID` also redoes an undo)")?,
     };
     if entry.outcome == Outcome::Failed {
         return Err(format!("entry {} failed and moved nothing: there is nothing to undo", entry.id));

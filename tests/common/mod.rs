@@ -2,6 +2,7 @@
 //! `archlens` binary and `skopeo`.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod diag;
 pub mod seed;
 

@@ -1,0 +1,45 @@
+//! Running the `archlens` binary with a private cache and data dir (so a private push journal).
+
+use std::process::{Command, Output};
+
+pub struct Env {
+    pub cache: tempfile::TempDir,
+    pub data: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { cache: tempfile::tempdir().unwrap(), data: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
+        c.args(args)
+            .env("ARCHLENS_CACHE_DIR", self.cache.path())
+            .env("ARCHLENS_DATA_DIR", self.data.path())
+            .env("HOME", self.cache.path())
+            .env_remove("ARCHLENS_FAULT_PAUSE");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    pub fn journal(&self) -> std::path::PathBuf {
+        self.data.path().join("journal.jsonl")
+    }
+}
+
+/// Stdout of a successful run; the whole output when it failed.
+pub fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr of a run that exited with `code`.
+pub fn fails_with(out: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {err}", String::from_utf8_lossy(&out.stdout));
+    err
+}

@@ -1,0 +1,329 @@
+//! Editing an existing multi-arch tag with `archlens compose --base`: nothing the user did not
+//! touch changes, every flag either applies or fails, and every tag move is journalled before it
+//! happens. Against the real local registry; skopeo reads back what the registry holds.
+
+mod common;
+
+use std::process::Command;
+
+use archlens::model::Digest;
+use common::cli::{Env, fails_with, ok};
+use serde_json::{Value, json};
+
+/// A repository name no earlier run used (the suite can run twice against one registry).
+fn fresh(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{}/edit/{prefix}-{}-{nanos}", common::registry_addr(), std::process::id())
+}
+
+/// Copy one tag of the regclient test layout (indexes with annotations, build-cache entries)
+/// into `repo`, byte for byte.
+fn copy_fixture(tag: &str, repo: &str) -> Vec<u8> {
+    let layout = common::fixtures().join("layouts/regclient-testrepo");
+    let out = Command::new("skopeo")
+        .args(["copy", "--all", "--preserve-digests", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:{tag}", layout.display()))
+        .arg(format!("docker://{repo}:{tag}"))
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&out.stderr));
+    let raw = common::skopeo_raw(&format!("{repo}:{tag}"));
+    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let want = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(Digest::sha256(&raw).to_string(), want, "the registry holds the fixture's exact bytes");
+    raw
+}
+
+fn tag_digest(reference: &str) -> String {
+    Digest::sha256(&common::skopeo_raw(reference)).to_string()
+}
+
+fn schema_valid(env: &Env, bytes: &[u8]) {
+    let file = env.data.path().join("check.json");
+    std::fs::write(&file, bytes).unwrap();
+    let check = Command::new("python3")
+        .arg(common::project_root().join("scripts/validate-schema.py"))
+        .arg(common::fixtures().join("schema"))
+        .arg("image-index-schema.json")
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+}
+
+#[test]
+fn an_edit_that_changes_nothing_is_the_base_itself() {
+    let env = Env::new();
+    let repo = fresh("noop");
+    let base = copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    let dry: Value = serde_json::from_str(&ok(&env.run(&["compose", "--target", &target, "--base", &target, "--dry-run", "--format", "json"]))).unwrap();
+    assert_eq!(dry["bytes"].as_str().unwrap().as_bytes(), base.as_slice(), "exact base bytes");
+    assert_eq!(dry["digest"], Digest::sha256(&base).to_string());
+    assert_eq!(dry["unchanged"], true);
+    assert_eq!(dry["diff"], json!([]));
+    // Without --yes: nothing to change, nothing pushed, exit 0, and no journal entry.
+    let out = env.run(&["compose", "--target", &target, "--base", &target]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
+    assert!(!env.journal().exists() || std::fs::read_to_string(env.journal()).unwrap().trim().is_empty());
+    // The build-cache entries (unknown/unknown, twice) of v1 are no duplicates either.
+    copy_fixture("v1", &repo);
+    let v1 = format!("{repo}:v1");
+    let dry: Value = serde_json::from_str(&ok(&env.run(&["compose", "--target", &v1, "--base", &v1, "--dry-run", "--format", "json"]))).unwrap();
+    assert_eq!(dry["unchanged"], true, "{dry}");
+}
+
+#[test]
+fn an_edit_keeps_annotations_and_fields_it_does_not_touch() {
+    let env = Env::new();
+    let repo = fresh("keep");
+    let base = copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    // Refused without --yes (exit 3); the diff names exactly the added annotation.
+    let refused = env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "org.opencontainers.image.revision=it's 1"]);
+    let err = fails_with(&refused, 3);
+    assert!(err.contains("+ index annotation org.opencontainers.image.revision=it's 1"), "{err}");
+    assert!(!err.contains("base.name"), "untouched annotations are not in the diff: {err}");
+    assert_eq!(tag_digest(&target), Digest::sha256(&base).to_string(), "the tag did not move");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "org.opencontainers.image.revision=it's 1", "--yes"]));
+    let pushed = common::skopeo_raw(&target);
+    let (old, new): (Value, Value) = (serde_json::from_slice(&base).unwrap(), serde_json::from_slice(&pushed).unwrap());
+    assert_eq!(new["manifests"], old["manifests"], "every entry as it was");
+    assert_eq!(new["annotations"]["org.opencontainers.image.base.name"], "registry.example.org/testrepo:b3");
+    assert_eq!(new["annotations"]["org.opencontainers.image.base.digest"], old["annotations"]["org.opencontainers.image.base.digest"]);
+    assert_eq!(new["annotations"]["org.opencontainers.image.revision"], "it's 1");
+    schema_valid(&env, &pushed);
+}
+
+#[test]
+fn remove_then_add_then_set_in_the_documented_order() {
+    let env = Env::new();
+    let repo = fresh("order");
+    let base = copy_fixture("v3", &repo);
+    let old: Value = serde_json::from_slice(&base).unwrap();
+    let v7 = old["manifests"][2]["digest"].as_str().unwrap().to_string();
+    assert_eq!(old["manifests"][2]["platform"]["variant"], "v7");
+    let target = format!("{repo}:v3");
+    let v7_ref = format!("{repo}@{v7}");
+    // Remove arm/v7 and arm/v6, re-add v7's image as arm/v6, annotate the amd64 entry by platform
+    // and the new entry by digest.
+    let dry: Value = serde_json::from_str(&ok(&env.run(&[
+        "compose", "--target", &target, "--base", &target,
+        "--remove", "linux/arm/v7", "--remove", "linux/arm/v6",
+        "--from", &v7_ref, "--platform", &format!("{v7_ref}=linux/arm/v6"),
+        "--entry-annotation", "linux/amd64:org.example.note=a b 'c'",
+        "--entry-annotation", &format!("{}:org.example.moved=yes", &v7[..19]),
+        "--dry-run", "--format", "json",
+    ])))
+    .unwrap();
+    let diff: Vec<&str> = dry["diff"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(diff.iter().any(|l| l.starts_with("- linux/arm/v7")), "{diff:?}");
+    assert!(diff.iter().any(|l| l.starts_with("~ linux/arm/v6")), "{diff:?}");
+    assert!(diff.iter().any(|l| l.contains("linux/amd64 annotation org.example.note")), "{diff:?}");
+    // The regctl line reproduces the override and quotes the value.
+    let regctl = dry["commands"][2]["command"].as_str().unwrap();
+    assert!(regctl.contains("--platform linux/arm/v6") && regctl.contains(r"'org.example.note=a b '\''c'\'''"), "{regctl}");
+    ok(&env.run(&[
+        "compose", "--target", &target, "--base", &target,
+        "--remove", "linux/arm/v7", "--remove", "linux/arm/v6",
+        "--from", &v7_ref, "--platform", &format!("{v7_ref}=linux/arm/v6"),
+        "--entry-annotation", "linux/amd64:org.example.note=a b 'c'",
+        "--entry-annotation", &format!("{}:org.example.moved=yes", &v7[..19]),
+        "--yes",
+    ]));
+    let new: Value = serde_json::from_slice(&common::skopeo_raw(&target)).unwrap();
+    let arm: Vec<&Value> = new["manifests"].as_array().unwrap().iter().filter(|m| m["platform"]["architecture"] == "arm").collect();
+    assert_eq!(arm.len(), 1, "{new}");
+    assert_eq!(arm[0]["digest"], v7.as_str());
+    assert_eq!(arm[0]["platform"]["variant"], "v6");
+    assert_eq!(arm[0]["annotations"]["org.example.moved"], "yes");
+    assert_eq!(new["manifests"][0]["annotations"]["org.example.note"], "a b 'c'");
+    assert_eq!(new["annotations"], old["annotations"], "index annotations kept");
+    // skopeo picks the relabelled entry for an arm/v6 host.
+    let out = Command::new("skopeo")
+        .args(["--override-arch", "arm", "--override-variant", "v6", "inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{target}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn an_entry_without_a_platform_stays_without_one() {
+    let env = Env::new();
+    let repo = fresh("noplat");
+    copy_fixture("v2", &repo);
+    let inner = common::skopeo_raw(&format!("{repo}:v2"));
+    let inner_digest = Digest::sha256(&inner);
+    let v: Value = serde_json::from_slice(&inner).unwrap();
+    let child = &v["manifests"][0];
+    // An outer index: one image entry and the inner index as a nested entry with no platform.
+    let outer = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{},{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{inner_digest}","size":{},"annotations":{{"org.example.kind":"nested"}}}}]}}"#,
+        serde_json::to_string(child).unwrap(),
+        inner.len()
+    );
+    let name = repo.split_once('/').unwrap().1.to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(common::client().put_manifest(&name, "outer", "application/vnd.oci.image.index.v1+json", outer.as_bytes())).unwrap();
+    let target = format!("{repo}:outer");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes"]));
+    let new: Value = serde_json::from_slice(&common::skopeo_raw(&target)).unwrap();
+    let old: Value = serde_json::from_str(&outer).unwrap();
+    assert_eq!(new["manifests"], old["manifests"], "no invented platform");
+    assert!(new["manifests"][1].get("platform").is_none());
+}
+
+#[test]
+fn typos_and_partial_platforms_are_errors_never_ignored() {
+    let env = Env::new();
+    let repo = fresh("typo");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    let t = target.as_str();
+    let (nope, base_override) = (format!("{repo}:nope=linux/amd64"), format!("{t}=linux/amd64"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--remove", "linux"], "incomplete"),
+        (vec!["--remove", "arm"], "incomplete"),
+        (vec!["--remove", "linux/s390x"], "no linux/s390x entry"),
+        (vec!["--set-platform", "linux/s390x=linux/amd64"], "no entry matches linux/s390x"),
+        (vec!["--set-platform", "linux/amd64=linux"], "incomplete"),
+        (vec!["--platform", &nope], "not one of the --from"),
+        (vec!["--platform", &base_override], "is the --base"),
+        (vec!["--entry-annotation", "linux/s390x:k=v"], "no entry matches"),
+        (vec!["--annotation", "=v"], "the key is empty"),
+        (vec!["--annotation", "novalue"], "expected KEY=VALUE"),
+        (vec!["--remove-annotation", "org.absent"], "no such annotation"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["compose", "--target", t, "--base", t, "--dry-run"];
+        args.extend(extra.iter().copied());
+        let err = fails_with(&env.run(&args), 2);
+        assert!(err.contains(want), "{extra:?}: {err}");
+    }
+    // A target without a tag is an error, not :latest.
+    let err = fails_with(&env.run(&["compose", "--target", &repo, "--base", t, "--dry-run"]), 2);
+    assert!(err.contains("must name a tag"), "{err}");
+    // A draft that fails its checks: exit 1, nothing pushed.
+    let err = fails_with(&env.run(&["compose", "--target", t, "--base", t, "--set-platform", "linux/arm/v7=linux/arm/v6", "--yes"]), 1);
+    assert!(err.contains("duplicate platform linux/arm/v6"), "{err}");
+}
+
+/// Run a push that stops at `point`, kill it there, and return the journal afterwards.
+fn killed_at(env: &Env, point: &str, args: &[&str]) {
+    let marker = env.data.path().join(format!("reached-{point}"));
+    let mut child = env
+        .cmd(args)
+        .env("ARCHLENS_FAULT_PAUSE", format!("{point}:{}", marker.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the push to reach the point (no timing: the marker says so), then kill -9.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the push ended ({status}) before reaching {point}");
+        }
+        assert!(std::time::Instant::now() < deadline, "{point} never reached");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_kill_at_any_step_leaves_a_journal_undo_understands() {
+    for point in ["intent-written", "index-written", "outcome-written"] {
+        let env = Env::new();
+        let repo = fresh(&format!("kill-{point}"));
+        let base = copy_fixture("v3", &repo);
+        let before = Digest::sha256(&base).to_string();
+        let target = format!("{repo}:v3");
+        killed_at(&env, point, &["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes"]);
+        let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{point}: the intent is there: {list}");
+        assert_eq!(list[0]["previous"], before.as_str());
+        let moved = tag_digest(&target) != before;
+        assert_eq!(moved, point != "intent-written", "{point}");
+        assert_eq!(list[0]["outcome"], if point == "outcome-written" { "done" } else { "intent" }, "{point}");
+        let out = env.run(&["undo"]);
+        if moved {
+            ok(&out);
+            assert_eq!(tag_digest(&target), before, "{point}: undo restored the tag");
+        } else {
+            let err = fails_with(&out, 2);
+            assert!(err.contains("interrupted before it moved"), "{point}: {err}");
+        }
+    }
+}
+
+#[test]
+fn undo_walks_back_knows_its_own_moves_and_survives_a_damaged_journal() {
+    let env = Env::new();
+    let repo = fresh("undo");
+    let base = copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    let d0 = Digest::sha256(&base).to_string();
+    let d1 = ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "n=1", "--yes"])).trim().to_string();
+    // A torn line and a non-UTF-8 line in the journal.
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().append(true).open(env.journal()).unwrap();
+        f.write_all(b"\xff\xfe\n{\"id\":\"77\",\"time\":1,\"act").unwrap();
+    }
+    let d2 = ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "n=2", "--yes"])).trim().to_string();
+    let out = env.run(&["undo", "--list", "--format", "json"]);
+    let list: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged line"), "warned");
+    assert_eq!(list.as_array().unwrap().len(), 2, "both pushes listed: {list}");
+    let (id1, id2) = (list[0]["id"].as_str().unwrap().to_string(), list[1]["id"].as_str().unwrap().to_string());
+    assert_eq!(list[1]["digest"], d2.as_str());
+    // Undoing entry 1 first is refused: Archlens itself moved the tag since, in entry 2.
+    let err = fails_with(&env.run(&["undo", &id1]), 2);
+    assert!(err.contains("moved since by Archlens") && err.contains(&format!("entry {id2}")), "{err}");
+    // Undo, undo: back to d1, then back to d0.
+    ok(&env.run(&["undo"]));
+    assert_eq!(tag_digest(&target), d1);
+    ok(&env.run(&["undo"]));
+    assert_eq!(tag_digest(&target), d0);
+    let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 4, "undos are journalled: {list}");
+    assert_eq!(list[0]["undone_by"], list[3]["id"]);
+    // Nothing left: says so.
+    let err = fails_with(&env.run(&["undo"]), 2);
+    assert!(err.contains("no push left to undo"), "{err}");
+    // Undoing an undo redoes.
+    let last = list[3]["id"].as_str().unwrap().to_string();
+    ok(&env.run(&["undo", &last]));
+    assert_eq!(tag_digest(&target), d1);
+}
+
+#[test]
+fn undoing_a_push_that_created_a_tag_deletes_it_or_says_what_to_do() {
+    let env = Env::new();
+    let repo = fresh("create");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:new");
+    ok(&env.run(&["compose", "--target", &target, "--base", &format!("{repo}:v3"), "--annotation", "k=v"]));
+    let out = env.run(&["undo"]);
+    if out.status.success() {
+        let gone = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{target}")]).output().unwrap();
+        assert!(!gone.status.success(), "the tag was deleted");
+    } else {
+        // Registries before distribution-spec 1.1 cannot delete a tag: the message says what to do.
+        let err = fails_with(&out, 2);
+        assert!(err.contains("cannot delete the tag") && err.contains("skopeo delete"), "{err}");
+        let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+        assert_eq!(list[1]["outcome"], "failed", "the failed undo is journalled as failed: {list}");
+    }
+}
