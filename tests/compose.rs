@@ -71,17 +71,7 @@ fn compose_from_two_repositories_into_a_third() {
     }
 
     // The pushed OCI index is valid by the image-spec JSON schema.
-    let file = env.data.path().join("pushed.json");
-    std::fs::write(&file, &preview).unwrap();
-    let schema = common::fixtures().join("schema");
-    let check = Command::new("python3")
-        .arg(common::project_root().join("scripts/validate-schema.py"))
-        .arg(&schema)
-        .arg("image-index-schema.json")
-        .arg(&file)
-        .output()
-        .expect("python3");
-    assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+    common::cli::assert_index_schema_valid(&env, &preview);
 }
 
 #[test]

@@ -46,19 +46,6 @@ fn tag_digest(reference: &str) -> String {
     Digest::sha256(&common::skopeo_raw(reference)).to_string()
 }
 
-fn schema_valid(env: &Env, bytes: &[u8]) {
-    let file = env.data.path().join("check.json");
-    std::fs::write(&file, bytes).unwrap();
-    let check = Command::new("python3")
-        .arg(common::project_root().join("scripts/validate-schema.py"))
-        .arg(common::fixtures().join("schema"))
-        .arg("image-index-schema.json")
-        .arg(&file)
-        .output()
-        .expect("python3");
-    assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
-}
-
 #[test]
 fn an_edit_that_changes_nothing_is_the_base_itself() {
     let env = Env::new();
@@ -101,7 +88,7 @@ fn an_edit_keeps_annotations_and_fields_it_does_not_touch() {
     assert_eq!(new["annotations"]["org.opencontainers.image.base.name"], "registry.example.org/testrepo:b3");
     assert_eq!(new["annotations"]["org.opencontainers.image.base.digest"], old["annotations"]["org.opencontainers.image.base.digest"]);
     assert_eq!(new["annotations"]["org.opencontainers.image.revision"], "it's 1");
-    schema_valid(&env, &pushed);
+    common::cli::assert_index_schema_valid(&env, &pushed);
 }
 
 #[test]

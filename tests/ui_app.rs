@@ -53,9 +53,13 @@ struct Rig {
 
 impl Rig {
     fn new(start: StartTarget) -> Rig {
+        Rig::sized(start, egui::vec2(1400.0, 900.0))
+    }
+
+    fn sized(start: StartTarget, size: egui::Vec2) -> Rig {
         let (handle, commands, events): (WorkerHandle, _, _) = WorkerHandle::detached();
         let app = ArchlensApp::new(Some(Settings::default()), handle, start, None);
-        let harness = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(
+        let harness = Harness::builder().with_size(size).build_ui_state(
             |ui, app: &mut ArchlensApp| {
                 app.pump();
                 app.frame_ui(ui);
@@ -449,4 +453,72 @@ fn sign_in_form_sends_the_login_and_forgets_the_password() {
     rig.harness.get_by_label("Sign out").click();
     rig.steps(2);
     assert!(rig.sent().iter().any(|c| matches!(c, Command::SignOut { .. })));
+}
+
+#[test]
+fn composer_panel_asks_before_replacing_clears_and_ends_calm_after_a_push() {
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(1400.0, 900.0));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("Compose…").click();
+    rig.steps(3);
+    // A panel beside the matrix: the matrix's own controls stay reachable.
+    rig.harness.get_by_label("Compose an index");
+    rig.harness.get_by_label("Compose…");
+    rig.harness.get_by_label("or reference").focus();
+    rig.harness.get_by_label("or reference").type_text("127.0.0.1:5000/team/amd:1");
+    rig.steps(1);
+    rig.harness.get_by_label("Add").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let add_id = sent.iter().find_map(|c| match c {
+        Command::DraftAdd { id, .. } => Some(*id),
+        _ => None,
+    });
+    assert!(add_id.is_some(), "{sent:?} {:?} {:?}", rig.harness.state().state.composer.add_input, rig.harness.state().state.composer.error);
+    rig.events.send(Event::DraftEntries { id: add_id.unwrap(), entries: vec![draft_entry("linux/amd64", "amd")] }).unwrap();
+    rig.steps(3);
+    // A partial platform is marked, never completed.
+    rig.harness.get_by_label("#1").focus();
+    rig.steps(1);
+    rig.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    rig.harness.get_by_label("#1").type_text("linux");
+    rig.steps(3);
+    rig.harness.get_by_label("not a platform");
+    // Edit tag on a non-empty draft asks first; keeping the draft keeps it.
+    rig.harness.state_mut().dispatch(UiAction::Composer(A::EditReference(archlens::model::Reference::parse("127.0.0.1:5000/team/app:1.0").unwrap())));
+    rig.steps(2);
+    rig.harness.get_by_label_contains("Replace the current draft (1 entries)");
+    rig.harness.get_by_label("Keep my draft").click();
+    rig.steps(2);
+    assert!(rig.harness.query_by_label_contains("Replace the current draft").is_none());
+    assert_eq!(rig.harness.state().state.composer.draft.entries.len(), 1);
+    // After a push: a calm state with the digest, no overwrite prompt.
+    let target = archlens::model::Reference::parse("127.0.0.1:5000/team/app:2").unwrap();
+    let digest;
+    {
+        let app = rig.harness.state_mut();
+        app.state.composer.target_input = target.to_string();
+        let cmds = app.state.handle(UiAction::Composer(A::CheckTarget));
+        let Command::TargetStatus { id, .. } = cmds[0] else { panic!() };
+        app.state.apply(Event::TargetState { id, target: target.clone(), current: None, bytes: None });
+        app.state.composer.platform_inputs[0] = "linux/amd64".into();
+        app.state.handle(UiAction::Composer(A::PlatformEdited(0)));
+        let cmds = app.state.handle(UiAction::Composer(A::Push));
+        let Command::PushDraft { id, .. } = cmds[0] else { panic!("{cmds:?}") };
+        digest = app.state.composer.preview().1;
+        app.state.apply(Event::Pushed { id, target: target.clone(), digest: digest.clone(), previous: None, journal_id: Some("1".into()) });
+    }
+    rig.steps(3);
+    rig.harness.get_by_label(&format!("Pushed {target} = {}", digest.short()));
+    assert!(rig.harness.query_by_label_contains("confirm").is_none(), "no overwrite prompt for what was just pushed");
+    assert!(rig.harness.query_by_label("Confirm overwrite").is_none());
+    rig.harness.get_by_label("Clear draft").click();
+    rig.steps(2);
+    assert!(rig.harness.state().state.composer.draft.entries.is_empty());
 }

@@ -138,8 +138,14 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
     app.dispatch(UiAction::Composer(A::Undo));
     wait(&mut app, "the undo", &|a| a.state.composer.push.value().is_some_and(|p| p.undone));
     assert_eq!(common::skopeo_raw(&target), amd.manifest, "undo re-pointed the tag");
-    let journal = std::fs::read_to_string(data.path().join("journal.jsonl")).unwrap();
-    assert_eq!(journal.lines().count(), 2, "{journal}");
+    let journal = archlens::registry::journal::Journal::at(data.path().join("journal.jsonl")).read();
+    assert_eq!(journal.entries.len(), 2, "{journal:?}");
+    assert_eq!(journal.entries[1].undoes.as_deref(), Some(journal.entries[0].id.as_str()), "the undo names the push it undid");
+    assert!(journal.entries.iter().all(|e| e.outcome == archlens::registry::journal::Outcome::Done), "{journal:?}");
+    // After the undo, the composer knows what the tag holds without another check.
+    let archlens::state::Loadable::Ready(t) = &app.state.composer.target else { panic!("{:?}", app.state.composer.target) };
+    assert_eq!(t.current.as_ref(), Some(&amd.digest));
+    assert_eq!(t.bytes.as_deref(), Some(amd.manifest.as_slice()));
 }
 
 #[test]

@@ -194,6 +194,9 @@ impl ComposerState {
             return Some("fix the errors above".into());
         }
         match &self.target {
+            Loadable::Ready(t) if t.target == target && t.current.as_ref() == Some(&self.draft.digest()) => {
+                Some(format!("{target} already holds this index: nothing to push"))
+            }
             Loadable::Ready(t) if t.target == target => match &t.current {
                 Some(d) if self.confirmed_overwrite != Some(Some(d.clone())) => Some(format!("{target} exists ({}): confirm the overwrite", d.short())),
                 _ => None,

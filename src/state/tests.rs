@@ -186,27 +186,8 @@ fn connect_lists_repositories_unless_the_catalog_is_hidden() {
 #[test]
 fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_cancelled() {
     use super::composer::ComposerAction as A;
-    use crate::model::compose::DraftEntry;
     let mut s = AppState::new(Settings::default());
-    let entry = DraftEntry {
-        source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d("x"))).unwrap(),
-        digest: d("x"),
-        media_type: crate::model::manifest::OCI_MANIFEST.into(),
-        size: 10,
-        platform: Platform::parse_key("linux/amd64").unwrap(),
-        config_platform: None,
-        kind: ManifestKind::OciImage,
-        annotations: Default::default(),
-        compressed_size: 0,
-        missing: false,
-        raw: None,
-    };
-    let cmds = s.handle(UiAction::Composer(A::Add {
-        source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()),
-        reference: entry.source.clone(),
-    }));
-    let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
-    s.apply(Event::DraftEntries { id, entries: vec![entry] });
+    add_amd64_entry(&mut s);
     assert_eq!(s.composer.draft.entries.len(), 1);
     s.composer.target_input = "127.0.0.1:5000/a/release:1".into();
     assert!(s.composer.push_blocker().unwrap().contains("check the target"));
@@ -261,8 +242,29 @@ fn composer_short_names_resolve_against_the_connected_registry() {
 #[test]
 fn composer_edit_tag_asks_before_replacing_a_draft_and_partial_platforms_are_invalid() {
     use super::composer::ComposerAction as A;
-    use crate::model::compose::DraftEntry;
     let mut s = AppState::new(Settings::default());
+    add_amd64_entry(&mut s);
+    s.composer.platform_inputs[0] = "linux".into();
+    s.handle(UiAction::Composer(A::PlatformEdited(0)));
+    assert_eq!(s.composer.invalid_platforms(), vec![0], "a partial platform is never completed from the host");
+    assert_eq!(s.composer.draft.entries[0].platform.key(), "linux/amd64", "the entry keeps its platform");
+    let r = Reference::parse("127.0.0.1:5000/a/b:1").unwrap();
+    assert!(s.handle(UiAction::Composer(A::EditReference(r.clone()))).is_empty(), "asks first");
+    assert_eq!(s.composer.confirm_replace.as_ref(), Some(&r));
+    s.handle(UiAction::Composer(A::KeepDraft));
+    assert_eq!(s.composer.draft.entries.len(), 1);
+    s.handle(UiAction::Composer(A::EditReference(r.clone())));
+    let cmds = s.handle(UiAction::Composer(A::ConfirmReplace));
+    assert!(matches!(cmds[0], Command::DraftBase { .. }), "{cmds:?}");
+    assert!(s.composer.draft.entries.is_empty());
+    s.handle(UiAction::Composer(A::ClearDraft));
+    assert!(s.composer.draft.entries.is_empty());
+}
+
+/// Add one linux/amd64 entry to the composer through the worker protocol.
+fn add_amd64_entry(s: &mut AppState) {
+    use super::composer::ComposerAction as A;
+    use crate::model::compose::DraftEntry;
     let entry = DraftEntry {
         source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d("x"))).unwrap(),
         digest: d("x"),
@@ -282,19 +284,4 @@ fn composer_edit_tag_asks_before_replacing_a_draft_and_partial_platforms_are_inv
     }));
     let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
     s.apply(Event::DraftEntries { id, entries: vec![entry] });
-    s.composer.platform_inputs[0] = "linux".into();
-    s.handle(UiAction::Composer(A::PlatformEdited(0)));
-    assert_eq!(s.composer.invalid_platforms(), vec![0], "a partial platform is never completed from the host");
-    assert_eq!(s.composer.draft.entries[0].platform.key(), "linux/amd64", "the entry keeps its platform");
-    let r = Reference::parse("127.0.0.1:5000/a/b:1").unwrap();
-    assert!(s.handle(UiAction::Composer(A::EditReference(r.clone()))).is_empty(), "asks first");
-    assert_eq!(s.composer.confirm_replace.as_ref(), Some(&r));
-    s.handle(UiAction::Composer(A::KeepDraft));
-    assert_eq!(s.composer.draft.entries.len(), 1);
-    s.handle(UiAction::Composer(A::EditReference(r.clone())));
-    let cmds = s.handle(UiAction::Composer(A::ConfirmReplace));
-    assert!(matches!(cmds[0], Command::DraftBase { .. }), "{cmds:?}");
-    assert!(s.composer.draft.entries.is_empty());
-    s.handle(UiAction::Composer(A::ClearDraft));
-    assert!(s.composer.draft.entries.is_empty());
 }

@@ -1,5 +1,5 @@
-//! The composer window: build an index from images, see every check, the exact bytes and
-//! their digest, then push with confirmation, progress and undo.
+//! The composer panel (beside the matrix): build or edit an index, see every check, the exact
+//! bytes and their digest, then push with confirmation, progress and undo.
 
 use egui::{Color32, RichText};
 
@@ -16,24 +16,48 @@ fn severity_color(ui: &egui::Ui, s: Severity) -> Color32 {
     }
 }
 
-pub fn composer_ui(ctx: &egui::Context, state: &mut AppState) -> Vec<UiAction> {
+pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     let mut actions = Vec::new();
-    let mut open = state.composer.open;
-    egui::Window::new("Compose an index").open(&mut open).default_size([720.0, 640.0]).vscroll(true).show(ctx, |ui| {
+    ui.horizontal(|ui| {
+        ui.heading("Compose an index");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Close").on_hover_text("Hide the composer; the draft is kept").clicked() {
+                actions.push(UiAction::Composer(A::Close));
+            }
+            let empty = state.composer.draft.entries.is_empty() && state.composer.draft.annotations.is_empty();
+            if ui.add_enabled(!empty && !state.composer.is_busy(), egui::Button::new("Clear draft")).clicked() {
+                actions.push(UiAction::Composer(A::ClearDraft));
+            }
+        });
+    });
+    if let Some(r) = state.composer.confirm_replace.clone() {
+        ui.group(|ui| {
+            ui.label(format!(
+                "Replace the current draft ({} entries) with {r}?",
+                state.composer.draft.entries.len()
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Replace").clicked() {
+                    actions.push(UiAction::Composer(A::ConfirmReplace));
+                }
+                if ui.button("Keep my draft").clicked() {
+                    actions.push(UiAction::Composer(A::KeepDraft));
+                }
+            });
+        });
+    }
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         body(ui, state, &mut actions);
     });
-    if !open && state.composer.open {
-        actions.push(UiAction::Composer(A::Close));
-    }
     actions
 }
 
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     let c = &mut state.composer;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let l = ui.label("Target tag");
         let e = ui
-            .add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(340.0))
+            .add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(260.0))
             .labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) || ui.button("Check target").clicked() {
             actions.push(UiAction::Composer(A::CheckTarget));
@@ -49,6 +73,9 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         Loadable::Ready(t) => match &t.current {
             None => {
                 ui.label(format!("{} does not exist yet: it will be created.", t.target));
+            }
+            Some(d) if matches!(&c.push, Loadable::Ready(p) if !p.undone && &p.digest == d) => {
+                ui.label(format!("{} is the pushed index {}.", t.target, d.short()));
             }
             Some(d) => {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{} exists: {}", t.target, d));
@@ -96,7 +123,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     egui::Grid::new("draft_entries").striped(true).num_columns(5).show(ui, |ui| {
         ui.strong("Platform");
         ui.strong("Digest");
-        ui.strong("Size");
+        ui.strong("Compressed size");
         ui.strong("From");
         ui.strong("");
         ui.end_row();
@@ -119,7 +146,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                 ui.label("");
             }
             ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
-            ui.label(human_bytes(e.compressed_size + e.size));
+            ui.label(human_bytes(e.compressed_size)).on_hover_text("config and layers, as the matrix shows it");
             ui.label(e.source.repository.to_string());
             if ui.small_button("Remove").clicked() {
                 actions.push(UiAction::Composer(A::Remove(i)));
@@ -228,7 +255,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                     if ui.small_button("Copy").on_hover_text(tool).clicked() {
                         ui.ctx().copy_text(cmd.clone());
                     }
-                    ui.label(RichText::new(cmd).monospace().small());
+                    ui.add(egui::Label::new(RichText::new(cmd).monospace().small()).wrap());
                 });
             }
         });
@@ -267,10 +294,19 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         Loadable::Ready(p) => {
             ui.horizontal(|ui| {
                 if p.undone {
-                    ui.label(format!("Undone: {} points at {} again.", p.target, p.previous.as_ref().map(|d| d.short()).unwrap_or_default()));
+                    let now = match &c.target {
+                        Loadable::Ready(t) => t.current.as_ref().map(|d| format!("points at {} again", d.short())).unwrap_or_else(|| "was deleted".into()),
+                        _ => "was restored".into(),
+                    };
+                    ui.label(format!("Undone: {} {now}.", p.target));
+                } else if p.journal_id.is_none() {
+                    ui.label(format!("{} already was {}: nothing to change, nothing pushed.", p.target, p.digest.short()));
                 } else {
-                    ui.colored_label(Color32::from_rgb(60, 170, 90), format!("Pushed {} → {}", p.target, p.digest.short()));
-                    if p.previous.is_some() && ui.button("Undo").clicked() {
+                    ui.colored_label(Color32::from_rgb(60, 170, 90), format!("Pushed {} = {}", p.target, p.digest.short()));
+                    if ui.small_button("Copy digest").clicked() {
+                        ui.ctx().copy_text(p.digest.to_string());
+                    }
+                    if ui.button("Undo").on_hover_text(format!("journal entry {}", p.journal_id.clone().unwrap_or_default())).clicked() {
                         actions.push(UiAction::Composer(A::Undo));
                     }
                 }

@@ -38,6 +38,9 @@ pub struct ArchlensApp {
     saved_settings: Option<Settings>,
     focus_filter: bool,
     exit_after_first_frame: bool,
+    /// The window was asked to close while a push ran: ask first.
+    pub confirm_quit: bool,
+    quit_confirmed: bool,
 }
 
 impl ArchlensApp {
@@ -52,6 +55,8 @@ impl ArchlensApp {
             saved_settings: None,
             focus_filter: false,
             exit_after_first_frame: false,
+            confirm_quit: false,
+            quit_confirmed: false,
         };
         let start = match (start, demo) {
             (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
@@ -158,6 +163,35 @@ impl ArchlensApp {
         actions
     }
 
+    /// Closing the window while a push runs asks first (the tag move itself is journalled
+    /// before it happens, so even quitting leaves a journal `undo` understands).
+    fn close_guard(&mut self, ctx: &egui::Context) {
+        let pushing = self.state.composer.push.is_pending();
+        if ctx.input(|i| i.viewport().close_requested()) && pushing && !self.quit_confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
+        if !self.confirm_quit {
+            return;
+        }
+        if !pushing {
+            self.confirm_quit = false;
+            return;
+        }
+        egui::Window::new("A push is running").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label("Quit now and the push stops where it is. If the index was being written, the journal keeps the intent and `archlens undo` settles it.");
+            ui.horizontal(|ui| {
+                if ui.button("Keep running").clicked() {
+                    self.confirm_quit = false;
+                }
+                if ui.button("Quit anyway").clicked() {
+                    self.quit_confirmed = true;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+        });
+    }
+
     /// Draw one frame; returns the actions taken (already dispatched).
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let mut actions = self.keyboard(ui.ctx());
@@ -181,7 +215,12 @@ impl ArchlensApp {
                 actions.extend(diagnose::diagnose_ui(ui, &mut self.state));
             });
         }
-        if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
+        if self.state.composer.open {
+            // Beside the matrix, in place of details: the matrix stays usable to pick images.
+            egui::Panel::right("composer").resizable(true).default_size(440.0).min_size(300.0).show(ui, |ui| {
+                actions.extend(composer::composer_ui(ui, &mut self.state));
+            });
+        } else if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
             egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
                 actions.extend(details::details_ui(ui, &self.state));
             });
@@ -193,9 +232,7 @@ impl ArchlensApp {
         if self.state.sign_in.open {
             actions.extend(registry_bar::sign_in_ui(ui.ctx(), &mut self.state));
         }
-        if self.state.composer.open {
-            actions.extend(composer::composer_ui(ui.ctx(), &mut self.state));
-        }
+        self.close_guard(ui.ctx());
         for a in actions {
             self.dispatch(a);
         }

@@ -43,3 +43,17 @@ pub fn fails_with(out: &Output, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {err}", String::from_utf8_lossy(&out.stdout));
     err
 }
+
+/// Check `bytes` against the image-spec JSON schema of an image index.
+pub fn assert_index_schema_valid(env: &Env, bytes: &[u8]) {
+    let file = env.data.path().join("schema-check.json");
+    std::fs::write(&file, bytes).unwrap();
+    let check = Command::new("python3")
+        .arg(super::project_root().join("scripts/validate-schema.py"))
+        .arg(super::fixtures().join("schema"))
+        .arg("image-index-schema.json")
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+}
