@@ -314,3 +314,12 @@ fn undoing_a_push_that_created_a_tag_deletes_it_or_says_what_to_do() {
         assert_eq!(list[1]["outcome"], "failed", "the failed undo is journalled as failed: {list}");
     }
 }
+
+#[test]
+fn command_values_are_quoted_for_a_real_shell() {
+    use archlens::model::compose::shell_quote;
+    for v in ["plain", "it's", "a b", "$(touch /tmp/x)", "`x`", "\"q\"", "", "new\nline", "k=v;echo", "'", "\\"] {
+        let out = Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote(v))).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{v:?} quoted as {}", shell_quote(v));
+    }
+}
