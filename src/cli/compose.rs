@@ -105,8 +105,7 @@ fn selector_and<'a>(flag: &str, s: &'a str) -> anyhow::Result<(Selector, &'a str
 /// A reference typed for `--target`: a tag must be written out.
 fn target_reference(s: &str) -> anyhow::Result<Reference> {
     let target = Reference::parse(s).context("--target")?;
-    let last = s.rsplit('/').next().unwrap_or(s);
-    if target.digest.is_some() || !last.contains(':') {
+    if target.digest.is_some() || !Reference::names_tag(s) {
         bail!("--target must name a tag, e.g. {}:1.0 (no tag is implied)", target.repository);
     }
     Ok(target)

@@ -204,6 +204,13 @@ impl Reference {
         Ok(Reference { repository: Repository { registry: Registry(host), name }, tag, digest })
     }
 
+    /// Whether the typed `input` writes out a tag (parsing fills in `latest` when it does not;
+    /// a push target must not rely on that).
+    pub fn names_tag(input: &str) -> bool {
+        let name = input.split('@').next().unwrap_or(input);
+        name.rsplit('/').next().unwrap_or(name).contains(':')
+    }
+
     /// Parse a reference typed while connected to `connected`: a name without a registry host
     /// (`team/app:1.0`) means a repository of that registry, not Docker Hub. Docker Hub is used
     /// only when connected to it or when typed in full (`docker.io/library/alpine`).
@@ -431,5 +438,8 @@ mod tests {
         let hub = Registry::parse("docker.io").unwrap();
         assert_eq!(Reference::parse_in("alpine:3", Some(&hub)).unwrap().to_string(), "docker.io/library/alpine:3");
         assert_eq!(Reference::parse_in("alpine:3", None).unwrap().registry().name(), "docker.io");
+        assert!(Reference::names_tag("127.0.0.1:5000/team/app:1.0"));
+        assert!(!Reference::names_tag("127.0.0.1:5000/team/app"));
+        assert!(!Reference::names_tag("team/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
     }
 }

@@ -24,8 +24,18 @@ pub async fn draft_entries(
     reference: &Reference,
     keep_attestations: bool,
 ) -> Result<Vec<DraftEntry>, RegistryError> {
-    let repo = reference.repository.name.as_str();
     let top = fetcher.resolve_reference(reference).await?;
+    entries_of(fetcher, reference, &top, keep_attestations).await
+}
+
+/// Entries for `top`, the manifest `reference` resolved to.
+async fn entries_of(
+    fetcher: &Fetcher,
+    reference: &Reference,
+    top: &super::fetch::Manifest,
+    keep_attestations: bool,
+) -> Result<Vec<DraftEntry>, RegistryError> {
+    let repo = reference.repository.name.as_str();
     let source = reference.repository.digest_reference(&top.digest);
     if top.view.kind.is_index() {
         let raw: Vec<serde_json::Value> = serde_json::from_slice::<serde_json::Value>(&top.bytes)
@@ -98,7 +108,7 @@ pub async fn base_draft(fetcher: &Fetcher, reference: &Reference, keep_attestati
             detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()),
         });
     }
-    let entries = draft_entries(fetcher, &reference.repository.digest_reference(&top.digest), keep_attestations).await?;
+    let entries = entries_of(fetcher, reference, &top, keep_attestations).await?;
     IndexDraft::from_base(&top.bytes, entries).map_err(|source| RegistryError::BadManifest {
         registry: reference.registry().name().to_string(),
         what: reference.to_string(),

@@ -138,7 +138,7 @@ impl ComposerState {
         if r.digest.is_some() {
             return Err("the target must be a tag, not a digest".into());
         }
-        if !text.rsplit('/').next().unwrap_or(text).contains(':') {
+        if !Reference::names_tag(text) {
             return Err(format!("name the tag to push to, e.g. {}:1.0 (no tag is implied)", r.repository));
         }
         Ok(r)
@@ -156,11 +156,22 @@ impl ComposerState {
             self.draft.entries.iter().map(|e| if e.has_platform() { editable_platform(&e.platform) } else { String::new() }).collect();
     }
 
-    fn load_base(&mut self, r: Reference, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
-        self.open = true;
+    /// Nothing in the draft yet (no entries, no annotations).
+    pub fn draft_is_empty(&self) -> bool {
+        self.draft.entries.is_empty() && self.draft.annotations.is_empty()
+    }
+
+    /// An empty draft, with no push result for it.
+    fn reset_draft(&mut self) {
         self.draft = IndexDraft::default();
         self.sync_inputs();
         self.push = Loadable::NotRequested;
+        self.confirmed_overwrite = None;
+    }
+
+    fn load_base(&mut self, r: Reference, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        self.open = true;
+        self.reset_draft();
         self.target_input = r.to_string();
         let id = next_id();
         self.file_request = Some(id);
@@ -295,7 +306,7 @@ impl ComposerState {
             }
             ComposerAction::EditReference(r) => {
                 self.open = true;
-                if self.draft.entries.is_empty() && self.draft.annotations.is_empty() {
+                if self.draft_is_empty() {
                     self.load_base(r, next_id)
                 } else {
                     self.confirm_replace = Some(r);
@@ -311,10 +322,7 @@ impl ComposerState {
                 Vec::new()
             }
             ComposerAction::ClearDraft => {
-                self.draft = IndexDraft::default();
-                self.sync_inputs();
-                self.push = Loadable::NotRequested;
-                self.confirmed_overwrite = None;
+                self.reset_draft();
                 Vec::new()
             }
             ComposerAction::AddTyped => match self.parse_reference(&self.add_input) {

@@ -24,8 +24,7 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             if ui.button("Close").on_hover_text("Hide the composer; the draft is kept").clicked() {
                 actions.push(UiAction::Composer(A::Close));
             }
-            let empty = state.composer.draft.entries.is_empty() && state.composer.draft.annotations.is_empty();
-            if ui.add_enabled(!empty && !state.composer.is_busy(), egui::Button::new("Clear draft")).clicked() {
+            if ui.add_enabled(!state.composer.draft_is_empty() && !state.composer.is_busy(), egui::Button::new("Clear draft")).clicked() {
                 actions.push(UiAction::Composer(A::ClearDraft));
             }
         });
