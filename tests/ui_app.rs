@@ -456,10 +456,10 @@ fn sign_in_form_sends_the_login_and_forgets_the_password() {
 }
 
 #[test]
-fn composer_panel_asks_before_replacing_clears_and_ends_calm_after_a_push() {
+fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_push() {
     use archlens::state::UiAction;
     use archlens::state::composer::ComposerAction as A;
-    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(1400.0, 900.0));
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(800.0, 600.0));
     rig.steps(2);
     let id = rig.load_id();
     rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();

@@ -45,7 +45,7 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             });
         });
     }
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         body(ui, state, &mut actions);
     });
     actions

@@ -217,7 +217,9 @@ impl ArchlensApp {
         }
         if self.state.composer.open {
             // Beside the matrix, in place of details: the matrix stays usable to pick images.
-            egui::Panel::right("composer").resizable(true).default_size(440.0).min_size(300.0).show(ui, |ui| {
+            // Leave the matrix room on small screens; wide content scrolls inside the panel.
+            let max = (ui.available_width() - 240.0).max(300.0);
+            egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
                 actions.extend(composer::composer_ui(ui, &mut self.state));
             });
         } else if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
