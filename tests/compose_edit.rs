@@ -59,7 +59,7 @@ fn an_edit_that_changes_nothing_is_the_base_itself() {
     assert_eq!(dry["diff"], json!([]));
     // Without --yes: nothing to change, nothing pushed, exit 0, and no journal entry.
     let out = env.run(&["compose", "--target", &target, "--base", &target]);
-    ok(&out);
+    assert_eq!(ok(&out).trim(), Digest::sha256(&base).to_string(), "stdout is the digest the tag holds");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
     assert!(!env.journal().exists() || std::fs::read_to_string(env.journal()).unwrap().trim().is_empty());
     // The build-cache entries (unknown/unknown, twice) of v1 are no duplicates either.

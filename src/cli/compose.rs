@@ -306,8 +306,10 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     if let Some(prev) = &previous {
         if prev == &digest {
             eprintln!("{target} already is {digest}: nothing to change, nothing pushed");
-            if a.format == Format::Json {
-                output::json(&serde_json::json!({"target": target.to_string(), "digest": digest, "previous": previous, "unchanged": true}))?;
+            // Standard output is the digest the tag holds, as after a push.
+            match a.format {
+                Format::Json => output::json(&serde_json::json!({"target": target.to_string(), "digest": digest, "previous": previous, "unchanged": true}))?,
+                Format::Table => println!("{digest}"),
             }
             return Ok(ExitCode::SUCCESS);
         }
