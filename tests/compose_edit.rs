@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use archlens::model::Digest;
-use common::cli::{Env, fails_with, ok};
+use common::cli::{Env, assert_index_schema_valid, fails_with, ok};
 use serde_json::{Value, json};
 
 /// A repository name no earlier run used (the suite can run twice against one registry).
@@ -322,4 +322,70 @@ fn command_values_are_quoted_for_a_real_shell() {
         let out = Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote(v))).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{v:?} quoted as {}", shell_quote(v));
     }
+}
+
+/// Raw bytes of `oci:DIR:TAG` as skopeo reads them.
+fn skopeo_layout_raw(dir: &std::path::Path, tag: &str) -> Vec<u8> {
+    let out = Command::new("skopeo").args(["inspect", "--raw"]).arg(format!("oci:{}:{tag}", dir.display())).output().unwrap();
+    assert!(out.status.success(), "skopeo inspect oci:{}:{tag}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn a_release_is_assembled_offline_in_a_layout_and_pushed_later() {
+    let env = Env::new();
+    let repo = fresh("offline");
+    copy_fixture("v3", &repo);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("release");
+    let layout = format!("oci:{}:1.0", dir.display());
+    // Registry → layout, edited on the way: the bytes previewed are the bytes written.
+    let edit = ["--base", &format!("{repo}:v3"), "--remove", "linux/arm/v6", "--entry-annotation", "linux/arm64:org.example.note=offline"];
+    let dry: Value = serde_json::from_str(&ok(&env.run(&[&["compose", "--target", &layout, "--dry-run", "--format", "json"][..], &edit[..]].concat()))).unwrap();
+    assert_eq!(dry["previous"], Value::Null, "a new folder holds nothing yet");
+    assert!(!dir.exists(), "a dry run writes nothing");
+    let regctl = dry["commands"].as_array().unwrap().iter().find(|c| c["tool"] == "regctl").unwrap()["command"].as_str().unwrap().to_string();
+    assert!(regctl.starts_with(&format!("regctl index create ocidir://{}:1.0", dir.display())), "{regctl}");
+    let digest = ok(&env.run(&[&["compose", "--target", &layout][..], &edit[..]].concat())).trim().to_string();
+    let written = skopeo_layout_raw(&dir, "1.0");
+    assert_eq!(written, dry["bytes"].as_str().unwrap().as_bytes(), "skopeo reads the previewed bytes from the folder");
+    assert_eq!(Digest::sha256(&written).to_string(), digest);
+    assert_index_schema_valid(&env, &written);
+    let index: Value = serde_json::from_slice(&written).unwrap();
+    assert_eq!(index["annotations"]["org.opencontainers.image.base.name"], "registry.example.org/testrepo:b3", "base annotations kept");
+    // skopeo copies every child out of the folder, checking every blob against its digest.
+    let check = Command::new("skopeo").args(["copy", "--all", "--preserve-digests"]).arg(format!("oci:{}:1.0", dir.display())).arg(format!("oci:{}:check", work.path().join("check").display())).output().unwrap();
+    assert!(check.status.success(), "skopeo copy out of the layout: {}", String::from_utf8_lossy(&check.stderr));
+
+    // The same tag again: refused without --yes (exit 3), the folder unchanged.
+    let before = std::fs::read(dir.join("index.json")).unwrap();
+    fails_with(&env.run(&["compose", "--target", &layout, "--base", &format!("{repo}:v3")]), 3);
+    assert_eq!(std::fs::read(dir.join("index.json")).unwrap(), before);
+
+    // Layout → registry later: a no-op edit of the folder's index pushes its exact bytes.
+    let pushed_to = format!("{repo}:1.0");
+    assert_eq!(ok(&env.run(&["compose", "--target", &pushed_to, "--base", &layout])).trim(), digest);
+    assert_eq!(common::skopeo_raw(&pushed_to), written);
+    let copy_back = Command::new("skopeo").args(["copy", "--all", "--src-tls-verify=false"]).arg(format!("docker://{pushed_to}")).arg(format!("oci:{}:back", work.path().join("back").display())).output().unwrap();
+    assert!(copy_back.status.success(), "every child and blob reached the registry: {}", String::from_utf8_lossy(&copy_back.stderr));
+    // One image of the folder by digest, as --from.
+    let child = index["manifests"][0]["digest"].as_str().unwrap();
+    let one: Value = serde_json::from_str(&ok(&env.run(&["compose", "--target", &format!("{repo}:one"), "--from", &format!("oci:{}@{child}", dir.display()), "--dry-run", "--format", "json"]))).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(one["bytes"].as_str().unwrap()).unwrap()["manifests"][0]["digest"], child);
+
+    // The folder's tag move is journalled with the folder's absolute path; undo removes the tag.
+    let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+    assert_eq!(list[0]["target"], format!("oci:{}:1.0", dir.display()));
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    ok(&env.run(&["undo", &id]));
+    let after: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(after["manifests"], json!([]), "the tag is gone from index.json");
+
+    // A folder that is not a layout is never written into.
+    let other = work.path().join("photos");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("cat.jpg"), b"meow").unwrap();
+    let err = fails_with(&env.run(&["compose", "--target", &format!("oci:{}:1.0", other.display()), "--base", &format!("{repo}:v3")]), 2);
+    assert!(err.contains("neither an OCI image layout nor empty"), "{err}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
 }

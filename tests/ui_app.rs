@@ -403,12 +403,12 @@ fn host_view_flags_tags_the_chosen_host_cannot_run() {
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);
     // Apple silicon by default: nothing native in x86 (arm/v7 is a fallback).
-    rig.harness.get_by_label("1 tags have nothing Apple-silicon Mac (Docker Desktop) runs natively");
+    rig.harness.get_by_label("1 tag has nothing Apple-silicon Mac (Docker Desktop) runs natively");
     rig.harness.get_by_label("Host").click();
     rig.steps(2);
     rig.harness.get_by_label("x86-64 server").click();
     rig.steps(3);
-    rig.harness.get_by_label("1 tags have nothing x86-64 server runs natively");
+    rig.harness.get_by_label("1 tag has nothing x86-64 server runs natively");
     assert_eq!(rig.harness.state().state.settings.host, "x86-64");
     // A typed platform works as a host too.
     rig.harness.get_by_label("or platform").focus();
@@ -493,7 +493,7 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     // Edit tag on a non-empty draft asks first; keeping the draft keeps it.
     rig.harness.state_mut().dispatch(UiAction::Composer(A::EditReference(archlens::model::Reference::parse("127.0.0.1:5000/team/app:1.0").unwrap())));
     rig.steps(2);
-    rig.harness.get_by_label_contains("Replace the current draft (1 entries)");
+    rig.harness.get_by_label_contains("Replace the current draft (1 entry)");
     rig.harness.get_by_label("Keep my draft").click();
     rig.steps(2);
     assert!(rig.harness.query_by_label_contains("Replace the current draft").is_none());
@@ -521,4 +521,41 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     rig.harness.get_by_label("Clear draft").click();
     rig.steps(2);
     assert!(rig.harness.state().state.composer.draft.entries.is_empty());
+}
+
+#[test]
+fn closing_the_window_during_a_push_asks_first() {
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let close = |rig: &mut Rig| {
+        rig.harness.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default().events.push(egui::ViewportEvent::Close);
+        rig.steps(2);
+    };
+    // Nothing running: closing just closes, no question.
+    close(&mut rig);
+    assert!(rig.harness.query_by_label("A push is running").is_none());
+    // A push running: the close is held and the user asked.
+    let target = archlens::model::Reference::parse("127.0.0.1:5000/team/app:2").unwrap();
+    {
+        let app = rig.harness.state_mut();
+        app.state.composer.draft.entries.push(draft_entry("linux/amd64", "amd"));
+        app.state.composer.target_input = target.to_string();
+        let cmds = app.state.handle(UiAction::Composer(A::CheckTarget));
+        let Command::TargetStatus { id, .. } = cmds[0] else { panic!() };
+        app.state.apply(Event::TargetState { id, target: target.clone(), current: None, bytes: None });
+        let cmds = app.state.handle(UiAction::Composer(A::Push));
+        assert!(matches!(cmds[0], Command::PushDraft { .. }), "{cmds:?}");
+    }
+    close(&mut rig);
+    rig.harness.get_by_label("A push is running");
+    assert!(!rig.harness.state().quit_confirmed);
+    rig.harness.get_by_label("Keep running").click();
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("A push is running").is_none(), "keep running dismisses the question");
+    close(&mut rig);
+    rig.harness.get_by_label("Quit anyway").click();
+    rig.steps(2);
+    assert!(rig.harness.state().quit_confirmed, "quitting anyway is the user's choice");
 }

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use archlens::model::compose::{IndexDraft, IndexType, Selector, Severity, index_diff};
 use archlens::model::platform::Platform;
 use archlens::model::reference::{Reference, Registry};
-use archlens::registry::compose::{FetcherSet, base_draft, current_digest, draft_entries, plan_undo, push, run_undo};
+use archlens::registry::compose::{FetcherSet, TagStore, base_draft, draft_entries, plan_undo, push, run_undo};
 use archlens::registry::journal::{self, Journal, Outcome};
 use archlens::registry::Fetcher;
 
@@ -84,7 +84,11 @@ pub struct UndoArgs {
 /// The fetcher for `registry`, created on first use.
 fn fetcher_for<'a>(set: &'a mut FetcherSet, net: &NetArgs, registry: &Registry) -> anyhow::Result<&'a Fetcher> {
     if !set.0.contains_key(registry) {
-        set.0.insert(registry.clone(), net.fetcher(registry)?);
+        let fetcher = match registry.layout_path() {
+            Some(dir) => super::open_repository(net, &format!("oci:{dir}"))?.0,
+            None => net.fetcher(registry)?,
+        };
+        set.0.insert(registry.clone(), fetcher);
     }
     Ok(&set.0[registry])
 }
@@ -102,13 +106,28 @@ fn selector_and<'a>(flag: &str, s: &'a str) -> anyhow::Result<(Selector, &'a str
     Ok((Selector::parse(sel).with_context(|| flag.to_string())?, rest))
 }
 
-/// A reference typed for `--target`: a tag must be written out.
+/// A reference typed for `--target`: a tag must be written out. A layout folder is made
+/// absolute, so the journal names it wherever `undo` runs.
 fn target_reference(s: &str) -> anyhow::Result<Reference> {
     let target = Reference::parse(s).context("--target")?;
     if target.digest.is_some() || !Reference::names_tag(s) {
         bail!("--target must name a tag, e.g. {}:1.0 (no tag is implied)", target.repository);
     }
+    if let (Some(dir), Some(tag)) = (target.registry().layout_path(), &target.tag) {
+        let abs = std::path::absolute(dir).with_context(|| format!("--target {s}"))?;
+        let abs = abs.to_str().with_context(|| format!("--target {s}: the folder's path is not UTF-8"))?;
+        return Reference::parse(&format!("oci:{abs}:{tag}")).with_context(|| format!("--target {s}"));
+    }
     Ok(target)
+}
+
+/// Where `target`'s tag lives: its layout folder, or the registry.
+fn tag_store(net: &NetArgs, fetchers: &mut FetcherSet, target: &Reference) -> anyhow::Result<TagStore> {
+    let client = match target.registry().layout_path() {
+        Some(_) => None,
+        None => Some(fetcher_for(fetchers, net, target.registry())?.client_arc().context("the target must be a registry")?),
+    };
+    Ok(TagStore::for_target(target, client)?)
 }
 
 /// Build the draft in the documented order: base, removals, additions, per-entry settings,
@@ -252,11 +271,10 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let bytes = draft.to_bytes();
     let digest = draft.digest();
     // What the target holds now, for the diff and the overwrite guard.
-    let target_fetcher = fetcher_for(&mut fetchers, net, target.registry())?;
-    let client = target_fetcher.client_arc().context("the target must be a registry")?;
-    let previous = current_digest(&client, &target).await.with_context(|| format!("reading {target}"))?;
+    let store = tag_store(net, &mut fetchers, &target)?;
+    let previous = store.current(&target).await.with_context(|| format!("reading {target}"))?;
     let previous_bytes = match &previous {
-        Some(d) => Some(client.get_manifest(&target.repository.name, d.as_str()).await.with_context(|| format!("reading {target}"))?.bytes),
+        Some(d) => Some(store.manifest_bytes(&target, d).await.with_context(|| format!("reading {target}"))?),
         None => None,
     };
     let diff: Vec<String> = match &previous_bytes {
@@ -326,7 +344,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         fetcher_for(&mut fetchers, net, e.source.registry())?;
     }
     let journal = Journal::default_location().context("the push journal")?;
-    let pushed = push(&fetchers, client, &journal, &draft, &target, Some(previous.clone()), |done, total, what| {
+    let pushed = push(&fetchers, store, &journal, &draft, &target, Some(previous.clone()), |done, total, what| {
         eprintln!("[{done}/{total}] {what}");
     })
     .await
@@ -388,9 +406,8 @@ pub async fn undo(a: UndoArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let plan = plan_undo(&contents, a.id.as_deref()).map_err(anyhow::Error::msg)?;
-    let fetcher = net.fetcher(plan.target.registry())?;
-    let client = fetcher.client_arc().context("the journal names a registry")?;
-    let done = run_undo(client, &journal, &contents, &plan).await.with_context(|| format!("undoing entry {}", plan.entry.id))?;
+    let store = tag_store(net, &mut FetcherSet::default(), &plan.target)?;
+    let done = run_undo(store, &journal, &contents, &plan).await.with_context(|| format!("undoing entry {}", plan.entry.id))?;
     match &done.digest {
         Some(d) => println!("{} → {d} (undid entry {}; recorded as entry {})", done.target, plan.entry.id, done.journal_id),
         None => println!("{} deleted (undid entry {}, which created it; recorded as entry {})", done.target, plan.entry.id, done.journal_id),

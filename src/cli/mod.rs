@@ -103,7 +103,7 @@ impl NetArgs {
 pub fn open_repository(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Repository)> {
     if let Some(dir) = arg.strip_prefix("oci:") {
         let layout = archlens::registry::Layout::open(dir)?;
-        let repo = archlens::model::Repository { registry: Registry::layout(), name: layout.name() };
+        let repo = archlens::model::Repository { registry: Registry::layout_dir(dir), name: layout.name() };
         return Ok((Fetcher::with_source(archlens::registry::Source::Layout(layout.into()), None), repo));
     }
     let repo = archlens::model::Repository::parse(arg)?;
@@ -122,19 +122,12 @@ pub async fn list_tags(fetcher: &Fetcher, repo: &archlens::model::Repository, gl
 
 /// A reference to read: `oci:DIR:TAG`, `oci:DIR@DIGEST`, or a registry reference.
 pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Reference)> {
-    if let Some(rest) = arg.strip_prefix("oci:") {
-        let (dir, tag, digest) = match rest.rsplit_once('@') {
-            Some((dir, d)) => (dir, None, Some(archlens::model::Digest::parse(d)?)),
-            None => match rest.rsplit_once(':') {
-                Some((dir, t)) if !t.contains('/') => (dir, Some(t.to_string()), None),
-                _ => anyhow::bail!("{arg}: name a tag (oci:DIR:TAG) or a digest (oci:DIR@sha256:…)"),
-            },
-        };
-        let (fetcher, repository) = open_repository(net, &format!("oci:{dir}"))?;
-        return Ok((fetcher, archlens::model::Reference { repository, tag, digest }));
-    }
     let reference = archlens::model::Reference::parse(arg)?;
-    Ok((net.fetcher(reference.registry())?, reference))
+    let fetcher = match reference.registry().layout_path() {
+        Some(dir) => open_repository(net, &format!("oci:{dir}"))?.0,
+        None => net.fetcher(reference.registry())?,
+    };
+    Ok((fetcher, reference))
 }
 
 pub fn run(args: Args) -> ExitCode {

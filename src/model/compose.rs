@@ -445,6 +445,15 @@ impl IndexDraft {
         let q = |s: &str| shell_quote(s);
         let tgt = q(&target.to_string());
         let src = |e: &DraftEntry| q(&format!("{}@{}", e.source.repository, e.digest));
+        // regctl writes layout folders as `ocidir://DIR`; buildx and crane speak to registries.
+        let regctl_name = |r: &super::reference::Repository| match r.registry.layout_path() {
+            Some(dir) => format!("ocidir://{dir}"),
+            None => r.to_string(),
+        };
+        let regctl_tgt = q(&format!("{}{}", regctl_name(&target.repository), target.tag.as_ref().map(|t| format!(":{t}")).unwrap_or_default()));
+        let regctl_src = |e: &DraftEntry| q(&format!("{}@{}", regctl_name(&e.source.repository), e.digest));
+        let layouts = target.registry().layout_path().is_some() || self.entries.iter().any(|e| e.source.registry().layout_path().is_some());
+        let registry_only = "  # reads and writes registries only, not oci: folders: use the regctl line";
         // Entries whose platform differs from what their source says: only regctl relabels.
         let relabelled = self.entries.iter().any(|e| e.config_platform.as_ref().is_some_and(|c| c.key() != e.platform.key()) && e.attests().is_none());
         let mut buildx = format!("docker buildx imagetools create -t {tgt}");
@@ -461,7 +470,9 @@ impl IndexDraft {
             buildx.push(' ');
             buildx.push_str(&src(e));
         }
-        if relabelled {
+        if layouts {
+            buildx.push_str(registry_only);
+        } else if relabelled {
             buildx.push_str("  # buildx cannot relabel an entry's platform: use the regctl line");
         }
         let mut crane = format!("crane index append -t {tgt}");
@@ -471,15 +482,17 @@ impl IndexDraft {
         for e in &self.entries {
             crane.push_str(&format!(" -m {}", src(e)));
         }
-        if relabelled || !self.annotations.is_empty() || self.entries.iter().any(|e| !e.annotations.is_empty()) {
+        if layouts {
+            crane.push_str(registry_only);
+        } else if relabelled || !self.annotations.is_empty() || self.entries.iter().any(|e| !e.annotations.is_empty()) {
             crane.push_str("  # crane index append sets no platforms or annotations: use the regctl line");
         }
-        let mut regctl = format!("regctl index create {tgt}");
+        let mut regctl = format!("regctl index create {regctl_tgt}");
         if self.effective_type() == IndexType::Docker {
             regctl.push_str(" --media-type application/vnd.docker.distribution.manifest.list.v2+json");
         }
         for e in &self.entries {
-            regctl.push_str(&format!(" --ref {}", src(e)));
+            regctl.push_str(&format!(" --ref {}", regctl_src(e)));
             if e.has_platform() {
                 regctl.push_str(&format!(" --platform {}", q(&e.platform.normalize().format_all())));
             }

@@ -105,6 +105,44 @@ impl Digest {
     }
 }
 
+/// A digest computed as bytes stream past, with the algorithm of the digest they must match.
+#[derive(Clone)]
+pub enum StreamHasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl StreamHasher {
+    /// A hasher for `expected`'s algorithm; `None` when it cannot be verified here.
+    pub fn for_digest(expected: &Digest) -> Option<StreamHasher> {
+        match expected.algorithm() {
+            "sha256" => Some(StreamHasher::Sha256(Sha256::new())),
+            "sha512" => Some(StreamHasher::Sha512(Sha512::new())),
+            _ => None,
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            StreamHasher::Sha256(h) => h.update(bytes),
+            StreamHasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// Compare what was hashed with `expected`.
+    pub fn verify(self, expected: &Digest) -> Result<(), DigestMismatch> {
+        let actual = match self {
+            StreamHasher::Sha256(h) => Digest(format!("sha256:{}", hex::encode(h.finalize()))),
+            StreamHasher::Sha512(h) => Digest(format!("sha512:{}", hex::encode(h.finalize()))),
+        };
+        if &actual == expected {
+            Ok(())
+        } else {
+            Err(DigestMismatch { expected: expected.clone(), actual: Some(actual), reason: String::new() })
+        }
+    }
+}
+
 /// Bytes did not hash to the digest they were fetched by.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("content does not match digest {expected}{}", match actual { Some(a) => format!(" (got {a})"), None => format!(": {reason}") })]
@@ -187,6 +225,19 @@ mod tests {
         ] {
             assert!(Digest::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn stream_hasher_agrees_with_one_shot() {
+        let d = Digest::sha256(b"hello world");
+        let mut h = StreamHasher::for_digest(&d).unwrap();
+        h.update(b"hello ");
+        h.update(b"world");
+        assert!(h.verify(&d).is_ok());
+        let mut h = StreamHasher::for_digest(&d).unwrap();
+        h.update(b"hello");
+        assert!(h.verify(&d).is_err());
+        assert!(StreamHasher::for_digest(&Digest::parse("md5:d41d8cd98f00b204e9800998ecf8427e").unwrap()).is_none());
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub enum ReferenceError {
     BadDigest { input: String, source: DigestError },
     #[error("reference {input:?}: repository name is longer than 255 characters")]
     TooLong { input: String },
+    #[error("reference {input:?}: name a tag or a digest of the layout: oci:DIR:TAG or oci:DIR@sha256:…")]
+    LayoutNeedsTag { input: String },
 }
+
+/// How a layout folder is written as a reference (the same transport prefix skopeo uses).
+pub const LAYOUT_PREFIX: &str = "oci:";
 
 /// A registry host as written by the user, normalised (`index.docker.io` → `docker.io`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -53,9 +58,15 @@ impl Registry {
         Ok(Registry(normalise_host(host)))
     }
 
-    /// The placeholder registry of OCI layout folders (they have none).
-    pub fn layout() -> Registry {
-        Registry("oci-layout.local".to_string())
+    /// The OCI layout folder at `path`, as a registry of its own (so two folders never share
+    /// a client, a cache key or a journal target).
+    pub fn layout_dir(path: &str) -> Registry {
+        Registry(format!("{LAYOUT_PREFIX}{path}"))
+    }
+
+    /// The folder of a registry made by [`Registry::layout_dir`].
+    pub fn layout_path(&self) -> Option<&str> {
+        self.0.strip_prefix(LAYOUT_PREFIX)
     }
 
     /// The name users see: `docker.io`, `ghcr.io`, `127.0.0.1:5000`.
@@ -114,6 +125,10 @@ impl Repository {
 
 impl fmt::Display for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.registry.layout_path().is_some() {
+            // `oci:DIR`: the folder is the repository.
+            return write!(f, "{}", self.registry);
+        }
         write!(f, "{}/{}", self.registry, self.name)
     }
 }
@@ -145,6 +160,9 @@ impl Reference {
         }
         if input.chars().any(char::is_whitespace) {
             return Err(ReferenceError::Whitespace { input: input.to_string() });
+        }
+        if let Some(rest) = input.strip_prefix(LAYOUT_PREFIX) {
+            return Reference::parse_layout(input, rest, allow_tag);
         }
         let err_input = input.to_string();
         let (rest, digest) = match input.split_once('@') {
@@ -204,9 +222,48 @@ impl Reference {
         Ok(Reference { repository: Repository { registry: Registry(host), name }, tag, digest })
     }
 
+    /// `oci:DIR:TAG`, `oci:DIR@DIGEST` (a reference) or `oci:DIR` (a repository). The tag is
+    /// after the last `:` when what follows has no `/`.
+    fn parse_layout(input: &str, rest: &str, allow_tag: bool) -> Result<Reference, ReferenceError> {
+        let err_input = input.to_string();
+        let (rest, digest) = match rest.rsplit_once('@') {
+            Some((dir, d)) => {
+                let digest = Digest::parse(d).map_err(|source| ReferenceError::BadDigest { input: err_input.clone(), source })?;
+                (dir, Some(digest))
+            }
+            None => (rest, None),
+        };
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((dir, t)) if !t.contains('/') && digest.is_none() => (dir, Some(t.to_string())),
+            _ => (rest, None),
+        };
+        if let Some(t) = &tag {
+            if !valid_tag(t) {
+                return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
+            }
+        }
+        let dir = if dir.len() > 1 { dir.trim_end_matches('/') } else { dir };
+        if dir.is_empty() {
+            return Err(ReferenceError::BadComponent { input: err_input, component: "the layout folder is empty".to_string() });
+        }
+        match (allow_tag, tag.is_some() || digest.is_some()) {
+            (true, false) => return Err(ReferenceError::LayoutNeedsTag { input: err_input }),
+            (false, true) => {
+                return Err(ReferenceError::BadComponent {
+                    input: err_input,
+                    component: "a repository name takes no tag or digest".to_string(),
+                });
+            }
+            _ => {}
+        }
+        let name = dir.rsplit('/').find(|c| !c.is_empty()).unwrap_or(dir).to_string();
+        Ok(Reference { repository: Repository { registry: Registry::layout_dir(dir), name }, tag, digest })
+    }
+
     /// Whether the typed `input` writes out a tag (parsing fills in `latest` when it does not;
     /// a push target must not rely on that).
     pub fn names_tag(input: &str) -> bool {
+        let input = input.strip_prefix(LAYOUT_PREFIX).unwrap_or(input);
         let name = input.split('@').next().unwrap_or(input);
         name.rsplit('/').next().unwrap_or(name).contains(':')
     }
@@ -217,7 +274,7 @@ impl Reference {
     pub fn parse_in(input: &str, connected: Option<&Registry>) -> Result<Reference, ReferenceError> {
         let name = input.split('@').next().unwrap_or(input);
         match connected {
-            Some(reg) if !reg.is_docker_hub() && reg != &Registry::layout() && split_host(name).0.is_none() => {
+            Some(reg) if !reg.is_docker_hub() && reg.layout_path().is_none() && split_host(name).0.is_none() => {
                 Reference::parse(&format!("{}/{input}", reg.name()))
             }
             _ => Reference::parse(input),
@@ -360,6 +417,32 @@ pub fn valid_tag(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn layout_references() {
+        let r = Reference::parse("oci:/tmp/rel/out:v1").unwrap();
+        assert_eq!(r.registry().layout_path(), Some("/tmp/rel/out"));
+        assert_eq!(r.repository.name, "out");
+        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert_eq!(r.to_string(), "oci:/tmp/rel/out:v1");
+        assert_eq!(Reference::parse(&r.to_string()).unwrap(), r);
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = Reference::parse(&format!("oci:rel/dir@{d}")).unwrap();
+        assert_eq!((r.registry().layout_path(), r.tag.as_deref()), (Some("rel/dir"), None));
+        assert_eq!(r.to_string(), format!("oci:rel/dir@{d}"));
+        // A port-like suffix after a slash is part of the folder, never a tag.
+        assert!(matches!(Reference::parse("oci:out"), Err(ReferenceError::LayoutNeedsTag { .. })));
+        assert!(matches!(Reference::parse("oci:a:b/c"), Err(ReferenceError::LayoutNeedsTag { .. })));
+        assert!(matches!(Reference::parse("oci::v1"), Err(ReferenceError::BadComponent { .. })));
+        assert!(matches!(Reference::parse("oci:out:-bad"), Err(ReferenceError::BadTag { .. })));
+        assert_eq!(Repository::parse("oci:/x/y/").unwrap().to_string(), "oci:/x/y");
+        assert!(Repository::parse("oci:/x/y:v1").is_err());
+        assert!(Reference::names_tag("oci:out:v1") && !Reference::names_tag("oci:out"));
+        assert_ne!(Registry::layout_dir("a"), Registry::layout_dir("b"));
+        // Typed while connected to a layout, a short name is not put inside the folder.
+        let conn = Registry::layout_dir("/tmp/l");
+        assert_eq!(Reference::parse_in("team/app:1", Some(&conn)).unwrap().registry().name(), "docker.io");
+    }
+
     use super::*;
 
     fn p(s: &str) -> Reference {

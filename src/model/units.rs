@@ -15,8 +15,21 @@ pub fn human_bytes(n: u64) -> String {
     if v < 10.0 { format!("{v:.2} {}", UNITS[unit]) } else if v < 100.0 { format!("{v:.1} {}", UNITS[unit]) } else { format!("{v:.0} {}", UNITS[unit]) }
 }
 
+/// `1 tag`, `2 tags`, `1 entry`, `3 entries`: a count with its noun agreeing.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_agree() {
+        use super::count;
+        assert_eq!(count(1, "tag", "tags"), "1 tag");
+        assert_eq!(count(0, "tag", "tags"), "0 tags");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
+
     #[test]
     fn figures() {
         use super::human_bytes as h;

@@ -15,6 +15,7 @@ use super::journal::{Contents, Journal, JournalEntry, Outcome, format_time};
 use super::client::RegistryClient;
 use super::error::RegistryError;
 use super::fetch::{Fetcher, Source};
+use super::layout::LayoutTarget;
 use super::upload::Uploader;
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
@@ -154,44 +155,129 @@ pub async fn current_digest(client: &RegistryClient, target: &Reference) -> Resu
     }
 }
 
-/// The target side of a push: reads and checks through Archlens's client, uploads and mounts
-/// through [`Uploader`].
-struct Target<'a> {
-    client: &'a RegistryClient,
-    uploader: Uploader,
+/// Where a pushed tag lives: a registry, or an OCI image-layout folder (`oci:DIR:TAG`).
+#[derive(Debug, Clone)]
+pub enum TagStore {
+    Registry(Arc<RegistryClient>),
+    Layout(LayoutTarget),
+}
+
+impl TagStore {
+    /// The store for `target`: its layout folder, or `client` (needed for registries only).
+    pub fn for_target(target: &Reference, client: Option<Arc<RegistryClient>>) -> Result<TagStore, RegistryError> {
+        match (target.registry().layout_path(), client) {
+            (Some(dir), _) => Ok(TagStore::Layout(LayoutTarget::at(dir))),
+            (None, Some(c)) => Ok(TagStore::Registry(c)),
+            (None, None) => Err(RegistryError::Other { detail: format!("no client for {}", target.registry()) }),
+        }
+    }
+
+    fn tag(target: &Reference) -> &str {
+        target.tag.as_deref().unwrap_or("latest")
+    }
+
+    /// The tag's digest now, `None` when it does not exist.
+    pub async fn current(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
+        match self {
+            TagStore::Registry(c) => current_digest(c, target).await,
+            TagStore::Layout(l) => l.tagged(Self::tag(target)),
+        }
+    }
+
+    /// The manifest `digest` of the target's repository, verified.
+    pub async fn manifest_bytes(&self, target: &Reference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        match self {
+            TagStore::Registry(c) => Ok(c.get_manifest(&target.repository.name, digest.as_str()).await?.bytes),
+            TagStore::Layout(l) => l.blob(digest),
+        }
+    }
+
+    /// Point the tag at `to` (`(digest, media type, bytes)`) or delete it (`None`).
+    async fn write_tag(&self, target: &Reference, to: Option<&(Digest, String, Vec<u8>)>) -> Result<(), RegistryError> {
+        let tag = Self::tag(target);
+        match (self, to) {
+            (TagStore::Registry(c), Some((_, media_type, bytes))) => {
+                c.put_manifest(&target.repository.name, tag, media_type, bytes).await.map(|_| ())
+            }
+            (TagStore::Registry(c), None) => c.delete_tag(&target.repository.name, tag).await,
+            (TagStore::Layout(l), Some((digest, media_type, bytes))) => {
+                l.put_blob(digest, bytes)?;
+                l.set_tag(tag, Some((digest, media_type, bytes.len() as u64)))
+            }
+            (TagStore::Layout(l), None) => l.set_tag(tag, None),
+        }
+    }
+}
+
+/// Where a push writes children: a registry (reads and checks through Archlens's client,
+/// uploads and mounts through [`Uploader`]) or a layout folder.
+enum Dest<'a> {
+    Registry { client: &'a RegistryClient, uploader: Uploader },
+    Layout(&'a LayoutTarget),
 }
 
 async fn copy_blob(
     src: &Fetcher,
     src_repo: &str,
     same_registry: bool,
-    target: &Target<'_>,
+    target: &Dest<'_>,
     target_repo: &str,
     (digest, size): (&Digest, u64),
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
-    if target.client.blob_exists(target_repo, digest).await? {
+    let (client, uploader) = match target {
+        Dest::Registry { client, uploader } => (*client, uploader),
+        Dest::Layout(layout) => return copy_blob_to_layout(src, src_repo, layout, (digest, size), stats).await,
+    };
+    if client.blob_exists(target_repo, digest).await? {
         return Ok(());
     }
-    if same_registry && target.uploader.mount(target_repo, src_repo, digest).await? {
+    if same_registry && uploader.mount(target_repo, src_repo, digest).await? {
         stats.mounted += 1;
         return Ok(());
     }
     match src.source() {
         // Streamed from registry to registry; the target checks the digest at the end.
         Source::Registry(c) => {
-            target.uploader.upload_from(target_repo, c.clone(), src_repo, digest, size).await?;
+            uploader.upload_from(target_repo, c.clone(), src_repo, digest, size).await?;
             stats.uploaded += size;
         }
         Source::Layout(l) => {
             let bytes = l.blob(digest)?;
             stats.uploaded += bytes.len() as u64;
-            target.uploader.upload(target_repo, bytes, digest).await?;
+            uploader.upload(target_repo, bytes, digest).await?;
         }
     }
-    if !target.client.blob_exists(target_repo, digest).await? {
+    if !client.blob_exists(target_repo, digest).await? {
         return Err(RegistryError::Other { detail: format!("{digest} is not in {target_repo} after its upload") });
     }
+    Ok(())
+}
+
+/// A blob into a layout folder: streamed from a registry (never more than its declared size,
+/// checked against its digest before it takes its name) or copied from another folder.
+async fn copy_blob_to_layout(
+    src: &Fetcher,
+    src_repo: &str,
+    layout: &LayoutTarget,
+    (digest, size): (&Digest, u64),
+    stats: &mut Pushed,
+) -> Result<(), RegistryError> {
+    if layout.has_blob(digest) {
+        return Ok(());
+    }
+    match src.source() {
+        Source::Registry(c) => {
+            let mut resp = c.open_blob(src_repo, digest).await?;
+            let mut sink = layout.blob_sink(digest, size)?;
+            while let Some(chunk) = c.next_chunk(&mut resp).await? {
+                sink.write(&chunk)?;
+            }
+            sink.finish()?;
+        }
+        Source::Layout(l) => layout.put_blob(digest, &l.blob(digest)?)?,
+    }
+    stats.uploaded += size;
     Ok(())
 }
 
@@ -200,7 +286,7 @@ fn copy_manifest<'a>(
     src: &'a Fetcher,
     src_repo: &'a str,
     same_registry: bool,
-    target: &'a Target<'a>,
+    target: &'a Dest<'a>,
     target_repo: &'a str,
     digest: &'a Digest,
     stats: &'a mut Pushed,
@@ -223,7 +309,12 @@ fn copy_manifest<'a>(
                 copy_blob(src, src_repo, same_registry, target, target_repo, (b, *size), stats).await?;
             }
         }
-        target.client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
+        match target {
+            Dest::Registry { client, .. } => {
+                client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
+            }
+            Dest::Layout(layout) => layout.put_blob(digest, &m.bytes)?,
+        }
         Ok(())
     })
 }
@@ -237,7 +328,7 @@ fn copy_manifest<'a>(
 /// and the journal.
 pub async fn push(
     sources: &(dyn Sources + Sync),
-    target_client: Arc<RegistryClient>,
+    store: TagStore,
     journal: &Journal,
     draft: &IndexDraft,
     target: &Reference,
@@ -245,7 +336,7 @@ pub async fn push(
     mut progress: impl FnMut(usize, usize, &str) + Send,
 ) -> Result<Pushed, RegistryError> {
     let target_repo = target.repository.name.as_str();
-    let previous = current_digest(&target_client, target).await?;
+    let previous = store.current(target).await?;
     if let Some(expected) = &expect_previous {
         if &previous != expected {
             return Err(RegistryError::TagMoved {
@@ -263,7 +354,13 @@ pub async fn push(
         return Ok(stats);
     }
     let total = draft.entries.len() + 1;
-    let tgt = Target { client: &target_client, uploader: Uploader::for_client(&target_client)? };
+    let tgt = match &store {
+        TagStore::Registry(c) => Dest::Registry { client: c, uploader: Uploader::for_client(c)? },
+        TagStore::Layout(l) => {
+            l.prepare()?;
+            Dest::Layout(l)
+        }
+    };
     for (i, e) in draft.entries.iter().enumerate() {
         progress(i, total, &format!("{} {}", e.platform_label(), e.digest.short()));
         let src = sources.fetcher(&e.source.repository.registry)?;
@@ -272,14 +369,15 @@ pub async fn push(
     }
     // Last check before the tag moves: nobody else moved it meanwhile.
     if expect_previous.is_some() {
-        let now = current_digest(&target_client, target).await?;
+        let now = store.current(target).await?;
         if now != previous {
             return Err(RegistryError::TagMoved { target: target.to_string(), expected: previous, actual: now });
         }
     }
     progress(total - 1, total, "index");
     let media_type = draft.effective_type().media_type().to_string();
-    let id = move_tag(target_client, journal.clone(), "push", target.clone(), previous, Some((digest, media_type, bytes)), None).await?;
+    drop(tgt);
+    let id = move_tag(store, journal.clone(), "push", target.clone(), previous, Some((digest, media_type, bytes)), None).await?;
     stats.journal_id = Some(id);
     progress(total, total, "done");
     Ok(stats)
@@ -289,7 +387,7 @@ pub async fn push(
 /// delete the tag (`None`), journalled: intent synced first, outcome after verifying. Runs as
 /// its own task, so it completes even if the caller is cancelled. Returns the journal id.
 async fn move_tag(
-    client: Arc<RegistryClient>,
+    store: TagStore,
     journal: Journal,
     action: &'static str,
     target: Reference,
@@ -298,8 +396,6 @@ async fn move_tag(
     undoes: Option<String>,
 ) -> Result<String, RegistryError> {
     let task = tokio::spawn(async move {
-        let tag = target.tag.clone().unwrap_or_else(|| "latest".into());
-        let repo = target.repository.name.clone();
         let new_digest = to.as_ref().map(|(d, _, _)| d.clone());
         let (j, t, p, n, u) = (journal.clone(), target.to_string(), previous.clone(), new_digest.clone(), undoes.clone());
         let id = tokio::task::spawn_blocking(move || j.begin(action, &t, p.as_ref(), n.as_ref(), u.as_deref()))
@@ -309,12 +405,9 @@ async fn move_tag(
                 detail: format!("the journal ({}) could not be written, so the tag was not moved: {e}", journal.path().display()),
             })?;
         fault_point("intent-written");
-        let written = match &to {
-            Some((_, media_type, bytes)) => client.put_manifest(&repo, &tag, media_type, bytes).await.map(|_| ()),
-            None => client.delete_tag(&repo, &tag).await,
-        };
+        let written = store.write_tag(&target, to.as_ref()).await;
         fault_point("index-written");
-        let now = current_digest(&client, &target).await;
+        let now = store.current(&target).await;
         let outcome = match (&written, &now) {
             (Ok(()), Ok(now)) if *now == new_digest => Outcome::Done,
             (Err(_), Ok(now)) if *now == previous => Outcome::Failed,
@@ -399,10 +492,10 @@ pub struct Undone {
 
 /// Undo `plan`: re-point the tag at the entry's previous digest (or delete a tag the entry
 /// created), only if the tag still holds what the entry made it. Journalled like a push.
-pub async fn run_undo(client: Arc<RegistryClient>, journal: &Journal, contents: &Contents, plan: &UndoPlan) -> Result<Undone, RegistryError> {
+pub async fn run_undo(store: TagStore, journal: &Journal, contents: &Contents, plan: &UndoPlan) -> Result<Undone, RegistryError> {
     let e = &plan.entry;
     let target = &plan.target;
-    let now = current_digest(&client, target).await?;
+    let now = store.current(target).await?;
     let show = |d: &Option<Digest>| d.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into());
     if now != e.digest {
         if e.outcome == Outcome::Intent && now == e.previous {
@@ -433,16 +526,16 @@ pub async fn run_undo(client: Arc<RegistryClient>, journal: &Journal, contents: 
     }
     let to = match &e.previous {
         Some(prev) => {
-            let m = client.get_manifest(&target.repository.name, prev.as_str()).await?;
-            let view = crate::model::manifest::ManifestView::parse(&m.bytes).map_err(|source| RegistryError::BadManifest {
-                registry: client.registry().name().to_string(),
-                what: format!("{}@{prev}", target.repository.name),
+            let bytes = store.manifest_bytes(target, prev).await?;
+            let view = crate::model::manifest::ManifestView::parse(&bytes).map_err(|source| RegistryError::BadManifest {
+                registry: target.registry().name().to_string(),
+                what: format!("{}@{prev}", target.repository),
                 source,
             })?;
-            Some((prev.clone(), view.media_type, m.bytes.to_vec()))
+            Some((prev.clone(), view.media_type, bytes))
         }
         None => None,
     };
-    let id = move_tag(client, journal.clone(), "undo", target.clone(), now, to, Some(e.id.clone())).await?;
+    let id = move_tag(store, journal.clone(), "undo", target.clone(), now, to, Some(e.id.clone())).await?;
     Ok(Undone { target: target.clone(), digest: e.previous.clone(), journal_id: id })
 }

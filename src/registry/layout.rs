@@ -35,7 +35,7 @@ impl Layout {
                 let tag = d
                     .annotations
                     .get(REF_NAME)
-                    .map(|r| r.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_else(|| r.clone()))
+                    .map(|r| tag_of_ref_name(r).to_string())
                     .unwrap_or_else(|| format!("@{}", d.digest.short()));
                 (tag, d.digest.clone(), d.media_type.clone())
             })
@@ -129,4 +129,254 @@ pub fn write_layout<'a>(
     });
     let bytes = serde_json::to_vec_pretty(&index).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
     std::fs::write(root.join("index.json"), bytes).map_err(io)
+}
+
+/// The tag an `org.opencontainers.image.ref.name` value names: what follows the last `:`
+/// (a full reference such as `registry/app:1.0`), else the whole value (a bare tag).
+fn tag_of_ref_name(name: &str) -> &str {
+    name.rsplit_once(':').map(|(_, t)| t).unwrap_or(name)
+}
+
+/// An OCI image-layout folder being written as a push target: blobs are added first (each
+/// verified against its digest, written under a temporary name and renamed), then
+/// `index.json` is rewritten (also by rename) to name the tag. Other tags and unknown fields
+/// of `index.json` are kept.
+#[derive(Debug, Clone)]
+pub struct LayoutTarget {
+    root: PathBuf,
+}
+
+static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Write `bytes` to `path` so that readers see the old file or the new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = temp_name(path);
+    let mut f = std::fs::File::create(&tmp)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.archlens-{}-{n}.tmp", std::process::id()))
+}
+
+impl LayoutTarget {
+    pub fn at(root: impl AsRef<Path>) -> LayoutTarget {
+        LayoutTarget { root: root.as_ref().to_path_buf() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn io(&self, what: &str, e: std::io::Error) -> RegistryError {
+        RegistryError::Other { detail: format!("{}: {what}: {e}", self.root.display()) }
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(digest.algorithm()).join(digest.encoded())
+    }
+
+    /// Make the folder a layout if it is not one yet: create it, its `oci-layout` marker and
+    /// an empty `index.json`. A folder that holds other things is refused, never mixed into.
+    pub fn prepare(&self) -> Result<(), RegistryError> {
+        let marker = self.root.join("oci-layout");
+        let index = self.root.join("index.json");
+        match std::fs::read(&marker) {
+            Ok(bytes) => {
+                parse_layout_marker(&bytes).map_err(|e| RegistryError::Other {
+                    detail: format!("{}: oci-layout: {e}; is this an OCI image layout?", self.root.display()),
+                })?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let empty = match std::fs::read_dir(&self.root) {
+                    Ok(mut entries) => entries.next().is_none(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+                    Err(e) => return Err(self.io("reading the folder", e)),
+                };
+                if !empty && !index.exists() {
+                    return Err(RegistryError::Other {
+                        detail: format!(
+                            "{} is neither an OCI image layout nor empty; name a new or empty folder",
+                            self.root.display()
+                        ),
+                    });
+                }
+                std::fs::create_dir_all(&self.root).map_err(|e| self.io("creating the folder", e))?;
+                write_atomically(&marker, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(|e| self.io("writing oci-layout", e))?;
+            }
+            Err(e) => return Err(self.io("reading oci-layout", e)),
+        }
+        if !index.exists() {
+            let empty = format!("{{\"schemaVersion\":2,\"mediaType\":\"{}\",\"manifests\":[]}}", crate::model::manifest::OCI_INDEX);
+            write_atomically(&index, empty.as_bytes()).map_err(|e| self.io("writing index.json", e))?;
+        }
+        Ok(())
+    }
+
+    /// `index.json` as JSON; `None` when the folder has none yet.
+    fn index(&self) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RegistryError> {
+        let path = self.root.join("index.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("reading index.json", e)),
+        };
+        ManifestView::parse(&bytes).map_err(|e| RegistryError::Other { detail: format!("{}: index.json: {e}", self.root.display()) })?;
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(m)) => Ok(Some(m)),
+            _ => Err(RegistryError::Other { detail: format!("{}: index.json is not a JSON object", self.root.display()) }),
+        }
+    }
+
+    fn names(entry: &serde_json::Value, tag: &str) -> bool {
+        entry.pointer("/annotations").and_then(|a| a.get(REF_NAME)).and_then(|n| n.as_str()).is_some_and(|n| tag_of_ref_name(n) == tag)
+    }
+
+    /// The digest `tag` names now, `None` when no entry names it (or there is no layout yet).
+    pub fn tagged(&self, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        let Some(index) = self.index()? else { return Ok(None) };
+        let entries = index.get("manifests").and_then(|m| m.as_array()).cloned().unwrap_or_default();
+        Ok(entries
+            .iter()
+            .rev()
+            .find(|e| Self::names(e, tag))
+            .and_then(|e| e.get("digest").and_then(|d| d.as_str()).and_then(|d| Digest::parse(d).ok())))
+    }
+
+    /// Whether the folder holds `digest` with the right content (read in pieces, however big).
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        use std::io::Read as _;
+        let Some(mut hasher) = crate::model::digest::StreamHasher::for_digest(digest) else { return false };
+        let Ok(mut file) = std::fs::File::open(self.blob_path(digest)) else { return false };
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(buf.get(..n).unwrap_or_default()),
+                Err(_) => return false,
+            }
+        }
+        hasher.verify(digest).is_ok()
+    }
+
+    /// A blob of the folder, verified.
+    pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        let path = self.blob_path(digest);
+        let bytes = std::fs::read(&path).map_err(|e| self.io(&format!("blob {digest}"), e))?;
+        digest.verify(&bytes).map_err(|mismatch| RegistryError::DigestMismatch {
+            registry: self.root.display().to_string(),
+            what: format!("blob {digest}"),
+            mismatch,
+        })?;
+        Ok(bytes)
+    }
+
+    /// Add a blob whose bytes are all at hand, after checking them against `digest`.
+    pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
+        let mut sink = self.blob_sink(digest, bytes.len() as u64)?;
+        sink.write(bytes)?;
+        sink.finish()
+    }
+
+    /// A blob written as it arrives: at most `size` bytes, checked against `digest` at the end
+    /// before it takes its name.
+    pub fn blob_sink(&self, digest: &Digest, size: u64) -> Result<BlobSink, RegistryError> {
+        let hasher = crate::model::digest::StreamHasher::for_digest(digest).ok_or_else(|| RegistryError::Other {
+            detail: format!("{digest}: its algorithm cannot be verified, so it is not written"),
+        })?;
+        let path = self.blob_path(digest);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.io("creating blobs/", e))?;
+        }
+        let tmp = temp_name(&path);
+        let file = std::fs::File::create(&tmp).map_err(|e| self.io("creating a blob", e))?;
+        Ok(BlobSink { file: Some(file), tmp, path, hasher: Some(hasher), digest: digest.clone(), size, written: 0 })
+    }
+
+    /// Point `tag` at `to` (`(digest, media type, size)`), or remove it (`None`), rewriting
+    /// `index.json` by rename. Entries of other tags are kept as they are.
+    pub fn set_tag(&self, tag: &str, to: Option<(&Digest, &str, u64)>) -> Result<(), RegistryError> {
+        let mut index = self.index()?.ok_or_else(|| RegistryError::Other {
+            detail: format!("{} has no index.json", self.root.display()),
+        })?;
+        let mut entries: Vec<serde_json::Value> = index.get("manifests").and_then(|m| m.as_array()).cloned().unwrap_or_default();
+        entries.retain(|e| !Self::names(e, tag));
+        if let Some((digest, media_type, size)) = to {
+            entries.push(serde_json::json!({
+                "mediaType": media_type, "digest": digest, "size": size,
+                "annotations": { REF_NAME: tag }
+            }));
+        }
+        index.insert("manifests".into(), serde_json::Value::Array(entries));
+        let bytes = serde_json::to_vec_pretty(&index).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        write_atomically(&self.root.join("index.json"), &bytes).map_err(|e| self.io("writing index.json", e))
+    }
+}
+
+/// A blob being written into a [`LayoutTarget`]; dropped unfinished, it leaves nothing behind.
+pub struct BlobSink {
+    file: Option<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    hasher: Option<crate::model::digest::StreamHasher>,
+    digest: Digest,
+    size: u64,
+    written: u64,
+}
+
+impl BlobSink {
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), RegistryError> {
+        use std::io::Write as _;
+        self.written += chunk.len() as u64;
+        if self.written > self.size {
+            return Err(RegistryError::Other {
+                detail: format!("{}: more bytes than the {} its descriptor declares", self.digest, self.size),
+            });
+        }
+        if let Some(h) = &mut self.hasher {
+            h.update(chunk);
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(chunk).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.tmp.display()) }),
+            None => Ok(()),
+        }
+    }
+
+    /// Check size and digest, then give the blob its name.
+    pub fn finish(mut self) -> Result<(), RegistryError> {
+        if self.written != self.size {
+            return Err(RegistryError::Other {
+                detail: format!("{}: {} bytes arrived, its descriptor declares {}", self.digest, self.written, self.size),
+            });
+        }
+        if let Some(h) = self.hasher.take() {
+            h.verify(&self.digest).map_err(|mismatch| RegistryError::DigestMismatch {
+                registry: self.path.display().to_string(),
+                what: format!("blob {}", self.digest),
+                mismatch,
+            })?;
+        }
+        if let Some(f) = self.file.take() {
+            f.sync_all().map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.tmp.display()) })?;
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.path.display()) })
+    }
+}
+
+impl Drop for BlobSink {
+    fn drop(&mut self) {
+        // A finished sink was renamed and this finds nothing; anything else is a partial write.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }

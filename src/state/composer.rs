@@ -175,7 +175,7 @@ impl ComposerState {
         self.target_input = r.to_string();
         let id = next_id();
         self.file_request = Some(id);
-        let mut cmds = vec![Command::DraftBase { id, source: SourceRef::Registry(r.registry().clone()), reference: r.clone() }];
+        let mut cmds = vec![Command::DraftBase { id, source: SourceRef::of(r.registry()), reference: r.clone() }];
         cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
         cmds
     }
@@ -328,7 +328,7 @@ impl ComposerState {
             ComposerAction::AddTyped => match self.parse_reference(&self.add_input) {
                 Ok(reference) => {
                     self.add_input.clear();
-                    let source = SourceRef::Registry(reference.registry().clone());
+                    let source = SourceRef::of(reference.registry());
                     self.handle(ComposerAction::Add { source, reference }, next_id)
                 }
                 Err(e) => {

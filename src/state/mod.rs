@@ -385,7 +385,8 @@ impl AppState {
             Event::LayoutOpened { path, name, .. } if Some(id) == self.layout_request => {
                 self.layout_request = None;
                 self.layout = Some((path.clone(), name.clone()));
-                let repository = Repository { registry: layout_registry(), name: "layout".to_string() };
+                // References into the folder read `oci:PATH:TAG`, as skopeo writes them.
+                let repository = Repository { registry: Registry::layout_dir(&path.to_string_lossy()), name: name.clone() };
                 remember(&mut self.settings.recent_repositories, &format!("oci:{}", path.display()));
                 follow_up = self.start_matrix(SourceRef::Layout(path), repository, name);
             }
@@ -772,7 +773,7 @@ impl AppState {
         };
         let source = match &self.matrix {
             Some(mv) if mv.repository == reference.repository => mv.source.clone(),
-            _ => SourceRef::Registry(reference.repository.registry.clone()),
+            _ => SourceRef::of(&reference.repository.registry),
         };
         self.diagnose.reference = reference.to_string();
         let mut cmds = Vec::new();
@@ -841,11 +842,6 @@ impl AppState {
 
 fn looks_qualified(name: &str) -> bool {
     name.split_once('/').is_some_and(|(first, _)| first.contains('.') || first.contains(':') || first == "localhost")
-}
-
-/// Layouts have no registry; their rows still need a repository for references.
-pub fn layout_registry() -> Registry {
-    Registry::layout()
 }
 
 #[cfg(test)]

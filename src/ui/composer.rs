@@ -32,8 +32,8 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     if let Some(r) = state.composer.confirm_replace.clone() {
         ui.group(|ui| {
             ui.label(format!(
-                "Replace the current draft ({} entries) with {r}?",
-                state.composer.draft.entries.len()
+                "Replace the current draft ({}) with {r}?",
+                crate::model::units::count(state.composer.draft.entries.len(), "entry", "entries")
             ));
             ui.horizontal(|ui| {
                 if ui.button("Replace").clicked() {

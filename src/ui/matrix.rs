@@ -63,7 +63,7 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
                 actions.push(UiAction::Cancel);
             }
         } else {
-            ui.weak(format!("{} tags", mv.matrix.rows.len()));
+            ui.weak(crate::model::units::count(mv.matrix.rows.len(), "tag", "tags"));
         }
         ui.separator();
         if ui.button("Compose…").on_hover_text("Build an index from images").clicked() {
@@ -173,7 +173,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     if host.is_some() {
         let no_match = state.derived.host_no_match;
         if no_match > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("{no_match} tags have nothing {} runs natively", state.host_label()));
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{} nothing {} runs natively", crate::model::units::count(no_match, "tag has", "tags have"), state.host_label()));
         }
     }
 }

@@ -40,7 +40,8 @@ pub struct ArchlensApp {
     exit_after_first_frame: bool,
     /// The window was asked to close while a push ran: ask first.
     pub confirm_quit: bool,
-    quit_confirmed: bool,
+    /// The user chose to quit although a push runs; the next close goes through.
+    pub quit_confirmed: bool,
 }
 
 impl ArchlensApp {

@@ -31,6 +31,16 @@ pub enum SourceRef {
     Layout(PathBuf),
 }
 
+impl SourceRef {
+    /// Where images of `registry` are read: its `oci:DIR` folder, or the registry.
+    pub fn of(registry: &Registry) -> SourceRef {
+        match registry.layout_path() {
+            Some(dir) => SourceRef::Layout(dir.into()),
+            None => SourceRef::Registry(registry.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Check the registry answers and whether credentials are stored for it.
@@ -293,6 +303,21 @@ impl Worker {
         }
     }
 
+    /// The fetcher for a registry named by a draft entry or the journal: an `oci:DIR` folder
+    /// or a registry.
+    async fn fetcher_for(&self, registry: &Registry) -> Result<Fetcher, String> {
+        self.fetcher(&SourceRef::of(registry)).await
+    }
+
+    /// Where `target`'s tag lives (a layout target may not exist yet).
+    async fn tag_store(&self, target: &Reference) -> Result<registry::compose::TagStore, String> {
+        let client = match target.registry().layout_path() {
+            Some(_) => None,
+            None => Some(self.client(target.registry()).await?),
+        };
+        registry::compose::TagStore::for_target(target, client).map_err(|e| e.to_string())
+    }
+
     async fn run(&self, cmd: Command) {
         let id = command_id(&cmd);
         if let Err(error) = self.run_inner(cmd).await {
@@ -425,26 +450,25 @@ impl Worker {
                 self.emit(Event::DraftLoaded { id, draft: Box::new(draft) });
             }
             Command::TargetStatus { id, target } => {
-                let fetcher = self.fetcher(&SourceRef::Registry(target.registry().clone())).await?;
-                let client = fetcher.client().ok_or("the target must be a registry")?;
-                let current = registry::compose::current_digest(client, &target).await.map_err(|e| e.to_string())?;
+                let store = self.tag_store(&target).await?;
+                let current = store.current(&target).await.map_err(|e| e.to_string())?;
                 let bytes = match &current {
-                    Some(d) => Some(client.get_manifest(&target.repository.name, d.as_str()).await.map_err(|e| e.to_string())?.bytes),
+                    Some(d) => Some(store.manifest_bytes(&target, d).await.map_err(|e| e.to_string())?),
                     None => None,
                 };
                 self.emit(Event::TargetState { id, target, current, bytes });
             }
             Command::PushDraft { id, target, draft, expect_previous } => {
                 let mut fetchers = registry::compose::FetcherSet::default();
-                for r in draft.entries.iter().map(|e| e.source.registry()).chain(std::iter::once(target.registry())) {
+                for r in draft.entries.iter().map(|e| e.source.registry()) {
                     if !fetchers.0.contains_key(r) {
-                        let f = self.fetcher(&SourceRef::Registry(r.clone())).await?;
+                        let f = self.fetcher_for(r).await?;
                         fetchers.0.insert(r.clone(), f);
                     }
                 }
-                let client = fetchers.0.get(target.registry()).and_then(|f| f.client_arc()).ok_or("the target must be a registry")?;
+                let store = self.tag_store(&target).await?;
                 let journal = self.journal()?;
-                let pushed = registry::compose::push(&fetchers, client, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
+                let pushed = registry::compose::push(&fetchers, store, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
                     self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
                 })
                 .await
@@ -456,11 +480,10 @@ impl Worker {
                 let j = journal.clone();
                 let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?;
                 let plan = registry::compose::plan_undo(&contents, Some(&entry))?;
-                let fetcher = self.fetcher(&SourceRef::Registry(plan.target.registry().clone())).await?;
-                let client = fetcher.client_arc().ok_or("the journal names a registry")?;
-                let done = registry::compose::run_undo(client.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
+                let store = self.tag_store(&plan.target).await?;
+                let done = registry::compose::run_undo(store.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
                 let bytes = match &done.digest {
-                    Some(d) => client.get_manifest(&done.target.repository.name, d.as_str()).await.ok().map(|m| m.bytes),
+                    Some(d) => store.manifest_bytes(&done.target, d).await.ok(),
                     None => None,
                 };
                 self.emit(Event::Repointed { id, target: done.target, digest: done.digest, bytes });
