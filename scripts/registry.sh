@@ -32,11 +32,9 @@ start() {
     port=$(free_port)
     local auth=""
     if [[ -n "$htpasswd" ]]; then
-      python3 -W ignore - "$htpasswd" > "$dir/htpasswd" <<'PY'
-import crypt, sys
-user, password = sys.argv[1].split(":", 1)
-print(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}")
-PY
+      command -v htpasswd >/dev/null || { echo "registry.sh: htpasswd not found; install Debian's apache2-utils package" >&2; exit 1; }
+      # bcrypt, the only hash the registry accepts (Python's crypt module is gone in 3.13).
+      htpasswd -nbB "${htpasswd%%:*}" "${htpasswd#*:}" | sed '/^$/d' > "$dir/htpasswd"
       auth="auth:
   htpasswd:
     realm: archlens-test

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Run the whole test suite. Integration tests start their own throwaway registry
-# (scripts/registry.sh) and check pushes with skopeo; both come from Debian packages.
+# (scripts/registry.sh) and check pushes with skopeo; every tool comes from a distribution
+# package (never `pip install`: stock Debian's python3 refuses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v python3 >/dev/null || missing+=(python3)
+command -v htpasswd >/dev/null || missing+=(apache2-utils)
+python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
+python3 -c 'import cryptography' 2>/dev/null || missing+=(python3-cryptography)
 if ((${#missing[@]})); then
   echo "installing test tools: ${missing[*]}" >&2
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 exec cargo test --locked "$@"
