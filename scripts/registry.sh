@@ -2,10 +2,14 @@
 # Start and stop a throwaway Docker registry (CNCF distribution, Debian's `docker-registry`)
 # on 127.0.0.1 with a free port and a temporary storage directory.
 #
-#   scripts/registry.sh start [--owner PID] [--htpasswd USER:PASS]
+#   scripts/registry.sh start [--owner PID] [--htpasswd USER:PASS] [--token REALM CERT]
 #                                             prints ADDR=127.0.0.1:PORT and DIR=/tmp/…;
 #                                             with --owner the registry stops when PID exits;
-#                                             with --htpasswd it requires that Basic login
+#                                             with --htpasswd it requires that Basic login;
+#                                             with --token it requires Bearer tokens from REALM
+#                                             signed by CERT (scripts/token-issuer.py), for the
+#                                             service archlens-test and issuer archlens-test-issuer
+#   scripts/registry.sh start … --access-log  keeps the access log in DIR/registry.log
 #   scripts/registry.sh stop DIR              stops it and removes DIR
 #   scripts/registry.sh run -- CMD [ARGS…]    runs CMD with ARCHLENS_TEST_REGISTRY set, then stops
 set -euo pipefail
@@ -17,11 +21,13 @@ free_port() {
 }
 
 start() {
-  local owner="" htpasswd=""
+  local owner="" htpasswd="" realm="" cert="" access_log=true
   while (($#)); do
     case "$1" in
       --owner) owner=$2; shift 2 ;;
       --htpasswd) htpasswd=$2; shift 2 ;;
+      --token) realm=$2; cert=$3; shift 3 ;;
+      --access-log) access_log=false; shift ;;
       *) echo "registry.sh: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -40,12 +46,20 @@ start() {
     realm: archlens-test
     path: $dir/htpasswd"
     fi
+    if [[ -n "$realm" ]]; then
+      auth="auth:
+  token:
+    realm: $realm
+    service: archlens-test
+    issuer: archlens-test-issuer
+    rootcertbundle: $cert"
+    fi
     cat > "$dir/config.yml" <<CFG
 version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: $access_log
 storage:
   filesystem:
     rootdirectory: $dir/data

@@ -39,18 +39,8 @@ fn locked_registry() -> &'static str {
 }
 
 fn tags(home: &std::path::Path, envs: &[(&str, std::path::PathBuf)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
-    c.args(["tags", &format!("{}/private/app", locked_registry()), "--retries", "0"])
-        .env("HOME", home)
-        .env("ARCHLENS_CACHE_DIR", home.join("cache"))
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME");
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+    let envs: Vec<(&str, std::ffi::OsString)> = envs.iter().map(|(k, v)| (*k, v.clone().into_os_string())).collect();
+    common::cli::run_with_only(home, &["tags", &format!("{}/private/app", locked_registry())], &envs)
 }
 
 fn auth_file(dir: &std::path::Path, name: &str, user: &str, pass: &str) -> std::path::PathBuf {

@@ -223,3 +223,22 @@ async fn a_corrupted_cache_entry_is_dropped_not_used() {
     assert_eq!(cache.get(&d).await, None);
     assert!(!path.exists(), "the damaged entry is removed");
 }
+
+#[tokio::test]
+async fn a_password_is_never_sent_to_a_plain_http_token_realm_on_another_host() {
+    // A registry (or something posing as one) names a clear-text token service elsewhere.
+    let fake = serve(|_, _, _| Action::Respond {
+        status: 401,
+        headers: vec![("WWW-Authenticate".into(), r#"Bearer realm="http://192.0.2.10/token",service="fake""#.into())],
+        body: Vec::new(),
+    })
+    .await;
+    let creds = archlens::registry::auth::Credentials::Basic { username: "alice".into(), password: "secret".into() };
+    let c = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), Some(creds), ClientOptions { max_retries: 0, ..ClientOptions::default() }).unwrap();
+    let started = Instant::now();
+    let err = c.tags_all("team/app").await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }) && msg.contains("plain HTTP") && msg.contains("does not send credentials"), "{msg}");
+    assert!(started.elapsed() < Duration::from_secs(5), "refused before any connection to the realm");
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 1, "only the registry was asked");
+}

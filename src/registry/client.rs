@@ -86,14 +86,14 @@ pub struct Page {
 }
 
 pub struct RegistryClient {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     registry: Registry,
     base: String,
     credentials: Option<Credentials>,
     tokens: Mutex<HashMap<String, String>>,
     basic: AtomicBool,
     options: ClientOptions,
-    limiter: Arc<Semaphore>,
+    pub(super) limiter: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -107,6 +107,9 @@ pub fn repo_scope(repo: &str, actions: &str) -> String {
 }
 
 pub const CATALOG_SCOPE: &str = "registry:catalog:*";
+
+/// The user name docker sends with an identity token when a token service wants Basic auth.
+pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
 impl RegistryClient {
     pub fn new(
@@ -159,11 +162,11 @@ impl RegistryClient {
         self.registry.name().to_string()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    async fn auth_header(&self, scope: &str) -> Option<String> {
+    pub(super) async fn auth_header(&self, scope: &str) -> Option<String> {
         if let Some(t) = self.tokens.lock().await.get(scope) {
             return Some(format!("Bearer {t}"));
         }
@@ -319,7 +322,7 @@ impl RegistryClient {
         RegistryError::Timeout { registry: self.name(), url: url.into(), seconds: self.options.timeout.as_secs().max(1) }
     }
 
-    fn classify(&self, e: &reqwest::Error) -> RegistryError {
+    pub(super) fn classify(&self, e: &reqwest::Error) -> RegistryError {
         let mut detail = e.to_string();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
@@ -334,7 +337,7 @@ impl RegistryClient {
         }
     }
 
-    async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
+    pub(super) async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
         let (scheme, params) = parse_challenge(challenge);
         let unauthorized = |detail: String| RegistryError::Unauthorized {
             registry: self.name(),
@@ -362,33 +365,53 @@ impl RegistryClient {
                 }
                 let mut token_url = url::Url::parse(realm)
                     .map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
-                let req = match &self.credentials {
+                // A password never travels in clear text, except to this machine.
+                if token_url.scheme() == "http" && self.credentials.is_some() {
+                    let host = token_url.host_str().unwrap_or("");
+                    let port = token_url.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    if !Registry::parse(&format!("{host}{port}")).is_ok_and(|r| r.is_loopback()) {
+                        return Err(unauthorized(format!(
+                            "the token service {realm} is plain HTTP on another machine; Archlens does not send credentials there. Ask the registry's operator for an https realm"
+                        )));
+                    }
+                }
+                let get = |url: &mut url::Url| self.http.get(with_query(url, &query));
+                let send = |req: reqwest::RequestBuilder| async move {
+                    tokio::time::timeout(self.options.timeout, async {
+                        let r = req.send().await?;
+                        let status = r.status().as_u16();
+                        let body = r.bytes().await?;
+                        Ok::<_, reqwest::Error>((status, body))
+                    })
+                    .await
+                    .map_err(|_| self.timeout_error(realm.clone()))?
+                    .map_err(|e| self.classify(&e))
+                };
+                let resp = match &self.credentials {
                     Some(Credentials::IdentityToken { token }) => {
+                        // OAuth2 refresh-token grant by POST; a token service without it (404,
+                        // 405) gets the token as a Basic password, under the user name docker
+                        // uses for identity tokens.
                         let mut form = query.clone();
                         form.push(("grant_type", "refresh_token"));
                         form.push(("refresh_token", token));
                         form.push(("client_id", "archlens"));
                         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-                        self.http
-                            .post(realm.as_str())
-                            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                            .body(body)
+                        let posted = send(
+                            self.http.post(realm.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body),
+                        )
+                        .await?;
+                        if posted.0 == 404 || posted.0 == 405 {
+                            send(get(&mut token_url).header(AUTHORIZATION, basic_header(IDENTITY_TOKEN_USER, token))).await?
+                        } else {
+                            posted
+                        }
                     }
-                    Some(Credentials::Basic { username, password }) => self
-                        .http
-                        .get(with_query(&mut token_url, &query))
-                        .header(AUTHORIZATION, basic_header(username, password)),
-                    None => self.http.get(with_query(&mut token_url, &query)),
+                    Some(Credentials::Basic { username, password }) => {
+                        send(get(&mut token_url).header(AUTHORIZATION, basic_header(username, password))).await?
+                    }
+                    None => send(get(&mut token_url)).await?,
                 };
-                let resp = tokio::time::timeout(self.options.timeout, async {
-                    let r = req.send().await?;
-                    let status = r.status().as_u16();
-                    let body = r.bytes().await?;
-                    Ok::<_, reqwest::Error>((status, body))
-                })
-                .await
-                .map_err(|_| self.timeout_error(realm.clone()))?
-                .map_err(|e| self.classify(&e))?;
                 if resp.0 != 200 {
                     return Err(unauthorized(format!(
                         "the token service answered {}: {}",
@@ -411,7 +434,7 @@ impl RegistryClient {
     }
 
     /// Fail with the right typed error for a non-success status.
-    fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
+    pub(super) fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
         match resp.status {
             404 => RegistryError::NotFound { registry: self.name(), what: what.to_string() },
             s => RegistryError::Http {
@@ -561,43 +584,14 @@ impl RegistryClient {
     /// Upload a blob in one piece (skipped when the registry already has it).
     pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
         let digest = Digest::sha256(bytes);
-        if self.blob_exists(repo, &digest).await? {
-            return Ok(digest);
-        }
-        let scope = repo_scope(repo, "pull,push");
-        let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
-        let r = self.execute(Method::POST, &start, &scope, &[("content-length", "0")], Some(&[])).await?;
-        if r.status != 202 {
-            return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
-        }
-        let location = self.upload_location(&r, &start)?;
-        let mut put = url::Url::parse(&location).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
-        put.query_pairs_mut().append_pair("digest", digest.as_str());
-        let r = self
-            .execute(Method::PUT, put.as_str(), &scope, &[("content-type", "application/octet-stream")], Some(bytes))
-            .await?;
-        if r.status != 201 {
-            return Err(self.status_error(&r, put.as_str(), &format!("upload of {digest} to {repo}")));
+        if !self.blob_exists(repo, &digest).await? {
+            let body = super::upload::BlobBody::Bytes(bytes.to_vec());
+            self.upload(repo, &digest, bytes.len() as u64, &body, None).await?;
         }
         Ok(digest)
     }
 
-    /// Cross-repository mount. `Ok(false)` when the registry declined (it then expects a
-    /// normal upload).
-    pub async fn mount_blob(&self, repo: &str, from: &str, digest: &Digest) -> Result<bool, RegistryError> {
-        let scope = format!("{} {}", repo_scope(repo, "pull,push"), repo_scope(from, "pull"));
-        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/")))
-            .map_err(|e| RegistryError::Other { detail: e.to_string() })?;
-        url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
-        let r = self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[])).await?;
-        match r.status {
-            201 => Ok(true),
-            202 => Ok(false),
-            _ => Err(self.status_error(&r, url.as_str(), &format!("mount of {digest} into {repo}"))),
-        }
-    }
-
-    fn upload_location(&self, r: &Response, start: &str) -> Result<String, RegistryError> {
+    pub(super) fn upload_location(&self, r: &Response, start: &str) -> Result<String, RegistryError> {
         let loc = r
             .headers
             .get(LOCATION)

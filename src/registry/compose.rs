@@ -16,7 +16,7 @@ use super::client::RegistryClient;
 use super::error::RegistryError;
 use super::fetch::{Fetcher, Source};
 use super::layout::LayoutTarget;
-use super::upload::Uploader;
+use super::upload::{BlobBody, Mount};
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
 /// with their subject link when `keep_attestations`).
@@ -142,6 +142,8 @@ pub struct Pushed {
     pub mounted: usize,
     /// The journal entry of the tag move (`None`: nothing needed to change).
     pub journal_id: Option<String>,
+    /// What went differently from the plan, e.g. a refused mount that became an upload.
+    pub notes: Vec<String>,
 }
 
 /// The tag's digest now, or `None` when the tag does not exist.
@@ -209,10 +211,9 @@ impl TagStore {
     }
 }
 
-/// Where a push writes children: a registry (reads and checks through Archlens's client,
-/// uploads and mounts through [`Uploader`]) or a layout folder.
+/// Where a push writes children: a registry or a layout folder.
 enum Dest<'a> {
-    Registry { client: &'a RegistryClient, uploader: Uploader },
+    Registry(&'a RegistryClient),
     Layout(&'a LayoutTarget),
 }
 
@@ -225,29 +226,35 @@ async fn copy_blob(
     (digest, size): (&Digest, u64),
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
-    let (client, uploader) = match target {
-        Dest::Registry { client, uploader } => (*client, uploader),
+    let client = match target {
+        Dest::Registry(client) => *client,
         Dest::Layout(layout) => return copy_blob_to_layout(src, src_repo, layout, (digest, size), stats).await,
     };
     if client.blob_exists(target_repo, digest).await? {
         return Ok(());
     }
-    if same_registry && uploader.mount(target_repo, src_repo, digest).await? {
-        stats.mounted += 1;
-        return Ok(());
+    let mut session = None;
+    if same_registry && src_repo != target_repo {
+        match client.mount(target_repo, src_repo, digest).await? {
+            Mount::Mounted => {
+                stats.mounted += 1;
+                return Ok(());
+            }
+            Mount::Declined { location } => session = Some(location),
+            Mount::Refused { detail } => stats.notes.push(format!(
+                "{} refused to mount {} from {src_repo} ({detail}); uploading it instead",
+                client.registry(),
+                digest.short()
+            )),
+        }
     }
-    match src.source() {
+    let body = match src.source() {
         // Streamed from registry to registry; the target checks the digest at the end.
-        Source::Registry(c) => {
-            uploader.upload_from(target_repo, c.clone(), src_repo, digest, size).await?;
-            stats.uploaded += size;
-        }
-        Source::Layout(l) => {
-            let bytes = l.blob(digest)?;
-            stats.uploaded += bytes.len() as u64;
-            uploader.upload(target_repo, bytes, digest).await?;
-        }
-    }
+        Source::Registry(c) => BlobBody::From { client: c.clone(), repo: src_repo.to_string() },
+        Source::Layout(l) => BlobBody::Bytes(l.blob(digest)?),
+    };
+    client.upload(target_repo, digest, size, &body, session).await?;
+    stats.uploaded += size;
     if !client.blob_exists(target_repo, digest).await? {
         return Err(RegistryError::Other { detail: format!("{digest} is not in {target_repo} after its upload") });
     }
@@ -310,7 +317,7 @@ fn copy_manifest<'a>(
             }
         }
         match target {
-            Dest::Registry { client, .. } => {
+            Dest::Registry(client) => {
                 client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
             }
             Dest::Layout(layout) => layout.put_blob(digest, &m.bytes)?,
@@ -348,14 +355,14 @@ pub async fn push(
     }
     let bytes = draft.to_bytes();
     let digest = Digest::sha256(&bytes);
-    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0, journal_id: None };
+    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0, journal_id: None, notes: Vec::new() };
     if previous.as_ref() == Some(&digest) {
         progress(1, 1, "nothing to change");
         return Ok(stats);
     }
     let total = draft.entries.len() + 1;
     let tgt = match &store {
-        TagStore::Registry(c) => Dest::Registry { client: c, uploader: Uploader::for_client(c)? },
+        TagStore::Registry(c) => Dest::Registry(c),
         TagStore::Layout(l) => {
             l.prepare()?;
             Dest::Layout(l)
@@ -365,7 +372,11 @@ pub async fn push(
         progress(i, total, &format!("{} {}", e.platform_label(), e.digest.short()));
         let src = sources.fetcher(&e.source.repository.registry)?;
         let same_registry = e.source.repository.registry == target.repository.registry;
+        let noted = stats.notes.len();
         copy_manifest(src, &e.source.repository.name, same_registry, &tgt, target_repo, &e.digest, &mut stats).await?;
+        for note in stats.notes.get(noted..).unwrap_or_default() {
+            progress(i, total, note);
+        }
     }
     // Last check before the tag moves: nobody else moved it meanwhile.
     if expect_previous.is_some() {

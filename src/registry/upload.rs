@@ -1,107 +1,142 @@
-//! Blob uploads and cross-repository mounts for pushes, through oci-client (chunked uploads
-//! with a monolithic fallback). Reads, manifests and verification stay with
-//! [`super::client::RegistryClient`], which keeps exact bytes and pagination under control.
+//! Blob uploads and cross-repository mounts, on the same client, auth, token cache and
+//! timeout policy as every other request.
+//!
+//! A blob costs at most four requests: `HEAD` (has it?), `POST` (open a session, or mount),
+//! one `PUT` with the whole body streamed, `HEAD` (is it there now?). A mount asks for
+//! `pull` on the source and `pull,push` on the target in one token request, as the docker
+//! CLI does; a registry that declines hands back an upload session, which the upload uses.
 
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Reference as OciReference, RegistryOperation};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 
 use crate::model::digest::Digest;
-use crate::model::reference::Registry;
 
-use super::auth::Credentials;
-use super::client::RegistryClient;
+use super::client::{RegistryClient, repo_scope};
 use super::error::RegistryError;
 
-pub struct Uploader {
-    client: oci_client::Client,
-    auth: RegistryAuth,
-    registry: Registry,
+/// What a mount attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    Mounted,
+    /// The registry did not mount but opened an upload session at `location`.
+    Declined { location: String },
+    /// The registry refused it (typically: no `pull` on the source for this account).
+    Refused { detail: String },
 }
 
-impl Uploader {
-    /// An uploader speaking to the same registry, with the same credentials and scheme, as
-    /// `client`.
-    pub fn for_client(client: &RegistryClient) -> Result<Uploader, RegistryError> {
-        let registry = client.registry().clone();
-        let protocol = if client.base_url().starts_with("http://") {
-            ClientProtocol::HttpsExcept(vec![registry.endpoint().to_string()])
-        } else {
-            ClientProtocol::Https
-        };
-        let config = ClientConfig { protocol, ..ClientConfig::default() };
-        let oci = oci_client::Client::try_from(config)
-            .map_err(|e| RegistryError::Other { detail: format!("cannot set up uploads to {registry}: {e}") })?;
-        let auth = match client.credentials() {
-            Some(Credentials::Basic { username, password }) => RegistryAuth::Basic(username.clone(), password.clone()),
-            Some(Credentials::IdentityToken { token }) => RegistryAuth::Bearer(token.clone()),
-            None => RegistryAuth::Anonymous,
-        };
-        Ok(Uploader { client: oci, auth, registry })
+/// Where a blob's bytes come from.
+pub enum BlobBody {
+    Bytes(Vec<u8>),
+    /// Streamed from another registry's blob, never held whole.
+    From { client: Arc<RegistryClient>, repo: String },
+}
+
+impl RegistryClient {
+    /// Cross-repository mount of `digest` from `from` into `repo`.
+    pub async fn mount(&self, repo: &str, from: &str, digest: &Digest) -> Result<Mount, RegistryError> {
+        let scope = format!("{} {}", repo_scope(repo, "pull,push"), repo_scope(from, "pull"));
+        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/")))
+            .map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
+        match self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[])).await {
+            Ok(r) if r.status == 201 => Ok(Mount::Mounted),
+            Ok(r) if r.status == 202 => Ok(Mount::Declined { location: self.upload_location(&r, url.as_str())? }),
+            Ok(r) => Ok(Mount::Refused { detail: format!("HTTP {}", r.status) }),
+            Err(RegistryError::Unauthorized { detail, .. }) => Ok(Mount::Refused { detail }),
+            Err(e) => Err(e),
+        }
     }
 
-    fn reference(&self, repo: &str) -> OciReference {
-        OciReference::with_tag(self.registry.endpoint().to_string(), repo.to_string(), "latest".to_string())
+    /// Open an upload session in `repo`: its location.
+    async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
+        let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
+        let r = self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[])).await?;
+        if r.status != 202 {
+            return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
+        }
+        self.upload_location(&r, &start)
     }
 
-    fn err(&self, what: &str, e: impl std::fmt::Display) -> RegistryError {
-        RegistryError::Other { detail: format!("{what} on {}: {e}", self.registry) }
-    }
-
-    async fn authenticate(&self, reference: &OciReference) -> Result<(), RegistryError> {
-        self.client
-            .auth(reference, &self.auth, RegistryOperation::Push)
-            .await
-            .map(|_| ())
-            .map_err(|e| RegistryError::Unauthorized {
-                registry: self.registry.name().to_string(),
-                scope: format!("repository:{}:pull,push", reference.repository()),
-                detail: e.to_string(),
-            })
-    }
-
-    /// Cross-repository mount. `false` when the registry declined (it answers 202 and expects
-    /// an upload instead), so the caller uploads.
-    pub async fn mount(&self, repo: &str, from: &str, digest: &Digest) -> Result<bool, RegistryError> {
-        let target = self.reference(repo);
-        self.authenticate(&target).await?;
-        let source = self.reference(from);
-        Ok(self.client.mount_blob(&target, &source, digest.as_str()).await.is_ok())
-    }
-
-    /// Upload a blob as it streams from another registry (chunked), without holding it in
-    /// memory. The registry checks the digest when the upload completes.
-    pub async fn upload_from(
-        &self,
-        repo: &str,
-        source: std::sync::Arc<RegistryClient>,
-        source_repo: &str,
-        digest: &Digest,
-        size: u64,
-    ) -> Result<(), RegistryError> {
-        let target = self.reference(repo);
-        self.authenticate(&target).await?;
-        let resp = source.open_blob(source_repo, digest).await?;
-        let chunks = futures::stream::unfold(Some((source, resp)), |state| async move {
-            let (client, mut resp) = state?;
-            match client.next_chunk(&mut resp).await {
-                Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), Some((client, resp)))),
-                Ok(None) => None,
-                Err(e) => Some((Err(oci_client::errors::OciDistributionError::GenericError(Some(e.to_string()))), None)),
+    /// Upload `digest` (`size` bytes) into `repo` with one `PUT`, in `session` if a declined
+    /// mount opened one. A token that expires meanwhile is renewed and the upload started
+    /// again, once.
+    pub async fn upload(&self, repo: &str, digest: &Digest, size: u64, body: &BlobBody, session: Option<String>) -> Result<(), RegistryError> {
+        let mut session = session;
+        let mut renewed = false;
+        loop {
+            let location = match session.take() {
+                Some(l) => l,
+                None => self.start_upload(repo).await?,
+            };
+            match self.put_blob_body(repo, &location, digest, size, body).await {
+                Err(RegistryError::Unauthorized { .. }) if !renewed => renewed = true,
+                other => return other,
             }
-        });
-        self.client
-            .push_blob_stream(&target, chunks, digest.as_str(), Some(size))
-            .await
-            .map_err(|e| self.err(&format!("copying {digest} to {repo}"), e))?;
-        Ok(())
+        }
     }
 
-    /// Upload a blob (chunked, falling back to one piece).
-    pub async fn upload(&self, repo: &str, bytes: Vec<u8>, digest: &Digest) -> Result<(), RegistryError> {
-        let target = self.reference(repo);
-        self.authenticate(&target).await?;
-        self.client.push_blob(&target, bytes, digest.as_str()).await.map_err(|e| self.err(&format!("uploading {digest} to {repo}"), e))?;
-        Ok(())
+    async fn put_blob_body(&self, repo: &str, location: &str, digest: &Digest, size: u64, body: &BlobBody) -> Result<(), RegistryError> {
+        let scope = repo_scope(repo, "pull,push");
+        let mut put = url::Url::parse(location).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        put.query_pairs_mut().append_pair("digest", digest.as_str());
+        let payload = match body {
+            BlobBody::Bytes(b) => reqwest::Body::from(b.clone()),
+            BlobBody::From { client, repo: src_repo } => {
+                let resp = client.open_blob(src_repo, digest).await?;
+                let client = client.clone();
+                let limit = size;
+                let chunks = futures::stream::unfold(Some((client, resp, 0u64)), move |state| async move {
+                    let (client, mut resp, seen) = state?;
+                    match client.next_chunk(&mut resp).await {
+                        Ok(Some(chunk)) => {
+                            let seen = seen + chunk.len() as u64;
+                            if seen > limit {
+                                let e = std::io::Error::other(format!("the source sent more than the {limit} bytes its descriptor declares"));
+                                return Some((Err(e), None));
+                            }
+                            Some((Ok(bytes::Bytes::from(chunk)), Some((client, resp, seen))))
+                        }
+                        Ok(None) => None,
+                        Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+                    }
+                });
+                reqwest::Body::wrap_stream(chunks)
+            }
+        };
+        let _permit = self.limiter.acquire().await.map_err(|_| RegistryError::Cancelled)?;
+        let mut rb = self
+            .http
+            .request(Method::PUT, put.as_str())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size.to_string())
+            .body(payload);
+        if let Some(h) = self.auth_header(&scope).await {
+            rb = rb.header(AUTHORIZATION, h);
+        }
+        // The whole body must go through: the usual timeout plus a floor of 1 MB/s.
+        let limit = self.options().timeout + Duration::from_secs(size / 1_000_000);
+        let resp = tokio::time::timeout(limit, async {
+            let r = rb.send().await?;
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            let body = r.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(super::client::Response { status, headers, body })
+        })
+        .await
+        .map_err(|_| RegistryError::Timeout { registry: self.registry().name().to_string(), url: put.to_string(), seconds: limit.as_secs() })?
+        .map_err(|e| self.classify(&e))?;
+        match resp.status {
+            201 => Ok(()),
+            401 => {
+                // Renew the token for the next attempt; the caller starts the upload again.
+                let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+                self.authenticate(&challenge, &scope).await?;
+                Err(RegistryError::Unauthorized { registry: self.registry().name().to_string(), scope, detail: "the token expired during the upload".into() })
+            }
+            _ => Err(self.status_error(&resp, put.as_str(), &format!("upload of {digest} to {repo}"))),
+        }
     }
 }

@@ -57,3 +57,21 @@ pub fn assert_index_schema_valid(env: &Env, bytes: &[u8]) {
         .expect("python3");
     assert!(check.status.success(), "schema: {}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
 }
+
+/// `archlens ARGS --retries 0` in `home`, with no credentials but those `envs` point to.
+pub fn run_with_only(home: &std::path::Path, args: &[&str], envs: &[(&str, std::ffi::OsString)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_archlens"));
+    c.args(args)
+        .args(["--retries", "0"])
+        .env("HOME", home)
+        .env("ARCHLENS_CACHE_DIR", home.join("cache"))
+        .env("ARCHLENS_DATA_DIR", home.join("data"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}

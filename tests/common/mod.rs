@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod diag;
 pub mod seed;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
