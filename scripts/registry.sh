@@ -10,6 +10,9 @@
 #                                             signed by CERT (scripts/token-issuer.py), for the
 #                                             service archlens-test and issuer archlens-test-issuer
 #   scripts/registry.sh start … --access-log  keeps the access log in DIR/registry.log
+#   scripts/registry.sh start … --tls CERTDIR serves HTTPS with CERTDIR/server/server.crt, .key
+#                                             (scripts/tls-cert.py) and requires a client
+#                                             certificate signed by CERTDIR/ca.crt
 #   scripts/registry.sh stop DIR              stops it and removes DIR
 #   scripts/registry.sh run -- CMD [ARGS…]    runs CMD with ARCHLENS_TEST_REGISTRY set, then stops
 set -euo pipefail
@@ -21,13 +24,14 @@ free_port() {
 }
 
 start() {
-  local owner="" htpasswd="" realm="" cert="" access_log=true
+  local owner="" htpasswd="" realm="" cert="" access_log=true tls=""
   while (($#)); do
     case "$1" in
       --owner) owner=$2; shift 2 ;;
       --htpasswd) htpasswd=$2; shift 2 ;;
       --token) realm=$2; cert=$3; shift 3 ;;
       --access-log) access_log=false; shift ;;
+      --tls) tls=$2; shift 2 ;;
       *) echo "registry.sh: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -54,6 +58,14 @@ start() {
     issuer: archlens-test-issuer
     rootcertbundle: $cert"
     fi
+    local tls_config=""
+    if [[ -n "$tls" ]]; then
+      tls_config="  tls:
+    certificate: $tls/server/server.crt
+    key: $tls/server/server.key
+    clientcas:
+      - $tls/ca.crt"
+    fi
     cat > "$dir/config.yml" <<CFG
 version: 0.1
 log:
@@ -70,13 +82,18 @@ storage:
       enabled: false
 http:
   addr: 127.0.0.1:$port
+$tls_config
 $auth
 CFG
     setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
     echo $! > "$dir/pid"
     for _ in $(seq 1 100); do
-      if python3 - "$port" <<'PY' 2>/dev/null
-import sys, urllib.error, urllib.request
+      if python3 - "$port" "$tls" <<'PY' 2>/dev/null
+import socket, sys, urllib.error, urllib.request
+if sys.argv[2]:
+    # HTTPS with client certificates: listening is enough.
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+    sys.exit(0)
 try:
     urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/", timeout=1)
 except urllib.error.HTTPError as e:

@@ -16,6 +16,8 @@ pub struct Settings {
     pub host: String,
     pub show_attestations: bool,
     pub sort_by_version: bool,
+    /// Registries reached without TLS verification, by the user's explicit choice.
+    pub insecure_registries: BTreeSet<String>,
 }
 
 impl Default for Settings {
@@ -27,6 +29,7 @@ impl Default for Settings {
             host: "apple-silicon".to_string(),
             show_attestations: false,
             sort_by_version: true,
+            insecure_registries: BTreeSet::new(),
         }
     }
 }

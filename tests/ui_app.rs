@@ -241,7 +241,7 @@ fn registry_bar_and_repositories_panel() {
     rig.steps(2);
     let sent = rig.sent();
     let connect = sent.iter().find_map(|c| match c {
-        Command::Connect { id, registry } => Some((*id, registry.clone())),
+        Command::Connect { id, registry, .. } => Some((*id, registry.clone())),
         _ => None,
     });
     let (cid, registry) = connect.expect("Connect sent");
@@ -266,6 +266,18 @@ fn registry_bar_and_repositories_panel() {
         sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/web")),
         "{sent:?}"
     );
+    // Skipping TLS verification is an explicit, visible, remembered choice that reconnects.
+    assert!(rig.harness.query_by_label_contains("TLS not verified").is_none());
+    rig.harness.get_by_label("Skip TLS verification").click();
+    rig.steps(2);
+    rig.harness.get_by_label("TLS not verified for 127.0.0.1:5000");
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::Connect { insecure: true, .. })), "{sent:?}");
+    assert!(rig.harness.state().state.settings.insecure_registries.contains("127.0.0.1:5000"));
+    rig.harness.get_by_label("Skip TLS verification").click();
+    rig.steps(2);
+    assert!(rig.harness.query_by_label_contains("TLS not verified").is_none());
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Connect { insecure: false, .. })));
 }
 
 #[test]

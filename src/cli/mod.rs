@@ -45,6 +45,9 @@ pub struct NetArgs {
     /// Speak plain HTTP to a non-loopback registry (loopback hosts always may).
     #[arg(long, global = true)]
     pub plain_http: bool,
+    /// Skip TLS certificate verification (the registry's identity is then unchecked).
+    #[arg(long, global = true)]
+    pub insecure: bool,
     /// Resolve tags with HEAD requests, as is always done on Docker Hub (its pull limits
     /// count manifest GETs).
     #[arg(long, global = true)]
@@ -88,6 +91,7 @@ impl NetArgs {
             max_retries: self.retries,
             concurrency: self.concurrency.max(1),
             plain_http: self.plain_http,
+            insecure: self.insecure,
             resolve_with_head: self.head.then_some(true),
             ..ClientOptions::default()
         }
@@ -131,6 +135,9 @@ pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, arch
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if args.net.insecure {
+        eprintln!("warning: --insecure: TLS certificates are not verified, so the registry's identity is unchecked");
+    }
     let command = args.command.unwrap_or(Command::Gui(gui::GuiArgs::default()));
     if let Command::Gui(g) = command {
         return match gui::run(g, args.net.options()) {

@@ -39,6 +39,10 @@ pub struct ClientOptions {
     /// than one `GET`. `None`: only on Docker Hub, whose pull limits count manifest `GET`s but
     /// not `HEAD`s.
     pub resolve_with_head: Option<bool>,
+    /// Skip TLS certificate verification (`--insecure`, or the registry's setting in the app).
+    pub insecure: bool,
+    /// Where certs.d folders are looked for; `None`: the usual places ([`super::tls::certs_d_roots`]).
+    pub certs_d: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +55,8 @@ impl Default for ClientOptions {
             concurrency: DEFAULT_CONCURRENCY,
             plain_http: false,
             resolve_with_head: None,
+            insecure: false,
+            certs_d: None,
         }
     }
 }
@@ -117,12 +123,24 @@ impl RegistryClient {
         credentials: Option<Credentials>,
         options: ClientOptions,
     ) -> Result<RegistryClient, RegistryError> {
-        let scheme = if registry.is_loopback() || options.plain_http { "http" } else { "https" };
+        let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
+        let tls = super::tls::load(&registry, &roots)?;
+        // Loopback registries speak plain HTTP unless TLS is configured for them.
+        let plain = options.plain_http || (registry.is_loopback() && !tls.configured() && !options.insecure);
+        let scheme = if plain { "http" } else { "https" };
         let base = format!("{scheme}://{}", registry.endpoint());
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("archlens/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::limited(5))
+            .danger_accept_invalid_certs(options.insecure);
+        for root in tls.roots {
+            builder = builder.add_root_certificate(root);
+        }
+        if let Some(identity) = tls.identity {
+            builder = builder.identity(identity);
+        }
+        let http = builder
             .build()
             .map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
         Ok(RegistryClient {
@@ -435,6 +453,9 @@ impl RegistryClient {
 
     /// Fail with the right typed error for a non-success status.
     pub(super) fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
+        if resp.status == 400 && String::from_utf8_lossy(&resp.body).contains("HTTP request to an HTTPS server") {
+            return RegistryError::Tls { registry: self.name(), detail: "the registry speaks HTTPS and was asked in plain HTTP".into() };
+        }
         match resp.status {
             404 => RegistryError::NotFound { registry: self.name(), what: what.to_string() },
             s => RegistryError::Http {

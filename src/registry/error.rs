@@ -15,7 +15,9 @@ pub enum RegistryError {
     RateLimited { registry: String, retry_after: Option<u64> },
     #[error("{what} from {registry}: {mismatch}. The registry or something in between altered the content; nothing was used")]
     DigestMismatch { registry: String, what: String, mismatch: DigestMismatch },
-    #[error("TLS with {registry} failed: {detail}. If this is a local registry without TLS, use a loopback address or --plain-http")]
+    #[error(
+        "TLS with {registry} failed: {detail}. If the registry's certificate comes from your own certificate authority, put the CA in ~/.config/containers/certs.d/{registry}/ca.crt (or /etc/docker/certs.d/{registry}/ca.crt), with client.cert and client.key there if it asks for a client certificate; --insecure skips verification; a registry without TLS needs --plain-http"
+    )]
     Tls { registry: String, detail: String },
     #[error("cannot connect to {registry}: {detail}. Check the host name and port and that the registry is running")]
     Connection { registry: String, detail: String },

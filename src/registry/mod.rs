@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod journal;
 pub mod layers;
 pub mod layout;
+pub mod tls;
 pub mod upload;
 
 pub use cache::Cache;

@@ -50,6 +50,8 @@ impl<T> Loadable<T> {
 pub enum UiAction {
     /// Connect to a registry host as typed or picked.
     Connect(String),
+    /// Skip (or again check) TLS verification for the connected registry, and reconnect.
+    SetInsecure(bool),
     LoadMoreRepos,
     /// Open a repository: a name in the current registry, or a full `host/name`.
     OpenRepository(String),
@@ -559,7 +561,8 @@ impl AppState {
                     let cid = self.id();
                     self.connect_request = Some(cid);
                     self.connection = Loadable::Pending { previous: None };
-                    cmds.push(Command::Connect { id: cid, registry: registry.clone() });
+                    let insecure = self.settings.insecure_registries.contains(registry.name());
+                    cmds.push(Command::Connect { id: cid, registry: registry.clone(), insecure });
                     self.repos = Loadable::NotRequested;
                     self.repos_next = None;
                     if !(registry.is_docker_hub() || registry.name() == "ghcr.io") {
@@ -571,6 +574,15 @@ impl AppState {
                     cmds
                 }
             },
+            UiAction::SetInsecure(on) => {
+                let Some(registry) = self.registry.clone() else { return Vec::new() };
+                if on {
+                    self.settings.insecure_registries.insert(registry.name().to_string());
+                } else {
+                    self.settings.insecure_registries.remove(registry.name());
+                }
+                self.handle(UiAction::Connect(registry.name().to_string()))
+            }
             UiAction::LoadMoreRepos => {
                 let (Some(registry), Some(next)) = (self.registry.clone(), self.repos_next.clone()) else {
                     return Vec::new();

@@ -55,6 +55,19 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
         } else if state.registry.is_some() && ui.button("Sign in…").on_hover_text("Type a login for this registry").clicked() {
             actions.push(UiAction::OpenSignIn);
         }
+        if let (Some(r), None) = (&state.registry, &state.layout) {
+            let mut insecure = state.settings.insecure_registries.contains(r.name());
+            if ui
+                .checkbox(&mut insecure, "Skip TLS verification")
+                .on_hover_text("Only for a registry whose certificate you cannot install (its identity is then unchecked). A CA goes in ~/.config/containers/certs.d/HOST/ca.crt instead.")
+                .changed()
+            {
+                actions.push(UiAction::SetInsecure(insecure));
+            }
+            if insecure {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("TLS not verified for {r}"));
+            }
+        }
         ui.separator();
         match (&state.connection, &state.registry, &state.layout) {
             (_, _, Some((_, name))) => {

@@ -44,7 +44,8 @@ impl SourceRef {
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Check the registry answers and whether credentials are stored for it.
-    Connect { id: RequestId, registry: Registry },
+    /// `insecure`: skip TLS verification for this registry (the user's explicit choice).
+    Connect { id: RequestId, registry: Registry, insecure: bool },
     /// Sign in with a typed login; `remember` keeps it in the OS keychain.
     SignIn { id: RequestId, registry: Registry, username: String, password: String, remember: bool },
     /// Forget a typed login (and its keychain entry); stored credentials files still apply.
@@ -253,6 +254,8 @@ struct Worker {
     events: std::sync::mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
     clients: tokio::sync::Mutex<HashMap<Registry, Arc<RegistryClient>>>,
+    /// Registries the user chose to reach without TLS verification.
+    insecure: tokio::sync::Mutex<std::collections::HashSet<Registry>>,
 }
 
 impl Worker {
@@ -263,7 +266,7 @@ impl Worker {
         events: std::sync::mpsc::Sender<Event>,
         repaint: Arc<dyn Fn() + Send + Sync>,
     ) -> Worker {
-        Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()) }
+        Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()), insecure: Default::default() }
     }
 
     fn journal(&self) -> Result<registry::journal::Journal, String> {
@@ -283,7 +286,9 @@ impl Worker {
         let reg = registry.clone();
         // Credential helpers are external programs: run them off the async threads.
         let creds = tokio::task::spawn_blocking(move || registry::auth::lookup(&reg)).await.ok().flatten();
-        let c = Arc::new(RegistryClient::new(registry.clone(), creds, self.options.clone()).map_err(|e| e.to_string())?);
+        let mut options = self.options.clone();
+        options.insecure |= self.insecure.lock().await.contains(registry);
+        let c = Arc::new(RegistryClient::new(registry.clone(), creds, options).map_err(|e| e.to_string())?);
         map.insert(registry.clone(), c.clone());
         Ok(c)
     }
@@ -327,7 +332,15 @@ impl Worker {
 
     async fn run_inner(&self, cmd: Command) -> Result<(), String> {
         match cmd {
-            Command::Connect { id, registry } => {
+            Command::Connect { id, registry, insecure } => {
+                {
+                    let mut set = self.insecure.lock().await;
+                    let changed = if insecure { set.insert(registry.clone()) } else { set.remove(&registry) };
+                    if changed {
+                        // The client was made with the other choice: make a new one.
+                        self.clients.lock().await.remove(&registry);
+                    }
+                }
                 let c = self.client(&registry).await?;
                 c.ping().await.map_err(|e| e.to_string())?;
                 let signed_in = tokio::task::spawn_blocking({
