@@ -11,6 +11,9 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
 python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
 python3 -c 'import cryptography' 2>/dev/null || missing+=(python3-cryptography)
+command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
+command -v dbus-run-session >/dev/null || missing+=(dbus)
+command -v secret-tool >/dev/null || missing+=(libsecret-tools)
 if ((${#missing[@]})); then
   echo "installing test tools: ${missing[*]}" >&2
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo

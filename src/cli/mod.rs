@@ -5,6 +5,7 @@ mod demo;
 mod diagnose;
 mod gui;
 mod inspect;
+mod login;
 mod matrix;
 mod output;
 mod repos;
@@ -77,6 +78,10 @@ pub enum Command {
     Compose(compose::ComposeArgs),
     /// Undo the last push (re-point its tag to the previous digest), or list the journal.
     Undo(compose::UndoArgs),
+    /// Check a login and keep it in the OS keychain.
+    Login(login::LoginArgs),
+    /// Forget a login kept in the OS keychain.
+    Logout(login::LogoutArgs),
     /// Open the desktop app (the default with no arguments).
     Gui(gui::GuiArgs),
     /// Write the demo OCI layout (as shipped in assets/).
@@ -165,6 +170,8 @@ pub fn run(args: Args) -> ExitCode {
             Command::MakeDemo(a) => demo::run(a),
             Command::Compose(a) => compose::run(a, &args.net).await,
             Command::Undo(a) => compose::undo(a, &args.net).await,
+            Command::Login(a) => login::login(a, &args.net).await,
+            Command::Logout(a) => login::logout(a).await,
             Command::Gui(_) => Ok(ExitCode::SUCCESS),
         }
     });
