@@ -242,3 +242,88 @@ async fn a_password_is_never_sent_to_a_plain_http_token_realm_on_another_host() 
     assert!(started.elapsed() < Duration::from_secs(5), "refused before any connection to the realm");
     assert_eq!(fake.hits.load(Ordering::SeqCst), 1, "only the registry was asked");
 }
+
+/// `archlens ARGS` against a fake server, from inside the test's runtime.
+async fn cli(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_archlens"))
+            .args(&args)
+            .env("HOME", home.path())
+            .env("ARCHLENS_CACHE_DIR", home.path().join("cache"))
+            .env_remove("ARCHLENS_LOG")
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn waiting_out_a_rate_limit_is_said_and_a_longer_wait_than_the_cap_is_reported() {
+    let fake = serve(|head, n, _| {
+        if head.contains("/slow/") {
+            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "3600".into())], body: Vec::new() }
+        } else if n == 0 {
+            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into()), ("RateLimit-Remaining".into(), "0;w=21600".into())], body: Vec::new() }
+        } else {
+            ok(br#"{"name":"r","tags":["1.0"]}"#, &[("RateLimit-Remaining", "99;w=21600")])
+        }
+    })
+    .await;
+    let out = cli(vec!["tags".into(), format!("{}/fast/app", fake.addr)]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("rate limited by {}, retrying in 1 s", fake.addr)), "said while waiting: {err}");
+    // Longer than the cap (30 s): no waiting an hour; the server's time is reported.
+    let started = Instant::now();
+    let out = cli(vec!["tags".into(), format!("{}/slow/app", fake.addr)]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rate limiting") && err.contains("retry after 3600 s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn verbose_logs_each_request_and_never_a_secret() {
+    let fake = serve(|head, _, me| {
+        let lower = head.to_ascii_lowercase();
+        if head.starts_with("GET /token") {
+            ok(br#"{"token":"tok-SECRET-123"}"#, &[])
+        } else if lower.contains("authorization: bearer tok-secret-123") {
+            ok(br#"{"name":"team/app","tags":["1.0"]}"#, &[])
+        } else {
+            Action::Respond {
+                status: 401,
+                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
+                body: Vec::new(),
+            }
+        }
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:pw-SECRET-456");
+    let file = home.path().join("auth.json");
+    std::fs::write(&file, format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, fake.addr)).unwrap();
+    let addr = fake.addr.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_archlens"))
+            .args(["--verbose", "tags", &format!("{addr}/team/app")])
+            .env("HOME", home.path())
+            .env("ARCHLENS_CACHE_DIR", home.path().join("cache"))
+            .env("REGISTRY_AUTH_FILE", &file)
+            .env_remove("ARCHLENS_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("/v2/team/app/tags/list") && err.contains("status=401") && err.contains("status=200"), "{err}");
+    assert!(err.contains("scope=\"repository:team/app:pull\"") && err.contains("token request") && err.contains("ms="), "{err}");
+    assert!(!err.contains("SECRET") && !err.contains(&auth), "no secret in the log: {err}");
+}

@@ -255,6 +255,11 @@ fn registry_bar_and_repositories_panel() {
     rig.events.send(Event::ReposPage { id: lid, repos: vec!["team/app".into(), "team/web".into()], next: None }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label_contains("anonymous");
+    // A pull limit, where the registry says it, is shown beside the connection.
+    let hub_limit = Event::RateLimit { id: 999, registry: archlens::model::Registry::parse("127.0.0.1:5000").unwrap(), remaining: "98;w=21600".into() };
+    rig.events.send(hub_limit).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("98 pulls left (window 6 h)");
     rig.harness.get_by_label("Filter").focus();
     rig.harness.get_by_label("Filter").type_text("web");
     rig.steps(2);

@@ -39,6 +39,9 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .await;
+    if let Some(left) = fetcher.client().and_then(|c| c.rate_limit_remaining()) {
+        eprintln!("note: {}: {}", repo.registry, archlens::model::units::rate_limit_words(&left));
+    }
     if let Some(key) = &missing {
         matrix.retain_rows(|r| Matrix::lacks(r, key));
     }
@@ -91,10 +94,10 @@ fn print_table(m: &Matrix) {
             for k in &keys {
                 row.push(match r.cells.get(k) {
                     None => "-".to_string(),
-                    Some(c) if c.error.is_some() => format!("{} (error)", &c.digest.encoded()[..8]),
+                    Some(c) if c.error.is_some() => format!("{} (error)", c.digest.encoded().get(..8).unwrap_or(c.digest.encoded())),
                     Some(c) => format!(
                         "{} {}",
-                        &c.digest.encoded()[..8.min(c.digest.encoded().len())],
+                        c.digest.encoded().get(..8).unwrap_or(c.digest.encoded()),
                         c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into())
                     ),
                 });

@@ -25,6 +25,11 @@ use archlens::model::reference::Registry;
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Log every registry request (method, URL, status, bytes, time, retries, auth scope; never
+    /// a secret) to standard error; the app writes its log to `archlens.log` in its data
+    /// folder. `ARCHLENS_LOG` (e.g. `debug`, `archlens=trace`) sets the filter instead.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -139,11 +144,34 @@ pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, arch
     Ok((fetcher, reference))
 }
 
+/// Logging through `tracing`: the CLI to standard error (warnings, such as waiting out a rate
+/// limit, by default; every request with `--verbose`), the app to `archlens.log` in its data
+/// folder (requests included).
+fn init_logging(verbose: bool, gui: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose || gui { "archlens=debug" } else { "archlens=warn" };
+    let filter = std::env::var("ARCHLENS_LOG")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let log_file = gui.then(archlens::registry::journal::data_dir).flatten().and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("archlens.log")).ok()
+    });
+    let _ = match log_file {
+        Some(file) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init(),
+        None => builder.with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+    };
+}
+
 pub fn run(args: Args) -> ExitCode {
     if args.net.insecure {
         eprintln!("warning: --insecure: TLS certificates are not verified, so the registry's identity is unchecked");
     }
     let command = args.command.unwrap_or(Command::Gui(gui::GuiArgs::default()));
+    init_logging(args.verbose, matches!(command, Command::Gui(_)));
     if let Command::Gui(g) = command {
         return match gui::run(g, args.net.options()) {
             Ok(code) => code,

@@ -15,6 +15,17 @@ pub fn human_bytes(n: u64) -> String {
     if v < 10.0 { format!("{v:.2} {}", UNITS[unit]) } else if v < 100.0 { format!("{v:.1} {}", UNITS[unit]) } else { format!("{v:.0} {}", UNITS[unit]) }
 }
 
+/// Docker Hub's `ratelimit-remaining` (`98;w=21600`) in words: `98 pulls left (window 6 h)`.
+pub fn rate_limit_words(header: &str) -> String {
+    let (left, rest) = header.split_once(';').unwrap_or((header, ""));
+    let window = rest.trim().strip_prefix("w=").and_then(|w| w.trim().parse::<u64>().ok());
+    match window {
+        Some(secs) if secs % 3600 == 0 => format!("{} pulls left (window {} h)", left.trim(), secs / 3600),
+        Some(secs) => format!("{} pulls left (window {secs} s)", left.trim()),
+        None => format!("{} pulls left", left.trim()),
+    }
+}
+
 /// `1 tag`, `2 tags`, `1 entry`, `3 entries`: a count with its noun agreeing.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -22,6 +33,13 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rate_limits_in_words() {
+        assert_eq!(super::rate_limit_words("98;w=21600"), "98 pulls left (window 6 h)");
+        assert_eq!(super::rate_limit_words("5"), "5 pulls left");
+        assert_eq!(super::rate_limit_words("0;w=90"), "0 pulls left (window 90 s)");
+    }
+
     #[test]
     fn counts_agree() {
         use super::count;

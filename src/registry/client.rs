@@ -100,6 +100,8 @@ pub struct RegistryClient {
     basic: AtomicBool,
     options: ClientOptions,
     pub(super) limiter: Arc<Semaphore>,
+    /// Docker Hub's `ratelimit-remaining`, as last sent.
+    rate_limit: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -151,6 +153,7 @@ impl RegistryClient {
             tokens: Mutex::new(HashMap::new()),
             basic: AtomicBool::new(false),
             limiter: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            rate_limit: std::sync::Mutex::new(None),
             options,
         })
     }
@@ -174,6 +177,12 @@ impl RegistryClient {
 
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// The pull limit left, as the registry last said (`ratelimit-remaining`, e.g. `98;w=21600`:
+    /// Docker Hub sends it with manifest requests).
+    pub fn rate_limit_remaining(&self) -> Option<String> {
+        self.rate_limit.lock().ok().and_then(|s| s.clone())
     }
 
     fn name(&self) -> String {
@@ -209,6 +218,7 @@ impl RegistryClient {
         let mut attempt: u32 = 0;
         let mut authenticated = false;
         loop {
+            let started = std::time::Instant::now();
             let mut rb = self.http.request(method.clone(), url);
             for (k, v) in headers {
                 rb = rb.header(*k, *v);
@@ -234,12 +244,16 @@ impl RegistryClient {
             };
             let resp = match sent {
                 Err(_) => {
+                    tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, "request timed out");
                     return Err(self.timeout_error(url.to_string()));
                 }
                 Ok(Err(e)) => {
                     let err = self.classify(&e);
+                    tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
                     if matches!(err, RegistryError::Connection { .. }) && attempt < self.options.max_retries {
-                        tokio::time::sleep(retry_wait(attempt)).await;
+                        let wait = retry_wait(attempt);
+                        tracing::info!("{}: connection failed, retrying in {} ms", self.name(), wait.as_millis());
+                        tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
                     }
@@ -247,6 +261,16 @@ impl RegistryClient {
                 }
                 Ok(Ok(r)) => r,
             };
+            tracing::debug!(
+                %method, url, scope, attempt, status = resp.status, bytes = resp.body.len(), ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+            if let Some(left) = resp.header("ratelimit-remaining") {
+                tracing::info!("{}: pull limit remaining {left}", self.name());
+                if let Ok(mut slot) = self.rate_limit.lock() {
+                    *slot = Some(left.to_string());
+                }
+            }
             match resp.status {
                 401 if !authenticated => {
                     let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
@@ -261,12 +285,12 @@ impl RegistryClient {
                     });
                 }
                 408 | 429 | 500..=599 => {
-                    if attempt >= self.options.max_retries {
+                    let retry_after = resp.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok());
+                    // A server asking for a longer wait than the cap is reported, not waited for.
+                    let too_long = retry_after.is_some_and(|s| Duration::from_secs(s) > self.options.max_backoff);
+                    if attempt >= self.options.max_retries || too_long {
                         return Err(if resp.status == 429 {
-                            RegistryError::RateLimited {
-                                registry: self.name(),
-                                retry_after: resp.header("retry-after").and_then(|s| s.trim().parse().ok()),
-                            }
+                            RegistryError::RateLimited { registry: self.name(), retry_after }
                         } else {
                             RegistryError::Http {
                                 registry: self.name(),
@@ -276,10 +300,12 @@ impl RegistryClient {
                             }
                         });
                     }
-                    let wait = match resp.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
-                        Some(secs) => Duration::from_secs(secs).min(self.options.max_backoff),
-                        None => retry_wait(attempt),
-                    };
+                    let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| retry_wait(attempt));
+                    if resp.status == 429 {
+                        tracing::warn!("rate limited by {}, retrying in {} s", self.name(), wait.as_secs_f64().ceil() as u64);
+                    } else {
+                        tracing::info!("{} answered {}, retrying in {} ms", self.name(), resp.status, wait.as_millis());
+                    }
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -304,6 +330,7 @@ impl RegistryClient {
                 .map_err(|_| self.timeout_error(url.clone()))?
                 .map_err(|e| self.classify(&e))?;
             let status = resp.status().as_u16();
+            tracing::debug!(method = "GET", url, scope, status, "blob stream opened");
             if status == 401 && !authenticated {
                 let challenge = resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                 self.authenticate(&challenge, &scope).await?;
@@ -405,6 +432,7 @@ impl RegistryClient {
                     .map_err(|_| self.timeout_error(realm.clone()))?
                     .map_err(|e| self.classify(&e))
                 };
+                let asked = std::time::Instant::now();
                 let resp = match &self.credentials {
                     Some(Credentials::IdentityToken { token }) => {
                         // OAuth2 refresh-token grant by POST; a token service without it (404,
@@ -430,6 +458,7 @@ impl RegistryClient {
                     }
                     None => send(get(&mut token_url)).await?,
                 };
+                tracing::debug!(realm = %realm, scope, status = resp.0, ms = asked.elapsed().as_millis() as u64, "token request");
                 if resp.0 != 200 {
                     return Err(unauthorized(format!(
                         "the token service answered {}: {}",

@@ -241,11 +241,11 @@ async fn copy_blob(
                 return Ok(());
             }
             Mount::Declined { location } => session = Some(location),
-            Mount::Refused { detail } => stats.notes.push(format!(
-                "{} refused to mount {} from {src_repo} ({detail}); uploading it instead",
-                client.registry(),
-                digest.short()
-            )),
+            Mount::Refused { detail } => {
+                let note = format!("{} refused to mount {} from {src_repo} ({detail}); uploading it instead", client.registry(), digest.short());
+                tracing::warn!("{note}");
+                stats.notes.push(note);
+            }
         }
     }
     let body = match src.source() {

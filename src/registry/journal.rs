@@ -105,12 +105,18 @@ pub struct Journal {
 
 /// Where the default journal lives.
 pub fn path() -> Option<PathBuf> {
+    data_dir().map(|d| d.join("journal.jsonl"))
+}
+
+/// Archlens's data folder: `$ARCHLENS_DATA_DIR`, else `~/.local/share/archlens` (the platform's
+/// equivalent elsewhere). The journal and the app's log live here.
+pub fn data_dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("ARCHLENS_DATA_DIR") {
         if !d.is_empty() {
-            return Some(PathBuf::from(d).join("journal.jsonl"));
+            return Some(PathBuf::from(d));
         }
     }
-    directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.data_dir().join("journal.jsonl"))
+    directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.data_dir().to_path_buf())
 }
 
 pub fn now() -> u64 {

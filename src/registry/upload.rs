@@ -116,6 +116,7 @@ impl RegistryClient {
         if let Some(h) = self.auth_header(&scope).await {
             rb = rb.header(AUTHORIZATION, h);
         }
+        let started = std::time::Instant::now();
         // The whole body must go through: the usual timeout plus a floor of 1 MB/s.
         let limit = self.options().timeout + Duration::from_secs(size / 1_000_000);
         let resp = tokio::time::timeout(limit, async {
@@ -128,6 +129,7 @@ impl RegistryClient {
         .await
         .map_err(|_| RegistryError::Timeout { registry: self.registry().name().to_string(), url: put.to_string(), seconds: limit.as_secs() })?
         .map_err(|e| self.classify(&e))?;
+        tracing::debug!(method = "PUT", url = %put, scope, status = resp.status, bytes = size, ms = started.elapsed().as_millis() as u64, "blob upload");
         match resp.status {
             201 => Ok(()),
             401 => {

@@ -164,6 +164,8 @@ pub struct Derived {
 #[derive(Debug)]
 pub struct AppState {
     pub settings: Settings,
+    /// A registry's pull limit left, in words, as it last said.
+    pub rate_limit: Option<(Registry, String)>,
     pub registry_input: String,
     pub registry: Option<Registry>,
     pub connection: Loadable<bool>,
@@ -199,6 +201,7 @@ impl AppState {
         AppState {
             host_input: String::new(),
             settings,
+            rate_limit: None,
             registry_input: String::new(),
             registry: None,
             connection: Loadable::NotRequested,
@@ -408,6 +411,9 @@ impl AppState {
                     mv.done = done;
                     mv.total = total;
                 }
+            }
+            Event::RateLimit { registry, remaining, .. } => {
+                self.rate_limit = Some((registry, crate::model::units::rate_limit_words(&remaining)));
             }
             Event::MatrixDone { .. } | Event::Cancelled { .. } => {
                 if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {

@@ -86,6 +86,9 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().circle_filled(rect.center(), 4.0, egui::Color32::from_rgb(60, 180, 90));
                 ui.label(format!("{r} ({who})"));
+                if let Some((_, left)) = state.rate_limit.as_ref().filter(|(reg, _)| reg == r) {
+                    ui.weak(left).on_hover_text("The registry's pull limit left, as it last said (ratelimit-remaining)");
+                }
             }
             (Loadable::Failed { .. }, Some(r), _) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("{r}: not connected"));

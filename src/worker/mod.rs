@@ -106,6 +106,8 @@ pub enum Event {
     Row { id: RequestId, result: TagResult },
     Progress { id: RequestId, done: u64, total: u64 },
     MatrixDone { id: RequestId },
+    /// The registry's pull limit left (Docker Hub's `ratelimit-remaining`), as last sent.
+    RateLimit { id: RequestId, registry: Registry, remaining: String },
     Inspected { id: RequestId, details: Box<Details> },
     DraftEntries { id: RequestId, entries: Vec<DraftEntry> },
     TargetState { id: RequestId, target: Reference, current: Option<Digest>, bytes: Option<Vec<u8>> },
@@ -134,6 +136,7 @@ impl Event {
             | Event::Row { id, .. }
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
+            | Event::RateLimit { id, .. }
             | Event::Inspected { id, .. }
             | Event::DraftEntries { id, .. }
             | Event::TargetState { id, .. }
@@ -408,6 +411,11 @@ impl Worker {
                         self.emit(Event::Progress { id, done: done as u64, total: total as u64 });
                     })
                     .await;
+                if let Some(c) = fetcher.client() {
+                    if let Some(remaining) = c.rate_limit_remaining() {
+                        self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
+                    }
+                }
                 self.emit(Event::MatrixDone { id });
             }
             Command::Inspect { id, source, reference } => {
