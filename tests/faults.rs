@@ -327,3 +327,36 @@ async fn verbose_logs_each_request_and_never_a_secret() {
     assert!(err.contains("scope=\"repository:team/app:pull\"") && err.contains("token request") && err.contains("ms="), "{err}");
     assert!(!err.contains("SECRET") && !err.contains(&auth), "no secret in the log: {err}");
 }
+
+#[tokio::test]
+async fn the_app_worker_says_when_it_waits_out_a_rate_limit() {
+    use archlens::worker::{Command as W, Event};
+    let fake = serve(|_, n, _| {
+        if n == 0 {
+            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: Vec::new() }
+        } else {
+            ok(b"{}", &[])
+        }
+    })
+    .await;
+    let registry = Registry::parse(&fake.addr).unwrap();
+    let events = tokio::task::spawn_blocking(move || {
+        let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
+        worker.send(W::Connect { id: 1, registry, insecure: false });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline && !seen.iter().any(|e: &Event| e.id() == 1) {
+            seen.extend(worker.drain());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let waiting = events.iter().find_map(|e| match e {
+        Event::Waiting { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert_eq!(waiting.as_deref(), Some(format!("rate limited by {}, retrying in 1 s", fake.addr).as_str()), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Connected { id: 1, .. })), "{events:?}");
+}

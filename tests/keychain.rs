@@ -1,6 +1,7 @@
 //! Typed logins kept in a real OS keychain: Debian's gnome-keyring as the Secret Service on a
-//! private D-Bus session (`scripts/with-keyring.sh`), against a registry that requires a Basic
-//! login. Stored by one process, read back by another, gone after logout.
+//! private D-Bus session (`scripts/with-keyring.sh`), against the token-auth registry (the
+//! login goes to its token service). Stored by one process, read back by another, gone after
+//! logout.
 
 mod common;
 
@@ -10,19 +11,12 @@ use archlens::build::{Flavour, image, p};
 use archlens::model::reference::Registry;
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, RegistryClient};
-
-const USER: &str = "carol";
-const PASS: &str = "kept 'in' the keychain";
+use common::token::{PASS, TokenRegistry, USER, rules};
 
 #[test]
 fn a_login_is_kept_in_the_secret_service_read_back_by_another_process_and_forgotten() {
-    let out = Command::new("bash")
-        .arg(common::project_root().join("scripts/registry.sh"))
-        .args(["start", "--owner", &std::process::id().to_string(), "--htpasswd", &format!("{USER}:{PASS}")])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let addr = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ADDR=")).unwrap().to_string();
+    let reg = TokenRegistry::start(rules(&[(USER, "repository", "*", &["pull", "push"])]));
+    let addr = reg.addr.clone();
     let creds = Credentials::Basic { username: USER.into(), password: PASS.into() };
     let c = RegistryClient::new(Registry::parse(&addr).unwrap(), Some(creds), ClientOptions::default()).unwrap();
     let img = image(&p("linux/arm64"), Flavour::Oci, "kept");
@@ -40,8 +34,8 @@ fn a_login_is_kept_in_the_secret_service_read_back_by_another_process_and_forgot
         bin=$1; addr=$2; out=$3; pass=$4
         step() { name=$1; shift; "$@" >"$out/$name.out" 2>"$out/$name.err"; echo $? >"$out/$name.rc"; }
         step before "$bin" tags "$addr/private/app" --retries 0
-        printf %s "wrong" | step wrong "$bin" login "$addr" -u carol --password-stdin
-        printf %s "$pass" | step login "$bin" login "$addr" -u carol --password-stdin
+        printf %s "wrong" | step wrong "$bin" login "$addr" -u alice --password-stdin
+        printf %s "$pass" | step login "$bin" login "$addr" -u alice --password-stdin
         step stored secret-tool lookup service archlens username "$addr"
         step after "$bin" tags "$addr/private/app" --retries 0
         step logout "$bin" logout "$addr"

@@ -260,6 +260,10 @@ fn registry_bar_and_repositories_panel() {
     rig.events.send(hub_limit).unwrap();
     rig.steps(2);
     rig.harness.get_by_label("98 pulls left (window 6 h)");
+    // Waiting out a rate limit is said while it lasts.
+    rig.events.send(Event::Waiting { id: 0, message: "rate limited by 127.0.0.1:5000, retrying in 7 s".into() }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("rate limited by 127.0.0.1:5000, retrying in 7 s");
     rig.harness.get_by_label("Filter").focus();
     rig.harness.get_by_label("Filter").type_text("web");
     rig.steps(2);

@@ -43,6 +43,18 @@ pub struct ClientOptions {
     pub insecure: bool,
     /// Where certs.d folders are looked for; `None`: the usual places ([`super::tls::certs_d_roots`]).
     pub certs_d: Option<Vec<std::path::PathBuf>>,
+    /// Told (in words) whenever a request waits out a rate limit, so a UI can say so.
+    pub on_wait: Option<WaitHook>,
+}
+
+/// A callback for [`ClientOptions::on_wait`].
+#[derive(Clone)]
+pub struct WaitHook(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for WaitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WaitHook")
+    }
 }
 
 impl Default for ClientOptions {
@@ -57,6 +69,7 @@ impl Default for ClientOptions {
             resolve_with_head: None,
             insecure: false,
             certs_d: None,
+            on_wait: None,
         }
     }
 }
@@ -302,7 +315,11 @@ impl RegistryClient {
                     }
                     let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| retry_wait(attempt));
                     if resp.status == 429 {
-                        tracing::warn!("rate limited by {}, retrying in {} s", self.name(), wait.as_secs_f64().ceil() as u64);
+                        let said = format!("rate limited by {}, retrying in {} s", self.name(), wait.as_secs_f64().ceil() as u64);
+                        tracing::warn!("{said}");
+                        if let Some(hook) = &self.options.on_wait {
+                            (hook.0)(&said);
+                        }
                     } else {
                         tracing::info!("{} answered {}, retrying in {} ms", self.name(), resp.status, wait.as_millis());
                     }

@@ -166,6 +166,8 @@ pub struct AppState {
     pub settings: Settings,
     /// A registry's pull limit left, in words, as it last said.
     pub rate_limit: Option<(Registry, String)>,
+    /// "rate limited by HOST, retrying in N s", while that wait lasts.
+    pub waiting: Option<String>,
     pub registry_input: String,
     pub registry: Option<Registry>,
     pub connection: Loadable<bool>,
@@ -202,6 +204,7 @@ impl AppState {
             host_input: String::new(),
             settings,
             rate_limit: None,
+            waiting: None,
             registry_input: String::new(),
             registry: None,
             connection: Loadable::NotRequested,
@@ -344,6 +347,10 @@ impl AppState {
     /// Fold one worker event in; returns follow-up commands. Events for requests no longer
     /// current are ignored.
     pub fn apply(&mut self, event: Event) -> Vec<Command> {
+        // Any other answer means requests are moving again.
+        if !matches!(event, Event::Waiting { .. }) {
+            self.waiting = None;
+        }
         if self.composer.apply(&event) {
             return Vec::new();
         }
@@ -412,6 +419,7 @@ impl AppState {
                     mv.total = total;
                 }
             }
+            Event::Waiting { message, .. } => self.waiting = Some(message),
             Event::RateLimit { registry, remaining, .. } => {
                 self.rate_limit = Some((registry, crate::model::units::rate_limit_words(&remaining)));
             }

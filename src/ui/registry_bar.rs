@@ -68,6 +68,9 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 ui.colored_label(ui.visuals().warn_fg_color, format!("TLS not verified for {r}"));
             }
         }
+        if let Some(w) = &state.waiting {
+            ui.colored_label(ui.visuals().warn_fg_color, w);
+        }
         ui.separator();
         match (&state.connection, &state.registry, &state.layout) {
             (_, _, Some((_, name))) => {

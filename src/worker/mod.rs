@@ -106,6 +106,8 @@ pub enum Event {
     Row { id: RequestId, result: TagResult },
     Progress { id: RequestId, done: u64, total: u64 },
     MatrixDone { id: RequestId },
+    /// A request is waiting out a rate limit (`id` 0: not tied to one request).
+    Waiting { id: RequestId, message: String },
     /// The registry's pull limit left (Docker Hub's `ratelimit-remaining`), as last sent.
     RateLimit { id: RequestId, registry: Registry, remaining: String },
     Inspected { id: RequestId, details: Box<Details> },
@@ -137,6 +139,7 @@ impl Event {
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
             | Event::RateLimit { id, .. }
+            | Event::Waiting { id, .. }
             | Event::Inspected { id, .. }
             | Event::DraftEntries { id, .. }
             | Event::TargetState { id, .. }
@@ -269,6 +272,12 @@ impl Worker {
         events: std::sync::mpsc::Sender<Event>,
         repaint: Arc<dyn Fn() + Send + Sync>,
     ) -> Worker {
+        let mut options = options;
+        let (tx, again) = (events.clone(), repaint.clone());
+        options.on_wait = Some(registry::client::WaitHook(Arc::new(move |said: &str| {
+            let _ = tx.send(Event::Waiting { id: 0, message: said.to_string() });
+            again();
+        })));
         Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()), insecure: Default::default() }
     }
 
