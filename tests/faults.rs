@@ -360,3 +360,181 @@ async fn the_app_worker_says_when_it_waits_out_a_rate_limit() {
     assert_eq!(waiting.as_deref(), Some(format!("rate limited by {}, retrying in 1 s", fake.addr).as_str()), "{events:?}");
     assert!(events.iter().any(|e| matches!(e, Event::Connected { id: 1, .. })), "{events:?}");
 }
+
+/// Serve one image: its manifest at any tag, its config, and `layer` for every other blob.
+async fn serve_image(img: archlens::build::Image, layer: Vec<u8>) -> Fake {
+    let config_digest = Digest::sha256(&img.blobs[0]);
+    serve(move |head, _, _| {
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        if path.contains("/manifests/") {
+            ok(&img.manifest, &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", img.digest.as_str())])
+        } else if path.ends_with(config_digest.as_str()) {
+            ok(&img.blobs[0], &[])
+        } else if path.contains("/blobs/") {
+            ok(&layer, &[])
+        } else {
+            ok(b"{}", &[])
+        }
+    })
+    .await
+}
+
+fn arm64_app(extra: Option<Vec<u8>>) -> archlens::build::Image {
+    use archlens::build::{Compression, Entry, image_with_layers, p};
+    let mut app = archlens::model::binary::elf_header(183, true, true);
+    app.resize(8192, 0);
+    let mut entries = vec![Entry::file("app", &app)];
+    if let Some(big) = extra {
+        entries.push(Entry::file("big", &big));
+    }
+    image_with_layers(&p("linux/arm64"), &[(entries, Compression::None)], serde_json::json!({"Entrypoint": ["/app"]}))
+}
+
+#[tokio::test]
+async fn deep_diagnosis_never_judges_layer_bytes_that_do_not_match_their_digest() {
+    let img = arm64_app(None);
+    let good = img.blobs[1].clone();
+    let mut tampered = good.clone();
+    // Same size, one byte changed in the tar's end blocks: the scanner still finds /app.
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let args = |addr: &str| vec!["diagnose".to_string(), format!("{addr}/team/app:1"), "--host".into(), "linux/arm64".into(), "--deep".into(), "--format".into(), "json".into()];
+    let honest = serve_image(img.clone(), good).await;
+    let out = cli(args(&honest.addr)).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "ok");
+    assert!(v.get("partly_verified").is_none(), "a layer read to its end is verified: {v}");
+    let lying = serve_image(img, tampered).await;
+    let out = cli(args(&lying.addr)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match digest") && err.contains("layer"), "{err}");
+}
+
+#[tokio::test]
+async fn a_layer_read_in_part_is_said_to_be_not_fully_verified() {
+    // /app first, then 8 MB the scanner never needs.
+    let noise: Vec<u8> = (0..8_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let img = arm64_app(Some(noise));
+    let layer = img.blobs[1].clone();
+    let fake = serve_image(img, layer).await;
+    let out = cli(vec!["diagnose".into(), format!("{}/team/app:1", fake.addr), "--host".into(), "linux/arm64".into(), "--deep".into(), "--format".into(), "json".into()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "ok");
+    let partly = v["partly_verified"].as_array().expect("said").clone();
+    assert!(partly[0].as_str().unwrap().contains("read in part") && partly[0].as_str().unwrap().contains("not checked against its digest"), "{v}");
+    let table = cli(vec!["diagnose".into(), format!("{}/team/app:1", fake.addr), "--host".into(), "linux/arm64".into(), "--deep".into()]).await;
+    assert!(String::from_utf8_lossy(&table.stdout).contains("Verified:   not fully"), "{}", String::from_utf8_lossy(&table.stdout));
+}
+
+#[tokio::test]
+async fn every_body_read_is_capped() {
+    let big_manifest = vec![b' '; 9 << 20];
+    let big_list = format!(r#"{{"name":"r","tags":["{}"]}}"#, "a".repeat(17 << 20)).into_bytes();
+    let fake = serve(move |head, _, me| {
+        if head.starts_with("GET /v2/r/manifests/") {
+            ok(&big_manifest, &[])
+        } else if head.starts_with("GET /v2/r/tags/list") {
+            ok(&big_list, &[])
+        } else if head.starts_with("GET /token") {
+            ok(&vec![b'x'; 2 << 20], &[])
+        } else if head.starts_with("GET /v2/locked/") {
+            Action::Respond {
+                status: 401,
+                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
+                body: Vec::new(),
+            }
+        } else {
+            // A huge error body is cut, never refused or read whole.
+            Action::Respond { status: 500, headers: vec![], body: vec![b'e'; 1 << 20] }
+        }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    let too_large = |e: RegistryError| match e {
+        RegistryError::TooLarge { limit, .. } => limit,
+        other => panic!("{other}"),
+    };
+    assert_eq!(too_large(c.get_manifest("r", "1.0").await.unwrap_err()), 8 << 20);
+    assert_eq!(too_large(c.tags_all("r").await.unwrap_err()), 16 << 20);
+    assert_eq!(too_large(c.tags_all("locked/app").await.unwrap_err()), 1 << 20);
+    let opts = ClientOptions { max_retries: 0, ..ClientOptions::default() };
+    let c0 = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap();
+    match c0.get_manifest("elsewhere", "1.0").await.unwrap_err() {
+        RegistryError::Http { status: 500, detail, .. } => assert!(detail.len() <= 200, "the message quotes a little of it"),
+        other => panic!("{other}"),
+    }
+    // The limits are the user's to raise.
+    let mut limits = archlens::registry::client::Limits::default();
+    limits.set("manifest=10MiB").unwrap();
+    assert!(limits.set("manifest=lots").is_err() && limits.set("nothing=1").is_err());
+    let roomy = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, ClientOptions { limits, ..ClientOptions::default() }).unwrap();
+    assert!(!matches!(roomy.get_manifest("r", "1.0").await, Err(RegistryError::TooLarge { .. })));
+}
+
+#[tokio::test]
+async fn pagination_loops_and_endless_pages_stop_and_say_so() {
+    let fake = serve(|head, _, _| {
+        let next = if head.contains("page=a") { "b" } else { "a" };
+        let body = format!(r#"{{"name":"r","tags":["t-{next}"]}}"#);
+        let link = format!(r#"</v2/r/tags/list?page={next}>; rel="next""#);
+        ok(body.as_bytes(), &[("Link", link.as_str())])
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    let err = c.tags_all("r").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Pagination { .. }) && err.to_string().contains("loop"), "{err}");
+    assert!(fake.hits.load(Ordering::SeqCst) <= 4);
+    // Always a new page: stopped at the limit.
+    let endless = serve(|head, n, _| {
+        let _ = head;
+        let body = format!(r#"{{"name":"r","tags":["t{n}"]}}"#);
+        let link = format!(r#"</v2/r/tags/list?page={}>; rel="next""#, n + 1);
+        ok(body.as_bytes(), &[("Link", link.as_str())])
+    })
+    .await;
+    let mut limits = archlens::registry::client::Limits::default();
+    limits.set("pages=5").unwrap();
+    let c = RegistryClient::new(Registry::parse(&endless.addr).unwrap(), None, ClientOptions { limits, ..ClientOptions::default() }).unwrap();
+    let err = c.tags_all("r").await.unwrap_err();
+    assert!(err.to_string().contains("stopped after 5 pages"), "{err}");
+}
+
+#[tokio::test]
+async fn names_a_registry_lists_are_checked_before_use() {
+    let fake = serve(|head, _, _| {
+        if head.starts_with("GET /v2/_catalog") {
+            ok(br#"{"repositories":["team/app","../../etc","Team/Caps"]}"#, &[])
+        } else {
+            ok(b"{\"name\":\"r\",\"tags\":[\"1.0\",\"../../../etc/passwd\",\"\\u001b[31mred\",\"-x\"]}", &[])
+        }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    assert_eq!(c.tags_all("r").await.unwrap(), vec!["1.0".to_string()]);
+    assert_eq!(c.catalog_all().await.unwrap(), vec!["team/app".to_string()]);
+}
+
+#[tokio::test]
+async fn unverifiable_digests_are_never_read_and_failures_stay_with_their_repository() {
+    const INDEX: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    let fake = serve(|head, _, _| {
+        if head.starts_with("GET /v2/good/manifests/") {
+            ok(INDEX, &[])
+        } else {
+            Action::Respond { status: 404, headers: vec![], body: Vec::new() }
+        }
+    })
+    .await;
+    let c = client(&fake.addr, 5000);
+    let err = c.get_manifest("r", "md5:d41d8cd98f00b204e9800998ecf8427e").await.unwrap_err();
+    assert!(err.to_string().contains("cannot be verified"), "{err}");
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 0, "nothing is asked for by a digest that cannot be checked");
+    // A digest missing from one repository is still read from another in the same run.
+    let fetcher = archlens::registry::Fetcher::new(Arc::new(c), None);
+    let d = Digest::sha256(INDEX);
+    assert!(fetcher.manifest("bad", &d).await.is_err());
+    assert_eq!(fetcher.manifest("good", &d).await.unwrap().bytes.as_slice(), INDEX);
+}

@@ -342,12 +342,14 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
         binary: None,
         bytes_read: 123_000,
         remedy: vec!["rebuild it".into()],
+        partly_verified: vec!["layer sha256:0123456789ab was read in part".into()],
     };
     rig.events.send(Event::Diagnosed { id: did, diagnosis: Box::new(diagnosis) }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label("binary-mismatch");
     rig.harness.get_by_label("/app is built for amd64");
     rig.harness.get_by_label("rebuild it");
+    rig.harness.get_by_label("Not fully verified: layer sha256:0123456789ab was read in part");
     rig.harness.get_by_label("Run");
 }
 

@@ -61,6 +61,9 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             if a.deep {
                 println!("Read:       {} of layers", human_bytes(d.bytes_read));
             }
+            for p in &d.partly_verified {
+                println!("Verified:   not fully: {p}");
+            }
             for f in &d.findings {
                 println!();
                 println!("[{}] {}", f.kind, f.message);

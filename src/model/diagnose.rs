@@ -122,6 +122,9 @@ pub struct Diagnosis {
     pub binary: Option<BinaryReport>,
     pub bytes_read: u64,
     pub remedy: Vec<String>,
+    /// Layers read only in part, so not checked against their digest (each said in words).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partly_verified: Vec<String>,
 }
 
 /// Which candidate the host runs, and how.
@@ -274,6 +277,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         binary,
         bytes_read: f.bytes_read,
         remedy,
+        partly_verified: Vec::new(),
     }
 }
 

@@ -222,6 +222,10 @@ impl ManifestView {
                 Some(Value::Null) | None => {}
                 Some(_) => return Err(field_err("layers", "must be an array")),
             }
+            // The image's size must add up: a sum past 2^64 is a lie, not a small image.
+            view.layers.iter().try_fold(config.size, |sum, l| sum.checked_add(l.size)).ok_or_else(|| {
+                field_err("layers", "sizes add up to more than 2^64 bytes: the manifest is not telling the truth")
+            })?;
             let image_config = config.media_type == OCI_CONFIG || config.media_type == DOCKER_CONFIG;
             view.kind = match declared_str {
                 DOCKER_MANIFEST => ManifestKind::DockerImage,
@@ -272,7 +276,8 @@ impl ManifestView {
 
     /// Compressed size of an image: config plus layers, as the manifest states them.
     pub fn compressed_size(&self) -> u64 {
-        self.config.as_ref().map(|c| c.size).unwrap_or(0) + self.layers.iter().map(|l| l.size).sum::<u64>()
+        // Parsing checked that these add up without overflow.
+        self.layers.iter().fold(self.config.as_ref().map(|c| c.size).unwrap_or(0), |sum, l| sum.saturating_add(l.size))
     }
 }
 
@@ -415,7 +420,10 @@ fn descriptor_from(v: &Value, field: &str) -> Result<Descriptor, ManifestError> 
         None => return Err(field_err(&f("digest"), "is required")),
     };
     let size = match obj.get("size") {
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| field_err(&f("size"), "must be a non-negative integer"))?,
+        // int64 in the image-spec: larger is not a size.
+        Some(Value::Number(n)) => {
+            n.as_u64().filter(|&n| n <= i64::MAX as u64).ok_or_else(|| field_err(&f("size"), "must be an integer from 0 to 2^63-1"))?
+        }
         Some(_) => return Err(field_err(&f("size"), "must be an integer")),
         None => return Err(field_err(&f("size"), "is required")),
     };
@@ -585,6 +593,15 @@ mod tests {
         let v = ManifestView::parse(img.as_bytes()).unwrap();
         assert_eq!(v.kind, ManifestKind::DockerImage);
         assert_eq!(v.compressed_size(), 12);
+        // Sizes that overflow when added up are refused, not wrapped to a small number.
+        let half = i64::MAX as u64;
+        let lying = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"{DOCKER_CONFIG}","digest":"{D}","size":{half}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{D}","size":{half}}},{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{D}","size":{half}}}]}}"#
+        );
+        let e = ManifestView::parse(lying.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("2^64"), "{e}");
+        let too_big = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"{DOCKER_CONFIG}","digest":"{D}","size":18446744073709551615}},"layers":[]}}"#);
+        assert!(ManifestView::parse(too_big.as_bytes()).is_err());
     }
 
     #[test]

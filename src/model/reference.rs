@@ -407,6 +407,12 @@ fn is_alnum(b: u8) -> bool {
 }
 
 /// `[\w][\w.-]{0,127}`
+/// A repository name by the distribution-spec grammar: `/`-separated lowercase components,
+/// at most 255 characters (what a registry lists must pass before it goes in a URL).
+pub fn valid_repository_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.split('/').all(valid_component)
+}
+
 pub fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
     !b.is_empty()
@@ -417,6 +423,18 @@ pub fn valid_tag(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn listed_names_are_checked_by_the_grammar() {
+        use super::{valid_repository_name, valid_tag};
+        assert!(valid_repository_name("team/app") && valid_repository_name("a/b-c/d_e.f"));
+        for bad in ["../../etc", "Team/app", "", "a//b", "a/", "x\u{1b}[2J", &"a".repeat(256)] {
+            assert!(!valid_repository_name(bad), "{bad:?}");
+        }
+        for bad in ["../../../etc/passwd", "\u{1b}[31mred", "-x", ".x", "", &"t".repeat(129), "a b"] {
+            assert!(!valid_tag(bad), "{bad:?}");
+        }
+    }
+
     #[test]
     fn layout_references() {
         let r = Reference::parse("oci:/tmp/rel/out:v1").unwrap();

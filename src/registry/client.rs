@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use crate::model::digest::Digest;
 use crate::model::manifest::ACCEPT_ALL;
-use crate::model::reference::Registry;
+use crate::model::reference::{Registry, valid_repository_name, valid_tag};
 
 use super::auth::Credentials;
 use super::error::RegistryError;
@@ -45,6 +45,82 @@ pub struct ClientOptions {
     pub certs_d: Option<Vec<std::path::PathBuf>>,
     /// Told (in words) whenever a request waits out a rate limit, so a UI can say so.
     pub on_wait: Option<WaitHook>,
+    /// Caps on everything read.
+    pub limits: Limits,
+}
+
+/// How much Archlens reads of anything a registry sends: a body over its cap is an error
+/// (error bodies are cut instead), never read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Manifests and indexes.
+    pub manifest: u64,
+    /// Image configs (and other blobs read whole).
+    pub config: u64,
+    /// Token service answers.
+    pub token: u64,
+    /// Error bodies (cut, not refused).
+    pub error_body: u64,
+    /// One catalog or tag-list page.
+    pub page: u64,
+    /// Pages followed in one listing.
+    pub pages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { manifest: 8 << 20, config: 32 << 20, token: 1 << 20, error_body: 64 << 10, page: 16 << 20, pages: 10_000 }
+    }
+}
+
+impl Limits {
+    /// Set one limit from `NAME=SIZE` (`manifest=16MiB`, `pages=500`); sizes take `KiB`, `MiB`,
+    /// `GiB` or plain bytes.
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (name, value) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected NAME=SIZE, e.g. manifest=16MiB"))?;
+        let v = value.trim();
+        let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+        let n: u64 = digits.parse().map_err(|_| format!("{spec:?}: {value:?} is not a size"))?;
+        let factor: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" | "K" => 1 << 10,
+            "MiB" | "M" => 1 << 20,
+            "GiB" | "G" => 1 << 30,
+            other => return Err(format!("{spec:?}: unknown unit {other:?} (use KiB, MiB or GiB)")),
+        };
+        let size = n.checked_mul(factor).ok_or_else(|| format!("{spec:?}: too large"))?;
+        match name.trim() {
+            "manifest" => self.manifest = size,
+            "config" => self.config = size,
+            "token" => self.token = size,
+            "error-body" => self.error_body = size,
+            "page" => self.page = size,
+            "pages" => self.pages = usize::try_from(size).map_err(|_| format!("{spec:?}: too large"))?,
+            other => return Err(format!("{spec:?}: no limit {other:?} (manifest, config, token, error-body, page, pages)")),
+        }
+        Ok(())
+    }
+}
+
+/// Read a body of at most `limit` bytes: more is an error (`Err(None)` here), or, with `cut`,
+/// the first `limit` bytes.
+pub(super) async fn read_limited(resp: &mut reqwest::Response, limit: u64, cut: bool) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    if !cut && resp.content_length().is_some_and(|n| n > limit) {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
+        let room = (limit as usize).saturating_sub(body.len());
+        if chunk.len() > room {
+            if cut {
+                body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+                break;
+            }
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A callback for [`ClientOptions::on_wait`].
@@ -70,6 +146,7 @@ impl Default for ClientOptions {
             insecure: false,
             certs_d: None,
             on_wait: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -218,7 +295,9 @@ impl RegistryClient {
         None
     }
 
-    /// Send one request with auth, retries and the total timeout; read the whole body.
+    /// Send one request with auth, retries and the total timeout; read the body, at most
+    /// `cap` bytes of a success (more is [`RegistryError::TooLarge`]) and at most the error-body
+    /// limit of anything else (cut).
     pub async fn execute(
         &self,
         method: Method,
@@ -226,6 +305,7 @@ impl RegistryClient {
         scope: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
+        cap: u64,
     ) -> Result<Response, RegistryError> {
         let _permit = self.limiter.acquire().await.map_err(|_| RegistryError::Cancelled)?;
         let mut attempt: u32 = 0;
@@ -243,12 +323,14 @@ impl RegistryClient {
                 rb = rb.body(b.to_vec());
             }
             let is_head = method == Method::HEAD;
+            let error_cap = self.options.limits.error_body;
             let sent = tokio::time::timeout(self.options.timeout, async {
-                let resp = rb.send().await?;
+                let mut resp = rb.send().await.map_err(Some)?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let body = if is_head { Vec::new() } else { resp.bytes().await?.to_vec() };
-                Ok::<_, reqwest::Error>(Response { status, headers, body })
+                let success = (200..300).contains(&status);
+                let body = if is_head { Vec::new() } else { read_limited(&mut resp, if success { cap } else { error_cap }, !success).await? };
+                Ok::<_, Option<reqwest::Error>>(Response { status, headers, body })
             })
             .await;
             let retry_wait = |attempt: u32| {
@@ -260,7 +342,10 @@ impl RegistryClient {
                     tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, "request timed out");
                     return Err(self.timeout_error(url.to_string()));
                 }
-                Ok(Err(e)) => {
+                Ok(Err(None)) => {
+                    return Err(RegistryError::TooLarge { registry: self.name(), url: url.to_string(), limit: cap });
+                }
+                Ok(Err(Some(e))) => {
                     let err = self.classify(&e);
                     tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
                     if matches!(err, RegistryError::Connection { .. }) && attempt < self.options.max_retries {
@@ -358,7 +443,8 @@ impl RegistryClient {
                 return Ok(resp);
             }
             let headers = resp.headers().clone();
-            let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            let mut resp = resp;
+            let body = read_limited(&mut resp, self.options.limits.error_body, true).await.unwrap_or_default();
             let r = Response { status, headers, body };
             return Err(match status {
                 401 | 403 => RegistryError::Unauthorized {
@@ -439,15 +525,19 @@ impl RegistryClient {
                 }
                 let get = |url: &mut url::Url| self.http.get(with_query(url, &query));
                 let send = |req: reqwest::RequestBuilder| async move {
+                    let limit = self.options.limits.token;
                     tokio::time::timeout(self.options.timeout, async {
-                        let r = req.send().await?;
+                        let mut r = req.send().await.map_err(Some)?;
                         let status = r.status().as_u16();
-                        let body = r.bytes().await?;
-                        Ok::<_, reqwest::Error>((status, body))
+                        let body = read_limited(&mut r, limit, status != 200).await?;
+                        Ok::<_, Option<reqwest::Error>>((status, body))
                     })
                     .await
                     .map_err(|_| self.timeout_error(realm.clone()))?
-                    .map_err(|e| self.classify(&e))
+                    .map_err(|e| match e {
+                        Some(e) => self.classify(&e),
+                        None => RegistryError::TooLarge { registry: self.name(), url: realm.clone(), limit },
+                    })
                 };
                 let asked = std::time::Instant::now();
                 let resp = match &self.credentials {
@@ -516,19 +606,19 @@ impl RegistryClient {
     /// Check that `/v2/` answers (with auth if needed).
     pub async fn ping(&self) -> Result<(), RegistryError> {
         let url = self.url("/v2/");
-        let r = self.execute(Method::GET, &url, "", &[], None).await?;
+        let r = self.execute(Method::GET, &url, "", &[], None, self.options.limits.error_body).await?;
         if r.status == 200 { Ok(()) } else { Err(self.status_error(&r, &url, "the registry API (/v2/)")) }
     }
 
     async fn list_page(&self, url: &str, scope: &str, key: &str, what: &str) -> Result<Page, RegistryError> {
-        let r = self.execute(Method::GET, url, scope, &[], None).await?;
+        let r = self.execute(Method::GET, url, scope, &[], None, self.options.limits.page).await?;
         if r.status != 200 {
             return Err(self.status_error(&r, url, what));
         }
         let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| RegistryError::Other {
             detail: format!("{} sent unreadable JSON for {what}: {e}", self.name()),
         })?;
-        let items = match v.get(key) {
+        let items: Vec<String> = match v.get(key) {
             Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
             // A repository whose only tag was deleted lists `"tags": null`.
             Some(serde_json::Value::Null) | None => Vec::new(),
@@ -536,6 +626,18 @@ impl RegistryClient {
                 return Err(RegistryError::Other { detail: format!("{} sent a malformed {key} list", self.name()) });
             }
         };
+        // Names go into URLs and onto terminals: only those the grammar allows.
+        let valid = |n: &str| if key == "tags" { valid_tag(n) } else { valid_repository_name(n) };
+        let (items, rejected): (Vec<String>, Vec<String>) = items.into_iter().partition(|n| valid(n));
+        if let Some(example) = rejected.first() {
+            tracing::warn!(
+                "{} listed {} name(s) that are not valid {} and were skipped, e.g. {:?}",
+                self.name(),
+                rejected.len(),
+                if key == "tags" { "tags" } else { "repository names" },
+                example.chars().take(80).collect::<String>()
+            );
+        }
         let next = match r.header("link") {
             Some(link) => self.next_link(url, link)?,
             None => None,
@@ -564,7 +666,7 @@ impl RegistryClient {
     }
 
     pub async fn catalog_all(&self) -> Result<Vec<String>, RegistryError> {
-        all_pages(|next| async move { self.catalog_page(next.as_deref(), 1000).await }).await
+        self.all_pages(|next| async move { self.catalog_page(next.as_deref(), 1000).await }).await
     }
 
     pub async fn tags_page(&self, repo: &str, page: Option<&str>, n: usize) -> Result<Page, RegistryError> {
@@ -576,7 +678,7 @@ impl RegistryClient {
     }
 
     pub async fn tags_all(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
-        all_pages(|next| async move { self.tags_page(repo, next.as_deref(), 1000).await }).await
+        self.all_pages(|next| async move { self.tags_page(repo, next.as_deref(), 1000).await }).await
     }
 
     /// `HEAD` a manifest: its digest (from `Docker-Content-Digest`), media type and size.
@@ -588,7 +690,7 @@ impl RegistryClient {
     ) -> Result<Option<(Digest, Option<String>)>, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let accept = ACCEPT_ALL.join(", ");
-        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None).await?;
+        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None, 0).await?;
         if r.status != 200 {
             return Err(self.status_error(&r, &url, &format!("{repo}:{reference}")));
         }
@@ -599,10 +701,23 @@ impl RegistryClient {
     /// `GET` a manifest by tag or digest; verified against the digest asked for, or against
     /// `Docker-Content-Digest` when fetched by tag.
     pub async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
+        self.get_manifest_sized(repo, reference, None).await
+    }
+
+    /// [`Self::get_manifest`], reading no more than `declared` bytes when a descriptor says
+    /// the size (and never more than the manifest limit). A digest whose algorithm cannot be
+    /// checked is refused: its bytes would be shown unverified.
+    pub async fn get_manifest_sized(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
+        if let Ok(d) = Digest::parse(reference) {
+            if !d.is_verifiable() {
+                return Err(self.unverifiable(&d));
+            }
+        }
+        let cap = declared.map_or(self.options.limits.manifest, |n| n.min(self.options.limits.manifest));
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let accept = ACCEPT_ALL.join(", ");
         let what = if reference.contains(':') { format!("{repo}@{reference}") } else { format!("{repo}:{reference}") };
-        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None).await?;
+        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None, cap).await?;
         if r.status != 200 {
             return Err(self.status_error(&r, &url, &what));
         }
@@ -616,14 +731,35 @@ impl RegistryClient {
 
     /// `GET` a blob that fits in memory (configs), verified.
     pub async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        self.get_blob_sized(repo, digest, None).await
+    }
+
+    /// [`Self::get_blob`], reading no more than `declared` bytes (and the config limit).
+    pub async fn get_blob_sized(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
+        if !digest.is_verifiable() {
+            return Err(self.unverifiable(digest));
+        }
+        let cap = declared.map_or(self.options.limits.config, |n| n.min(self.options.limits.config));
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let what = format!("blob {repo}@{digest}");
-        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[], None).await?;
+        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[], None, cap).await?;
         if r.status != 200 {
             return Err(self.status_error(&r, &url, &what));
         }
         self.verify(&what, Some(digest), &r.body)?;
         Ok(r.body)
+    }
+
+    fn unverifiable(&self, d: &Digest) -> RegistryError {
+        RegistryError::DigestMismatch {
+            registry: self.name(),
+            what: d.to_string(),
+            mismatch: crate::model::digest::DigestMismatch {
+                expected: d.clone(),
+                actual: None,
+                reason: format!("its algorithm {} cannot be verified (Archlens checks sha256 and sha512), so nothing is read by it", d.algorithm()),
+            },
+        }
     }
 
     fn verify(&self, what: &str, expected: Option<&Digest>, bytes: &[u8]) -> Result<Digest, RegistryError> {
@@ -640,7 +776,7 @@ impl RegistryClient {
 
     pub async fn blob_exists(&self, repo: &str, digest: &Digest) -> Result<bool, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
-        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull,push"), &[], None).await?;
+        let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull,push"), &[], None, 0).await?;
         match r.status {
             200 => Ok(true),
             404 => Ok(false),
@@ -679,7 +815,7 @@ impl RegistryClient {
     ) -> Result<Digest, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let r = self
-            .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes))
+            .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes), self.options.limits.error_body)
             .await?;
         if r.status != 201 && r.status != 200 {
             return Err(self.status_error(&r, &url, &format!("manifest {repo}:{reference}")));
@@ -695,12 +831,45 @@ impl RegistryClient {
 }
 
 impl RegistryClient {
+    /// Follow `next` links until the last page. A link seen before (A→B→A) or more pages than
+    /// the limit stop the listing with an error that says so.
+    async fn all_pages<F, Fut>(&self, mut page: F) -> Result<Vec<String>, RegistryError>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<Page, RegistryError>>,
+    {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for pages in 1.. {
+            let p = page(next.clone()).await?;
+            out.extend(p.items);
+            match p.next {
+                None => return Ok(out),
+                Some(n) if !seen.insert(n.clone()) => {
+                    return Err(RegistryError::Pagination {
+                        registry: self.name(),
+                        detail: format!("its page links go round in a loop (back to {n}) after {pages} pages and {} names; stopped", out.len()),
+                    });
+                }
+                Some(_) if pages >= self.options.limits.pages => {
+                    return Err(RegistryError::Pagination {
+                        registry: self.name(),
+                        detail: format!("stopped after {pages} pages ({} names), the limit (raise it with --limit pages=N)", out.len()),
+                    });
+                }
+                Some(n) => next = Some(n),
+            }
+        }
+        Ok(out)
+    }
+
     /// Delete a tag (distribution-spec 1.1: `DELETE /v2/NAME/manifests/TAG`), leaving the
     /// manifest and other tags alone. Registries that cannot delete by tag say so; the error
     /// tells the user what they can do instead.
     pub async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{tag}"));
-        let r = self.execute(Method::DELETE, &url, &repo_scope(repo, "pull,push,delete"), &[], None).await?;
+        let r = self.execute(Method::DELETE, &url, &repo_scope(repo, "pull,push,delete"), &[], None, self.options.limits.error_body).await?;
         match r.status {
             200 | 202 | 204 => Ok(()),
             s => Err(RegistryError::Other {
@@ -714,24 +883,6 @@ impl RegistryClient {
                     self.registry().name()
                 ),
             }),
-        }
-    }
-}
-
-/// Follow `next` links until the last page (or a link that repeats itself).
-async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<String>, RegistryError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<Page, RegistryError>>,
-{
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let p = page(next.clone()).await?;
-        out.extend(p.items);
-        match p.next {
-            Some(n) if Some(&n) != next.as_ref() => next = Some(n),
-            _ => return Ok(out),
         }
     }
 }

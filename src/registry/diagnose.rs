@@ -53,6 +53,7 @@ pub async fn run(
     let mut selected_config = None;
     let mut binary = None;
     let mut bytes_read = 0;
+    let mut partial = Vec::new();
     if let Some(i) = selected {
         let (manifest, cfg) = match image {
             Some(pair) => pair,
@@ -69,15 +70,16 @@ pub async fn run(
             if cfg.platform.os == "windows" {
                 binary = Some(BinaryFacts::Unknown { reason: "reading Windows layers is not supported".into() });
             } else {
-                let (facts, read) =
+                let (facts, read, read_in_part) =
                     examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
                 binary = Some(facts);
                 bytes_read = read;
+                partial = read_in_part;
             }
         }
         selected_config = Some(cfg.platform.clone());
     }
-    Ok(diagnose(&Facts {
+    let mut d = diagnose(&Facts {
         reference: &shown,
         host,
         is_index,
@@ -85,5 +87,7 @@ pub async fn run(
         selected_config: selected_config.as_ref(),
         binary: binary.as_ref(),
         bytes_read,
-    }))
+    });
+    d.partly_verified = partial;
+    Ok(d)
 }

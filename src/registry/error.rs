@@ -29,6 +29,13 @@ pub enum RegistryError {
     BadManifest { registry: String, what: String, source: ManifestError },
     #[error("refusing to follow a pagination link from {registry} to another host ({url})")]
     CrossHostLink { registry: String, url: String },
+    #[error(
+        "{registry} sent more than {} for {url}; Archlens reads no more than that of one answer (raise it with --limit NAME=SIZE if this is expected)",
+        crate::model::units::human_bytes(*limit)
+    )]
+    TooLarge { registry: String, url: String, limit: u64 },
+    #[error("{registry}: {detail}")]
+    Pagination { registry: String, detail: String },
     #[error("cache at {path}: {detail}")]
     Cache { path: String, detail: String },
     #[error(

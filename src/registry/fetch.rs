@@ -33,16 +33,16 @@ impl Source {
         }
     }
 
-    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
+    async fn get_manifest(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
         match self {
-            Source::Registry(c) => c.get_manifest(repo, reference).await,
+            Source::Registry(c) => c.get_manifest_sized(repo, reference, declared).await,
             Source::Layout(l) => l.manifest(reference),
         }
     }
 
-    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    async fn get_blob(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
         match self {
-            Source::Registry(c) => c.get_blob(repo, digest).await,
+            Source::Registry(c) => c.get_blob_sized(repo, digest, declared).await,
             Source::Layout(l) => l.blob(digest),
         }
     }
@@ -77,7 +77,8 @@ enum Kind {
 pub struct Fetcher {
     source: Source,
     cache: Option<Cache>,
-    inflight: Mutex<HashMap<Digest, Shared>>,
+    /// Per (repository, digest): a repository's failure is never another's answer.
+    inflight: Mutex<HashMap<(String, Digest), Shared>>,
     pub stats: FetchStats,
 }
 
@@ -144,12 +145,13 @@ impl Fetcher {
         }
     }
 
-    async fn by_digest(&self, repo: &str, digest: &Digest, kind: Kind) -> Result<Arc<Vec<u8>>, RegistryError> {
+    async fn by_digest(&self, repo: &str, digest: &Digest, kind: Kind, declared: Option<u64>) -> Result<Arc<Vec<u8>>, RegistryError> {
+        let key = (repo.to_string(), digest.clone());
         let cell = {
             let mut map = self.inflight.lock().await;
-            map.entry(digest.clone()).or_default().clone()
+            map.entry(key.clone()).or_default().clone()
         };
-        cell.get_or_init(|| async {
+        let result = cell.get_or_init(|| async {
             if let Some(cache) = &self.cache {
                 if let Some(b) = cache.get(digest).await {
                     self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -158,8 +160,8 @@ impl Fetcher {
             }
             self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
             let bytes = match kind {
-                Kind::Manifest => self.source.get_manifest(repo, digest.as_str()).await?.bytes,
-                Kind::Blob => self.source.get_blob(repo, digest).await?,
+                Kind::Manifest => self.source.get_manifest(repo, digest.as_str(), declared).await?.bytes,
+                Kind::Blob => self.source.get_blob(repo, digest, declared).await?,
             };
             if let Some(cache) = &self.cache {
                 // A cache that cannot be written only costs speed next time.
@@ -168,7 +170,12 @@ impl Fetcher {
             Ok(Arc::new(bytes))
         })
         .await
-        .clone()
+        .clone();
+        if result.is_err() {
+            // Failures are not kept: a later ask tries again.
+            self.inflight.lock().await.remove(&key);
+        }
+        result
     }
 
     fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
@@ -180,13 +187,18 @@ impl Fetcher {
     }
 
     pub async fn manifest(&self, repo: &str, digest: &Digest) -> Result<Manifest, RegistryError> {
-        let bytes = self.by_digest(repo, digest, Kind::Manifest).await?;
+        self.manifest_sized(repo, digest, None).await
+    }
+
+    /// A manifest whose descriptor declares `declared` bytes: no more is read.
+    pub async fn manifest_sized(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Manifest, RegistryError> {
+        let bytes = self.by_digest(repo, digest, Kind::Manifest, declared).await?;
         let view = self.view(repo, &format!("@{digest}"), &bytes)?;
         Ok(Manifest { digest: digest.clone(), bytes, view })
     }
 
     pub async fn config(&self, repo: &str, digest: &Digest) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
-        let bytes = self.by_digest(repo, digest, Kind::Blob).await?;
+        let bytes = self.by_digest(repo, digest, Kind::Blob, None).await?;
         let cfg = ImageConfig::parse(&bytes).map_err(|source| RegistryError::BadManifest {
             registry: self.source.name(),
             what: format!("config {repo}@{digest}"),
@@ -208,7 +220,7 @@ impl Fetcher {
             }
         }
         self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
-        let f = self.source.get_manifest(repo, tag).await?;
+        let f = self.source.get_manifest(repo, tag, None).await?;
         if let Some(cache) = &self.cache {
             if cache.get(&f.digest).await.is_none() {
                 let _ = cache.put(&f.digest, &f.bytes).await;
@@ -228,7 +240,7 @@ impl Fetcher {
     }
 
     async fn child(&self, repo: &str, d: &crate::model::manifest::Descriptor) -> (Option<u64>, Option<String>) {
-        match self.manifest(repo, &d.digest).await {
+        match self.manifest_sized(repo, &d.digest, Some(d.size)).await {
             Ok(m) if m.view.kind.is_index() => (None, Some("entry is itself an index (nested)".to_string())),
             Ok(m) => (Some(m.view.compressed_size()), None),
             Err(e) => (None, Some(e.to_string())),

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::binary::{BinaryFormat, HEADER_BYTES, identify};
 use crate::model::diagnose::BinaryFacts;
+use crate::model::digest::StreamHasher;
 use crate::model::manifest::{Descriptor, ImageConfig};
 
 use super::error::RegistryError;
@@ -145,6 +146,10 @@ impl Read for ChunkReader {
     }
 }
 
+/// When the answer comes with less than this left of a layer, the rest is read anyway so the
+/// layer is checked against its digest.
+const VERIFY_TAIL: u64 = 1 << 20;
+
 /// Reads layers of one image and resolves paths in its merged filesystem.
 pub struct LayerReader {
     source: Source,
@@ -155,6 +160,9 @@ pub struct LayerReader {
     max_bytes: u64,
     /// (layer index, path) → what that layer said, so a path is never looked up twice.
     seen: HashMap<(usize, String), Option<Hit>>,
+    /// Layers read only in part (the answer came before their end), so not checked against
+    /// their digest: said in the diagnosis.
+    pub partial: std::sync::Mutex<Vec<String>>,
 }
 
 impl LayerReader {
@@ -166,27 +174,57 @@ impl LayerReader {
             bytes_read: Arc::new(AtomicU64::new(0)),
             max_bytes,
             seen: HashMap::new(),
+            partial: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     async fn scan_layer(&self, i: usize, wanted: &str) -> Result<Option<Hit>, RegistryError> {
-        let layer = &self.layers[i];
+        let Some(layer) = self.layers.get(i) else { return Ok(None) };
         let media_type = layer.media_type.clone();
         let wanted_owned = wanted.to_string();
         let other = |e: String| RegistryError::Other { detail: format!("layer {}: {e}", layer.digest.short()) };
+        let Some(mut hasher) = StreamHasher::for_digest(&layer.digest) else {
+            return Err(other(format!("its digest algorithm {} cannot be verified, so it is not read", layer.digest.algorithm())));
+        };
+        let mismatch = |got: u64, actual: Result<(), crate::model::digest::DigestMismatch>| -> Result<(), RegistryError> {
+            if got != layer.size {
+                return Err(other(format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)));
+            }
+            actual.map_err(|mismatch| RegistryError::DigestMismatch {
+                registry: self.source.name(),
+                what: format!("layer {}", layer.digest),
+                mismatch,
+            })
+        };
         match &self.source {
             Source::Layout(l) => {
                 let path = l.root().join("blobs").join(layer.digest.algorithm()).join(layer.digest.encoded());
                 let counter = self.bytes_read.clone();
-                tokio::task::spawn_blocking(move || -> Result<Option<Hit>, String> {
+                let declared = layer.size;
+                let (hit, got, checked) = tokio::task::spawn_blocking(move || -> Result<_, String> {
                     let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                    let counted = CountingReader { inner: f, counter };
+                    let counted = CountingReader { inner: f.take(declared), counter };
                     let r = decompressed(counted, &media_type).map_err(|e| e.to_string())?;
-                    scan_tar(r, &wanted_owned).map_err(|e| e.to_string())
+                    let hit = scan_tar(r, &wanted_owned).map_err(|e| e.to_string())?;
+                    // A local file is read whole to check it: cheap, and the verdict rests on it.
+                    let mut f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    let mut got = 0u64;
+                    loop {
+                        let n = f.read(&mut buf).map_err(|e| e.to_string())?;
+                        if n == 0 {
+                            break;
+                        }
+                        got += n as u64;
+                        hasher.update(buf.get(..n).unwrap_or_default());
+                    }
+                    Ok((hit, got, hasher))
                 })
                 .await
                 .map_err(|e| other(e.to_string()))?
-                .map_err(other)
+                .map_err(other)?;
+                mismatch(got, checked.verify(&layer.digest))?;
+                Ok(hit)
             }
             Source::Registry(client) => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, RegistryError>>(2);
@@ -197,6 +235,9 @@ impl LayerReader {
                     // Dropping the reader here closes the channel: the download stops.
                 });
                 let mut resp = client.open_blob(&self.repo, &layer.digest).await?;
+                let mut got: u64 = 0;
+                let mut complete = false;
+                let mut scanner_done = false;
                 loop {
                     if self.bytes_read.load(Ordering::Relaxed) >= self.max_bytes {
                         let _ = tx
@@ -209,12 +250,25 @@ impl LayerReader {
                     match client.next_chunk(&mut resp).await {
                         Ok(Some(chunk)) => {
                             self.bytes_read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                            // Fails once the scanner has its answer and hung up: stop reading.
-                            if tx.send(Ok(chunk)).await.is_err() {
+                            got += chunk.len() as u64;
+                            if got > layer.size {
+                                let _ = tx.send(Err(other(format!("more bytes than the {} its descriptor declares", layer.size)))).await;
+                                break;
+                            }
+                            hasher.update(&chunk);
+                            // Fails once the scanner has its answer and hung up: stop reading,
+                            // unless so little is left that reading it to verify costs nothing.
+                            if !scanner_done && tx.send(Ok(chunk)).await.is_err() {
+                                scanner_done = true;
+                            }
+                            if scanner_done && layer.size - got > VERIFY_TAIL {
                                 break;
                             }
                         }
-                        Ok(None) => break,
+                        Ok(None) => {
+                            complete = true;
+                            break;
+                        }
                         Err(e) => {
                             let _ = tx.send(Err(e)).await;
                             break;
@@ -223,7 +277,21 @@ impl LayerReader {
                 }
                 drop(tx);
                 drop(resp);
-                scan.await.map_err(|e| other(e.to_string()))?.map_err(other)
+                let hit = scan.await.map_err(|e| other(e.to_string()))?;
+                if complete {
+                    // Read to its end: the bytes judged must be the layer's, whatever was found.
+                    mismatch(got, hasher.verify(&layer.digest))?;
+                } else if hit.is_ok() {
+                    if let Ok(mut p) = self.partial.lock() {
+                        p.push(format!(
+                            "layer {} was read in part ({} of {}) because the answer came before its end, so it was not checked against its digest",
+                            layer.digest.short(),
+                            crate::model::units::human_bytes(got),
+                            crate::model::units::human_bytes(layer.size)
+                        ));
+                    }
+                }
+                hit.map_err(other)
             }
         }
     }
@@ -346,13 +414,13 @@ pub async fn examine(
     config: &ImageConfig,
     max_bytes: u64,
     bytes: Option<Arc<AtomicU64>>,
-) -> Result<(BinaryFacts, u64), RegistryError> {
+) -> Result<(BinaryFacts, u64, Vec<String>), RegistryError> {
     let mut reader = LayerReader::new(source, repo, layers, max_bytes);
     if let Some(b) = bytes {
         reader.bytes_read = b;
     }
     let Some((start, path_env)) = entrypoint(config) else {
-        return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd".into() }, 0));
+        return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd".into() }, 0, Vec::new()));
     };
     let result = if start.starts_with('/') || start.contains('/') {
         reader.resolve_executable(&start, &path_env).await
@@ -364,10 +432,13 @@ pub async fn examine(
         }
     };
     let read = reader.bytes_read.load(Ordering::Relaxed);
+    let partial = reader.partial.lock().map(|p| p.clone()).unwrap_or_default();
     match result {
-        Ok(facts) => Ok((facts, read)),
+        Ok(facts) => Ok((facts, read, partial)),
         // Hitting the cap is an answer ("could not tell"), not a failure.
-        Err(e) if read >= max_bytes => Ok((BinaryFacts::Unknown { reason: e.to_string() }, read)),
+        Err(e) if read >= max_bytes && !matches!(e, RegistryError::DigestMismatch { .. }) => {
+            Ok((BinaryFacts::Unknown { reason: e.to_string() }, read, partial))
+        }
         Err(e) => Err(e),
     }
 }

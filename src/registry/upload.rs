@@ -41,7 +41,7 @@ impl RegistryClient {
         let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/")))
             .map_err(|e| RegistryError::Other { detail: e.to_string() })?;
         url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
-        match self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[])).await {
+        match self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await {
             Ok(r) if r.status == 201 => Ok(Mount::Mounted),
             Ok(r) if r.status == 202 => Ok(Mount::Declined { location: self.upload_location(&r, url.as_str())? }),
             Ok(r) => Ok(Mount::Refused { detail: format!("HTTP {}", r.status) }),
@@ -53,7 +53,7 @@ impl RegistryClient {
     /// Open an upload session in `repo`: its location.
     async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
         let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
-        let r = self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[])).await?;
+        let r = self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await?;
         if r.status != 202 {
             return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
         }
@@ -119,11 +119,13 @@ impl RegistryClient {
         let started = std::time::Instant::now();
         // The whole body must go through: the usual timeout plus a floor of 1 MB/s.
         let limit = self.options().timeout + Duration::from_secs(size / 1_000_000);
+        let error_cap = self.options().limits.error_body;
         let resp = tokio::time::timeout(limit, async {
-            let r = rb.send().await?;
+            let mut r = rb.send().await?;
             let status = r.status().as_u16();
             let headers = r.headers().clone();
-            let body = r.bytes().await?.to_vec();
+            // Only an answer: cut, never refused.
+            let body = super::client::read_limited(&mut r, error_cap, true).await.unwrap_or_default();
             Ok::<_, reqwest::Error>(super::client::Response { status, headers, body })
         })
         .await

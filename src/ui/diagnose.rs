@@ -81,6 +81,9 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
                 human_bytes(d.bytes_read)
             ));
         }
+        for p in &d.partly_verified {
+            ui.label(RichText::new(format!("Not fully verified: {p}")).small().weak());
+        }
         for f in &d.findings {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("[{}]", f.kind)).monospace().strong());
