@@ -14,7 +14,33 @@ use std::time::{Duration, Instant};
 
 const PLATFORMS: [&str; 5] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"];
 
+/// A 100,000-entry index (every entry its own platform) through the matrix model: must stay
+/// linear (goal: well under a second).
+fn huge_index() {
+    use archlens::model::Digest;
+    use archlens::model::manifest::ManifestKind;
+    use archlens::model::matrix::{Child, Matrix, TagOutcome, TagResult};
+    let children: Vec<Child> = (0..100_000u32)
+        .map(|i| Child {
+            platform: Some(archlens::model::Platform::new("linux", &format!("arch{i}"), "")),
+            digest: Digest::sha256(&i.to_le_bytes()),
+            size: 500,
+            compressed_size: Some(1000),
+            error: None,
+            attestation: None,
+        })
+        .collect();
+    let result = TagResult {
+        tag: "huge".into(),
+        outcome: TagOutcome::Index { digest: Digest::sha256(b"idx"), media_type: "application/vnd.oci.image.index.v1+json".into(), kind: ManifestKind::OciIndex, children, attestations: 0 },
+    };
+    let t = Instant::now();
+    let m = Matrix::build("bench/huge", vec![result]);
+    println!("100,000-entry index → matrix: {} columns in {:.3} s (goal: well under 1 s)", m.platforms.len(), t.elapsed().as_secs_f64());
+}
+
 fn main() {
+    huge_index();
     let tags: usize = std::env::var("ARCHLENS_BENCH_TAGS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
     let addr = common::registry_addr();
     let repo = "bench/app";

@@ -51,6 +51,11 @@ pub struct NetArgs {
     /// Speak plain HTTP to a non-loopback registry (loopback hosts always may).
     #[arg(long, global = true)]
     pub plain_http: bool,
+    /// Raise or lower a read limit: `manifest=16MiB`, `config=`, `token=`, `error-body=`,
+    /// `page=` (sizes in B, KiB, MiB, GiB) or `pages=N` (repeatable). Defaults: manifest 8 MiB,
+    /// config 32 MiB, token 1 MiB, error body 64 KiB, page 16 MiB, 10000 pages.
+    #[arg(long = "limit", global = true, value_parser = parse_limit)]
+    pub limits: Vec<String>,
     /// Skip TLS certificate verification (the registry's identity is then unchecked).
     #[arg(long, global = true)]
     pub insecure: bool,
@@ -58,6 +63,10 @@ pub struct NetArgs {
     /// count manifest GETs).
     #[arg(long, global = true)]
     pub head: bool,
+}
+
+fn parse_limit(s: &str) -> Result<String, String> {
+    registry::client::Limits::default().set(s).map(|()| s.to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -102,6 +111,14 @@ impl NetArgs {
             concurrency: self.concurrency.max(1),
             plain_http: self.plain_http,
             insecure: self.insecure,
+            limits: {
+                let mut l = registry::client::Limits::default();
+                for spec in &self.limits {
+                    // Checked when the arguments were parsed (parse_limit).
+                    let _ = l.set(spec);
+                }
+                l
+            },
             resolve_with_head: self.head.then_some(true),
             ..ClientOptions::default()
         }

@@ -164,6 +164,8 @@ pub struct Matrix {
     row_of: HashMap<String, usize>,
     /// `platforms` as keys, same order.
     keys: Vec<String>,
+    /// `keys` for lookups: a row with 100,000 platforms must not cost 100,000² comparisons.
+    key_set: std::collections::HashSet<String>,
 }
 
 impl Matrix {
@@ -186,10 +188,9 @@ impl Matrix {
         let row = Row::from_result(result);
         let mut added = false;
         for key in row.cells.keys() {
-            if !self.keys.contains(key) {
+            if self.key_set.insert(key.clone()) {
                 let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
                 self.platforms.push(p);
-                self.keys.push(key.clone());
                 added = true;
             }
         }

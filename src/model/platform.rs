@@ -153,6 +153,9 @@ impl Platform {
         if specifier.is_empty() {
             return Err(PlatformError::Empty);
         }
+        if specifier.len() > MAX_PLATFORM_LEN {
+            return Err(PlatformError::TooLong { len: specifier.len(), max: MAX_PLATFORM_LEN });
+        }
         if specifier.contains('*') {
             return Err(PlatformError::Wildcard { input: specifier.to_string() });
         }
@@ -540,6 +543,10 @@ impl Matcher {
     }
 }
 
+/// Variant levels a platform vector walks down at most (amd64 has v1–v4, arm v5–v8): a variant
+/// such as `v4294967295` is matched as itself, never expanded into billions of entries.
+const MAX_VARIANT_LEVEL: u32 = 16;
+
 /// containerd's `platformVector`.
 fn platform_vector(p: &Platform) -> Vec<Platform> {
     let with = |arch: &str, variant: String| Platform {
@@ -551,7 +558,7 @@ fn platform_vector(p: &Platform) -> Vec<Platform> {
     match p.architecture.as_str() {
         "amd64" => {
             if let Ok(v) = p.variant.trim_start_matches('v').parse::<u32>() {
-                for n in (1..v).rev() {
+                for n in (1..v.min(MAX_VARIANT_LEVEL)).rev() {
                     vector.push(with("amd64", format!("v{n}")));
                 }
             }
@@ -560,7 +567,7 @@ fn platform_vector(p: &Platform) -> Vec<Platform> {
         "arm" => {
             if let Ok(v) = p.variant.trim_start_matches('v').parse::<u32>() {
                 if v > 5 {
-                    for n in (5..v).rev() {
+                    for n in (5..v.min(MAX_VARIANT_LEVEL)).rev() {
                         vector.push(with("arm", format!("v{n}")));
                     }
                 }

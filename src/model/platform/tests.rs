@@ -222,3 +222,17 @@ fn column_order_is_the_documented_one() {
         "windows/amd64:10.0.20348.1",
     ]);
 }
+
+#[test]
+fn huge_variants_and_fields_are_bounded() {
+    // Would walk four billion variants down; matched as itself instead.
+    let host = Platform::parse("linux/amd64/v4294967295").unwrap();
+    let m = Matcher::only(&host);
+    assert!(m.matches(&host));
+    assert!(m.matches(&Platform::parse("linux/amd64/v2").unwrap()));
+    let arm = Platform::parse("linux/arm/v4294967295").unwrap();
+    assert!(Matcher::only(&arm).matches(&Platform::parse("linux/arm/v7").unwrap()));
+    // A 10 MB platform string is refused at once.
+    let long = format!("linux/{}", "a".repeat(10_000_000));
+    assert!(matches!(Platform::parse(&long), Err(PlatformError::TooLong { .. })));
+}
