@@ -222,6 +222,15 @@ async fn a_corrupted_cache_entry_is_dropped_not_used() {
     std::fs::write(&path, EVIL).unwrap();
     assert_eq!(cache.get(&d).await, None);
     assert!(!path.exists(), "the damaged entry is removed");
+    // A FIFO or a link to /dev/zero where an entry should be: a miss, at once.
+    let fifo = dir.path().join("blobs/sha256").join(Digest::sha256(b"fifo").encoded());
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let started = Instant::now();
+    assert_eq!(cache.get(&Digest::sha256(b"fifo")).await, None);
+    let zero = dir.path().join("blobs/sha256").join(Digest::sha256(b"zero").encoded());
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    assert_eq!(cache.get(&Digest::sha256(b"zero")).await, None);
+    assert!(started.elapsed() < Duration::from_secs(2), "neither hangs nor reads forever");
 }
 
 #[tokio::test]

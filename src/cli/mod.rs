@@ -190,7 +190,9 @@ pub fn run(args: Args) -> ExitCode {
     let command = args.command.unwrap_or(Command::Gui(gui::GuiArgs::default()));
     init_logging(args.verbose, matches!(command, Command::Gui(_)));
     if let Command::Gui(g) = command {
-        return match gui::run(g, args.net.options()) {
+        let ran = gui::run(g, args.net.options());
+        archlens::registry::cache::flush_writes(Duration::from_secs(10));
+        return match ran {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -220,6 +222,8 @@ pub fn run(args: Args) -> ExitCode {
             Command::Gui(_) => Ok(ExitCode::SUCCESS),
         }
     });
+    // Cache entries are written off the request path; let them land before exiting.
+    archlens::registry::cache::flush_writes(Duration::from_secs(10));
     match result {
         Ok(code) => code,
         // The reader went away (`archlens inspect --raw … | head`): not an error.

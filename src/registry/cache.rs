@@ -9,6 +9,9 @@ use crate::model::digest::Digest;
 
 use super::error::RegistryError;
 
+/// The largest entry read back (manifests and configs are capped below this when fetched).
+const MAX_ENTRY: u64 = 64 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: Arc<PathBuf>,
@@ -46,7 +49,18 @@ impl Cache {
         // Entries are small (manifests and configs): reading inline costs less than handing
         // each one to a blocking thread.
         let path = Cache::path(&self.root, digest);
-        let bytes = std::fs::read(&path).ok()?;
+        if let Some(b) = writer().pending(&path) {
+            return Some(b.to_vec());
+        }
+        // Only a regular file of a sane size: a FIFO, a device or a link to one never hangs
+        // or floods a read.
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_ENTRY {
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(&path).ok()?, MAX_ENTRY + 1), &mut bytes).ok()?;
         if digest.verify(&bytes).is_ok() {
             Some(bytes)
         } else {
@@ -55,30 +69,97 @@ impl Cache {
         }
     }
 
-    /// Store bytes already verified against `digest` (write to a temporary name, then rename,
-    /// so readers never see a partial file). Small entries, written inline like reads.
+    /// Store bytes already verified against `digest`. The write happens on a writer thread,
+    /// off the request path (reads are verified, so an entry needs no durability: a torn file
+    /// is a miss); until written, [`Cache::get`] answers from memory. [`flush_writes`] waits.
     pub async fn put(&self, digest: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
         if !digest.is_verifiable() {
             return Ok(());
         }
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = Cache::path(&self.root, digest);
-        let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-        let write = || -> std::io::Result<()> {
-            if let Err(e) = std::fs::write(&tmp, bytes) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    return Err(e);
-                }
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                std::fs::write(&tmp, bytes)?;
+        writer().queue(path, Arc::new(bytes.to_vec()));
+        Ok(())
+    }
+}
+
+/// Write `bytes` to `path` by a temporary name and a rename, so readers never see a part.
+fn write_entry(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let write = || -> std::io::Result<()> {
+        if let Err(e) = std::fs::write(&tmp, bytes) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(e);
             }
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            RegistryError::Cache { path: path.display().to_string(), detail: e.to_string() }
-        })
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&tmp, bytes)?;
+        }
+        std::fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// The process's cache writer: a thread that takes entries from a queue and writes them.
+struct Writer {
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<(PathBuf, Arc<Vec<u8>>)>>,
+    /// Entries queued and not written yet, readable meanwhile.
+    pending: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Vec<u8>>>>>,
+}
+
+impl Writer {
+    fn queue(&self, path: PathBuf, bytes: Arc<Vec<u8>>) {
+        if let Ok(mut p) = self.pending.lock() {
+            if p.insert(path.clone(), bytes.clone()).is_some() {
+                return; // already on its way
+            }
+        }
+        let sent = self.tx.lock().map(|tx| tx.send((path.clone(), bytes.clone())).is_ok()).unwrap_or(false);
+        if !sent {
+            // No writer thread: write here rather than lose the entry.
+            let _ = write_entry(&path, &bytes);
+            if let Ok(mut p) = self.pending.lock() {
+                p.remove(&path);
+            }
+        }
+    }
+
+    fn pending(&self, path: &Path) -> Option<Arc<Vec<u8>>> {
+        self.pending.lock().ok()?.get(path).cloned()
+    }
+
+    fn is_idle(&self) -> bool {
+        self.pending.lock().map(|p| p.is_empty()).unwrap_or(true)
+    }
+}
+
+fn writer() -> &'static Writer {
+    static WRITER: std::sync::OnceLock<Writer> = std::sync::OnceLock::new();
+    WRITER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Arc<Vec<u8>>)>();
+        let pending: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Vec<u8>>>>> = Arc::default();
+        let shared = pending.clone();
+        // If the thread cannot start, `queue` writes inline (the send fails once rx is gone).
+        let _ = std::thread::Builder::new().name("archlens-cache".into()).spawn(move || {
+            for (path, bytes) in rx {
+                // A cache that cannot be written only costs speed next time.
+                let _ = write_entry(&path, &bytes);
+                if let Ok(mut p) = shared.lock() {
+                    p.remove(&path);
+                }
+            }
+        });
+        Writer { tx: std::sync::Mutex::new(tx), pending }
+    })
+}
+
+/// Wait (up to `limit`) until queued cache entries are on disk; call before the process exits.
+pub fn flush_writes(limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while !writer().is_idle() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
