@@ -217,8 +217,10 @@ async fn a_corrupted_cache_entry_is_dropped_not_used() {
     let cache = Cache::at(dir.path());
     let d = Digest::sha256(GOOD);
     cache.put(&d, GOOD).await.unwrap();
-    assert_eq!(cache.get(&d).await.as_deref(), Some(GOOD));
+    assert_eq!(cache.get(&d).await.as_deref(), Some(GOOD), "readable at once, before the writer wrote it");
+    archlens::registry::cache::flush_writes(Duration::from_secs(5));
     let path = dir.path().join("blobs/sha256").join(d.encoded());
+    assert_eq!(std::fs::read(&path).unwrap(), GOOD, "on disk after the flush");
     std::fs::write(&path, EVIL).unwrap();
     assert_eq!(cache.get(&d).await, None);
     assert!(!path.exists(), "the damaged entry is removed");
