@@ -14,6 +14,8 @@ use tokio::net::TcpListener;
 
 enum Action {
     Respond { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    /// 200 with `body` sent one byte every `every`.
+    Drip { body: Vec<u8>, every: Duration },
     Hang,
     Reset,
 }
@@ -58,6 +60,16 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
                 let head = String::from_utf8_lossy(&head).to_string();
                 match handler(&head, n, &self_addr) {
                     Action::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                    Action::Drip { body, every } => {
+                        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                        let _ = sock.write_all(head.as_bytes()).await;
+                        for b in body {
+                            if sock.write_all(&[b]).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(every).await;
+                        }
+                    }
                     Action::Reset => drop(sock),
                     Action::Respond { status, headers, body } => {
                         let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
@@ -548,4 +560,28 @@ async fn unverifiable_digests_are_never_read_and_failures_stay_with_their_reposi
     let d = Digest::sha256(INDEX);
     assert!(fetcher.manifest("bad", &d).await.is_err());
     assert_eq!(fetcher.manifest("good", &d).await.unwrap().bytes.as_slice(), INDEX);
+}
+
+#[tokio::test]
+async fn a_layer_sent_one_byte_at_a_time_stops_at_the_timeout() {
+    let img = arm64_app(None);
+    let config_digest = Digest::sha256(&img.blobs[0]);
+    let layer = img.blobs[1].clone();
+    let fake = serve(move |head, _, _| {
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        if path.contains("/manifests/") {
+            ok(&img.manifest, &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", img.digest.as_str())])
+        } else if path.ends_with(config_digest.as_str()) {
+            ok(&img.blobs[0], &[])
+        } else {
+            Action::Drip { body: layer.clone(), every: Duration::from_millis(50) }
+        }
+    })
+    .await;
+    let started = Instant::now();
+    let out = cli(vec!["diagnose".into(), format!("{}/team/app:1", fake.addr), "--host".into(), "linux/arm64".into(), "--deep".into(), "--timeout".into(), "2".into()]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(started.elapsed() < Duration::from_secs(8), "stopped at the timeout, took {:?}", started.elapsed());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("within 2 s") || err.contains("--timeout"), "{err}");
 }

@@ -35,9 +35,14 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let reference = Reference::parse(&a.reference)?;
     let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
     let fetcher = net.fetcher(reference.registry())?;
-    let d = diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: a.deep, max_bytes: a.max_bytes }, None)
-        .await
-        .with_context(|| format!("diagnosing {reference}"))?;
+    // --timeout bounds the whole diagnosis too, not only each request.
+    let d = tokio::time::timeout(
+        std::time::Duration::from_secs(net.timeout.max(1)),
+        diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: a.deep, max_bytes: a.max_bytes }, None),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("the diagnosis took longer than --timeout {} s and was stopped; raise --timeout for big layers or slow registries", net.timeout))?
+    .with_context(|| format!("diagnosing {reference}"))?;
     match a.format {
         Format::Json => output::json(&serde_json::to_value(&d)?)?,
         Format::Table => {

@@ -173,6 +173,13 @@ pub struct Fetched {
     pub content_type: Option<String>,
 }
 
+/// A blob being read, with the time by which all of it must have arrived.
+pub struct BlobStream {
+    resp: reqwest::Response,
+    deadline: tokio::time::Instant,
+    allowed: Duration,
+}
+
 /// One page of a paginated list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -416,9 +423,23 @@ impl RegistryClient {
         }
     }
 
-    /// Start a streamed `GET` of a blob: the response once its headers arrived (with auth,
-    /// within the timeout); the caller pulls the body chunk by chunk with [`Self::next_chunk`].
-    pub async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<reqwest::Response, RegistryError> {
+    /// Start a streamed `GET` of a blob that must be read whole within the timeout (headers
+    /// and body together); the caller pulls the body with [`Self::next_chunk`].
+    pub async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<BlobStream, RegistryError> {
+        self.open_blob_within(repo, digest, self.options.timeout).await
+    }
+
+    /// [`Self::open_blob`] with `allowed` for the whole transfer (copies of big layers allow
+    /// for their size).
+    pub async fn open_blob_within(&self, repo: &str, digest: &Digest, allowed: Duration) -> Result<BlobStream, RegistryError> {
+        let deadline = tokio::time::Instant::now() + allowed;
+        let resp = tokio::time::timeout_at(deadline, self.open_blob_response(repo, digest))
+            .await
+            .map_err(|_| RegistryError::Timeout { registry: self.name(), url: self.url(&format!("/v2/{repo}/blobs/{digest}")), seconds: allowed.as_secs().max(1) })??;
+        Ok(BlobStream { resp, deadline, allowed })
+    }
+
+    async fn open_blob_response(&self, repo: &str, digest: &Digest) -> Result<reqwest::Response, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let scope = repo_scope(repo, "pull");
         let mut authenticated = false;
@@ -457,10 +478,14 @@ impl RegistryClient {
         }
     }
 
-    /// The next chunk of a streamed body, within the timeout; `None` at the end.
-    pub async fn next_chunk(&self, resp: &mut reqwest::Response) -> Result<Option<Vec<u8>>, RegistryError> {
-        match tokio::time::timeout(self.options.timeout, resp.chunk()).await {
-            Err(_) => Err(self.timeout_error(resp.url().to_string())),
+    /// The next chunk of a streamed blob, before the stream's deadline; `None` at the end.
+    pub async fn next_chunk(&self, stream: &mut BlobStream) -> Result<Option<Vec<u8>>, RegistryError> {
+        match tokio::time::timeout_at(stream.deadline, stream.resp.chunk()).await {
+            Err(_) => Err(RegistryError::Timeout {
+                registry: self.name(),
+                url: stream.resp.url().to_string(),
+                seconds: stream.allowed.as_secs().max(1),
+            }),
             Ok(Err(e)) => Err(self.classify(&e)),
             Ok(Ok(c)) => Ok(c.map(|b| b.to_vec())),
         }

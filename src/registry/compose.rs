@@ -275,7 +275,7 @@ async fn copy_blob_to_layout(
     }
     match src.source() {
         Source::Registry(c) => {
-            let mut resp = c.open_blob(src_repo, digest).await?;
+            let mut resp = c.open_blob_within(src_repo, digest, super::upload::transfer_time(c.options().timeout, size)).await?;
             let mut sink = layout.blob_sink(digest, size)?;
             while let Some(chunk) = c.next_chunk(&mut resp).await? {
                 sink.write(&chunk)?;

@@ -17,6 +17,11 @@ use crate::model::digest::Digest;
 use super::client::{RegistryClient, repo_scope};
 use super::error::RegistryError;
 
+/// Time allowed to move `size` bytes of a blob: the usual timeout plus a floor of 1 MB/s.
+pub fn transfer_time(timeout: Duration, size: u64) -> Duration {
+    timeout + Duration::from_secs(size / 1_000_000)
+}
+
 /// What a mount attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mount {
@@ -85,7 +90,7 @@ impl RegistryClient {
         let payload = match body {
             BlobBody::Bytes(b) => reqwest::Body::from(b.clone()),
             BlobBody::From { client, repo: src_repo } => {
-                let resp = client.open_blob(src_repo, digest).await?;
+                let resp = client.open_blob_within(src_repo, digest, transfer_time(client.options().timeout, size)).await?;
                 let client = client.clone();
                 let limit = size;
                 let chunks = futures::stream::unfold(Some((client, resp, 0u64)), move |state| async move {
@@ -117,8 +122,7 @@ impl RegistryClient {
             rb = rb.header(AUTHORIZATION, h);
         }
         let started = std::time::Instant::now();
-        // The whole body must go through: the usual timeout plus a floor of 1 MB/s.
-        let limit = self.options().timeout + Duration::from_secs(size / 1_000_000);
+        let limit = transfer_time(self.options().timeout, size);
         let error_cap = self.options().limits.error_body;
         let resp = tokio::time::timeout(limit, async {
             let mut r = rb.send().await?;
