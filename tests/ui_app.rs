@@ -582,3 +582,22 @@ fn closing_the_window_during_a_push_asks_first() {
     rig.steps(2);
     assert!(rig.harness.state().quit_confirmed, "quitting anyway is the user's choice");
 }
+
+#[test]
+fn a_matrix_whose_every_tag_failed_has_no_columns_and_does_not_panic() {
+    use archlens::model::matrix::{TagOutcome, TagResult};
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for t in ["1.0", "2.0"] {
+        rig.events.send(Event::Row { id, result: TagResult { tag: t.into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } } }).unwrap();
+    }
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(4);
+    rig.harness.get_by_label("1.0");
+    // Keyboard movement over a matrix without columns stays put.
+    rig.harness.key_press(egui::Key::ArrowRight);
+    rig.harness.key_press(egui::Key::ArrowDown);
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(3);
+}

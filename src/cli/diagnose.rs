@@ -61,7 +61,7 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             if let Some(b) = &d.binary {
                 let via = if b.via.is_empty() { String::new() } else { format!(" (via {})", b.via.join(" → ")) };
                 let format = serde_json::to_value(&b.format).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default();
-                println!("Binary:     {} ({format}, {}){via}", b.path, b.architecture.as_deref().unwrap_or("unknown architecture"));
+                println!("Binary:     {} ({format}, {}){}", output::printable(&b.path), b.architecture.as_deref().unwrap_or("unknown architecture"), output::printable(&via));
             }
             if a.deep {
                 println!("Read:       {} of layers", human_bytes(d.bytes_read));
@@ -71,8 +71,8 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             }
             for f in &d.findings {
                 println!();
-                println!("[{}] {}", f.kind, f.message);
-                println!("    evidence: {}", f.evidence);
+                println!("[{}] {}", f.kind, output::printable(&f.message));
+                println!("    evidence: {}", output::printable(&f.evidence));
             }
             if !d.remedy.is_empty() {
                 println!();

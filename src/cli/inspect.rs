@@ -95,10 +95,10 @@ fn print(i: &Inspection) {
     let v = &i.manifest.view;
     println!("Reference:   {}", i.reference);
     println!("Digest:      {}", i.manifest.digest);
-    println!("Media type:  {} ({})", v.media_type, v.kind.label());
+    println!("Media type:  {} ({})", output::printable(&v.media_type), v.kind.label());
     println!("Size:        {} bytes", i.manifest.bytes.len());
     for (k, val) in &v.annotations {
-        println!("Annotation:  {k}={val}");
+        println!("Annotation:  {}={}", output::printable(k), output::printable(val));
     }
     if v.kind.is_index() {
         println!();
@@ -136,9 +136,9 @@ fn print(i: &Inspection) {
         return;
     }
     if let Some((d, _, c)) = &i.config {
-        println!("Platform:    {} (from config {})", c.platform.key(), d.short());
+        println!("Platform:    {} (from config {})", output::printable(&c.platform.key()), d.short());
         if let Some(created) = &c.created {
-            println!("Created:     {created}");
+            println!("Created:     {}", output::printable(created));
         }
         if !c.entrypoint.is_empty() {
             println!("Entrypoint:  {:?}", c.entrypoint);

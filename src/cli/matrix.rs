@@ -110,7 +110,7 @@ fn print_table(m: &Matrix) {
     if !shared.is_empty() {
         println!();
         for (d, tags) in shared {
-            println!("{} tags point at {}: {}", tags.len(), d.short(), tags.join(", "));
+            println!("{} point at {}: {}", archlens::model::units::count(tags.len(), "tag", "tags"), d.short(), tags.join(", "));
         }
     }
 }

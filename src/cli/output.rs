@@ -2,13 +2,27 @@
 
 use std::io::Write as _;
 
+/// Columns wider than this are not padded to: a 70,000-character value overflows its
+/// column instead of widening every line.
+const MAX_COLUMN: usize = 80;
+
+/// What registry data may hold that a terminal would act on (escape sequences, carriage
+/// returns) is shown escaped.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// Print rows as left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| printable(c)).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
-            if i < widths.len() {
-                widths[i] = widths[i].max(c.chars().count());
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.chars().count().min(MAX_COLUMN));
             }
         }
     }
@@ -18,7 +32,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         cells
             .into_iter()
             .enumerate()
-            .map(|(i, c)| if i + 1 == n { c } else { format!("{c:<w$}", w = widths[i]) })
+            .map(|(i, c)| {
+                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.chars().count());
+                if i + 1 == n { c } else { c + &" ".repeat(pad) }
+            })
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
@@ -26,7 +43,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     };
     let _ = writeln!(out, "{}", line(header.iter().map(|s| s.to_string()).collect()));
     for r in rows {
-        let _ = writeln!(out, "{}", line(r.clone()));
+        let _ = writeln!(out, "{}", line(r));
     }
 }
 

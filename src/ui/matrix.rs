@@ -291,6 +291,11 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
     let Some(mv) = &state.matrix else { return 0.0 };
     let m = &mv.matrix;
     let keys = m.platform_keys();
+    if keys.is_empty() {
+        // Every tag failed or is an artifact: no platform to show a column for.
+        ui.weak("No platform columns: no tag resolved to an image (hover a tag's error for why).");
+        return forced_y.unwrap_or(0.0);
+    }
     let visible = &state.derived.visible;
     let show_att = state.settings.show_attestations;
     let selection = state.selection.clone();

@@ -221,14 +221,40 @@ pub fn spawn_with(
                     other => {
                         let id = command_id(&other);
                         let w = worker.clone();
-                        let task = tokio::spawn(async move { w.run(other).await });
-                        tasks.insert(id, task.abort_handle());
+                        let e = worker.clone();
+                        let handle = spawn_reporting(id, async move { w.run(other).await }, move |ev| e.emit(ev));
+                        tasks.insert(id, handle);
                     }
                 }
             }
         });
     })?;
     Ok(handle)
+}
+
+/// Run `work` as a task; if it panics, `emit` gets a failure for `id` (the UI shows an error
+/// instead of waiting for ever). Returns the handle that cancels it.
+fn spawn_reporting(
+    id: RequestId,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+    emit: impl Fn(Event) + Send + 'static,
+) -> AbortHandle {
+    let task = tokio::spawn(work);
+    let handle = task.abort_handle();
+    tokio::spawn(async move {
+        if let Err(e) = task.await {
+            if e.is_panic() {
+                let payload = e.into_panic();
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                emit(Event::Failed { id, error: format!("internal error: {what}. This is a bug in Archlens; the rest of the app goes on") });
+            }
+        }
+    });
+    handle
 }
 
 fn command_id(c: &Command) -> RequestId {
@@ -546,5 +572,34 @@ impl Worker {
             Command::Cancel { .. } => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_becomes_a_failure_event() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = spawn_reporting(7, async { panic!("boom at the worker") }, move |e| {
+            let _ = tx.send(e);
+        });
+        let event = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(5))).await.unwrap().unwrap();
+        match event {
+            Event::Failed { id, error } => {
+                assert_eq!(id, 7);
+                assert!(error.contains("boom at the worker") && error.contains("internal error"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(handle.is_finished());
+        // A cancelled task is no failure.
+        let (tx, rx) = std::sync::mpsc::channel::<Event>();
+        let h = spawn_reporting(8, std::future::pending(), move |e| {
+            let _ = tx.send(e);
+        });
+        h.abort();
+        assert!(tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_millis(300))).await.unwrap().is_err());
     }
 }
