@@ -57,12 +57,23 @@ fn path() -> Option<PathBuf> {
 
 /// `None` on a first run (no settings file yet). A damaged file is set aside, not lost.
 pub fn load() -> Option<Settings> {
-    let p = path()?;
+    load_from(&path()?)
+}
+
+/// [`load`] from `p`.
+pub fn load_from(p: &std::path::Path) -> Option<Settings> {
+    let p = p.to_path_buf();
     let bytes = std::fs::read(&p).ok()?;
     match serde_json::from_slice(&bytes) {
         Ok(s) => Some(s),
         Err(_) => {
-            let _ = std::fs::rename(&p, p.with_extension("json.damaged"));
+            // Set aside under a name not taken yet: an earlier damaged copy is never replaced.
+            let aside = (0..1000)
+                .map(|n| if n == 0 { p.with_extension("json.damaged") } else { p.with_extension(format!("json.damaged.{n}")) })
+                .find(|c| !c.exists());
+            if let Some(aside) = aside {
+                let _ = std::fs::rename(&p, aside);
+            }
             None
         }
     }
@@ -76,4 +87,24 @@ pub fn save(s: &Settings) -> std::io::Result<()> {
     let tmp = p.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?)?;
     std::fs::rename(tmp, p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_settings_are_set_aside_without_replacing_an_earlier_copy() {
+        let dir = std::env::temp_dir().join(format!("archlens-settings-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("settings.json");
+        std::fs::write(&p, b"{ first damage").unwrap();
+        assert!(load_from(&p).is_none());
+        std::fs::write(&p, b"{ second damage").unwrap();
+        assert!(load_from(&p).is_none());
+        assert_eq!(std::fs::read(dir.join("settings.json.damaged")).unwrap(), b"{ first damage");
+        assert_eq!(std::fs::read(dir.join("settings.json.damaged.1")).unwrap(), b"{ second damage");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -585,3 +585,20 @@ async fn a_layer_sent_one_byte_at_a_time_stops_at_the_timeout() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("within 2 s") || err.contains("--timeout"), "{err}");
 }
+
+#[tokio::test]
+async fn messages_name_redirect_loops_and_servers_that_are_not_registries() {
+    let looping = serve(|_, _, me| Action::Respond { status: 302, headers: vec![("Location".into(), format!("http://{me}/v2/again"))], body: Vec::new() }).await;
+    let err = client(&looping.addr, 5000).tags_all("r").await.unwrap_err().to_string();
+    assert!(err.contains("redirect loop") && !err.contains("cannot connect"), "{err}");
+    let web = serve(|_, _, _| Action::Respond {
+        status: 404,
+        headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+        body: b"<html><body>Not Found</body></html>".to_vec(),
+    })
+    .await;
+    let err = client(&web.addr, 5000).tags_all("r").await.unwrap_err().to_string();
+    assert!(err.contains("not a container registry"), "{err}");
+    let err = client(&web.addr, 5000).ping().await.unwrap_err().to_string();
+    assert!(err.contains("not a container registry"), "{err}");
+}

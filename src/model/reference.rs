@@ -27,8 +27,13 @@ pub enum ReferenceError {
     BadHost { input: String, host: String },
     #[error("reference {input:?}: tag {tag:?} is invalid (1-128 of letters, digits, `_`, `.`, `-`, not starting with `.` or `-`)")]
     BadTag { input: String, tag: String },
-    #[error("reference {input:?}: {source}")]
-    BadDigest { input: String, source: DigestError },
+    /// (`problem`, not `source`: the message already says it, so error chains do not repeat it.)
+    #[error("reference {input:?}: {problem}")]
+    BadDigest { input: String, problem: DigestError },
+    #[error("reference {input:?} holds a user name or password before the host; Archlens never takes credentials in a reference: sign in with `archlens login HOST` (or docker/podman login) and name the image without them")]
+    UserInfo { input: String },
+    #[error("reference {input:?}: port {port} is not a port (1 to 65535)")]
+    BadPort { input: String, port: String },
     #[error("reference {input:?}: repository name is longer than 255 characters")]
     TooLong { input: String },
     #[error("reference {input:?}: name a tag or a digest of the layout: oci:DIR:TAG or oci:DIR@sha256:…")]
@@ -51,6 +56,9 @@ impl Registry {
             .unwrap_or(host);
         if host.is_empty() {
             return Err(ReferenceError::Empty);
+        }
+        if let Some(port) = bad_port(host) {
+            return Err(ReferenceError::BadPort { input: input.to_string(), port });
         }
         if !valid_host(host) {
             return Err(ReferenceError::BadHost { input: input.to_string(), host: host.to_string() });
@@ -165,10 +173,17 @@ impl Reference {
             return Reference::parse_layout(input, rest, allow_tag);
         }
         let err_input = input.to_string();
+        // `user:password@host/…`: an `@` before the first `/` is not a digest.
+        if let Some((before, after)) = input.split_once('@') {
+            // A digest never holds a `/`; a host and path after the `@` do.
+            if !before.contains('/') && !before.is_empty() && after.contains('/') {
+                return Err(ReferenceError::UserInfo { input: err_input });
+            }
+        }
         let (rest, digest) = match input.split_once('@') {
             Some((rest, d)) => {
                 let digest = Digest::parse(d)
-                    .map_err(|source| ReferenceError::BadDigest { input: err_input.clone(), source })?;
+                    .map_err(|problem| ReferenceError::BadDigest { input: err_input.clone(), problem })?;
                 (rest, Some(digest))
             }
             None => (input, None),
@@ -193,6 +208,9 @@ impl Reference {
         let (host, path) = split_host(name_part);
         let host = match host {
             Some(h) => {
+                if let Some(port) = bad_port(h) {
+                    return Err(ReferenceError::BadPort { input: err_input, port });
+                }
                 if !valid_host(h) {
                     return Err(ReferenceError::BadHost { input: err_input, host: h.to_string() });
                 }
@@ -228,7 +246,7 @@ impl Reference {
         let err_input = input.to_string();
         let (rest, digest) = match rest.rsplit_once('@') {
             Some((dir, d)) => {
-                let digest = Digest::parse(d).map_err(|source| ReferenceError::BadDigest { input: err_input.clone(), source })?;
+                let digest = Digest::parse(d).map_err(|problem| ReferenceError::BadDigest { input: err_input.clone(), problem })?;
                 (dir, Some(digest))
             }
             None => (rest, None),
@@ -341,6 +359,16 @@ fn host_without_port(host: &str) -> &str {
     host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
 }
 
+/// The port of `host[:port]` when it is all digits but not a port number (`99999`, `0`).
+fn bad_port(host: &str) -> Option<String> {
+    let port = match host.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").map(|(_, p)| p)?,
+        None => host.rsplit_once(':').map(|(_, p)| p)?,
+    };
+    let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    (digits && !port.parse::<u16>().is_ok_and(|n| n > 0)).then(|| port.to_string())
+}
+
 fn valid_host(host: &str) -> bool {
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
@@ -423,6 +451,18 @@ pub fn valid_tag(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_and_impossible_ports_are_named() {
+        assert!(matches!(Reference::parse("alice:pw@127.0.0.1:5000/x"), Err(ReferenceError::UserInfo { .. })));
+        assert!(matches!(Reference::parse("127.0.0.1:99999/x"), Err(ReferenceError::BadPort { .. })));
+        assert!(matches!(Registry::parse("host:0"), Err(ReferenceError::BadPort { .. })));
+        assert!(Reference::parse("127.0.0.1:65535/x").is_ok());
+        assert!(matches!(Reference::parse("nginx@sha256:abc"), Err(ReferenceError::BadDigest { .. })));
+        // The digest's own message appears once.
+        let e = Reference::parse("nginx@sha256:abc").unwrap_err();
+        assert!(std::error::Error::source(&e).is_none(), "no chained repeat: {e}");
+    }
+
     #[test]
     fn listed_names_are_checked_by_the_grammar() {
         use super::{valid_repository_name, valid_tag};
@@ -507,7 +547,7 @@ mod tests {
         assert!(matches!(Reference::parse("nginx@sha256:abc"), Err(ReferenceError::BadDigest { .. })));
         assert!(matches!(Reference::parse("a//b"), Err(ReferenceError::BadComponent { .. })));
         assert!(matches!(Reference::parse("a/b..c"), Err(ReferenceError::BadComponent { .. })));
-        assert!(matches!(Reference::parse("host:99999999/a"), Err(ReferenceError::BadHost { .. })));
+        assert!(matches!(Reference::parse("host:99999999/a"), Err(ReferenceError::BadPort { .. })));
         let msg = Reference::parse("Nginx").unwrap_err().to_string();
         assert!(msg.contains("lowercase"), "{msg}");
     }

@@ -503,6 +503,12 @@ impl RegistryClient {
             source = s.source();
         }
         let lower = detail.to_ascii_lowercase();
+        if e.is_redirect() {
+            let at = e.url().map(|u| u.to_string()).unwrap_or_default();
+            return RegistryError::Other {
+                detail: format!("{}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured", self.name()),
+            };
+        }
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             RegistryError::Tls { registry: self.name(), detail }
         } else {
@@ -614,7 +620,18 @@ impl RegistryClient {
 
     /// Fail with the right typed error for a non-success status.
     pub(super) fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
-        if resp.status == 400 && String::from_utf8_lossy(&resp.body).contains("HTTP request to an HTTPS server") {
+        // A web page where the registry API should answer: not a registry at all.
+        let html = resp.header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        if html && resp.header("docker-distribution-api-version").is_none() && (resp.status == 404 || url.ends_with("/v2/")) {
+            return RegistryError::Other {
+                detail: format!(
+                    "{} answers HTTP but is not a container registry: {url} gave a web page (HTTP {}). Check the host and port",
+                    self.name(),
+                    resp.status
+                ),
+            };
+        }
+                if resp.status == 400 && String::from_utf8_lossy(&resp.body).contains("HTTP request to an HTTPS server") {
             return RegistryError::Tls { registry: self.name(), detail: "the registry speaks HTTPS and was asked in plain HTTP".into() };
         }
         match resp.status {

@@ -110,10 +110,10 @@ pub async fn base_draft(fetcher: &Fetcher, reference: &Reference, keep_attestati
         });
     }
     let entries = entries_of(fetcher, reference, &top, keep_attestations).await?;
-    IndexDraft::from_base(&top.bytes, entries).map_err(|source| RegistryError::BadManifest {
+    IndexDraft::from_base(&top.bytes, entries).map_err(|problem| RegistryError::BadManifest {
         registry: reference.registry().name().to_string(),
         what: reference.to_string(),
-        source,
+        problem,
     })
 }
 
@@ -538,10 +538,10 @@ pub async fn run_undo(store: TagStore, journal: &Journal, contents: &Contents, p
     let to = match &e.previous {
         Some(prev) => {
             let bytes = store.manifest_bytes(target, prev).await?;
-            let view = crate::model::manifest::ManifestView::parse(&bytes).map_err(|source| RegistryError::BadManifest {
+            let view = crate::model::manifest::ManifestView::parse(&bytes).map_err(|problem| RegistryError::BadManifest {
                 registry: target.registry().name().to_string(),
                 what: format!("{}@{prev}", target.repository),
-                source,
+                problem,
             })?;
             Some((prev.clone(), view.media_type, bytes))
         }

@@ -25,8 +25,8 @@ pub enum RegistryError {
     Timeout { registry: String, url: String, seconds: u64 },
     #[error("{registry} answered {status} for {url}: {detail}")]
     Http { registry: String, status: u16, url: String, detail: String },
-    #[error("{what} from {registry} is not a manifest Archlens can read: {source}")]
-    BadManifest { registry: String, what: String, source: ManifestError },
+    #[error("{what} from {registry} is not a manifest Archlens can read: {problem}")]
+    BadManifest { registry: String, what: String, problem: ManifestError },
     #[error("refusing to follow a pagination link from {registry} to another host ({url})")]
     CrossHostLink { registry: String, url: String },
     #[error(

@@ -179,10 +179,10 @@ impl Fetcher {
     }
 
     fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
-        ManifestView::parse(bytes).map_err(|source| RegistryError::BadManifest {
+        ManifestView::parse(bytes).map_err(|problem| RegistryError::BadManifest {
             registry: self.source.name(),
             what: format!("{repo}{what}"),
-            source,
+            problem,
         })
     }
 
@@ -199,10 +199,10 @@ impl Fetcher {
 
     pub async fn config(&self, repo: &str, digest: &Digest) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
         let bytes = self.by_digest(repo, digest, Kind::Blob, None).await?;
-        let cfg = ImageConfig::parse(&bytes).map_err(|source| RegistryError::BadManifest {
+        let cfg = ImageConfig::parse(&bytes).map_err(|problem| RegistryError::BadManifest {
             registry: self.source.name(),
             what: format!("config {repo}@{digest}"),
-            source,
+            problem,
         })?;
         Ok((bytes, cfg))
     }
