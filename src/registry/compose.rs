@@ -53,7 +53,7 @@ async fn entries_of(
             let (kind, compressed, config_platform, missing) = match &child {
                 Ok(m) => {
                     let cfg = match (&m.view.config, m.view.kind.is_image() && !e.is_attestation) {
-                        (Some(c), true) => fetcher.config(repo, &c.digest).await.ok().map(|(_, c)| c.platform),
+                        (Some(c), true) => fetcher.config(repo, c).await.ok().map(|(_, c)| c.platform),
                         _ => None,
                     };
                     (m.view.kind, m.view.compressed_size(), cfg, false)
@@ -82,7 +82,7 @@ async fn entries_of(
         return Err(RegistryError::Other { detail: format!("{reference} is {}, not an image", top.view.kind.label()) });
     }
     let cfg = match &top.view.config {
-        Some(c) => Some(fetcher.config(repo, &c.digest).await?.1.platform),
+        Some(c) => Some(fetcher.config(repo, c).await?.1.platform),
         None => top.view.schema1_platform.clone(),
     };
     Ok(vec![DraftEntry {

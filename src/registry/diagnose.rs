@@ -43,7 +43,7 @@ pub async fn run(
         (true, candidates, None)
     } else if top.view.kind.is_image() {
         let Some(c) = &top.view.config else { return Err(not_image("an image without a config")) };
-        let (_, cfg) = fetcher.config(repo, &c.digest).await?;
+        let (_, cfg) = fetcher.config(repo, c).await?;
         let candidates = vec![Candidate { digest: top.digest.clone(), platform: cfg.platform.clone() }];
         (false, candidates, Some((top.clone(), cfg)))
     } else {
@@ -62,7 +62,7 @@ pub async fn run(
                 let Some(c) = child.view.config.clone().filter(|_| child.view.kind.is_image()) else {
                     return Err(not_image(&format!("an index whose {} entry is {}", candidates[i].platform, child.view.kind.label())));
                 };
-                let (_, cfg) = fetcher.config(repo, &c.digest).await?;
+                let (_, cfg) = fetcher.config(repo, &c).await?;
                 (child, cfg)
             }
         };

@@ -197,8 +197,10 @@ impl Fetcher {
         Ok(Manifest { digest: digest.clone(), bytes, view })
     }
 
-    pub async fn config(&self, repo: &str, digest: &Digest) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
-        let bytes = self.by_digest(repo, digest, Kind::Blob, None).await?;
+    /// An image's config, as its descriptor `d` names it: no more than `d.size` bytes are read.
+    pub async fn config(&self, repo: &str, d: &crate::model::manifest::Descriptor) -> Result<(Arc<Vec<u8>>, ImageConfig), RegistryError> {
+        let digest = &d.digest;
+        let bytes = self.by_digest(repo, digest, Kind::Blob, Some(d.size)).await?;
         let cfg = ImageConfig::parse(&bytes).map_err(|problem| RegistryError::BadManifest {
             registry: self.source.name(),
             what: format!("config {repo}@{digest}"),
@@ -284,7 +286,7 @@ impl Fetcher {
             }
             ManifestKind::DockerImage | ManifestKind::OciImage | ManifestKind::DockerSchema1 => {
                 let (platform, error) = match (&m.view.config, &m.view.schema1_platform) {
-                    (Some(c), _) => match self.config(repo, &c.digest).await {
+                    (Some(c), _) => match self.config(repo, c).await {
                         Ok((_, cfg)) => (Some(cfg.platform), None),
                         Err(e) => (None, Some(e.to_string())),
                     },
@@ -364,7 +366,7 @@ impl Fetcher {
             }
         } else if let Some(c) = &manifest.view.config {
             if manifest.view.kind.is_image() {
-                let (bytes, cfg) = self.config(repo, &c.digest).await?;
+                let (bytes, cfg) = self.config(repo, c).await?;
                 config = Some((c.digest.clone(), bytes, cfg));
             }
         }
