@@ -10,8 +10,8 @@ fn diagnose(tag: &str, host: &str, deep: bool) -> (i32, Value) {
     let cache = tempfile::tempdir().unwrap();
     let reference = format!("{repo}:{tag}");
     let mut args = vec!["diagnose", reference.as_str(), "--host", host, "--format", "json"];
-    if deep {
-        args.push("--deep");
+    if !deep {
+        args.push("--shallow");
     }
     let out = common::archlens(&args, cache.path());
     let code = out.status.code().unwrap_or(-1);
@@ -39,10 +39,11 @@ fn an_arm64_entry_holding_an_x86_64_binary_is_caught() {
     assert!(kinds(&v).contains(&"binary-mismatch".to_string()));
     let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "binary-mismatch").unwrap();
     assert!(f["evidence"].as_str().unwrap().contains("e_machine 62"), "{f}");
-    // Without --deep the label looks fine.
+    // Shallow, the label looks fine, and the verdict says the binaries were not read.
     let (code, v) = diagnose("binary-mismatch", "arm64-server", false);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")));
     assert_eq!(v["binary"], Value::Null);
+    assert!(kinds(&v).contains(&"not-read".to_string()), "{v}");
     // The amd64 entry of the same index is healthy for an x86-64 host.
     let (code, v) = diagnose("binary-mismatch", "x86-64", true);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
@@ -134,4 +135,54 @@ fn table_output_errors_and_exit_codes() {
     for p in archlens::model::platform::HOST_PRESETS {
         assert!(help.contains(p.id), "--help lists {}", p.id);
     }
+}
+
+#[test]
+fn shell_form_commands_are_followed_or_said_to_be_unchecked() {
+    let (code, v) = diagnose("shell-form", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("binary-mismatch")), "{v}");
+    assert_eq!(v["binary"]["path"], "/usr/local/bin/myapp");
+    assert!(v["binary"]["via"][0].as_str().unwrap().ends_with("sh -c"), "{v}");
+    let (code, v) = diagnose("shell-builtin", "arm64-server", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("unknown")), "never a bare ok: {v}");
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "unknown").unwrap();
+    assert!(f["evidence"].as_str().unwrap().contains("builtin") && f["evidence"].as_str().unwrap().contains("only the shell (arm64)"), "{f}");
+}
+
+#[test]
+fn scripts_the_kernel_refuses_are_named_with_their_fix() {
+    for (tag, says, fix) in [
+        ("script-crlf", "carriage return", "dos2unix"),
+        ("script-bom", "byte-order mark", "without the byte-order mark"),
+        ("script-no-shebang", "without a #! line", "#!/bin/sh"),
+    ] {
+        let (code, v) = diagnose(tag, "arm64-server", true);
+        assert_eq!((code, v["verdict"].as_str()), (1, Some("broken-entrypoint")), "{tag}: {v}");
+        let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "broken-entrypoint").unwrap();
+        assert!(f["message"].as_str().unwrap().contains(says), "{tag}: {f}");
+        assert!(v["remedy"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains(fix)), "{tag}: {v}");
+    }
+}
+
+#[test]
+fn a_config_without_a_variant_is_no_contradiction_and_attestation_only_indexes_are_named() {
+    let (code, v) = diagnose("armv6-no-variant", "linux/arm/v6", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+    assert!(!kinds(&v).contains(&"config-mismatch".to_string()));
+    let (code, v) = diagnose("attestation-only", "x86-64", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("no-match")));
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("holds no runnable image"), "{f}");
+    assert!(!v["remedy"][0].as_str().unwrap().contains("buildx"), "not told to rebuild: {v}");
+}
+
+#[test]
+fn apple_silicon_falling_back_to_32_bit_arm_says_what_each_runtime_does() {
+    let (_, v) = diagnose("amd64-armv7", "apple-silicon", false);
+    assert_eq!(v["selected"]["platform"], "linux/arm/v7", "{v}");
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "fallback").expect("a fallback finding");
+    let m = f["message"].as_str().unwrap();
+    assert!(m.contains("Docker Desktop") && m.contains("emulation") && m.contains("without binfmt"), "{f}");
+    assert!(!m.contains("will fail with exec format error"), "{f}");
+    assert!(f["evidence"].as_str().unwrap().contains("basis:"), "{f}");
 }

@@ -1,4 +1,4 @@
-//! `archlens diagnose REF --host PRESET|PLATFORM [--deep]`
+//! `archlens diagnose REF --host PRESET|PLATFORM [--shallow]`
 
 use std::process::ExitCode;
 
@@ -21,9 +21,13 @@ pub struct DiagnoseArgs {
     /// x86-64-binfmt, windows-2019, windows-2022) or a platform such as linux/arm/v7.
     #[arg(long, default_value = "apple-silicon")]
     pub host: String,
-    /// Also read the layers to find the entrypoint binary and its real architecture.
-    #[arg(long)]
+    /// Read the layers to find the entrypoint binary and its real architecture (the default).
+    #[arg(long, conflicts_with = "shallow")]
     pub deep: bool,
+    /// Skip reading the layers: labels and selection only (an `ok` then says binaries were
+    /// not read).
+    #[arg(long)]
+    pub shallow: bool,
     /// Stop reading layers after this many compressed bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub max_bytes: u64,
@@ -38,7 +42,7 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     // --timeout bounds the whole diagnosis too, not only each request.
     let d = tokio::time::timeout(
         std::time::Duration::from_secs(net.timeout.max(1)),
-        diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: a.deep, max_bytes: a.max_bytes }, None),
+        diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: !a.shallow, max_bytes: a.max_bytes }, None),
     )
     .await
     .map_err(|_| anyhow::anyhow!("the diagnosis took longer than --timeout {} s and was stopped; raise --timeout for big layers or slow registries", net.timeout))?
@@ -63,7 +67,7 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
                 let format = serde_json::to_value(&b.format).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default();
                 println!("Binary:     {} ({format}, {}){}", output::printable(&b.path), b.architecture.as_deref().unwrap_or("unknown architecture"), output::printable(&via));
             }
-            if a.deep {
+            if !a.shallow {
                 println!("Read:       {} of layers", human_bytes(d.bytes_read));
             }
             for p in &d.partly_verified {

@@ -21,6 +21,9 @@ pub struct BinaryId {
     pub interpreter: Option<(String, Option<String>)>,
     /// A short human description, e.g. `ELF 64-bit LSB, x86-64 (e_machine 62)`.
     pub description: String,
+    /// Why the kernel will refuse to run it, and the fix (a script with CRLF line endings, a
+    /// byte-order mark before `#!`, text without a `#!` line).
+    pub problem: Option<(String, String)>,
 }
 
 /// Bytes needed to identify any supported format (PE needs to follow `e_lfanew`).
@@ -55,7 +58,9 @@ pub fn elf_machine_arch(machine: u16, is64: bool, little: bool) -> Option<&'stat
         (8, false, true) => "mipsle",
         (8, false, false) => "mips",
         (258, true, _) => "loong64",
-        (2, _, _) | (43, _, _) => "sparc64",
+        // EM_SPARC (2) and EM_SPARC32PLUS (18) are 32-bit SPARC; EM_SPARCV9 (43) is sparc64.
+        (2, false, _) | (18, false, _) => "sparc",
+        (43, true, _) => "sparc64",
         _ => return None,
     })
 }
@@ -71,6 +76,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             format: BinaryFormat::Elf,
             architecture: arch.map(str::to_string),
             interpreter: None,
+            problem: None,
             description: format!(
                 "ELF {}-bit {}, e_machine {}{}",
                 if is64 { 64 } else { 32 },
@@ -94,6 +100,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             format: BinaryFormat::Pe,
             architecture: arch.map(str::to_string),
             interpreter: None,
+            problem: None,
             description: format!(
                 "PE, machine {}{}",
                 machine.map(|m| format!("0x{m:04x}")).unwrap_or_else(|| "?".into()),
@@ -120,13 +127,33 @@ pub fn identify(head: &[u8]) -> BinaryId {
                 format: BinaryFormat::Macho,
                 architecture: arch.map(str::to_string),
                 interpreter: None,
+                problem: None,
                 description: format!("Mach-O, cputype {}", cpu.map(|c| format!("0x{c:08x}")).unwrap_or_else(|| "?".into())),
             };
         }
     }
+    if head.starts_with(b"\xEF\xBB\xBF#!") {
+        return script_problem(
+            "script whose #! line comes after a UTF-8 byte-order mark",
+            "it starts with a UTF-8 byte-order mark, so the kernel does not see its #! line: exec fails with \"exec format error\"",
+            "save it without the byte-order mark (e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`) and rebuild",
+        );
+    }
     if let Some(rest) = head.strip_prefix(b"#!") {
         let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let line = String::from_utf8_lossy(&rest[..line_end]).trim().to_string();
+        let raw = rest.get(..line_end).unwrap_or_default();
+        if raw.ends_with(b"\r") {
+            let shown = String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)).trim().to_string();
+            return script_problem(
+                &format!("script, #!{shown} with CRLF line endings"),
+                &format!(
+                    "its #! line ends with a carriage return (Windows line endings), so the kernel looks for an interpreter named \"{}\\r\" and fails with \"no such file or directory\"",
+                    shown.split_whitespace().next().unwrap_or("")
+                ),
+                "convert it to LF line endings (`dos2unix FILE` or `sed -i 's/\\r$//' FILE`; add `*.sh text eol=lf` to .gitattributes) and rebuild",
+            );
+        }
+        let line = String::from_utf8_lossy(raw).trim().to_string();
         let mut parts = line.splitn(2, char::is_whitespace);
         let interp = parts.next().unwrap_or("").to_string();
         let arg = parts.next().map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
@@ -135,9 +162,44 @@ pub fn identify(head: &[u8]) -> BinaryId {
             architecture: None,
             description: format!("script, #!{line}"),
             interpreter: if interp.is_empty() { None } else { Some((interp, arg)) },
+            problem: None,
         };
     }
-    BinaryId { format: BinaryFormat::Unknown, architecture: None, interpreter: None, description: "not an executable format Archlens reads".into() }
+    if looks_like_text(head) {
+        return script_problem(
+            "text without a #! line",
+            "it is text without a #! line, so the kernel cannot run it: exec fails with \"exec format error\"",
+            "make `#!/bin/sh` (or the interpreter it needs) its first line, or start it as `sh FILE`, and rebuild",
+        );
+    }
+    BinaryId {
+        format: BinaryFormat::Unknown,
+        architecture: None,
+        interpreter: None,
+        description: "not an executable format Archlens reads".into(),
+        problem: None,
+    }
+}
+
+fn script_problem(description: &str, problem: &str, fix: &str) -> BinaryId {
+    BinaryId {
+        format: BinaryFormat::Script,
+        architecture: None,
+        interpreter: None,
+        description: description.to_string(),
+        problem: Some((problem.to_string(), fix.to_string())),
+    }
+}
+
+/// Printable text: no NUL byte and almost only printable characters and whitespace.
+fn looks_like_text(head: &[u8]) -> bool {
+    let sample = head.get(..head.len().min(512)).unwrap_or_default();
+    if sample.is_empty() || sample.contains(&0) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(sample);
+    let odd = text.chars().filter(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || *c == char::REPLACEMENT_CHARACTER).count();
+    odd * 20 <= text.chars().count()
 }
 
 /// A minimal, valid ELF header for `machine` (the ELF specification's layout), used to build
@@ -205,7 +267,31 @@ mod tests {
         assert_eq!(id.interpreter, Some(("/usr/bin/env".into(), Some("python3".into()))));
         let id = identify(b"#! /bin/sh -e\n");
         assert_eq!(id.interpreter, Some(("/bin/sh".into(), Some("-e".into()))));
-        assert_eq!(identify(b"hello").format, BinaryFormat::Unknown);
         assert_eq!(identify(b"").format, BinaryFormat::Unknown);
+        assert_eq!(identify(b"\x00\x01\x02binary").format, BinaryFormat::Unknown);
+        // What makes "exec format error" or "no such file or directory" out of a script.
+        let problem = |b: &[u8]| identify(b).problem.map(|(p, _)| p).unwrap_or_default();
+        assert!(problem(b"echo hello\nexec app\n").contains("without a #! line"));
+        assert!(problem(b"\xEF\xBB\xBF#!/bin/sh\necho\n").contains("byte-order mark"));
+        let crlf = problem(b"#!/bin/sh\r\necho\r\n");
+        assert!(crlf.contains("carriage return") && crlf.contains("/bin/sh\\r"), "{crlf}");
+        assert!(identify(b"#!/bin/sh\necho\n").problem.is_none());
+    }
+
+    #[test]
+    fn elf_machine_table_follows_the_elf_specification() {
+        assert_eq!(elf_machine_arch(2, false, false), Some("sparc"), "EM_SPARC is 32-bit SPARC");
+        assert_eq!(elf_machine_arch(18, false, false), Some("sparc"), "EM_SPARC32PLUS");
+        assert_eq!(elf_machine_arch(43, true, false), Some("sparc64"), "EM_SPARCV9");
+        assert_eq!(elf_machine_arch(62, true, true), Some("amd64"));
+        assert_eq!(elf_machine_arch(3, false, true), Some("386"));
+        assert_eq!(elf_machine_arch(40, false, true), Some("arm"));
+        assert_eq!(elf_machine_arch(183, true, true), Some("arm64"));
+        assert_eq!(elf_machine_arch(21, true, true), Some("ppc64le"));
+        assert_eq!(elf_machine_arch(22, true, false), Some("s390x"));
+        assert_eq!(elf_machine_arch(243, true, true), Some("riscv64"));
+        assert_eq!(elf_machine_arch(258, true, true), Some("loong64"));
+        assert_eq!(elf_machine_arch(8, false, true), Some("mipsle"));
+        assert_eq!(elf_machine_arch(999, true, true), None);
     }
 }

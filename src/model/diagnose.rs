@@ -61,6 +61,8 @@ pub enum Verdict {
     Unknown,
     ConfigMismatch,
     BinaryMismatch,
+    /// The entrypoint exists but the kernel will refuse it (a script with CRLF line endings …).
+    BrokenEntrypoint,
     NoMatch,
 }
 
@@ -73,6 +75,7 @@ impl Verdict {
             Verdict::Unknown => "unknown",
             Verdict::ConfigMismatch => "config-mismatch",
             Verdict::BinaryMismatch => "binary-mismatch",
+            Verdict::BrokenEntrypoint => "broken-entrypoint",
             Verdict::NoMatch => "no-match",
         }
     }
@@ -185,6 +188,15 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     };
     let build_for = format!("rebuild with `docker buildx build --platform {} …`", f.host.platform.docker_flag());
     match (&selected, how) {
+        (None, _) if f.is_index && f.candidates.is_empty() => {
+            bump(&mut verdict, Verdict::NoMatch);
+            findings.push(finding(
+                "no-match",
+                "this index holds no runnable image: its entries are attestations, artifacts or entries without a platform".into(),
+                "no image entry with a platform".into(),
+            ));
+            remedy.push("push the images themselves and an index that names them (this one names none a runtime can pick)".into());
+        }
         (None, _) => {
             bump(&mut verdict, Verdict::NoMatch);
             let message = if f.is_index {
@@ -202,12 +214,16 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         (Some(s), Selection::Fallback) => {
             bump(&mut verdict, Verdict::Fallback);
             let mut message = format!("no {host_key} entry; the runtime falls back to {}", s.platform);
+            let mut basis = format!("containerd preference order from {host_key}; available: {}", available.join(", "));
             if f.host.no_32bit_arm && s.platform.starts_with("linux/arm/") {
                 message.push_str(
-                    ". This CPU has no 32-bit ARM mode (Apple M-series): the container will fail with exec format error",
+                    ". Apple M-series CPUs have no 32-bit ARM mode, so Docker Desktop runs it through its QEMU emulation (slower, and some programs misbehave); on a Linux host on M-series without binfmt emulation it fails with exec format error",
+                );
+                basis.push_str(
+                    "; basis: Apple M1–M4 implement AArch64 only (no AArch32 state), and Docker Desktop registers QEMU binfmt handlers for linux/arm/v6 and v7",
                 );
             }
-            findings.push(finding("fallback", message, format!("containerd preference order from {host_key}; available: {}", available.join(", "))));
+            findings.push(finding("fallback", message, basis));
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Emulation) => {
@@ -224,7 +240,8 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     if let (Some(s), Some(cfg)) = (&selected, f.selected_config) {
         let claimed = Platform::parse_key(&s.platform).unwrap_or_default();
         let (a, b) = (claimed.normalize(), cfg.normalize());
-        if f.is_index && (a.os != b.os || a.architecture != b.architecture || a.variant != b.variant) {
+        // A config that names no variant does not contradict one (most arm images say none).
+        if f.is_index && (a.os != b.os || a.architecture != b.architecture || (!cfg.variant.is_empty() && a.variant != b.variant)) {
             bump(&mut verdict, Verdict::ConfigMismatch);
             findings.push(finding(
                 "config-mismatch",
@@ -238,7 +255,11 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     match f.binary {
         Some(BinaryFacts::Found { path, id, via }) => {
             binary = Some(BinaryReport { path: path.clone(), format: id.format.clone(), architecture: id.architecture.clone(), via: via.clone() });
-            if let Some(s) = &selected {
+            if let Some((problem, fix)) = &id.problem {
+                bump(&mut verdict, Verdict::BrokenEntrypoint);
+                findings.push(finding("broken-entrypoint", format!("{path}: {problem}"), id.description.clone()));
+                remedy.push(format!("{path}: {fix}"));
+            } else if let Some(s) = &selected {
                 let want = Platform::parse_key(&s.platform).unwrap_or_default().normalize().architecture;
                 match &id.architecture {
                     Some(arch) if *arch != want => {
@@ -264,6 +285,14 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         Some(BinaryFacts::Unknown { reason }) => {
             bump(&mut verdict, Verdict::Unknown);
             findings.push(finding("unknown", "the entrypoint binary could not be examined".into(), reason.clone()));
+        }
+        None if selected.is_some() => {
+            // Said, not counted: a shallow look cannot vouch for the binaries.
+            findings.push(finding(
+                "not-read",
+                "the layers were not read, so the entrypoint binary's architecture is unchecked".into(),
+                "shallow diagnosis (run without --shallow, or tick Read layers, to check it)".into(),
+            ));
         }
         None => {}
     }

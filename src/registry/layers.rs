@@ -325,6 +325,10 @@ impl LayerReader {
                 Some(Hit::Redirect { to }) => path = to,
                 Some(Hit::File { head }) => {
                     let id = identify(&head);
+                    if id.problem.is_some() {
+                        // A script the kernel will refuse: that is the answer.
+                        return Ok(BinaryFacts::Found { path: format!("/{path}"), id, via });
+                    }
                     if id.format == BinaryFormat::Script {
                         let Some((interp, arg)) = id.interpreter.clone() else {
                             return Ok(BinaryFacts::Unknown { reason: format!("/{path} has an empty #! line") });
@@ -384,6 +388,17 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Resolve a program as the runtime would: a path as is, a bare name through PATH.
+async fn resolve_start(reader: &mut LayerReader, start: &str, path_env: &[String]) -> Result<BinaryFacts, RegistryError> {
+    if start.starts_with('/') || start.contains('/') {
+        return reader.resolve_executable(start, path_env).await;
+    }
+    match reader.search_path(start, path_env).await? {
+        Some(p) => reader.resolve_executable(&p, path_env).await,
+        None => Ok(BinaryFacts::Unknown { reason: format!("`{start}` is not on PATH ({})", path_env.join(":")) }),
+    }
+}
+
 /// The program the container starts: Entrypoint + Cmd, argv[0] resolved against PATH and the
 /// working directory.
 pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
@@ -406,6 +421,41 @@ pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
     Some((start, path_env))
 }
 
+/// The command a shell-form start runs: `["/bin/sh", "-c", "myapp --serve"]` → `myapp --serve`.
+pub fn shell_command(config: &ImageConfig) -> Option<String> {
+    let argv: Vec<&String> = config.entrypoint.iter().chain(config.cmd.iter()).collect();
+    let shell = argv.first()?.rsplit('/').next()?;
+    let flag = argv.get(1)?;
+    let is_c = flag.starts_with('-') && !flag.starts_with("--") && flag.contains('c');
+    (matches!(shell, "sh" | "bash" | "dash" | "ash" | "zsh") && is_c).then(|| argv.get(2).map(|c| c.to_string())).flatten()
+}
+
+/// The program a shell command starts first: its first word after variable assignments and
+/// `exec`, or why it cannot be told (a builtin, an expansion, quoting).
+pub fn first_program(command: &str) -> Result<String, String> {
+    let mut words = command.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '<' | '>'));
+    let word = loop {
+        match words.next() {
+            None => return Err("the command is empty".into()),
+            Some("") => continue,
+            Some("exec") => continue,
+            Some(w) if w.contains('=') && !w.starts_with('=') && !w.contains('/') => continue,
+            Some(w) => break w,
+        }
+    };
+    const BUILTINS: &[&str] = &[
+        "cd", "set", "echo", "printf", "export", "if", "for", "while", "until", "case", "[", "[[", "test", "true", "false", ":", ".",
+        "source", "eval", "trap", "ulimit", "umask", "wait", "read", "shift", "{", "!",
+    ];
+    if BUILTINS.contains(&word) {
+        return Err(format!("`{word}` is a shell builtin"));
+    }
+    if word.contains(['$', '`', '"', '\'', '*', '?', '~']) {
+        return Err(format!("`{word}` is expanded by the shell"));
+    }
+    Ok(word.to_string())
+}
+
 /// Examine the entrypoint of an image: which binary runs, and what it is built for.
 pub async fn examine(
     source: Source,
@@ -422,15 +472,39 @@ pub async fn examine(
     let Some((start, path_env)) = entrypoint(config) else {
         return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd".into() }, 0, Vec::new()));
     };
-    let result = if start.starts_with('/') || start.contains('/') {
-        reader.resolve_executable(&start, &path_env).await
-    } else {
-        match reader.search_path(&start, &path_env).await {
-            Ok(Some(p)) => reader.resolve_executable(&p, &path_env).await,
-            Ok(None) => Ok(BinaryFacts::Unknown { reason: format!("`{start}` is not on PATH ({})", path_env.join(":")) }),
-            Err(e) => Err(e),
+    let shell = shell_command(config);
+    let mut result = resolve_start(&mut reader, &start, &path_env).await;
+    // `sh -c "myapp --serve"`: the shell starts, but myapp is what must run on this CPU.
+    if let (Some(command), Ok(BinaryFacts::Found { path: shell_path, id: shell_id, .. })) = (&shell, &result) {
+        let shell_arch = shell_id.architecture.clone().unwrap_or_else(|| "unknown architecture".into());
+        let (shell_path, shell_problem) = (shell_path.clone(), shell_id.problem.is_some());
+        if !shell_problem {
+            result = match first_program(command) {
+                Ok(program) => {
+                    let program = if program.contains('/') && !program.starts_with('/') {
+                        join(config.working_dir.as_deref().unwrap_or("/"), &program)
+                    } else {
+                        program
+                    };
+                    match resolve_start(&mut reader, &program, &path_env).await {
+                        Ok(BinaryFacts::Found { path, id, mut via }) => {
+                            via.insert(0, format!("{shell_path} -c"));
+                            Ok(BinaryFacts::Found { path, id, via })
+                        }
+                        Ok(BinaryFacts::Unknown { reason }) => Ok(BinaryFacts::Unknown {
+                            reason: format!("the container runs `{shell_path} -c {command:?}`; {reason}, so only the shell ({shell_arch}) was checked"),
+                        }),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(why) => Ok(BinaryFacts::Unknown {
+                    reason: format!(
+                        "the container runs `{shell_path} -c {command:?}`; {why}, so the program it starts was not checked, only the shell ({shell_arch})"
+                    ),
+                }),
+            };
         }
-    };
+    }
     let read = reader.bytes_read.load(Ordering::Relaxed);
     let partial = reader.partial.lock().map(|p| p.clone()).unwrap_or_default();
     match result {
@@ -464,6 +538,23 @@ mod tests {
         assert_eq!(scan_tar(&t[..], "nothing/here").unwrap(), None);
         let opaque = tar_bytes(&[Entry::file("opt/.wh..wh..opq", b"")]);
         assert_eq!(scan_tar(&opaque[..], "opt/app").unwrap(), Some(Hit::Deleted));
+    }
+
+    #[test]
+    fn shell_form_commands() {
+        let mut c = ImageConfig::default();
+        c.cmd = vec!["/bin/sh".into(), "-c".into(), "myapp --serve".into()];
+        assert_eq!(shell_command(&c).as_deref(), Some("myapp --serve"));
+        c.cmd = vec!["bash".into(), "-ec".into(), "exec ./run".into()];
+        assert_eq!(shell_command(&c).as_deref(), Some("exec ./run"));
+        c.cmd = vec!["/app".into(), "-c".into(), "x".into()];
+        assert_eq!(shell_command(&c), None);
+        assert_eq!(first_program("myapp --serve").unwrap(), "myapp");
+        assert_eq!(first_program("  A=1 B=2 exec /opt/app arg").unwrap(), "/opt/app");
+        assert_eq!(first_program("./run.sh; echo done").unwrap(), "./run.sh");
+        assert!(first_program("cd /srv && ./app").unwrap_err().contains("builtin"));
+        assert!(first_program("$APP --x").unwrap_err().contains("expanded"));
+        assert!(first_program("   ").is_err());
     }
 
     #[test]

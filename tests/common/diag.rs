@@ -142,6 +142,39 @@ pub fn scenarios() -> Vec<Scenario> {
         json!({ "Cmd": ["app"], "Env": ["PATH=/usr/local/bin:/usr/bin"] }),
     );
     push_index("whiteout", vec![deleted]);
+    // Shell form: `sh -c "myapp --serve"` where myapp, found through PATH, is x86-64.
+    let shell_form = |tag: &'static str, command: &str| {
+        image_with_layers(
+            &p("linux/arm64"),
+            &[(base("arm64"), Compression::Gzip), (vec![Entry::file("usr/local/bin/myapp", &elf_for("amd64"))], Compression::Gzip)],
+            json!({ "Cmd": ["/bin/sh", "-c", command], "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Labels": {"scenario": tag} }),
+        )
+    };
+    push_index("shell-form", vec![shell_form("shell-form", "myapp --serve")]);
+    push_index("shell-builtin", vec![shell_form("shell-builtin", "cd /srv && ./app")]);
+    // Scripts the kernel refuses: CRLF line endings, a byte-order mark, no #! line.
+    let script_with = |body: &[u8]| {
+        image_with_layers(
+            &p("linux/arm64"),
+            &[(base("arm64"), Compression::Gzip), (vec![Entry::file("entrypoint.sh", body)], Compression::Gzip)],
+            json!({ "Entrypoint": ["/entrypoint.sh"] }),
+        )
+    };
+    push_index("script-crlf", vec![script_with(b"#!/bin/sh\r\nexec /usr/bin/sh -c true\r\n")]);
+    push_index("script-bom", vec![script_with(b"\xEF\xBB\xBF#!/bin/sh\nexec true\n")]);
+    push_index("script-no-shebang", vec![script_with(b"set -e\nexec /usr/local/bin/app\n")]);
+    // An arm/v6 entry whose config says arm without a variant (as most arm images do).
+    let mut v6 = image_with_layers(
+        &archlens::model::Platform::new("linux", "arm", ""),
+        &[(base("arm"), Compression::Gzip), (vec![Entry::file("usr/local/bin/app", &elf_for("arm"))], Compression::Gzip)],
+        json!({ "Entrypoint": ["/usr/local/bin/app"] }),
+    );
+    v6.platform = p("linux/arm/v6");
+    push_index("armv6-no-variant", vec![v6]);
+    // Only attestations: nothing a runtime can pick.
+    let (idx, extra) = index(&[], &[app_image("linux/amd64", "amd64", Compression::Gzip)], Flavour::Oci);
+    let top = extra[0].clone();
+    out.push(Scenario { tag: "attestation-only", images: extra, top, index: Some(idx) });
     // A single-arch amd64 image.
     let single = app_image("linux/amd64", "amd64", Compression::Gzip);
     out.push(Scenario { tag: "amd64-only", images: vec![single.clone()], top: single, index: None });
