@@ -110,12 +110,63 @@ pub fn decompressed<'a>(reader: impl Read + Send + 'a, media_type: &str) -> std:
     let zstd = media_type.contains("zstd") || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     let gzip = !zstd && (media_type.contains("gzip") || head.starts_with(&[0x1f, 0x8b]));
     Ok(if zstd {
-        Box::new(ruzstd::decoding::StreamingDecoder::new(br).map_err(std::io::Error::other)?)
+        Box::new(ZstdFrames { source: br, decoder: ruzstd::decoding::FrameDecoder::new(), in_frame: false })
     } else if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(br))
     } else {
         Box::new(br)
     })
+}
+
+/// Every frame of a zstd stream, one after the other, skipping skippable frames: zstd:chunked
+/// layers are many frames with metadata in skippable ones.
+struct ZstdFrames<R: BufRead> {
+    source: R,
+    decoder: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use ruzstd::decoding::BlockDecodingStrategy;
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.in_frame {
+                if self.source.fill_buf()?.is_empty() {
+                    return Ok(0);
+                }
+                match self.decoder.reset(&mut self.source) {
+                    Ok(()) => self.in_frame = true,
+                    Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
+                        let skipped = std::io::copy(&mut (&mut self.source).take(u64::from(length)), &mut std::io::sink())?;
+                        if skipped != u64::from(length) {
+                            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "a skippable zstd frame is cut short"));
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(std::io::Error::other(e)),
+                }
+            }
+            while self.decoder.can_collect() < buf.len() && !self.decoder.is_finished() {
+                let more = buf.len() - self.decoder.can_collect();
+                let before = (self.decoder.bytes_read_from_source(), self.decoder.can_collect());
+                self.decoder.decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBytes(more)).map_err(std::io::Error::other)?;
+                if (self.decoder.bytes_read_from_source(), self.decoder.can_collect()) == before && !self.decoder.is_finished() {
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the zstd frame stops before its end"));
+                }
+            }
+            let n = self.decoder.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.decoder.is_finished() {
+                self.in_frame = false;
+            }
+        }
+    }
 }
 
 /// A `Read` over chunks pushed from the async side, counting into `read` and refusing to go
@@ -538,6 +589,26 @@ mod tests {
         assert_eq!(scan_tar(&t[..], "nothing/here").unwrap(), None);
         let opaque = tar_bytes(&[Entry::file("opt/.wh..wh..opq", b"")]);
         assert_eq!(scan_tar(&opaque[..], "opt/app").unwrap(), Some(Hit::Deleted));
+    }
+
+    #[test]
+    fn zstd_layers_of_several_frames_and_skippable_frames_are_read_whole() {
+        use crate::build::{Compression, Entry, compress, tar_bytes};
+        let tar = tar_bytes(&[Entry::file("a", &vec![b'a'; 70_000]), Entry::file("usr/bin/app", b"\x7fELF-late")]);
+        // Split the tar in three frames, with a skippable frame between (as zstd:chunked does).
+        let (one, rest) = tar.split_at(30_000);
+        let (two, three) = rest.split_at(30_000);
+        let mut layer = compress(one, Compression::Zstd);
+        layer.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+        layer.extend_from_slice(&5u32.to_le_bytes());
+        layer.extend_from_slice(b"meta!");
+        layer.extend(compress(two, Compression::Zstd));
+        layer.extend(compress(three, Compression::Zstd));
+        let r = decompressed(&layer[..], "application/vnd.oci.image.layer.v1.tar+zstd").unwrap();
+        assert!(matches!(scan_tar(r, "usr/bin/app").unwrap(), Some(Hit::File { ref head }) if head == b"\x7fELF-late"));
+        let mut all = Vec::new();
+        decompressed(&layer[..], "").unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all, tar);
     }
 
     #[test]
