@@ -186,3 +186,30 @@ fn apple_silicon_falling_back_to_32_bit_arm_says_what_each_runtime_does() {
     assert!(!m.contains("will fail with exec format error"), "{f}");
     assert!(f["evidence"].as_str().unwrap().contains("basis:"), "{f}");
 }
+
+#[test]
+fn each_layer_is_read_once_however_many_paths_are_looked_up() {
+    use archlens::build::{Compression, Entry, image_with_layers, p};
+    // The program is found through PATH (its fourth directory), at the end of a 3 MB layer.
+    let filler: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let img = image_with_layers(
+        &p("linux/arm64"),
+        &[
+            (common::diag::base("arm64"), Compression::Gzip),
+            (vec![Entry::file("opt/filler.bin", &filler), Entry::file("usr/bin/app", &common::diag::elf_for("arm64"))], Compression::Gzip),
+        ],
+        serde_json::json!({ "Cmd": ["app"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] }),
+    );
+    let c = common::client();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_image(&c, "diag/once", &img).await.unwrap();
+        c.put_manifest("diag/once", "late", img.media_type, &img.manifest).await.unwrap();
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["diagnose", &format!("{}/diag/once:late", common::registry_addr()), "--host", "arm64-server", "--format", "json"], cache.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "ok", "{v}");
+    assert_eq!(v["binary"]["path"], "/usr/bin/app");
+    let read = v["bytes_read"].as_u64().unwrap();
+    assert!(read as f64 <= 1.05 * img.compressed_size as f64, "read {read} of an image of {}", img.compressed_size);
+}

@@ -54,53 +54,116 @@ fn parent(p: &str) -> &str {
     p.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
 }
 
-/// Scan one layer's tar stream for `wanted` (clean paths without a leading slash). Stops at
-/// the first hit; `None` if the layer does not mention the path.
-pub fn scan_tar(reader: impl Read, wanted: &str) -> std::io::Result<Option<Hit>> {
+/// What one layer holds, recorded as its tar stream passes, so a layer is read at most once
+/// for all the paths a diagnosis looks up (a reading that stopped early knows a prefix).
+#[derive(Debug, Default, Clone)]
+pub struct LayerIndex {
+    entries: HashMap<String, Indexed>,
+    whiteouts: std::collections::HashSet<String>,
+    /// Directories marked opaque (`""`: the root).
+    opaque: Vec<String>,
+    /// The whole layer was read: a path it does not mention is not in it.
+    complete: bool,
+    /// Bytes of file heads kept so far.
+    kept: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Indexed {
+    /// A regular file and its first bytes, when kept.
+    File(Option<Vec<u8>>),
+    /// A hard link: the path it names.
+    HardLink(String),
+    /// A symbolic link: its target as written.
+    Symlink(String),
+    /// A directory or anything else that is no answer by itself.
+    Other,
+}
+
+/// File heads kept per layer: executables are kept first; past this, heads are read again
+/// if ever needed.
+const MAX_KEPT_HEADS: usize = 16 << 20;
+
+impl LayerIndex {
+    /// What this layer says about `wanted`: `Some(answer)` when the index can tell, `None`
+    /// when the layer must be read (again) to know.
+    pub fn lookup(&self, wanted: &str) -> Option<Option<Hit>> {
+        let ancestors: Vec<&str> = wanted.match_indices('/').map(|(i, _)| &wanted[..i]).collect();
+        if self.whiteouts.contains(wanted) || ancestors.iter().any(|a| self.whiteouts.contains(*a)) {
+            return Some(Some(Hit::Deleted));
+        }
+        match self.entries.get(wanted) {
+            Some(Indexed::File(Some(head))) => return Some(Some(Hit::File { head: head.clone() })),
+            Some(Indexed::File(None)) => return None,
+            Some(Indexed::HardLink(to)) => return Some(Some(Hit::Redirect { to: to.clone() })),
+            Some(Indexed::Symlink(target)) => return Some(Some(Hit::Redirect { to: join(parent(wanted), target) })),
+            Some(Indexed::Other) | None => {}
+        }
+        // A symlinked parent directory (`bin` → `usr/bin`) redirects everything below it.
+        for a in &ancestors {
+            if let Some(Indexed::Symlink(target)) = self.entries.get(*a) {
+                let rest = wanted.get(a.len() + 1..).unwrap_or("");
+                return Some(Some(Hit::Redirect { to: join(parent(a), &format!("{target}/{rest}")) }));
+            }
+        }
+        if !self.complete {
+            return None;
+        }
+        let hidden = self.opaque.iter().any(|d| d.is_empty() || wanted.starts_with(&format!("{d}/")));
+        Some(if hidden { Some(Hit::Deleted) } else { None })
+    }
+}
+
+/// Read one layer's tar stream into `index`, stopping as soon as `wanted` (a clean path
+/// without a leading slash) is answered; at the end of the stream the index is complete.
+pub fn index_tar(reader: impl Read, wanted: &str, index: &mut LayerIndex) -> std::io::Result<Option<Hit>> {
     let mut archive = tar::Archive::new(reader);
-    let mut opaque_hides = false;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let raw = entry.path()?.to_string_lossy().into_owned();
         let path = clean(&raw);
         let name = path.rsplit('/').next().unwrap_or("");
-        let dir = parent(&path);
+        let dir = parent(&path).to_string();
         if let Some(deleted) = name.strip_prefix(".wh.") {
             if deleted == ".wh..opq" {
-                if wanted.starts_with(&format!("{dir}/")) || dir.is_empty() {
-                    opaque_hides = true;
+                index.opaque.push(dir);
+            } else {
+                index.whiteouts.insert(join(&dir, deleted));
+            }
+        } else {
+            let kind = entry.header().entry_type();
+            let indexed = if kind.is_symlink() {
+                Indexed::Symlink(entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default())
+            } else if kind.is_hard_link() {
+                Indexed::HardLink(clean(&entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default()))
+            } else if kind.is_file() {
+                let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+                if path == wanted || (executable && index.kept < MAX_KEPT_HEADS) {
+                    let mut head = Vec::with_capacity(HEADER_BYTES);
+                    (&mut entry).take(HEADER_BYTES as u64).read_to_end(&mut head)?;
+                    index.kept += head.len();
+                    Indexed::File(Some(head))
+                } else {
+                    Indexed::File(None)
                 }
-                continue;
-            }
-            let gone = join(dir, deleted);
-            if wanted == gone || wanted.starts_with(&format!("{gone}/")) {
-                return Ok(Some(Hit::Deleted));
-            }
-            continue;
+            } else {
+                Indexed::Other
+            };
+            index.entries.insert(path, indexed);
         }
-        let kind = entry.header().entry_type();
-        let is_link = kind.is_symlink() || kind.is_hard_link();
-        if path == wanted {
-            if is_link {
-                let target = entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
-                let to = if kind.is_hard_link() { clean(&target) } else { join(dir, &target) };
-                return Ok(Some(Hit::Redirect { to }));
-            }
-            if kind.is_file() {
-                let mut head = Vec::with_capacity(HEADER_BYTES);
-                (&mut entry).take(HEADER_BYTES as u64).read_to_end(&mut head)?;
-                return Ok(Some(Hit::File { head }));
-            }
-            continue;
-        }
-        // A symlinked parent directory (`bin` → `usr/bin`) redirects everything below it.
-        if kind.is_symlink() && wanted.starts_with(&format!("{path}/")) {
-            let target = entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
-            let rest = &wanted[path.len() + 1..];
-            return Ok(Some(Hit::Redirect { to: join(dir, &format!("{target}/{rest}")) }));
+        // Stop once the path is answered by what was read so far.
+        if let Some(answer @ Some(_)) = index.lookup(wanted) {
+            return Ok(answer);
         }
     }
-    Ok(if opaque_hides { Some(Hit::Deleted) } else { None })
+    index.complete = true;
+    Ok(index.lookup(wanted).flatten())
+}
+
+/// Scan one layer's tar stream for `wanted` (clean paths without a leading slash). Stops at
+/// the first hit; `None` if the layer does not mention the path.
+pub fn scan_tar(reader: impl Read, wanted: &str) -> std::io::Result<Option<Hit>> {
+    index_tar(reader, wanted, &mut LayerIndex::default())
 }
 
 /// Decompress by media type, or by sniffing the first bytes when the type does not say.
@@ -209,8 +272,8 @@ pub struct LayerReader {
     layers: Vec<Descriptor>,
     pub bytes_read: Arc<AtomicU64>,
     max_bytes: u64,
-    /// (layer index, path) → what that layer said, so a path is never looked up twice.
-    seen: HashMap<(usize, String), Option<Hit>>,
+    /// What each layer holds, as far as it was read: each layer is read once for all paths.
+    indexes: Vec<LayerIndex>,
     /// Layers read only in part (the answer came before their end), so not checked against
     /// their digest: said in the diagnosis.
     pub partial: std::sync::Mutex<Vec<String>>,
@@ -224,13 +287,13 @@ impl LayerReader {
             layers: layers.iter().rev().cloned().collect(),
             bytes_read: Arc::new(AtomicU64::new(0)),
             max_bytes,
-            seen: HashMap::new(),
+            indexes: vec![LayerIndex::default(); layers.len()],
             partial: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    async fn scan_layer(&self, i: usize, wanted: &str) -> Result<Option<Hit>, RegistryError> {
-        let Some(layer) = self.layers.get(i) else { return Ok(None) };
+    async fn scan_layer(&self, i: usize, wanted: &str, index: LayerIndex) -> Result<(Option<Hit>, LayerIndex), RegistryError> {
+        let Some(layer) = self.layers.get(i) else { return Ok((None, index)) };
         let media_type = layer.media_type.clone();
         let wanted_owned = wanted.to_string();
         let other = |e: String| RegistryError::Other { detail: format!("layer {}: {e}", layer.digest.short()) };
@@ -252,11 +315,12 @@ impl LayerReader {
                 let path = l.root().join("blobs").join(layer.digest.algorithm()).join(layer.digest.encoded());
                 let counter = self.bytes_read.clone();
                 let declared = layer.size;
-                let (hit, got, checked) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+                let mut index = index;
+                let (hit, index, got, checked) = tokio::task::spawn_blocking(move || -> Result<_, String> {
                     let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
                     let counted = CountingReader { inner: f.take(declared), counter };
                     let r = decompressed(counted, &media_type).map_err(|e| e.to_string())?;
-                    let hit = scan_tar(r, &wanted_owned).map_err(|e| e.to_string())?;
+                    let hit = index_tar(r, &wanted_owned, &mut index).map_err(|e| e.to_string())?;
                     // A local file is read whole to check it: cheap, and the verdict rests on it.
                     let mut f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
                     let mut buf = vec![0u8; 1 << 20];
@@ -269,20 +333,22 @@ impl LayerReader {
                         got += n as u64;
                         hasher.update(buf.get(..n).unwrap_or_default());
                     }
-                    Ok((hit, got, hasher))
+                    Ok((hit, index, got, hasher))
                 })
                 .await
                 .map_err(|e| other(e.to_string()))?
                 .map_err(other)?;
                 mismatch(got, checked.verify(&layer.digest))?;
-                Ok(hit)
+                Ok((hit, index))
             }
             Source::Registry(client) => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, RegistryError>>(2);
-                let scan = tokio::task::spawn_blocking(move || -> Result<Option<Hit>, String> {
+                let mut index = index;
+                let scan = tokio::task::spawn_blocking(move || -> Result<(Option<Hit>, LayerIndex), String> {
                     let reader = ChunkReader { rx, buf: Vec::new(), pos: 0 };
                     let r = decompressed(reader, &media_type).map_err(|e| e.to_string())?;
-                    scan_tar(r, &wanted_owned).map_err(|e| e.to_string())
+                    let hit = index_tar(r, &wanted_owned, &mut index).map_err(|e| e.to_string())?;
+                    Ok((hit, index))
                     // Dropping the reader here closes the channel: the download stops.
                 });
                 let mut resp = client.open_blob(&self.repo, &layer.digest).await?;
@@ -332,8 +398,15 @@ impl LayerReader {
                 if complete {
                     // Read to its end: the bytes judged must be the layer's, whatever was found.
                     mismatch(got, hasher.verify(&layer.digest))?;
-                } else if hit.is_ok() {
+                    let digest = layer.digest.short();
                     if let Ok(mut p) = self.partial.lock() {
+                        p.retain(|n| !n.contains(&digest));
+                    }
+                } else if hit.is_ok() {
+                    let digest = layer.digest.short();
+                    if let Ok(mut p) = self.partial.lock() {
+                        // A layer read again from its start replaces its earlier note.
+                        p.retain(|n| !n.contains(&digest));
                         p.push(format!(
                             "layer {} was read in part ({} of {}) because the answer came before its end, so it was not checked against its digest",
                             layer.digest.short(),
@@ -347,16 +420,19 @@ impl LayerReader {
         }
     }
 
-    /// The topmost layer's word on `path`.
+    /// The topmost layer's word on `path`. A layer is read only when its index cannot tell.
     pub async fn find(&mut self, path: &str) -> Result<Option<Hit>, RegistryError> {
         let path = clean(path);
         for i in 0..self.layers.len() {
-            let key = (i, path.clone());
-            let hit = match self.seen.get(&key) {
-                Some(h) => h.clone(),
+            let known = self.indexes.get(i).and_then(|ix| ix.lookup(&path));
+            let hit = match known {
+                Some(answer) => answer,
                 None => {
-                    let h = self.scan_layer(i, &path).await?;
-                    self.seen.insert(key, h.clone());
+                    // Read from its start, so the index is rebuilt from nothing.
+                    let (h, index) = self.scan_layer(i, &path, LayerIndex::default()).await?;
+                    if let Some(slot) = self.indexes.get_mut(i) {
+                        *slot = index;
+                    }
                     h
                 }
             };
