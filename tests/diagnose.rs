@@ -213,3 +213,16 @@ fn each_layer_is_read_once_however_many_paths_are_looked_up() {
     let read = v["bytes_read"].as_u64().unwrap();
     assert!(read as f64 <= 1.05 * img.compressed_size as f64, "read {read} of an image of {}", img.compressed_size);
 }
+
+#[test]
+fn windows_images_are_read_too_pe_machine_and_all() {
+    let (code, v) = diagnose("windows", "windows-2019", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["binary"]["format"], "pe");
+    assert_eq!(v["binary"]["architecture"], "amd64");
+    assert_eq!(v["binary"]["path"], "/Files/app.exe");
+    let (code, v) = diagnose("windows-arm64-mismatch", "windows/arm64:10.0.17763.1", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("binary-mismatch")), "{v}");
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "binary-mismatch").unwrap();
+    assert!(f["evidence"].as_str().unwrap().contains("0x8664"), "{f}");
+}

@@ -167,6 +167,30 @@ pub struct Facts<'a> {
     pub bytes_read: u64,
 }
 
+/// The build number of a Windows `os.version` (`10.0.20348.2322` → 20348).
+fn windows_build(os_version: &str) -> Option<u32> {
+    os_version.split('.').nth(2)?.parse().ok()
+}
+
+/// The release name of a Windows Server build.
+fn windows_release(build: u32) -> String {
+    match build {
+        17763 => "Windows Server 2019 (ltsc2019)".into(),
+        20348 => "Windows Server 2022 (ltsc2022)".into(),
+        26100 => "Windows Server 2025 (ltsc2025)".into(),
+        b => format!("Windows build {b}"),
+    }
+}
+
+/// The servercore tag for a build.
+fn windows_tag(build: u32) -> &'static str {
+    match build {
+        b if b >= 26100 => "ltsc2025",
+        b if b >= 20348 => "ltsc2022",
+        _ => "ltsc2019",
+    }
+}
+
 /// Apply the rules: selection, emulation, label and binary checks; the worst finding is the
 /// verdict.
 pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
@@ -196,6 +220,30 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                 "no image entry with a platform".into(),
             ));
             remedy.push("push the images themselves and an index that names them (this one names none a runtime can pick)".into());
+        }
+        (None, _) if f.host.platform.os == "windows" && f.candidates.iter().any(|c| c.platform.os == "windows") => {
+            bump(&mut verdict, Verdict::NoMatch);
+            let host_build = windows_build(&f.host.platform.os_version);
+            let builds: Vec<u32> = f.candidates.iter().filter(|c| c.platform.os == "windows").filter_map(|c| windows_build(&c.platform.os_version)).collect();
+            let oldest = builds.iter().min().copied();
+            let message = match (host_build, oldest) {
+                (Some(h), Some(o)) if o > h => format!(
+                    "the Windows entries are built on {} (build {o}) and newer; {} is build {h}, and Windows runs only containers built for its own build or older (from 2022 on)",
+                    windows_release(o),
+                    f.host.label
+                ),
+                _ => format!("no Windows entry matches {} ({host_key}): process isolation needs a matching build", f.host.label),
+            };
+            findings.push(finding("no-match", message, format!("available: {}", available.join(", "))));
+            remedy.push(match host_build {
+                Some(h) => format!(
+                    "run it on a host of build {} or newer, or rebuild it FROM a {} base image (e.g. mcr.microsoft.com/windows/servercore:{})",
+                    oldest.unwrap_or(h),
+                    windows_release(h),
+                    windows_tag(h)
+                ),
+                None => "rebuild it from a base image that matches the host's Windows build".into(),
+            });
         }
         (None, _) => {
             bump(&mut verdict, Verdict::NoMatch);
@@ -364,6 +412,12 @@ mod tests {
         let win = [c("windows/amd64:10.0.17763.5122", "w"), c("windows/amd64:10.0.20348.1", "x")];
         let d = run("x86-64", &win, None, None);
         assert_eq!(d.verdict, Verdict::NoMatch);
+        // An ltsc2022-only image on a 2019 host: the build is named, not "rebuild for windows/amd64".
+        let ltsc2022 = [c("windows/amd64:10.0.20348.2322", "x")];
+        let d = run("windows-2019", &ltsc2022, None, None);
+        assert_eq!(d.verdict, Verdict::NoMatch);
+        assert!(d.findings[0].message.contains("Windows Server 2022") && d.findings[0].message.contains("build 17763"), "{:?}", d.findings);
+        assert!(d.remedy[0].contains("servercore:ltsc2019") && !d.remedy[0].contains("--platform windows/amd64"), "{:?}", d.remedy);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::model::diagnose::{BinaryFacts, Candidate, Diagnosis, Facts, Host, diagnose, select};
+use crate::model::diagnose::{Candidate, Diagnosis, Facts, Host, diagnose, select};
 use crate::model::reference::Reference;
 
 use super::error::RegistryError;
@@ -67,15 +67,11 @@ pub async fn run(
             }
         };
         if opts.deep {
-            if cfg.platform.os == "windows" {
-                binary = Some(BinaryFacts::Unknown { reason: "reading Windows layers is not supported".into() });
-            } else {
-                let (facts, read, read_in_part) =
-                    examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
-                binary = Some(facts);
-                bytes_read = read;
-                partial = read_in_part;
-            }
+            let (facts, read, read_in_part) =
+                examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
+            binary = Some(facts);
+            bytes_read = read;
+            partial = read_in_part;
         }
         selected_config = Some(cfg.platform.clone());
     }

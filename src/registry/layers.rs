@@ -531,6 +531,16 @@ async fn resolve_start(reader: &mut LayerReader, start: &str, path_env: &[String
 pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
     let argv: Vec<&String> = config.entrypoint.iter().chain(config.cmd.iter()).collect();
     let first = argv.first()?.to_string();
+    if config.platform.os == "windows" {
+        // Windows layers hold the C: drive under `Files/`.
+        let rest = first.strip_prefix("C:").or_else(|| first.strip_prefix("c:")).unwrap_or(&first).replace('\\', "/");
+        let system = vec!["Files/Windows/System32".to_string(), "Files/Windows".to_string()];
+        if rest.starts_with('/') {
+            return Some((clean(&format!("Files/{rest}")), system));
+        }
+        let name = if rest.contains('.') { rest } else { format!("{rest}.exe") };
+        return Some((name, system));
+    }
     let path_env: Vec<String> = config
         .env
         .iter()
@@ -685,6 +695,17 @@ mod tests {
         let mut all = Vec::new();
         decompressed(&layer[..], "").unwrap().read_to_end(&mut all).unwrap();
         assert_eq!(all, tar);
+    }
+
+    #[test]
+    fn windows_entrypoints_live_under_files() {
+        let mut c = ImageConfig::default();
+        c.platform = crate::model::Platform::new("windows", "amd64", "");
+        c.entrypoint = vec!["C:\\app\\server.exe".into()];
+        assert_eq!(entrypoint(&c).unwrap().0, "Files/app/server.exe");
+        c.entrypoint = vec!["cmd".into(), "/S".into()];
+        let (start, path) = entrypoint(&c).unwrap();
+        assert_eq!((start.as_str(), path[0].as_str()), ("cmd.exe", "Files/Windows/System32"));
     }
 
     #[test]

@@ -49,6 +49,17 @@ pub fn elf_for(arch: &str) -> Vec<u8> {
     b
 }
 
+/// A PE executable header for `machine` (0x8664 x86-64, 0xaa64 arm64): the DOS stub's
+/// `e_lfanew` pointing at `PE\0\0` and the COFF machine field, as the PE specification lays out.
+pub fn pe_for(machine: u16) -> Vec<u8> {
+    let mut b = vec![0u8; 512];
+    b[..2].copy_from_slice(b"MZ");
+    b[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+    b[0x80..0x84].copy_from_slice(b"PE\0\0");
+    b[0x84..0x86].copy_from_slice(&machine.to_le_bytes());
+    b
+}
+
 /// A base layer: merged /usr with a shell for `arch`.
 pub fn base(arch: &str) -> Vec<Entry> {
     vec![Entry::symlink("bin", "usr/bin"), Entry::file("usr/bin/sh", &elf_for(arch)), Entry::file("etc/os-release", b"ID=archlens-test\n")]
@@ -102,10 +113,17 @@ pub fn scenarios() -> Vec<Scenario> {
     // Windows only.
     let win = image_with_layers(
         &p(archlens::build::WINDOWS_KEY),
-        &[(vec![Entry::file("Files/app.exe", b"MZ")], Compression::Gzip)],
+        &[(vec![Entry::file("Files/app.exe", &pe_for(0x8664))], Compression::Gzip)],
         json!({ "Entrypoint": ["C:\\\\app.exe"] }),
     );
     push_index("windows", vec![win]);
+    // An arm64 Windows entry holding an x86-64 program.
+    let win_lying = image_with_layers(
+        &p("windows/arm64:10.0.17763.5122"),
+        &[(vec![Entry::file("Files/app/server.exe", &pe_for(0x8664))], Compression::Gzip)],
+        json!({ "Entrypoint": ["C:\\\\app\\\\server.exe"] }),
+    );
+    push_index("windows-arm64-mismatch", vec![win_lying]);
     // The entrypoint is a symlink into a lower layer.
     let symlinked = image_with_layers(
         &p("linux/arm64"),
