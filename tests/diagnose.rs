@@ -226,3 +226,14 @@ fn windows_images_are_read_too_pe_machine_and_all() {
     let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "binary-mismatch").unwrap();
     assert!(f["evidence"].as_str().unwrap().contains("0x8664"), "{f}");
 }
+
+#[test]
+fn armv7_code_in_an_arm_v6_entry_is_caught_by_its_attributes() {
+    let (code, v) = diagnose("armv6-holds-v7", "rpi-zero", true);
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("binary-mismatch")), "{v}");
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "arm-level").expect("an arm-level finding");
+    assert!(f["message"].as_str().unwrap().contains("ARMv7") && f["message"].as_str().unwrap().contains("Illegal instruction"), "{f}");
+    assert!(f["evidence"].as_str().unwrap().contains("Tag_CPU_arch 10"), "{f}");
+    let (code, v) = diagnose("armv6-holds-v6", "rpi-zero", true);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
+}

@@ -24,6 +24,97 @@ pub struct BinaryId {
     /// Why the kernel will refuse to run it, and the fix (a script with CRLF line endings, a
     /// byte-order mark before `#!`, text without a `#!` line).
     pub problem: Option<(String, String)>,
+    /// For 32-bit ARM ELF files whose bytes include their `.ARM.attributes`: the ARM
+    /// architecture level the code needs (5, 6, 7 or 8), from `Tag_CPU_arch`.
+    pub arm_level: Option<u8>,
+}
+
+/// `Tag_CPU_arch` (ARM EABI attributes) → the architecture level a CPU must have: pre-v6 is 5,
+/// v6/v6K/v6KZ are 6, v6T2 and v7 are 7 (Thumb-2: no ARM11 runs it), v8 and later are 8.
+fn arm_level_of(cpu_arch: u64) -> Option<u8> {
+    Some(match cpu_arch {
+        0..=5 => 5,
+        6 | 7 | 9 => 6,
+        8 | 10 | 11 | 12 | 13 => 7,
+        14..=30 => 8,
+        _ => return None,
+    })
+}
+
+fn uleb(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// `Tag_CPU_arch` from the `.ARM.attributes` section (type `SHT_ARM_ATTRIBUTES`) of a
+/// little-endian 32-bit ELF file held whole in `b`.
+pub fn arm_cpu_arch(b: &[u8]) -> Option<u64> {
+    if !b.starts_with(b"\x7fELF") || b.get(4) != Some(&1) || b.get(5) != Some(&1) {
+        return None;
+    }
+    let shoff = u32_at(b, 32, true)? as usize;
+    let shentsize = u16_at(b, 46, true)? as usize;
+    let shnum = u16_at(b, 48, true)? as usize;
+    if shentsize < 40 {
+        return None;
+    }
+    let section = (0..shnum.min(4096)).find_map(|i| {
+        let base = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        (u32_at(b, base + 4, true)? == 0x7000_0003).then_some(())?;
+        let off = u32_at(b, base + 16, true)? as usize;
+        let size = u32_at(b, base + 20, true)? as usize;
+        b.get(off..off.checked_add(size)?)
+    })?;
+    // Format version 'A', then vendor subsections; the "aeabi" one holds Tag_File (1).
+    let mut pos = 1;
+    if section.first() != Some(&b'A') {
+        return None;
+    }
+    while pos + 4 <= section.len() {
+        let len = u32_at(section, pos, true)? as usize;
+        let sub = section.get(pos..pos.checked_add(len)?)?;
+        pos += len.max(4);
+        let name_end = sub.iter().skip(4).position(|&c| c == 0)? + 4;
+        if sub.get(4..name_end)? != b"aeabi" {
+            continue;
+        }
+        let mut p = name_end + 1;
+        while p < sub.len() {
+            let tag = uleb(sub, &mut p)?;
+            let size = u32_at(sub, p, true)? as usize;
+            let start = p + 4;
+            let end = (p - 1).checked_add(size)?.min(sub.len());
+            if tag == 1 {
+                let mut q = start;
+                while q < end {
+                    let attr = uleb(sub, &mut q)?;
+                    match attr {
+                        6 => return uleb(sub, &mut q),
+                        // NUL-terminated strings: 4, 5, 67 and odd tags above 32.
+                        4 | 5 | 67 => q += sub.get(q..end)?.iter().position(|&c| c == 0)? + 1,
+                        32 => {
+                            uleb(sub, &mut q)?;
+                            q += sub.get(q..end)?.iter().position(|&c| c == 0)? + 1;
+                        }
+                        a if a > 32 && a % 2 == 1 => q += sub.get(q..end)?.iter().position(|&c| c == 0)? + 1,
+                        _ => {
+                            uleb(sub, &mut q)?;
+                        }
+                    }
+                }
+            }
+            p = end.max(p + 1);
+        }
+    }
+    None
 }
 
 /// Bytes needed to identify any supported format (PE needs to follow `e_lfanew`).
@@ -72,17 +163,25 @@ pub fn identify(head: &[u8]) -> BinaryId {
         let little = head.get(5) != Some(&2);
         let machine = u16_at(head, 18, little);
         let arch = machine.and_then(|m| elf_machine_arch(m, is64, little));
+        let cpu_arch = if arch == Some("arm") { arm_cpu_arch(head) } else { None };
+        let arm_level = cpu_arch.and_then(arm_level_of);
         return BinaryId {
             format: BinaryFormat::Elf,
             architecture: arch.map(str::to_string),
             interpreter: None,
             problem: None,
+            arm_level,
             description: format!(
-                "ELF {}-bit {}, e_machine {}{}",
+                "ELF {}-bit {}, e_machine {}{}{}",
                 if is64 { 64 } else { 32 },
                 if little { "LSB" } else { "MSB" },
                 machine.map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
-                arch.map(|a| format!(" ({a})")).unwrap_or_default()
+                arch.map(|a| format!(" ({a})")).unwrap_or_default(),
+                match (cpu_arch, arm_level) {
+                    (Some(c), Some(l)) => format!(", Tag_CPU_arch {c} (needs ARMv{l})"),
+                    (Some(c), None) => format!(", Tag_CPU_arch {c}"),
+                    _ => String::new(),
+                }
             ),
         };
     }
@@ -101,6 +200,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             architecture: arch.map(str::to_string),
             interpreter: None,
             problem: None,
+            arm_level: None,
             description: format!(
                 "PE, machine {}{}",
                 machine.map(|m| format!("0x{m:04x}")).unwrap_or_else(|| "?".into()),
@@ -128,6 +228,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
                 architecture: arch.map(str::to_string),
                 interpreter: None,
                 problem: None,
+                arm_level: None,
                 description: format!("Mach-O, cputype {}", cpu.map(|c| format!("0x{c:08x}")).unwrap_or_else(|| "?".into())),
             };
         }
@@ -163,6 +264,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             description: format!("script, #!{line}"),
             interpreter: if interp.is_empty() { None } else { Some((interp, arg)) },
             problem: None,
+            arm_level: None,
         };
     }
     if looks_like_text(head) {
@@ -178,6 +280,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
         interpreter: None,
         description: "not an executable format Archlens reads".into(),
         problem: None,
+        arm_level: None,
     }
 }
 
@@ -188,6 +291,7 @@ fn script_problem(description: &str, problem: &str, fix: &str) -> BinaryId {
         interpreter: None,
         description: description.to_string(),
         problem: Some((problem.to_string(), fix.to_string())),
+        arm_level: None,
     }
 }
 
@@ -200,6 +304,41 @@ fn looks_like_text(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(sample);
     let odd = text.chars().filter(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || *c == char::REPLACEMENT_CHARACTER).count();
     odd * 20 <= text.chars().count()
+}
+
+/// A 32-bit little-endian ARM ELF file whose `.ARM.attributes` section says `Tag_CPU_arch`
+/// = `cpu_arch` (10 is ARMv7, 6 ARMv6), laid out as the ELF and ARM EABI specifications say:
+/// for test images.
+pub fn elf_arm_with_cpu_arch(cpu_arch: u8) -> Vec<u8> {
+    let mut f = elf_header(40, false, true);
+    // Attributes: 'A', subsection [len]["aeabi\0"], Tag_File [1][size] Tag_CPU_name "7-A",
+    // Tag_CPU_arch [6][value].
+    let attrs: Vec<u8> = [&[5u8][..], b"X\0", &[6, cpu_arch]].concat();
+    let mut file_tag = vec![1u8];
+    file_tag.extend_from_slice(&((1 + 4 + attrs.len()) as u32).to_le_bytes());
+    file_tag.extend(attrs);
+    let mut sub = Vec::new();
+    sub.extend_from_slice(&((4 + 6 + file_tag.len()) as u32).to_le_bytes());
+    sub.extend_from_slice(b"aeabi\0");
+    sub.extend(file_tag);
+    let section_offset = f.len();
+    f.push(b'A');
+    f.extend(sub);
+    let section_size = f.len() - section_offset;
+    while f.len() % 4 != 0 {
+        f.push(0);
+    }
+    let shoff = f.len();
+    f.extend(std::iter::repeat_n(0u8, 40)); // the null section
+    let mut sh = vec![0u8; 40];
+    sh[4..8].copy_from_slice(&0x7000_0003u32.to_le_bytes());
+    sh[16..20].copy_from_slice(&(section_offset as u32).to_le_bytes());
+    sh[20..24].copy_from_slice(&(section_size as u32).to_le_bytes());
+    f.extend(sh);
+    f[32..36].copy_from_slice(&(shoff as u32).to_le_bytes());
+    f[46..48].copy_from_slice(&40u16.to_le_bytes());
+    f[48..50].copy_from_slice(&2u16.to_le_bytes());
+    f
 }
 
 /// A minimal, valid ELF header for `machine` (the ELF specification's layout), used to build
@@ -276,6 +415,17 @@ mod tests {
         let crlf = problem(b"#!/bin/sh\r\necho\r\n");
         assert!(crlf.contains("carriage return") && crlf.contains("/bin/sh\\r"), "{crlf}");
         assert!(identify(b"#!/bin/sh\necho\n").problem.is_none());
+    }
+
+    #[test]
+    fn arm_levels_come_from_tag_cpu_arch() {
+        assert_eq!(identify(&elf_arm_with_cpu_arch(10)).arm_level, Some(7));
+        assert_eq!(identify(&elf_arm_with_cpu_arch(6)).arm_level, Some(6));
+        assert_eq!(identify(&elf_arm_with_cpu_arch(4)).arm_level, Some(5));
+        assert_eq!(identify(&elf_arm_with_cpu_arch(14)).arm_level, Some(8));
+        assert!(identify(&elf_arm_with_cpu_arch(10)).description.contains("Tag_CPU_arch 10"));
+        // No attributes section: unknown, never guessed.
+        assert_eq!(identify(&elf_header(40, false, true)).arm_level, None);
     }
 
     #[test]

@@ -322,7 +322,29 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                             s.platform
                         ));
                     }
-                    Some(_) => {}
+                    Some(_) => {
+                        // Right architecture; for 32-bit ARM also the right level: ARMv7 code
+                        // dies with "Illegal instruction" on an ARMv6 CPU (Pi Zero, Pi 1).
+                        let entry = Platform::parse_key(&s.platform).unwrap_or_default().normalize();
+                        let entry_level = entry.variant.trim_start_matches('v').parse::<u8>().ok();
+                        if let (Some(needs), Some(has), "arm") = (id.arm_level, entry_level, want.as_str()) {
+                            if needs > has {
+                                bump(&mut verdict, Verdict::BinaryMismatch);
+                                findings.push(finding(
+                                    "arm-level",
+                                    format!(
+                                        "{path} is built for ARMv{needs}, but it is in the {} entry: an ARMv{has} CPU stops it with \"Illegal instruction\"",
+                                        s.platform
+                                    ),
+                                    id.description.clone(),
+                                ));
+                                remedy.push(format!(
+                                    "rebuild the {} image for ARMv{has} (e.g. GOARM={has}, or -march=armv{has} for C), or label it linux/arm/v{needs}",
+                                    s.platform
+                                ));
+                            }
+                        }
+                    }
                     None => {
                         bump(&mut verdict, Verdict::Unknown);
                         findings.push(finding("unknown", format!("cannot tell the architecture of {path}"), id.description.clone()));

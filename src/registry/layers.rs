@@ -84,6 +84,9 @@ enum Indexed {
 /// if ever needed.
 const MAX_KEPT_HEADS: usize = 16 << 20;
 
+/// A 32-bit ARM program read whole for its ARM level, up to this size.
+const MAX_ARM_FILE: u64 = 16 << 20;
+
 impl LayerIndex {
     /// What this layer says about `wanted`: `Some(answer)` when the index can tell, `None`
     /// when the layer must be read (again) to know.
@@ -141,6 +144,13 @@ pub fn index_tar(reader: impl Read, wanted: &str, index: &mut LayerIndex) -> std
                 if path == wanted || (executable && index.kept < MAX_KEPT_HEADS) {
                     let mut head = Vec::with_capacity(HEADER_BYTES);
                     (&mut entry).take(HEADER_BYTES as u64).read_to_end(&mut head)?;
+                    // A 32-bit ARM program keeps its section headers at the end: its ARM level
+                    // (`.ARM.attributes`) needs the whole file.
+                    let arm32 = head.starts_with(b"\x7fELF") && head.get(4) == Some(&1) && head.get(18..20) == Some(&[40, 0][..]);
+                    if arm32 {
+                        let room = MAX_ARM_FILE.saturating_sub(head.len() as u64);
+                        (&mut entry).take(room).read_to_end(&mut head)?;
+                    }
                     index.kept += head.len();
                     Indexed::File(Some(head))
                 } else {

@@ -189,6 +189,16 @@ pub fn scenarios() -> Vec<Scenario> {
     );
     v6.platform = p("linux/arm/v6");
     push_index("armv6-no-variant", vec![v6]);
+    // ARM levels: an arm/v6 entry holding ARMv7 code, and one holding ARMv6 code.
+    let arm_level = |variant: &str, cpu_arch: u8| {
+        image_with_layers(
+            &p(&format!("linux/arm/{variant}")),
+            &[(vec![Entry::file("usr/local/bin/app", &archlens::model::binary::elf_arm_with_cpu_arch(cpu_arch))], Compression::Gzip)],
+            json!({ "Entrypoint": ["/usr/local/bin/app"] }),
+        )
+    };
+    push_index("armv6-holds-v7", vec![arm_level("v6", 10)]);
+    push_index("armv6-holds-v6", vec![arm_level("v6", 6)]);
     // Only attestations: nothing a runtime can pick.
     let (idx, extra) = index(&[], &[app_image("linux/amd64", "amd64", Compression::Gzip)], Flavour::Oci);
     let top = extra[0].clone();
