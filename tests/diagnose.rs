@@ -237,3 +237,41 @@ fn armv7_code_in_an_arm_v6_entry_is_caught_by_its_attributes() {
     let (code, v) = diagnose("armv6-holds-v6", "rpi-zero", true);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
 }
+
+#[test]
+fn layout_folders_honour_max_bytes_and_have_their_layers_checked() {
+    use archlens::build::{Compression, Entry, image_with_layers, p};
+    use archlens::registry::layout::{LayoutRef, write_layout};
+    let filler: Vec<u8> = (0..4_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+    let img = image_with_layers(
+        &p("linux/arm64"),
+        &[(vec![Entry::file("opt/filler.bin", &filler), Entry::file("app", &common::diag::elf_for("arm64"))], Compression::None)],
+        serde_json::json!({ "Entrypoint": ["/app"] }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Vec<&[u8]> = img.blobs.iter().map(Vec::as_slice).chain([img.manifest.as_slice()]).collect();
+    write_layout(dir.path(), blobs, &[LayoutRef { tag: "1", media_type: img.media_type, digest: &img.digest, size: img.manifest.len() as u64 }]).unwrap();
+    let reference = format!("oci:{}:1", dir.path().display());
+    let cache = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["diagnose", reference.as_str(), "--host", "arm64-server", "--format", "json"];
+        args.extend(extra);
+        common::archlens(&args, cache.path())
+    };
+    let v: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
+    assert_eq!(v["verdict"], "ok", "{v}");
+    // --max-bytes is a cap for folders too: an answer of "could not tell", having read no more.
+    let out = run(&["--max-bytes", "1000000"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["verdict"], "unknown", "{v}");
+    assert!(v["bytes_read"].as_u64().unwrap() < 1_200_000, "{v}");
+    // A layer file that does not match its digest: an error, not a verdict.
+    let layer = dir.path().join("blobs/sha256").join(archlens::model::Digest::sha256(&img.blobs[1]).encoded());
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&layer, bytes).unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match digest"), "{}", String::from_utf8_lossy(&out.stderr));
+}

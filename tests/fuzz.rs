@@ -219,6 +219,8 @@ fn executable_headers() {
     for arch in ["arm64", "arm", "386", "ppc64le", "s390x", "riscv64"] {
         seeds.push(common::diag::elf_for(arch)[..512].to_vec());
     }
+    seeds.push(archlens::model::binary::elf_arm_with_cpu_arch(10));
+    seeds.push(archlens::model::binary::elf_arm_with_cpu_arch(6));
     seeds.push(b"MZ\x90\x00".to_vec());
     seeds.push(b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01".to_vec());
     seeds.push(b"\xca\xfe\xba\xbe\x00\x00\x00\x02".to_vec());

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use archlens::model::diagnose::{Host, Verdict};
-use archlens::model::reference::Reference;
 use archlens::model::units::human_bytes;
 use archlens::registry::diagnose::{DiagnoseOptions, run as diagnose};
 use archlens::registry::layers::DEFAULT_MAX_BYTES;
@@ -15,7 +14,7 @@ use super::{Format, NetArgs, output};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: 0 when ok, 1 when a problem is found, 2 on error.")]
 pub struct DiagnoseArgs {
-    /// Image reference, e.g. `127.0.0.1:5000/team/app:1.0`.
+    /// Image reference, e.g. `127.0.0.1:5000/team/app:1.0`, or `oci:DIR:TAG` in a layout folder.
     pub reference: String,
     /// The host: a preset (apple-silicon, rpi32, rpi-zero, rpi64, arm64-server, x86-64,
     /// x86-64-binfmt, windows-2019, windows-2022) or a platform such as linux/arm/v7.
@@ -36,17 +35,35 @@ pub struct DiagnoseArgs {
 }
 
 pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
-    let reference = Reference::parse(&a.reference)?;
     let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
-    let fetcher = net.fetcher(reference.registry())?;
+    let (fetcher, reference) = super::open_reference(net, &a.reference)?;
+    // Progress on a terminal: layer bytes read so far.
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ticker = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let read = read.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                let n = read.load(std::sync::atomic::Ordering::Relaxed);
+                if n > 0 {
+                    eprint!("\rreading layers: {}   ", human_bytes(n));
+                }
+            }
+        })
+    });
     // --timeout bounds the whole diagnosis too, not only each request.
     let d = tokio::time::timeout(
         std::time::Duration::from_secs(net.timeout.max(1)),
-        diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: !a.shallow, max_bytes: a.max_bytes }, None),
+        diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: !a.shallow, max_bytes: a.max_bytes }, Some(read.clone())),
     )
     .await
     .map_err(|_| anyhow::anyhow!("the diagnosis took longer than --timeout {} s and was stopped; raise --timeout for big layers or slow registries", net.timeout))?
-    .with_context(|| format!("diagnosing {reference}"))?;
+    .with_context(|| format!("diagnosing {reference}"));
+    if let Some(t) = ticker {
+        t.abort();
+        eprint!("\r\x1b[K");
+    }
+    let d = d?;
     match a.format {
         Format::Json => output::json(&serde_json::to_value(&d)?)?,
         Format::Table => {
