@@ -85,6 +85,7 @@ fn big_matrix() {
                 compressed_size: Some(3_000_000 + t as u64),
                 error: None,
                 attestation: None,
+                verified: None,
             })
             .collect();
         let outcome = TagOutcome::Index {

@@ -28,6 +28,7 @@ fn huge_index() {
             compressed_size: Some(1000),
             error: None,
             attestation: None,
+            verified: None,
         })
         .collect();
     let result = TagResult {

@@ -275,3 +275,24 @@ fn layout_folders_honour_max_bytes_and_have_their_layers_checked() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match digest"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_verified_matrix_shows_a_label_that_lies() {
+    let repo = common::diag::seeded_diag();
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["matrix", repo, "--tags", "config-mismatch", "--verify", "--format", "json"], cache.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let cells = &v["tags"][0]["cells"];
+    assert_eq!(cells["linux/arm64"]["verified"], "config-mismatch", "{v}");
+    assert_eq!(cells["linux/arm64"]["config"], "linux/amd64");
+    assert_eq!(cells["linux/amd64"]["verified"], "ok");
+    // The same label check as Diagnose makes.
+    let (_, d) = diagnose("config-mismatch", "arm64-server", false);
+    assert_eq!(d["verdict"], "config-mismatch");
+    // Without --verify, no claim is made either way.
+    let out = common::archlens(&["matrix", repo, "--tags", "config-mismatch", "--format", "json"], cache.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["tags"][0]["cells"]["linux/arm64"].get("verified").is_none(), "{v}");
+    let table = common::archlens(&["matrix", repo, "--tags", "config-mismatch", "--verify"], cache.path());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("MISLABELLED (config: linux/amd64)"));
+}

@@ -34,6 +34,7 @@ fn index_row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
                     compressed_size: Some(2_500_000),
                     error: None,
                     attestation: None,
+                    verified: None,
                 })
                 .collect(),
             attestations: 0,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use archlens::model::matrix::{Matrix, RowKind};
+use archlens::model::matrix::{Matrix, RowKind, Verified};
 use archlens::model::units::human_bytes;
 
 use super::{Format, NetArgs, output};
@@ -20,12 +20,18 @@ pub struct MatrixArgs {
     /// Only tags that lack this platform (e.g. `linux/arm64`): which tags cannot be pulled for it.
     #[arg(long)]
     pub missing: Option<String>,
+    /// Check each cell's config against its index entry: a label that lies shows as such
+    /// (JSON cells gain `verified: ok | config-mismatch | unknown`). Configs come from the
+    /// cache when it has them.
+    #[arg(long)]
+    pub verify: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
 pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let (fetcher, repo) = super::open_repository(net, &a.repository)?;
+    let fetcher = fetcher.verifying(a.verify);
     let tags = super::list_tags(&fetcher, &repo, a.tags.as_deref()).await?;
     let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
     let show_progress = std::io::stderr().is_terminal();
@@ -96,9 +102,14 @@ fn print_table(m: &Matrix) {
                     None => "-".to_string(),
                     Some(c) if c.error.is_some() => format!("{} (error)", c.digest.encoded().get(..8).unwrap_or(c.digest.encoded())),
                     Some(c) => format!(
-                        "{} {}",
+                        "{} {}{}",
                         c.digest.encoded().get(..8).unwrap_or(c.digest.encoded()),
-                        c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into())
+                        c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into()),
+                        match &c.verified {
+                            Some(Verified::ConfigMismatch { config }) => format!(" MISLABELLED (config: {config})"),
+                            Some(Verified::Unknown { .. }) => " (unverified)".to_string(),
+                            _ => String::new(),
+                        }
                     ),
                 });
             }

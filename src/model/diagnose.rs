@@ -287,9 +287,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     }
     if let (Some(s), Some(cfg)) = (&selected, f.selected_config) {
         let claimed = Platform::parse_key(&s.platform).unwrap_or_default();
-        let (a, b) = (claimed.normalize(), cfg.normalize());
-        // A config that names no variant does not contradict one (most arm images say none).
-        if f.is_index && (a.os != b.os || a.architecture != b.architecture || (!cfg.variant.is_empty() && a.variant != b.variant)) {
+        if f.is_index && crate::model::platform::config_contradicts(&claimed, cfg) {
             bump(&mut verdict, Verdict::ConfigMismatch);
             findings.push(finding(
                 "config-mismatch",

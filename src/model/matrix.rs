@@ -39,6 +39,20 @@ pub struct Child {
     pub error: Option<String>,
     /// Digest of the attestation manifest that describes this child, if any.
     pub attestation: Option<Digest>,
+    /// Whether the child's config agrees with its index entry, when asked (`--verify`).
+    pub verified: Option<Verified>,
+}
+
+/// A cell checked against the image it names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verified", rename_all = "kebab-case")]
+pub enum Verified {
+    /// The config says the platform the entry says.
+    Ok,
+    /// The config says another platform: the label lies.
+    ConfigMismatch { config: String },
+    /// The config could not be read.
+    Unknown { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -62,6 +76,9 @@ pub struct Cell {
     /// Further entries of the same index for this platform (e.g. zstd twins); the first wins.
     #[serde(skip_serializing_if = "is_zero")]
     pub duplicates: u32,
+    /// Set when the matrix was verified.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub verified: Option<Verified>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -143,6 +160,7 @@ impl Row {
                         error: c.error,
                         attestation: c.attestation,
                         duplicates: 0,
+                        verified: c.verified,
                     },
                 );
             }
@@ -367,6 +385,7 @@ mod tests {
             compressed_size: Some(1000),
             error: None,
             attestation: None,
+            verified: None,
         }
     }
 

@@ -547,6 +547,14 @@ impl Matcher {
 /// such as `v4294967295` is matched as itself, never expanded into billions of entries.
 const MAX_VARIANT_LEVEL: u32 = 16;
 
+/// Whether an image's config contradicts the platform its index entry claims: os and
+/// architecture must agree, and the variant when the config names one (most arm images name
+/// none, which is no contradiction).
+pub fn config_contradicts(entry: &Platform, config: &Platform) -> bool {
+    let (a, b) = (entry.normalize(), config.normalize());
+    a.os != b.os || a.architecture != b.architecture || (!config.variant.is_empty() && a.variant != b.variant)
+}
+
 /// containerd's `platformVector`.
 fn platform_vector(p: &Platform) -> Vec<Platform> {
     let with = |arch: &str, variant: String| Platform {

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::model::digest::Digest;
 use crate::model::manifest::{ImageConfig, ManifestKind, ManifestView};
-use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult};
+use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult, Verified};
 use crate::model::reference::{Reference, Repository};
 
 use super::cache::Cache;
@@ -80,6 +80,9 @@ pub struct Fetcher {
     /// Per (repository, digest): a repository's failure is never another's answer.
     inflight: Mutex<HashMap<(String, Digest), Shared>>,
     pub stats: FetchStats,
+    /// Check each matrix cell's config against its index entry (one config read per child,
+    /// from the cache when it has it).
+    verify: bool,
 }
 
 /// A manifest with its verified bytes.
@@ -115,7 +118,13 @@ impl Fetcher {
     }
 
     pub fn with_source(source: Source, cache: Option<Cache>) -> Fetcher {
-        Fetcher { source, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default() }
+        Fetcher { source, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default(), verify: false }
+    }
+
+    /// Verify matrix cells (see [`Fetcher::matrix`]).
+    pub fn verifying(mut self, on: bool) -> Fetcher {
+        self.verify = on;
+        self
     }
 
     pub fn source(&self) -> &Source {
@@ -241,11 +250,24 @@ impl Fetcher {
         }
     }
 
-    async fn child(&self, repo: &str, d: &crate::model::manifest::Descriptor) -> (Option<u64>, Option<String>) {
+    async fn child(&self, repo: &str, d: &crate::model::manifest::Descriptor) -> (Option<u64>, Option<String>, Option<Verified>) {
         match self.manifest_sized(repo, &d.digest, Some(d.size)).await {
-            Ok(m) if m.view.kind.is_index() => (None, Some("entry is itself an index (nested)".to_string())),
-            Ok(m) => (Some(m.view.compressed_size()), None),
-            Err(e) => (None, Some(e.to_string())),
+            Ok(m) if m.view.kind.is_index() => (None, Some("entry is itself an index (nested)".to_string()), None),
+            Ok(m) => {
+                let verified = match (self.verify, &m.view.config, &d.platform) {
+                    (false, _, _) => None,
+                    (true, Some(c), Some(entry)) if m.view.kind.is_image() => Some(match self.config(repo, c).await {
+                        Ok((_, cfg)) if crate::model::platform::config_contradicts(entry, &cfg.platform) => {
+                            Verified::ConfigMismatch { config: cfg.platform.key() }
+                        }
+                        Ok(_) => Verified::Ok,
+                        Err(e) => Verified::Unknown { reason: e.to_string() },
+                    }),
+                    (true, _, _) => Some(Verified::Unknown { reason: "not an image with a config and a platform".into() }),
+                };
+                (Some(m.view.compressed_size()), None, verified)
+            }
+            Err(e) => (None, Some(e.to_string()), None),
         }
     }
 
@@ -273,8 +295,9 @@ impl Fetcher {
                 let children = images
                     .into_iter()
                     .zip(details)
-                    .map(|(e, (compressed_size, error))| Child {
+                    .map(|(e, (compressed_size, error, verified))| Child {
                         attestation: attestation_of.get(&e.descriptor.digest).cloned(),
+                        verified,
                         platform: e.descriptor.platform.clone(),
                         digest: e.descriptor.digest,
                         size: e.descriptor.size,
@@ -293,6 +316,7 @@ impl Fetcher {
                     (None, Some(p)) => (Some(p.clone()), None),
                     (None, None) => (None, Some("image has no config".to_string())),
                 };
+                let platform_known = platform.is_some();
                 let child = Child {
                     platform,
                     digest: m.digest.clone(),
@@ -300,6 +324,8 @@ impl Fetcher {
                     compressed_size: Some(m.view.compressed_size()),
                     error,
                     attestation: None,
+                    // A single image: its platform is its config's, nothing to contradict.
+                    verified: (self.verify && platform_known).then_some(Verified::Ok),
                 };
                 TagOutcome::Image { digest: m.digest, media_type, child }
             }
@@ -351,7 +377,8 @@ impl Fetcher {
                         Err(err) => (None, Some(err.to_string())),
                     }
                 } else {
-                    self.child(repo, &e.descriptor).await
+                    let (size, error, _) = self.child(repo, &e.descriptor).await;
+                    (size, error)
                 }
             }))
             .await;

@@ -24,6 +24,7 @@ fn row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
                     compressed_size: Some(100),
                     error: None,
                     attestation: None,
+                    verified: None,
                 })
                 .collect(),
             attestations: 0,
