@@ -18,6 +18,8 @@ pub struct Settings {
     pub sort_by_version: bool,
     /// Registries reached without TLS verification, by the user's explicit choice.
     pub insecure_registries: BTreeSet<String>,
+    /// Check each matrix cell's config against its index entry.
+    pub verify_cells: bool,
 }
 
 impl Default for Settings {
@@ -30,6 +32,7 @@ impl Default for Settings {
             show_attestations: false,
             sort_by_version: true,
             insecure_registries: BTreeSet::new(),
+            verify_cells: false,
         }
     }
 }

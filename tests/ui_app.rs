@@ -602,3 +602,32 @@ fn a_matrix_whose_every_tag_failed_has_no_columns_and_does_not_panic() {
     rig.harness.key_press(egui::Key::Enter);
     rig.steps(3);
 }
+
+#[test]
+fn verify_marks_a_mislabelled_cell_and_reloads_with_verification() {
+    use archlens::model::matrix::Verified;
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.harness.get_by_label("Verify").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let id2 = sent
+        .iter()
+        .find_map(|c| match c {
+            Command::LoadMatrix { id, verify: true, .. } => Some(*id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a verified reload: {sent:?} (first load {id})"));
+    let mut row = index_row("1.0", "a", &["linux/amd64", "linux/arm64"]);
+    if let TagOutcome::Index { children, .. } = &mut row.outcome {
+        children[0].verified = Some(Verified::Ok);
+        children[1].verified = Some(Verified::ConfigMismatch { config: "linux/amd64".into() });
+    }
+    rig.events.send(Event::Row { id: id2, result: row }).unwrap();
+    rig.events.send(Event::MatrixDone { id: id2 }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label(&format!("{} mislabelled", short("1.0 linux/arm64")));
+    assert!(rig.harness.query_by_label(&format!("{} mislabelled", short("1.0 linux/amd64"))).is_none());
+    assert!(rig.harness.state().state.settings.verify_cells, "remembered");
+}

@@ -52,6 +52,8 @@ pub enum UiAction {
     Connect(String),
     /// Skip (or again check) TLS verification for the connected registry, and reconnect.
     SetInsecure(bool),
+    /// Verify cells (each config against its entry) from now on, and reload the matrix.
+    SetVerify(bool),
     LoadMoreRepos,
     /// Open a repository: a name in the current registry, or a full `host/name`.
     OpenRepository(String),
@@ -517,7 +519,7 @@ impl AppState {
             error: None,
             revision,
         });
-        cmds.push(Command::LoadMatrix { id, source, repository });
+        cmds.push(Command::LoadMatrix { id, source, repository, verify: self.settings.verify_cells });
         cmds
     }
 
@@ -615,6 +617,10 @@ impl AppState {
                 let id = self.id();
                 self.layout_request = Some(id);
                 vec![Command::OpenLayout { id, path }]
+            }
+            UiAction::SetVerify(on) => {
+                self.settings.verify_cells = on;
+                self.handle(UiAction::Refresh)
             }
             UiAction::Refresh => match &self.matrix {
                 Some(mv) => {

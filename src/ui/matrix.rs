@@ -65,6 +65,14 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         } else {
             ui.weak(crate::model::units::count(mv.matrix.rows.len(), "tag", "tags"));
         }
+        let mut verify = state.settings.verify_cells;
+        if ui
+            .checkbox(&mut verify, "Verify")
+            .on_hover_text("Check each cell's config against its index entry, so a mislabelled image shows in red (one config read per image, cached)")
+            .changed()
+        {
+            actions.push(UiAction::SetVerify(verify));
+        }
         ui.separator();
         if ui.button("Compose…").on_hover_text("Build an index from images").clicked() {
             actions.push(UiAction::Composer(crate::state::composer::ComposerAction::Open));
@@ -352,9 +360,14 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                         }
                         Some(c) => {
                             let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
-                            let text = match &c.error {
-                                Some(_) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
-                                None => {
+                            let mislabelled = match &c.verified {
+                                Some(crate::model::matrix::Verified::ConfigMismatch { config }) => Some(config.clone()),
+                                _ => None,
+                            };
+                            let text = match (&c.error, &mislabelled) {
+                                (Some(_), _) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
+                                (None, Some(_)) => RichText::new(format!("{short} mislabelled")).monospace().color(ui.visuals().error_fg_color),
+                                (None, None) => {
                                     let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
                                     RichText::new(format!("{short} {size}")).monospace()
                                 }
@@ -371,6 +384,18 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                         let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
                                         ui.label(format!("compressed {size}, manifest {} B", c.size));
                                     }
+                                }
+                                match &c.verified {
+                                    Some(crate::model::matrix::Verified::ConfigMismatch { config }) => {
+                                        ui.colored_label(ui.visuals().error_fg_color, format!("config-mismatch: the image's config says {config}, not {k}"));
+                                    }
+                                    Some(crate::model::matrix::Verified::Ok) => {
+                                        ui.label("verified: its config says the same platform");
+                                    }
+                                    Some(crate::model::matrix::Verified::Unknown { reason }) => {
+                                        ui.label(format!("not verified: {reason}"));
+                                    }
+                                    None => {}
                                 }
                                 if c.attestation.is_some() && show_att {
                                     ui.label("has an attestation");

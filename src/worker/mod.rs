@@ -55,7 +55,8 @@ pub enum Command {
     /// Open a layout folder: its tags.
     OpenLayout { id: RequestId, path: PathBuf },
     /// List the tags (all pages), then fill the matrix row by row.
-    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository },
+    /// `verify`: check each cell's config against its index entry.
+    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool },
     /// Details of one manifest.
     Inspect { id: RequestId, source: SourceRef, reference: Reference },
     /// Read a reference into draft entries (an image, or every entry of an index).
@@ -434,8 +435,8 @@ impl Worker {
                     .map_err(|e| e.to_string())?;
                 self.emit(Event::LayoutOpened { id, path, name: layout.name() });
             }
-            Command::LoadMatrix { id, source, repository } => {
-                let fetcher = self.fetcher(&source).await?;
+            Command::LoadMatrix { id, source, repository, verify } => {
+                let fetcher = self.fetcher(&source).await?.verifying(verify);
                 let tags = fetcher.source().tags(&repository.name).await.map_err(|e| e.to_string())?;
                 self.emit(Event::TagsListed { id, tags: tags.clone() });
                 let total = tags.len() as u64;
