@@ -296,3 +296,38 @@ fn a_verified_matrix_shows_a_label_that_lies() {
     let table = common::archlens(&["matrix", repo, "--tags", "config-mismatch", "--verify"], cache.path());
     assert!(String::from_utf8_lossy(&table.stdout).contains("MISLABELLED (config: linux/amd64)"));
 }
+
+#[test]
+fn a_repair_draft_relabels_the_entry_and_the_pushed_fix_diagnoses_ok() {
+    let repo = common::diag::seeded_diag();
+    let env = common::cli::Env::new();
+    // Copy the tag first: the test repairs its own copy.
+    let target = format!("{repo}:repaired-{}", std::process::id());
+    let src = format!("{repo}:mislabelled-armv7");
+    common::cli::ok(&env.run(&["compose", "--target", &target, "--base", &src]));
+    let (code, before) = {
+        let out = env.run(&["diagnose", &target, "--host", "rpi32", "--format", "json"]);
+        (out.status.code(), serde_json::from_slice::<Value>(&out.stdout).unwrap())
+    };
+    assert_eq!((code, before["verdict"].as_str()), (Some(1), Some("no-match")), "a Pi cannot run it as labelled: {before}");
+    let file = env.data.path().join("repair.json");
+    let out = env.run(&["diagnose", &target, "--host", "arm64-server", "--format", "json", "--repair-draft", file.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "binary-mismatch", "{v}");
+    assert!(kinds(&v).contains(&"config-mismatch".to_string()));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("relabel the linux/arm64 entry") && said.contains("as linux/arm/v7"), "{said}");
+    // The draft goes through compose with all its safety: a preview, then --yes, journalled.
+    let dry: Value = serde_json::from_str(&common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--dry-run", "--format", "json"]))).unwrap();
+    assert!(dry["diff"].to_string().contains("linux/arm/v7"), "{dry}");
+    common::cli::fails_with(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target]), 3);
+    common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--yes"]));
+    let out = env.run(&["diagnose", &target, "--host", "rpi32", "--format", "json"]);
+    let after: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), after["verdict"].as_str()), (Some(0), Some("ok")), "repaired: {after}");
+    // Nothing else changed: the amd64 entry is the same digest.
+    let raw = |r: &str| serde_json::from_slice::<Value>(&common::skopeo_raw(r)).unwrap();
+    let (old, new) = (raw(&src), raw(&target));
+    assert_eq!(old["manifests"][0], new["manifests"][0]);
+    assert_eq!(old["manifests"][1]["digest"], new["manifests"][1]["digest"]);
+}

@@ -344,6 +344,7 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
         bytes_read: 123_000,
         remedy: vec!["rebuild it".into()],
         partly_verified: vec!["layer sha256:0123456789ab was read in part".into()],
+        config: Some("linux/arm64".into()),
     };
     rig.events.send(Event::Diagnosed { id: did, diagnosis: Box::new(diagnosis) }).unwrap();
     rig.steps(3);

@@ -24,8 +24,11 @@ pub struct ComposeArgs {
     #[arg(long)]
     pub target: String,
     /// Start from this existing index; everything not changed below is kept as it is.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "draft")]
     pub base: Option<String>,
+    /// Start from a draft file (the app's Export, or `diagnose --repair-draft`).
+    #[arg(long, value_name = "FILE")]
+    pub draft: Option<std::path::PathBuf>,
     /// Remove the entry for this platform, `os/arch[/variant]` (repeatable; applied before --from).
     #[arg(long)]
     pub remove: Vec<String>,
@@ -181,8 +184,12 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
     let froms: Vec<Reference> = a.from.iter().map(|f| Reference::parse(f).with_context(|| format!("--from {f}"))).collect::<anyhow::Result<_>>()?;
     let base_ref = a.base.as_deref().map(|b| Reference::parse(b).with_context(|| format!("--base {b}"))).transpose()?;
 
-    // 1. The base.
+    // 1. The base (an index, or a draft file).
     let mut draft = IndexDraft::default();
+    if let Some(file) = &a.draft {
+        let bytes = std::fs::read(file).with_context(|| format!("--draft {}", file.display()))?;
+        draft = serde_json::from_slice(&bytes).with_context(|| format!("--draft {}: not a draft file (export one from the app, or write one with diagnose --repair-draft)", file.display()))?;
+    }
     if let Some(r) = &base_ref {
         let f = fetcher_for(fetchers, net, r.registry())?;
         draft = base_draft(f, r, keep).await.with_context(|| format!("reading --base {r}"))?;

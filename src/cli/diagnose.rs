@@ -27,6 +27,10 @@ pub struct DiagnoseArgs {
     /// not read).
     #[arg(long)]
     pub shallow: bool,
+    /// Write the fix the findings propose as a compose draft to FILE (push it with
+    /// `archlens compose --draft FILE --target REF`).
+    #[arg(long, value_name = "FILE")]
+    pub repair_draft: Option<std::path::PathBuf>,
     /// Stop reading layers after this many compressed bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub max_bytes: u64,
@@ -64,6 +68,16 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         eprint!("\r\x1b[K");
     }
     let d = d?;
+    if let Some(file) = &a.repair_draft {
+        match archlens::registry::diagnose::repair_draft(&fetcher, &reference, &d).await.with_context(|| format!("preparing the repair of {reference}"))? {
+            Some((draft, done)) => {
+                std::fs::write(file, serde_json::to_vec_pretty(&draft)?).with_context(|| format!("writing {}", file.display()))?;
+                eprintln!("repair draft written to {}: {}", file.display(), done.join("; "));
+                eprintln!("review it with `archlens compose --draft {} --target {reference} --dry-run`", file.display());
+            }
+            None => eprintln!("no repair draft: nothing in this diagnosis has a fix that a draft of {reference} can make"),
+        }
+    }
     match a.format {
         Format::Json => output::json(&serde_json::to_value(&d)?)?,
         Format::Table => {

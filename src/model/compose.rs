@@ -508,15 +508,48 @@ impl IndexDraft {
 
     /// Remove entries for a platform key (and attestations that described them).
     pub fn remove_platform(&mut self, key: &str) -> usize {
-        let gone: Vec<Digest> = self
-            .entries
-            .iter()
-            .filter(|e| e.attests().is_none() && e.has_platform() && e.platform.key() == key)
-            .map(|e| e.digest.clone())
-            .collect();
+        self.remove_images(|e| e.has_platform() && e.platform.key() == key)
+    }
+
+    /// Remove the image entry `digest` (and attestations that described it).
+    pub fn remove_digest(&mut self, digest: &Digest) -> usize {
+        self.remove_images(|e| &e.digest == digest)
+    }
+
+    fn remove_images(&mut self, chosen: impl Fn(&DraftEntry) -> bool) -> usize {
+        let gone: Vec<Digest> = self.entries.iter().filter(|e| e.attests().is_none() && chosen(e)).map(|e| e.digest.clone()).collect();
         let before = self.entries.len();
         self.entries.retain(|e| !gone.contains(&e.digest) && !e.attests().is_some_and(|s| gone.contains(&s)));
         before - self.entries.len()
+    }
+
+    /// Apply the fix a diagnosis of this index proposes for its selected entry `digest`:
+    /// a mislabelled entry is relabelled to what its config says (or dropped when another
+    /// entry already has that platform); an entry whose program cannot run (wrong binary, ARM
+    /// level, broken entrypoint) is dropped. Returns what was done, in words (empty: nothing
+    /// to repair).
+    pub fn repair(&mut self, digest: &Digest, finding_kinds: &[&str], config: Option<&Platform>) -> Vec<String> {
+        let mut done = Vec::new();
+        let Some(i) = self.entries.iter().position(|e| &e.digest == digest && e.attests().is_none()) else { return done };
+        let label = self.entries[i].platform.key();
+        if finding_kinds.contains(&"config-mismatch") {
+            if let Some(cfg) = config {
+                let taken = self.entries.iter().any(|e| &e.digest != digest && e.attests().is_none() && e.has_platform() && e.platform.key() == cfg.key());
+                if taken {
+                    self.remove_digest(digest);
+                    done.push(format!("drop the {label} entry {}: it is a {} image, and the index already has one", digest.short(), cfg.key()));
+                } else {
+                    self.entries[i].platform = cfg.clone();
+                    done.push(format!("relabel the {label} entry {} as {} (what its config says)", digest.short(), cfg.key()));
+                }
+                return done;
+            }
+        }
+        if finding_kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "arm-level" | "broken-entrypoint")) {
+            self.remove_digest(digest);
+            done.push(format!("drop the {label} entry {}: its program cannot run there (see the findings); rebuild it and add it back", digest.short()));
+        }
+        done
     }
 
     pub fn drop_attestations(&mut self) {

@@ -128,6 +128,9 @@ pub struct Diagnosis {
     /// Layers read only in part, so not checked against their digest (each said in words).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partly_verified: Vec<String>,
+    /// What the selected image's config says its platform is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 /// Which candidate the host runs, and how.
@@ -375,6 +378,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         bytes_read: f.bytes_read,
         remedy,
         partly_verified: Vec::new(),
+        config: f.selected_config.map(Platform::key),
     }
 }
 

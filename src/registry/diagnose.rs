@@ -87,3 +87,23 @@ pub async fn run(
     d.partly_verified = partial;
     Ok(d)
 }
+
+/// The fix a diagnosis of the index `reference` proposes, as a compose draft over that index
+/// (everything else kept as it is), and what it does in words. `None`: nothing to repair as a
+/// draft (not an index, nothing selected, or no finding with such a fix).
+pub async fn repair_draft(
+    fetcher: &Fetcher,
+    reference: &Reference,
+    d: &Diagnosis,
+) -> Result<Option<(crate::model::compose::IndexDraft, Vec<String>)>, RegistryError> {
+    let Some(selected) = &d.selected else { return Ok(None) };
+    let kinds: Vec<&str> = d.findings.iter().map(|f| f.kind.as_str()).collect();
+    let config = d.config.as_deref().and_then(|c| crate::model::platform::Platform::parse_key(c).ok());
+    let top = fetcher.resolve_reference(reference).await?;
+    if !top.view.kind.is_index() {
+        return Ok(None);
+    }
+    let mut draft = super::compose::base_draft(fetcher, reference, true).await?;
+    let done = draft.repair(&selected.digest, &kinds, config.as_ref());
+    Ok((!done.is_empty()).then_some((draft, done)))
+}

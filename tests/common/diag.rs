@@ -199,6 +199,10 @@ pub fn scenarios() -> Vec<Scenario> {
     };
     push_index("armv6-holds-v7", vec![arm_level("v6", 10)]);
     push_index("armv6-holds-v6", vec![arm_level("v6", 6)]);
+    // An entry labelled linux/arm64 that is an arm/v7 image (config and binary agree on it).
+    let mut armv7 = app_image("linux/arm/v7", "arm", Compression::Gzip);
+    armv7.platform = p("linux/arm64");
+    push_index("mislabelled-armv7", vec![app_image("linux/amd64", "amd64", Compression::Gzip), armv7]);
     // Only attestations: nothing a runtime can pick.
     let (idx, extra) = index(&[], &[app_image("linux/amd64", "amd64", Compression::Gzip)], Flavour::Oci);
     let top = extra[0].clone();
