@@ -353,6 +353,24 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
     rig.harness.get_by_label("rebuild it");
     rig.harness.get_by_label("Not fully verified: layer sha256:0123456789ab was read in part");
     rig.harness.get_by_label("Run");
+    // The finding's fix opens as a draft in the composer.
+    rig.sent();
+    rig.harness.get_by_label("Repair…").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    let rid = sent
+        .iter()
+        .find_map(|c| match c {
+            Command::RepairDraft { id, reference: r, .. } if r.to_string() == reference.to_string() => Some(*id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a repair request: {sent:?}"));
+    let draft = archlens::model::compose::IndexDraft { entries: vec![draft_entry("linux/amd64", "amd")], ..Default::default() };
+    rig.events.send(Event::DraftLoaded { id: rid, draft: Box::new(draft) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("Compose an index");
+    assert_eq!(rig.harness.state().state.composer.draft.entries.len(), 1);
+    assert_eq!(rig.harness.state().state.composer.target_input, reference.to_string());
 }
 
 fn draft_entry(platform: &str, name: &str) -> archlens::model::compose::DraftEntry {

@@ -89,6 +89,8 @@ impl Default for Loadable<PushResult> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComposerAction {
     Open,
+    /// Open the fix a diagnosis of the reference proposes, as a draft over that index.
+    Repair { reference: Reference, diagnosis: Box<crate::model::diagnose::Diagnosis> },
     /// Start from an existing index (replaces the draft; asks first if it is not empty).
     EditReference(Reference),
     /// Yes, replace the draft with the index waiting in `confirm_replace`.
@@ -299,6 +301,21 @@ impl ComposerState {
             ComposerAction::Open => {
                 self.open = true;
                 Vec::new()
+            }
+            ComposerAction::Repair { reference, diagnosis } => {
+                self.open = true;
+                if !self.draft_is_empty() {
+                    // Nothing is lost: the user decides what happens to the draft first.
+                    self.error = Some("the composer holds a draft: push or Clear it, then Repair again".into());
+                    return Vec::new();
+                }
+                self.reset_draft();
+                self.target_input = reference.to_string();
+                let id = next_id();
+                self.file_request = Some(id);
+                let mut cmds = vec![Command::RepairDraft { id, source: SourceRef::of(reference.registry()), reference, diagnosis }];
+                cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
+                cmds
             }
             ComposerAction::Close => {
                 self.open = false;

@@ -57,6 +57,8 @@ pub enum Command {
     /// List the tags (all pages), then fill the matrix row by row.
     /// `verify`: check each cell's config against its index entry.
     LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool },
+    /// The fix a diagnosis of `reference` proposes, as a draft (answered by `DraftLoaded`).
+    RepairDraft { id: RequestId, source: SourceRef, reference: Reference, diagnosis: Box<Diagnosis> },
     /// Details of one manifest.
     Inspect { id: RequestId, source: SourceRef, reference: Reference },
     /// Read a reference into draft entries (an image, or every entry of an index).
@@ -268,6 +270,7 @@ fn command_id(c: &Command) -> RequestId {
         | Command::LoadMatrix { id, .. }
         | Command::Inspect { id, .. }
         | Command::Diagnose { id, .. }
+        | Command::RepairDraft { id, .. }
         | Command::DraftAdd { id, .. }
         | Command::TargetStatus { id, .. }
         | Command::PushDraft { id, .. }
@@ -475,6 +478,13 @@ impl Worker {
                     compressed_size: if v.kind.is_index() { None } else { Some(v.compressed_size()) },
                 };
                 self.emit(Event::Inspected { id, details: Box::new(details) });
+            }
+            Command::RepairDraft { id, source, reference, diagnosis } => {
+                let fetcher = self.fetcher(&source).await?;
+                match registry::diagnose::repair_draft(&fetcher, &reference, &diagnosis).await.map_err(|e| e.to_string())? {
+                    Some((draft, _)) => self.emit(Event::DraftLoaded { id, draft: Box::new(draft) }),
+                    None => return Err(format!("nothing in the diagnosis of {reference} has a fix a draft can make")),
+                }
             }
             Command::Diagnose { id, source, reference, host, deep } => {
                 let host = Host::parse(&host)?;
