@@ -331,3 +331,22 @@ fn a_repair_draft_relabels_the_entry_and_the_pushed_fix_diagnoses_ok() {
     assert_eq!(old["manifests"][0], new["manifests"][0]);
     assert_eq!(old["manifests"][1]["digest"], new["manifests"][1]["digest"]);
 }
+
+#[test]
+fn a_deep_verified_matrix_marks_the_host_cell_whose_binary_cannot_run() {
+    let repo = common::diag::seeded_diag();
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["matrix", repo, "--tags", "binary-mismatch", "--verify", "--deep", "--host", "arm64-server", "--format", "json"], cache.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let cells = &v["tags"][0]["cells"];
+    assert_eq!(cells["linux/arm64"]["verified"], "binary-mismatch", "{v}");
+    assert_eq!(cells["linux/arm64"]["binary"], "amd64");
+    assert_eq!(cells["linux/amd64"]["verified"], "ok", "the label check still holds for other cells");
+    // Agrees with Diagnose for that host.
+    let (_, d) = diagnose("binary-mismatch", "arm64-server", true);
+    assert_eq!(d["verdict"], "binary-mismatch");
+    // A healthy index stays green, deep.
+    let out = common::archlens(&["matrix", repo, "--tags", "healthy", "--verify", "--deep", "--host", "arm64-server", "--format", "json"], cache.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tags"][0]["cells"]["linux/arm64"]["verified"], "ok", "{v}");
+}

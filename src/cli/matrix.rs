@@ -25,6 +25,13 @@ pub struct MatrixArgs {
     /// cache when it has them.
     #[arg(long)]
     pub verify: bool,
+    /// With --verify: also read, for each tag, the entrypoint binary of the entry `--host`
+    /// would run, and mark the cell when it is built for another architecture.
+    #[arg(long, requires = "verify")]
+    pub deep: bool,
+    /// The host whose entries --deep reads (a preset or a platform, as for diagnose).
+    #[arg(long, default_value = "apple-silicon")]
+    pub host: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -45,6 +52,10 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .await;
+    if a.deep {
+        let host = archlens::model::diagnose::Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
+        archlens::registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, archlens::registry::layers::DEFAULT_MAX_BYTES).await;
+    }
     if let Some(left) = fetcher.client().and_then(|c| c.rate_limit_remaining()) {
         eprintln!("note: {}: {}", repo.registry, archlens::model::units::rate_limit_words(&left));
     }
@@ -108,6 +119,7 @@ fn print_table(m: &Matrix) {
                         match &c.verified {
                             Some(Verified::ConfigMismatch { config }) => format!(" MISLABELLED (config: {config})"),
                             Some(Verified::Unknown { .. }) => " (unverified)".to_string(),
+                            Some(Verified::BinaryMismatch { binary, path }) => format!(" WRONG BINARY ({path}: {binary})"),
                             _ => String::new(),
                         }
                     ),

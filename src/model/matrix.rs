@@ -53,6 +53,8 @@ pub enum Verified {
     ConfigMismatch { config: String },
     /// The config could not be read.
     Unknown { reason: String },
+    /// Deep: the entrypoint binary is built for another architecture than the entry says.
+    BinaryMismatch { binary: String, path: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

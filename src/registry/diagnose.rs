@@ -107,3 +107,61 @@ pub async fn repair_draft(
     let done = draft.repair(&selected.digest, &kinds, config.as_ref());
     Ok((!done.is_empty()).then_some((draft, done)))
 }
+
+/// Deep verification of a matrix: for each row, the entry `host` would run has its entrypoint
+/// binary read from the layers (at most `max_bytes` per image) and compared with the entry's
+/// architecture. A cell whose binary disagrees becomes [`Verified::BinaryMismatch`].
+pub async fn verify_binaries(fetcher: &Fetcher, matrix: &mut crate::model::matrix::Matrix, host: &Host, max_bytes: u64) {
+    use crate::model::matrix::Verified;
+    use futures::StreamExt as _;
+    let repo = match matrix.rows.first() {
+        Some(_) => crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name).unwrap_or_default(),
+        None => return,
+    };
+    let picks: Vec<(usize, String, Candidate)> = matrix
+        .rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let candidates: Vec<(String, Candidate)> = row
+                .cells
+                .iter()
+                .filter_map(|(k, c)| {
+                    let platform = crate::model::platform::Platform::parse_key(k).ok()?;
+                    Some((k.clone(), Candidate { digest: c.digest.clone(), platform }))
+                })
+                .collect();
+            let only: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
+            let (picked, _) = select(host, &only);
+            let (key, cand) = candidates.into_iter().nth(picked?)?;
+            Some((i, key, cand))
+        })
+        .collect();
+    let repo = repo.as_str();
+    let checked: Vec<(usize, String, Option<Verified>)> = futures::stream::iter(picks)
+        .map(|(i, key, cand)| async move {
+            let verdict = async {
+                let m = fetcher.manifest(repo, &cand.digest).await.ok()?;
+                let c = m.view.config.clone()?;
+                let (_, cfg) = fetcher.config(repo, &c).await.ok()?;
+                let (facts, _, _) = super::layers::examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.ok()?;
+                match facts {
+                    crate::model::diagnose::BinaryFacts::Found { path, id, .. } => match id.architecture {
+                        Some(arch) if arch != cand.platform.normalize().architecture => Some(Verified::BinaryMismatch { binary: arch, path }),
+                        _ => None,
+                    },
+                    crate::model::diagnose::BinaryFacts::Unknown { .. } => None,
+                }
+            }
+            .await;
+            (i, key, verdict)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for (i, key, verdict) in checked {
+        if let (Some(v), Some(cell)) = (verdict, matrix.rows.get_mut(i).and_then(|r| r.cells.get_mut(&key))) {
+            cell.verified = Some(v);
+        }
+    }
+}

@@ -362,6 +362,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                             let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
                             let mislabelled = match &c.verified {
                                 Some(crate::model::matrix::Verified::ConfigMismatch { config }) => Some(config.clone()),
+                                Some(crate::model::matrix::Verified::BinaryMismatch { binary, .. }) => Some(binary.clone()),
                                 _ => None,
                             };
                             let text = match (&c.error, &mislabelled) {
@@ -394,6 +395,9 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                     }
                                     Some(crate::model::matrix::Verified::Unknown { reason }) => {
                                         ui.label(format!("not verified: {reason}"));
+                                    }
+                                    Some(crate::model::matrix::Verified::BinaryMismatch { binary, path }) => {
+                                        ui.colored_label(ui.visuals().error_fg_color, format!("binary-mismatch: {path} is built for {binary}"));
                                     }
                                     None => {}
                                 }
