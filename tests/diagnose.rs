@@ -350,3 +350,31 @@ fn a_deep_verified_matrix_marks_the_host_cell_whose_binary_cannot_run() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["tags"][0]["cells"]["linux/arm64"]["verified"], "ok", "{v}");
 }
+
+/// Copy `tag` of the diagnosis repository to a tag of this test's own, repair it for `host`
+/// with a draft, push it, and diagnose again: (what the repair said, the verdict after).
+fn repair_and_push(env: &common::cli::Env, tag: &str, host: &str) -> (String, Value) {
+    let repo = common::diag::seeded_diag();
+    let target = format!("{repo}:{tag}-fixed-{}", std::process::id());
+    common::cli::ok(&env.run(&["compose", "--target", &target, "--base", &format!("{repo}:{tag}")]));
+    let file = env.data.path().join(format!("{tag}.json"));
+    let out = env.run(&["diagnose", &target, "--host", host, "--format", "json", "--repair-draft", file.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--yes"]));
+    let out = env.run(&["diagnose", &target, "--host", host, "--format", "json"]);
+    (said, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn repairs_replace_a_broken_entry_or_add_a_missing_platform_from_other_tags() {
+    let env = common::cli::Env::new();
+    // The arm64 entry holds an x86-64 program: replaced by a real arm64 image from another tag.
+    let (said, after) = repair_and_push(&env, "binary-mismatch", "arm64-server");
+    assert!(said.contains("replace the linux/arm64 entry") && said.contains("from tag"), "{said}");
+    assert_eq!(after["verdict"], "ok", "{after}");
+    // No arm64 entry at all: one is added from another tag.
+    let (said, after) = repair_and_push(&env, "amd64-index", "arm64-server");
+    assert!(said.contains("add a linux/arm64 entry"), "{said}");
+    assert_eq!(after["verdict"], "ok", "{after}");
+    assert_eq!(after["selected"]["platform"], "linux/arm64");
+}

@@ -90,13 +90,17 @@ pub async fn run(
 
 /// The fix a diagnosis of the index `reference` proposes, as a compose draft over that index
 /// (everything else kept as it is), and what it does in words. `None`: nothing to repair as a
-/// draft (not an index, nothing selected, or no finding with such a fix).
+/// draft (not an index, or no finding with such a fix).
+///
+/// A mislabelled entry is relabelled (or dropped when its platform is taken). An entry whose
+/// program cannot run is replaced by an image of the same platform from another tag of the
+/// repository whose config and entrypoint binary agree, else dropped. A host with no entry
+/// gets one added from another tag, when one there runs on it.
 pub async fn repair_draft(
     fetcher: &Fetcher,
     reference: &Reference,
     d: &Diagnosis,
 ) -> Result<Option<(crate::model::compose::IndexDraft, Vec<String>)>, RegistryError> {
-    let Some(selected) = &d.selected else { return Ok(None) };
     let kinds: Vec<&str> = d.findings.iter().map(|f| f.kind.as_str()).collect();
     let config = d.config.as_deref().and_then(|c| crate::model::platform::Platform::parse_key(c).ok());
     let top = fetcher.resolve_reference(reference).await?;
@@ -104,8 +108,94 @@ pub async fn repair_draft(
         return Ok(None);
     }
     let mut draft = super::compose::base_draft(fetcher, reference, true).await?;
-    let done = draft.repair(&selected.digest, &kinds, config.as_ref());
+    let mut done = Vec::new();
+    match &d.selected {
+        Some(selected) => {
+            let broken = kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "broken-entrypoint")) && !kinds.contains(&"config-mismatch");
+            let label = crate::model::platform::Platform::parse_key(&selected.platform).ok();
+            if let (true, Some(label)) = (broken, label) {
+                if let Some((tag, entry)) = matching_image(fetcher, reference, &label, &selected.digest).await? {
+                    draft.remove_digest(&selected.digest);
+                    done.push(format!(
+                        "replace the {} entry {} with {} from tag {tag} (its config and entrypoint binary are {})",
+                        label.key(),
+                        selected.digest.short(),
+                        entry.digest.short(),
+                        label.key()
+                    ));
+                    draft.entries.push(entry);
+                }
+            }
+            if done.is_empty() {
+                done = draft.repair(&selected.digest, &kinds, config.as_ref());
+            }
+        }
+        None if kinds.contains(&"no-match") => {
+            if let Ok(host) = crate::model::platform::Platform::parse_key(&d.host) {
+                if let Some((tag, entry)) = matching_image(fetcher, reference, &host, &top.digest).await? {
+                    done.push(format!("add a {} entry: {} from tag {tag} (its config and entrypoint binary are {})", host.key(), entry.digest.short(), host.key()));
+                    draft.entries.push(entry);
+                }
+            }
+        }
+        None => {}
+    }
     Ok((!done.is_empty()).then_some((draft, done)))
+}
+
+/// Tags searched for a replacement image, newest names first.
+const MAX_TAGS_SEARCHED: usize = 50;
+
+/// An image for `platform` from another tag of the repository (not `exclude`) whose config
+/// says that platform and whose entrypoint binary is built for it: the tag and a draft entry.
+async fn matching_image(
+    fetcher: &Fetcher,
+    reference: &Reference,
+    platform: &crate::model::platform::Platform,
+    exclude: &crate::model::digest::Digest,
+) -> Result<Option<(String, crate::model::compose::DraftEntry)>, RegistryError> {
+    let repo = reference.repository.name.as_str();
+    let mut tags = fetcher.source().tags(repo).await?;
+    tags.sort();
+    tags.reverse();
+    let mut tried = std::collections::HashSet::new();
+    for tag in tags.into_iter().filter(|t| Some(t) != reference.tag.as_ref()).take(MAX_TAGS_SEARCHED) {
+        let Ok(top) = fetcher.resolve(repo, &tag).await else { continue };
+        let candidates: Vec<crate::model::digest::Digest> = if top.view.kind.is_index() {
+            top.view
+                .entries()
+                .into_iter()
+                .filter(|e| !e.is_attestation && e.descriptor.platform.as_ref().is_some_and(|p| p.key() == platform.key()))
+                .map(|e| e.descriptor.digest)
+                .collect()
+        } else {
+            vec![top.digest.clone()]
+        };
+        for digest in candidates.into_iter().filter(|c| c != exclude) {
+            if !tried.insert(digest.clone()) {
+                continue;
+            }
+            let Ok(m) = fetcher.manifest(repo, &digest).await else { continue };
+            let Some(c) = m.view.config.clone().filter(|_| m.view.kind.is_image()) else { continue };
+            let Ok((_, cfg)) = fetcher.config(repo, &c).await else { continue };
+            if crate::model::platform::config_contradicts(platform, &cfg.platform) {
+                continue;
+            }
+            let Ok((facts, _, _)) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else { continue };
+            let runs = matches!(&facts, crate::model::diagnose::BinaryFacts::Found { id, .. }
+                if id.problem.is_none() && id.architecture.as_deref() == Some(platform.normalize().architecture.as_str()));
+            if !runs {
+                continue;
+            }
+            let source = reference.repository.digest_reference(&digest);
+            let mut entries = super::compose::draft_entries(fetcher, &source, false).await?;
+            if let Some(mut entry) = entries.pop() {
+                entry.platform = platform.clone();
+                return Ok(Some((tag, entry)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Deep verification of a matrix: for each row, the entry `host` would run has its entrypoint

@@ -203,6 +203,8 @@ pub fn scenarios() -> Vec<Scenario> {
     let mut armv7 = app_image("linux/arm/v7", "arm", Compression::Gzip);
     armv7.platform = p("linux/arm64");
     push_index("mislabelled-armv7", vec![app_image("linux/amd64", "amd64", Compression::Gzip), armv7]);
+    // An index with amd64 only: an arm64 host finds nothing (other tags have arm64 images).
+    push_index("amd64-index", vec![app_image("linux/amd64", "amd64", Compression::Gzip)]);
     // Only attestations: nothing a runtime can pick.
     let (idx, extra) = index(&[], &[app_image("linux/amd64", "amd64", Compression::Gzip)], Flavour::Oci);
     let top = extra[0].clone();
