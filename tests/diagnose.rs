@@ -79,6 +79,10 @@ fn an_arm64_host_falls_back_to_arm_v7() {
     assert_eq!((code, v["verdict"].as_str()), (1, Some("fallback")));
     assert_eq!(v["selected"]["platform"], "linux/arm/v7");
     assert_eq!(v["selected"]["match"], "fallback");
+    // What really happens depends on the CPU; the finding says so, and on what basis.
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("Graviton3"), "{f}");
+    assert!(f["evidence"].as_str().unwrap().contains("basis: 32-bit ARM support is optional"), "{f}");
     let (_, v) = diagnose("amd64-armv7", "apple-silicon", false);
     assert_eq!(v["verdict"], "fallback");
     assert!(v["findings"][0]["message"].as_str().unwrap().contains("no 32-bit ARM mode"), "{v}");

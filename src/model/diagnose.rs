@@ -15,6 +15,8 @@ pub struct Host {
     pub emulates: Vec<Platform>,
     /// The CPU cannot execute 32-bit ARM code (Apple M-series).
     pub no_32bit_arm: bool,
+    /// Why its runtime behaves as it does (a preset's basis; empty for a typed platform).
+    pub basis: String,
 }
 
 impl Host {
@@ -26,13 +28,14 @@ impl Host {
                 platform: p.platform(),
                 emulates: p.emulates.iter().filter_map(|e| Platform::parse_key(e).ok()).collect(),
                 no_32bit_arm: p.id == "apple-silicon",
+                basis: p.basis.to_string(),
             });
         }
         let platform = Platform::parse_key(s).map_err(|e| {
             let names: Vec<&str> = crate::model::platform::HOST_PRESETS.iter().map(|p| p.id).collect();
             format!("{e}; or use a host preset: {}", names.join(", "))
         })?;
-        Ok(Host { label: platform.key(), platform, emulates: Vec::new(), no_32bit_arm: false })
+        Ok(Host { label: platform.key(), platform, emulates: Vec::new(), no_32bit_arm: false, basis: String::new() })
     }
 }
 
@@ -266,23 +269,30 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             bump(&mut verdict, Verdict::Fallback);
             let mut message = format!("no {host_key} entry; the runtime falls back to {}", s.platform);
             let mut basis = format!("containerd preference order from {host_key}; available: {}", available.join(", "));
+            if !f.host.no_32bit_arm && f.host.platform.architecture == "arm64" && s.platform.starts_with("linux/arm/") {
+                message.push_str(
+                    ". That runs natively only on CPUs with a 32-bit mode (Raspberry Pi 3–5, Neoverse N1 such as Graviton2 or Ampere Altra); Graviton3/4 and AmpereOne fail with exec format error unless binfmt emulation is installed",
+                );
+            }
+            if !f.host.basis.is_empty() {
+                basis.push_str(&format!("; basis: {}", f.host.basis));
+            }
             if f.host.no_32bit_arm && s.platform.starts_with("linux/arm/") {
                 message.push_str(
                     ". Apple M-series CPUs have no 32-bit ARM mode, so Docker Desktop runs it through its QEMU emulation (slower, and some programs misbehave); on a Linux host on M-series without binfmt emulation it fails with exec format error",
                 );
-                basis.push_str(
-                    "; basis: Apple M1–M4 implement AArch64 only (no AArch32 state), and Docker Desktop registers QEMU binfmt handlers for linux/arm/v6 and v7",
-                );
+                basis.push_str("; Apple M1–M4 implement AArch64 only (no AArch32 state)");
             }
             findings.push(finding("fallback", message, basis));
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Emulation) => {
             bump(&mut verdict, Verdict::Emulation);
+            let basis = if f.host.basis.is_empty() { String::new() } else { format!("; basis: {}", f.host.basis) };
             findings.push(finding(
                 "emulation",
                 format!("the only entry {} can run is {}, through emulation (slow, and some programs fail)", f.host.label, s.platform),
-                format!("available: {}", available.join(", ")),
+                format!("available: {}{basis}", available.join(", ")),
             ));
             remedy.push(format!("run with `--platform {}` under emulation, or {build_for}", s.platform));
         }

@@ -327,6 +327,8 @@ pub struct HostPreset {
     /// Platforms it also runs, only through emulation (binfmt/QEMU, Rosetta).
     pub emulates: &'static [&'static str],
     pub note: &'static str,
+    /// Why the runtime behaves so: shown as the basis of selection findings.
+    pub basis: &'static str,
 }
 
 pub const HOST_PRESETS: &[HostPreset] = &[
@@ -334,20 +336,50 @@ pub const HOST_PRESETS: &[HostPreset] = &[
         id: "apple-silicon",
         label: "Apple-silicon Mac (Docker Desktop)",
         platform: "linux/arm64",
-        emulates: &["linux/amd64"],
-        note: "M-series CPUs have no 32-bit ARM mode; amd64 runs only under emulation",
+        emulates: &["linux/amd64", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"],
+        note: "M-series CPUs have no 32-bit ARM mode; other architectures run only under emulation",
+        basis: "Docker Desktop for Mac runs amd64 through Rosetta 2 or QEMU and registers QEMU binfmt handlers for 386, arm/v6, arm/v7, ppc64le, s390x and riscv64",
     },
-    HostPreset { id: "rpi32", label: "Raspberry Pi OS 32-bit", platform: "linux/arm/v7", emulates: &[], note: "Pi Zero and Pi 1 are arm/v6" },
-    HostPreset { id: "rpi-zero", label: "Raspberry Pi Zero / 1", platform: "linux/arm/v6", emulates: &[], note: "" },
-    HostPreset { id: "rpi64", label: "Raspberry Pi OS 64-bit", platform: "linux/arm64", emulates: &[], note: "" },
-    HostPreset { id: "arm64-server", label: "ARM64 server", platform: "linux/arm64", emulates: &[], note: "" },
-    HostPreset { id: "x86-64", label: "x86-64 server", platform: "linux/amd64", emulates: &[], note: "" },
+    HostPreset {
+        id: "rpi32",
+        label: "Raspberry Pi OS 32-bit",
+        platform: "linux/arm/v7",
+        emulates: &[],
+        note: "Pi Zero and Pi 1 are arm/v6",
+        basis: "Docker on 32-bit Raspberry Pi OS asks for linux/arm/v7 and falls back to v6 and v5; no emulation is installed by default",
+    },
+    HostPreset {
+        id: "rpi-zero",
+        label: "Raspberry Pi Zero / 1",
+        platform: "linux/arm/v6",
+        emulates: &[],
+        note: "",
+        basis: "the ARM1176 CPU is ARMv6: arm/v7 code stops with Illegal instruction",
+    },
+    HostPreset {
+        id: "rpi64",
+        label: "Raspberry Pi OS 64-bit",
+        platform: "linux/arm64",
+        emulates: &[],
+        note: "",
+        basis: "Pi 3, 4 and 5 CPUs (Cortex-A53/A72/A76) also run 32-bit ARM code natively",
+    },
+    HostPreset {
+        id: "arm64-server",
+        label: "ARM64 server",
+        platform: "linux/arm64",
+        emulates: &[],
+        note: "",
+        basis: "32-bit ARM support is optional in ARMv8/v9 CPUs: Neoverse N1 (Graviton2, Ampere Altra) has it, Graviton3/4 and AmpereOne do not",
+    },
+    HostPreset { id: "x86-64", label: "x86-64 server", platform: "linux/amd64", emulates: &[], note: "", basis: "x86-64 CPUs also run 386 code natively; nothing else without binfmt emulation" },
     HostPreset {
         id: "x86-64-binfmt",
         label: "x86-64 server with binfmt emulation",
         platform: "linux/amd64",
         emulates: &["linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/ppc64le", "linux/s390x", "linux/riscv64"],
         note: "",
+        basis: "qemu-user-static registered with binfmt_misc (e.g. tonistiigi/binfmt --install all)",
     },
     HostPreset {
         id: "windows-2019",
@@ -355,6 +387,7 @@ pub const HOST_PRESETS: &[HostPreset] = &[
         platform: "windows/amd64:10.0.17763.1",
         emulates: &[],
         note: "process isolation needs the same build",
+        basis: "Windows before Server 2022 runs process-isolated containers of its own build only",
     },
     HostPreset {
         id: "windows-2022",
@@ -362,6 +395,7 @@ pub const HOST_PRESETS: &[HostPreset] = &[
         platform: "windows/amd64:10.0.20348.1",
         emulates: &[],
         note: "",
+        basis: "Windows Server 2022 and later run containers from build 20348 up to their own",
     },
 ];
 
