@@ -382,3 +382,28 @@ fn repairs_replace_a_broken_entry_or_add_a_missing_platform_from_other_tags() {
     assert_eq!(after["verdict"], "ok", "{after}");
     assert_eq!(after["selected"]["platform"], "linux/arm64");
 }
+
+#[test]
+fn the_apps_verify_marks_a_binary_the_host_cannot_run() {
+    use archlens::model::matrix::{TagOutcome, Verified};
+    use archlens::worker::{Command as W, Event, SourceRef};
+    use std::time::{Duration, Instant};
+    let repo = archlens::model::Repository::parse(common::diag::seeded_diag()).unwrap();
+    let worker = archlens::worker::spawn_with_cache(archlens::registry::ClientOptions::default(), None, std::sync::Arc::new(|| {})).unwrap();
+    worker.send(W::LoadMatrix { id: 1, source: SourceRef::Registry(repo.registry.clone()), repository: repo, verify: true, host: "arm64-server".into() });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut events = Vec::new();
+    while !events.iter().any(|e| matches!(e, Event::MatrixDone { .. } | Event::Failed { .. })) {
+        assert!(Instant::now() < deadline, "the load did not finish");
+        events.extend(worker.drain());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let marked = events.iter().rev().find_map(|e| match e {
+        Event::Row { result, .. } if result.tag == "binary-mismatch" => match &result.outcome {
+            TagOutcome::Index { children, .. } => children.iter().find(|c| c.platform.as_ref().is_some_and(|p| p.key() == "linux/arm64")).map(|c| c.verified.clone()),
+            _ => None,
+        },
+        _ => None,
+    });
+    assert!(matches!(marked, Some(Some(Verified::BinaryMismatch { ref binary, .. })) if binary == "amd64"), "{marked:?}");
+}

@@ -519,7 +519,7 @@ impl AppState {
             error: None,
             revision,
         });
-        cmds.push(Command::LoadMatrix { id, source, repository, verify: self.settings.verify_cells });
+        cmds.push(Command::LoadMatrix { id, source, repository, verify: self.settings.verify_cells, host: self.settings.host.clone() });
         cmds
     }
 

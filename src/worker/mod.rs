@@ -55,8 +55,9 @@ pub enum Command {
     /// Open a layout folder: its tags.
     OpenLayout { id: RequestId, path: PathBuf },
     /// List the tags (all pages), then fill the matrix row by row.
-    /// `verify`: check each cell's config against its index entry.
-    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool },
+    /// `verify`: check each cell's config against its index entry and, for the entry `host`
+    /// would run, its entrypoint binary.
+    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool, host: String },
     /// The fix a diagnosis of `reference` proposes, as a draft (answered by `DraftLoaded`).
     RepairDraft { id: RequestId, source: SourceRef, reference: Reference, diagnosis: Box<Diagnosis> },
     /// Details of one manifest.
@@ -438,18 +439,44 @@ impl Worker {
                     .map_err(|e| e.to_string())?;
                 self.emit(Event::LayoutOpened { id, path, name: layout.name() });
             }
-            Command::LoadMatrix { id, source, repository, verify } => {
+            Command::LoadMatrix { id, source, repository, verify, host } => {
                 let fetcher = self.fetcher(&source).await?.verifying(verify);
                 let tags = fetcher.source().tags(&repository.name).await.map_err(|e| e.to_string())?;
                 self.emit(Event::TagsListed { id, tags: tags.clone() });
                 let total = tags.len() as u64;
                 self.emit(Event::Progress { id, done: 0, total });
-                fetcher
+                let mut results = Vec::new();
+                let mut matrix = fetcher
                     .matrix(&repository, tags, |done, total, result| {
                         self.emit(Event::Row { id, result: result.clone() });
                         self.emit(Event::Progress { id, done: done as u64, total: total as u64 });
+                        if verify {
+                            results.push(result.clone());
+                        }
                     })
                     .await;
+                // Verified: the host's entry of each tag has its entrypoint binary read; rows
+                // whose binary cannot run there are sent again, marked.
+                if let (true, Ok(host)) = (verify, Host::parse(&host)) {
+                    let before = matrix.clone();
+                    registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, registry::layers::DEFAULT_MAX_BYTES).await;
+                    for result in &mut results {
+                        let Some(row) = matrix.rows.iter().find(|r| r.tag == result.tag) else { continue };
+                        let Some(old) = before.rows.iter().find(|r| r.tag == result.tag) else { continue };
+                        if row.cells == old.cells {
+                            continue;
+                        }
+                        if let crate::model::matrix::TagOutcome::Index { children, .. } = &mut result.outcome {
+                            for child in children.iter_mut() {
+                                let key = child.platform.as_ref().map(|p| p.key()).unwrap_or_default();
+                                if let Some(cell) = row.cells.get(&key).filter(|c| c.digest == child.digest) {
+                                    child.verified = cell.verified.clone();
+                                }
+                            }
+                            self.emit(Event::Row { id, result: result.clone() });
+                        }
+                    }
+                }
                 if let Some(c) = fetcher.client() {
                     if let Some(remaining) = c.rate_limit_remaining() {
                         self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
