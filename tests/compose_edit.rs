@@ -389,3 +389,15 @@ fn a_release_is_assembled_offline_in_a_layout_and_pushed_later() {
     assert!(err.contains("neither an OCI image layout nor empty"), "{err}");
     assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
 }
+
+#[test]
+fn verifying_a_matrix_makes_no_claim_about_build_cache_entries() {
+    let env = Env::new();
+    let repo = fresh("verify");
+    copy_fixture("v1", &repo);
+    let v: Value = serde_json::from_str(&ok(&env.run(&["matrix", &repo, "--verify", "--format", "json"]))).unwrap();
+    let cells = &v["tags"][0]["cells"];
+    assert_eq!(cells["linux/arm64"]["verified"], "ok", "{v}");
+    // unknown/unknown entries are never picked by a runtime: not "mislabelled".
+    assert!(cells["unknown/unknown"].get("verified").is_none(), "{v}");
+}

@@ -256,6 +256,8 @@ impl Fetcher {
             Ok(m) => {
                 let verified = match (self.verify, &m.view.config, &d.platform) {
                     (false, _, _) => None,
+                    // unknown/unknown (build caches) is never picked by a runtime: no claim to check.
+                    (true, _, Some(entry)) if entry.is_unknown() => None,
                     (true, Some(c), Some(entry)) if m.view.kind.is_image() => Some(match self.config(repo, c).await {
                         Ok((_, cfg)) if crate::model::platform::config_contradicts(entry, &cfg.platform) => {
                             Verified::ConfigMismatch { config: cfg.platform.key() }
