@@ -74,3 +74,19 @@ fn the_cli_reads_layout_folders() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("name a tag"));
 }
+
+#[test]
+fn version_names_the_git_revision_it_was_built_from() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archlens")).arg("--version").output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(shown.starts_with(&format!("archlens {} (", env!("CARGO_PKG_VERSION"))), "{shown}");
+    let rev = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(common::project_root()).output();
+    match rev {
+        Ok(r) if r.status.success() => {
+            let rev = String::from_utf8_lossy(&r.stdout).trim().to_string();
+            assert!(shown.contains(&rev), "{shown} names {rev}");
+        }
+        // Built outside a checkout: says so rather than invent one.
+        _ => assert!(shown.contains("unknown"), "{shown}"),
+    }
+}

@@ -21,7 +21,11 @@ use archlens::registry::{self, ClientOptions, Fetcher};
 use archlens::model::reference::Registry;
 
 #[derive(Debug, Parser)]
-#[command(name = "archlens", version, about = "Inspect multi-architecture container images in OCI and Docker registries")]
+#[command(
+    name = "archlens",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ARCHLENS_GIT_REV"), ")"),
+    about = "Inspect multi-architecture container images in OCI and Docker registries"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
