@@ -142,6 +142,7 @@ fn matrix_panel_shows_gaps_errors_and_filters() {
     rig.steps(3);
     assert!(rig.harness.query_by_label("0.9").is_none());
     rig.harness.get_by_label("1.0");
+    rig.harness.get_by_label("1 of 3 tags");
     // Only tags missing a platform.
     rig.harness.state_mut().state.tag_filter.clear();
     rig.harness.state_mut().state.only_missing = Some("linux/arm64".into());
@@ -649,4 +650,31 @@ fn verify_marks_a_mislabelled_cell_and_reloads_with_verification() {
     rig.harness.get_by_label(&format!("{} mislabelled", short("1.0 linux/arm64")));
     assert!(rig.harness.query_by_label(&format!("{} mislabelled", short("1.0 linux/amd64"))).is_none());
     assert!(rig.harness.state().state.settings.verify_cells, "remembered");
+}
+
+#[test]
+fn details_close_with_their_button_and_with_esc_and_open_again_with_enter() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("1.0").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Details");
+    rig.harness.get_by_label("Close").click();
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("Details").is_none(), "closed by its button");
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(2);
+    rig.harness.get_by_label("Details");
+    // Esc first stops the reading Enter started; with nothing left to stop, it closes the panel.
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Cancel { .. })), "the first Esc cancels the read");
+    rig.harness.get_by_label("Details");
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("Details").is_none(), "closed by Esc");
 }

@@ -65,6 +65,8 @@ pub enum UiAction {
     MoveCursor { rows: i64, cols: i64 },
     /// Show details of the selection.
     OpenDetails,
+    /// Hide the details panel.
+    CloseDetails,
     /// Navigate to a digest in the current repository.
     OpenDigest(Digest),
     ToggleFavourite(String),
@@ -188,6 +190,9 @@ pub struct AppState {
     pub host_input: String,
     pub selection: Option<Selection>,
     pub details: Loadable<Box<Details>>,
+    /// The details panel was closed (its close button, or Esc with nothing to cancel); it opens
+    /// again with the next Show / Enter.
+    pub details_closed: bool,
     details_request: Option<RequestId>,
     /// The last error worth telling the user about, shown until dismissed.
     pub notice: Option<String>,
@@ -206,6 +211,7 @@ impl AppState {
             host_input: String::new(),
             settings,
             rate_limit: None,
+            details_closed: false,
             waiting: None,
             registry_input: String::new(),
             registry: None,
@@ -629,6 +635,10 @@ impl AppState {
                 }
                 None => Vec::new(),
             },
+            UiAction::CloseDetails => {
+                self.details_closed = true;
+                Vec::new()
+            }
             UiAction::Cancel => {
                 let mut cmds = self.cancel_matrix();
                 if let Some(id) = self.diagnose.request {
@@ -645,6 +655,10 @@ impl AppState {
                         None => Loadable::NotRequested,
                     };
                 }
+                // Nothing to stop: Esc closes the details panel instead.
+                if cmds.is_empty() {
+                    self.details_closed = true;
+                }
                 cmds
             }
             UiAction::Select { tag, platform } => {
@@ -657,7 +671,10 @@ impl AppState {
                 Vec::new()
             }
             UiAction::OpenDetails => match self.selected_reference() {
-                Some(r) => self.inspect(r),
+                Some(r) => {
+                    self.details_closed = false;
+                    self.inspect(r)
+                }
                 None => Vec::new(),
             },
             UiAction::OpenDigest(d) => {

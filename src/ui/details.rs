@@ -13,6 +13,9 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         if state.selection.is_some() && ui.button("Show").on_hover_text("Enter").clicked() {
             actions.push(UiAction::OpenDetails);
         }
+        if ui.button("Close").on_hover_text("Esc").clicked() {
+            actions.push(UiAction::CloseDetails);
+        }
     });
     if let Some(sel) = &state.selection {
         let what = match &sel.platform {

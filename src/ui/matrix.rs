@@ -63,7 +63,13 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
                 actions.push(UiAction::Cancel);
             }
         } else {
-            ui.weak(crate::model::units::count(mv.matrix.rows.len(), "tag", "tags"));
+            let total = mv.matrix.rows.len();
+            let shown = state.derived.visible.len();
+            if shown == total {
+                ui.weak(crate::model::units::count(total, "tag", "tags"));
+            } else {
+                ui.weak(format!("{shown} of {}", crate::model::units::count(total, "tag", "tags")));
+            }
         }
         let mut verify = state.settings.verify_cells;
         if ui

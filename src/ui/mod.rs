@@ -223,7 +223,9 @@ impl ArchlensApp {
             egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
                 actions.extend(composer::composer_ui(ui, &mut self.state));
             });
-        } else if self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested) {
+        } else if !self.state.details_closed
+            && (self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested))
+        {
             egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
                 actions.extend(details::details_ui(ui, &self.state));
             });
