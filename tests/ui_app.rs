@@ -88,6 +88,19 @@ impl Rig {
             .expect("a LoadMatrix command")
     }
 
+    /// A matrix of one tag (1.0, linux/amd64), loaded, with the tag selected.
+    fn with_tag_selected() -> Rig {
+        let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+        rig.steps(2);
+        let id = rig.load_id();
+        rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+        rig.events.send(Event::MatrixDone { id }).unwrap();
+        rig.steps(3);
+        rig.harness.get_by_label("1.0").click();
+        rig.steps(2);
+        rig
+    }
+
     fn steps(&mut self, n: usize) {
         self.harness.run_steps(n);
     }
@@ -177,14 +190,7 @@ fn keyboard_moves_through_cells_and_enter_opens_details() {
 
 #[test]
 fn details_panel_shows_the_manifest_and_digest_links_navigate() {
-    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
-    rig.steps(2);
-    let id = rig.load_id();
-    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
-    rig.events.send(Event::MatrixDone { id }).unwrap();
-    rig.steps(3);
-    rig.harness.get_by_label("1.0").click();
-    rig.steps(2);
+    let mut rig = Rig::with_tag_selected();
     rig.harness.get_by_label("Show").click();
     rig.steps(2);
     let inspect_id = rig
@@ -654,14 +660,7 @@ fn verify_marks_a_mislabelled_cell_and_reloads_with_verification() {
 
 #[test]
 fn details_close_with_their_button_and_with_esc_and_open_again_with_enter() {
-    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
-    rig.steps(2);
-    let id = rig.load_id();
-    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
-    rig.events.send(Event::MatrixDone { id }).unwrap();
-    rig.steps(3);
-    rig.harness.get_by_label("1.0").click();
-    rig.steps(2);
+    let mut rig = Rig::with_tag_selected();
     rig.harness.get_by_label("Details");
     rig.harness.get_by_label("Close").click();
     rig.steps(2);
