@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::digest::Digest;
 
@@ -82,27 +81,6 @@ impl Cache {
     }
 }
 
-/// Write `bytes` to `path` by a temporary name and a rename, so readers never see a part.
-fn write_entry(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let write = || -> std::io::Result<()> {
-        if let Err(e) = std::fs::write(&tmp, bytes) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                return Err(e);
-            }
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&tmp, bytes)?;
-        }
-        std::fs::rename(&tmp, path)
-    };
-    write().inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
 /// The process's cache writer: a thread that takes entries from a queue and writes them.
 struct Writer {
     tx: std::sync::Mutex<std::sync::mpsc::Sender<(PathBuf, Arc<Vec<u8>>)>>,
@@ -120,7 +98,7 @@ impl Writer {
         let sent = self.tx.lock().map(|tx| tx.send((path.clone(), bytes.clone())).is_ok()).unwrap_or(false);
         if !sent {
             // No writer thread: write here rather than lose the entry.
-            let _ = write_entry(&path, &bytes);
+            let _ = super::files::write_by_rename(&path, &bytes, false);
             if let Ok(mut p) = self.pending.lock() {
                 p.remove(&path);
             }
@@ -146,7 +124,7 @@ fn writer() -> &'static Writer {
         let _ = std::thread::Builder::new().name("archlens-cache".into()).spawn(move || {
             for (path, bytes) in rx {
                 // A cache that cannot be written only costs speed next time.
-                let _ = write_entry(&path, &bytes);
+                let _ = super::files::write_by_rename(&path, &bytes, false);
                 if let Ok(mut p) = shared.lock() {
                     p.remove(&path);
                 }

@@ -146,28 +146,9 @@ pub struct LayoutTarget {
     root: PathBuf,
 }
 
-static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Write `bytes` to `path` so that readers see the old file or the new one, never a part.
+/// Layout files (`oci-layout`, `index.json`) are synced before they replace the old ones.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = temp_name(path);
-    let mut f = std::fs::File::create(&tmp)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-fn temp_name(path: &Path) -> PathBuf {
-    let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.archlens-{}-{n}.tmp", std::process::id()))
+    super::files::write_by_rename(path, bytes, true)
 }
 
 impl LayoutTarget {
@@ -299,7 +280,7 @@ impl LayoutTarget {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.io("creating blobs/", e))?;
         }
-        let tmp = temp_name(&path);
+        let tmp = super::files::temp_name(&path);
         let file = std::fs::File::create(&tmp).map_err(|e| self.io("creating a blob", e))?;
         Ok(BlobSink { file: Some(file), tmp, path, hasher: Some(hasher), digest: digest.clone(), size, written: 0 })
     }

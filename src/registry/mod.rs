@@ -7,6 +7,7 @@ pub mod compose;
 pub mod diagnose;
 pub mod error;
 pub mod fetch;
+pub mod files;
 pub mod journal;
 pub mod layers;
 pub mod layout;
