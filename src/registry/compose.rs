@@ -104,12 +104,22 @@ async fn entries_of(
 /// every other field, exactly as the registry holds them.
 pub async fn base_draft(fetcher: &Fetcher, reference: &Reference, keep_attestations: bool) -> Result<IndexDraft, RegistryError> {
     let top = fetcher.resolve_reference(reference).await?;
+    base_draft_of(fetcher, reference, &top, keep_attestations).await
+}
+
+/// [`base_draft`] of `top`, the manifest `reference` already resolved to.
+pub async fn base_draft_of(
+    fetcher: &Fetcher,
+    reference: &Reference,
+    top: &super::fetch::Manifest,
+    keep_attestations: bool,
+) -> Result<IndexDraft, RegistryError> {
     if !top.view.kind.is_index() {
         return Err(RegistryError::Other {
             detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()),
         });
     }
-    let entries = entries_of(fetcher, reference, &top, keep_attestations).await?;
+    let entries = entries_of(fetcher, reference, top, keep_attestations).await?;
     IndexDraft::from_base(&top.bytes, entries).map_err(|problem| RegistryError::BadManifest {
         registry: reference.registry().name().to_string(),
         what: reference.to_string(),

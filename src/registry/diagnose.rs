@@ -107,7 +107,8 @@ pub async fn repair_draft(
     if !top.view.kind.is_index() {
         return Ok(None);
     }
-    let mut draft = super::compose::base_draft(fetcher, reference, true).await?;
+    // The index just resolved is the draft's base: not asked for a second time.
+    let mut draft = super::compose::base_draft_of(fetcher, reference, &top, true).await?;
     let mut done = Vec::new();
     match &d.selected {
         Some(selected) => {
@@ -200,13 +201,19 @@ async fn matching_image(
 
 /// Deep verification of a matrix: for each row, the entry `host` would run has its entrypoint
 /// binary read from the layers (at most `max_bytes` per image) and compared with the entry's
-/// architecture. A cell whose binary disagrees becomes [`Verified::BinaryMismatch`].
-pub async fn verify_binaries(fetcher: &Fetcher, matrix: &mut crate::model::matrix::Matrix, host: &Host, max_bytes: u64) {
+/// architecture. A cell whose binary disagrees becomes [`Verified::BinaryMismatch`]; those
+/// cells are returned as (tag, entry digest, verdict).
+pub async fn verify_binaries(
+    fetcher: &Fetcher,
+    matrix: &mut crate::model::matrix::Matrix,
+    host: &Host,
+    max_bytes: u64,
+) -> Vec<(String, crate::model::digest::Digest, crate::model::matrix::Verified)> {
     use crate::model::matrix::Verified;
     use futures::StreamExt as _;
     let repo = match matrix.rows.first() {
         Some(_) => crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name).unwrap_or_default(),
-        None => return,
+        None => return Vec::new(),
     };
     let picks: Vec<(usize, String, Candidate)> = matrix
         .rows
@@ -249,9 +256,14 @@ pub async fn verify_binaries(fetcher: &Fetcher, matrix: &mut crate::model::matri
         .buffer_unordered(4)
         .collect()
         .await;
+    let mut marked = Vec::new();
     for (i, key, verdict) in checked {
-        if let (Some(v), Some(cell)) = (verdict, matrix.rows.get_mut(i).and_then(|r| r.cells.get_mut(&key))) {
-            cell.verified = Some(v);
+        if let (Some(v), Some(row)) = (verdict, matrix.rows.get_mut(i)) {
+            if let Some(cell) = row.cells.get_mut(&key) {
+                cell.verified = Some(v.clone());
+                marked.push((row.tag.clone(), cell.digest.clone(), v));
+            }
         }
     }
+    marked
 }

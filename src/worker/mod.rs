@@ -458,21 +458,17 @@ impl Worker {
                 // Verified: the host's entry of each tag has its entrypoint binary read; rows
                 // whose binary cannot run there are sent again, marked.
                 if let (true, Ok(host)) = (verify, Host::parse(&host)) {
-                    let before = matrix.clone();
-                    registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, registry::layers::DEFAULT_MAX_BYTES).await;
+                    let marked = registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, registry::layers::DEFAULT_MAX_BYTES).await;
                     for result in &mut results {
-                        let Some(row) = matrix.rows.iter().find(|r| r.tag == result.tag) else { continue };
-                        let Some(old) = before.rows.iter().find(|r| r.tag == result.tag) else { continue };
-                        if row.cells == old.cells {
-                            continue;
-                        }
-                        if let crate::model::matrix::TagOutcome::Index { children, .. } = &mut result.outcome {
-                            for child in children.iter_mut() {
-                                let key = child.platform.as_ref().map(|p| p.key()).unwrap_or_default();
-                                if let Some(cell) = row.cells.get(&key).filter(|c| c.digest == child.digest) {
-                                    child.verified = cell.verified.clone();
-                                }
+                        let crate::model::matrix::TagOutcome::Index { children, .. } = &mut result.outcome else { continue };
+                        let mut changed = false;
+                        for (_, digest, verdict) in marked.iter().filter(|(tag, _, _)| *tag == result.tag) {
+                            for child in children.iter_mut().filter(|c| &c.digest == digest) {
+                                child.verified = Some(verdict.clone());
+                                changed = true;
                             }
+                        }
+                        if changed {
                             self.emit(Event::Row { id, result: result.clone() });
                         }
                     }
