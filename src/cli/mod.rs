@@ -1,6 +1,7 @@
 //! The command line: one file per verb, table or JSON output.
 
 mod compose;
+mod coverage;
 mod demo;
 mod diagnose;
 mod gui;
@@ -90,6 +91,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Tags × platforms: which tag covers which platform, with digests and sizes.
     Matrix(matrix::MatrixArgs),
+    /// Across repositories: which platforms each one's chosen tag covers, and what a host runs.
+    Coverage(coverage::CoverageArgs),
     /// Why would a host fail with "exec format error"? Selection, config label and binary checks.
     Diagnose(diagnose::DiagnoseArgs),
     /// Compose an index from existing images and push it safely.
@@ -217,6 +220,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Tags(a) => tags::run(a, &args.net).await,
             Command::Inspect(a) => inspect::run(a, &args.net).await,
             Command::Matrix(a) => matrix::run(a, &args.net).await,
+            Command::Coverage(a) => coverage::run(a, &args.net).await,
             Command::Diagnose(a) => diagnose::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
             Command::Compose(a) => compose::run(a, &args.net).await,

@@ -24,7 +24,7 @@ pub async fn run(a: ReposArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let fetcher = net.fetcher(&registry)?;
     let client = fetcher.client().context("the catalog needs a registry")?;
     let mut repos = client.catalog_all().await.with_context(|| {
-        if registry.is_docker_hub() || registry.name() == "ghcr.io" {
+        if registry.hides_catalog() {
             format!("{registry} does not publish its catalog; name a repository directly, e.g. `archlens tags {registry}/OWNER/NAME`")
         } else {
             format!("listing the repositories of {registry}")

@@ -102,7 +102,8 @@ pub struct Row {
 }
 
 impl Row {
-    fn from_result(r: TagResult) -> Row {
+    /// The row one tag's result makes.
+    pub fn from_result(r: TagResult) -> Row {
         let mut row = Row {
             tag: r.tag,
             digest: None,

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod compose;
+pub mod coverage;
 pub mod diagnose;
 pub mod digest;
 pub mod manifest;

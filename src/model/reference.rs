@@ -91,6 +91,12 @@ impl Registry {
         self.0 == DOCKER_HUB
     }
 
+    /// Registries known not to publish their catalog (`/v2/_catalog`) to users: repositories
+    /// there are named, never listed.
+    pub fn hides_catalog(&self) -> bool {
+        self.is_docker_hub() || self.0 == "ghcr.io"
+    }
+
     /// Loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) may be spoken to over plain HTTP.
     pub fn is_loopback(&self) -> bool {
         let host = host_without_port(&self.0);

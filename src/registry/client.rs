@@ -708,7 +708,13 @@ impl RegistryClient {
     }
 
     pub async fn catalog_all(&self) -> Result<Vec<String>, RegistryError> {
-        self.all_pages(|next| async move { self.catalog_page(next.as_deref(), 1000).await }).await
+        self.catalog_all_paged(1000).await
+    }
+
+    /// The whole catalog, asking for `n` names per page.
+    pub async fn catalog_all_paged(&self, n: usize) -> Result<Vec<String>, RegistryError> {
+        let n = n.clamp(1, 10_000);
+        self.all_pages(|next| async move { self.catalog_page(next.as_deref(), n).await }).await
     }
 
     pub async fn tags_page(&self, repo: &str, page: Option<&str>, n: usize) -> Result<Page, RegistryError> {

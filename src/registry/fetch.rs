@@ -147,7 +147,7 @@ impl Fetcher {
         }
     }
 
-    fn concurrency(&self) -> usize {
+    pub fn concurrency(&self) -> usize {
         match &self.source {
             Source::Registry(c) => c.options().concurrency.max(1),
             Source::Layout(_) => 4,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod compose;
+pub mod coverage;
 pub mod diagnose;
 pub mod error;
 pub mod fetch;

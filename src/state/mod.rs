@@ -379,7 +379,7 @@ impl AppState {
                     self.signed_in_as = Some((username, kept));
                     // What was refused before may be readable now.
                     if matches!(self.repos, Loadable::Failed { .. } | Loadable::NotRequested)
-                        && !(registry.is_docker_hub() || registry.name() == "ghcr.io")
+                        && !registry.hides_catalog()
                     {
                         let rid = self.id();
                         self.repos_request = Some(rid);
@@ -587,7 +587,7 @@ impl AppState {
                     cmds.push(Command::Connect { id: cid, registry: registry.clone(), insecure });
                     self.repos = Loadable::NotRequested;
                     self.repos_next = None;
-                    if !(registry.is_docker_hub() || registry.name() == "ghcr.io") {
+                    if !registry.hides_catalog() {
                         let rid = self.id();
                         self.repos_request = Some(rid);
                         self.repos = Loadable::Pending { previous: None };

@@ -423,7 +423,7 @@ impl Worker {
             Command::ListRepos { id, registry, page } => {
                 let c = self.client(&registry).await?;
                 let p = c.catalog_page(page.as_deref(), 100).await.map_err(|e| {
-                    if registry.is_docker_hub() || registry.name() == "ghcr.io" {
+                    if registry.hides_catalog() {
                         format!("{registry} does not publish its catalog: type a repository name ({e})")
                     } else {
                         e.to_string()

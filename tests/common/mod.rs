@@ -42,7 +42,8 @@ pub fn second_registry_addr() -> &'static str {
     ADDR.get_or_init(|| start_registry())
 }
 
-fn start_registry() -> String {
+/// A registry of its own for this test process (an empty catalog), stopped when it exits.
+pub fn start_registry() -> String {
     let out = Command::new("bash")
         .arg(project_root().join("scripts/registry.sh"))
         .args(["start", "--owner", &std::process::id().to_string()])

@@ -72,3 +72,46 @@ pub async fn seed_bench(c: &RegistryClient, repo: &str, tags: usize, platforms: 
     let results: Vec<_> = futures::stream::iter(jobs).buffer_unordered(8).collect().await;
     results.into_iter().collect()
 }
+
+/// What `seed_coverage` pushed: repository → tag → digest of what the tag holds.
+pub type CoverageSeed = BTreeMap<String, BTreeMap<String, archlens::model::Digest>>;
+
+/// Repositories for coverage, under `prefix/`:
+/// - `multi`: `1.0` amd64 only, `1.1` and `latest` amd64 + arm64;
+/// - `amd-only`: `latest` and `2.0`, single-arch amd64 images;
+/// - `v7`: `latest` amd64 + arm/v7;
+/// - `newer-single`: `1.0` and `latest` amd64 + arm64, `1.1` single-arch amd64 (its newest
+///   tag lacks arm64 while `latest` has it);
+/// - `no-latest`: `v1` and `release-1` (arm64 only), no `latest`.
+pub async fn seed_coverage(c: &RegistryClient, prefix: &str) -> Result<CoverageSeed, RegistryError> {
+    let mut out = CoverageSeed::new();
+    let plan: &[(&str, &str, &[&str])] = &[
+        ("multi", "1.0", &["linux/amd64"]),
+        ("multi", "1.1", &["linux/amd64", "linux/arm64"]),
+        ("multi", "latest", &["linux/amd64", "linux/arm64"]),
+        ("amd-only", "latest", &["single:linux/amd64"]),
+        ("amd-only", "2.0", &["single:linux/amd64"]),
+        ("v7", "latest", &["linux/amd64", "linux/arm/v7"]),
+        ("newer-single", "1.0", &["linux/amd64", "linux/arm64"]),
+        ("newer-single", "latest", &["linux/amd64", "linux/arm64"]),
+        ("newer-single", "1.1", &["single:linux/amd64"]),
+        ("no-latest", "v1", &["linux/arm64"]),
+        ("no-latest", "release-1", &["linux/arm64"]),
+    ];
+    for (name, tag, platforms) in plan {
+        let repo = format!("{prefix}/{name}");
+        let digest = if let Some(key) = platforms.first().and_then(|k| k.strip_prefix("single:")) {
+            let img = image(&p(key), Flavour::Oci, &format!("{repo} {tag}"));
+            push_image(c, &repo, &img).await?;
+            c.put_manifest(&repo, tag, img.media_type, &img.manifest).await?;
+            img.digest
+        } else {
+            let imgs: Vec<Image> = platforms.iter().map(|k| image(&p(k), Flavour::Oci, &format!("{repo} {tag} {k}"))).collect();
+            let (idx, extra) = index(&imgs, &[], Flavour::Oci);
+            push_index(c, &repo, tag, &idx, &extra).await?;
+            idx.digest
+        };
+        out.entry(repo).or_default().insert(tag.to_string(), digest);
+    }
+    Ok(out)
+}

@@ -1,0 +1,256 @@
+//! `archlens coverage REGISTRY`: which repositories' chosen tag covers which platform, and
+//! what a host would run from each.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::ValueEnum;
+use serde_json::{Value, json};
+
+use archlens::model::coverage::{Coverage, CoverageRow, TagPolicy};
+use archlens::model::diagnose::Host;
+use archlens::model::reference::{Registry, Repository};
+use archlens::model::units::human_bytes;
+
+use super::{NetArgs, output};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CoverageFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SortBy {
+    /// By repository name.
+    #[default]
+    Name,
+    /// Repositories lacking `--missing` (or not native on `--host`) first, then failures.
+    Missing,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    /// Registry host, e.g. `registry.example.com`, `127.0.0.1:5000`.
+    pub registry: String,
+    /// Only catalog repositories matching this glob (`team/*`).
+    #[arg(long, conflicts_with_all = ["repos_file", "repo"])]
+    pub repos: Option<String>,
+    /// Repositories named in a file, one per line (`#` comments and blank lines skipped):
+    /// for registries that hide their catalog (Docker Hub, GHCR).
+    #[arg(long, conflicts_with = "repo")]
+    pub repos_file: Option<std::path::PathBuf>,
+    /// A repository to cover (repeatable), instead of the catalog.
+    #[arg(long)]
+    pub repo: Vec<String>,
+    /// Which tag stands for a repository: `latest`, `newest` (highest version tag, as the
+    /// matrix orders tags), or a glob (`v*`, `release-*`: the highest matching tag).
+    #[arg(long, default_value = "latest")]
+    pub tag: String,
+    /// The host whose view is shown: a preset (apple-silicon, rpi64, x86-64 …) or a platform.
+    #[arg(long, default_value = "apple-silicon")]
+    pub host: String,
+    /// Only repositories whose tag lacks this platform (e.g. `linux/arm64`); exit status 1 if
+    /// there are any (a CI gate), 2 if some repository could not be checked.
+    #[arg(long)]
+    pub missing: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub sort: SortBy,
+    /// Repositories per catalog page.
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CoverageFormat,
+}
+
+pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
+    let registry = Registry::parse(&a.registry)?;
+    let policy = TagPolicy::parse(&a.tag).map_err(|e| anyhow::anyhow!("--tag: {e}"))?;
+    let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
+    let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
+    let fetcher = net.fetcher(&registry)?;
+    let client = fetcher.client().context("coverage needs a registry")?;
+    let repos = if let Some(file) = &a.repos_file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        named_repos(&registry, text.lines())?
+    } else if !a.repo.is_empty() {
+        named_repos(&registry, a.repo.iter().map(String::as_str))?
+    } else {
+        archlens::registry::coverage::catalog(client, a.repos.as_deref(), a.page_size).await.with_context(|| {
+            if registry.hides_catalog() {
+                format!("{registry} does not publish its catalog; name the repositories with --repo NAME or --repos-file FILE")
+            } else {
+                format!("listing the repositories of {registry}")
+            }
+        })?
+    };
+    if repos.is_empty() {
+        anyhow::bail!("no repositories to cover{}", a.repos.as_deref().map(|g| format!(" (none matches `{g}`)")).unwrap_or_default());
+    }
+    let show_progress = std::io::stderr().is_terminal();
+    let mut coverage = archlens::registry::coverage::coverage(&fetcher, registry.name(), repos, &policy, |done, total, _| {
+        if show_progress {
+            eprint!("\rreading repositories {done}/{total}");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    })
+    .await;
+    if let Some(left) = client.rate_limit_remaining() {
+        eprintln!("note: {registry}: {}", archlens::model::units::rate_limit_words(&left));
+    }
+    match a.sort {
+        SortBy::Name => coverage.sort_by_name(),
+        SortBy::Missing => coverage.sort_missing_first(missing.as_deref(), &host),
+    }
+    let unchecked = coverage.rows.iter().filter(|r| r.problem().is_some()).count();
+    // With --missing, the rows shown are those lacking it and those that could not be checked;
+    // summaries count every repository.
+    let keep = |r: &CoverageRow| missing.as_deref().is_none_or(|k| r.lacks(k) || r.problem().is_some());
+    let lacking = missing.as_ref().map(|k| coverage.rows.iter().filter(|r| r.lacks(k)).count());
+    match a.format {
+        CoverageFormat::Json => output::json(&to_json(&coverage, &policy, &host, &keep, missing.as_deref()))?,
+        CoverageFormat::Csv => write_out(&coverage.to_csv(&host, &keep))?,
+        CoverageFormat::Markdown => write_out(&coverage.to_markdown(&host, &keep))?,
+        CoverageFormat::Table => {
+            println!("host: {} ({}); tag: {policy}", host.label, host.platform.key());
+            print_table(&coverage, &host, &keep)
+        }
+    }
+    Ok(match (lacking, unchecked) {
+        (Some(n), _) if n > 0 => {
+            if let Some(key) = &missing {
+                eprintln!("{} {} {key}", archlens::model::units::count(n, "repository", "repositories"), if n == 1 { "lacks" } else { "lack" });
+            }
+            ExitCode::from(1)
+        }
+        (Some(_), u) if u > 0 => {
+            eprintln!("{} could not be checked", archlens::model::units::count(u, "repository", "repositories"));
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Repository names as typed (`team/app`, or `host/team/app` on this registry), checked.
+fn named_repos<'a>(registry: &Registry, lines: impl Iterator<Item = &'a str>) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name = line.strip_prefix(&format!("{}/", registry.name())).unwrap_or(line);
+        let repo = Repository::parse(&format!("{}/{name}", registry.name()))
+            .with_context(|| format!("line {}: `{}` is not a repository name", n + 1, output::printable(line)))?;
+        if repo.registry != *registry {
+            anyhow::bail!("line {}: `{line}` is on another registry than {registry}", n + 1);
+        }
+        if !out.contains(&repo.name) {
+            out.push(repo.name);
+        }
+    }
+    Ok(out)
+}
+
+fn write_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn summary_json(c: &Coverage, host: &Host) -> Value {
+    let per_platform: serde_json::Map<String, Value> =
+        c.keys().iter().map(|k| (k.clone(), serde_json::to_value(c.tally(k)).unwrap_or(Value::Null))).collect();
+    let n = c.host_tally(host);
+    json!({
+        "platforms": per_platform,
+        "host": { "native": n[0], "fallback": n[1], "emulation": n[2], "none": n[3] },
+        "repositories": c.rows.len(),
+        "failed": c.rows.iter().filter(|r| r.problem().is_some()).count(),
+    })
+}
+
+/// The JSON contract of `archlens coverage --format json` (see the README).
+fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool, missing: Option<&str>) -> Value {
+    let rows: Vec<Value> = c
+        .rows
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| {
+            let fit = r.host_fit(host);
+            let row = r.row.as_ref();
+            let cells: serde_json::Map<String, Value> = row
+                .map(|x| x.cells.iter().map(|(k, cell)| (k.clone(), serde_json::to_value(cell).unwrap_or(Value::Null))).collect())
+                .unwrap_or_default();
+            json!({
+                "repository": r.repository,
+                "tags": r.tags,
+                "tag": r.tag,
+                "digest": row.and_then(|x| x.digest.as_ref()),
+                "kind": row.map(|x| x.kind),
+                "host": { "match": fit.word(), "platform": fit.platform },
+                "cells": cells,
+                "attestations": row.map_or(0, |x| x.attestations),
+                "error": r.problem(),
+            })
+        })
+        .collect();
+    json!({
+        "registry": c.registry,
+        "policy": policy.to_string(),
+        "host": { "label": host.label, "platform": host.platform.key() },
+        "missing": missing,
+        "platforms": c.keys(),
+        "summary": summary_json(c, host),
+        "repositories": rows,
+    })
+}
+
+fn print_table(c: &Coverage, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) {
+    let keys = c.keys();
+    let mut header = vec!["REPOSITORY", "TAG", "ON HOST"];
+    header.extend(keys.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = c
+        .rows
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| {
+            let fit = r.host_fit(host);
+            let mut line = vec![r.repository.clone(), r.tag.clone().unwrap_or_else(|| "-".into())];
+            if let Some(e) = r.problem() {
+                line.push(format!("error: {e}"));
+                return line;
+            }
+            line.push(match &fit.platform {
+                Some(p) if fit.word() != "native" => format!("{} ({p})", fit.word()),
+                _ => fit.word().to_string(),
+            });
+            for k in keys {
+                line.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {
+                    Some(cell) => cell.compressed_size.map(human_bytes).unwrap_or_else(|| "yes".into()),
+                    None if r.is_image() => "MISSING".into(),
+                    None => "-".into(),
+                });
+            }
+            line
+        })
+        .collect();
+    output::table(&header, &rows);
+    println!();
+    for k in keys {
+        println!("{}", c.summary_line(k));
+    }
+    let n = c.host_tally(host);
+    println!("{}: {} native, {} by fallback, {} by emulation, {} not at all", host.label, n[0], n[1], n[2], n[3]);
+    let failed = c.rows.iter().filter(|r| r.problem().is_some()).count();
+    if failed > 0 {
+        println!("{} could not be read; each row says why", archlens::model::units::count(failed, "repository", "repositories"));
+    }
+}

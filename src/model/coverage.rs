@@ -1,0 +1,482 @@
+//! Coverage across repositories: for each repository one tag, chosen by a [`TagPolicy`], and
+//! which platforms that tag covers and what a host would run from it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::diagnose::{Candidate, Host, Selection, select};
+use super::matrix::{Row, RowKind, glob_match, version_order};
+use super::platform::{Platform, column_order};
+use super::units::human_bytes;
+
+/// Which tag of a repository stands for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagPolicy {
+    /// The tag `latest`.
+    Latest,
+    /// The highest version tag (`1.10` over `1.9`, `2.0` over `2.0-rc1`), in the order the
+    /// matrix sorts tags; tags that are not versions (`latest`, `main`, `sha256-….sig`) are
+    /// not candidates.
+    Newest,
+    /// The highest (in version order) of the tags matching a glob (`v*`, `release-*`).
+    Glob { pattern: String },
+}
+
+impl TagPolicy {
+    /// `latest`, `newest`, or a glob over tags.
+    pub fn parse(s: &str) -> Result<TagPolicy, String> {
+        let s = s.trim();
+        match s {
+            "latest" => Ok(TagPolicy::Latest),
+            "newest" => Ok(TagPolicy::Newest),
+            "" => Err("a tag policy is `latest`, `newest`, or a glob such as `v*`".into()),
+            _ if s.len() > 128 || !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-*?".contains(c)) => Err(format!(
+                "`{}` is not a tag policy: use `latest`, `newest`, or a glob of tag characters (letters, digits, `._-`) with `*` and `?`",
+                s.chars().take(60).collect::<String>()
+            )),
+            _ => Ok(TagPolicy::Glob { pattern: s.to_string() }),
+        }
+    }
+
+    /// The tag this policy picks among `tags`, if any.
+    pub fn choose<'a>(&self, tags: &'a [String]) -> Option<&'a str> {
+        // `v1.2` and `1.2` are the same version.
+        let bare = |t: &'a String| if is_version_tag(t) { t.strip_prefix('v').unwrap_or(t) } else { t.as_str() };
+        let newest = |it: &mut dyn Iterator<Item = &'a String>| it.max_by(|a, b| version_order(bare(a), bare(b)).then_with(|| a.cmp(b))).map(String::as_str);
+        match self {
+            TagPolicy::Latest => tags.iter().find(|t| *t == "latest").map(String::as_str),
+            TagPolicy::Newest => newest(&mut tags.iter().filter(|t| is_version_tag(t))),
+            TagPolicy::Glob { pattern } => newest(&mut tags.iter().filter(|t| glob_match(pattern, t))),
+        }
+    }
+
+    /// What a repository lacks when nothing matches, in words.
+    pub fn nothing_matches(&self) -> String {
+        match self {
+            TagPolicy::Latest => "no tag `latest`".into(),
+            TagPolicy::Newest => "no version tag (one starting with a digit, or `v` and a digit)".into(),
+            TagPolicy::Glob { pattern } => format!("no tag matches `{pattern}`"),
+        }
+    }
+}
+
+impl std::fmt::Display for TagPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TagPolicy::Latest => f.write_str("latest"),
+            TagPolicy::Newest => f.write_str("newest"),
+            TagPolicy::Glob { pattern } => f.write_str(pattern),
+        }
+    }
+}
+
+/// A tag that reads as a version: it starts with a digit, or with `v` and a digit.
+pub fn is_version_tag(tag: &str) -> bool {
+    tag.strip_prefix('v').unwrap_or(tag).starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// One repository's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageRow {
+    pub repository: String,
+    /// How many tags the repository lists.
+    pub tags: usize,
+    /// The tag the policy chose.
+    pub tag: Option<String>,
+    /// What that tag holds (its matrix row).
+    pub row: Option<Row>,
+    /// Why the repository has no (readable) row: its tag list failed, no tag matched, or the
+    /// chosen tag could not be read.
+    pub error: Option<String>,
+}
+
+impl CoverageRow {
+    pub fn failed(repository: &str, tags: usize, tag: Option<String>, error: String) -> CoverageRow {
+        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error) }
+    }
+
+    /// The chosen tag's error, or the repository's.
+    pub fn problem(&self) -> Option<&str> {
+        self.error.as_deref().or_else(|| self.row.as_ref().and_then(|r| r.error.as_deref()))
+    }
+
+    /// Whether this repository's tag is an image or index (so a platform can be present or not).
+    pub fn is_image(&self) -> bool {
+        self.problem().is_none() && self.row.as_ref().is_some_and(|r| matches!(r.kind, RowKind::Index | RowKind::Image))
+    }
+
+    /// Whether the tag lacks `platform_key` (only images and indexes can lack one).
+    pub fn lacks(&self, platform_key: &str) -> bool {
+        self.is_image() && self.row.as_ref().is_some_and(|r| !r.cells.contains_key(platform_key))
+    }
+
+    /// What `host` would run from this tag: the platform key and how it matches.
+    pub fn host_fit(&self, host: &Host) -> HostFit {
+        let Some(row) = self.row.as_ref().filter(|_| self.is_image()) else {
+            return HostFit { platform: None, selection: Selection::None, checked: false };
+        };
+        let candidates: Vec<(String, Candidate)> = row
+            .cells
+            .iter()
+            .filter_map(|(k, c)| Platform::parse_key(k).ok().map(|p| (k.clone(), Candidate { digest: c.digest.clone(), platform: p })))
+            .collect();
+        let plain: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
+        let (i, selection) = select(host, &plain);
+        HostFit { platform: i.and_then(|i| candidates.get(i)).map(|(k, _)| k.clone()), selection, checked: true }
+    }
+}
+
+/// How a host runs a repository's chosen tag.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostFit {
+    /// The platform key of the entry it would run.
+    pub platform: Option<String>,
+    #[serde(rename = "match")]
+    pub selection: Selection,
+    /// False when there was nothing to judge (an error, an artifact).
+    #[serde(skip)]
+    pub checked: bool,
+}
+
+impl HostFit {
+    /// `native`, `fallback`, `emulation`, `none`, or `unknown` when there was nothing to judge.
+    pub fn word(&self) -> &'static str {
+        match (self.checked, self.selection) {
+            (false, _) => "unknown",
+            (true, Selection::Exact) => "native",
+            (true, Selection::Fallback) => "fallback",
+            (true, Selection::Emulation) => "emulation",
+            (true, Selection::None) => "none",
+        }
+    }
+}
+
+/// Repositories × platforms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub registry: String,
+    pub rows: Vec<CoverageRow>,
+    platforms: Vec<Platform>,
+    keys: Vec<String>,
+    key_set: HashSet<String>,
+    /// Repository → its index in `rows`.
+    row_of: HashMap<String, usize>,
+}
+
+/// How many repositories have a platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub have: usize,
+    /// Repositories whose tag is an image or index (errors and artifacts are not counted).
+    pub of: usize,
+}
+
+impl Coverage {
+    pub fn new(registry: &str) -> Coverage {
+        Coverage { registry: registry.to_string(), ..Coverage::default() }
+    }
+
+    /// Add a repository's row (or replace the row of a repository already present).
+    pub fn push(&mut self, row: CoverageRow) {
+        let mut added = false;
+        for key in row.row.iter().flat_map(|r| r.cells.keys()) {
+            if self.key_set.insert(key.clone()) {
+                self.platforms.push(Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", "")));
+                added = true;
+            }
+        }
+        if added {
+            self.platforms.sort_by(column_order);
+            self.keys = self.platforms.iter().map(Platform::key).collect();
+        }
+        match self.row_of.get(&row.repository).and_then(|&i| self.rows.get_mut(i)) {
+            Some(existing) => *existing = row,
+            None => {
+                self.row_of.insert(row.repository.clone(), self.rows.len());
+                self.rows.push(row);
+            }
+        }
+    }
+
+    /// Platform keys, in column order.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub fn tally(&self, platform_key: &str) -> Tally {
+        let images = self.rows.iter().filter(|r| r.is_image());
+        let (mut have, mut of) = (0, 0);
+        for r in images {
+            of += 1;
+            if !r.lacks(platform_key) {
+                have += 1;
+            }
+        }
+        Tally { have, of }
+    }
+
+    /// "312 of 340 repositories have linux/arm64"
+    pub fn summary_line(&self, platform_key: &str) -> String {
+        let t = self.tally(platform_key);
+        let verb = if t.of == 1 { "has" } else { "have" };
+        format!("{} of {} {verb} {platform_key}", t.have, super::units::count(t.of, "repository", "repositories"))
+    }
+
+    /// How many repositories `host` runs natively, by fallback, by emulation, or not at all.
+    pub fn host_tally(&self, host: &Host) -> [usize; 4] {
+        let mut n = [0; 4];
+        for r in self.rows.iter().filter(|r| r.is_image()) {
+            let i = match r.host_fit(host).selection {
+                Selection::Exact => 0,
+                Selection::Fallback => 1,
+                Selection::Emulation => 2,
+                Selection::None => 3,
+            };
+            n[i] += 1;
+        }
+        n
+    }
+
+    /// Order rows so those needing attention come first: those lacking `platform_key` (or, with
+    /// none given, those the host cannot run natively), then failures, then the rest; by name
+    /// within each group.
+    pub fn sort_missing_first(&mut self, platform_key: Option<&str>, host: &Host) {
+        let rank = |r: &CoverageRow| -> u8 {
+            let short = match platform_key {
+                Some(k) => r.lacks(k),
+                None => r.is_image() && r.host_fit(host).selection != Selection::Exact,
+            };
+            if short {
+                0
+            } else if r.problem().is_some() {
+                1
+            } else {
+                2
+            }
+        };
+        self.rows.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.repository.cmp(&b.repository)));
+        self.reindex();
+    }
+
+    pub fn sort_by_name(&mut self) {
+        self.rows.sort_by(|a, b| a.repository.cmp(&b.repository));
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.row_of = self.rows.iter().enumerate().map(|(i, r)| (r.repository.clone(), i)).collect();
+    }
+
+    /// Comma-separated values: one line per repository, a column per platform holding the
+    /// compressed size in bytes (empty: missing). Fields a spreadsheet would run as a formula
+    /// are quoted with a leading `'`. Only rows for which `keep` holds are written.
+    pub fn to_csv(&self, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) -> String {
+        let mut out = String::new();
+        let mut header = vec!["repository".to_string(), "tag".into(), "digest".into(), "kind".into(), format!("host {}", host.label), "host platform".into()];
+        header.extend(self.keys.iter().cloned());
+        header.push("error".into());
+        csv_line(&mut out, &header);
+        for r in self.rows.iter().filter(|r| keep(r)) {
+            let fit = r.host_fit(host);
+            let row = r.row.as_ref();
+            let mut fields = vec![
+                r.repository.clone(),
+                r.tag.clone().unwrap_or_default(),
+                row.and_then(|x| x.digest.as_ref()).map(|d| d.to_string()).unwrap_or_default(),
+                row.map(|x| kind_word(x.kind).to_string()).unwrap_or_default(),
+                fit.word().to_string(),
+                fit.platform.clone().unwrap_or_default(),
+            ];
+            for k in &self.keys {
+                fields.push(
+                    row.and_then(|x| x.cells.get(k))
+                        .map(|c| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into()))
+                        .unwrap_or_default(),
+                );
+            }
+            fields.push(r.problem().unwrap_or_default().to_string());
+            csv_line(&mut out, &fields);
+        }
+        out
+    }
+
+    /// A Markdown table for an issue or a wiki page (the rows for which `keep` holds), with
+    /// the per-platform summary of all rows below it.
+    pub fn to_markdown(&self, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) -> String {
+        let mut out = String::new();
+        let mut header = vec!["Repository".to_string(), "Tag".into(), format!("{} runs", host.label)];
+        header.extend(self.keys.iter().map(|k| format!("`{k}`")));
+        md_line(&mut out, &header);
+        md_line(&mut out, &vec!["---".to_string(); header.len()]);
+        for r in self.rows.iter().filter(|r| keep(r)) {
+            let fit = r.host_fit(host);
+            let mut fields = vec![
+                format!("`{}`", r.repository),
+                r.tag.as_deref().map(|t| format!("`{t}`")).unwrap_or_else(|| "—".into()),
+                match (r.problem(), &fit.platform) {
+                    (Some(e), _) => format!("error: {}", one_line(e, 200)),
+                    (None, Some(p)) => format!("{} ({p})", fit.word()),
+                    (None, None) => fit.word().to_string(),
+                },
+            ];
+            for k in &self.keys {
+                fields.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {
+                    Some(c) => format!("✓ {}", c.compressed_size.map(human_bytes).unwrap_or_default()).trim_end().to_string(),
+                    None if r.is_image() => "✗".into(),
+                    None => String::new(),
+                });
+            }
+            md_line(&mut out, &fields);
+        }
+        out.push('\n');
+        for k in &self.keys {
+            out.push_str(&format!("- {}\n", self.summary_line(k)));
+        }
+        let n = self.host_tally(host);
+        out.push_str(&format!(
+            "- {}: {} native, {} by fallback, {} by emulation, {} not at all\n",
+            host.label, n[0], n[1], n[2], n[3]
+        ));
+        out
+    }
+}
+
+fn kind_word(k: RowKind) -> &'static str {
+    match k {
+        RowKind::Index => "index",
+        RowKind::Image => "single",
+        RowKind::Artifact => "artifact",
+        RowKind::Error => "error",
+    }
+}
+
+/// At most `max` characters, on one line.
+fn one_line(s: &str, max: usize) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect()
+}
+
+fn csv_line(out: &mut String, fields: &[String]) {
+    let cells: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{f}") } else { f.clone() };
+            if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f }
+        })
+        .collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+fn md_line(out: &mut String, fields: &[String]) {
+    let cells: Vec<String> = fields.iter().map(|f| one_line(f, 400).replace('\\', "\\\\").replace('|', "\\|")).collect();
+    out.push_str("| ");
+    out.push_str(&cells.join(" | "));
+    out.push_str(" |\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::digest::Digest;
+    use crate::model::manifest::ManifestKind;
+    use crate::model::matrix::{Child, TagOutcome, TagResult};
+
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn index_row(repo: &str, tag: &str, platforms: &[&str]) -> CoverageRow {
+        let children = platforms
+            .iter()
+            .map(|p| Child {
+                platform: Some(Platform::parse_key(p).unwrap()),
+                digest: Digest::sha256(p.as_bytes()),
+                size: 500,
+                compressed_size: Some(1_234_000),
+                error: None,
+                attestation: None,
+                verified: None,
+            })
+            .collect();
+        let outcome = TagOutcome::Index {
+            digest: Digest::sha256(repo.as_bytes()),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            kind: ManifestKind::OciIndex,
+            children,
+            attestations: 0,
+        };
+        CoverageRow {
+            repository: repo.into(),
+            tags: 3,
+            tag: Some(tag.into()),
+            row: Some(Row::from_result(TagResult { tag: tag.into(), outcome })),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn policies_choose_as_documented() {
+        let t = tags(&["latest", "1.9", "1.10", "2.0-rc1", "main", "sha256-abc.sig", "v0.9", "release-2024-01", "release-2024-11"]);
+        assert_eq!(TagPolicy::Latest.choose(&t), Some("latest"));
+        assert_eq!(TagPolicy::Newest.choose(&t), Some("2.0-rc1"));
+        let with_release = tags(&["2.0-rc1", "2.0", "1.10"]);
+        assert_eq!(TagPolicy::Newest.choose(&with_release), Some("2.0"));
+        assert_eq!(TagPolicy::parse("release-*").unwrap().choose(&t), Some("release-2024-11"));
+        assert_eq!(TagPolicy::parse("v*").unwrap().choose(&t), Some("v0.9"));
+        assert_eq!(TagPolicy::Newest.choose(&tags(&["v1.10", "1.9", "v1.2"])), Some("v1.10"));
+        assert_eq!(TagPolicy::Newest.choose(&tags(&["latest", "main"])), None);
+        assert_eq!(TagPolicy::Latest.choose(&tags(&["1.0"])), None);
+        assert!(TagPolicy::parse("").is_err());
+        assert!(TagPolicy::parse("a|b").is_err());
+        assert!(TagPolicy::parse(&"x".repeat(500)).is_err());
+        assert_eq!(TagPolicy::parse(" newest ").unwrap(), TagPolicy::Newest);
+    }
+
+    #[test]
+    fn tallies_hosts_and_sorting() {
+        let mut c = Coverage::new("r");
+        c.push(index_row("b/both", "1", &["linux/amd64", "linux/arm64"]));
+        c.push(index_row("a/amd", "1", &["linux/amd64"]));
+        c.push(index_row("c/v7", "1", &["linux/arm/v7"]));
+        c.push(CoverageRow::failed("d/broken", 0, None, "tag list: denied".into()));
+        assert_eq!(c.keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+        assert_eq!(c.tally("linux/arm64"), Tally { have: 1, of: 3 });
+        assert_eq!(c.summary_line("linux/arm64"), "1 of 3 repositories have linux/arm64");
+        let mac = Host::parse("apple-silicon").unwrap();
+        let pi = Host::parse("linux/arm64").unwrap();
+        assert_eq!(c.rows[0].host_fit(&mac).word(), "native");
+        assert_eq!(c.rows[1].host_fit(&mac).word(), "emulation");
+        assert_eq!(c.rows[2].host_fit(&pi).word(), "fallback");
+        assert_eq!(c.rows[2].host_fit(&pi).platform.as_deref(), Some("linux/arm/v7"));
+        // As diagnose says: selected by fallback (Docker Desktop then emulates 32-bit ARM).
+        assert_eq!(c.rows[2].host_fit(&mac).word(), "fallback");
+        assert_eq!(c.rows[3].host_fit(&mac).word(), "unknown");
+        assert_eq!(c.host_tally(&mac), [1, 1, 1, 0]);
+        c.sort_missing_first(Some("linux/arm64"), &mac);
+        let order: Vec<&str> = c.rows.iter().map(|r| r.repository.as_str()).collect();
+        assert_eq!(order, ["a/amd", "c/v7", "d/broken", "b/both"]);
+        // A row replaced in place, not added twice.
+        c.push(index_row("a/amd", "2", &["linux/amd64", "linux/arm64"]));
+        assert_eq!(c.rows.len(), 4);
+        assert_eq!(c.tally("linux/arm64"), Tally { have: 2, of: 3 });
+    }
+
+    #[test]
+    fn exports_quote_what_a_registry_could_smuggle() {
+        let mut c = Coverage::new("r");
+        c.push(index_row("a/app", "1.0", &["linux/amd64"]));
+        c.push(CoverageRow::failed("b/x", 2, Some("1.0".into()), "=HYPERLINK(\"x\"), then | a pipe\nand a line".into()));
+        let host = Host::parse("linux/amd64").unwrap();
+        let csv = c.to_csv(&host, &|_| true);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], "repository,tag,digest,kind,host linux/amd64,host platform,linux/amd64,error");
+        assert!(lines[1].starts_with("a/app,1.0,sha256:"), "{}", lines[1]);
+        assert!(lines[1].ends_with(",index,native,linux/amd64,1234000,"), "{}", lines[1]);
+        assert_eq!(lines[2], "b/x,1.0,,,unknown,,,\"'=HYPERLINK(\"\"x\"\"), then | a pipe\nand a line\"");
+        let md = c.to_markdown(&host, &|_| true);
+        assert!(!c.to_markdown(&host, &|r| r.repository == "b/x").contains("a/app"));
+        assert!(md.contains("| `a/app` | `1.0` | native (linux/amd64) | ✓ 1.23 MB |"), "{md}");
+        assert!(md.contains("error: =HYPERLINK(\"x\"), then \\| a pipe and a line"), "{md}");
+        assert!(md.contains("- 1 of 1 repository has linux/amd64"), "{md}");
+        assert_eq!(md.lines().filter(|l| l.starts_with('|')).count(), 4);
+    }
+}

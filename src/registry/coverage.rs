@@ -1,0 +1,62 @@
+//! Coverage across repositories: for each, its tag list and the chosen tag read as a matrix
+//! row (index, children, sizes), through the same fetcher and cache as the matrix.
+
+use futures::StreamExt as _;
+
+use crate::model::coverage::{Coverage, CoverageRow, TagPolicy};
+use crate::model::matrix::Row;
+
+use super::{Fetcher, RegistryClient, RegistryError};
+
+/// The repositories a coverage run covers: the catalog (in pages of `page_size`), those
+/// matching `glob` if given, sorted.
+pub async fn catalog(client: &RegistryClient, glob: Option<&str>, page_size: usize) -> Result<Vec<String>, RegistryError> {
+    let mut repos = client.catalog_all_paged(page_size).await?;
+    if let Some(g) = glob {
+        repos.retain(|r| crate::model::matrix::glob_match(g, r));
+    }
+    repos.sort();
+    repos.dedup();
+    Ok(repos)
+}
+
+/// One repository's row: its tags, the tag `policy` picks, and what that tag holds.
+pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -> CoverageRow {
+    let tags = match fetcher.source().tags(repo).await {
+        Ok(t) => t,
+        Err(e) => return CoverageRow::failed(repo, 0, None, format!("its tags could not be listed: {e}")),
+    };
+    let Some(tag) = policy.choose(&tags) else {
+        return CoverageRow::failed(repo, tags.len(), None, policy.nothing_matches());
+    };
+    let result = fetcher.tag_result(repo, tag).await;
+    CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None }
+}
+
+/// Rows for `repos`, in that order; `progress(done, total, row)` as each completes.
+pub async fn coverage(
+    fetcher: &Fetcher,
+    registry: &str,
+    repos: Vec<String>,
+    policy: &TagPolicy,
+    mut progress: impl FnMut(usize, usize, &CoverageRow),
+) -> Coverage {
+    let total = repos.len();
+    let mut rows: Vec<Option<CoverageRow>> = vec![None; total];
+    let mut stream = futures::stream::iter(repos.into_iter().enumerate())
+        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy).await) })
+        .buffer_unordered(fetcher.concurrency());
+    let mut done = 0;
+    while let Some((i, row)) = stream.next().await {
+        done += 1;
+        progress(done, total, &row);
+        if let Some(slot) = rows.get_mut(i) {
+            *slot = Some(row);
+        }
+    }
+    let mut c = Coverage::new(registry);
+    for r in rows.into_iter().flatten() {
+        c.push(r);
+    }
+    c
+}

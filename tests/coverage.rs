@@ -1,0 +1,182 @@
+//! `archlens coverage` against a real registry of its own (so the catalog holds only what
+//! these tests pushed): catalog pages, tag policies, hosts, failures, the CI gate and exports.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::cli::{Env, fails_with, ok};
+use common::seed::CoverageSeed;
+use serde_json::Value;
+
+struct Seeded {
+    addr: String,
+    seed: CoverageSeed,
+}
+
+fn seeded() -> &'static Seeded {
+    static S: OnceLock<Seeded> = OnceLock::new();
+    S.get_or_init(|| {
+        let addr = common::start_registry();
+        let c = common::client_for(&addr);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let seed = rt.block_on(common::seed::seed_coverage(&c, "cov")).expect("seeding");
+        Seeded { addr, seed }
+    })
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_str(&ok(out)).expect("coverage --format json prints JSON")
+}
+
+fn row<'a>(v: &'a Value, repo: &str) -> &'a Value {
+    v["repositories"].as_array().unwrap().iter().find(|r| r["repository"] == repo).unwrap_or_else(|| panic!("no row for {repo} in {v:#}"))
+}
+
+fn digest_of(repo: &str, tag: &str) -> String {
+    seeded().seed[repo][tag].to_string()
+}
+
+#[test]
+fn the_catalog_is_read_in_pages_and_latest_is_judged_for_an_apple_silicon_mac() {
+    let s = seeded();
+    let env = Env::new();
+    let out = env.run(&["coverage", &s.addr, "--page-size", "2", "--format", "json", "--verbose"]);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = json_of(&out);
+    let catalog_pages = log.lines().filter(|l| l.contains("/v2/_catalog") && l.contains("GET")).count();
+    assert!(catalog_pages >= 3, "five repositories at two per page need three pages; the log shows {catalog_pages}:\n{log}");
+    let names: Vec<&str> = v["repositories"].as_array().unwrap().iter().map(|r| r["repository"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cov/amd-only", "cov/multi", "cov/newer-single", "cov/no-latest", "cov/v7"]);
+    assert_eq!(v["policy"], "latest");
+    assert_eq!(v["host"]["platform"], "linux/arm64");
+
+    let multi = row(&v, "cov/multi");
+    assert_eq!(multi["tag"], "latest");
+    assert_eq!(multi["tags"], 3);
+    assert_eq!(multi["digest"], digest_of("cov/multi", "latest"));
+    assert_eq!(multi["kind"], "index");
+    assert_eq!(multi["host"]["match"], "native");
+    assert_eq!(multi["host"]["platform"], "linux/arm64");
+    assert!(multi["cells"]["linux/arm64"]["compressed_size"].as_u64().unwrap() > 0);
+
+    let amd = row(&v, "cov/amd-only");
+    assert_eq!(amd["kind"], "image");
+    assert_eq!(amd["digest"], digest_of("cov/amd-only", "latest"));
+    assert_eq!(amd["host"]["match"], "emulation", "Docker Desktop runs amd64 images under emulation");
+
+    assert_eq!(row(&v, "cov/v7")["host"]["match"], "fallback");
+    let none = row(&v, "cov/no-latest");
+    assert!(none["tag"].is_null());
+    assert!(none["error"].as_str().unwrap().contains("no tag `latest`"), "{none}");
+
+    let summary = &v["summary"];
+    assert_eq!(summary["platforms"]["linux/arm64"], serde_json::json!({ "have": 2, "of": 4 }));
+    assert_eq!(summary["platforms"]["linux/amd64"], serde_json::json!({ "have": 4, "of": 4 }));
+    assert_eq!(summary["host"], serde_json::json!({ "native": 2, "fallback": 1, "emulation": 1, "none": 0 }));
+    assert_eq!(summary["failed"], 1);
+}
+
+#[test]
+fn newest_and_glob_policies_pick_by_version_order() {
+    let s = seeded();
+    let env = Env::new();
+    let v = json_of(&env.run(&["coverage", &s.addr, "--tag", "newest", "--host", "linux/arm64", "--format", "json"]));
+    let newer = row(&v, "cov/newer-single");
+    assert_eq!(newer["tag"], "1.1", "1.1 is the newest version even though latest points elsewhere");
+    assert_eq!(newer["kind"], "image");
+    assert_eq!(newer["digest"], digest_of("cov/newer-single", "1.1"));
+    assert_eq!(newer["host"]["match"], "none", "its newest tag is single-arch amd64");
+    assert_eq!(row(&v, "cov/multi")["tag"], "1.1");
+    assert_eq!(row(&v, "cov/amd-only")["tag"], "2.0");
+    assert_eq!(row(&v, "cov/no-latest")["tag"], "v1");
+    assert!(row(&v, "cov/v7")["error"].as_str().unwrap().contains("no version tag"));
+
+    let v = json_of(&env.run(&["coverage", &s.addr, "--tag", "release-*", "--repos", "cov/n*", "--format", "json"]));
+    let names: Vec<&str> = v["repositories"].as_array().unwrap().iter().map(|r| r["repository"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cov/newer-single", "cov/no-latest"], "--repos filters the catalog");
+    assert_eq!(row(&v, "cov/no-latest")["tag"], "release-1");
+    assert_eq!(row(&v, "cov/no-latest")["digest"], digest_of("cov/no-latest", "release-1"));
+    assert!(row(&v, "cov/newer-single")["error"].as_str().unwrap().contains("no tag matches `release-*`"));
+}
+
+#[test]
+fn missing_is_a_ci_gate_and_unreadable_repositories_are_not_passed() {
+    let s = seeded();
+    let env = Env::new();
+    let out = env.run(&["coverage", &s.addr, "--missing", "linux/arm64", "--format", "json"]);
+    let err = fails_with(&out, 1);
+    assert!(err.contains("2 repositories lack linux/arm64"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["repositories"].as_array().unwrap().iter().map(|r| r["repository"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cov/amd-only", "cov/no-latest", "cov/v7"], "lacking ones, and the one that could not be checked");
+    assert_eq!(v["missing"], "linux/arm64");
+
+    // Every named repository has it: the gate passes.
+    ok(&env.run(&["coverage", &s.addr, "--repo", "cov/multi", "--repo", "cov/newer-single", "--missing", "linux/arm64"]));
+
+    // A typed list with a repository that does not exist: its row says why; the gate cannot pass.
+    let list = env.data.path().join("repos.txt");
+    std::fs::write(&list, format!("# services\ncov/multi\n\n{}/cov/does-not-exist\n", s.addr)).unwrap();
+    let out = env.run(&["coverage", &s.addr, "--repos-file", list.to_str().unwrap(), "--format", "json"]);
+    let v = json_of(&out);
+    let gone = row(&v, "cov/does-not-exist");
+    assert!(gone["error"].as_str().unwrap().contains("could not be listed"), "{gone}");
+    let err = fails_with(&env.run(&["coverage", &s.addr, "--repos-file", list.to_str().unwrap(), "--missing", "linux/arm64"]), 2);
+    assert!(err.contains("1 repository could not be checked"), "{err}");
+
+    // Bad input: a clear message, exit 2.
+    std::fs::write(&list, "cov/multi\nNot A Name\n").unwrap();
+    let err = fails_with(&env.run(&["coverage", &s.addr, "--repos-file", list.to_str().unwrap()]), 2);
+    assert!(err.contains("line 2") && err.contains("not a repository name"), "{err}");
+    let err = fails_with(&env.run(&["coverage", &s.addr, "--tag", "a|b"]), 2);
+    assert!(err.contains("--tag"), "{err}");
+    let err = fails_with(&env.run(&["coverage", &s.addr, "--repos", "nothing/*"]), 2);
+    assert!(err.contains("none matches `nothing/*`"), "{err}");
+}
+
+#[test]
+fn csv_and_markdown_are_tables_a_team_can_paste() {
+    let s = seeded();
+    let env = Env::new();
+    let csv = ok(&env.run(&["coverage", &s.addr, "--format", "csv", "--host", "rpi64"]));
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 6, "a header and five repositories:\n{csv}");
+    assert_eq!(lines[0], "repository,tag,digest,kind,host Raspberry Pi OS 64-bit,host platform,linux/amd64,linux/arm64,linux/arm/v7,error");
+    let multi: Vec<&str> = lines.iter().find(|l| l.starts_with("cov/multi,")).unwrap().split(',').collect();
+    assert_eq!(multi[1..6], ["latest", &digest_of("cov/multi", "latest"), "index", "native", "linux/arm64"]);
+    assert!(multi[6].parse::<u64>().unwrap() > 0 && multi[7].parse::<u64>().unwrap() > 0 && multi[8].is_empty());
+    let v7: Vec<&str> = lines.iter().find(|l| l.starts_with("cov/v7,")).unwrap().split(',').collect();
+    assert_eq!(v7[4..6], ["fallback", "linux/arm/v7"]);
+
+    let md = gate_output(&env.run(&["coverage", &s.addr, "--format", "markdown", "--sort", "missing", "--missing", "linux/arm64"]));
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows[0].starts_with("| Repository | Tag | Apple-silicon Mac (Docker Desktop) runs | `linux/amd64` |"), "{md}");
+    assert!(rows[1].starts_with("| --- |"), "{md}");
+    assert!(rows[2].starts_with("| `cov/amd-only` | `latest` | emulation (linux/amd64) | ✓ "), "missing first:\n{md}");
+    assert!(md.contains("- 2 of 4 repositories have linux/arm64"), "{md}");
+}
+
+/// Stdout of a gate run that found something (exit 1).
+fn gate_output(out: &std::process::Output) -> String {
+    fails_with(out, 1);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_warm_run_reads_no_manifest_by_digest_again() {
+    let s = seeded();
+    let env = Env::new();
+    let requests = |out: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("GET") || l.contains("HEAD")).map(str::to_string).collect()
+    };
+    let cold = env.run(&["coverage", &s.addr, "--verbose", "--format", "json"]);
+    let cold_json = json_of(&cold);
+    let warm = env.run(&["coverage", &s.addr, "--verbose", "--format", "json"]);
+    assert_eq!(json_of(&warm), cold_json, "the same answer from the cache");
+    let (cold, warm) = (requests(&cold), requests(&warm));
+    let by_digest = |r: &[String]| r.iter().filter(|l| l.contains("/manifests/sha256:") || l.contains("/blobs/sha256:")).count();
+    assert!(by_digest(&cold) > 0, "{cold:#?}");
+    assert_eq!(by_digest(&warm), 0, "content-addressed reads come from the cache:\n{warm:#?}");
+    assert!(warm.len() < cold.len());
+}
