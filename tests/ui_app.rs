@@ -677,3 +677,155 @@ fn details_close_with_their_button_and_with_esc_and_open_again_with_enter() {
     rig.steps(2);
     assert!(rig.harness.query_by_label("Details").is_none(), "closed by Esc");
 }
+
+fn coverage_row(repo: &str, result: TagResult) -> Box<archlens::model::coverage::CoverageRow> {
+    Box::new(archlens::model::coverage::CoverageRow {
+        repository: repo.into(),
+        tags: 4,
+        tag: Some(result.tag.clone()),
+        row: Some(archlens::model::matrix::Row::from_result(result)),
+        error: None,
+    })
+}
+
+#[test]
+fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix() {
+    use archlens::model::coverage::{CoverageRow, TagPolicy};
+    use archlens::worker::RepoSelection;
+    let mut rig = Rig::new(StartTarget::Registry("127.0.0.1:5000".into()));
+    rig.steps(2);
+    rig.sent();
+    rig.harness.get_by_label("Coverage").click();
+    rig.steps(2);
+    // Opened on a registry with a public catalog: read at once, every repository, tag `latest`.
+    let (id, repos, policy) = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
+            _ => None,
+        })
+        .expect("LoadCoverage sent");
+    assert_eq!(repos, RepoSelection::Catalog { glob: None });
+    assert_eq!(policy, TagPolicy::Latest);
+    rig.events.send(Event::CoverageStarted { id, total: 3 }).unwrap();
+    rig.events.send(Event::CoverageRow { id, row: coverage_row("team/api", index_row("latest", "api", &["linux/amd64", "linux/arm64"])) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label_contains("1 of 3 repositories");
+    rig.harness.get_by_label("Cancel");
+    rig.harness.get_by_label("native (linux/arm64)");
+    let old = TagResult {
+        tag: "latest".into(),
+        outcome: TagOutcome::Image {
+            digest: d("old"),
+            media_type: archlens::model::manifest::OCI_MANIFEST.into(),
+            child: Child {
+                platform: Some(Platform::parse_key("linux/amd64").unwrap()),
+                digest: d("old"),
+                size: 400,
+                compressed_size: Some(1_000),
+                error: None,
+                attestation: None,
+                verified: None,
+            },
+        },
+    };
+    rig.events.send(Event::CoverageRow { id, row: coverage_row("team/old", old) }).unwrap();
+    let broken = CoverageRow::failed("team/broken", 0, None, "its tags could not be listed: denied".into());
+    rig.events.send(Event::CoverageRow { id, row: Box::new(broken) }).unwrap();
+    rig.events.send(Event::CoverageDone { id }).unwrap();
+    rig.steps(3);
+    assert!(rig.harness.query_by_label("Cancel").is_none());
+    rig.harness.get_by_label("emulation (linux/amd64)");
+    rig.harness.get_by_label("its tags could not be listed: denied");
+    rig.harness.get_by_label("linux/arm64: 1 of 2");
+    rig.harness.get_by_label("1 native, 0 by fallback, 1 by emulation, 0 not at all");
+    rig.harness.get_by_label("missing");
+    // By name, then with what needs attention first.
+    let names = |rig: &mut Rig| -> Vec<String> {
+        let host = archlens::model::diagnose::Host::parse("apple-silicon").unwrap();
+        let cov = &mut rig.harness.state_mut().state.coverage;
+        let order = cov.order("apple-silicon", &host).to_vec();
+        order.iter().map(|&i| cov.coverage.as_ref().unwrap().rows[i].repository.clone()).collect()
+    };
+    assert_eq!(names(&mut rig), ["team/api", "team/broken", "team/old"]);
+    rig.harness.get_by_label("Needs attention first").click();
+    rig.steps(2);
+    assert_eq!(names(&mut rig), ["team/old", "team/broken", "team/api"]);
+    // Export goes to the clipboard.
+    rig.harness.get_by_label("Copy Markdown").click();
+    rig.harness.step();
+    let copied: Vec<String> = rig
+        .harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(copied.iter().any(|t| t.contains("| `team/old` | `latest` | emulation (linux/amd64) |")), "{copied:?}");
+    // A glob and another policy; Enter runs it.
+    rig.harness.get_by_label("Repositories to cover").focus();
+    rig.harness.get_by_label("Repositories to cover").type_text("team/*");
+    rig.harness.get_by_label("Tag policy").focus();
+    rig.harness.get_by_label("Tag policy").type_text("newest");
+    rig.harness.get_by_label("Run").click();
+    rig.steps(2);
+    let (id2, repos, policy) = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
+            _ => None,
+        })
+        .expect("LoadCoverage sent again");
+    assert_eq!(repos, RepoSelection::Catalog { glob: Some("team/*".into()) });
+    assert_eq!(policy, TagPolicy::Newest);
+    // Cancelled midway: the view says it is partial, and late rows do not land.
+    rig.events.send(Event::CoverageStarted { id: id2, total: 2 }).unwrap();
+    rig.events.send(Event::CoverageRow { id: id2, row: coverage_row("team/api", index_row("1.2", "api", &["linux/arm64"])) }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("Cancel").click();
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Cancel { id } if *id == id2)));
+    rig.events.send(Event::CoverageRow { id: id2, row: coverage_row("team/web", index_row("1.0", "web", &["linux/arm64"])) }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("partial: not every repository has been read");
+    assert!(rig.harness.query_by_label("team/web").is_none());
+    // A repository opens in the matrix.
+    rig.harness.get_by_label("team/api").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(
+        sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/api")),
+        "{sent:?}"
+    );
+    assert!(!rig.harness.state().state.coverage.open);
+    rig.harness.get_by_label("Refresh");
+}
+
+#[test]
+fn coverage_where_the_catalog_is_hidden_asks_for_names() {
+    use archlens::worker::RepoSelection;
+    let mut rig = Rig::new(StartTarget::Registry("ghcr.io".into()));
+    rig.steps(2);
+    rig.sent();
+    rig.harness.get_by_label("Coverage").click();
+    rig.steps(2);
+    assert!(!rig.sent().iter().any(|c| matches!(c, Command::LoadCoverage { .. })), "nothing to read without names");
+    rig.harness.get_by_label("Run").click();
+    rig.steps(2);
+    rig.harness.get_by_label_contains("ghcr.io does not publish its catalog");
+    rig.harness.get_by_label("Repositories to cover").focus();
+    rig.harness.get_by_label("Repositories to cover").type_text("owner/a, ghcr.io/owner/b owner/a");
+    rig.harness.get_by_label("Run").click();
+    rig.steps(2);
+    let repos = rig.sent().into_iter().find_map(|c| match c {
+        Command::LoadCoverage { repos, .. } => Some(repos),
+        _ => None,
+    });
+    assert_eq!(repos, Some(RepoSelection::Named { repos: vec!["owner/a".into(), "owner/b".into()] }));
+}

@@ -194,3 +194,47 @@ fn a_draft_exported_through_the_worker_loads_back_the_same() {
     assert_eq!(*loaded.unwrap(), draft);
     assert!(bad.unwrap().contains("not an Archlens draft"));
 }
+
+#[test]
+fn the_app_shows_coverage_read_by_its_worker() {
+    let addr = common::registry_addr();
+    // A prefix of this run's own, so a registry shared between runs holds other repositories too.
+    let prefix = format!("uicov{}", std::process::id());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let seed = rt.block_on(common::seed::seed_coverage(&common::client(), &prefix)).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
+    let app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Registry(addr.to_string()), None);
+    let mut harness = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(
+        |ui, app: &mut ArchlensApp| {
+            app.pump();
+            app.frame_ui(ui);
+        },
+        app,
+    );
+    harness.run_steps(2);
+    harness.state_mut().state.coverage.repos_input = format!("{prefix}/*");
+    harness.get_by_label("Coverage").click();
+    harness.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        harness.run_steps(1);
+        let c = &harness.state().state.coverage;
+        if !c.is_running() && c.coverage.as_ref().is_some_and(|x| !x.rows.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "coverage did not arrive in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.run_steps(2);
+    let c = harness.state().state.coverage.clone();
+    assert!(c.error.is_none() && !c.partial, "{:?}", c.error);
+    let cov = c.coverage.unwrap();
+    assert_eq!(cov.rows.len(), seed.len(), "one row per seeded repository");
+    let multi = cov.rows.iter().find(|r| r.repository == format!("{prefix}/multi")).unwrap();
+    assert_eq!(multi.row.as_ref().unwrap().digest.as_ref(), Some(&seed[&format!("{prefix}/multi")]["latest"]));
+    // In the coverage table and in the repository list beside it.
+    assert_eq!(harness.get_all_by_label(&format!("{prefix}/amd-only")).count(), 2);
+    harness.get_by_label("emulation (linux/amd64)");
+    harness.get_by_label("linux/arm64: 2 of 4");
+}

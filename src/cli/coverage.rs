@@ -104,10 +104,7 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     if let Some(left) = client.rate_limit_remaining() {
         eprintln!("note: {registry}: {}", archlens::model::units::rate_limit_words(&left));
     }
-    match a.sort {
-        SortBy::Name => coverage.sort_by_name(),
-        SortBy::Missing => coverage.sort_missing_first(missing.as_deref(), &host),
-    }
+    coverage.sort(a.sort == SortBy::Missing, missing.as_deref(), &host);
     let unchecked = coverage.rows.iter().filter(|r| r.problem().is_some()).count();
     // With --missing, the rows shown are those lacking it and those that could not be checked;
     // summaries count every repository.

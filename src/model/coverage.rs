@@ -236,11 +236,14 @@ impl Coverage {
         n
     }
 
-    /// Order rows so those needing attention come first: those lacking `platform_key` (or, with
-    /// none given, those the host cannot run natively), then failures, then the rest; by name
-    /// within each group.
-    pub fn sort_missing_first(&mut self, platform_key: Option<&str>, host: &Host) {
+    /// Row indices in display order: by name, or (`attention_first`) those needing attention
+    /// first: lacking `platform_key` (or, with none given, not native on `host`), then
+    /// failures, then the rest; by name within each group.
+    pub fn order(&self, attention_first: bool, platform_key: Option<&str>, host: &Host) -> Vec<usize> {
         let rank = |r: &CoverageRow| -> u8 {
+            if !attention_first {
+                return 0;
+            }
             let short = match platform_key {
                 Some(k) => r.lacks(k),
                 None => r.is_image() && r.host_fit(host).selection != Selection::Exact,
@@ -253,12 +256,17 @@ impl Coverage {
                 2
             }
         };
-        self.rows.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.repository.cmp(&b.repository)));
-        self.reindex();
+        let ranks: Vec<u8> = self.rows.iter().map(rank).collect();
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by(|&a, &b| ranks[a].cmp(&ranks[b]).then_with(|| self.rows[a].repository.cmp(&self.rows[b].repository)));
+        order
     }
 
-    pub fn sort_by_name(&mut self) {
-        self.rows.sort_by(|a, b| a.repository.cmp(&b.repository));
+    /// Put the rows in [`Coverage::order`].
+    pub fn sort(&mut self, attention_first: bool, platform_key: Option<&str>, host: &Host) {
+        let order = self.order(attention_first, platform_key, host);
+        let mut old: Vec<Option<CoverageRow>> = std::mem::take(&mut self.rows).into_iter().map(Some).collect();
+        self.rows = order.into_iter().filter_map(|i| old.get_mut(i).and_then(Option::take)).collect();
         self.reindex();
     }
 
@@ -451,9 +459,13 @@ mod tests {
         assert_eq!(c.rows[2].host_fit(&mac).word(), "fallback");
         assert_eq!(c.rows[3].host_fit(&mac).word(), "unknown");
         assert_eq!(c.host_tally(&mac), [1, 1, 1, 0]);
-        c.sort_missing_first(Some("linux/arm64"), &mac);
+        c.sort(true, Some("linux/arm64"), &mac);
         let order: Vec<&str> = c.rows.iter().map(|r| r.repository.as_str()).collect();
         assert_eq!(order, ["a/amd", "c/v7", "d/broken", "b/both"]);
+        assert_eq!(c.order(true, None, &mac), [0, 1, 2, 3], "not native on the Mac, then the failure");
+        c.sort(false, None, &mac);
+        let order: Vec<&str> = c.rows.iter().map(|r| r.repository.as_str()).collect();
+        assert_eq!(order, ["a/amd", "b/both", "c/v7", "d/broken"]);
         // A row replaced in place, not added twice.
         c.push(index_row("a/amd", "2", &["linux/amd64", "linux/arm64"]));
         assert_eq!(c.rows.len(), 4);

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub mod composer;
+pub mod coverage;
 
 use crate::model::diagnose::Diagnosis;
 use crate::model::digest::Digest;
@@ -77,6 +78,7 @@ pub enum UiAction {
     /// Diagnose what the diagnose field names, for the chosen host.
     RunDiagnose,
     Composer(composer::ComposerAction),
+    Coverage(coverage::CoverageAction),
     OpenSignIn,
     CloseSignIn,
     /// Sign in to the current registry with what the sign-in form holds.
@@ -199,6 +201,7 @@ pub struct AppState {
     pub derived: Derived,
     pub diagnose: DiagnoseState,
     pub composer: composer::ComposerState,
+    pub coverage: coverage::CoverageState,
     pub sign_in: SignInState,
     /// Who is signed in to the current registry, and where the login is kept.
     pub signed_in_as: Option<(String, String)>,
@@ -234,6 +237,7 @@ impl AppState {
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
             composer: composer::ComposerState::default(),
+            coverage: coverage::CoverageState::default(),
             sign_in: SignInState { remember: true, ..SignInState::default() },
             signed_in_as: None,
             next_id: 1,
@@ -359,7 +363,7 @@ impl AppState {
         if !matches!(event, Event::Waiting { .. }) {
             self.waiting = None;
         }
-        if self.composer.apply(&event) {
+        if self.composer.apply(&event) || self.coverage.apply(&event) {
             return Vec::new();
         }
         let id = event.id();
@@ -647,6 +651,9 @@ impl AppState {
                 if let Some(id) = self.composer.running() {
                     cmds.push(Command::Cancel { id });
                 }
+                if self.coverage.is_running() {
+                    cmds.extend(self.coverage.handle(coverage::CoverageAction::Cancel, None, &mut || 0));
+                }
                 if let Some(id) = self.details_request.take() {
                     cmds.push(Command::Cancel { id });
                     let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
@@ -755,6 +762,16 @@ impl AppState {
                     password,
                     remember: self.sign_in.remember,
                 }]
+            }
+            UiAction::Coverage(a) => {
+                let mut next = self.next_id;
+                let registry = self.registry.clone().filter(|_| self.layout.is_none());
+                let cmds = self.coverage.handle(a, registry.as_ref(), &mut || {
+                    next += 1;
+                    next
+                });
+                self.next_id = next;
+                cmds
             }
             UiAction::Composer(a) => {
                 let mut next = self.next_id;

@@ -122,6 +122,13 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
         ui.checkbox(&mut state.settings.sort_by_version, "Version order");
         ui.checkbox(&mut state.settings.show_attestations, "Attestations");
         ui.separator();
+        host_picker_ui(ui, state, actions);
+    });
+}
+
+/// The host whose view the matrix and coverage show: a preset, or a typed platform.
+pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    {
         let l = ui.label("Host");
         let current = state.host_label();
         egui::ComboBox::from_id_salt("host")
@@ -143,7 +150,7 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
             actions.push(UiAction::SetHost(state.host_input.trim().to_string()));
         }
-    });
+    }
 }
 
 fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {

@@ -3,6 +3,7 @@
 //! commands. Nothing here waits on I/O.
 
 mod composer;
+mod coverage;
 mod details;
 mod diagnose;
 mod matrix;
@@ -211,7 +212,8 @@ impl ArchlensApp {
         egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
             actions.extend(repos::repos_ui(ui, &mut self.state));
         });
-        if self.state.matrix.is_some() {
+        let coverage = self.state.coverage.open;
+        if self.state.matrix.is_some() && !coverage {
             egui::Panel::bottom("diagnose").resizable(true).default_size(170.0).show(ui, |ui| {
                 actions.extend(diagnose::diagnose_ui(ui, &mut self.state));
             });
@@ -223,7 +225,8 @@ impl ArchlensApp {
             egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
                 actions.extend(composer::composer_ui(ui, &mut self.state));
             });
-        } else if !self.state.details_closed
+        } else if !coverage
+            && !self.state.details_closed
             && (self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested))
         {
             egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
@@ -231,8 +234,12 @@ impl ArchlensApp {
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            let focus = std::mem::take(&mut self.focus_filter);
-            actions.extend(matrix::matrix_ui(ui, &mut self.state, focus));
+            if coverage {
+                actions.extend(coverage::coverage_ui(ui, &mut self.state));
+            } else {
+                let focus = std::mem::take(&mut self.focus_filter);
+                actions.extend(matrix::matrix_ui(ui, &mut self.state, focus));
+            }
         });
         if self.state.sign_in.open {
             actions.extend(registry_bar::sign_in_ui(ui.ctx(), &mut self.state));
@@ -242,7 +249,7 @@ impl ArchlensApp {
             self.dispatch(a);
         }
         self.persist_if_changed();
-        if self.state.is_loading() || self.state.diagnose.is_running() {
+        if self.state.is_loading() || self.state.diagnose.is_running() || self.state.coverage.is_running() {
             // Progress keeps moving while rows arrive; the worker also wakes us per event.
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
         }

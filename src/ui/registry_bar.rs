@@ -43,6 +43,18 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
         if ui.button("Docker Hub").clicked() {
             actions.push(UiAction::Connect(DOCKER_HUB.to_string()));
         }
+        let covering = state.coverage.open;
+        if ui
+            .add(egui::Button::new("Coverage").selected(covering))
+            .on_hover_text("Across repositories: which run on the chosen host, which lack a platform")
+            .clicked()
+        {
+            actions.push(UiAction::Coverage(if covering {
+                crate::state::coverage::CoverageAction::Close
+            } else {
+                crate::state::coverage::CoverageAction::Open
+            }));
+        }
         if ui.button("Open folder…").on_hover_text("Open an OCI image layout folder (or type oci:PATH under Open repository)").clicked() {
             if let Some(dir) = rfd::FileDialog::new().set_title("Open an OCI image layout").pick_folder() {
                 actions.push(UiAction::OpenLayout(dir));

@@ -41,6 +41,15 @@ impl SourceRef {
     }
 }
 
+/// The repositories a coverage run reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoSelection {
+    /// The catalog, or the names in it matching a glob.
+    Catalog { glob: Option<String> },
+    /// Repositories named by the user (where the catalog is hidden).
+    Named { repos: Vec<String> },
+}
+
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Check the registry answers and whether credentials are stored for it.
@@ -58,6 +67,9 @@ pub enum Command {
     /// `verify`: check each cell's config against its index entry and, for the entry `host`
     /// would run, its entrypoint binary.
     LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool, host: String },
+    /// Coverage: each repository's tag under `policy`, read like a matrix row; answered by
+    /// `CoverageStarted`, a `CoverageRow` per repository, then `CoverageDone`.
+    LoadCoverage { id: RequestId, registry: Registry, repos: RepoSelection, policy: crate::model::coverage::TagPolicy },
     /// The fix a diagnosis of `reference` proposes, as a draft (answered by `DraftLoaded`).
     RepairDraft { id: RequestId, source: SourceRef, reference: Reference, diagnosis: Box<Diagnosis> },
     /// Details of one manifest.
@@ -110,6 +122,10 @@ pub enum Event {
     Row { id: RequestId, result: TagResult },
     Progress { id: RequestId, done: u64, total: u64 },
     MatrixDone { id: RequestId },
+    /// The repositories a coverage run will read.
+    CoverageStarted { id: RequestId, total: usize },
+    CoverageRow { id: RequestId, row: Box<crate::model::coverage::CoverageRow> },
+    CoverageDone { id: RequestId },
     /// A request is waiting out a rate limit (`id` 0: not tied to one request).
     Waiting { id: RequestId, message: String },
     /// The registry's pull limit left (Docker Hub's `ratelimit-remaining`), as last sent.
@@ -142,6 +158,9 @@ impl Event {
             | Event::Row { id, .. }
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
+            | Event::CoverageDone { id }
+            | Event::CoverageStarted { id, .. }
+            | Event::CoverageRow { id, .. }
             | Event::RateLimit { id, .. }
             | Event::Waiting { id, .. }
             | Event::Inspected { id, .. }
@@ -269,6 +288,7 @@ fn command_id(c: &Command) -> RequestId {
         | Command::ListRepos { id, .. }
         | Command::OpenLayout { id, .. }
         | Command::LoadMatrix { id, .. }
+        | Command::LoadCoverage { id, .. }
         | Command::Inspect { id, .. }
         | Command::Diagnose { id, .. }
         | Command::RepairDraft { id, .. }
@@ -419,6 +439,25 @@ impl Worker {
                 let _ = tokio::task::spawn_blocking(move || registry::auth::keychain_forget(&r)).await;
                 self.clients.lock().await.remove(&registry);
                 self.emit(Event::SignedOut { id, registry });
+            }
+            Command::LoadCoverage { id, registry, repos, policy } => {
+                let fetcher = self.fetcher(&SourceRef::Registry(registry.clone())).await?;
+                let names = match repos {
+                    RepoSelection::Named { repos } => repos,
+                    RepoSelection::Catalog { glob } => {
+                        let client = self.client(&registry).await?;
+                        registry::coverage::catalog(&client, glob.as_deref(), 1000).await.map_err(|e| e.to_string())?
+                    }
+                };
+                if names.is_empty() {
+                    return Err("no repository matches".into());
+                }
+                self.emit(Event::CoverageStarted { id, total: names.len() });
+                registry::coverage::coverage(&fetcher, registry.name(), names, &policy, |_, _, row| {
+                    self.emit(Event::CoverageRow { id, row: Box::new(row.clone()) });
+                })
+                .await;
+                self.emit(Event::CoverageDone { id });
             }
             Command::ListRepos { id, registry, page } => {
                 let c = self.client(&registry).await?;
