@@ -819,6 +819,19 @@ fn coverage_where_the_catalog_is_hidden_asks_for_names() {
     rig.harness.get_by_label("Run").click();
     rig.steps(2);
     rig.harness.get_by_label_contains("ghcr.io does not publish its catalog");
+    // Favourites of this registry are one click away.
+    rig.harness.state_mut().state.settings.favourites.extend(["ghcr.io/owner/fav".to_string(), "quay.io/other/x".to_string()]);
+    rig.steps(1);
+    rig.harness.get_by_label("Cover favourites").click();
+    rig.steps(2);
+    let repos = rig.sent().into_iter().find_map(|c| match c {
+        Command::LoadCoverage { repos, .. } => Some(repos),
+        _ => None,
+    });
+    assert_eq!(repos, Some(RepoSelection::Named { repos: vec!["owner/fav".into()] }));
+    rig.harness.state_mut().state.coverage.repos_input.clear();
+    rig.harness.get_by_label("Cancel").click();
+    rig.steps(2);
     rig.harness.get_by_label("Repositories to cover").focus();
     rig.harness.get_by_label("Repositories to cover").type_text("owner/a, ghcr.io/owner/b owner/a");
     rig.harness.get_by_label("Run").click();
@@ -828,4 +841,14 @@ fn coverage_where_the_catalog_is_hidden_asks_for_names() {
         _ => None,
     });
     assert_eq!(repos, Some(RepoSelection::Named { repos: vec!["owner/a".into(), "owner/b".into()] }));
+}
+
+#[test]
+fn the_app_can_open_on_the_coverage_of_a_registry() {
+    let mut rig = Rig::new(StartTarget::Coverage("127.0.0.1:5000".into()));
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::Connect { .. })), "{sent:?}");
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadCoverage { registry, .. } if registry.name() == "127.0.0.1:5000")), "{sent:?}");
+    rig.harness.get_by_label("Back to matrix");
 }

@@ -14,6 +14,22 @@ pub struct GuiArgs {
     /// What to open: a registry host, a repository, a reference (tag or digest), or an OCI
     /// layout folder (`oci:DIR` or a path).
     pub target: Option<String>,
+    /// Open on the coverage view of this registry host (every repository's `latest`).
+    #[arg(long, value_name = "HOST", conflicts_with = "target")]
+    pub coverage: Option<String>,
+    /// The window's size, `WIDTHxHEIGHT` in points (default: as last closed, else 1360x860).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(f32, f32)>,
+}
+
+fn parse_size(s: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("`{s}` is not a size: use WIDTHxHEIGHT, e.g. 800x600");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u16, u16) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    if w < 320 || h < 240 {
+        return Err(format!("{s} is smaller than the app can use (320x240)"));
+    }
+    Ok((f32::from(w), f32::from(h)))
 }
 
 /// Decide what a command-line target names.
@@ -25,19 +41,11 @@ pub fn start_target(target: Option<&str>) -> StartTarget {
     if std::path::Path::new(t).is_dir() {
         return StartTarget::Layout(PathBuf::from(t));
     }
-    let host_like = |s: &str| match s.rsplit_once(':') {
-        // `host:5000` is a registry; `alpine:3.20` is a tag.
-        Some((_, port)) => port.bytes().all(|b| b.is_ascii_digit()),
-        None => s.contains('.') || s == "localhost",
-    };
-    if !t.contains('/') && !t.contains('@') && host_like(t) {
-        return StartTarget::Registry(t.to_string());
+    match archlens::model::reference::classify(t) {
+        archlens::model::reference::Named::Registry => StartTarget::Registry(t.to_string()),
+        archlens::model::reference::Named::Reference => StartTarget::Reference(t.to_string()),
+        archlens::model::reference::Named::Repository => StartTarget::Repository(t.to_string()),
     }
-    let last = t.rsplit('/').next().unwrap_or(t);
-    if t.contains('@') || last.contains(':') {
-        return StartTarget::Reference(t.to_string());
-    }
-    StartTarget::Repository(t.to_string())
 }
 
 /// The demo layout: next to the executable when installed, else the source tree's assets/.
@@ -55,15 +63,20 @@ fn demo_layout() -> Option<PathBuf> {
 
 pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
     let settings = archlens::settings::load();
-    let start = start_target(args.target.as_deref());
+    let start = match args.coverage {
+        Some(host) => StartTarget::Coverage(host),
+        None => start_target(args.target.as_deref()),
+    };
     let demo = demo_layout();
-    let window_state = archlens::settings::config_dir().map(|d| d.join("window.ron"));
+    // A size asked for wins over the one remembered from the last run.
+    let window_state = archlens::settings::config_dir().map(|d| d.join("window.ron")).filter(|_| args.size.is_none());
+    let (w, h) = args.size.unwrap_or((1360.0, 860.0));
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Archlens")
             .with_app_id("archlens")
-            .with_inner_size([1360.0, 860.0])
-            .with_min_inner_size([720.0, 420.0]),
+            .with_inner_size([w, h])
+            .with_min_inner_size([w.min(720.0), h.min(420.0)]),
         persistence_path: window_state,
         ..Default::default()
     };
@@ -97,5 +110,8 @@ mod tests {
         assert_eq!(start_target(Some("alpine:3.20")), StartTarget::Reference("alpine:3.20".into()));
         assert_eq!(start_target(Some("library/alpine:3.20")), StartTarget::Reference("library/alpine:3.20".into()));
         assert_eq!(start_target(Some("oci:/tmp/x")), StartTarget::Layout("/tmp/x".into()));
+        assert_eq!(start_target(Some("node:20")), StartTarget::Reference("node:20".into()));
+        assert_eq!(parse_size("800x600"), Ok((800.0, 600.0)));
+        assert!(parse_size("800").is_err() && parse_size("10x10").is_err() && parse_size("99999x600").is_err());
     }
 }

@@ -443,6 +443,40 @@ fn is_alnum(b: u8) -> bool {
 /// `[\w][\w.-]{0,127}`
 /// A repository name by the distribution-spec grammar: `/`-separated lowercase components,
 /// at most 255 characters (what a registry lists must pass before it goes in a URL).
+/// What a name typed on its own stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    /// A registry host: `ghcr.io`, `127.0.0.1:5000`, `localhost:5000`, `[::1]:5000`.
+    Registry,
+    /// A repository: `alpine`, `team/app`, `ghcr.io/org/app`.
+    Repository,
+    /// A tag or digest of a repository: `alpine:3.20`, `node:20`, `app@sha256:…`.
+    Reference,
+}
+
+/// Classify `input` as Docker does: a first component is a host only when it has a `.` or a
+/// port, or is `localhost`, and then only if something follows it or nothing does — so
+/// `node:20` is the image `docker.io/library/node:20`, while `127.0.0.1:5000` and
+/// `registry.example.com` are hosts.
+pub fn classify(input: &str) -> Named {
+    let t = input.trim();
+    if !t.contains('/') && !t.contains('@') {
+        let (host, port) = match t.rsplit_once(':') {
+            // `[::1]:5000`, `[::1]`
+            _ if t.starts_with('[') => return Named::Registry,
+            Some((h, p)) => (h, Some(p)),
+            None => (t, None),
+        };
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if port_ok && (host.contains('.') || host == "localhost") {
+            return Named::Registry;
+        }
+        return if port.is_some() { Named::Reference } else { Named::Repository };
+    }
+    let last = t.rsplit('/').next().unwrap_or(t);
+    if t.contains('@') || last.contains(':') { Named::Reference } else { Named::Repository }
+}
+
 pub fn valid_repository_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && name.split('/').all(valid_component)
 }
@@ -588,5 +622,23 @@ mod tests {
         assert!(Reference::names_tag("127.0.0.1:5000/team/app:1.0"));
         assert!(!Reference::names_tag("127.0.0.1:5000/team/app"));
         assert!(!Reference::names_tag("team/app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    }
+
+    #[test]
+    fn names_typed_on_their_own() {
+        use super::{Named, classify};
+        assert_eq!(classify("ghcr.io"), Named::Registry);
+        assert_eq!(classify("127.0.0.1:5000"), Named::Registry);
+        assert_eq!(classify("localhost:5000"), Named::Registry);
+        assert_eq!(classify("localhost"), Named::Registry);
+        assert_eq!(classify("[::1]:5000"), Named::Registry);
+        assert_eq!(classify("node:20"), Named::Reference);
+        assert_eq!(classify("myhost:5000"), Named::Reference, "as docker reads it: the image myhost, tag 5000");
+        assert_eq!(classify("alpine"), Named::Repository);
+        assert_eq!(classify("team/app"), Named::Repository);
+        assert_eq!(classify("127.0.0.1:5000/team/app"), Named::Repository);
+        assert_eq!(classify("alpine:3.20"), Named::Reference);
+        assert_eq!(classify("127.0.0.1:5000/team/app:1.0"), Named::Reference);
+        assert_eq!(classify("app@sha256:abc"), Named::Reference);
     }
 }

@@ -70,6 +70,17 @@ fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>)
         let l = ui.label("Repositories to cover");
         let hint = if state.registry.as_ref().is_some_and(|r| r.hides_catalog()) { "library/nginx library/redis" } else { "all, a glob (team/*) or names" };
         let repos = ui.add(egui::TextEdit::singleline(&mut state.coverage.repos_input).hint_text(hint).desired_width(220.0)).labelled_by(l.id);
+        let favourites: Vec<String> = match &state.registry {
+            Some(r) => {
+                let prefix = format!("{}/", r.name());
+                state.settings.favourites.iter().filter_map(|f| f.strip_prefix(&prefix).map(str::to_string)).collect()
+            }
+            None => Vec::new(),
+        };
+        if !favourites.is_empty() && ui.button("Cover favourites").on_hover_text("Cover the favourite repositories of this registry").clicked() {
+            state.coverage.repos_input = favourites.join(" ");
+            actions.push(act(CoverageAction::Run));
+        }
         let l = ui.label("Tag policy");
         let policy = ui
             .add(egui::TextEdit::singleline(&mut state.coverage.policy_input).hint_text("latest").desired_width(90.0))
@@ -127,7 +138,7 @@ fn summary_ui(ui: &mut egui::Ui, c: &Coverage, host: &Host, partial: bool) {
             let t = c.tally(k);
             let text = format!("{k}: {} of {}", t.have, t.of);
             let color = if t.have < t.of { ui.visuals().warn_fg_color } else { ui.visuals().text_color() };
-            ui.label(RichText::new(text).color(color)).on_hover_text(c.summary_line(k));
+            ui.add(egui::Label::new(RichText::new(text).color(color)).extend()).on_hover_text(c.summary_line(k));
         }
     });
 }

@@ -51,7 +51,7 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
     };
     let title = mv.title.clone();
     let (done, total, loading) = (mv.done, mv.total, mv.request.is_some());
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading(&title);
         if ui.button("Refresh").on_hover_text("Ctrl+R").clicked() {
             actions.push(UiAction::Refresh);

@@ -27,6 +27,8 @@ pub enum StartTarget {
     /// `repository:tag` or `repository@digest`: open the repository and show that manifest.
     Reference(String),
     Layout(PathBuf),
+    /// A registry host, opened on the coverage view.
+    Coverage(String),
 }
 
 pub struct ArchlensApp {
@@ -70,6 +72,10 @@ impl ArchlensApp {
             StartTarget::Repository(r) => app.dispatch(UiAction::OpenRepository(r)),
             StartTarget::Reference(r) => app.open_reference(&r),
             StartTarget::Layout(p) => app.dispatch(UiAction::OpenLayout(p)),
+            StartTarget::Coverage(h) => {
+                app.dispatch(UiAction::Connect(h));
+                app.dispatch(UiAction::Coverage(crate::state::coverage::CoverageAction::Open));
+            }
         }
         app
     }

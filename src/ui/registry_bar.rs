@@ -7,7 +7,8 @@ const SUGGESTED: [&str; 4] = ["docker.io", "ghcr.io", "quay.io", "127.0.0.1:5000
 
 pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     let mut actions = Vec::new();
-    ui.horizontal(|ui| {
+    // Wraps on a narrow window rather than clipping its buttons.
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Archlens");
         ui.separator();
         let label = ui.label("Registry");
