@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Instant;
 
-use archlens::build::{Compression, Entry, image_with_layers, p};
+use archlens::testkit::{Compression, Entry, image_with_layers, p};
 use serde_json::json;
 
 fn noise(len: usize) -> Vec<u8> {

@@ -3,7 +3,7 @@
 //!
 //! `model` is pure data and rules; `registry` is all I/O; the `archlens` binary adds the command line.
 
-pub mod build;
+pub mod testkit;
 pub mod model;
 pub mod registry;
 pub mod settings;

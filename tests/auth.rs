@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use archlens::build::{Flavour, image, p};
+use archlens::testkit::{Flavour, image, p};
 use archlens::model::reference::Registry;
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, RegistryClient};

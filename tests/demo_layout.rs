@@ -67,7 +67,7 @@ fn the_cli_reads_layout_folders() {
     assert_eq!(v["platforms"].as_array().unwrap().len(), 6);
     assert_eq!(v["tags"].as_array().unwrap().len(), 7);
     let raw = common::archlens(&["inspect", "--raw", &format!("oci:{}:1.1", dir.display())], tmp.path());
-    let set = archlens::build::standard_set();
+    let set = archlens::testkit::standard_set();
     let (_, built) = set.iter().find(|(t, _)| t == "1.1").unwrap();
     assert_eq!(raw.stdout, built.bytes());
     let bad = common::archlens(&["inspect", &format!("oci:{}", dir.display())], tmp.path());

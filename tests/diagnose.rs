@@ -193,7 +193,7 @@ fn apple_silicon_falling_back_to_32_bit_arm_says_what_each_runtime_does() {
 
 #[test]
 fn each_layer_is_read_once_however_many_paths_are_looked_up() {
-    use archlens::build::{Compression, Entry, image_with_layers, p};
+    use archlens::testkit::{Compression, Entry, image_with_layers, p};
     // The program is found through PATH (its fourth directory), at the end of a 3 MB layer.
     let filler: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
     let img = image_with_layers(
@@ -244,7 +244,7 @@ fn armv7_code_in_an_arm_v6_entry_is_caught_by_its_attributes() {
 
 #[test]
 fn layout_folders_honour_max_bytes_and_have_their_layers_checked() {
-    use archlens::build::{Compression, Entry, image_with_layers, p};
+    use archlens::testkit::{Compression, Entry, image_with_layers, p};
     use archlens::registry::layout::{LayoutRef, write_layout};
     let filler: Vec<u8> = (0..4_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     let img = image_with_layers(
@@ -406,4 +406,22 @@ fn the_apps_verify_marks_a_binary_the_host_cannot_run() {
         _ => None,
     });
     assert!(matches!(marked, Some(Some(Verified::BinaryMismatch { ref binary, .. })) if binary == "amd64"), "{marked:?}");
+}
+
+/// The hand-written x86-64 program used where gcc does not target x86-64 is a real one: the
+/// identifier names it amd64, and an x86-64 Linux host runs it to a clean exit.
+#[test]
+fn the_shipped_x86_64_program_is_identified_and_runs() {
+    let bin = common::diag::tiny_x86_64_elf();
+    let id = archlens::model::binary::identify(&bin);
+    assert_eq!(id.architecture.as_deref(), Some("amd64"), "{id:?}");
+    if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny");
+        std::fs::write(&path, &bin).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let status = std::process::Command::new(&path).status().unwrap();
+        assert!(status.success(), "{status}");
+    }
 }

@@ -385,7 +385,7 @@ async fn the_app_worker_says_when_it_waits_out_a_rate_limit() {
 }
 
 /// Serve one image: its manifest at any tag, its config, and `layer` for every other blob.
-async fn serve_image(img: archlens::build::Image, layer: Vec<u8>) -> Fake {
+async fn serve_image(img: archlens::testkit::Image, layer: Vec<u8>) -> Fake {
     let config_digest = Digest::sha256(&img.blobs[0]);
     serve(move |head, _, _| {
         let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
@@ -402,8 +402,8 @@ async fn serve_image(img: archlens::build::Image, layer: Vec<u8>) -> Fake {
     .await
 }
 
-fn arm64_app(extra: Option<Vec<u8>>) -> archlens::build::Image {
-    use archlens::build::{Compression, Entry, image_with_layers, p};
+fn arm64_app(extra: Option<Vec<u8>>) -> archlens::testkit::Image {
+    use archlens::testkit::{Compression, Entry, image_with_layers, p};
     let mut app = archlens::model::binary::elf_header(183, true, true);
     app.resize(8192, 0);
     let mut entries = vec![Entry::file("app", &app)];

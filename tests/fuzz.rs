@@ -194,7 +194,7 @@ fn link_and_challenge_headers() {
 
 #[test]
 fn tar_scanning_and_decompression() {
-    use archlens::build::{Compression, Entry, compress, tar_bytes};
+    use archlens::testkit::{Compression, Entry, compress, tar_bytes};
     let tar = tar_bytes(&[
         Entry::symlink("bin", "usr/bin"),
         Entry::file("usr/bin/app", b"\x7fELF\x02\x01\x01"),

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use archlens::build::{Flavour, image, p};
+use archlens::testkit::{Flavour, image, p};
 use archlens::model::reference::{Reference, Registry};
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, Fetcher, RegistryClient};
@@ -24,7 +24,7 @@ fn alice(reg: &TokenRegistry) -> RegistryClient {
 }
 
 /// Seed `repo:tag` with a one-platform image, as alice.
-fn seed(reg: &TokenRegistry, repo: &str, tag: &str, platform: &str) -> archlens::build::Image {
+fn seed(reg: &TokenRegistry, repo: &str, tag: &str, platform: &str) -> archlens::testkit::Image {
     let c = alice(reg);
     let img = image(&p(platform), Flavour::Oci, &format!("{repo}-{tag}"));
     tokio::runtime::Runtime::new().unwrap().block_on(async {

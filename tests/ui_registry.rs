@@ -80,7 +80,7 @@ fn the_app_diagnoses_through_its_worker() {
 
 #[test]
 fn the_app_composes_pushes_and_undoes_through_its_worker() {
-    use archlens::build::{Flavour, image, p};
+    use archlens::testkit::{Flavour, image, p};
     use archlens::state::UiAction;
     use archlens::state::composer::ComposerAction as A;
     use archlens::worker::SourceRef;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use archlens::build::{Built, standard_set};
+use archlens::testkit::{Built, standard_set};
 use archlens::registry::layout::{LayoutRef, write_layout};
 
 #[derive(Debug, clap::Args)]

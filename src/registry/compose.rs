@@ -387,6 +387,7 @@ pub async fn push(
         for note in stats.notes.get(noted..).unwrap_or_default() {
             progress(i, total, note);
         }
+        fault_point(&format!("child-{}-copied", i + 1));
     }
     // Last check before the tag moves: nobody else moved it meanwhile.
     if expect_previous.is_some() {

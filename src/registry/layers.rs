@@ -717,7 +717,7 @@ pub async fn examine(
 mod tests {
     use super::*;
 
-    use crate::build::{Compression, Entry, compress, tar_bytes};
+    use crate::testkit::{Compression, Entry, compress, tar_bytes};
 
     #[test]
     fn files_links_parent_links_and_whiteouts() {
@@ -738,7 +738,7 @@ mod tests {
 
     #[test]
     fn zstd_layers_of_several_frames_and_skippable_frames_are_read_whole() {
-        use crate::build::{Compression, Entry, compress, tar_bytes};
+        use crate::testkit::{Compression, Entry, compress, tar_bytes};
         let tar = tar_bytes(&[Entry::file("a", &vec![b'a'; 70_000]), Entry::file("usr/bin/app", b"\x7fELF-late")]);
         // Split the tar in three frames, with a skippable frame between (as zstd:chunked does).
         let (one, rest) = tar.split_at(30_000);

@@ -3,31 +3,63 @@
 
 use std::sync::OnceLock;
 
-use archlens::build::{Compression, Entry, Flavour, Image, image_with_layers, index, p};
+use archlens::testkit::{Compression, Entry, Flavour, Image, image_with_layers, index, p};
 use archlens::model::binary::elf_header;
 use archlens::registry::{RegistryClient, RegistryError};
 use serde_json::json;
 
 use super::seed::push_image;
 
-/// A real x86-64 ELF executable, compiled here with gcc.
+/// A real x86-64 ELF executable: compiled here by gcc when gcc targets x86-64, else (an ARM
+/// or other machine) the smallest x86-64 program, `exit(0)`, written byte by byte.
 pub fn gcc_x86_64() -> &'static [u8] {
     static BIN: OnceLock<Vec<u8>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let src = dir.path().join("app.c");
-        std::fs::write(&src, "int main(void) { return 0; }\n").expect("write C source");
-        let out = dir.path().join("app");
-        let status = std::process::Command::new("gcc")
-            .arg("-O1")
-            .arg("-o")
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("run gcc (install Debian's gcc package)");
-        assert!(status.success(), "gcc failed");
-        std::fs::read(&out).expect("read the compiled binary")
-    })
+    BIN.get_or_init(|| compiled_x86_64().unwrap_or_else(tiny_x86_64_elf))
+}
+
+fn compiled_x86_64() -> Option<Vec<u8>> {
+    let machine = std::process::Command::new("gcc").arg("-dumpmachine").output().ok()?;
+    if !String::from_utf8_lossy(&machine.stdout).starts_with("x86_64") {
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let src = dir.path().join("app.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").ok()?;
+    let out = dir.path().join("app");
+    let status = std::process::Command::new("gcc").arg("-O1").arg("-o").arg(&out).arg(&src).status().ok()?;
+    if !status.success() {
+        return None;
+    }
+    std::fs::read(&out).ok()
+}
+
+/// A static x86-64 ELF executable that exits with status 0: the ELF header, one loadable
+/// segment, and `mov eax, 60; xor edi, edi; syscall`, padded to 4 KiB.
+pub fn tiny_x86_64_elf() -> Vec<u8> {
+    const BASE: u64 = 0x40_0000;
+    const CODE_AT: u64 = 64 + 56;
+    let code: [u8; 9] = [0xb8, 0x3c, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05];
+    let len = 4096u64;
+    let mut b = Vec::with_capacity(len as usize);
+    b.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(&2u16.to_le_bytes()); // e_type: executable
+    b.extend_from_slice(&0x3eu16.to_le_bytes()); // e_machine: x86-64
+    b.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    b.extend_from_slice(&(BASE + CODE_AT).to_le_bytes()); // e_entry
+    b.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    b.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    b.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, 1, 0, 0, 0] {
+        b.extend_from_slice(&v.to_le_bytes()); // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+    }
+    b.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
+    b.extend_from_slice(&5u32.to_le_bytes()); // p_flags: R X
+    for v in [0, BASE, BASE, len, len, 0x1000u64] {
+        b.extend_from_slice(&v.to_le_bytes()); // p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+    }
+    b.extend_from_slice(&code);
+    b.resize(len as usize, 0);
+    b
 }
 
 /// An ELF header for `arch` (platform vocabulary), padded like a small program.
@@ -90,7 +122,7 @@ pub struct Scenario {
     pub images: Vec<Image>,
     pub top: Image,
     /// `Some` when the tag is an index.
-    pub index: Option<archlens::build::Index>,
+    pub index: Option<archlens::testkit::Index>,
 }
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -112,7 +144,7 @@ pub fn scenarios() -> Vec<Scenario> {
     push_index("amd64-armv7", vec![app_image("linux/amd64", "amd64", Compression::Gzip), app_image("linux/arm/v7", "arm", Compression::Gzip)]);
     // Windows only.
     let win = image_with_layers(
-        &p(archlens::build::WINDOWS_KEY),
+        &p(archlens::testkit::WINDOWS_KEY),
         &[(vec![Entry::file("Files/app.exe", &pe_for(0x8664))], Compression::Gzip)],
         json!({ "Entrypoint": ["C:\\\\app.exe"] }),
     );

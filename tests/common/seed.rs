@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-pub use archlens::build::*;
+pub use archlens::testkit::*;
 use archlens::registry::{RegistryClient, RegistryError};
 use serde_json::json;
 
@@ -30,7 +30,7 @@ pub async fn push_index(
     Ok(())
 }
 
-/// The standard set (see `archlens::build::standard_set`) pushed to `repo`.
+/// The standard set (see `archlens::testkit::standard_set`) pushed to `repo`.
 pub async fn seed_standard(c: &RegistryClient, repo: &str) -> Result<Seeded, RegistryError> {
     let mut tags = BTreeMap::new();
     for (tag, built) in standard_set() {

@@ -1,6 +1,7 @@
-//! Building small, real images in memory: gzip'd tar layers, configs, manifests, indexes and
-//! BuildKit-style attestations. Used for the demo layout shipped in `assets/` and to seed test
-//! registries. The bytes are deterministic.
+//! Test kit: small, real images built in memory (gzip'd tar layers, configs, manifests, indexes
+//! and BuildKit-style attestations), with deterministic bytes. It seeds the test registries and
+//! benchmarks, and writes the demo layout shipped in `assets/` (the hidden `make-demo` verb);
+//! nothing else in the app uses it.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
