@@ -87,10 +87,7 @@ async fn seed(c: &archlens::registry::RegistryClient, repos: usize) -> String {
 /// The registry's request rate for one manifest URL, by `wrk` (2 threads, 16 connections, 5 s).
 fn wrk_rate(url: &str) -> f64 {
     let accept = archlens::model::manifest::ACCEPT_ALL.join(", ");
-    let out = Command::new("wrk")
-        .args(["-t2", "-c16", "-d5s", "-H", &format!("Accept: {accept}"), url])
-        .output()
-        .expect("run wrk (Debian package `wrk`)");
+    let out = Command::new("wrk").args(["-t2", "-c16", "-d5s", "-H", &format!("Accept: {accept}"), url]).output().expect("run wrk (Debian package `wrk`)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("Non-2xx"), "wrk got errors from {url}:\n{text}");
     text.lines()
@@ -115,10 +112,6 @@ fn run(addr: &str, cache: &std::path::Path, repos: usize) -> (Duration, f64) {
     assert_eq!(rows, repos, "one row per repository");
     assert_eq!(v["summary"]["failed"], 0, "every repository read");
     assert_eq!(v["summary"]["platforms"]["linux/arm64"]["have"], repos, "every cell filled");
-    let kb: f64 = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss-kb "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
+    let kb: f64 = String::from_utf8_lossy(&out.stderr).lines().find_map(|l| l.strip_prefix("maxrss-kb ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
     (elapsed, kb / 1024.0)
 }

@@ -36,10 +36,7 @@ fn main() {
         &p("linux/amd64"),
         &[
             (common::diag::base("amd64"), Compression::Gzip),
-            (
-                vec![Entry::file("usr/local/bin/app", &app), Entry::file("usr/share/app/data.bin", &noise(50 * 1024 * 1024))],
-                Compression::Gzip,
-            ),
+            (vec![Entry::file("usr/local/bin/app", &app), Entry::file("usr/share/app/data.bin", &noise(50 * 1024 * 1024))], Compression::Gzip),
         ],
         json!({ "Entrypoint": ["/usr/local/bin/app"] }),
     );

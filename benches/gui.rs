@@ -29,8 +29,18 @@ use archlens::ui::{ArchlensApp, StartTarget};
 use archlens::worker::{Command as WorkerCommand, Event, WorkerHandle};
 
 const PLATFORMS: [&str; 12] = [
-    "linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x",
-    "linux/riscv64", "linux/mips64le", "linux/arm/v5", "windows/amd64:10.0.17763.5122", "windows/amd64:10.0.20348.2113",
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/386",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/riscv64",
+    "linux/mips64le",
+    "linux/arm/v5",
+    "windows/amd64:10.0.17763.5122",
+    "windows/amd64:10.0.20348.2113",
 ];
 
 fn rss_mb() -> f64 {
@@ -121,24 +131,14 @@ fn big_matrix() {
         t += 1.0 / 60.0;
         // Page through the rows; every few frames also move across the columns.
         let key = if i % 5 == 4 { egui::Key::ArrowRight } else { egui::Key::PageDown };
-        let ev = vec![egui::Event::Key {
-            key,
-            physical_key: None,
-            pressed: true,
-            repeat: false,
-            modifiers: egui::Modifiers::NONE,
-        }];
+        let ev = vec![egui::Event::Key { key, physical_key: None, pressed: true, repeat: false, modifiers: egui::Modifiers::NONE }];
         times.push(frame(&ctx, &mut app, t, ev).as_secs_f64() * 1000.0);
     }
     times.sort_by(|a, b| a.total_cmp(b));
     let rss = rss_mb();
     let rows = app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
     println!("matrix of {rows} tags × {} platforms, headless (layout + tessellation)", PLATFORMS.len());
-    println!(
-        "  frames while rows stream in (250/frame), median / max: {:.1} / {:.1} ms",
-        percentile(&streaming, 0.5),
-        streaming[streaming.len() - 1]
-    );
+    println!("  frames while rows stream in (250/frame), median / max: {:.1} / {:.1} ms", percentile(&streaming, 0.5), streaming[streaming.len() - 1]);
     println!("  first frame after loading            : {:>7.1} ms", first.as_secs_f64() * 1000.0);
     println!(
         "  frame CPU time, median / p95 / max   : {:>7.2} / {:.2} / {:.2} ms  (target median ≤ 4 ms) {}",
@@ -260,7 +260,12 @@ fn slow_registry() {
     let cache = tempfile::tempdir().unwrap();
     let ctx = egui::Context::default();
     let repaint_ctx = ctx.clone();
-    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(move || repaint_ctx.request_repaint())).unwrap();
+    let worker = archlens::worker::spawn_with_cache(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(cache.path())),
+        Arc::new(move || repaint_ctx.request_repaint()),
+    )
+    .unwrap();
     let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
     let mut times = Vec::new();
     let mut t = 0.0;
@@ -286,11 +291,7 @@ fn slow_registry() {
         times[times.len() - 1],
         if times[times.len() - 1] < 50.0 { "met" } else { "MISSED" }
     );
-    println!(
-        "  Esc (cancel) to control returned     : {:>7.2} ms, loading now {}",
-        returned.as_secs_f64() * 1000.0,
-        app.state.is_loading()
-    );
+    println!("  Esc (cancel) to control returned     : {:>7.2} ms, loading now {}", returned.as_secs_f64() * 1000.0, app.state.is_loading());
 }
 
 fn main() {

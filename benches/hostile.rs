@@ -100,10 +100,10 @@ fn measure(args: &[&str]) -> (u64, Duration, String) {
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0u64;
     loop {
-        if let Ok(s) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()) {
-                peak_kb = peak_kb.max(kb);
-            }
+        if let Ok(s) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        {
+            peak_kb = peak_kb.max(kb);
         }
         if child.try_wait().expect("wait").is_some() {
             break;

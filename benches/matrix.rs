@@ -33,7 +33,13 @@ fn huge_index() {
         .collect();
     let result = TagResult {
         tag: "huge".into(),
-        outcome: TagOutcome::Index { digest: Digest::sha256(b"idx"), media_type: "application/vnd.oci.image.index.v1+json".into(), kind: ManifestKind::OciIndex, children, attestations: 0 },
+        outcome: TagOutcome::Index {
+            digest: Digest::sha256(b"idx"),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            kind: ManifestKind::OciIndex,
+            children,
+            attestations: 0,
+        },
     };
     let t = Instant::now();
     let m = Matrix::build("bench/huge", vec![result]);
@@ -157,10 +163,7 @@ fn client_tags(rt: &tokio::runtime::Runtime, c: &archlens::registry::RegistryCli
 }
 
 fn skopeo(reference: &str) -> Vec<u8> {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", reference])
-        .output()
-        .expect("skopeo");
+    let out = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", reference]).output().expect("skopeo");
     assert!(out.status.success(), "skopeo {reference}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }

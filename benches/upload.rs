@@ -128,5 +128,8 @@ fn main() {
     println!("  archlens compose --from   {:>6.2} s  ({:.2} s, {:.2} s)", ours.as_secs_f64(), a1.as_secs_f64(), a2.as_secs_f64());
     println!("  skopeo copy --all         {:>6.2} s  ({:.2} s, {:.2} s)", theirs.as_secs_f64(), s1.as_secs_f64(), s2.as_secs_f64());
     println!("  ratio archlens/skopeo     {:>6.2}×  (goal ≤ 1.10×)", ours.as_secs_f64() / theirs.as_secs_f64());
-    println!("  requests at the target    archlens {a_all} ({a_blob} for blobs, {:.1} per blob; goal ≤ 4), skopeo {s_all} ({s_blob} for blobs)", a_blob as f64 / blobs as f64);
+    println!(
+        "  requests at the target    archlens {a_all} ({a_blob} for blobs, {:.1} per blob; goal ≤ 4), skopeo {s_all} ({s_blob} for blobs)",
+        a_blob as f64 / blobs as f64
+    );
 }

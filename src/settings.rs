@@ -46,10 +46,10 @@ pub fn remember(list: &mut Vec<String>, item: &str) {
 }
 
 pub fn config_dir() -> Option<PathBuf> {
-    if let Ok(d) = std::env::var("ARCHLENS_CONFIG_DIR") {
-        if !d.is_empty() {
-            return Some(PathBuf::from(d));
-        }
+    if let Ok(d) = std::env::var("ARCHLENS_CONFIG_DIR")
+        && !d.is_empty()
+    {
+        return Some(PathBuf::from(d));
     }
     directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.config_dir().to_path_buf())
 }
@@ -71,9 +71,8 @@ pub fn load_from(p: &std::path::Path) -> Option<Settings> {
         Ok(s) => Some(s),
         Err(_) => {
             // Set aside under a name not taken yet: an earlier damaged copy is never replaced.
-            let aside = (0..1000)
-                .map(|n| if n == 0 { p.with_extension("json.damaged") } else { p.with_extension(format!("json.damaged.{n}")) })
-                .find(|c| !c.exists());
+            let aside =
+                (0..1000).map(|n| if n == 0 { p.with_extension("json.damaged") } else { p.with_extension(format!("json.damaged.{n}")) }).find(|c| !c.exists());
             if let Some(aside) = aside {
                 let _ = std::fs::rename(&p, aside);
             }

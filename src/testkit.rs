@@ -3,6 +3,10 @@
 //! benchmarks, and writes the demo layout shipped in `assets/` (the hidden `make-demo` verb);
 //! nothing else in the app uses it.
 
+// Builds fixed images from literals for tests and the demo: a failure here is a bug in the kit
+// itself, caught by its own tests, never a reaction to input.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
@@ -186,7 +190,15 @@ pub fn image_with_layers(platform: &Platform, layers: &[(Vec<Entry>, Compression
     let compressed_size = config_bytes.len() as u64 + blobs.iter().map(|b| b.len() as u64).sum::<u64>();
     let mut all = vec![config_bytes];
     all.extend(blobs);
-    Image { platform: platform.clone(), flavour: Flavour::Oci, digest: Digest::sha256(&manifest), media_type: OCI_MANIFEST, compressed_size, manifest, blobs: all }
+    Image {
+        platform: platform.clone(),
+        flavour: Flavour::Oci,
+        digest: Digest::sha256(&manifest),
+        media_type: OCI_MANIFEST,
+        compressed_size,
+        manifest,
+        blobs: all,
+    }
 }
 
 /// `path` must be relative and shorter than 100 bytes (every caller passes a literal).
@@ -199,7 +211,7 @@ pub fn layer(path: &str, content: &[u8]) -> (Vec<u8>, Digest) {
         h.set_mode(0o755);
         h.set_mtime(0);
         h.set_cksum();
-        b.append_data(&mut h, path, content)            // Cannot fail: the sink is a Vec and the path is a short relative literal.
+        b.append_data(&mut h, path, content) // Cannot fail: the sink is a Vec and the path is a short relative literal.
             .expect("tar into memory");
         // Cannot fail: writing into a Vec.
         b.finish().expect("tar into memory");
@@ -313,8 +325,7 @@ pub fn index(images: &[Image], attest: &[Image], flavour: Flavour) -> (Index, Ve
         Flavour::Oci => OCI_INDEX,
         Flavour::Docker => DOCKER_LIST,
     };
-    let bytes = serde_json::to_vec_pretty(&json!({ "schemaVersion": 2, "mediaType": media_type, "manifests": entries }))
-        .expect("a Value always serialises"); // Cannot fail: string keys only.
+    let bytes = serde_json::to_vec_pretty(&json!({ "schemaVersion": 2, "mediaType": media_type, "manifests": entries })).expect("a Value always serialises"); // Cannot fail: string keys only.
     let children = images.iter().map(|i| (i.platform.key(), i.clone())).collect();
     (Index { digest: Digest::sha256(&bytes), bytes, media_type, children, attestations: attest.len() }, extra)
 }
@@ -330,7 +341,6 @@ pub fn p(key: &str) -> Platform {
 }
 
 pub const WINDOWS_KEY: &str = "windows/amd64:10.0.17763.5122";
-
 
 /// What a tag holds.
 #[derive(Debug, Clone)]
@@ -381,8 +391,7 @@ pub fn standard_set() -> Vec<(String, Built)> {
     let (idx, extra) = index(&imgs, &imgs[..1], Flavour::Oci);
     out.push(("1.0".to_string(), Built::Index { index: idx.clone(), extra: extra.clone() }));
     out.push(("latest".to_string(), Built::Index { index: idx, extra }));
-    let imgs: Vec<Image> =
-        ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386"].iter().map(|k| docker(k, "1.1")).collect();
+    let imgs: Vec<Image> = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386"].iter().map(|k| docker(k, "1.1")).collect();
     let (idx, extra) = index(&imgs, &[], Flavour::Docker);
     out.push(("1.1".to_string(), Built::Index { index: idx, extra }));
     let imgs = vec![oci("linux/amd64", "1.2"), oci(WINDOWS_KEY, "1.2")];

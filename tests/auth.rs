@@ -7,10 +7,10 @@ mod common;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use archlens::testkit::{Flavour, image, p};
 use archlens::model::reference::Registry;
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, RegistryClient};
+use archlens::testkit::{Flavour, image, p};
 use base64::Engine as _;
 
 const USER: &str = "alice";
@@ -98,9 +98,9 @@ fn wrong_or_expired_credentials_are_reported() {
 
 #[test]
 fn signing_in_through_the_app_worker_replaces_the_anonymous_client() {
+    use archlens::worker::{Command as W, Event};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use archlens::worker::{Command as W, Event};
     let registry = Registry::parse(locked_registry()).unwrap();
     let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
     let wait = |want: u64| -> Event {

@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use archlens::testkit::{Compression, Entry, Flavour, image, image_with_layers, p};
 use archlens::model::Digest;
+use archlens::testkit::{Compression, Entry, Flavour, image, image_with_layers, p};
 use common::seed::push_image;
 use serde_json::{Value, json};
 
@@ -35,8 +35,18 @@ fn compose_from_two_repositories_into_a_third() {
     let (amd, arm, amd_img, arm_img) = per_arch("cmp1");
     let target = format!("{}/cmp1/release:1.0", common::registry_addr());
     let dry = ok(&env.run(&[
-        "compose", "--target", &target, "--from", &amd, "--from", &arm,
-        "--annotation", "org.opencontainers.image.version=1.0", "--dry-run", "--format", "json",
+        "compose",
+        "--target",
+        &target,
+        "--from",
+        &amd,
+        "--from",
+        &arm,
+        "--annotation",
+        "org.opencontainers.image.version=1.0",
+        "--dry-run",
+        "--format",
+        "json",
     ]));
     let dry: Value = serde_json::from_str(&dry).unwrap();
     let preview = dry["bytes"].as_str().unwrap().as_bytes().to_vec();
@@ -46,10 +56,7 @@ fn compose_from_two_repositories_into_a_third() {
     let missing = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{target}")]).output().unwrap();
     assert!(!missing.status.success());
 
-    let pushed = ok(&env.run(&[
-        "compose", "--target", &target, "--from", &amd, "--from", &arm,
-        "--annotation", "org.opencontainers.image.version=1.0",
-    ]));
+    let pushed = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--from", &arm, "--annotation", "org.opencontainers.image.version=1.0"]));
     assert_eq!(pushed.trim(), dry["digest"].as_str().unwrap());
     assert_eq!(common::skopeo_raw(&target), preview, "the registry holds exactly the previewed bytes");
 
@@ -202,11 +209,7 @@ fn children_from_another_registry_are_uploaded() {
     let env = Env::new();
     let other = common::second_registry_addr();
     let c2 = common::client_for(other);
-    let arm = image_with_layers(
-        &p("linux/arm64"),
-        &[(vec![Entry::file("app", &vec![7u8; 300_000])], Compression::Gzip)],
-        json!({ "Cmd": ["/app"] }),
-    );
+    let arm = image_with_layers(&p("linux/arm64"), &[(vec![Entry::file("app", &vec![7u8; 300_000])], Compression::Gzip)], json!({ "Cmd": ["/app"] }));
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         push_image(&c2, "far/arm", &arm).await.unwrap();
         c2.put_manifest("far/arm", "1", arm.media_type, &arm.manifest).await.unwrap();

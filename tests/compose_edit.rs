@@ -29,12 +29,7 @@ fn copy_fixture(tag: &str, repo: &str) -> Vec<u8> {
     assert!(out.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&out.stderr));
     let raw = common::skopeo_raw(&format!("{repo}:{tag}"));
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let want = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .unwrap()["digest"]
+    let want = index["manifests"].as_array().unwrap().iter().find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag).unwrap()["digest"]
         .as_str()
         .unwrap()
         .to_string();
@@ -104,12 +99,26 @@ fn remove_then_add_then_set_in_the_documented_order() {
     // Remove arm/v7 and arm/v6, re-add v7's image as arm/v6, annotate the amd64 entry by platform
     // and the new entry by digest.
     let dry: Value = serde_json::from_str(&ok(&env.run(&[
-        "compose", "--target", &target, "--base", &target,
-        "--remove", "linux/arm/v7", "--remove", "linux/arm/v6",
-        "--from", &v7_ref, "--platform", &format!("{v7_ref}=linux/arm/v6"),
-        "--entry-annotation", "linux/amd64:org.example.note=a b 'c'",
-        "--entry-annotation", &format!("{}:org.example.moved=yes", &v7[..19]),
-        "--dry-run", "--format", "json",
+        "compose",
+        "--target",
+        &target,
+        "--base",
+        &target,
+        "--remove",
+        "linux/arm/v7",
+        "--remove",
+        "linux/arm/v6",
+        "--from",
+        &v7_ref,
+        "--platform",
+        &format!("{v7_ref}=linux/arm/v6"),
+        "--entry-annotation",
+        "linux/amd64:org.example.note=a b 'c'",
+        "--entry-annotation",
+        &format!("{}:org.example.moved=yes", &v7[..19]),
+        "--dry-run",
+        "--format",
+        "json",
     ])))
     .unwrap();
     let diff: Vec<&str> = dry["diff"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -120,11 +129,23 @@ fn remove_then_add_then_set_in_the_documented_order() {
     let regctl = dry["commands"][2]["command"].as_str().unwrap();
     assert!(regctl.contains("--platform linux/arm/v6") && regctl.contains(r"'org.example.note=a b '\''c'\'''"), "{regctl}");
     ok(&env.run(&[
-        "compose", "--target", &target, "--base", &target,
-        "--remove", "linux/arm/v7", "--remove", "linux/arm/v6",
-        "--from", &v7_ref, "--platform", &format!("{v7_ref}=linux/arm/v6"),
-        "--entry-annotation", "linux/amd64:org.example.note=a b 'c'",
-        "--entry-annotation", &format!("{}:org.example.moved=yes", &v7[..19]),
+        "compose",
+        "--target",
+        &target,
+        "--base",
+        &target,
+        "--remove",
+        "linux/arm/v7",
+        "--remove",
+        "linux/arm/v6",
+        "--from",
+        &v7_ref,
+        "--platform",
+        &format!("{v7_ref}=linux/arm/v6"),
+        "--entry-annotation",
+        "linux/amd64:org.example.note=a b 'c'",
+        "--entry-annotation",
+        &format!("{}:org.example.moved=yes", &v7[..19]),
         "--yes",
     ]));
     let new: Value = serde_json::from_slice(&common::skopeo_raw(&target)).unwrap();
@@ -341,7 +362,8 @@ fn a_release_is_assembled_offline_in_a_layout_and_pushed_later() {
     let layout = format!("oci:{}:1.0", dir.display());
     // Registry → layout, edited on the way: the bytes previewed are the bytes written.
     let edit = ["--base", &format!("{repo}:v3"), "--remove", "linux/arm/v6", "--entry-annotation", "linux/arm64:org.example.note=offline"];
-    let dry: Value = serde_json::from_str(&ok(&env.run(&[&["compose", "--target", &layout, "--dry-run", "--format", "json"][..], &edit[..]].concat()))).unwrap();
+    let dry: Value =
+        serde_json::from_str(&ok(&env.run(&[&["compose", "--target", &layout, "--dry-run", "--format", "json"][..], &edit[..]].concat()))).unwrap();
     assert_eq!(dry["previous"], Value::Null, "a new folder holds nothing yet");
     assert!(!dir.exists(), "a dry run writes nothing");
     let regctl = dry["commands"].as_array().unwrap().iter().find(|c| c["tool"] == "regctl").unwrap()["command"].as_str().unwrap().to_string();
@@ -354,7 +376,12 @@ fn a_release_is_assembled_offline_in_a_layout_and_pushed_later() {
     let index: Value = serde_json::from_slice(&written).unwrap();
     assert_eq!(index["annotations"]["org.opencontainers.image.base.name"], "registry.example.org/testrepo:b3", "base annotations kept");
     // skopeo copies every child out of the folder, checking every blob against its digest.
-    let check = Command::new("skopeo").args(["copy", "--all", "--preserve-digests"]).arg(format!("oci:{}:1.0", dir.display())).arg(format!("oci:{}:check", work.path().join("check").display())).output().unwrap();
+    let check = Command::new("skopeo")
+        .args(["copy", "--all", "--preserve-digests"])
+        .arg(format!("oci:{}:1.0", dir.display()))
+        .arg(format!("oci:{}:check", work.path().join("check").display()))
+        .output()
+        .unwrap();
     assert!(check.status.success(), "skopeo copy out of the layout: {}", String::from_utf8_lossy(&check.stderr));
 
     // The same tag again: refused without --yes (exit 3), the folder unchanged.
@@ -366,11 +393,26 @@ fn a_release_is_assembled_offline_in_a_layout_and_pushed_later() {
     let pushed_to = format!("{repo}:1.0");
     assert_eq!(ok(&env.run(&["compose", "--target", &pushed_to, "--base", &layout])).trim(), digest);
     assert_eq!(common::skopeo_raw(&pushed_to), written);
-    let copy_back = Command::new("skopeo").args(["copy", "--all", "--src-tls-verify=false"]).arg(format!("docker://{pushed_to}")).arg(format!("oci:{}:back", work.path().join("back").display())).output().unwrap();
+    let copy_back = Command::new("skopeo")
+        .args(["copy", "--all", "--src-tls-verify=false"])
+        .arg(format!("docker://{pushed_to}"))
+        .arg(format!("oci:{}:back", work.path().join("back").display()))
+        .output()
+        .unwrap();
     assert!(copy_back.status.success(), "every child and blob reached the registry: {}", String::from_utf8_lossy(&copy_back.stderr));
     // One image of the folder by digest, as --from.
     let child = index["manifests"][0]["digest"].as_str().unwrap();
-    let one: Value = serde_json::from_str(&ok(&env.run(&["compose", "--target", &format!("{repo}:one"), "--from", &format!("oci:{}@{child}", dir.display()), "--dry-run", "--format", "json"]))).unwrap();
+    let one: Value = serde_json::from_str(&ok(&env.run(&[
+        "compose",
+        "--target",
+        &format!("{repo}:one"),
+        "--from",
+        &format!("oci:{}@{child}", dir.display()),
+        "--dry-run",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
     assert_eq!(serde_json::from_str::<Value>(one["bytes"].as_str().unwrap()).unwrap()["manifests"][0]["digest"], child);
 
     // The folder's tag move is journalled with the folder's absolute path; undo removes the tag.

@@ -49,10 +49,7 @@ fn the_demo_layout_reads_as_a_matrix() {
     let f = Fetcher::with_source(Source::Layout(layout.into()), None);
     let repo = Repository::parse("demo/layout").unwrap();
     let m = tokio::runtime::Runtime::new().unwrap().block_on(f.matrix(&repo, tags, |_, _, _| {}));
-    assert_eq!(
-        m.platform_keys(),
-        ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", common::seed::WINDOWS_KEY]
-    );
+    assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", common::seed::WINDOWS_KEY]);
     assert!(m.rows.iter().all(|r| r.error.is_none()));
     assert_eq!(m.rows[0].attestations, 1);
     assert_eq!(m.shared_with(&m.rows[0]), ["latest"]);

@@ -210,7 +210,8 @@ fn each_layer_is_read_once_however_many_paths_are_looked_up() {
         c.put_manifest("diag/once", "late", img.media_type, &img.manifest).await.unwrap();
     });
     let cache = tempfile::tempdir().unwrap();
-    let out = common::archlens(&["diagnose", &format!("{}/diag/once:late", common::registry_addr()), "--host", "arm64-server", "--format", "json"], cache.path());
+    let out =
+        common::archlens(&["diagnose", &format!("{}/diag/once:late", common::registry_addr()), "--host", "arm64-server", "--format", "json"], cache.path());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "ok", "{v}");
     assert_eq!(v["binary"]["path"], "/usr/bin/app");
@@ -244,8 +245,8 @@ fn armv7_code_in_an_arm_v6_entry_is_caught_by_its_attributes() {
 
 #[test]
 fn layout_folders_honour_max_bytes_and_have_their_layers_checked() {
-    use archlens::testkit::{Compression, Entry, image_with_layers, p};
     use archlens::registry::layout::{LayoutRef, write_layout};
+    use archlens::testkit::{Compression, Entry, image_with_layers, p};
     let filler: Vec<u8> = (0..4_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     let img = image_with_layers(
         &p("linux/arm64"),
@@ -322,7 +323,9 @@ fn a_repair_draft_relabels_the_entry_and_the_pushed_fix_diagnoses_ok() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("relabel the linux/arm64 entry") && said.contains("as linux/arm/v7"), "{said}");
     // The draft goes through compose with all its safety: a preview, then --yes, journalled.
-    let dry: Value = serde_json::from_str(&common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--dry-run", "--format", "json"]))).unwrap();
+    let dry: Value =
+        serde_json::from_str(&common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--dry-run", "--format", "json"])))
+            .unwrap();
     assert!(dry["diff"].to_string().contains("linux/arm/v7"), "{dry}");
     common::cli::fails_with(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target]), 3);
     common::cli::ok(&env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--yes"]));
@@ -340,7 +343,8 @@ fn a_repair_draft_relabels_the_entry_and_the_pushed_fix_diagnoses_ok() {
 fn a_deep_verified_matrix_marks_the_host_cell_whose_binary_cannot_run() {
     let repo = common::diag::seeded_diag();
     let cache = tempfile::tempdir().unwrap();
-    let out = common::archlens(&["matrix", repo, "--tags", "binary-mismatch", "--verify", "--deep", "--host", "arm64-server", "--format", "json"], cache.path());
+    let out =
+        common::archlens(&["matrix", repo, "--tags", "binary-mismatch", "--verify", "--deep", "--host", "arm64-server", "--format", "json"], cache.path());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     let cells = &v["tags"][0]["cells"];
     assert_eq!(cells["linux/arm64"]["verified"], "binary-mismatch", "{v}");
@@ -400,7 +404,9 @@ fn the_apps_verify_marks_a_binary_the_host_cannot_run() {
     }
     let marked = events.iter().rev().find_map(|e| match e {
         Event::Row { result, .. } if result.tag == "binary-mismatch" => match &result.outcome {
-            TagOutcome::Index { children, .. } => children.iter().find(|c| c.platform.as_ref().is_some_and(|p| p.key() == "linux/arm64")).map(|c| c.verified.clone()),
+            TagOutcome::Index { children, .. } => {
+                children.iter().find(|c| c.platform.as_ref().is_some_and(|p| p.key() == "linux/arm64")).map(|c| c.verified.clone())
+            }
             _ => None,
         },
         _ => None,

@@ -13,19 +13,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 enum Action {
-    Respond { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// 200 with `body` sent one byte every `every`.
-    Drip { body: Vec<u8>, every: Duration },
+    Drip {
+        body: Vec<u8>,
+        every: Duration,
+    },
     Hang,
     Reset,
 }
 
 fn ok(body: &[u8], headers: &[(&str, &str)]) -> Action {
-    Action::Respond {
-        status: 200,
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        body: body.to_vec(),
-    }
+    Action::Respond { status: 200, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: body.to_vec() }
 }
 
 struct Fake {
@@ -89,11 +92,7 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
 }
 
 fn client(addr: &str, timeout_ms: u64) -> RegistryClient {
-    let opts = ClientOptions {
-        timeout: Duration::from_millis(timeout_ms),
-        initial_backoff: Duration::from_millis(10),
-        ..ClientOptions::default()
-    };
+    let opts = ClientOptions { timeout: Duration::from_millis(timeout_ms), initial_backoff: Duration::from_millis(10), ..ClientOptions::default() };
     RegistryClient::new(Registry::parse(addr).unwrap(), None, opts).unwrap()
 }
 
@@ -130,11 +129,7 @@ async fn tampered_blob_is_rejected() {
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_waited_out_and_retried() {
     let fake = serve(|_, n, _| {
-        if n == 0 {
-            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: b"slow down".to_vec() }
-        } else {
-            ok(GOOD, &[])
-        }
+        if n == 0 { Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: b"slow down".to_vec() } } else { ok(GOOD, &[]) }
     })
     .await;
     let c = client(&fake.addr, 5000);
@@ -147,12 +142,7 @@ async fn rate_limit_with_retry_after_is_waited_out_and_retried() {
 
 #[tokio::test]
 async fn persistent_rate_limit_gives_up_with_a_typed_error() {
-    let fake = serve(|_, _, _| Action::Respond {
-        status: 429,
-        headers: vec![("Retry-After".into(), "0".into())],
-        body: Vec::new(),
-    })
-    .await;
+    let fake = serve(|_, _, _| Action::Respond { status: 429, headers: vec![("Retry-After".into(), "0".into())], body: Vec::new() }).await;
     let c = client(&fake.addr, 5000);
     let err = c.tags_all("r").await.unwrap_err();
     assert!(matches!(err, RegistryError::RateLimited { .. }), "{err}");
@@ -161,9 +151,11 @@ async fn persistent_rate_limit_gives_up_with_a_typed_error() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_then_reported() {
-    let fake = serve(|_, n, _| {
-        if n < 2 { Action::Respond { status: 503, headers: vec![], body: b"busy".to_vec() } } else { ok(br#"{"name":"r","tags":["a"]}"#, &[]) }
-    })
+    let fake = serve(
+        |_, n, _| {
+            if n < 2 { Action::Respond { status: 503, headers: vec![], body: b"busy".to_vec() } } else { ok(br#"{"name":"r","tags":["a"]}"#, &[]) }
+        },
+    )
     .await;
     let c = client(&fake.addr, 5000);
     assert_eq!(c.tags_all("r").await.unwrap(), ["a"]);
@@ -206,10 +198,7 @@ async fn bearer_tokens_are_fetched_and_expired_credentials_are_explained() {
         } else {
             Action::Respond {
                 status: 401,
-                headers: vec![(
-                    "WWW-Authenticate".into(),
-                    format!(r#"Bearer realm="http://{me}/token",service="fake""#),
-                )],
+                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
                 body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
             }
         }
@@ -290,7 +279,11 @@ async fn waiting_out_a_rate_limit_is_said_and_a_longer_wait_than_the_cap_is_repo
         if head.contains("/slow/") {
             Action::Respond { status: 429, headers: vec![("Retry-After".into(), "3600".into())], body: Vec::new() }
         } else if n == 0 {
-            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into()), ("RateLimit-Remaining".into(), "0;w=21600".into())], body: Vec::new() }
+            Action::Respond {
+                status: 429,
+                headers: vec![("Retry-After".into(), "1".into()), ("RateLimit-Remaining".into(), "0;w=21600".into())],
+                body: Vec::new(),
+            }
         } else {
             ok(br#"{"name":"r","tags":["1.0"]}"#, &[("RateLimit-Remaining", "99;w=21600")])
         }
@@ -354,14 +347,13 @@ async fn verbose_logs_each_request_and_never_a_secret() {
 #[tokio::test]
 async fn the_app_worker_says_when_it_waits_out_a_rate_limit() {
     use archlens::worker::{Command as W, Event};
-    let fake = serve(|_, n, _| {
-        if n == 0 {
-            Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: Vec::new() }
-        } else {
-            ok(b"{}", &[])
-        }
-    })
-    .await;
+    let fake =
+        serve(
+            |_, n, _| {
+                if n == 0 { Action::Respond { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: Vec::new() } } else { ok(b"{}", &[]) }
+            },
+        )
+        .await;
     let registry = Registry::parse(&fake.addr).unwrap();
     let events = tokio::task::spawn_blocking(move || {
         let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
@@ -421,7 +413,9 @@ async fn deep_diagnosis_never_judges_layer_bytes_that_do_not_match_their_digest(
     // Same size, one byte changed in the tar's end blocks: the scanner still finds /app.
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let args = |addr: &str| vec!["diagnose".to_string(), format!("{addr}/team/app:1"), "--host".into(), "linux/arm64".into(), "--deep".into(), "--format".into(), "json".into()];
+    let args = |addr: &str| {
+        vec!["diagnose".to_string(), format!("{addr}/team/app:1"), "--host".into(), "linux/arm64".into(), "--deep".into(), "--format".into(), "json".into()]
+    };
     let honest = serve_image(img.clone(), good).await;
     let out = cli(args(&honest.addr)).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -442,7 +436,16 @@ async fn a_layer_read_in_part_is_said_to_be_not_fully_verified() {
     let img = arm64_app(Some(noise));
     let layer = img.blobs[1].clone();
     let fake = serve_image(img, layer).await;
-    let out = cli(vec!["diagnose".into(), format!("{}/team/app:1", fake.addr), "--host".into(), "linux/arm64".into(), "--deep".into(), "--format".into(), "json".into()]).await;
+    let out = cli(vec![
+        "diagnose".into(),
+        format!("{}/team/app:1", fake.addr),
+        "--host".into(),
+        "linux/arm64".into(),
+        "--deep".into(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "ok");
@@ -543,14 +546,13 @@ async fn names_a_registry_lists_are_checked_before_use() {
 #[tokio::test]
 async fn unverifiable_digests_are_never_read_and_failures_stay_with_their_repository() {
     const INDEX: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-    let fake = serve(|head, _, _| {
-        if head.starts_with("GET /v2/good/manifests/") {
-            ok(INDEX, &[])
-        } else {
-            Action::Respond { status: 404, headers: vec![], body: Vec::new() }
-        }
-    })
-    .await;
+    let fake =
+        serve(
+            |head, _, _| {
+                if head.starts_with("GET /v2/good/manifests/") { ok(INDEX, &[]) } else { Action::Respond { status: 404, headers: vec![], body: Vec::new() } }
+            },
+        )
+        .await;
     let c = client(&fake.addr, 5000);
     let err = c.get_manifest("r", "md5:d41d8cd98f00b204e9800998ecf8427e").await.unwrap_err();
     assert!(err.to_string().contains("cannot be verified"), "{err}");
@@ -579,7 +581,16 @@ async fn a_layer_sent_one_byte_at_a_time_stops_at_the_timeout() {
     })
     .await;
     let started = Instant::now();
-    let out = cli(vec!["diagnose".into(), format!("{}/team/app:1", fake.addr), "--host".into(), "linux/arm64".into(), "--deep".into(), "--timeout".into(), "2".into()]).await;
+    let out = cli(vec![
+        "diagnose".into(),
+        format!("{}/team/app:1", fake.addr),
+        "--host".into(),
+        "linux/arm64".into(),
+        "--deep".into(),
+        "--timeout".into(),
+        "2".into(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(started.elapsed() < Duration::from_secs(8), "stopped at the timeout, took {:?}", started.elapsed());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -588,7 +599,8 @@ async fn a_layer_sent_one_byte_at_a_time_stops_at_the_timeout() {
 
 #[tokio::test]
 async fn messages_name_redirect_loops_and_servers_that_are_not_registries() {
-    let looping = serve(|_, _, me| Action::Respond { status: 302, headers: vec![("Location".into(), format!("http://{me}/v2/again"))], body: Vec::new() }).await;
+    let looping =
+        serve(|_, _, me| Action::Respond { status: 302, headers: vec![("Location".into(), format!("http://{me}/v2/again"))], body: Vec::new() }).await;
     let err = client(&looping.addr, 5000).tags_all("r").await.unwrap_err().to_string();
     assert!(err.contains("redirect loop") && !err.contains("cannot connect"), "{err}");
     let web = serve(|_, _, _| Action::Respond {

@@ -36,9 +36,31 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b":", b",", b"null", b"18446744073709551615", b"-1", b"1e999", b"\\u0000",
-    b"\"sha256:", b"\"mediaType\"", b"\"manifests\"", b"\"platform\"", b"\"variant\":\"v4294967295\"", b"\x1b[2J", b"\xff\xfe",
-    b"../", b"/", b"@", b":", b"%", b"\0",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b":",
+    b",",
+    b"null",
+    b"18446744073709551615",
+    b"-1",
+    b"1e999",
+    b"\\u0000",
+    b"\"sha256:",
+    b"\"mediaType\"",
+    b"\"manifests\"",
+    b"\"platform\"",
+    b"\"variant\":\"v4294967295\"",
+    b"\x1b[2J",
+    b"\xff\xfe",
+    b"../",
+    b"/",
+    b"@",
+    b":",
+    b"%",
+    b"\0",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
@@ -116,10 +138,11 @@ fn json_corpus() -> Vec<Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 walk(&p, out);
-            } else if let Ok(b) = std::fs::read(&p) {
-                if b.len() < 256 * 1024 && b.first().is_some_and(|c| *c == b'{') {
-                    out.push(b);
-                }
+            } else if let Ok(b) = std::fs::read(&p)
+                && b.len() < 256 * 1024
+                && b.first().is_some_and(|c| *c == b'{')
+            {
+                out.push(b);
             }
         }
     }
@@ -151,9 +174,19 @@ fn strings(seeds: &[&str]) -> Vec<Vec<u8>> {
 #[test]
 fn references_platforms_and_digests() {
     let seeds = strings(&[
-        "nginx", "ghcr.io/org/app:1.0", "127.0.0.1:5000/team/app@sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b",
-        "[::1]:5000/a/b:c", "oci:/tmp/x:v1", "oci:dir@sha512:00", "linux/arm/v7", "windows/amd64:10.0.20348.2322", "linux(5.0+feat)/arm64/v8.2",
-        "darwin/arm64", "linux/amd64/v4294967295", "sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b", "md5:abc",
+        "nginx",
+        "ghcr.io/org/app:1.0",
+        "127.0.0.1:5000/team/app@sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b",
+        "[::1]:5000/a/b:c",
+        "oci:/tmp/x:v1",
+        "oci:dir@sha512:00",
+        "linux/arm/v7",
+        "windows/amd64:10.0.20348.2322",
+        "linux(5.0+feat)/arm64/v8.2",
+        "darwin/arm64",
+        "linux/amd64/v4294967295",
+        "sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b",
+        "md5:abc",
     ]);
     fuzz("references", &seeds, |b| {
         let s = String::from_utf8_lossy(b);

@@ -7,10 +7,10 @@ mod common;
 
 use std::process::Command;
 
-use archlens::testkit::{Flavour, image, p};
 use archlens::model::reference::Registry;
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, RegistryClient};
+use archlens::testkit::{Flavour, image, p};
 use common::token::{PASS, TokenRegistry, USER, rules};
 
 #[test]

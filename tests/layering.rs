@@ -37,10 +37,8 @@ fn check(layer: &str, forbidden: &[&str]) -> Vec<String> {
 
 #[test]
 fn model_is_pure() {
-    let bad = check(
-        "model",
-        &["crate::registry", "crate::worker", "crate::state", "crate::ui", "tokio", "reqwest", "egui", "std::fs", "std::net", "std::process"],
-    );
+    let bad =
+        check("model", &["crate::registry", "crate::worker", "crate::state", "crate::ui", "tokio", "reqwest", "egui", "std::fs", "std::net", "std::process"]);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 

@@ -59,7 +59,9 @@ fn certs_d_trust_client_certificates_and_explicit_insecure() {
     let out = common::cli::run_with_only(h, &["tags", &repo], &[("XDG_CONFIG_HOME", full.clone())]);
     assert_eq!(common::cli::ok(&out).trim(), "v3");
     let raw = common::cli::run_with_only(h, &["inspect", "--raw", &format!("{repo}:v3")], &[("XDG_CONFIG_HOME", full)]);
-    let want = std::fs::read(common::fixtures().join("layouts/regclient-testrepo/blobs/sha256/6fe828b32b9b4572f32b16c1c0a4d675660b19ec207d010724309374252c2d6d")).unwrap();
+    let want =
+        std::fs::read(common::fixtures().join("layouts/regclient-testrepo/blobs/sha256/6fe828b32b9b4572f32b16c1c0a4d675660b19ec207d010724309374252c2d6d"))
+            .unwrap();
     assert_eq!(raw.stdout, want, "the exact bytes over TLS");
     // Nothing configured: a loopback registry is asked in plain HTTP, and the error says
     // where the CA goes.

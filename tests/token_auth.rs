@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use archlens::testkit::{Flavour, image, p};
 use archlens::model::reference::{Reference, Registry};
 use archlens::registry::auth::Credentials;
 use archlens::registry::{ClientOptions, Fetcher, RegistryClient};
+use archlens::testkit::{Flavour, image, p};
 use common::token::{PASS, REFRESH, TokenRegistry, USER, rules};
 use serde_json::{Value, json};
 
@@ -143,10 +143,7 @@ fn push_and_cross_repository_mount_with_real_tokens() {
         }),
         "{asked:?}"
     );
-    let raw = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", "--creds", &reg.creds(), &format!("docker://{target}")])
-        .output()
-        .unwrap();
+    let raw = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", "--creds", &reg.creds(), &format!("docker://{target}")]).output().unwrap();
     assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
     assert_eq!(archlens::model::Digest::sha256(&raw.stdout).to_string(), pushed["digest"].as_str().unwrap());
 

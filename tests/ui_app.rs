@@ -142,9 +142,7 @@ fn matrix_panel_shows_gaps_errors_and_filters() {
     let id = rig.load_id();
     rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
     rig.events.send(Event::Row { id, result: index_row("0.9", "b", &["linux/amd64"]) }).unwrap();
-    rig.events
-        .send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "digest mismatch".into() } } })
-        .unwrap();
+    rig.events.send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "digest mismatch".into() } } }).unwrap();
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);
     assert_eq!(rig.harness.get_all_by_label("—").count(), 1, "0.9 lacks linux/arm64: one gap");
@@ -279,10 +277,7 @@ fn registry_bar_and_repositories_panel() {
     rig.harness.get_by_label("team/web").click();
     rig.steps(2);
     let sent = rig.sent();
-    assert!(
-        sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/web")),
-        "{sent:?}"
-    );
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/web")), "{sent:?}");
     // Skipping TLS verification is an explicit, visible, remembered choice that reconnects.
     assert!(rig.harness.query_by_label_contains("TLS not verified").is_none());
     rig.harness.get_by_label("Skip TLS verification").click();
@@ -799,10 +794,7 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
     rig.harness.get_by_label("team/api").click();
     rig.steps(2);
     let sent = rig.sent();
-    assert!(
-        sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/api")),
-        "{sent:?}"
-    );
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/api")), "{sent:?}");
     assert!(!rig.harness.state().state.coverage.open);
     rig.harness.get_by_label("Refresh");
 }

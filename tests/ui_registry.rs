@@ -61,8 +61,7 @@ fn the_app_diagnoses_through_its_worker() {
     let repo = common::diag::seeded_diag().to_string();
     let cache = tempfile::tempdir().unwrap();
     let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
-    let mut settings = Settings::default();
-    settings.host = "arm64-server".into();
+    let settings = Settings { host: "arm64-server".into(), ..Settings::default() };
     let mut app = ArchlensApp::new(Some(settings), worker, StartTarget::Repository(repo), None);
     app.state.diagnose.reference = "binary-mismatch".into();
     app.dispatch(archlens::state::UiAction::RunDiagnose);
@@ -80,9 +79,9 @@ fn the_app_diagnoses_through_its_worker() {
 
 #[test]
 fn the_app_composes_pushes_and_undoes_through_its_worker() {
-    use archlens::testkit::{Flavour, image, p};
     use archlens::state::UiAction;
     use archlens::state::composer::ComposerAction as A;
+    use archlens::testkit::{Flavour, image, p};
     use archlens::worker::SourceRef;
 
     let c = common::client();

@@ -8,9 +8,9 @@ use anyhow::{Context as _, bail};
 use archlens::model::compose::{IndexDraft, IndexType, Selector, Severity, index_diff};
 use archlens::model::platform::Platform;
 use archlens::model::reference::{Reference, Registry};
+use archlens::registry::Fetcher;
 use archlens::registry::compose::{FetcherSet, TagStore, base_draft, draft_entries, plan_undo, push, run_undo};
 use archlens::registry::journal::{self, Journal, Outcome};
-use archlens::registry::Fetcher;
 
 use super::{Format, NetArgs, output};
 
@@ -145,7 +145,11 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
         .iter()
         .map(|s| {
             let (r, p) = s.rsplit_once('=').with_context(|| format!("--platform {s:?}: expected REF=PLATFORM"))?;
-            Ok((s.clone(), Reference::parse(r).with_context(|| format!("--platform {s}"))?, Platform::parse_complete(p).with_context(|| format!("--platform {s}"))?))
+            Ok((
+                s.clone(),
+                Reference::parse(r).with_context(|| format!("--platform {s}"))?,
+                Platform::parse_complete(p).with_context(|| format!("--platform {s}"))?,
+            ))
         })
         .collect::<anyhow::Result<_>>()?;
     let set_platforms: Vec<(Selector, Platform)> = a
@@ -176,11 +180,8 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
             Ok((sel, k.to_string()))
         })
         .collect::<anyhow::Result<_>>()?;
-    let annotations: Vec<(String, String)> = a
-        .annotations
-        .iter()
-        .map(|kv| key_value("--annotation", kv).map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect::<anyhow::Result<_>>()?;
+    let annotations: Vec<(String, String)> =
+        a.annotations.iter().map(|kv| key_value("--annotation", kv).map(|(k, v)| (k.to_string(), v.to_string()))).collect::<anyhow::Result<_>>()?;
     let froms: Vec<Reference> = a.from.iter().map(|f| Reference::parse(f).with_context(|| format!("--from {f}"))).collect::<anyhow::Result<_>>()?;
     let base_ref = a.base.as_deref().map(|b| Reference::parse(b).with_context(|| format!("--base {b}"))).transpose()?;
 
@@ -188,7 +189,8 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
     let mut draft = IndexDraft::default();
     if let Some(file) = &a.draft {
         let bytes = std::fs::read(file).with_context(|| format!("--draft {}", file.display()))?;
-        draft = serde_json::from_slice(&bytes).with_context(|| format!("--draft {}: not a draft file (export one from the app, or write one with diagnose --repair-draft)", file.display()))?;
+        draft = serde_json::from_slice(&bytes)
+            .with_context(|| format!("--draft {}: not a draft file (export one from the app, or write one with diagnose --repair-draft)", file.display()))?;
     }
     if let Some(r) = &base_ref {
         let f = fetcher_for(fetchers, net, r.registry())?;
@@ -211,12 +213,8 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
     }
     // 4. Per-entry settings.
     for (typed, r, p) in &overrides {
-        let hit: Vec<usize> = added
-            .iter()
-            .filter(|(fr, _)| fr == r)
-            .flat_map(|(_, range)| range.clone())
-            .filter(|&i| draft.entries[i].attests().is_none())
-            .collect();
+        let hit: Vec<usize> =
+            added.iter().filter(|(fr, _)| fr == r).flat_map(|(_, range)| range.clone()).filter(|&i| draft.entries[i].attests().is_none()).collect();
         let index = match (hit.as_slice(), &r.digest) {
             ([one], _) => *one,
             ([], Some(d)) => draft.select(&Selector::Digest(d.to_string()), &format!("--platform {typed}"))?,

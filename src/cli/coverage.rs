@@ -163,8 +163,7 @@ fn write_out(text: &str) -> anyhow::Result<()> {
 }
 
 fn summary_json(c: &Coverage, host: &Host) -> Value {
-    let per_platform: serde_json::Map<String, Value> =
-        c.keys().iter().map(|k| (k.clone(), serde_json::to_value(c.tally(k)).unwrap_or(Value::Null))).collect();
+    let per_platform: serde_json::Map<String, Value> = c.keys().iter().map(|k| (k.clone(), serde_json::to_value(c.tally(k)).unwrap_or(Value::Null))).collect();
     let n = c.host_tally(host);
     json!({
         "platforms": per_platform,
@@ -183,9 +182,8 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
         .map(|r| {
             let fit = r.host_fit(host);
             let row = r.row.as_ref();
-            let cells: serde_json::Map<String, Value> = row
-                .map(|x| x.cells.iter().map(|(k, cell)| (k.clone(), serde_json::to_value(cell).unwrap_or(Value::Null))).collect())
-                .unwrap_or_default();
+            let cells: serde_json::Map<String, Value> =
+                row.map(|x| x.cells.iter().map(|(k, cell)| (k.clone(), serde_json::to_value(cell).unwrap_or(Value::Null))).collect()).unwrap_or_default();
             json!({
                 "repository": r.repository,
                 "tags": r.tags,

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use archlens::testkit::{Built, standard_set};
 use archlens::registry::layout::{LayoutRef, write_layout};
+use archlens::testkit::{Built, standard_set};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -23,10 +23,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             blobs.push(&index.bytes);
         }
     }
-    let refs: Vec<LayoutRef<'_>> = set
-        .iter()
-        .map(|(tag, b)| LayoutRef { tag, media_type: b.media_type(), digest: b.digest(), size: b.bytes().len() as u64 })
-        .collect();
+    let refs: Vec<LayoutRef<'_>> =
+        set.iter().map(|(tag, b)| LayoutRef { tag, media_type: b.media_type(), digest: b.digest(), size: b.bytes().len() as u64 }).collect();
     write_layout(&a.dir, blobs, &refs)?;
     println!("wrote {} tags to {}", refs.len(), a.dir.display());
     Ok(ExitCode::SUCCESS)

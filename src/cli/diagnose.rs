@@ -61,7 +61,9 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         diagnose(&fetcher, &reference, &host, DiagnoseOptions { deep: !a.shallow, max_bytes: a.max_bytes }, Some(read.clone())),
     )
     .await
-    .map_err(|_| anyhow::anyhow!("the diagnosis took longer than --timeout {} s and was stopped; raise --timeout for big layers or slow registries", net.timeout))?
+    .map_err(|_| {
+        anyhow::anyhow!("the diagnosis took longer than --timeout {} s and was stopped; raise --timeout for big layers or slow registries", net.timeout)
+    })?
     .with_context(|| format!("diagnosing {reference}"));
     if let Some(t) = ticker {
         t.abort();
@@ -96,7 +98,12 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             if let Some(b) = &d.binary {
                 let via = if b.via.is_empty() { String::new() } else { format!(" (via {})", b.via.join(" → ")) };
                 let format = serde_json::to_value(&b.format).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default();
-                println!("Binary:     {} ({format}, {}){}", output::printable(&b.path), b.architecture.as_deref().unwrap_or("unknown architecture"), output::printable(&via));
+                println!(
+                    "Binary:     {} ({format}, {}){}",
+                    output::printable(&b.path),
+                    b.architecture.as_deref().unwrap_or("unknown architecture"),
+                    output::printable(&via)
+                );
             }
             if !a.shallow {
                 println!("Read:       {} of layers", human_bytes(d.bytes_read));

@@ -51,11 +51,11 @@ pub fn start_target(target: Option<&str>) -> StartTarget {
 /// The demo layout: next to the executable when installed, else the source tree's assets/.
 fn demo_layout() -> Option<PathBuf> {
     let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            candidates.push(dir.join("assets/demo-layout"));
-            candidates.push(dir.join("../share/archlens/demo-layout"));
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("assets/demo-layout"));
+        candidates.push(dir.join("../share/archlens/demo-layout"));
     }
     candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout")));
     candidates.into_iter().find(|p| p.join("index.json").exists())

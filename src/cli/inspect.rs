@@ -72,11 +72,7 @@ fn to_json(i: &Inspection) -> Value {
             "working_dir": c.working_dir,
         })
     });
-    let layers: Vec<Value> = v
-        .layers
-        .iter()
-        .map(|l| json!({ "digest": l.digest, "media_type": l.media_type, "size": l.size }))
-        .collect();
+    let layers: Vec<Value> = v.layers.iter().map(|l| json!({ "digest": l.digest, "media_type": l.media_type, "size": l.size })).collect();
     json!({
         "reference": i.reference.to_string(),
         "digest": i.manifest.digest,
@@ -150,11 +146,7 @@ fn print(i: &Inspection) {
     println!("Compressed:  {}", human_bytes(v.compressed_size()));
     if !v.layers.is_empty() {
         println!();
-        let rows: Vec<Vec<String>> = v
-            .layers
-            .iter()
-            .map(|l| vec![l.digest.to_string(), human_bytes(l.size), l.media_type.clone()])
-            .collect();
+        let rows: Vec<Vec<String>> = v.layers.iter().map(|l| vec![l.digest.to_string(), human_bytes(l.size), l.media_type.clone()]).collect();
         output::table(&["LAYER", "SIZE", "MEDIA TYPE"], &rows);
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use archlens::model::reference::Registry;
-use archlens::registry::auth::{self, Credentials};
 use archlens::registry::RegistryClient;
+use archlens::registry::auth::{self, Credentials};
 
 use super::NetArgs;
 
@@ -34,7 +34,10 @@ pub struct LogoutArgs {
 pub async fn login(a: LoginArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::parse(&a.registry)?;
     if !a.password_stdin {
-        bail!("give the password on standard input with --password-stdin, e.g. `printf %s \"$TOKEN\" | archlens login {registry} -u {} --password-stdin`", a.username);
+        bail!(
+            "give the password on standard input with --password-stdin, e.g. `printf %s \"$TOKEN\" | archlens login {registry} -u {} --password-stdin`",
+            a.username
+        );
     }
     let mut password = String::new();
     std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;

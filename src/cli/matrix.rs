@@ -75,11 +75,7 @@ pub fn to_json(m: &Matrix) -> Value {
         .rows
         .iter()
         .map(|r| {
-            let cells: serde_json::Map<String, Value> = r
-                .cells
-                .iter()
-                .map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null)))
-                .collect();
+            let cells: serde_json::Map<String, Value> = r.cells.iter().map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null))).collect();
             json!({
                 "tag": r.tag,
                 "digest": r.digest,

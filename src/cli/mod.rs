@@ -18,8 +18,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use archlens::registry::{self, ClientOptions, Fetcher};
 use archlens::model::reference::Registry;
+use archlens::registry::{self, ClientOptions, Fetcher};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -132,8 +132,7 @@ impl NetArgs {
     }
 
     fn fetcher(&self, registry: &Registry) -> anyhow::Result<Fetcher> {
-        registry::connect(registry, self.options(), self.no_cache)
-            .with_context(|| format!("cannot set up a client for {registry}"))
+        registry::connect(registry, self.options(), self.no_cache).with_context(|| format!("cannot set up a client for {registry}"))
     }
 }
 
@@ -174,11 +173,8 @@ pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, arch
 fn init_logging(verbose: bool, gui: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if verbose || gui { "archlens=debug" } else { "archlens=warn" };
-    let filter = std::env::var("ARCHLENS_LOG")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .and_then(|s| EnvFilter::try_new(s).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
+    let filter =
+        std::env::var("ARCHLENS_LOG").ok().filter(|s| !s.is_empty()).and_then(|s| EnvFilter::try_new(s).ok()).unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let log_file = gui.then(archlens::registry::journal::data_dir).flatten().and_then(|dir| {
         std::fs::create_dir_all(&dir).ok()?;
@@ -235,9 +231,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(code) => code,
         // The reader went away (`archlens inspect --raw … | head`): not an error.
-        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
-            ExitCode::SUCCESS
-        }
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

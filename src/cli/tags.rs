@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-
-
 use super::{Format, NetArgs, output};
 
 #[derive(Debug, clap::Args)]

@@ -309,6 +309,8 @@ fn looks_like_text(head: &[u8]) -> bool {
 /// A 32-bit little-endian ARM ELF file whose `.ARM.attributes` section says `Tag_CPU_arch`
 /// = `cpu_arch` (10 is ARMv7, 6 ARMv6), laid out as the ELF and ARM EABI specifications say:
 /// for test images.
+// Writes at constant offsets into buffers allocated above at sizes that hold them.
+#[allow(clippy::indexing_slicing)]
 pub fn elf_arm_with_cpu_arch(cpu_arch: u8) -> Vec<u8> {
     let mut f = elf_header(40, false, true);
     // Attributes: 'A', subsection [len]["aeabi\0"], Tag_File [1][size] Tag_CPU_name "7-A",
@@ -325,7 +327,7 @@ pub fn elf_arm_with_cpu_arch(cpu_arch: u8) -> Vec<u8> {
     f.push(b'A');
     f.extend(sub);
     let section_size = f.len() - section_offset;
-    while f.len() % 4 != 0 {
+    while !f.len().is_multiple_of(4) {
         f.push(0);
     }
     let shoff = f.len();
@@ -343,6 +345,8 @@ pub fn elf_arm_with_cpu_arch(cpu_arch: u8) -> Vec<u8> {
 
 /// A minimal, valid ELF header for `machine` (the ELF specification's layout), used to build
 /// test images for architectures that cannot be compiled here.
+// Writes at constant offsets below 54, into a header of 52 or 64 bytes.
+#[allow(clippy::indexing_slicing)]
 pub fn elf_header(machine: u16, is64: bool, little: bool) -> Vec<u8> {
     let mut h = vec![0u8; if is64 { 64 } else { 52 }];
     h[..4].copy_from_slice(b"\x7fELF");

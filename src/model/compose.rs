@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::digest::Digest;
-use super::manifest::{
-    ANNOTATION_REFERENCE_DIGEST, ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST, ManifestKind,
-    OCI_INDEX,
-};
+use super::manifest::{ANNOTATION_REFERENCE_DIGEST, ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST, ManifestKind, OCI_INDEX};
 use super::manifest::{ManifestView, platform_from};
 use super::platform::Platform;
 use super::reference::{Reference, Repository};
@@ -143,9 +140,9 @@ fn set_annotations(m: &mut Map<String, Value>, annotations: &BTreeMap<String, St
 
 /// `m` (a descriptor or an index object) has exactly `annotations`.
 fn holds_annotations(m: &Map<String, Value>, annotations: &BTreeMap<String, String>) -> bool {
-    m.get("annotations").and_then(Value::as_object).is_some_and(|o| {
-        o.len() == annotations.len() && annotations.iter().all(|(k, v)| o.get(k).and_then(Value::as_str) == Some(v.as_str()))
-    })
+    m.get("annotations")
+        .and_then(Value::as_object)
+        .is_some_and(|o| o.len() == annotations.len() && annotations.iter().all(|(k, v)| o.get(k).and_then(Value::as_str) == Some(v.as_str())))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -177,12 +174,8 @@ pub struct Check {
 }
 
 /// Annotation keys the composer offers helpers for.
-pub const HELPER_ANNOTATIONS: [&str; 4] = [
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.source",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.version",
-];
+pub const HELPER_ANNOTATIONS: [&str; 4] =
+    ["org.opencontainers.image.created", "org.opencontainers.image.source", "org.opencontainers.image.revision", "org.opencontainers.image.version"];
 
 /// How the user names one entry of a draft: by platform (`linux/arm/v7`) or by digest
 /// (`sha256:…`, or a unique prefix of at least 12 hex digits).
@@ -206,13 +199,13 @@ impl Selector {
     /// `os/arch[/variant]` or `ALGO:HEX…`. Platforms must be complete.
     pub fn parse(input: &str) -> Result<Selector, EditError> {
         let bad = |detail: String| EditError::Bad { what: format!("selector {input:?}"), detail };
-        if let Some((algo, hex)) = input.split_once(':') {
-            if matches!(algo, "sha256" | "sha512") {
-                if hex.len() < 12 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-                    return Err(bad("a digest selector is ALGO: and at least 12 lowercase hex digits".into()));
-                }
-                return Ok(Selector::Digest(input.to_string()));
+        if let Some((algo, hex)) = input.split_once(':')
+            && matches!(algo, "sha256" | "sha512")
+        {
+            if hex.len() < 12 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                return Err(bad("a digest selector is ALGO: and at least 12 lowercase hex digits".into()));
             }
+            return Ok(Selector::Digest(input.to_string()));
         }
         Platform::parse_complete(input).map(Selector::Platform).map_err(|e| bad(e.to_string()))
     }
@@ -254,9 +247,7 @@ impl IndexDraft {
     /// entries as they are.
     pub fn from_base(base: &[u8], entries: Vec<DraftEntry>) -> Result<IndexDraft, crate::model::manifest::ManifestError> {
         let view = ManifestView::parse(base)?;
-        let text = std::str::from_utf8(base)
-            .map_err(|e| crate::model::manifest::ManifestError::Json { detail: e.to_string() })?
-            .to_string();
+        let text = std::str::from_utf8(base).map_err(|e| crate::model::manifest::ManifestError::Json { detail: e.to_string() })?.to_string();
         let index_type = if view.media_type == DOCKER_LIST { IndexType::Docker } else { IndexType::Oci };
         Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text) })
     }
@@ -267,11 +258,7 @@ impl IndexDraft {
             return t;
         }
         let images: Vec<&DraftEntry> = self.entries.iter().collect();
-        if !images.is_empty() && images.iter().all(|e| e.media_type == DOCKER_MANIFEST) {
-            IndexType::Docker
-        } else {
-            IndexType::Oci
-        }
+        if !images.is_empty() && images.iter().all(|e| e.media_type == DOCKER_MANIFEST) { IndexType::Docker } else { IndexType::Oci }
     }
 
     fn base_value(&self) -> Option<Map<String, Value>> {
@@ -307,10 +294,10 @@ impl IndexDraft {
     pub fn to_bytes(&self) -> Vec<u8> {
         let base = self.base_value();
         let v = self.value_over(base.clone());
-        if let (Some(text), Some(base)) = (&self.base, base) {
-            if Value::Object(base) == v {
-                return text.as_bytes().to_vec();
-            }
+        if let (Some(text), Some(base)) = (&self.base, base)
+            && Value::Object(base) == v
+        {
+            return text.as_bytes().to_vec();
         }
         // Cannot fail: a Value with string keys always serialises.
         serde_json::to_vec_pretty(&v).unwrap_or_default()
@@ -338,7 +325,7 @@ impl IndexDraft {
                 what: what.to_string(),
                 selector: selector.to_string(),
                 count: many.len(),
-                which: many.iter().map(|&i| self.entries[i].digest.short()).collect::<Vec<_>>().join(", "),
+                which: many.iter().filter_map(|&i| self.entries.get(i)).map(|e| e.digest.short()).collect::<Vec<_>>().join(", "),
             }),
         }
     }
@@ -403,24 +390,25 @@ impl IndexDraft {
                     push(Severity::Error, format!("entry {} has annotations, which a Docker manifest list cannot carry", e.digest.short()));
                 }
             }
-            if let Some(subject) = e.attests() {
-                if !self.entries.iter().any(|x| x.digest == subject) {
-                    push(Severity::Warning, format!("attestation {} describes {}, which is not in the index", e.digest.short(), subject.short()));
-                }
+            if let Some(subject) = e.attests()
+                && !self.entries.iter().any(|x| x.digest == subject)
+            {
+                push(Severity::Warning, format!("attestation {} describes {}, which is not in the index", e.digest.short(), subject.short()));
             }
-            if let Some(target) = target {
-                if &e.source.repository != target && !e.missing {
-                    let how = if e.source.repository.registry == target.registry { "mounted (or copied)" } else { "copied" };
-                    push(
-                        Severity::Info,
-                        format!(
-                            "{} lives in {}: it will be {how} into {target} ({})",
-                            e.digest.short(),
-                            e.source.repository,
-                            crate::model::units::human_bytes(e.compressed_size.saturating_add(e.size))
-                        ),
-                    );
-                }
+            if let Some(target) = target
+                && &e.source.repository != target
+                && !e.missing
+            {
+                let how = if e.source.repository.registry == target.registry { "mounted (or copied)" } else { "copied" };
+                push(
+                    Severity::Info,
+                    format!(
+                        "{} lives in {}: it will be {how} into {target} ({})",
+                        e.digest.short(),
+                        e.source.repository,
+                        crate::model::units::human_bytes(e.compressed_size.saturating_add(e.size))
+                    ),
+                );
             }
         }
         if t == IndexType::Docker && !self.annotations.is_empty() {
@@ -431,7 +419,7 @@ impl IndexDraft {
                 push(Severity::Error, "index annotations cannot be carried by a Docker manifest list: use an OCI index".into());
             }
         }
-        out.sort_by(|a, b| b.severity.cmp(&a.severity));
+        out.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out
     }
 
@@ -528,22 +516,24 @@ impl IndexDraft {
     /// entry already has that platform); an entry whose program cannot run (wrong binary, ARM
     /// level, broken entrypoint) is dropped. Returns what was done, in words (empty: nothing
     /// to repair).
+    // `i` comes from `position` over `entries`, which nothing shortens before the reads.
+    #[allow(clippy::indexing_slicing)]
     pub fn repair(&mut self, digest: &Digest, finding_kinds: &[&str], config: Option<&Platform>) -> Vec<String> {
         let mut done = Vec::new();
         let Some(i) = self.entries.iter().position(|e| &e.digest == digest && e.attests().is_none()) else { return done };
         let label = self.entries[i].platform.key();
-        if finding_kinds.contains(&"config-mismatch") {
-            if let Some(cfg) = config {
-                let taken = self.entries.iter().any(|e| &e.digest != digest && e.attests().is_none() && e.has_platform() && e.platform.key() == cfg.key());
-                if taken {
-                    self.remove_digest(digest);
-                    done.push(format!("drop the {label} entry {}: it is a {} image, and the index already has one", digest.short(), cfg.key()));
-                } else {
-                    self.entries[i].platform = cfg.clone();
-                    done.push(format!("relabel the {label} entry {} as {} (what its config says)", digest.short(), cfg.key()));
-                }
-                return done;
+        if finding_kinds.contains(&"config-mismatch")
+            && let Some(cfg) = config
+        {
+            let taken = self.entries.iter().any(|e| &e.digest != digest && e.attests().is_none() && e.has_platform() && e.platform.key() == cfg.key());
+            if taken {
+                self.remove_digest(digest);
+                done.push(format!("drop the {label} entry {}: it is a {} image, and the index already has one", digest.short(), cfg.key()));
+            } else {
+                self.entries[i].platform = cfg.clone();
+                done.push(format!("relabel the {label} entry {} as {} (what its config says)", digest.short(), cfg.key()));
             }
+            return done;
         }
         if finding_kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "arm-level" | "broken-entrypoint")) {
             self.remove_digest(digest);
@@ -607,7 +597,12 @@ pub fn index_diff(old: &[u8], new: &[u8]) -> Vec<String> {
                 if od != nd {
                     out.push(format!("~ {k} {} → {}", short_digest(od), short_digest(nd)));
                 }
-                diff_annotations(&mut out, k, &get(old_e.as_object().unwrap_or(&Map::new()), "annotations"), &get(new_e.as_object().unwrap_or(&Map::new()), "annotations"));
+                diff_annotations(
+                    &mut out,
+                    k,
+                    &get(old_e.as_object().unwrap_or(&Map::new()), "annotations"),
+                    &get(new_e.as_object().unwrap_or(&Map::new()), "annotations"),
+                );
                 let strip = |v: &Value| {
                     let mut m = v.as_object().cloned().unwrap_or_default();
                     for f in ["digest", "annotations", "size", "mediaType"] {

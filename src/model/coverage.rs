@@ -225,13 +225,13 @@ impl Coverage {
     pub fn host_tally(&self, host: &Host) -> [usize; 4] {
         let mut n = [0; 4];
         for r in self.rows.iter().filter(|r| r.is_image()) {
-            let i = match r.host_fit(host).selection {
-                Selection::Exact => 0,
-                Selection::Fallback => 1,
-                Selection::Emulation => 2,
-                Selection::None => 3,
-            };
-            n[i] += 1;
+            let [native, fallback, emulation, none] = &mut n;
+            *match r.host_fit(host).selection {
+                Selection::Exact => native,
+                Selection::Fallback => fallback,
+                Selection::Emulation => emulation,
+                Selection::None => none,
+            } += 1;
         }
         n
     }
@@ -256,10 +256,9 @@ impl Coverage {
                 2
             }
         };
-        let ranks: Vec<u8> = self.rows.iter().map(rank).collect();
-        let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_by(|&a, &b| ranks[a].cmp(&ranks[b]).then_with(|| self.rows[a].repository.cmp(&self.rows[b].repository)));
-        order
+        let mut keyed: Vec<(u8, &str, usize)> = self.rows.iter().enumerate().map(|(i, r)| (rank(r), r.repository.as_str(), i)).collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, _, i)| i).collect()
     }
 
     /// Put the rows in [`Coverage::order`].
@@ -296,9 +295,7 @@ impl Coverage {
             ];
             for k in &self.keys {
                 fields.push(
-                    row.and_then(|x| x.cells.get(k))
-                        .map(|c| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into()))
-                        .unwrap_or_default(),
+                    row.and_then(|x| x.cells.get(k)).map(|c| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into())).unwrap_or_default(),
                 );
             }
             fields.push(r.problem().unwrap_or_default().to_string());
@@ -340,10 +337,7 @@ impl Coverage {
             out.push_str(&format!("- {}\n", self.summary_line(k)));
         }
         let n = self.host_tally(host);
-        out.push_str(&format!(
-            "- {}: {} native, {} by fallback, {} by emulation, {} not at all\n",
-            host.label, n[0], n[1], n[2], n[3]
-        ));
+        out.push_str(&format!("- {}: {} native, {} by fallback, {} by emulation, {} not at all\n", host.label, n[0], n[1], n[2], n[3]));
         out
     }
 }

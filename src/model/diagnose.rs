@@ -113,9 +113,15 @@ pub struct BinaryReport {
 /// The facts a deep look at the layers produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BinaryFacts {
-    Found { path: String, id: BinaryId, via: Vec<String> },
+    Found {
+        path: String,
+        id: BinaryId,
+        via: Vec<String>,
+    },
     /// The entrypoint could not be determined; why.
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -140,8 +146,8 @@ pub struct Diagnosis {
 pub fn select(host: &Host, candidates: &[Candidate]) -> (Option<usize>, Selection) {
     let m = Matcher::only(&host.platform);
     let platforms: Vec<&Platform> = candidates.iter().map(|c| &c.platform).collect();
-    if let Some(i) = m.select(platforms.iter().copied()) {
-        let kind = match m.kind(&candidates[i].platform) {
+    if let Some((i, c)) = m.select(platforms.iter().copied()).and_then(|i| candidates.get(i).map(|c| (i, c))) {
+        let kind = match m.kind(&c.platform) {
             Some(MatchKind::Exact) => Selection::Exact,
             _ => Selection::Fallback,
         };
@@ -206,11 +212,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     let mut verdict = Verdict::Ok;
     let (index, how) = select(f.host, f.candidates);
     let available: Vec<String> = f.candidates.iter().map(|c| c.platform.key()).collect();
-    let selected = index.map(|i| Selected {
-        digest: f.candidates[i].digest.clone(),
-        platform: f.candidates[i].platform.key(),
-        selection: how,
-    });
+    let selected = index.and_then(|i| f.candidates.get(i)).map(|c| Selected { digest: c.digest.clone(), platform: c.platform.key(), selection: how });
     let bump = |v: &mut Verdict, to: Verdict| {
         if to > *v {
             *v = to;
@@ -338,22 +340,22 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                         // dies with "Illegal instruction" on an ARMv6 CPU (Pi Zero, Pi 1).
                         let entry = Platform::parse_key(&s.platform).unwrap_or_default().normalize();
                         let entry_level = entry.variant.trim_start_matches('v').parse::<u8>().ok();
-                        if let (Some(needs), Some(has), "arm") = (id.arm_level, entry_level, want.as_str()) {
-                            if needs > has {
-                                bump(&mut verdict, Verdict::BinaryMismatch);
-                                findings.push(finding(
-                                    "arm-level",
-                                    format!(
-                                        "{path} is built for ARMv{needs}, but it is in the {} entry: an ARMv{has} CPU stops it with \"Illegal instruction\"",
-                                        s.platform
-                                    ),
-                                    id.description.clone(),
-                                ));
-                                remedy.push(format!(
-                                    "rebuild the {} image for ARMv{has} (e.g. GOARM={has}, or -march=armv{has} for C), or label it linux/arm/v{needs}",
+                        if let (Some(needs), Some(has), "arm") = (id.arm_level, entry_level, want.as_str())
+                            && needs > has
+                        {
+                            bump(&mut verdict, Verdict::BinaryMismatch);
+                            findings.push(finding(
+                                "arm-level",
+                                format!(
+                                    "{path} is built for ARMv{needs}, but it is in the {} entry: an ARMv{has} CPU stops it with \"Illegal instruction\"",
                                     s.platform
-                                ));
-                            }
+                                ),
+                                id.description.clone(),
+                            ));
+                            remedy.push(format!(
+                                "rebuild the {} image for ARMv{has} (e.g. GOARM={has}, or -march=armv{has} for C), or label it linux/arm/v{needs}",
+                                s.platform
+                            ));
                         }
                     }
                     None => {

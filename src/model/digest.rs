@@ -30,17 +30,11 @@ impl Digest {
     }
 
     pub fn parse(input: &str) -> Result<Digest, DigestError> {
-        let (algorithm, encoded) = input
-            .split_once(':')
-            .ok_or_else(|| DigestError::MissingAlgorithm { input: input.to_string() })?;
+        let (algorithm, encoded) = input.split_once(':').ok_or_else(|| DigestError::MissingAlgorithm { input: input.to_string() })?;
         if !valid_algorithm(algorithm) {
             return Err(DigestError::BadAlgorithm { input: input.to_string() });
         }
-        if encoded.is_empty()
-            || !encoded
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
-        {
+        if encoded.is_empty() || !encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-')) {
             return Err(DigestError::BadEncoded { input: input.to_string() });
         }
         let expected = match algorithm {
@@ -51,11 +45,7 @@ impl Digest {
         if let Some(expected) = expected {
             let lower_hex = encoded.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if encoded.len() != expected || !lower_hex {
-                return Err(DigestError::BadLength {
-                    input: input.to_string(),
-                    algorithm: algorithm.to_string(),
-                    expected,
-                });
+                return Err(DigestError::BadLength { input: input.to_string(), algorithm: algorithm.to_string(), expected });
             }
         }
         Ok(Digest(input.to_string()))
@@ -90,18 +80,10 @@ impl Digest {
             "sha256" => Digest::sha256(bytes),
             "sha512" => Digest(format!("sha512:{}", hex::encode(Sha512::digest(bytes)))),
             other => {
-                return Err(DigestMismatch {
-                    expected: self.clone(),
-                    actual: None,
-                    reason: format!("algorithm {other} is not supported"),
-                });
+                return Err(DigestMismatch { expected: self.clone(), actual: None, reason: format!("algorithm {other} is not supported") });
             }
         };
-        if &actual == self {
-            Ok(())
-        } else {
-            Err(DigestMismatch { expected: self.clone(), actual: Some(actual), reason: String::new() })
-        }
+        if &actual == self { Ok(()) } else { Err(DigestMismatch { expected: self.clone(), actual: Some(actual), reason: String::new() }) }
     }
 }
 
@@ -135,11 +117,7 @@ impl StreamHasher {
             StreamHasher::Sha256(h) => Digest(format!("sha256:{}", hex::encode(h.finalize()))),
             StreamHasher::Sha512(h) => Digest(format!("sha512:{}", hex::encode(h.finalize()))),
         };
-        if &actual == expected {
-            Ok(())
-        } else {
-            Err(DigestMismatch { expected: expected.clone(), actual: Some(actual), reason: String::new() })
-        }
+        if &actual == expected { Ok(()) } else { Err(DigestMismatch { expected: expected.clone(), actual: Some(actual), reason: String::new() }) }
     }
 }
 
@@ -154,9 +132,7 @@ pub struct DigestMismatch {
 
 /// `[a-z0-9]+([+._-][a-z0-9]+)*`, the image-spec algorithm grammar.
 fn valid_algorithm(a: &str) -> bool {
-    !a.is_empty()
-        && a.split(['+', '.', '_', '-'])
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    !a.is_empty() && a.split(['+', '.', '_', '-']).all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 impl fmt::Display for Digest {
@@ -191,10 +167,7 @@ mod tests {
 
     #[test]
     fn sha256_of_empty_is_the_well_known_value() {
-        assert_eq!(
-            Digest::sha256(b"").as_str(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(Digest::sha256(b"").as_str(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]

@@ -21,8 +21,7 @@ pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// Every manifest type Archlens reads, for the `Accept` header.
-pub const ACCEPT_ALL: [&str; 6] =
-    [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED, DOCKER_SCHEMA1];
+pub const ACCEPT_ALL: [&str; 6] = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED, DOCKER_SCHEMA1];
 
 /// Annotation BuildKit puts on attestation entries of an index.
 pub const ANNOTATION_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
@@ -138,15 +137,14 @@ impl ManifestView {
         let obj = v.as_object().ok_or(ManifestError::NotObject)?;
         let schema_version = match obj.get("schemaVersion") {
             None => None,
-            Some(Value::Number(n)) => {
-                Some(n.as_i64().ok_or_else(|| field_err("schemaVersion", "must be an integer"))?)
-            }
+            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| field_err("schemaVersion", "must be an integer"))?),
             Some(_) => return Err(field_err("schemaVersion", "must be an integer")),
         };
-        if let Some(v) = schema_version {
-            if v != 1 && v != 2 {
-                return Err(ManifestError::SchemaVersion { version: v });
-            }
+        if let Some(v) = schema_version
+            && v != 1
+            && v != 2
+        {
+            return Err(ManifestError::SchemaVersion { version: v });
         }
         let declared = opt_media_type(obj, "mediaType")?;
         if schema_version == Some(1) || obj.contains_key("fsLayers") {
@@ -189,10 +187,7 @@ impl ManifestView {
                 DOCKER_LIST => ManifestKind::DockerList,
                 "" | OCI_INDEX => ManifestKind::OciIndex,
                 other => {
-                    return Err(ManifestError::MediaTypeMismatch {
-                        declared: other.to_string(),
-                        looks_like: "an index".to_string(),
-                    });
+                    return Err(ManifestError::MediaTypeMismatch { declared: other.to_string(), looks_like: "an index".to_string() });
                 }
             };
             if view.media_type.is_empty() {
@@ -223,9 +218,10 @@ impl ManifestView {
                 Some(_) => return Err(field_err("layers", "must be an array")),
             }
             // The image's size must add up: a sum past 2^64 is a lie, not a small image.
-            view.layers.iter().try_fold(config.size, |sum, l| sum.checked_add(l.size)).ok_or_else(|| {
-                field_err("layers", "sizes add up to more than 2^64 bytes: the manifest is not telling the truth")
-            })?;
+            view.layers
+                .iter()
+                .try_fold(config.size, |sum, l| sum.checked_add(l.size))
+                .ok_or_else(|| field_err("layers", "sizes add up to more than 2^64 bytes: the manifest is not telling the truth"))?;
             let image_config = config.media_type == OCI_CONFIG || config.media_type == DOCKER_CONFIG;
             view.kind = match declared_str {
                 DOCKER_MANIFEST => ManifestKind::DockerImage,
@@ -239,10 +235,7 @@ impl ManifestView {
                     }
                 }
                 other => {
-                    return Err(ManifestError::MediaTypeMismatch {
-                        declared: other.to_string(),
-                        looks_like: "an image manifest".to_string(),
-                    });
+                    return Err(ManifestError::MediaTypeMismatch { declared: other.to_string(), looks_like: "an image manifest".to_string() });
                 }
             };
             // image-spec requires at least one layer; Docker schema 2 does not.
@@ -253,8 +246,7 @@ impl ManifestView {
                 return Err(field_err("layers", "is missing"));
             }
             if view.media_type.is_empty() {
-                view.media_type =
-                    if view.kind == ManifestKind::DockerImage { DOCKER_MANIFEST } else { OCI_MANIFEST }.to_string();
+                view.media_type = if view.kind == ManifestKind::DockerImage { DOCKER_MANIFEST } else { OCI_MANIFEST }.to_string();
             }
             view.config = Some(config);
             return Ok(view);
@@ -268,10 +260,7 @@ impl ManifestView {
 
     /// Index entries with attestations linked to what they describe.
     pub fn entries(&self) -> Vec<IndexEntry> {
-        self.manifests
-            .iter()
-            .map(|d| IndexEntry { attests: d.attests(), is_attestation: d.is_attestation(), descriptor: d.clone() })
-            .collect()
+        self.manifests.iter().map(|d| IndexEntry { attests: d.attests(), is_attestation: d.is_attestation(), descriptor: d.clone() }).collect()
     }
 
     /// Compressed size of an image: config plus layers, as the manifest states them.
@@ -291,10 +280,10 @@ pub struct IndexEntry {
 }
 
 fn parse_schema1(obj: &Map<String, Value>, declared: Option<String>) -> Result<ManifestView, ManifestError> {
-    if let Some(sig) = obj.get("signatures") {
-        if !sig.is_array() {
-            return Err(field_err("signatures", "must be an array"));
-        }
+    if let Some(sig) = obj.get("signatures")
+        && !sig.is_array()
+    {
+        return Err(field_err("signatures", "must be an array"));
     }
     let architecture = opt_string(obj, "architecture", "architecture")?.unwrap_or_default();
     match obj.get("fsLayers") {
@@ -323,10 +312,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ManifestError> {
 pub fn valid_media_type(s: &str) -> bool {
     fn part(p: &str) -> bool {
         let b = p.as_bytes();
-        !b.is_empty()
-            && b.len() <= 127
-            && b[0].is_ascii_alphanumeric()
-            && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&c))
+        b.len() <= 127 && b.first().is_some_and(u8::is_ascii_alphanumeric) && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&c))
     }
     match s.split_once('/') {
         Some((t, st)) => part(t) && part(st),
@@ -344,10 +330,10 @@ fn opt_string(obj: &Map<String, Value>, key: &str, field: &str) -> Result<Option
 
 fn opt_media_type(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ManifestError> {
     let v = opt_string(obj, key, key)?;
-    if let Some(m) = &v {
-        if !valid_media_type(m) {
-            return Err(field_err(key, format!("{m:?} is not a valid media type (type/subtype)")));
-        }
+    if let Some(m) = &v
+        && !valid_media_type(m)
+    {
+        return Err(field_err(key, format!("{m:?} is not a valid media type (type/subtype)")));
     }
     Ok(v)
 }
@@ -368,10 +354,7 @@ fn opt_annotations(obj: &Map<String, Value>, field: &str) -> Result<BTreeMap<Str
 
 fn string_array(v: &Value, field: &str) -> Result<Vec<String>, ManifestError> {
     match v {
-        Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| field_err(field, "must contain only strings")))
-            .collect(),
+        Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string).ok_or_else(|| field_err(field, "must contain only strings"))).collect(),
         _ => Err(field_err(field, "must be an array of strings")),
     }
 }
@@ -379,8 +362,7 @@ fn string_array(v: &Value, field: &str) -> Result<Vec<String>, ManifestError> {
 fn valid_url(u: &str) -> bool {
     match u.split_once(':') {
         Some((scheme, rest)) => {
-            !scheme.is_empty()
-                && scheme.as_bytes()[0].is_ascii_alphabetic()
+            scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
                 && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
                 && !rest.is_empty()
                 && !u.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -421,9 +403,7 @@ fn descriptor_from(v: &Value, field: &str) -> Result<Descriptor, ManifestError> 
     };
     let size = match obj.get("size") {
         // int64 in the image-spec: larger is not a size.
-        Some(Value::Number(n)) => {
-            n.as_u64().filter(|&n| n <= i64::MAX as u64).ok_or_else(|| field_err(&f("size"), "must be an integer from 0 to 2^63-1"))?
-        }
+        Some(Value::Number(n)) => n.as_u64().filter(|&n| n <= i64::MAX as u64).ok_or_else(|| field_err(&f("size"), "must be an integer from 0 to 2^63-1"))?,
         Some(_) => return Err(field_err(&f("size"), "must be an integer")),
         None => return Err(field_err(&f("size"), "is required")),
     };
@@ -439,9 +419,7 @@ fn descriptor_from(v: &Value, field: &str) -> Result<Descriptor, ManifestError> 
     };
     if let Some(data) = obj.get("data") {
         let s = data.as_str().ok_or_else(|| field_err(&f("data"), "must be a base64 string"))?;
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map_err(|e| field_err(&f("data"), format!("is not valid base64: {e}")))?;
+        base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| field_err(&f("data"), format!("is not valid base64: {e}")))?;
     }
     let artifact_type = opt_media_type(obj, "artifactType").map_err(|e| match e {
         ManifestError::Field { problem, .. } => field_err(&f("artifactType"), problem),
@@ -606,9 +584,7 @@ mod tests {
 
     #[test]
     fn both_layers_and_manifests_is_an_error() {
-        let both = format!(
-            r#"{{"schemaVersion":2,"manifests":[],"config":{{"mediaType":"{OCI_CONFIG}","digest":"{D}","size":5}},"layers":[]}}"#
-        );
+        let both = format!(r#"{{"schemaVersion":2,"manifests":[],"config":{{"mediaType":"{OCI_CONFIG}","digest":"{D}","size":5}},"layers":[]}}"#);
         assert_eq!(ManifestView::parse(both.as_bytes()), Err(ManifestError::Ambiguous));
     }
 
@@ -634,9 +610,7 @@ mod tests {
             r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","artifactType":"application/vnd.example+type","config":{{"mediaType":"{OCI_EMPTY}","digest":"{D}","size":2}},"layers":[]}}"#
         );
         assert_eq!(ManifestView::parse(art.as_bytes()).unwrap().kind, ManifestKind::Artifact);
-        let helm = format!(
-            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"{D}","size":2}},"layers":[]}}"#
-        );
+        let helm = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"{D}","size":2}},"layers":[]}}"#);
         assert_eq!(ManifestView::parse(helm.as_bytes()).unwrap().kind, ManifestKind::Artifact);
     }
 

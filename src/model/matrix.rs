@@ -15,6 +15,9 @@ pub struct TagResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One per tag, built once and folded into a row at once: boxing the image's child would only
+// add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum TagOutcome {
     /// An index or manifest list and what its entries resolved to.
     Index { digest: Digest, media_type: String, kind: ManifestKind, children: Vec<Child>, attestations: usize },
@@ -219,8 +222,8 @@ impl Matrix {
             self.platforms.sort_by(column_order);
             self.keys = self.platforms.iter().map(Platform::key).collect();
         }
-        match self.row_of.get(&row.tag) {
-            Some(&i) => self.rows[i] = row,
+        match self.row_of.get(&row.tag).and_then(|&i| self.rows.get_mut(i)) {
+            Some(existing) => *existing = row,
             None => {
                 self.row_of.insert(row.tag.clone(), self.rows.len());
                 self.rows.push(row);
@@ -240,7 +243,7 @@ impl Matrix {
     }
 
     pub fn row(&self, tag: &str) -> Option<&Row> {
-        self.row_of.get(tag).map(|&i| &self.rows[i])
+        self.row_of.get(tag).and_then(|&i| self.rows.get(i))
     }
 
     pub fn platform_keys(&self) -> Vec<String> {
@@ -269,12 +272,7 @@ impl Matrix {
     pub fn shared_with(&self, row: &Row) -> Vec<String> {
         match &row.digest {
             None => Vec::new(),
-            Some(d) => self
-                .rows
-                .iter()
-                .filter(|r| r.tag != row.tag && r.digest.as_ref() == Some(d))
-                .map(|r| r.tag.clone())
-                .collect(),
+            Some(d) => self.rows.iter().filter(|r| r.tag != row.tag && r.digest.as_ref() == Some(d)).map(|r| r.tag.clone()).collect(),
         }
     }
 
@@ -298,6 +296,9 @@ pub struct VersionKey<'a> {
 }
 
 impl<'a> VersionKey<'a> {
+    // `i < bytes.len()` where `bytes[i]` is read, and `start < i`; runs split where a byte
+    // turns ASCII digit or stops being one, which is always a char boundary.
+    #[allow(clippy::indexing_slicing)]
     pub fn new(s: &'a str) -> VersionKey<'a> {
         let mut parts = Vec::new();
         let mut start = 0;
@@ -339,8 +340,8 @@ fn version_parts_cmp(pa: &[(bool, &str)], pb: &[(bool, &str)], a: &str, b: &str)
     }
     // `1.0-rc1` before `1.0`; `1.0.1` after `1.0`.
     match pa.len().cmp(&pb.len()) {
-        Ordering::Greater if pa[pb.len()].1.starts_with('-') => Ordering::Less,
-        Ordering::Less if pb[pa.len()].1.starts_with('-') => Ordering::Greater,
+        Ordering::Greater if pa.get(pb.len()).is_some_and(|p| p.1.starts_with('-')) => Ordering::Less,
+        Ordering::Less if pb.get(pa.len()).is_some_and(|p| p.1.starts_with('-')) => Ordering::Greater,
         o => o.then_with(|| a.cmp(b)),
     }
 }
@@ -351,22 +352,27 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    while let Some(&tc) = t.get(ti) {
+        match p.get(pi) {
+            Some(&pc) if pc == '?' || pc == tc => {
+                pi += 1;
+                ti += 1;
+            }
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while p.get(pi) == Some(&'*') {
         pi += 1;
     }
     pi == p.len()
@@ -407,11 +413,14 @@ mod tests {
 
     #[test]
     fn columns_union_ordered_and_gaps() {
-        let m = Matrix::build("r", vec![
-            index("1.0", "i1", vec![child("linux/arm64", "a"), child("linux/amd64", "b")]),
-            index("1.1", "i2", vec![child("linux/arm/v7", "c"), child("windows/amd64:10.0.17763.1", "w")]),
-            TagResult { tag: "bad".into(), outcome: TagOutcome::Failed { error: "boom".into() } },
-        ]);
+        let m = Matrix::build(
+            "r",
+            vec![
+                index("1.0", "i1", vec![child("linux/arm64", "a"), child("linux/amd64", "b")]),
+                index("1.1", "i2", vec![child("linux/arm/v7", "c"), child("windows/amd64:10.0.17763.1", "w")]),
+                TagResult { tag: "bad".into(), outcome: TagOutcome::Failed { error: "boom".into() } },
+            ],
+        );
         assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64:10.0.17763.1"]);
         assert_eq!(m.tags_missing("linux/arm64"), ["1.1"]);
         assert_eq!(m.rows[2].kind, RowKind::Error);
@@ -421,15 +430,8 @@ mod tests {
 
     #[test]
     fn shared_digests_grouped_and_single_arch_marked() {
-        let img = TagResult {
-            tag: "amd".into(),
-            outcome: TagOutcome::Image { digest: d("x"), media_type: "m/t".into(), child: child("linux/amd64", "x") },
-        };
-        let m = Matrix::build("r", vec![
-            index("latest", "i1", vec![child("linux/arm64", "a")]),
-            index("1.0", "i1", vec![child("linux/arm64", "a")]),
-            img,
-        ]);
+        let img = TagResult { tag: "amd".into(), outcome: TagOutcome::Image { digest: d("x"), media_type: "m/t".into(), child: child("linux/amd64", "x") } };
+        let m = Matrix::build("r", vec![index("latest", "i1", vec![child("linux/arm64", "a")]), index("1.0", "i1", vec![child("linux/arm64", "a")]), img]);
         let shared = m.shared_digests();
         assert_eq!(shared.len(), 1);
         assert_eq!(shared[&d("i1")], ["latest", "1.0"]);

@@ -22,9 +22,7 @@ pub enum PlatformError {
     Unknown { input: String },
     #[error("platform {input:?}: too many components (expected os/arch[/variant])")]
     TooMany { input: String },
-    #[error(
-        "platform {input:?} is incomplete: give os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64, linux/arm/v7, windows/amd64:10.0.20348"
-    )]
+    #[error("platform {input:?} is incomplete: give os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64, linux/arm/v7, windows/amd64:10.0.20348")]
     Partial { input: String },
     #[error("platform of {len} characters is too long (at most {max})")]
     TooLong { len: usize, max: usize },
@@ -49,17 +47,53 @@ pub struct Platform {
 pub fn is_known_os(os: &str) -> bool {
     matches!(
         os,
-        "aix" | "android" | "darwin" | "dragonfly" | "freebsd" | "hurd" | "illumos" | "ios" | "js" | "linux"
-            | "nacl" | "netbsd" | "openbsd" | "plan9" | "solaris" | "windows" | "zos"
+        "aix"
+            | "android"
+            | "darwin"
+            | "dragonfly"
+            | "freebsd"
+            | "hurd"
+            | "illumos"
+            | "ios"
+            | "js"
+            | "linux"
+            | "nacl"
+            | "netbsd"
+            | "openbsd"
+            | "plan9"
+            | "solaris"
+            | "windows"
+            | "zos"
     )
 }
 
 pub fn is_known_arch(arch: &str) -> bool {
     matches!(
         arch,
-        "386" | "amd64" | "amd64p32" | "arm" | "armbe" | "arm64" | "arm64be" | "ppc64" | "ppc64le" | "loong64"
-            | "mips" | "mipsle" | "mips64" | "mips64le" | "mips64p32" | "mips64p32le" | "ppc" | "riscv"
-            | "riscv64" | "s390" | "s390x" | "sparc" | "sparc64" | "wasm"
+        "386"
+            | "amd64"
+            | "amd64p32"
+            | "arm"
+            | "armbe"
+            | "arm64"
+            | "arm64be"
+            | "ppc64"
+            | "ppc64le"
+            | "loong64"
+            | "mips"
+            | "mipsle"
+            | "mips64"
+            | "mips64le"
+            | "mips64p32"
+            | "mips64p32le"
+            | "ppc"
+            | "riscv"
+            | "riscv64"
+            | "s390"
+            | "s390x"
+            | "sparc"
+            | "sparc64"
+            | "wasm"
     )
 }
 
@@ -105,16 +139,18 @@ fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(v) if b == b'%' => {
                 out.push(v);
                 i += 3;
-                continue;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -132,12 +168,7 @@ fn percent_encode(s: &str) -> String {
 
 impl Platform {
     pub fn new(os: &str, architecture: &str, variant: &str) -> Platform {
-        Platform {
-            os: os.to_string(),
-            architecture: architecture.to_string(),
-            variant: variant.to_string(),
-            ..Platform::default()
-        }
+        Platform { os: os.to_string(), architecture: architecture.to_string(), variant: variant.to_string(), ..Platform::default() }
     }
 
     /// containerd's `Normalize`: canonical os, architecture and variant.
@@ -163,7 +194,10 @@ impl Platform {
         let bad = |c: &str| PlatformError::BadComponent { input: specifier.to_string(), component: c.to_string() };
         let mut p = Platform::default();
         // First component: os[(version[+feature…])]
-        let first = parts[0];
+        let first = parts.first().copied().unwrap_or_default();
+        // `i` is where `(` is and the last byte is `)`, so `i + 1 <= len - 1`; both are char
+        // boundaries (ASCII).
+        #[allow(clippy::indexing_slicing)]
         let (os_part, paren) = match first.find('(') {
             Some(i) if first.ends_with(')') => (&first[..i], Some(&first[i + 1..first.len() - 1])),
             Some(_) => return Err(bad(first)),
@@ -181,18 +215,18 @@ impl Platform {
             p.os_features = pieces.filter(|f| !f.is_empty()).map(percent_decode).collect();
         }
         p.os = normalize_os(os_part);
-        for part in &parts[1..] {
+        for part in parts.iter().skip(1) {
             if !valid_component(part) {
                 return Err(bad(part));
             }
         }
-        match parts.len() {
-            1 => {
+        match parts.as_slice() {
+            [only] => {
                 if is_known_os(&p.os) {
                     p.architecture = DEFAULT_ARCH.to_string();
                     return Ok(p);
                 }
-                let (a, v) = normalize_arch(parts[0], "");
+                let (a, v) = normalize_arch(only, "");
                 if !is_known_arch(&a) || paren.is_some() {
                     return Err(PlatformError::Unknown { input: specifier.to_string() });
                 }
@@ -201,14 +235,14 @@ impl Platform {
                 p.os = DEFAULT_OS.to_string();
                 Ok(p)
             }
-            2 => {
-                let (a, v) = normalize_arch(parts[1], "");
+            [_, arch] => {
+                let (a, v) = normalize_arch(arch, "");
                 p.variant = if a == "arm" && v == "v7" { String::new() } else { v };
                 p.architecture = a;
                 Ok(p)
             }
-            3 => {
-                let (a, v) = normalize_arch(parts[1], parts[2]);
+            [_, arch, variant] => {
+                let (a, v) = normalize_arch(arch, variant);
                 p.variant = if a == "arm64" && v.is_empty() { "v8".to_string() } else { v };
                 p.architecture = a;
                 Ok(p)
@@ -372,7 +406,14 @@ pub const HOST_PRESETS: &[HostPreset] = &[
         note: "",
         basis: "32-bit ARM support is optional in ARMv8/v9 CPUs: Neoverse N1 (Graviton2, Ampere Altra) has it, Graviton3/4 and AmpereOne do not",
     },
-    HostPreset { id: "x86-64", label: "x86-64 server", platform: "linux/amd64", emulates: &[], note: "", basis: "x86-64 CPUs also run 386 code natively; nothing else without binfmt emulation" },
+    HostPreset {
+        id: "x86-64",
+        label: "x86-64 server",
+        platform: "linux/amd64",
+        emulates: &[],
+        note: "",
+        basis: "x86-64 CPUs also run 386 code natively; nothing else without binfmt emulation",
+    },
     HostPreset {
         id: "x86-64-binfmt",
         label: "x86-64 server with binfmt emulation",
@@ -415,16 +456,8 @@ impl HostPreset {
 /// OSes alphabetically, Windows last ordered by os.version.
 pub fn column_order(a: &Platform, b: &Platform) -> Ordering {
     fn rank(p: &Platform) -> (u8, u8) {
-        const PREFERRED: [(&str, &str); 8] = [
-            ("amd64", ""),
-            ("arm64", ""),
-            ("arm", "v7"),
-            ("arm", "v6"),
-            ("386", ""),
-            ("ppc64le", ""),
-            ("s390x", ""),
-            ("riscv64", ""),
-        ];
+        const PREFERRED: [(&str, &str); 8] =
+            [("amd64", ""), ("arm64", ""), ("arm", "v7"), ("arm", "v6"), ("386", ""), ("ppc64le", ""), ("s390x", ""), ("riscv64", "")];
         match p.os.as_str() {
             "linux" => match PREFERRED.iter().position(|(a, v)| *a == p.architecture && *v == p.variant) {
                 Some(i) => (0, i as u8),
@@ -437,13 +470,7 @@ pub fn column_order(a: &Platform, b: &Platform) -> Ordering {
     let (a, b) = (a.normalize(), b.normalize());
     rank(&a)
         .cmp(&rank(&b))
-        .then_with(|| {
-            if a.os == "windows" && b.os == "windows" {
-                version_cmp(&a.os_version, &b.os_version)
-            } else {
-                Ordering::Equal
-            }
-        })
+        .then_with(|| if a.os == "windows" && b.os == "windows" { version_cmp(&a.os_version, &b.os_version) } else { Ordering::Equal })
         .then_with(|| a.os.cmp(&b.os))
         .then_with(|| a.architecture.cmp(&b.architecture))
         .then_with(|| a.variant.cmp(&b.variant))
@@ -519,9 +546,7 @@ impl Matcher {
         if !self.os_version_compatible(&c) || !self.os_features_supported(&c) {
             return None;
         }
-        self.vector
-            .iter()
-            .position(|m| m.os == c.os && m.architecture == c.architecture && m.variant == c.variant)
+        self.vector.iter().position(|m| m.os == c.os && m.architecture == c.architecture && m.variant == c.variant)
     }
 
     pub fn matches(&self, candidate: &Platform) -> bool {
@@ -535,9 +560,7 @@ impl Matcher {
     /// containerd's `Less`: `a` is preferred over `b`.
     pub fn less(&self, a: &Platform, b: &Platform) -> bool {
         match (self.rank(a), self.rank(b)) {
-            (Some(x), Some(y)) if x == y && self.host.os == "windows" => {
-                win_revision(&a.os_version) > win_revision(&b.os_version)
-            }
+            (Some(x), Some(y)) if x == y && self.host.os == "windows" => win_revision(&a.os_version) > win_revision(&b.os_version),
             (Some(x), Some(y)) => x < y,
             (Some(_), None) => true,
             _ => false,
@@ -591,11 +614,7 @@ pub fn config_contradicts(entry: &Platform, config: &Platform) -> bool {
 
 /// containerd's `platformVector`.
 fn platform_vector(p: &Platform) -> Vec<Platform> {
-    let with = |arch: &str, variant: String| Platform {
-        architecture: arch.to_string(),
-        variant,
-        ..p.clone()
-    };
+    let with = |arch: &str, variant: String| Platform { architecture: arch.to_string(), variant, ..p.clone() };
     let mut vector = vec![p.clone()];
     match p.architecture.as_str() {
         "amd64" => {
@@ -607,11 +626,11 @@ fn platform_vector(p: &Platform) -> Vec<Platform> {
             vector.push(with("386", String::new()));
         }
         "arm" => {
-            if let Ok(v) = p.variant.trim_start_matches('v').parse::<u32>() {
-                if v > 5 {
-                    for n in (5..v.min(MAX_VARIANT_LEVEL)).rev() {
-                        vector.push(with("arm", format!("v{n}")));
-                    }
+            if let Ok(v) = p.variant.trim_start_matches('v').parse::<u32>()
+                && v > 5
+            {
+                for n in (5..v.min(MAX_VARIANT_LEVEL)).rev() {
+                    vector.push(with("arm", format!("v{n}")));
                 }
             }
         }
@@ -622,35 +641,34 @@ fn platform_vector(p: &Platform) -> Vec<Platform> {
                 Some((a, b)) => (a, Some(b)),
                 None => (variant.as_str(), None),
             };
-            if let Ok(mut major) = major_s.trim_start_matches('v').parse::<u32>() {
-                if major >= 8 {
-                    let mut minor = 0u32;
-                    if variant.len() == 4 {
-                        if let Some(m) = minor_s.and_then(|m| m.parse::<u32>().ok()) {
-                            minor = m;
-                        }
-                    }
-                    let name = |maj: u32, min: u32| if min == 0 { format!("v{maj}") } else { format!("v{maj}.{min}") };
-                    // The platform itself, then lower minors (containerd lists the platform first).
-                    vector.push(p.clone());
-                    if major == 9 {
-                        for m in (0..minor).rev() {
-                            vector.push(with("arm64", name(9, m)));
-                        }
-                        minor = (minor + 5).min(9);
-                        major = 8;
-                        vector.push(with("arm64", format!("v8.{minor}")));
-                    }
+            if let Ok(mut major) = major_s.trim_start_matches('v').parse::<u32>()
+                && major >= 8
+            {
+                let mut minor = 0u32;
+                if variant.len() == 4
+                    && let Some(m) = minor_s.and_then(|m| m.parse::<u32>().ok())
+                {
+                    minor = m;
+                }
+                let name = |maj: u32, min: u32| if min == 0 { format!("v{maj}") } else { format!("v{maj}.{min}") };
+                // The platform itself, then lower minors (containerd lists the platform first).
+                vector.push(p.clone());
+                if major == 9 {
                     for m in (0..minor).rev() {
-                        vector.push(with("arm64", name(major, m)));
+                        vector.push(with("arm64", name(9, m)));
                     }
+                    minor = (minor + 5).min(9);
+                    major = 8;
+                    vector.push(with("arm64", format!("v8.{minor}")));
+                }
+                for m in (0..minor).rev() {
+                    vector.push(with("arm64", name(major, m)));
                 }
             }
             if vector.is_empty() {
                 vector.push(p.clone());
             }
-            let arm_variant =
-                if variant.starts_with("v8.") || variant.starts_with("v9.") { "v8".to_string() } else { variant };
+            let arm_variant = if variant.starts_with("v8.") || variant.starts_with("v9.") { "v8".to_string() } else { variant };
             vector.extend(platform_vector(&with("arm", arm_variant)));
         }
         _ => {}

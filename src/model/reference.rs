@@ -19,9 +19,7 @@ pub enum ReferenceError {
     Whitespace { input: String },
     #[error("reference {input:?}: repository names must be lowercase (found {component:?})")]
     Uppercase { input: String, component: String },
-    #[error(
-        "reference {input:?}: path component {component:?} is invalid (use lowercase letters, digits and single `.`, `_`, `__` or `-` between them)"
-    )]
+    #[error("reference {input:?}: path component {component:?} is invalid (use lowercase letters, digits and single `.`, `_`, `__` or `-` between them)")]
     BadComponent { input: String, component: String },
     #[error("reference {input:?}: registry host {host:?} is invalid")]
     BadHost { input: String, host: String },
@@ -30,7 +28,9 @@ pub enum ReferenceError {
     /// (`problem`, not `source`: the message already says it, so error chains do not repeat it.)
     #[error("reference {input:?}: {problem}")]
     BadDigest { input: String, problem: DigestError },
-    #[error("reference {input:?} holds a user name or password before the host; Archlens never takes credentials in a reference: sign in with `archlens login HOST` (or docker/podman login) and name the image without them")]
+    #[error(
+        "reference {input:?} holds a user name or password before the host; Archlens never takes credentials in a reference: sign in with `archlens login HOST` (or docker/podman login) and name the image without them"
+    )]
     UserInfo { input: String },
     #[error("reference {input:?}: port {port} is not a port (1 to 65535)")]
     BadPort { input: String, port: String },
@@ -50,10 +50,7 @@ pub struct Registry(String);
 impl Registry {
     pub fn parse(input: &str) -> Result<Registry, ReferenceError> {
         let host = input.trim().trim_end_matches('/');
-        let host = host
-            .strip_prefix("https://")
-            .or_else(|| host.strip_prefix("http://"))
-            .unwrap_or(host);
+        let host = host.strip_prefix("https://").or_else(|| host.strip_prefix("http://")).unwrap_or(host);
         if host.is_empty() {
             return Err(ReferenceError::Empty);
         }
@@ -188,8 +185,7 @@ impl Reference {
         }
         let (rest, digest) = match input.split_once('@') {
             Some((rest, d)) => {
-                let digest = Digest::parse(d)
-                    .map_err(|problem| ReferenceError::BadDigest { input: err_input.clone(), problem })?;
+                let digest = Digest::parse(d).map_err(|problem| ReferenceError::BadDigest { input: err_input.clone(), problem })?;
                 (rest, Some(digest))
             }
             None => (input, None),
@@ -200,16 +196,13 @@ impl Reference {
             Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
             None => (rest, None),
         };
-        if let Some(t) = &tag {
-            if !valid_tag(t) {
-                return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
-            }
+        if let Some(t) = &tag
+            && !valid_tag(t)
+        {
+            return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
         }
         if !allow_tag && (tag.is_some() || digest.is_some()) {
-            return Err(ReferenceError::BadComponent {
-                input: err_input,
-                component: "a repository name takes no tag or digest".to_string(),
-            });
+            return Err(ReferenceError::BadComponent { input: err_input, component: "a repository name takes no tag or digest".to_string() });
         }
         let (host, path) = split_host(name_part);
         let host = match host {
@@ -261,10 +254,10 @@ impl Reference {
             Some((dir, t)) if !t.contains('/') && digest.is_none() => (dir, Some(t.to_string())),
             _ => (rest, None),
         };
-        if let Some(t) = &tag {
-            if !valid_tag(t) {
-                return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
-            }
+        if let Some(t) = &tag
+            && !valid_tag(t)
+        {
+            return Err(ReferenceError::BadTag { input: err_input, tag: t.clone() });
         }
         let dir = if dir.len() > 1 { dir.trim_end_matches('/') } else { dir };
         if dir.is_empty() {
@@ -273,10 +266,7 @@ impl Reference {
         match (allow_tag, tag.is_some() || digest.is_some()) {
             (true, false) => return Err(ReferenceError::LayoutNeedsTag { input: err_input }),
             (false, true) => {
-                return Err(ReferenceError::BadComponent {
-                    input: err_input,
-                    component: "a repository name takes no tag or digest".to_string(),
-                });
+                return Err(ReferenceError::BadComponent { input: err_input, component: "a repository name takes no tag or digest".to_string() });
             }
             _ => {}
         }
@@ -342,11 +332,7 @@ impl FromStr for Reference {
 /// Docker's rule: the first component is a host if it has a `.` or `:` or is `localhost`.
 fn split_host(name: &str) -> (Option<&str>, &str) {
     match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('[') =>
-        {
-            (Some(first), rest)
-        }
+        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('[') => (Some(first), rest),
         _ => (None, name),
     }
 }
@@ -392,26 +378,26 @@ fn valid_host(host: &str) -> bool {
             None => (Some(host), None),
         }
     };
-    if let Some(p) = port {
-        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
+    if let Some(p) = port
+        && (p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
     match name {
         None => true,
         Some(n) => {
             !n.is_empty()
                 && n.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        && !label.starts_with('-')
-                        && !label.ends_with('-')
+                    !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !label.starts_with('-') && !label.ends_with('-')
                 })
         }
     }
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+// Every read is at `i < b.len()` (checked first), and `start..i` lies inside `c`, at ASCII
+// bytes (char boundaries).
+#[allow(clippy::indexing_slicing)]
 fn valid_component(c: &str) -> bool {
     let b = c.as_bytes();
     if b.is_empty() || !is_alnum(b[0]) || !is_alnum(b[b.len() - 1]) {
@@ -483,9 +469,8 @@ pub fn valid_repository_name(name: &str) -> bool {
 
 pub fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+    b.len() <= 128
+        && b.first().is_some_and(|&f| f.is_ascii_alphanumeric() || f == b'_')
         && b.iter().all(|&x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
 }
 
@@ -613,7 +598,10 @@ mod tests {
     fn short_names_resolve_against_the_connected_registry() {
         let local = Registry::parse("127.0.0.1:5000").unwrap();
         assert_eq!(Reference::parse_in("team/app:1.0", Some(&local)).unwrap().to_string(), "127.0.0.1:5000/team/app:1.0");
-        assert_eq!(Reference::parse_in("app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Some(&local)).unwrap().registry(), &local);
+        assert_eq!(
+            Reference::parse_in("app@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Some(&local)).unwrap().registry(),
+            &local
+        );
         assert_eq!(Reference::parse_in("docker.io/library/alpine:3", Some(&local)).unwrap().registry().name(), "docker.io");
         assert_eq!(Reference::parse_in("ghcr.io/o/a:1", Some(&local)).unwrap().registry().name(), "ghcr.io");
         let hub = Registry::parse("docker.io").unwrap();

@@ -12,7 +12,15 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         unit += 1;
     }
-    if v < 10.0 { format!("{v:.2} {}", UNITS[unit]) } else if v < 100.0 { format!("{v:.1} {}", UNITS[unit]) } else { format!("{v:.0} {}", UNITS[unit]) }
+    // The loop stops at the last unit.
+    let u = UNITS.get(unit).unwrap_or(&"PB");
+    if v < 10.0 {
+        format!("{v:.2} {u}")
+    } else if v < 100.0 {
+        format!("{v:.1} {u}")
+    } else {
+        format!("{v:.0} {u}")
+    }
 }
 
 /// Docker Hub's `ratelimit-remaining` (`98;w=21600`) in words: `98 pulls left (window 6 h)`.

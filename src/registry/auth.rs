@@ -10,9 +10,14 @@ use crate::model::reference::Registry;
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// An OAuth2 refresh token (`identitytoken` in config.json).
-    IdentityToken { token: String },
+    IdentityToken {
+        token: String,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -36,9 +41,7 @@ fn auth_keys(registry: &Registry) -> Vec<String> {
 
 fn convert(c: docker_credential::DockerCredential) -> Credentials {
     match c {
-        docker_credential::DockerCredential::UsernamePassword(username, password) => {
-            Credentials::Basic { username, password }
-        }
+        docker_credential::DockerCredential::UsernamePassword(username, password) => Credentials::Basic { username, password },
         docker_credential::DockerCredential::IdentityToken(token) => Credentials::IdentityToken { token },
     }
 }
@@ -51,10 +54,7 @@ fn podman_files() -> Vec<PathBuf> {
     if let Ok(p) = std::env::var("XDG_RUNTIME_DIR") {
         v.push(PathBuf::from(p).join("containers/auth.json"));
     }
-    let config = std::env::var("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .ok()
-        .or_else(|| std::env::var("HOME").ok().map(|h| PathBuf::from(h).join(".config")));
+    let config = std::env::var("XDG_CONFIG_HOME").map(PathBuf::from).ok().or_else(|| std::env::var("HOME").ok().map(|h| PathBuf::from(h).join(".config")));
     if let Some(c) = config {
         v.push(c.join("containers/auth.json"));
     }
@@ -84,10 +84,7 @@ pub fn keychain_lookup(registry: &Registry) -> Option<Credentials> {
     let name = registry.name().to_string();
     let secret = on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.get_password()).ok())??;
     let v: serde_json::Value = serde_json::from_str(&secret).ok()?;
-    Some(Credentials::Basic {
-        username: v.get("username")?.as_str()?.to_string(),
-        password: v.get("password")?.as_str()?.to_string(),
-    })
+    Some(Credentials::Basic { username: v.get("username")?.as_str()?.to_string(), password: v.get("password")?.as_str()?.to_string() })
 }
 
 /// Keep a login in the OS keychain; the error says why it could not be kept.

@@ -19,10 +19,10 @@ pub struct Cache {
 impl Cache {
     /// `$ARCHLENS_CACHE_DIR`, else the platform cache dir (`~/.cache/archlens` on Linux).
     pub fn default_location() -> Option<Cache> {
-        if let Ok(dir) = std::env::var("ARCHLENS_CACHE_DIR") {
-            if !dir.is_empty() {
-                return Some(Cache::at(dir));
-            }
+        if let Ok(dir) = std::env::var("ARCHLENS_CACHE_DIR")
+            && !dir.is_empty()
+        {
+            return Some(Cache::at(dir));
         }
         directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| Cache::at(d.cache_dir()))
     }
@@ -90,10 +90,10 @@ struct Writer {
 
 impl Writer {
     fn queue(&self, path: PathBuf, bytes: Arc<Vec<u8>>) {
-        if let Ok(mut p) = self.pending.lock() {
-            if p.insert(path.clone(), bytes.clone()).is_some() {
-                return; // already on its way
-            }
+        if let Ok(mut p) = self.pending.lock()
+            && p.insert(path.clone(), bytes.clone()).is_some()
+        {
+            return; // already on its way
         }
         let sent = self.tx.lock().map(|tx| tx.send((path.clone(), bytes.clone())).is_ok()).unwrap_or(false);
         if !sent {

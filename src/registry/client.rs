@@ -217,11 +217,7 @@ pub const CATALOG_SCOPE: &str = "registry:catalog:*";
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
 impl RegistryClient {
-    pub fn new(
-        registry: Registry,
-        credentials: Option<Credentials>,
-        options: ClientOptions,
-    ) -> Result<RegistryClient, RegistryError> {
+    pub fn new(registry: Registry, credentials: Option<Credentials>, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
         let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
         let tls = super::tls::load(&registry, &roots)?;
         // Loopback registries speak plain HTTP unless TLS is configured for them.
@@ -239,9 +235,7 @@ impl RegistryClient {
         if let Some(identity) = tls.identity {
             builder = builder.identity(identity);
         }
-        let http = builder
-            .build()
-            .map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
+        let http = builder.build().map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
         Ok(RegistryClient {
             http,
             registry,
@@ -294,10 +288,10 @@ impl RegistryClient {
         if let Some(t) = self.tokens.lock().await.get(scope) {
             return Some(format!("Bearer {t}"));
         }
-        if self.basic.load(Ordering::Relaxed) {
-            if let Some(Credentials::Basic { username, password }) = &self.credentials {
-                return Some(basic_header(username, password));
-            }
+        if self.basic.load(Ordering::Relaxed)
+            && let Some(Credentials::Basic { username, password }) = &self.credentials
+        {
+            return Some(basic_header(username, password));
         }
         None
     }
@@ -383,11 +377,7 @@ impl RegistryClient {
                     authenticated = true;
                 }
                 401 | 403 => {
-                    return Err(RegistryError::Unauthorized {
-                        registry: self.name(),
-                        scope: scope.to_string(),
-                        detail: error_detail(&resp.body, resp.status),
-                    });
+                    return Err(RegistryError::Unauthorized { registry: self.name(), scope: scope.to_string(), detail: error_detail(&resp.body, resp.status) });
                 }
                 408 | 429 | 500..=599 => {
                     let retry_after = resp.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok());
@@ -433,9 +423,11 @@ impl RegistryClient {
     /// for their size).
     pub async fn open_blob_within(&self, repo: &str, digest: &Digest, allowed: Duration) -> Result<BlobStream, RegistryError> {
         let deadline = tokio::time::Instant::now() + allowed;
-        let resp = tokio::time::timeout_at(deadline, self.open_blob_response(repo, digest))
-            .await
-            .map_err(|_| RegistryError::Timeout { registry: self.name(), url: self.url(&format!("/v2/{repo}/blobs/{digest}")), seconds: allowed.as_secs().max(1) })??;
+        let resp = tokio::time::timeout_at(deadline, self.open_blob_response(repo, digest)).await.map_err(|_| RegistryError::Timeout {
+            registry: self.name(),
+            url: self.url(&format!("/v2/{repo}/blobs/{digest}")),
+            seconds: allowed.as_secs().max(1),
+        })??;
         Ok(BlobStream { resp, deadline, allowed })
     }
 
@@ -448,10 +440,8 @@ impl RegistryClient {
             if let Some(h) = self.auth_header(&scope).await {
                 rb = rb.header(AUTHORIZATION, h);
             }
-            let resp = tokio::time::timeout(self.options.timeout, rb.send())
-                .await
-                .map_err(|_| self.timeout_error(url.clone()))?
-                .map_err(|e| self.classify(&e))?;
+            let resp =
+                tokio::time::timeout(self.options.timeout, rb.send()).await.map_err(|_| self.timeout_error(url.clone()))?.map_err(|e| self.classify(&e))?;
             let status = resp.status().as_u16();
             tracing::debug!(method = "GET", url, scope, status, "blob stream opened");
             if status == 401 && !authenticated {
@@ -468,11 +458,7 @@ impl RegistryClient {
             let body = read_limited(&mut resp, self.options.limits.error_body, true).await.unwrap_or_default();
             let r = Response { status, headers, body };
             return Err(match status {
-                401 | 403 => RegistryError::Unauthorized {
-                    registry: self.name(),
-                    scope,
-                    detail: error_detail(&r.body, status),
-                },
+                401 | 403 => RegistryError::Unauthorized { registry: self.name(), scope, detail: error_detail(&r.body, status) },
                 _ => self.status_error(&r, &url, &format!("blob {repo}@{digest}")),
             });
         }
@@ -481,11 +467,7 @@ impl RegistryClient {
     /// The next chunk of a streamed blob, before the stream's deadline; `None` at the end.
     pub async fn next_chunk(&self, stream: &mut BlobStream) -> Result<Option<Vec<u8>>, RegistryError> {
         match tokio::time::timeout_at(stream.deadline, stream.resp.chunk()).await {
-            Err(_) => Err(RegistryError::Timeout {
-                registry: self.name(),
-                url: stream.resp.url().to_string(),
-                seconds: stream.allowed.as_secs().max(1),
-            }),
+            Err(_) => Err(RegistryError::Timeout { registry: self.name(), url: stream.resp.url().to_string(), seconds: stream.allowed.as_secs().max(1) }),
             Ok(Err(e)) => Err(self.classify(&e)),
             Ok(Ok(c)) => Ok(c.map(|b| b.to_vec())),
         }
@@ -506,7 +488,10 @@ impl RegistryClient {
         if e.is_redirect() {
             let at = e.url().map(|u| u.to_string()).unwrap_or_default();
             return RegistryError::Other {
-                detail: format!("{}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured", self.name()),
+                detail: format!(
+                    "{}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured",
+                    self.name()
+                ),
             };
         }
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
@@ -518,11 +503,7 @@ impl RegistryClient {
 
     pub(super) async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
         let (scheme, params) = parse_challenge(challenge);
-        let unauthorized = |detail: String| RegistryError::Unauthorized {
-            registry: self.name(),
-            scope: scope.to_string(),
-            detail,
-        };
+        let unauthorized = |detail: String| RegistryError::Unauthorized { registry: self.name(), scope: scope.to_string(), detail };
         match scheme.to_ascii_lowercase().as_str() {
             "basic" => match &self.credentials {
                 Some(Credentials::Basic { .. }) => {
@@ -532,9 +513,7 @@ impl RegistryClient {
                 _ => Err(unauthorized("the registry asks for a user name and password".into())),
             },
             "bearer" => {
-                let realm = params
-                    .get("realm")
-                    .ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
+                let realm = params.get("realm").ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
                 let mut query: Vec<(&str, &str)> = Vec::new();
                 if let Some(s) = params.get("service") {
                     query.push(("service", s));
@@ -542,8 +521,7 @@ impl RegistryClient {
                 for s in scope.split(' ').filter(|s| !s.is_empty()) {
                     query.push(("scope", s));
                 }
-                let mut token_url = url::Url::parse(realm)
-                    .map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
+                let mut token_url = url::Url::parse(realm).map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
                 // A password never travels in clear text, except to this machine.
                 if token_url.scheme() == "http" && self.credentials.is_some() {
                     let host = token_url.host_str().unwrap_or("");
@@ -581,10 +559,7 @@ impl RegistryClient {
                         form.push(("refresh_token", token));
                         form.push(("client_id", "archlens"));
                         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-                        let posted = send(
-                            self.http.post(realm.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body),
-                        )
-                        .await?;
+                        let posted = send(self.http.post(realm.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body)).await?;
                         if posted.0 == 404 || posted.0 == 405 {
                             send(get(&mut token_url).header(AUTHORIZATION, basic_header(IDENTITY_TOKEN_USER, token))).await?
                         } else {
@@ -598,14 +573,9 @@ impl RegistryClient {
                 };
                 tracing::debug!(realm = %realm, scope, status = resp.0, ms = asked.elapsed().as_millis() as u64, "token request");
                 if resp.0 != 200 {
-                    return Err(unauthorized(format!(
-                        "the token service answered {}: {}",
-                        resp.0,
-                        error_detail(&resp.1, resp.0)
-                    )));
+                    return Err(unauthorized(format!("the token service answered {}: {}", resp.0, error_detail(&resp.1, resp.0))));
                 }
-                let v: serde_json::Value = serde_json::from_slice(&resp.1)
-                    .map_err(|e| unauthorized(format!("the token service sent unreadable JSON: {e}")))?;
+                let v: serde_json::Value = serde_json::from_slice(&resp.1).map_err(|e| unauthorized(format!("the token service sent unreadable JSON: {e}")))?;
                 let token = v
                     .get("token")
                     .or_else(|| v.get("access_token"))
@@ -631,17 +601,12 @@ impl RegistryClient {
                 ),
             };
         }
-                if resp.status == 400 && String::from_utf8_lossy(&resp.body).contains("HTTP request to an HTTPS server") {
+        if resp.status == 400 && String::from_utf8_lossy(&resp.body).contains("HTTP request to an HTTPS server") {
             return RegistryError::Tls { registry: self.name(), detail: "the registry speaks HTTPS and was asked in plain HTTP".into() };
         }
         match resp.status {
             404 => RegistryError::NotFound { registry: self.name(), what: what.to_string() },
-            s => RegistryError::Http {
-                registry: self.name(),
-                status: s,
-                url: url.to_string(),
-                detail: error_detail(&resp.body, s),
-            },
+            s => RegistryError::Http { registry: self.name(), status: s, url: url.to_string(), detail: error_detail(&resp.body, s) },
         }
     }
 
@@ -657,9 +622,8 @@ impl RegistryClient {
         if r.status != 200 {
             return Err(self.status_error(&r, url, what));
         }
-        let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| RegistryError::Other {
-            detail: format!("{} sent unreadable JSON for {what}: {e}", self.name()),
-        })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|e| RegistryError::Other { detail: format!("{} sent unreadable JSON for {what}: {e}", self.name()) })?;
         let items: Vec<String> = match v.get(key) {
             Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
             // A repository whose only tag was deleted lists `"tags": null`.
@@ -731,11 +695,7 @@ impl RegistryClient {
 
     /// `HEAD` a manifest: its digest (from `Docker-Content-Digest`), media type and size.
     /// `Ok(None)` when the registry does not send the digest header.
-    pub async fn head_manifest(
-        &self,
-        repo: &str,
-        reference: &str,
-    ) -> Result<Option<(Digest, Option<String>)>, RegistryError> {
+    pub async fn head_manifest(&self, repo: &str, reference: &str) -> Result<Option<(Digest, Option<String>)>, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let accept = ACCEPT_ALL.join(", ");
         let r = self.execute(Method::HEAD, &url, &repo_scope(repo, "pull"), &[("accept", &accept)], None, 0).await?;
@@ -756,10 +716,10 @@ impl RegistryClient {
     /// the size (and never more than the manifest limit). A digest whose algorithm cannot be
     /// checked is refused: its bytes would be shown unverified.
     pub async fn get_manifest_sized(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
-        if let Ok(d) = Digest::parse(reference) {
-            if !d.is_verifiable() {
-                return Err(self.unverifiable(&d));
-            }
+        if let Ok(d) = Digest::parse(reference)
+            && !d.is_verifiable()
+        {
+            return Err(self.unverifiable(&d));
         }
         let cap = declared.map_or(self.options.limits.manifest, |n| n.min(self.options.limits.manifest));
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
@@ -814,9 +774,7 @@ impl RegistryClient {
         match expected {
             Some(d) if d.is_verifiable() => match d.verify(bytes) {
                 Ok(()) => Ok(d.clone()),
-                Err(mismatch) => {
-                    Err(RegistryError::DigestMismatch { registry: self.name(), what: what.to_string(), mismatch })
-                }
+                Err(mismatch) => Err(RegistryError::DigestMismatch { registry: self.name(), what: what.to_string(), mismatch }),
             },
             _ => Ok(Digest::sha256(bytes)),
         }
@@ -854,13 +812,7 @@ impl RegistryClient {
 
     /// Push manifest bytes exactly as given; returns the digest the registry reports, which
     /// must equal the digest of the bytes.
-    pub async fn put_manifest(
-        &self,
-        repo: &str,
-        reference: &str,
-        media_type: &str,
-        bytes: &[u8],
-    ) -> Result<Digest, RegistryError> {
+    pub async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let r = self
             .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes), self.options.limits.error_body)
@@ -869,10 +821,10 @@ impl RegistryClient {
             return Err(self.status_error(&r, &url, &format!("manifest {repo}:{reference}")));
         }
         let ours = Digest::sha256(bytes);
-        if let Some(theirs) = r.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok()) {
-            if theirs != ours {
-                return Err(RegistryError::digest_mismatch(&self.name(), &format!("pushed manifest {repo}:{reference}"), &ours, theirs));
-            }
+        if let Some(theirs) = r.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok())
+            && theirs != ours
+        {
+            return Err(RegistryError::digest_mismatch(&self.name(), &format!("pushed manifest {repo}:{reference}"), &ours, theirs));
         }
         Ok(ours)
     }
@@ -946,19 +898,19 @@ fn basic_header(username: &str, password: &str) -> String {
 
 /// The registry's own error text (`{"errors":[{"code","message"}]}`), or a short body excerpt.
 fn error_detail(body: &[u8], status: u16) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
-            let msgs: Vec<String> = errs
-                .iter()
-                .map(|e| {
-                    let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
-                    let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
-                    format!("{code} {msg}").trim().to_string()
-                })
-                .collect();
-            if !msgs.is_empty() {
-                return msgs.join("; ");
-            }
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Some(errs) = v.get("errors").and_then(|e| e.as_array())
+    {
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| {
+                let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+                let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
+                format!("{code} {msg}").trim().to_string()
+            })
+            .collect();
+        if !msgs.is_empty() {
+            return msgs.join("; ");
         }
     }
     let text = String::from_utf8_lossy(body);
@@ -1035,9 +987,7 @@ mod tests {
 
     #[test]
     fn challenge_parsing() {
-        let (s, p) = parse_challenge(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
-        );
+        let (s, p) = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#);
         assert_eq!(s, "Bearer");
         assert_eq!(p["realm"], "https://auth.docker.io/token");
         assert_eq!(p["service"], "registry.docker.io");
@@ -1049,10 +999,7 @@ mod tests {
 
     #[test]
     fn link_parsing() {
-        assert_eq!(
-            parse_next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(),
-            Some("/v2/_catalog?last=b&n=2")
-        );
+        assert_eq!(parse_next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(), Some("/v2/_catalog?last=b&n=2"));
         assert_eq!(parse_next_link(r#"<https://x/a>; rel="prev", <https://x/b>; rel="next""#).as_deref(), Some("https://x/b"));
         assert_eq!(parse_next_link(r#"<https://x/a>; rel="prev""#), None);
     }
@@ -1061,17 +1008,8 @@ mod tests {
     fn next_link_stays_on_host() {
         let c = RegistryClient::new(Registry::parse("127.0.0.1:5000").unwrap(), None, ClientOptions::default()).unwrap();
         let cur = "http://127.0.0.1:5000/v2/_catalog?n=2";
-        assert_eq!(
-            c.next_link(cur, r#"</v2/_catalog?last=b&n=2>; rel="next""#).unwrap().as_deref(),
-            Some("http://127.0.0.1:5000/v2/_catalog?last=b&n=2")
-        );
-        assert!(matches!(
-            c.next_link(cur, r#"<http://evil.example/v2/_catalog?last=b>; rel="next""#),
-            Err(RegistryError::CrossHostLink { .. })
-        ));
-        assert!(matches!(
-            c.next_link(cur, r#"<http://127.0.0.1:6000/v2/_catalog?last=b>; rel="next""#),
-            Err(RegistryError::CrossHostLink { .. })
-        ));
+        assert_eq!(c.next_link(cur, r#"</v2/_catalog?last=b&n=2>; rel="next""#).unwrap().as_deref(), Some("http://127.0.0.1:5000/v2/_catalog?last=b&n=2"));
+        assert!(matches!(c.next_link(cur, r#"<http://evil.example/v2/_catalog?last=b>; rel="next""#), Err(RegistryError::CrossHostLink { .. })));
+        assert!(matches!(c.next_link(cur, r#"<http://127.0.0.1:6000/v2/_catalog?last=b>; rel="next""#), Err(RegistryError::CrossHostLink { .. })));
     }
 }

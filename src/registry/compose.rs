@@ -20,22 +20,13 @@ use super::upload::{BlobBody, Mount};
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
 /// with their subject link when `keep_attestations`).
-pub async fn draft_entries(
-    fetcher: &Fetcher,
-    reference: &Reference,
-    keep_attestations: bool,
-) -> Result<Vec<DraftEntry>, RegistryError> {
+pub async fn draft_entries(fetcher: &Fetcher, reference: &Reference, keep_attestations: bool) -> Result<Vec<DraftEntry>, RegistryError> {
     let top = fetcher.resolve_reference(reference).await?;
     entries_of(fetcher, reference, &top, keep_attestations).await
 }
 
 /// Entries for `top`, the manifest `reference` resolved to.
-async fn entries_of(
-    fetcher: &Fetcher,
-    reference: &Reference,
-    top: &super::fetch::Manifest,
-    keep_attestations: bool,
-) -> Result<Vec<DraftEntry>, RegistryError> {
+async fn entries_of(fetcher: &Fetcher, reference: &Reference, top: &super::fetch::Manifest, keep_attestations: bool) -> Result<Vec<DraftEntry>, RegistryError> {
     let repo = reference.repository.name.as_str();
     let source = reference.repository.digest_reference(&top.digest);
     if top.view.kind.is_index() {
@@ -115,9 +106,7 @@ pub async fn base_draft_of(
     keep_attestations: bool,
 ) -> Result<IndexDraft, RegistryError> {
     if !top.view.kind.is_index() {
-        return Err(RegistryError::Other {
-            detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()),
-        });
+        return Err(RegistryError::Other { detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()) });
     }
     let entries = entries_of(fetcher, reference, top, keep_attestations).await?;
     IndexDraft::from_base(&top.bytes, entries).map_err(|problem| RegistryError::BadManifest {
@@ -208,9 +197,7 @@ impl TagStore {
     async fn write_tag(&self, target: &Reference, to: Option<&(Digest, String, Vec<u8>)>) -> Result<(), RegistryError> {
         let tag = Self::tag(target);
         match (self, to) {
-            (TagStore::Registry(c), Some((_, media_type, bytes))) => {
-                c.put_manifest(&target.repository.name, tag, media_type, bytes).await.map(|_| ())
-            }
+            (TagStore::Registry(c), Some((_, media_type, bytes))) => c.put_manifest(&target.repository.name, tag, media_type, bytes).await.map(|_| ()),
             (TagStore::Registry(c), None) => c.delete_tag(&target.repository.name, tag).await,
             (TagStore::Layout(l), Some((digest, media_type, bytes))) => {
                 l.put_blob(digest, bytes)?;
@@ -315,13 +302,7 @@ fn copy_manifest<'a>(
                 copy_manifest(src, src_repo, same_registry, target, target_repo, &d.digest, stats).await?;
             }
         } else {
-            let blobs: Vec<(Digest, u64)> = m
-                .view
-                .config
-                .iter()
-                .chain(m.view.layers.iter())
-                .map(|d| (d.digest.clone(), d.size))
-                .collect();
+            let blobs: Vec<(Digest, u64)> = m.view.config.iter().chain(m.view.layers.iter()).map(|d| (d.digest.clone(), d.size)).collect();
             for (b, size) in &blobs {
                 copy_blob(src, src_repo, same_registry, target, target_repo, (b, *size), stats).await?;
             }
@@ -354,14 +335,10 @@ pub async fn push(
 ) -> Result<Pushed, RegistryError> {
     let target_repo = target.repository.name.as_str();
     let previous = store.current(target).await?;
-    if let Some(expected) = &expect_previous {
-        if &previous != expected {
-            return Err(RegistryError::TagMoved {
-                target: target.to_string(),
-                expected: expected.clone(),
-                actual: previous,
-            });
-        }
+    if let Some(expected) = &expect_previous
+        && &previous != expected
+    {
+        return Err(RegistryError::TagMoved { target: target.to_string(), expected: expected.clone(), actual: previous });
     }
     let bytes = draft.to_bytes();
     let digest = Digest::sha256(&bytes);
@@ -398,7 +375,6 @@ pub async fn push(
     }
     progress(total - 1, total, "index");
     let media_type = draft.effective_type().media_type().to_string();
-    drop(tgt);
     let id = move_tag(store, journal.clone(), "push", target.clone(), previous, Some((digest, media_type, bytes)), None).await?;
     stats.journal_id = Some(id);
     progress(total, total, "done");
@@ -464,12 +440,12 @@ async fn move_tag(
 /// Unset (always, outside tests), it does nothing.
 fn fault_point(point: &str) {
     let Ok(spec) = std::env::var("ARCHLENS_FAULT_PAUSE") else { return };
-    if let Some((p, file)) = spec.split_once(':') {
-        if p == point {
-            let _ = std::fs::write(file, point);
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            }
+    if let Some((p, file)) = spec.split_once(':')
+        && p == point
+    {
+        let _ = std::fs::write(file, point);
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
 }
@@ -526,12 +502,8 @@ pub async fn run_undo(store: TagStore, journal: &Journal, contents: &Contents, p
             });
         }
         // Moved since: by Archlens itself (a later entry made it so) or by someone else.
-        let later = contents
-            .entries
-            .iter()
-            .rev()
-            .take_while(|x| x.id != e.id)
-            .find(|x| x.target == e.target && x.digest == now && x.outcome != Outcome::Failed);
+        let later =
+            contents.entries.iter().rev().take_while(|x| x.id != e.id).find(|x| x.target == e.target && x.digest == now && x.outcome != Outcome::Failed);
         let detail = match later {
             Some(x) => format!(
                 "{} was moved since by Archlens: entry {} ({} at {}) made it {}; undo entry {} first",

@@ -54,21 +54,20 @@ pub async fn run(
     let mut binary = None;
     let mut bytes_read = 0;
     let mut partial = Vec::new();
-    if let Some(i) = selected {
+    if let Some(chosen) = selected.and_then(|i| candidates.get(i).cloned()) {
         let (manifest, cfg) = match image {
             Some(pair) => pair,
             None => {
-                let child = fetcher.manifest(repo, &candidates[i].digest).await?;
+                let child = fetcher.manifest(repo, &chosen.digest).await?;
                 let Some(c) = child.view.config.clone().filter(|_| child.view.kind.is_image()) else {
-                    return Err(not_image(&format!("an index whose {} entry is {}", candidates[i].platform, child.view.kind.label())));
+                    return Err(not_image(&format!("an index whose {} entry is {}", chosen.platform, child.view.kind.label())));
                 };
                 let (_, cfg) = fetcher.config(repo, &c).await?;
                 (child, cfg)
             }
         };
         if opts.deep {
-            let (facts, read, read_in_part) =
-                examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
+            let (facts, read, read_in_part) = examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
             binary = Some(facts);
             bytes_read = read;
             partial = read_in_part;
@@ -114,29 +113,29 @@ pub async fn repair_draft(
         Some(selected) => {
             let broken = kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "broken-entrypoint")) && !kinds.contains(&"config-mismatch");
             let label = crate::model::platform::Platform::parse_key(&selected.platform).ok();
-            if let (true, Some(label)) = (broken, label) {
-                if let Some((tag, entry)) = matching_image(fetcher, reference, &label, &selected.digest).await? {
-                    draft.remove_digest(&selected.digest);
-                    done.push(format!(
-                        "replace the {} entry {} with {} from tag {tag} (its config and entrypoint binary are {})",
-                        label.key(),
-                        selected.digest.short(),
-                        entry.digest.short(),
-                        label.key()
-                    ));
-                    draft.entries.push(entry);
-                }
+            if let (true, Some(label)) = (broken, label)
+                && let Some((tag, entry)) = matching_image(fetcher, reference, &label, &selected.digest).await?
+            {
+                draft.remove_digest(&selected.digest);
+                done.push(format!(
+                    "replace the {} entry {} with {} from tag {tag} (its config and entrypoint binary are {})",
+                    label.key(),
+                    selected.digest.short(),
+                    entry.digest.short(),
+                    label.key()
+                ));
+                draft.entries.push(entry);
             }
             if done.is_empty() {
                 done = draft.repair(&selected.digest, &kinds, config.as_ref());
             }
         }
         None if kinds.contains(&"no-match") => {
-            if let Ok(host) = crate::model::platform::Platform::parse_key(&d.host) {
-                if let Some((tag, entry)) = matching_image(fetcher, reference, &host, &top.digest).await? {
-                    done.push(format!("add a {} entry: {} from tag {tag} (its config and entrypoint binary are {})", host.key(), entry.digest.short(), host.key()));
-                    draft.entries.push(entry);
-                }
+            if let Ok(host) = crate::model::platform::Platform::parse_key(&d.host)
+                && let Some((tag, entry)) = matching_image(fetcher, reference, &host, &top.digest).await?
+            {
+                done.push(format!("add a {} entry: {} from tag {tag} (its config and entrypoint binary are {})", host.key(), entry.digest.short(), host.key()));
+                draft.entries.push(entry);
             }
         }
         None => {}
@@ -182,7 +181,9 @@ async fn matching_image(
             if crate::model::platform::config_contradicts(platform, &cfg.platform) {
                 continue;
             }
-            let Ok((facts, _, _)) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else { continue };
+            let Ok((facts, _, _)) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else {
+                continue;
+            };
             let runs = matches!(&facts, crate::model::diagnose::BinaryFacts::Found { id, .. }
                 if id.problem.is_none() && id.architecture.as_deref() == Some(platform.normalize().architecture.as_str()));
             if !runs {
@@ -258,11 +259,11 @@ pub async fn verify_binaries(
         .await;
     let mut marked = Vec::new();
     for (i, key, verdict) in checked {
-        if let (Some(v), Some(row)) = (verdict, matrix.rows.get_mut(i)) {
-            if let Some(cell) = row.cells.get_mut(&key) {
-                cell.verified = Some(v.clone());
-                marked.push((row.tag.clone(), cell.digest.clone(), v));
-            }
+        if let (Some(v), Some(row)) = (verdict, matrix.rows.get_mut(i))
+            && let Some(cell) = row.cells.get_mut(&key)
+        {
+            cell.verified = Some(v.clone());
+            marked.push((row.tag.clone(), cell.digest.clone(), v));
         }
     }
     marked

@@ -160,26 +160,27 @@ impl Fetcher {
             let mut map = self.inflight.lock().await;
             map.entry(key.clone()).or_default().clone()
         };
-        let result = cell.get_or_init(|| async {
-            if let Some(cache) = &self.cache {
-                if let Some(b) = cache.get(digest).await {
+        let result = cell
+            .get_or_init(|| async {
+                if let Some(cache) = &self.cache
+                    && let Some(b) = cache.get(digest).await
+                {
                     self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(Arc::new(b));
                 }
-            }
-            self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
-            let bytes = match kind {
-                Kind::Manifest => self.source.get_manifest(repo, digest.as_str(), declared).await?.bytes,
-                Kind::Blob => self.source.get_blob(repo, digest, declared).await?,
-            };
-            if let Some(cache) = &self.cache {
-                // A cache that cannot be written only costs speed next time.
-                let _ = cache.put(digest, &bytes).await;
-            }
-            Ok(Arc::new(bytes))
-        })
-        .await
-        .clone();
+                self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
+                let bytes = match kind {
+                    Kind::Manifest => self.source.get_manifest(repo, digest.as_str(), declared).await?.bytes,
+                    Kind::Blob => self.source.get_blob(repo, digest, declared).await?,
+                };
+                if let Some(cache) = &self.cache {
+                    // A cache that cannot be written only costs speed next time.
+                    let _ = cache.put(digest, &bytes).await;
+                }
+                Ok(Arc::new(bytes))
+            })
+            .await
+            .clone();
         if result.is_err() {
             // Failures are not kept: a later ask tries again.
             self.inflight.lock().await.remove(&key);
@@ -188,11 +189,7 @@ impl Fetcher {
     }
 
     fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
-        ManifestView::parse(bytes).map_err(|problem| RegistryError::BadManifest {
-            registry: self.source.name(),
-            what: format!("{repo}{what}"),
-            problem,
-        })
+        ManifestView::parse(bytes).map_err(|problem| RegistryError::BadManifest { registry: self.source.name(), what: format!("{repo}{what}"), problem })
     }
 
     pub async fn manifest(&self, repo: &str, digest: &Digest) -> Result<Manifest, RegistryError> {
@@ -223,19 +220,18 @@ impl Fetcher {
     /// from the cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
-        if let Source::Registry(c) = &self.source {
-            if c.resolves_with_head() {
-                if let Some((digest, _)) = c.head_manifest(repo, tag).await? {
-                    return self.manifest(repo, &digest).await;
-                }
-            }
+        if let Source::Registry(c) = &self.source
+            && c.resolves_with_head()
+            && let Some((digest, _)) = c.head_manifest(repo, tag).await?
+        {
+            return self.manifest(repo, &digest).await;
         }
         self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
         let f = self.source.get_manifest(repo, tag, None).await?;
-        if let Some(cache) = &self.cache {
-            if cache.get(&f.digest).await.is_none() {
-                let _ = cache.put(&f.digest, &f.bytes).await;
-            }
+        if let Some(cache) = &self.cache
+            && cache.get(&f.digest).await.is_none()
+        {
+            let _ = cache.put(&f.digest, &f.bytes).await;
         }
         let view = self.view(repo, &format!(":{tag}"), &f.bytes)?;
         Ok(Manifest { digest: f.digest, bytes: Arc::new(f.bytes), view })
@@ -288,10 +284,8 @@ impl Fetcher {
             ManifestKind::DockerList | ManifestKind::OciIndex => {
                 let entries = m.view.entries();
                 let attestations = entries.iter().filter(|e| e.is_attestation).count();
-                let attestation_of: HashMap<Digest, Digest> = entries
-                    .iter()
-                    .filter_map(|e| e.attests.clone().map(|a| (a, e.descriptor.digest.clone())))
-                    .collect();
+                let attestation_of: HashMap<Digest, Digest> =
+                    entries.iter().filter_map(|e| e.attests.clone().map(|a| (a, e.descriptor.digest.clone()))).collect();
                 let images: Vec<_> = entries.into_iter().filter(|e| !e.is_attestation).collect();
                 let details = futures::future::join_all(images.iter().map(|e| self.child(repo, &e.descriptor))).await;
                 let children = images
@@ -341,12 +335,7 @@ impl Fetcher {
 
     /// The matrix of `tags`, rows in the order given. `progress(done, total)` is called as
     /// each tag completes.
-    pub async fn matrix(
-        &self,
-        repo: &Repository,
-        tags: Vec<String>,
-        mut progress: impl FnMut(usize, usize, &TagResult),
-    ) -> Matrix {
+    pub async fn matrix(&self, repo: &Repository, tags: Vec<String>, mut progress: impl FnMut(usize, usize, &TagResult)) -> Matrix {
         let total = tags.len();
         let concurrency = self.concurrency();
         let mut results: Vec<Option<TagResult>> = vec![None; total];
@@ -358,7 +347,9 @@ impl Fetcher {
         while let Some((i, r)) = stream.next().await {
             done += 1;
             progress(done, total, &r);
-            results[i] = Some(r);
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
         }
         let rows = results.into_iter().flatten().collect();
         Matrix::build(&repo.to_string(), rows)
@@ -385,19 +376,13 @@ impl Fetcher {
             }))
             .await;
             for (e, (compressed_size, error)) in list.into_iter().zip(sizes) {
-                entries.push(EntryDetail {
-                    descriptor: e.descriptor,
-                    is_attestation: e.is_attestation,
-                    attests: e.attests,
-                    compressed_size,
-                    error,
-                });
+                entries.push(EntryDetail { descriptor: e.descriptor, is_attestation: e.is_attestation, attests: e.attests, compressed_size, error });
             }
-        } else if let Some(c) = &manifest.view.config {
-            if manifest.view.kind.is_image() {
-                let (bytes, cfg) = self.config(repo, c).await?;
-                config = Some((c.digest.clone(), bytes, cfg));
-            }
+        } else if let Some(c) = &manifest.view.config
+            && manifest.view.kind.is_image()
+        {
+            let (bytes, cfg) = self.config(repo, c).await?;
+            config = Some((c.digest.clone(), bytes, cfg));
         }
         Ok(Inspection { reference: reference.clone(), manifest, entries, config })
     }

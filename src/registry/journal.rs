@@ -111,10 +111,10 @@ pub fn path() -> Option<PathBuf> {
 /// Archlens's data folder: `$ARCHLENS_DATA_DIR`, else `~/.local/share/archlens` (the platform's
 /// equivalent elsewhere). The journal and the app's log live here.
 pub fn data_dir() -> Option<PathBuf> {
-    if let Ok(d) = std::env::var("ARCHLENS_DATA_DIR") {
-        if !d.is_empty() {
-            return Some(PathBuf::from(d));
-        }
+    if let Ok(d) = std::env::var("ARCHLENS_DATA_DIR")
+        && !d.is_empty()
+    {
+        return Some(PathBuf::from(d));
     }
     directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.data_dir().to_path_buf())
 }
@@ -139,14 +139,7 @@ impl Journal {
 
     /// Record the intent to move `target` from `previous` to `digest`, durably, and return its
     /// id. Call before the write that moves the tag.
-    pub fn begin(
-        &self,
-        action: &str,
-        target: &str,
-        previous: Option<&Digest>,
-        digest: Option<&Digest>,
-        undoes: Option<&str>,
-    ) -> std::io::Result<String> {
+    pub fn begin(&self, action: &str, target: &str, previous: Option<&Digest>, digest: Option<&Digest>, undoes: Option<&str>) -> std::io::Result<String> {
         self.append_with(|contents| {
             let next = contents.entries.iter().filter_map(|e| e.id.parse::<u64>().ok()).max().unwrap_or(0) + 1;
             let id = next.to_string();
@@ -167,19 +160,7 @@ impl Journal {
     /// Record the outcome of the move `id`.
     pub fn finish(&self, id: &str, outcome: Outcome) -> std::io::Result<()> {
         self.append_with(|_| {
-            (
-                Line {
-                    id: Some(id.to_string()),
-                    time: now(),
-                    action: None,
-                    target: None,
-                    previous: None,
-                    digest: None,
-                    undoes: None,
-                    outcome: Some(outcome),
-                },
-                (),
-            )
+            (Line { id: Some(id.to_string()), time: now(), action: None, target: None, previous: None, digest: None, undoes: None, outcome: Some(outcome) }, ())
         })
     }
 

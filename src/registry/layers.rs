@@ -263,8 +263,11 @@ impl Read for ChunkReader {
                 None => return Ok(0),
             }
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        let n = out.len().min(rest.len());
+        if let (Some(to), Some(from)) = (out.get_mut(..n), rest.get(..n)) {
+            to.copy_from_slice(from);
+        }
         self.pos += n;
         Ok(n)
     }
@@ -314,11 +317,7 @@ impl LayerReader {
             if got != layer.size {
                 return Err(other(format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)));
             }
-            actual.map_err(|mismatch| RegistryError::DigestMismatch {
-                registry: self.source.name(),
-                what: format!("layer {}", layer.digest),
-                mismatch,
-            })
+            actual.map_err(|mismatch| RegistryError::DigestMismatch { registry: self.source.name(), what: format!("layer {}", layer.digest), mismatch })
         };
         match &self.source {
             Source::Layout(l) => {
@@ -381,9 +380,7 @@ impl LayerReader {
                 loop {
                     if self.bytes_read.load(Ordering::Relaxed) >= self.max_bytes {
                         let _ = tx
-                            .send(Err(RegistryError::Other {
-                                detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max_bytes),
-                            }))
+                            .send(Err(RegistryError::Other { detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max_bytes) }))
                             .await;
                         break;
                     }
@@ -489,9 +486,7 @@ impl LayerReader {
                                 Some(prog) => match self.search_path(&prog, path_env).await? {
                                     Some(p) => p,
                                     None => {
-                                        return Ok(BinaryFacts::Unknown {
-                                            reason: format!("/{path} runs `{prog}` through env, and no {prog} is on PATH"),
-                                        });
+                                        return Ok(BinaryFacts::Unknown { reason: format!("/{path} runs `{prog}` through env, and no {prog} is on PATH") });
                                     }
                                 },
                                 None => interp,
@@ -600,20 +595,9 @@ pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
         let name = if rest.contains('.') { rest } else { format!("{rest}.exe") };
         return Some((name, system));
     }
-    let path_env: Vec<String> = config
-        .env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(DEFAULT_PATH)
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect();
-    let start = if first.contains('/') && !first.starts_with('/') {
-        join(config.working_dir.as_deref().unwrap_or("/"), &first)
-    } else {
-        first
-    };
+    let path_env: Vec<String> =
+        config.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH).split(':').filter(|d| !d.is_empty()).map(str::to_string).collect();
+    let start = if first.contains('/') && !first.starts_with('/') { join(config.working_dir.as_deref().unwrap_or("/"), &first) } else { first };
     Some((start, path_env))
 }
 
@@ -640,8 +624,8 @@ pub fn first_program(command: &str) -> Result<String, String> {
         }
     };
     const BUILTINS: &[&str] = &[
-        "cd", "set", "echo", "printf", "export", "if", "for", "while", "until", "case", "[", "[[", "test", "true", "false", ":", ".",
-        "source", "eval", "trap", "ulimit", "umask", "wait", "read", "shift", "{", "!",
+        "cd", "set", "echo", "printf", "export", "if", "for", "while", "until", "case", "[", "[[", "test", "true", "false", ":", ".", "source", "eval", "trap",
+        "ulimit", "umask", "wait", "read", "shift", "{", "!",
     ];
     if BUILTINS.contains(&word) {
         return Err(format!("`{word}` is a shell builtin"));
@@ -677,11 +661,8 @@ pub async fn examine(
         if !shell_problem {
             result = match first_program(command) {
                 Ok(program) => {
-                    let program = if program.contains('/') && !program.starts_with('/') {
-                        join(config.working_dir.as_deref().unwrap_or("/"), &program)
-                    } else {
-                        program
-                    };
+                    let program =
+                        if program.contains('/') && !program.starts_with('/') { join(config.working_dir.as_deref().unwrap_or("/"), &program) } else { program };
                     match resolve_start(&mut reader, &program, &path_env).await {
                         Ok(BinaryFacts::Found { path, id, mut via }) => {
                             via.insert(0, format!("{shell_path} -c"));
@@ -758,9 +739,11 @@ mod tests {
 
     #[test]
     fn windows_entrypoints_live_under_files() {
-        let mut c = ImageConfig::default();
-        c.platform = crate::model::Platform::new("windows", "amd64", "");
-        c.entrypoint = vec!["C:\\app\\server.exe".into()];
+        let mut c = ImageConfig {
+            platform: crate::model::Platform::new("windows", "amd64", ""),
+            entrypoint: vec!["C:\\app\\server.exe".into()],
+            ..ImageConfig::default()
+        };
         assert_eq!(entrypoint(&c).unwrap().0, "Files/app/server.exe");
         c.entrypoint = vec!["cmd".into(), "/S".into()];
         let (start, path) = entrypoint(&c).unwrap();
@@ -769,8 +752,7 @@ mod tests {
 
     #[test]
     fn shell_form_commands() {
-        let mut c = ImageConfig::default();
-        c.cmd = vec!["/bin/sh".into(), "-c".into(), "myapp --serve".into()];
+        let mut c = ImageConfig { cmd: vec!["/bin/sh".into(), "-c".into(), "myapp --serve".into()], ..ImageConfig::default() };
         assert_eq!(shell_command(&c).as_deref(), Some("myapp --serve"));
         c.cmd = vec!["bash".into(), "-ec".into(), "exec ./run".into()];
         assert_eq!(shell_command(&c).as_deref(), Some("exec ./run"));
@@ -801,7 +783,13 @@ mod tests {
         let t = tar_bytes(&[Entry::file("a", b"hello")]);
         let gz = compress(&t, Compression::Gzip);
         let zst = compress(&t, Compression::Zstd);
-        for (bytes, mt) in [(&gz, "application/vnd.oci.image.layer.v1.tar+gzip"), (&zst, "application/vnd.oci.image.layer.v1.tar+zstd"), (&gz, "application/octet-stream"), (&zst, ""), (&t, "application/vnd.oci.image.layer.v1.tar")] {
+        for (bytes, mt) in [
+            (&gz, "application/vnd.oci.image.layer.v1.tar+gzip"),
+            (&zst, "application/vnd.oci.image.layer.v1.tar+zstd"),
+            (&gz, "application/octet-stream"),
+            (&zst, ""),
+            (&t, "application/vnd.oci.image.layer.v1.tar"),
+        ] {
             let r = decompressed(&bytes[..], mt).unwrap();
             assert!(matches!(scan_tar(r, "a").unwrap(), Some(Hit::File { ref head }) if head == b"hello"), "{mt}");
         }

@@ -32,11 +32,7 @@ impl Layout {
             .manifests
             .iter()
             .map(|d| {
-                let tag = d
-                    .annotations
-                    .get(REF_NAME)
-                    .map(|r| tag_of_ref_name(r).to_string())
-                    .unwrap_or_else(|| format!("@{}", d.digest.short()));
+                let tag = d.annotations.get(REF_NAME).map(|r| tag_of_ref_name(r).to_string()).unwrap_or_else(|| format!("@{}", d.digest.short()));
                 (tag, d.digest.clone(), d.media_type.clone())
             })
             .collect();
@@ -79,9 +75,11 @@ impl Layout {
         let (digest, media_type) = match Digest::parse(reference) {
             Ok(d) => (d, None),
             Err(_) => {
-                let (_, d, m) = self.refs.iter().find(|(t, _, _)| t == reference).ok_or_else(|| {
-                    RegistryError::NotFound { registry: self.name(), what: format!("tag {reference}") }
-                })?;
+                let (_, d, m) = self
+                    .refs
+                    .iter()
+                    .find(|(t, _, _)| t == reference)
+                    .ok_or_else(|| RegistryError::NotFound { registry: self.name(), what: format!("tag {reference}") })?;
                 (d.clone(), Some(m.clone()))
             }
         };
@@ -100,11 +98,7 @@ pub struct LayoutRef<'a> {
 }
 
 /// Write an OCI image layout: the blobs (manifests included) and an index.json naming `refs`.
-pub fn write_layout<'a>(
-    root: &Path,
-    blobs: impl IntoIterator<Item = &'a [u8]>,
-    refs: &[LayoutRef<'_>],
-) -> Result<(), RegistryError> {
+pub fn write_layout<'a>(root: &Path, blobs: impl IntoIterator<Item = &'a [u8]>, refs: &[LayoutRef<'_>]) -> Result<(), RegistryError> {
     let io = |e: std::io::Error| RegistryError::Other { detail: format!("writing {}: {e}", root.display()) };
     let dir = root.join("blobs/sha256");
     std::fs::create_dir_all(&dir).map_err(io)?;
@@ -175,9 +169,8 @@ impl LayoutTarget {
         let index = self.root.join("index.json");
         match std::fs::read(&marker) {
             Ok(bytes) => {
-                parse_layout_marker(&bytes).map_err(|e| RegistryError::Other {
-                    detail: format!("{}: oci-layout: {e}; is this an OCI image layout?", self.root.display()),
-                })?;
+                parse_layout_marker(&bytes)
+                    .map_err(|e| RegistryError::Other { detail: format!("{}: oci-layout: {e}; is this an OCI image layout?", self.root.display()) })?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let empty = match std::fs::read_dir(&self.root) {
@@ -187,10 +180,7 @@ impl LayoutTarget {
                 };
                 if !empty && !index.exists() {
                     return Err(RegistryError::Other {
-                        detail: format!(
-                            "{} is neither an OCI image layout nor empty; name a new or empty folder",
-                            self.root.display()
-                        ),
+                        detail: format!("{} is neither an OCI image layout nor empty; name a new or empty folder", self.root.display()),
                     });
                 }
                 std::fs::create_dir_all(&self.root).map_err(|e| self.io("creating the folder", e))?;
@@ -228,11 +218,7 @@ impl LayoutTarget {
     pub fn tagged(&self, tag: &str) -> Result<Option<Digest>, RegistryError> {
         let Some(index) = self.index()? else { return Ok(None) };
         let entries = index.get("manifests").and_then(|m| m.as_array()).cloned().unwrap_or_default();
-        Ok(entries
-            .iter()
-            .rev()
-            .find(|e| Self::names(e, tag))
-            .and_then(|e| e.get("digest").and_then(|d| d.as_str()).and_then(|d| Digest::parse(d).ok())))
+        Ok(entries.iter().rev().find(|e| Self::names(e, tag)).and_then(|e| e.get("digest").and_then(|d| d.as_str()).and_then(|d| Digest::parse(d).ok())))
     }
 
     /// Whether the folder holds `digest` with the right content (read in pieces, however big).
@@ -273,9 +259,8 @@ impl LayoutTarget {
     /// A blob written as it arrives: at most `size` bytes, checked against `digest` at the end
     /// before it takes its name.
     pub fn blob_sink(&self, digest: &Digest, size: u64) -> Result<BlobSink, RegistryError> {
-        let hasher = crate::model::digest::StreamHasher::for_digest(digest).ok_or_else(|| RegistryError::Other {
-            detail: format!("{digest}: its algorithm cannot be verified, so it is not written"),
-        })?;
+        let hasher = crate::model::digest::StreamHasher::for_digest(digest)
+            .ok_or_else(|| RegistryError::Other { detail: format!("{digest}: its algorithm cannot be verified, so it is not written") })?;
         let path = self.blob_path(digest);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.io("creating blobs/", e))?;
@@ -288,9 +273,7 @@ impl LayoutTarget {
     /// Point `tag` at `to` (`(digest, media type, size)`), or remove it (`None`), rewriting
     /// `index.json` by rename. Entries of other tags are kept as they are.
     pub fn set_tag(&self, tag: &str, to: Option<(&Digest, &str, u64)>) -> Result<(), RegistryError> {
-        let mut index = self.index()?.ok_or_else(|| RegistryError::Other {
-            detail: format!("{} has no index.json", self.root.display()),
-        })?;
+        let mut index = self.index()?.ok_or_else(|| RegistryError::Other { detail: format!("{} has no index.json", self.root.display()) })?;
         let mut entries: Vec<serde_json::Value> = index.get("manifests").and_then(|m| m.as_array()).cloned().unwrap_or_default();
         entries.retain(|e| !Self::names(e, tag));
         if let Some((digest, media_type, size)) = to {
@@ -321,9 +304,7 @@ impl BlobSink {
         use std::io::Write as _;
         self.written += chunk.len() as u64;
         if self.written > self.size {
-            return Err(RegistryError::Other {
-                detail: format!("{}: more bytes than the {} its descriptor declares", self.digest, self.size),
-            });
+            return Err(RegistryError::Other { detail: format!("{}: more bytes than the {} its descriptor declares", self.digest, self.size) });
         }
         if let Some(h) = &mut self.hasher {
             h.update(chunk);
@@ -337,9 +318,7 @@ impl BlobSink {
     /// Check size and digest, then give the blob its name.
     pub fn finish(mut self) -> Result<(), RegistryError> {
         if self.written != self.size {
-            return Err(RegistryError::Other {
-                detail: format!("{}: {} bytes arrived, its descriptor declares {}", self.digest, self.written, self.size),
-            });
+            return Err(RegistryError::Other { detail: format!("{}: {} bytes arrived, its descriptor declares {}", self.digest, self.written, self.size) });
         }
         if let Some(h) = self.hasher.take() {
             h.verify(&self.digest).map_err(|mismatch| RegistryError::DigestMismatch {

@@ -13,9 +13,7 @@ use super::error::RegistryError;
 /// The `certs.d` folders searched, most specific first.
 pub fn certs_d_roots() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    let config = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
     if let Some(c) = config {
         v.push(c.join("containers/certs.d"));
     }

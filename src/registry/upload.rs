@@ -27,24 +27,30 @@ pub fn transfer_time(timeout: Duration, size: u64) -> Duration {
 pub enum Mount {
     Mounted,
     /// The registry did not mount but opened an upload session at `location`.
-    Declined { location: String },
+    Declined {
+        location: String,
+    },
     /// The registry refused it (typically: no `pull` on the source for this account).
-    Refused { detail: String },
+    Refused {
+        detail: String,
+    },
 }
 
 /// Where a blob's bytes come from.
 pub enum BlobBody {
     Bytes(Vec<u8>),
     /// Streamed from another registry's blob, never held whole.
-    From { client: Arc<RegistryClient>, repo: String },
+    From {
+        client: Arc<RegistryClient>,
+        repo: String,
+    },
 }
 
 impl RegistryClient {
     /// Cross-repository mount of `digest` from `from` into `repo`.
     pub async fn mount(&self, repo: &str, from: &str, digest: &Digest) -> Result<Mount, RegistryError> {
         let scope = format!("{} {}", repo_scope(repo, "pull,push"), repo_scope(from, "pull"));
-        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/")))
-            .map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/"))).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
         url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
         match self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await {
             Ok(r) if r.status == 201 => Ok(Mount::Mounted),
@@ -58,7 +64,8 @@ impl RegistryClient {
     /// Open an upload session in `repo`: its location.
     async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
         let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
-        let r = self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await?;
+        let r =
+            self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await?;
         if r.status != 202 {
             return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
         }

@@ -73,24 +73,15 @@ pub struct ComposerState {
     file_request: Option<RequestId>,
 }
 
-impl Default for Loadable<TargetState> {
-    fn default() -> Self {
-        Loadable::NotRequested
-    }
-}
-
-impl Default for Loadable<PushResult> {
-    fn default() -> Self {
-        Loadable::NotRequested
-    }
-}
-
 /// What the user did in the composer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComposerAction {
     Open,
     /// Open the fix a diagnosis of the reference proposes, as a draft over that index.
-    Repair { reference: Reference, diagnosis: Box<crate::model::diagnose::Diagnosis> },
+    Repair {
+        reference: Reference,
+        diagnosis: Box<crate::model::diagnose::Diagnosis>,
+    },
     /// Start from an existing index (replaces the draft; asks first if it is not empty).
     EditReference(Reference),
     /// Yes, replace the draft with the index waiting in `confirm_replace`.
@@ -102,14 +93,20 @@ pub enum ComposerAction {
     /// Add the reference typed in `add_input`.
     AddTyped,
     Close,
-    Add { source: SourceRef, reference: Reference },
+    Add {
+        source: SourceRef,
+        reference: Reference,
+    },
     Remove(usize),
     /// The platform text of an entry changed.
     PlatformEdited(usize),
     SetType(Option<IndexType>),
     AddAnnotation,
     RemoveAnnotation(String),
-    RemoveEntryAnnotation { entry: usize, key: String },
+    RemoveEntryAnnotation {
+        entry: usize,
+        key: String,
+    },
     CheckTarget,
     ConfirmOverwrite,
     Push,
@@ -154,8 +151,7 @@ impl ComposerState {
     }
 
     fn sync_inputs(&mut self) {
-        self.platform_inputs =
-            self.draft.entries.iter().map(|e| if e.has_platform() { editable_platform(&e.platform) } else { String::new() }).collect();
+        self.platform_inputs = self.draft.entries.iter().map(|e| if e.has_platform() { editable_platform(&e.platform) } else { String::new() }).collect();
     }
 
     /// Nothing in the draft yet (no entries, no annotations).
@@ -366,10 +362,10 @@ impl ComposerState {
                 Vec::new()
             }
             ComposerAction::PlatformEdited(i) => {
-                if let (Some(text), Some(e)) = (self.platform_inputs.get(i), self.draft.entries.get_mut(i)) {
-                    if let Ok(p) = parse_platform_input(text) {
-                        e.platform = p;
-                    }
+                if let (Some(text), Some(e)) = (self.platform_inputs.get(i), self.draft.entries.get_mut(i))
+                    && let Ok(p) = parse_platform_input(text)
+                {
+                    e.platform = p;
                 }
                 Vec::new()
             }

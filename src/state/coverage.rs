@@ -82,9 +82,7 @@ impl CoverageState {
                 self.open = true;
                 // The first time, a registry whose catalog is public is read at once.
                 match registry {
-                    Some(r) if self.coverage.is_none() && !self.is_running() && !r.hides_catalog() => {
-                        self.handle(CoverageAction::Run, Some(r), next_id)
-                    }
+                    Some(r) if self.coverage.is_none() && !self.is_running() && !r.hides_catalog() => self.handle(CoverageAction::Run, Some(r), next_id),
                     _ => Vec::new(),
                 }
             }

@@ -16,12 +16,18 @@ use crate::settings::{Settings, remember};
 use crate::worker::{Command, Details, Event, RequestId, SourceRef};
 
 /// Data that may be loading, keeping what was on screen while it does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Loadable<T> {
+    #[default]
     NotRequested,
-    Pending { previous: Option<T> },
+    Pending {
+        previous: Option<T>,
+    },
     Ready(T),
-    Failed { error: String, previous: Option<T> },
+    Failed {
+        error: String,
+        previous: Option<T>,
+    },
 }
 
 impl<T> Loadable<T> {
@@ -61,9 +67,15 @@ pub enum UiAction {
     OpenLayout(PathBuf),
     Refresh,
     Cancel,
-    Select { tag: String, platform: Option<String> },
+    Select {
+        tag: String,
+        platform: Option<String>,
+    },
     /// Move the cursor in the matrix by rows and columns.
-    MoveCursor { rows: i64, cols: i64 },
+    MoveCursor {
+        rows: i64,
+        cols: i64,
+    },
     /// Show details of the selection.
     OpenDetails,
     /// Hide the details panel.
@@ -266,6 +278,8 @@ impl AppState {
 
     /// The platform key the host would pick in `row`, by containerd's rules, and whether it
     /// is an exact match or a fallback.
+    // `select` returns an index into `platforms`, built one per key.
+    #[allow(clippy::indexing_slicing)]
     pub fn host_pick(&self, row: &Row) -> Option<(String, MatchKind)> {
         let host = self.host_platform()?;
         let m = Matcher::only(&host);
@@ -280,19 +294,16 @@ impl AppState {
     }
 
     /// Recompute visible rows and shared digests if the matrix or the filters changed.
+    // `visible` holds indices from `0..m.rows.len()`, and `keys` and `picks` have one entry
+    // per row, so every index is in range.
+    #[allow(clippy::indexing_slicing)]
     pub fn derive(&mut self) {
         let Some(mv) = &self.matrix else {
             self.derived = Derived::default();
             return;
         };
-        let key = (
-            mv.revision,
-            self.tag_filter.clone(),
-            self.only_missing.clone(),
-            self.settings.sort_by_version,
-            mv.title.clone(),
-            self.settings.host.clone(),
-        );
+        let key =
+            (mv.revision, self.tag_filter.clone(), self.only_missing.clone(), self.settings.sort_by_version, mv.title.clone(), self.settings.host.clone());
         if key == self.derived.key {
             return;
         }
@@ -302,8 +313,7 @@ impl AppState {
         let mut visible: Vec<usize> = (0..m.rows.len())
             .filter(|&i| {
                 let r = &m.rows[i];
-                let name_ok = filter.is_empty()
-                    || if globby { glob_match(filter, &r.tag) } else { r.tag.contains(filter) };
+                let name_ok = filter.is_empty() || if globby { glob_match(filter, &r.tag) } else { r.tag.contains(filter) };
                 let missing_ok = self.only_missing.as_ref().is_none_or(|k| Matrix::lacks(r, k));
                 name_ok && missing_ok
             })
@@ -322,12 +332,8 @@ impl AppState {
             Some(host) => {
                 // Rank each column once; a row's pick is its best-ranked cell.
                 let matcher = Matcher::only(&host);
-                let ranked: HashMap<&str, (usize, &Platform)> = m
-                    .keys()
-                    .iter()
-                    .zip(&m.platforms)
-                    .filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p))))
-                    .collect();
+                let ranked: HashMap<&str, (usize, &Platform)> =
+                    m.keys().iter().zip(&m.platforms).filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p)))).collect();
                 m.rows
                     .iter()
                     .map(|row| {
@@ -348,11 +354,8 @@ impl AppState {
                     .collect()
             }
         };
-        let host_no_match = if self.host_platform().is_some() {
-            visible.iter().filter(|&&i| m.rows[i].kind != RowKind::Error && picks[i].is_none()).count()
-        } else {
-            0
-        };
+        let host_no_match =
+            if self.host_platform().is_some() { visible.iter().filter(|&&i| m.rows[i].kind != RowKind::Error && picks[i].is_none()).count() } else { 0 };
         self.derived = Derived { key, visible, shared: by, missing, host_no_match, picks };
     }
 
@@ -382,9 +385,7 @@ impl AppState {
                     self.connection = Loadable::Ready(true);
                     self.signed_in_as = Some((username, kept));
                     // What was refused before may be readable now.
-                    if matches!(self.repos, Loadable::Failed { .. } | Loadable::NotRequested)
-                        && !registry.hides_catalog()
-                    {
+                    if matches!(self.repos, Loadable::Failed { .. } | Loadable::NotRequested) && !registry.hides_catalog() {
                         let rid = self.id();
                         self.repos_request = Some(rid);
                         self.repos = Loadable::Pending { previous: None };
@@ -392,12 +393,10 @@ impl AppState {
                     }
                 }
             }
-            Event::SignedOut { registry, .. } => {
-                if self.registry.as_ref() == Some(&registry) {
-                    self.signed_in_as = None;
-                    // Connect again: whatever credentials files say now applies.
-                    follow_up = self.handle(UiAction::Connect(registry.name().to_string()));
-                }
+            Event::SignedOut { registry, .. } if self.registry.as_ref() == Some(&registry) => {
+                self.signed_in_as = None;
+                // Connect again: whatever credentials files say now applies.
+                follow_up = self.handle(UiAction::Connect(registry.name().to_string()));
             }
             Event::ReposPage { repos, next, .. } if Some(id) == self.repos_request => {
                 self.repos_request = None;
@@ -446,10 +445,8 @@ impl AppState {
                 }
                 if self.details_request == Some(id) {
                     self.details_request = None;
-                    self.details = Loadable::Failed {
-                        error: "cancelled".into(),
-                        previous: std::mem::replace(&mut self.details, Loadable::NotRequested).into_value(),
-                    };
+                    self.details =
+                        Loadable::Failed { error: "cancelled".into(), previous: std::mem::replace(&mut self.details, Loadable::NotRequested).into_value() };
                 }
             }
             Event::Inspected { details, .. } if Some(id) == self.details_request => {
@@ -755,13 +752,7 @@ impl AppState {
                 self.sign_in.request = Some(id);
                 self.sign_in.error = None;
                 let password = std::mem::take(&mut self.sign_in.password);
-                vec![Command::SignIn {
-                    id,
-                    registry,
-                    username: self.sign_in.username.trim().to_string(),
-                    password,
-                    remember: self.sign_in.remember,
-                }]
+                vec![Command::SignIn { id, registry, username: self.sign_in.username.trim().to_string(), password, remember: self.sign_in.remember }]
             }
             UiAction::Coverage(a) => {
                 let mut next = self.next_id;
@@ -825,7 +816,11 @@ impl AppState {
         // A bare tag or digest means the open repository.
         let full = match &self.matrix {
             Some(mv) if typed.starts_with('@') || !typed.contains(['/', '@']) && !typed.contains(':') => {
-                if typed.starts_with('@') { format!("{}{typed}", mv.repository) } else { format!("{}:{typed}", mv.repository) }
+                if typed.starts_with('@') {
+                    format!("{}{typed}", mv.repository)
+                } else {
+                    format!("{}:{typed}", mv.repository)
+                }
             }
             Some(mv) if !typed.contains('/') && typed.contains(':') && Digest::parse(&typed).is_ok() => format!("{}@{typed}", mv.repository),
             _ => typed,
@@ -884,6 +879,8 @@ impl AppState {
         }
     }
 
+    // `visible` is not empty and holds row indices; `r` is clamped to its range.
+    #[allow(clippy::indexing_slicing)]
     fn move_cursor(&mut self, rows: i64, cols: i64) {
         let Some(mv) = &self.matrix else { return };
         let visible = &self.derived.visible;

@@ -1,6 +1,6 @@
 use super::*;
-use crate::model::matrix::{Child, TagOutcome, TagResult};
 use crate::model::manifest::ManifestKind;
+use crate::model::matrix::{Child, TagOutcome, TagResult};
 use crate::model::platform::MatchKind;
 use crate::model::reference::Registry;
 
@@ -279,10 +279,8 @@ fn add_amd64_entry(s: &mut AppState) {
         missing: false,
         raw: None,
     };
-    let cmds = s.handle(UiAction::Composer(A::Add {
-        source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()),
-        reference: entry.source.clone(),
-    }));
+    let cmds =
+        s.handle(UiAction::Composer(A::Add { source: SourceRef::Registry(Registry::parse("127.0.0.1:5000").unwrap()), reference: entry.source.clone() }));
     let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
     s.apply(Event::DraftEntries { id, entries: vec![entry] });
 }

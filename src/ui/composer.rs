@@ -31,10 +31,7 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     });
     if let Some(r) = state.composer.confirm_replace.clone() {
         ui.group(|ui| {
-            ui.label(format!(
-                "Replace the current draft ({}) with {r}?",
-                crate::model::units::count(state.composer.draft.entries.len(), "entry", "entries")
-            ));
+            ui.label(format!("Replace the current draft ({}) with {r}?", crate::model::units::count(state.composer.draft.entries.len(), "entry", "entries")));
             ui.horizontal(|ui| {
                 if ui.button("Replace").clicked() {
                     actions.push(UiAction::Composer(A::ConfirmReplace));
@@ -55,9 +52,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     let c = &mut state.composer;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Target tag");
-        let e = ui
-            .add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(260.0))
-            .labelled_by(l.id);
+        let e = ui.add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(260.0)).labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) || ui.button("Check target").clicked() {
             actions.push(UiAction::Composer(A::CheckTarget));
         }
@@ -106,9 +101,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             actions.push(UiAction::AddSelectionToDraft);
         }
         let l = ui.label("or reference");
-        let e = ui
-            .add(egui::TextEdit::singleline(&mut c.add_input).hint_text("host/repo:tag or @digest").desired_width(260.0))
-            .labelled_by(l.id);
+        let e = ui.add(egui::TextEdit::singleline(&mut c.add_input).hint_text("host/repo:tag or @digest").desired_width(260.0)).labelled_by(l.id);
         let enter = e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Add").clicked() || enter) && !c.add_input.trim().is_empty() {
             actions.push(UiAction::Composer(A::AddTyped));
@@ -126,8 +119,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         ui.strong("From");
         ui.strong("");
         ui.end_row();
-        for i in 0..c.draft.entries.len() {
-            let e = c.draft.entries[i].clone();
+        for (i, e) in c.draft.entries.clone().into_iter().enumerate() {
             if e.attests().is_some() {
                 ui.label(format!("attestation of {}", e.attests().map(|d| d.short()).unwrap_or_default()));
             } else if let Some(text) = c.platform_inputs.get_mut(i) {
@@ -278,15 +270,15 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                 actions.push(UiAction::Cancel);
             }
         }
-        if ui.button("Export…").clicked() {
-            if let Some(p) = rfd::FileDialog::new().set_file_name("draft.json").save_file() {
-                actions.push(UiAction::Composer(A::Export(p)));
-            }
+        if ui.button("Export…").clicked()
+            && let Some(p) = rfd::FileDialog::new().set_file_name("draft.json").save_file()
+        {
+            actions.push(UiAction::Composer(A::Export(p)));
         }
-        if ui.button("Import…").clicked() {
-            if let Some(p) = rfd::FileDialog::new().add_filter("Archlens draft", &["json"]).pick_file() {
-                actions.push(UiAction::Composer(A::Import(p)));
-            }
+        if ui.button("Import…").clicked()
+            && let Some(p) = rfd::FileDialog::new().add_filter("Archlens draft", &["json"]).pick_file()
+        {
+            actions.push(UiAction::Composer(A::Import(p)));
         }
     });
     match &c.push {

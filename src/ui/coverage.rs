@@ -227,10 +227,10 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &CoverageRow, keys: &[Stri
             Some(cell) => {
                 let text = cell.compressed_size.map(human_bytes).unwrap_or_else(|| "present".into());
                 let mut t = RichText::new(text);
-                if fit.platform.as_deref() == Some(k.as_str()) {
-                    if let Some(bg) = fit_color(ui, fit.word()) {
-                        t = t.background_color(bg);
-                    }
+                if fit.platform.as_deref() == Some(k.as_str())
+                    && let Some(bg) = fit_color(ui, fit.word())
+                {
+                    t = t.background_color(bg);
                 }
                 ui.label(t).on_hover_text(format!("{k}: {}", cell.digest));
             }

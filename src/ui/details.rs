@@ -52,16 +52,14 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
     egui::ScrollArea::vertical().id_salt("details_scroll").show(ui, |ui| {
         egui::Grid::new("details_summary").num_columns(2).show(ui, |ui| {
             ui.label("Reference");
-            ui.add(egui::Label::new(RichText::new(d.reference.to_string()).monospace()).truncate())
-                .on_hover_text(d.reference.to_string());
+            ui.add(egui::Label::new(RichText::new(d.reference.to_string()).monospace()).truncate()).on_hover_text(d.reference.to_string());
             ui.end_row();
             ui.label("Digest");
             ui.add(egui::Label::new(RichText::new(d.digest.to_string()).monospace()).truncate())
                 .on_hover_text(format!("{}\nsha256 of the original bytes", d.digest));
             ui.end_row();
             ui.label("Media type");
-            ui.add(egui::Label::new(format!("{} ({})", d.media_type, d.kind.label())).truncate())
-                .on_hover_text(&d.media_type);
+            ui.add(egui::Label::new(format!("{} ({})", d.media_type, d.kind.label())).truncate()).on_hover_text(&d.media_type);
             ui.end_row();
             ui.label("Size");
             ui.label(format!("{} bytes", d.size));
@@ -79,11 +77,7 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
             if ui.button("Copy digest").clicked() {
                 ui.ctx().copy_text(d.digest.to_string());
             }
-            let platform = state
-                .selection
-                .as_ref()
-                .and_then(|s| s.platform.clone())
-                .or_else(|| d.config.as_ref().map(|(_, c)| c.platform.docker_flag()));
+            let platform = state.selection.as_ref().and_then(|s| s.platform.clone()).or_else(|| d.config.as_ref().map(|(_, c)| c.platform.docker_flag()));
             let pull = match &platform {
                 Some(p) => format!("docker pull --platform {} {repo}@{}", p.split(':').next().unwrap_or(p), d.digest),
                 None => format!("docker pull {repo}@{}", d.digest),

@@ -27,6 +27,8 @@ pub fn column_width(key: &str) -> f32 {
     CELL_WIDTH.max(key.chars().count() as f32 * 7.6 + 12.0)
 }
 
+// `i % C.len()` is in range.
+#[allow(clippy::indexing_slicing)]
 fn group_color(i: usize) -> Color32 {
     const C: [Color32; 6] = [
         Color32::from_rgb(66, 133, 244),
@@ -144,9 +146,7 @@ pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &
             .response
             .labelled_by(l.id);
         let l = ui.label("or platform");
-        let e = ui
-            .add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0))
-            .labelled_by(l.id);
+        let e = ui.add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0)).labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
             actions.push(UiAction::SetHost(state.host_input.trim().to_string()));
         }
@@ -180,10 +180,7 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
         ui.set_height(height);
         let left = ui.vertical(|ui| tag_table_ui(ui, state, actions, y)).inner;
         let forced = ((left - y).abs() > 0.5).then_some(left);
-        let right = egui::ScrollArea::horizontal()
-            .id_salt("matrix_h")
-            .show(ui, |ui| ui.vertical(|ui| cells_table_ui(ui, state, actions, forced)).inner)
-            .inner;
+        let right = egui::ScrollArea::horizontal().id_salt("matrix_h").show(ui, |ui| ui.vertical(|ui| cells_table_ui(ui, state, actions, forced)).inner).inner;
         new_y = forced.unwrap_or(right);
     });
     if (new_y - y).abs() > 0.5 {
@@ -194,12 +191,17 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     if host.is_some() {
         let no_match = state.derived.host_no_match;
         if no_match > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("{} nothing {} runs natively", crate::model::units::count(no_match, "tag has", "tags have"), state.host_label()));
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{} nothing {} runs natively", crate::model::units::count(no_match, "tag has", "tags have"), state.host_label()),
+            );
         }
     }
 }
 
 /// The left table: tag, shared-digest marker, attestation count. Returns its scroll offset.
+// Rows are numbered `0..visible.len()` by the table; `visible` holds indices into the rows.
+#[allow(clippy::indexing_slicing)]
 fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, y: f32) -> f32 {
     let Some(mv) = &state.matrix else { return y };
     let m = &mv.matrix;
@@ -274,22 +276,22 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     }
                 });
                 row_ui.col(|ui| {
-                    if let Some(d) = &row.digest {
-                        if let Some(tags) = state.derived.shared.get(d) {
-                            let i = match group_index.iter().find(|(g, _)| *g == d) {
-                                Some((_, i)) => *i,
-                                None => {
-                                    group_index.push((d, group_index.len()));
-                                    group_index.len() - 1
-                                }
-                            };
-                            let what = if row.kind == RowKind::Index { "index" } else { "manifest" };
-                            let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
-                            ui.painter().circle_filled(rect.center(), 5.0, group_color(i));
-                            r.on_hover_ui(|ui| {
-                                ui.label(format!("{} tags point at this {what}: {}", tags.len(), tags.join(", ")));
-                            });
-                        }
+                    if let Some(d) = &row.digest
+                        && let Some(tags) = state.derived.shared.get(d)
+                    {
+                        let i = match group_index.iter().find(|(g, _)| *g == d) {
+                            Some((_, i)) => *i,
+                            None => {
+                                group_index.push((d, group_index.len()));
+                                group_index.len() - 1
+                            }
+                        };
+                        let what = if row.kind == RowKind::Index { "index" } else { "manifest" };
+                        let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
+                        ui.painter().circle_filled(rect.center(), 5.0, group_color(i));
+                        r.on_hover_ui(|ui| {
+                            ui.label(format!("{} tags point at this {what}: {}", tags.len(), tags.join(", ")));
+                        });
                     }
                     if row.kind == RowKind::Image {
                         ui.weak("1").on_hover_text("Single-arch image");
@@ -308,6 +310,8 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
 }
 
 /// The right table: one column per platform. Returns its scroll offset.
+// Rows are numbered `0..visible.len()` by the table; `visible` holds indices into the rows.
+#[allow(clippy::indexing_slicing)]
 fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, forced_y: Option<f32>) -> f32 {
     let Some(mv) = &state.matrix else { return 0.0 };
     let m = &mv.matrix;
@@ -321,10 +325,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
     let show_att = state.settings.show_attestations;
     let selection = state.selection.clone();
     let host = state.host_platform().map(|p| p.key());
-    let mut table = TableBuilder::new(ui)
-        .id_salt("matrix_cells")
-        .striped(true)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    let mut table = TableBuilder::new(ui).id_salt("matrix_cells").striped(true).cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for k in &keys {
         table = table.column(Column::exact(column_width(k)));
     }

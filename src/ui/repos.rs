@@ -8,9 +8,7 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     ui.heading("Repositories");
     let label = ui.label("Open repository");
     ui.horizontal(|ui| {
-        let edit = ui
-            .add(egui::TextEdit::singleline(&mut state.repo_input).hint_text("team/app or host/team/app").desired_width(150.0))
-            .labelled_by(label.id);
+        let edit = ui.add(egui::TextEdit::singleline(&mut state.repo_input).hint_text("team/app or host/team/app").desired_width(150.0)).labelled_by(label.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button("Open").clicked() || enter) && !state.repo_input.trim().is_empty() {
             actions.push(UiAction::OpenRepository(state.repo_input.trim().to_string()));
@@ -32,8 +30,7 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         ui.separator();
     }
     let filter_label = ui.label("Filter");
-    ui.add(egui::TextEdit::singleline(&mut state.repo_filter).hint_text("part of a name").desired_width(f32::INFINITY))
-        .labelled_by(filter_label.id);
+    ui.add(egui::TextEdit::singleline(&mut state.repo_filter).hint_text("part of a name").desired_width(f32::INFINITY)).labelled_by(filter_label.id);
     let registry = state.registry.as_ref().map(|r| r.name().to_string());
     match &state.repos {
         Loadable::NotRequested => {

@@ -54,44 +54,122 @@ pub enum RepoSelection {
 pub enum Command {
     /// Check the registry answers and whether credentials are stored for it.
     /// `insecure`: skip TLS verification for this registry (the user's explicit choice).
-    Connect { id: RequestId, registry: Registry, insecure: bool },
+    Connect {
+        id: RequestId,
+        registry: Registry,
+        insecure: bool,
+    },
     /// Sign in with a typed login; `remember` keeps it in the OS keychain.
-    SignIn { id: RequestId, registry: Registry, username: String, password: String, remember: bool },
+    SignIn {
+        id: RequestId,
+        registry: Registry,
+        username: String,
+        password: String,
+        remember: bool,
+    },
     /// Forget a typed login (and its keychain entry); stored credentials files still apply.
-    SignOut { id: RequestId, registry: Registry },
+    SignOut {
+        id: RequestId,
+        registry: Registry,
+    },
     /// One catalog page; `page` is the `next` URL of the previous one.
-    ListRepos { id: RequestId, registry: Registry, page: Option<String> },
+    ListRepos {
+        id: RequestId,
+        registry: Registry,
+        page: Option<String>,
+    },
     /// Open a layout folder: its tags.
-    OpenLayout { id: RequestId, path: PathBuf },
+    OpenLayout {
+        id: RequestId,
+        path: PathBuf,
+    },
     /// List the tags (all pages), then fill the matrix row by row.
     /// `verify`: check each cell's config against its index entry and, for the entry `host`
     /// would run, its entrypoint binary.
-    LoadMatrix { id: RequestId, source: SourceRef, repository: Repository, verify: bool, host: String },
+    LoadMatrix {
+        id: RequestId,
+        source: SourceRef,
+        repository: Repository,
+        verify: bool,
+        host: String,
+    },
     /// Coverage: each repository's tag under `policy`, read like a matrix row; answered by
     /// `CoverageStarted`, a `CoverageRow` per repository, then `CoverageDone`.
-    LoadCoverage { id: RequestId, registry: Registry, repos: RepoSelection, policy: crate::model::coverage::TagPolicy },
+    LoadCoverage {
+        id: RequestId,
+        registry: Registry,
+        repos: RepoSelection,
+        policy: crate::model::coverage::TagPolicy,
+    },
     /// The fix a diagnosis of `reference` proposes, as a draft (answered by `DraftLoaded`).
-    RepairDraft { id: RequestId, source: SourceRef, reference: Reference, diagnosis: Box<Diagnosis> },
+    RepairDraft {
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+        diagnosis: Box<Diagnosis>,
+    },
     /// Details of one manifest.
-    Inspect { id: RequestId, source: SourceRef, reference: Reference },
+    Inspect {
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+    },
     /// Read a reference into draft entries (an image, or every entry of an index).
-    DraftAdd { id: RequestId, source: SourceRef, reference: Reference, keep_attestations: bool },
+    DraftAdd {
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+        keep_attestations: bool,
+    },
     /// Read an index as the base of a new draft (edit a tag): answered by `DraftLoaded`.
-    DraftBase { id: RequestId, source: SourceRef, reference: Reference },
+    DraftBase {
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+    },
     /// What a target tag points at now, and that index's bytes.
-    TargetStatus { id: RequestId, target: Reference },
+    TargetStatus {
+        id: RequestId,
+        target: Reference,
+    },
     /// Push a draft; `expect_previous` is the tag's digest when the user confirmed.
-    PushDraft { id: RequestId, target: Reference, draft: Box<IndexDraft>, expect_previous: Option<Digest> },
+    PushDraft {
+        id: RequestId,
+        target: Reference,
+        draft: Box<IndexDraft>,
+        expect_previous: Option<Digest>,
+    },
     /// Undo the journal entry `entry` (re-point its tag, or delete a tag it created), if the
     /// tag still holds what that entry made it.
-    Undo { id: RequestId, entry: String },
-    SaveDraft { id: RequestId, path: PathBuf, draft: Box<IndexDraft> },
+    Undo {
+        id: RequestId,
+        entry: String,
+    },
+    SaveDraft {
+        id: RequestId,
+        path: PathBuf,
+        draft: Box<IndexDraft>,
+    },
     /// Write the app's settings (recents, favourites, host …).
-    SaveSettings { id: RequestId, settings: Box<crate::settings::Settings> },
-    LoadDraft { id: RequestId, path: PathBuf },
+    SaveSettings {
+        id: RequestId,
+        settings: Box<crate::settings::Settings>,
+    },
+    LoadDraft {
+        id: RequestId,
+        path: PathBuf,
+    },
     /// Diagnose a reference for a host (a preset id or a platform).
-    Diagnose { id: RequestId, source: SourceRef, reference: Reference, host: String, deep: bool },
-    Cancel { id: RequestId },
+    Diagnose {
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+        host: String,
+        deep: bool,
+    },
+    Cancel {
+        id: RequestId,
+    },
 }
 
 /// Everything the details panel shows about one manifest.
@@ -112,38 +190,129 @@ pub struct Details {
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    Connected { id: RequestId, registry: Registry, signed_in: bool },
+    Connected {
+        id: RequestId,
+        registry: Registry,
+        signed_in: bool,
+    },
     /// The login worked; `kept` says where it is kept (or why only for this session).
-    SignedIn { id: RequestId, registry: Registry, username: String, kept: String },
-    SignedOut { id: RequestId, registry: Registry },
-    ReposPage { id: RequestId, repos: Vec<String>, next: Option<String> },
-    LayoutOpened { id: RequestId, path: PathBuf, name: String },
-    TagsListed { id: RequestId, tags: Vec<String> },
-    Row { id: RequestId, result: TagResult },
-    Progress { id: RequestId, done: u64, total: u64 },
-    MatrixDone { id: RequestId },
+    SignedIn {
+        id: RequestId,
+        registry: Registry,
+        username: String,
+        kept: String,
+    },
+    SignedOut {
+        id: RequestId,
+        registry: Registry,
+    },
+    ReposPage {
+        id: RequestId,
+        repos: Vec<String>,
+        next: Option<String>,
+    },
+    LayoutOpened {
+        id: RequestId,
+        path: PathBuf,
+        name: String,
+    },
+    TagsListed {
+        id: RequestId,
+        tags: Vec<String>,
+    },
+    Row {
+        id: RequestId,
+        result: TagResult,
+    },
+    Progress {
+        id: RequestId,
+        done: u64,
+        total: u64,
+    },
+    MatrixDone {
+        id: RequestId,
+    },
     /// The repositories a coverage run will read.
-    CoverageStarted { id: RequestId, total: usize },
-    CoverageRow { id: RequestId, row: Box<crate::model::coverage::CoverageRow> },
-    CoverageDone { id: RequestId },
+    CoverageStarted {
+        id: RequestId,
+        total: usize,
+    },
+    CoverageRow {
+        id: RequestId,
+        row: Box<crate::model::coverage::CoverageRow>,
+    },
+    CoverageDone {
+        id: RequestId,
+    },
     /// A request is waiting out a rate limit (`id` 0: not tied to one request).
-    Waiting { id: RequestId, message: String },
+    Waiting {
+        id: RequestId,
+        message: String,
+    },
     /// The registry's pull limit left (Docker Hub's `ratelimit-remaining`), as last sent.
-    RateLimit { id: RequestId, registry: Registry, remaining: String },
-    Inspected { id: RequestId, details: Box<Details> },
-    DraftEntries { id: RequestId, entries: Vec<DraftEntry> },
-    TargetState { id: RequestId, target: Reference, current: Option<Digest>, bytes: Option<Vec<u8>> },
-    PushProgress { id: RequestId, done: u64, total: u64, what: String },
-    Pushed { id: RequestId, target: Reference, digest: Digest, previous: Option<Digest>, journal_id: Option<String> },
+    RateLimit {
+        id: RequestId,
+        registry: Registry,
+        remaining: String,
+    },
+    Inspected {
+        id: RequestId,
+        details: Box<Details>,
+    },
+    DraftEntries {
+        id: RequestId,
+        entries: Vec<DraftEntry>,
+    },
+    TargetState {
+        id: RequestId,
+        target: Reference,
+        current: Option<Digest>,
+        bytes: Option<Vec<u8>>,
+    },
+    PushProgress {
+        id: RequestId,
+        done: u64,
+        total: u64,
+        what: String,
+    },
+    Pushed {
+        id: RequestId,
+        target: Reference,
+        digest: Digest,
+        previous: Option<Digest>,
+        journal_id: Option<String>,
+    },
     /// An undo: the tag now holds `digest` (`None`: deleted), whose bytes are `bytes`.
-    Repointed { id: RequestId, target: Reference, digest: Option<Digest>, bytes: Option<Vec<u8>> },
-    DraftSaved { id: RequestId, path: PathBuf },
-    DraftLoaded { id: RequestId, draft: Box<IndexDraft> },
+    Repointed {
+        id: RequestId,
+        target: Reference,
+        digest: Option<Digest>,
+        bytes: Option<Vec<u8>>,
+    },
+    DraftSaved {
+        id: RequestId,
+        path: PathBuf,
+    },
+    DraftLoaded {
+        id: RequestId,
+        draft: Box<IndexDraft>,
+    },
     /// Layer bytes read so far by a running diagnosis.
-    DiagnoseProgress { id: RequestId, bytes: u64 },
-    Diagnosed { id: RequestId, diagnosis: Box<Diagnosis> },
-    Failed { id: RequestId, error: String },
-    Cancelled { id: RequestId },
+    DiagnoseProgress {
+        id: RequestId,
+        bytes: u64,
+    },
+    Diagnosed {
+        id: RequestId,
+        diagnosis: Box<Diagnosis>,
+    },
+    Failed {
+        id: RequestId,
+        error: String,
+    },
+    Cancelled {
+        id: RequestId,
+    },
 }
 
 impl Event {
@@ -211,11 +380,7 @@ pub fn spawn(options: ClientOptions, repaint: Arc<dyn Fn() + Send + Sync>) -> st
 }
 
 /// Start the worker with an explicit cache (`None`: no cache) and the default journal.
-pub fn spawn_with_cache(
-    options: ClientOptions,
-    cache: Option<registry::Cache>,
-    repaint: Arc<dyn Fn() + Send + Sync>,
-) -> std::io::Result<WorkerHandle> {
+pub fn spawn_with_cache(options: ClientOptions, cache: Option<registry::Cache>, repaint: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<WorkerHandle> {
     spawn_with(options, cache, registry::journal::path(), repaint)
 }
 
@@ -257,24 +422,20 @@ pub fn spawn_with(
 
 /// Run `work` as a task; if it panics, `emit` gets a failure for `id` (the UI shows an error
 /// instead of waiting for ever). Returns the handle that cancels it.
-fn spawn_reporting(
-    id: RequestId,
-    work: impl std::future::Future<Output = ()> + Send + 'static,
-    emit: impl Fn(Event) + Send + 'static,
-) -> AbortHandle {
+fn spawn_reporting(id: RequestId, work: impl std::future::Future<Output = ()> + Send + 'static, emit: impl Fn(Event) + Send + 'static) -> AbortHandle {
     let task = tokio::spawn(work);
     let handle = task.abort_handle();
     tokio::spawn(async move {
-        if let Err(e) = task.await {
-            if e.is_panic() {
-                let payload = e.into_panic();
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".into());
-                emit(Event::Failed { id, error: format!("internal error: {what}. This is a bug in Archlens; the rest of the app goes on") });
-            }
+        if let Err(e) = task.await
+            && e.is_panic()
+        {
+            let payload = e.into_panic();
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            emit(Event::Failed { id, error: format!("internal error: {what}. This is a bug in Archlens; the rest of the app goes on") });
         }
     });
     handle
@@ -362,10 +523,7 @@ impl Worker {
             SourceRef::Registry(r) => Ok(Fetcher::new(self.client(r).await?, cache)),
             SourceRef::Layout(p) => {
                 let p = p.clone();
-                let layout = tokio::task::spawn_blocking(move || Layout::open(p))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+                let layout = tokio::task::spawn_blocking(move || Layout::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
                 Ok(Fetcher::with_source(Source::Layout(Arc::new(layout)), None))
             }
         }
@@ -462,20 +620,13 @@ impl Worker {
             Command::ListRepos { id, registry, page } => {
                 let c = self.client(&registry).await?;
                 let p = c.catalog_page(page.as_deref(), 100).await.map_err(|e| {
-                    if registry.hides_catalog() {
-                        format!("{registry} does not publish its catalog: type a repository name ({e})")
-                    } else {
-                        e.to_string()
-                    }
+                    if registry.hides_catalog() { format!("{registry} does not publish its catalog: type a repository name ({e})") } else { e.to_string() }
                 })?;
                 self.emit(Event::ReposPage { id, repos: p.items, next: p.next });
             }
             Command::OpenLayout { id, path } => {
                 let p = path.clone();
-                let layout = tokio::task::spawn_blocking(move || Layout::open(p))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+                let layout = tokio::task::spawn_blocking(move || Layout::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
                 self.emit(Event::LayoutOpened { id, path, name: layout.name() });
             }
             Command::LoadMatrix { id, source, repository, verify, host } => {
@@ -512,10 +663,10 @@ impl Worker {
                         }
                     }
                 }
-                if let Some(c) = fetcher.client() {
-                    if let Some(remaining) = c.rate_limit_remaining() {
-                        self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
-                    }
+                if let Some(c) = fetcher.client()
+                    && let Some(remaining) = c.rate_limit_remaining()
+                {
+                    self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
                 }
                 self.emit(Event::MatrixDone { id });
             }
@@ -568,9 +719,7 @@ impl Worker {
             }
             Command::DraftAdd { id, source, reference, keep_attestations } => {
                 let fetcher = self.fetcher(&source).await?;
-                let entries = registry::compose::draft_entries(&fetcher, &reference, keep_attestations)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let entries = registry::compose::draft_entries(&fetcher, &reference, keep_attestations).await.map_err(|e| e.to_string())?;
                 self.emit(Event::DraftEntries { id, entries });
             }
             Command::DraftBase { id, source, reference } => {

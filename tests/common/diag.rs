@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use archlens::testkit::{Compression, Entry, Flavour, Image, image_with_layers, index, p};
 use archlens::model::binary::elf_header;
 use archlens::registry::{RegistryClient, RegistryError};
+use archlens::testkit::{Compression, Entry, Flavour, Image, image_with_layers, index, p};
 use serde_json::json;
 
 use super::seed::push_image;
@@ -100,10 +100,7 @@ pub fn base(arch: &str) -> Vec<Entry> {
 fn app_image(platform: &str, app_arch: &str, compression: Compression) -> Image {
     image_with_layers(
         &p(platform),
-        &[
-            (base(app_arch_base(platform)), Compression::Gzip),
-            (vec![Entry::file("usr/local/bin/app", &elf_for(app_arch))], compression),
-        ],
+        &[(base(app_arch_base(platform)), Compression::Gzip), (vec![Entry::file("usr/local/bin/app", &elf_for(app_arch))], compression)],
         json!({ "Entrypoint": ["/usr/local/bin/app"], "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"] }),
     )
 }
@@ -170,10 +167,7 @@ pub fn scenarios() -> Vec<Scenario> {
     // A shell-script entrypoint: #!/bin/sh, and /bin is a link to /usr/bin.
     let script = image_with_layers(
         &p("linux/arm64"),
-        &[
-            (base("arm64"), Compression::Gzip),
-            (vec![Entry::file("entrypoint.sh", b"#!/bin/sh\nexec /usr/local/bin/app \"$@\"\n")], Compression::Zstd),
-        ],
+        &[(base("arm64"), Compression::Gzip), (vec![Entry::file("entrypoint.sh", b"#!/bin/sh\nexec /usr/local/bin/app \"$@\"\n")], Compression::Zstd)],
         json!({ "Entrypoint": ["/entrypoint.sh"], "Cmd": ["serve"] }),
     );
     push_index("script", vec![script]);

@@ -27,10 +27,10 @@ pub fn fixtures() -> PathBuf {
 pub fn registry_addr() -> &'static str {
     static ADDR: OnceLock<String> = OnceLock::new();
     ADDR.get_or_init(|| {
-        if let Ok(a) = std::env::var("ARCHLENS_TEST_REGISTRY") {
-            if !a.is_empty() {
-                return a;
-            }
+        if let Ok(a) = std::env::var("ARCHLENS_TEST_REGISTRY")
+            && !a.is_empty()
+        {
+            return a;
         }
         start_registry()
     })
@@ -39,7 +39,7 @@ pub fn registry_addr() -> &'static str {
 /// A second registry, for copies between registries.
 pub fn second_registry_addr() -> &'static str {
     static ADDR: OnceLock<String> = OnceLock::new();
-    ADDR.get_or_init(|| start_registry())
+    ADDR.get_or_init(start_registry)
 }
 
 /// A registry of its own for this test process (an empty catalog), stopped when it exits.

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-pub use archlens::testkit::*;
 use archlens::registry::{RegistryClient, RegistryError};
+pub use archlens::testkit::*;
 use serde_json::json;
 
 pub async fn push_image(c: &RegistryClient, repo: &str, img: &Image) -> Result<(), RegistryError> {
@@ -16,13 +16,7 @@ pub async fn push_image(c: &RegistryClient, repo: &str, img: &Image) -> Result<(
     Ok(())
 }
 
-pub async fn push_index(
-    c: &RegistryClient,
-    repo: &str,
-    tag: &str,
-    idx: &Index,
-    extra: &[Image],
-) -> Result<(), RegistryError> {
+pub async fn push_index(c: &RegistryClient, repo: &str, tag: &str, idx: &Index, extra: &[Image]) -> Result<(), RegistryError> {
     for img in idx.children.values().chain(extra) {
         push_image(c, repo, img).await?;
     }
@@ -50,9 +44,7 @@ pub async fn seed_standard(c: &RegistryClient, repo: &str) -> Result<Seeded, Reg
 /// The benchmark seed: `tags` tags, each an OCI index over `platforms` distinct images.
 pub async fn seed_bench(c: &RegistryClient, repo: &str, tags: usize, platforms: &[&str]) -> Result<(), RegistryError> {
     use futures::StreamExt as _;
-    let bench_image = |k: &str, tag: &str| {
-        image_with(&p(k), Flavour::Oci, &format!("bench {k}"), &format!("{tag} {k}"), json!({ "Cmd": ["/bin/sh"] }))
-    };
+    let bench_image = |k: &str, tag: &str| image_with(&p(k), Flavour::Oci, &format!("bench {k}"), &format!("{tag} {k}"), json!({ "Cmd": ["/bin/sh"] }));
     // The shared layers go first, so parallel pushes never race on the same blob.
     for k in platforms {
         c.push_blob(repo, &bench_image(k, "base").blobs[1]).await?;

@@ -71,11 +71,7 @@ impl TokenRegistry {
 
     /// Every token request so far: method, grant, user, scopes, access granted.
     pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.issuer_dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        std::fs::read_to_string(self.issuer_dir.path().join("requests.jsonl")).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     /// Alice's login as podman's auth.json, in `dir`.

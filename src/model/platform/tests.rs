@@ -127,36 +127,155 @@ fn check_table(strict: bool, table: &[(&str, &[&str], &[&str])]) {
 
 #[test]
 fn only_table() {
-    check_table(false, &[
-        ("linux/amd64", &["linux/amd64", "linux/386"], &["linux/amd64/v2", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/amd64/v2", &["linux/amd64", "linux/amd64/v1", "linux/amd64/v2", "linux/386"], &["linux/amd64/v3", "linux/amd64/v4", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/386", &["linux/386"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("windows/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
-        ("linux/arm/v8", &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8"], &["linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v7", &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7"], &["linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v6", &["linux/arm/v5", "linux/arm/v6"], &["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v5", &["linux/arm/v5"], &["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v4", &["linux/arm/v4"], &["linux/amd64", "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm64/v9", &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8", "linux/arm64/v8.1", "linux/arm64/v8.2", "linux/arm64/v8.3", "linux/arm64/v8.4", "linux/arm64/v8.5", "linux/arm64/v9", "linux/arm64/v9.0"], &["linux/amd64", "linux/arm/v4", "windows/amd64", "windows/arm", "linux/arm64/v8.6"]),
-        ("linux/arm64/v8.1", &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8", "linux/arm64/v8.1"], &["linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm"]),
-        ("linux/arm64", &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8"], &["linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm"]),
-    ]);
+    check_table(
+        false,
+        &[
+            ("linux/amd64", &["linux/amd64", "linux/386"], &["linux/amd64/v2", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
+            (
+                "linux/amd64/v2",
+                &["linux/amd64", "linux/amd64/v1", "linux/amd64/v2", "linux/386"],
+                &["linux/amd64/v3", "linux/amd64/v4", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            ("linux/386", &["linux/386"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
+            ("windows/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
+            (
+                "linux/arm/v8",
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8"],
+                &["linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v7",
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7"],
+                &["linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v6",
+                &["linux/arm/v5", "linux/arm/v6"],
+                &["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v5",
+                &["linux/arm/v5"],
+                &["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v4",
+                &["linux/arm/v4"],
+                &["linux/amd64", "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm64/v9",
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/arm64",
+                    "linux/arm64/v8",
+                    "linux/arm64/v8.1",
+                    "linux/arm64/v8.2",
+                    "linux/arm64/v8.3",
+                    "linux/arm64/v8.4",
+                    "linux/arm64/v8.5",
+                    "linux/arm64/v9",
+                    "linux/arm64/v9.0",
+                ],
+                &["linux/amd64", "linux/arm/v4", "windows/amd64", "windows/arm", "linux/arm64/v8.6"],
+            ),
+            (
+                "linux/arm64/v8.1",
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8", "linux/arm64/v8.1"],
+                &["linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm64",
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8"],
+                &["linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm"],
+            ),
+        ],
+    );
 }
 
 #[test]
 fn only_strict_table() {
-    check_table(true, &[
-        ("linux/amd64", &["linux/amd64"], &["linux/386", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/386", &["linux/386"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("windows/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
-        ("windows(10.0.17763)/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
-        ("linux/arm/v8", &["linux/arm/v8"], &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v7", &["linux/arm", "linux/arm/v7"], &["linux/arm/v5", "linux/arm/v6", "linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm/v6", &["linux/arm/v6"], &["linux/arm/v5", "linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]),
-        ("linux/arm64/v9", &["linux/arm64/v9", "linux/arm64/v9.0"], &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v8", "linux/arm64/v8.1", "windows/amd64", "windows/arm"]),
-        ("linux/arm64/v8.1", &["linux/arm64/v8.1"], &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v8", "linux/arm64/v9", "windows/amd64", "windows/arm"]),
-        ("linux/arm64", &["linux/arm64", "linux/arm64/v8"], &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm"]),
-    ]);
+    check_table(
+        true,
+        &[
+            ("linux/amd64", &["linux/amd64"], &["linux/386", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
+            ("linux/386", &["linux/386"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]),
+            ("windows/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
+            ("windows(10.0.17763)/amd64", &["windows/amd64", "windows(10.0.17763)/amd64"], &["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]),
+            (
+                "linux/arm/v8",
+                &["linux/arm/v8"],
+                &["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v7",
+                &["linux/arm", "linux/arm/v7"],
+                &["linux/arm/v5", "linux/arm/v6", "linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm/v6",
+                &["linux/arm/v6"],
+                &["linux/arm/v5", "linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+            ),
+            (
+                "linux/arm64/v9",
+                &["linux/arm64/v9", "linux/arm64/v9.0"],
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v9",
+                    "linux/arm64/v8",
+                    "linux/arm64/v8.1",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/arm64/v8.1",
+                &["linux/arm64/v8.1"],
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v9",
+                    "linux/arm64/v8",
+                    "linux/arm64/v9",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+            (
+                "linux/arm64",
+                &["linux/arm64", "linux/arm64/v8"],
+                &[
+                    "linux/arm",
+                    "linux/arm/v5",
+                    "linux/arm/v6",
+                    "linux/arm/v7",
+                    "linux/arm/v8",
+                    "linux/amd64",
+                    "linux/arm/v4",
+                    "linux/arm/v9",
+                    "linux/arm64/v9",
+                    "windows/amd64",
+                    "windows/arm",
+                ],
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -176,10 +295,7 @@ fn normalisation_equivalences() {
 
 #[test]
 fn selection_prefers_exact_then_fallback_order() {
-    let cands: Vec<Platform> = ["linux/arm/v6", "linux/arm/v7", "linux/amd64"]
-        .iter()
-        .map(|s| Platform::parse_key(s).unwrap())
-        .collect();
+    let cands: Vec<Platform> = ["linux/arm/v6", "linux/arm/v7", "linux/amd64"].iter().map(|s| Platform::parse_key(s).unwrap()).collect();
     let arm64 = Matcher::only(&Platform::parse("linux/arm64").unwrap());
     assert_eq!(arm64.select(&cands), Some(1), "arm64 host takes arm/v7 before arm/v6");
     assert_eq!(arm64.kind(&cands[1]), Some(MatchKind::Fallback));
@@ -207,20 +323,43 @@ fn windows_os_version_compatibility() {
 #[test]
 fn column_order_is_the_documented_one() {
     let mut v: Vec<Platform> = [
-        "windows/amd64:10.0.20348.1", "linux/riscv64", "linux/mips64le", "freebsd/amd64", "linux/s390x",
-        "linux/ppc64le", "linux/386", "linux/arm/v6", "linux/arm/v7", "linux/arm64", "linux/amd64",
-        "windows/amd64:10.0.17763.5122", "linux/arm/v5",
+        "windows/amd64:10.0.20348.1",
+        "linux/riscv64",
+        "linux/mips64le",
+        "freebsd/amd64",
+        "linux/s390x",
+        "linux/ppc64le",
+        "linux/386",
+        "linux/arm/v6",
+        "linux/arm/v7",
+        "linux/arm64",
+        "linux/amd64",
+        "windows/amd64:10.0.17763.5122",
+        "linux/arm/v5",
     ]
     .iter()
     .map(|s| Platform::parse_key(s).unwrap())
     .collect();
     v.sort_by(column_order);
     let keys: Vec<String> = v.iter().map(Platform::key).collect();
-    assert_eq!(keys, [
-        "linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x",
-        "linux/riscv64", "linux/arm/v5", "linux/mips64le", "freebsd/amd64", "windows/amd64:10.0.17763.5122",
-        "windows/amd64:10.0.20348.1",
-    ]);
+    assert_eq!(
+        keys,
+        [
+            "linux/amd64",
+            "linux/arm64",
+            "linux/arm/v7",
+            "linux/arm/v6",
+            "linux/386",
+            "linux/ppc64le",
+            "linux/s390x",
+            "linux/riscv64",
+            "linux/arm/v5",
+            "linux/mips64le",
+            "freebsd/amd64",
+            "windows/amd64:10.0.17763.5122",
+            "windows/amd64:10.0.20348.1",
+        ]
+    );
 }
 
 #[test]
