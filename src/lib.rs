@@ -12,5 +12,6 @@ pub mod registry;
 pub mod settings;
 pub mod state;
 pub mod testkit;
+#[cfg(feature = "gui")]
 pub mod ui;
 pub mod worker;

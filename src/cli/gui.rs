@@ -1,13 +1,7 @@
 //! `archlens` with no arguments, or `archlens gui [HOST|REPO|REF|oci:DIR]`: the desktop app.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context as _;
-
-use archlens::registry::ClientOptions;
-use archlens::ui::{ArchlensApp, StartTarget};
+#[cfg(feature = "gui")]
+pub use app::*;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct GuiArgs {
@@ -32,71 +26,95 @@ fn parse_size(s: &str) -> Result<(f32, f32), String> {
     Ok((f32::from(w), f32::from(h)))
 }
 
-/// Decide what a command-line target names.
-pub fn start_target(target: Option<&str>) -> StartTarget {
-    let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else { return StartTarget::Nothing };
-    if let Some(p) = t.strip_prefix("oci:") {
-        return StartTarget::Layout(PathBuf::from(p));
-    }
-    if std::path::Path::new(t).is_dir() {
-        return StartTarget::Layout(PathBuf::from(t));
-    }
-    match archlens::model::reference::classify(t) {
-        archlens::model::reference::Named::Registry => StartTarget::Registry(t.to_string()),
-        archlens::model::reference::Named::Reference => StartTarget::Reference(t.to_string()),
-        archlens::model::reference::Named::Repository => StartTarget::Repository(t.to_string()),
-    }
-}
-
-/// The demo layout: next to the executable when installed, else the source tree's assets/.
-fn demo_layout() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("assets/demo-layout"));
-        candidates.push(dir.join("../share/archlens/demo-layout"));
-    }
-    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout")));
-    candidates.into_iter().find(|p| p.join("index.json").exists())
-}
-
-pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
-    let settings = archlens::settings::load();
-    let start = match args.coverage {
-        Some(host) => StartTarget::Coverage(host),
-        None => start_target(args.target.as_deref()),
-    };
-    let demo = demo_layout();
-    // A size asked for wins over the one remembered from the last run.
-    let window_state = archlens::settings::config_dir().map(|d| d.join("window.ron")).filter(|_| args.size.is_none());
-    let (w, h) = args.size.unwrap_or((1360.0, 860.0));
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Archlens")
-            .with_app_id("archlens")
-            .with_inner_size([w, h])
-            .with_min_inner_size([w.min(720.0), h.min(420.0)]),
-        persistence_path: window_state,
-        ..Default::default()
-    };
-    eframe::run_native(
-        "Archlens",
-        native,
-        Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            let worker = archlens::worker::spawn(options, Arc::new(move || ctx.request_repaint()))?;
-            let app = ArchlensApp::new(settings, worker, start, demo).with_persistence();
-            let probe = std::env::var_os("ARCHLENS_EXIT_AFTER_FIRST_FRAME").is_some();
-            Ok(Box::new(if probe { app.exit_after_first_frame() } else { app }))
-        }),
+/// Without the `gui` feature, `archlens` is the command line only.
+#[cfg(not(feature = "gui"))]
+pub fn run(_args: GuiArgs, _options: archlens::registry::ClientOptions) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!(
+        "this build of Archlens is the command line only (built without the `gui` feature): run a verb, e.g. `archlens matrix REPOSITORY`, or see `archlens --help`"
     )
-    .map_err(|e| anyhow::anyhow!("{e}"))
-    .context("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY)")?;
-    Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
+#[cfg(feature = "gui")]
+mod app {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+    use std::sync::Arc;
+
+    use anyhow::Context as _;
+
+    use archlens::registry::ClientOptions;
+    use archlens::ui::{ArchlensApp, StartTarget};
+
+    use super::GuiArgs;
+
+    /// Decide what a command-line target names.
+    pub fn start_target(target: Option<&str>) -> StartTarget {
+        let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else { return StartTarget::Nothing };
+        if let Some(p) = t.strip_prefix("oci:") {
+            return StartTarget::Layout(PathBuf::from(p));
+        }
+        if std::path::Path::new(t).is_dir() {
+            return StartTarget::Layout(PathBuf::from(t));
+        }
+        match archlens::model::reference::classify(t) {
+            archlens::model::reference::Named::Registry => StartTarget::Registry(t.to_string()),
+            archlens::model::reference::Named::Reference => StartTarget::Reference(t.to_string()),
+            archlens::model::reference::Named::Repository => StartTarget::Repository(t.to_string()),
+        }
+    }
+
+    /// The demo layout: next to the executable when installed, else the source tree's assets/.
+    fn demo_layout() -> Option<PathBuf> {
+        let mut candidates = Vec::new();
+        if let Ok(exe) = std::env::current_exe()
+            && let Some(dir) = exe.parent()
+        {
+            candidates.push(dir.join("assets/demo-layout"));
+            candidates.push(dir.join("../share/archlens/demo-layout"));
+            // Archlens.app/Contents/MacOS/archlens → Contents/Resources
+            candidates.push(dir.join("../Resources/demo-layout"));
+        }
+        candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout")));
+        candidates.into_iter().find(|p| p.join("index.json").exists())
+    }
+
+    pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
+        let settings = archlens::settings::load();
+        let start = match args.coverage {
+            Some(host) => StartTarget::Coverage(host),
+            None => start_target(args.target.as_deref()),
+        };
+        let demo = demo_layout();
+        // A size asked for wins over the one remembered from the last run.
+        let window_state = archlens::settings::config_dir().map(|d| d.join("window.ron")).filter(|_| args.size.is_none());
+        let (w, h) = args.size.unwrap_or((1360.0, 860.0));
+        let native = eframe::NativeOptions {
+            viewport: egui::ViewportBuilder::default()
+                .with_title("Archlens")
+                .with_app_id("dev.archlens.Archlens")
+                .with_inner_size([w, h])
+                .with_min_inner_size([w.min(720.0), h.min(420.0)]),
+            persistence_path: window_state,
+            ..Default::default()
+        };
+        eframe::run_native(
+            "Archlens",
+            native,
+            Box::new(move |cc| {
+                let ctx = cc.egui_ctx.clone();
+                let worker = archlens::worker::spawn(options, Arc::new(move || ctx.request_repaint()))?;
+                let app = ArchlensApp::new(settings, worker, start, demo).with_persistence();
+                let probe = std::env::var_os("ARCHLENS_EXIT_AFTER_FIRST_FRAME").is_some();
+                Ok(Box::new(if probe { app.exit_after_first_frame() } else { app }))
+            }),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY)")?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(all(test, feature = "gui"))]
 mod tests {
     use super::*;
 

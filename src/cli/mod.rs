@@ -105,6 +105,14 @@ pub enum Command {
     Logout(login::LogoutArgs),
     /// Open the desktop app (the default with no arguments).
     Gui(gui::GuiArgs),
+    /// Print a shell completion script: `archlens completions bash > /etc/bash_completion.d/archlens`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from this command line's definition.
+    #[command(hide = true)]
+    Manpage,
     /// Write the demo OCI layout (as shipped in assets/).
     #[command(hide = true)]
     MakeDemo(demo::DemoArgs),
@@ -219,6 +227,16 @@ pub fn run(args: Args) -> ExitCode {
             Command::Coverage(a) => coverage::run(a, &args.net).await,
             Command::Diagnose(a) => diagnose::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
+            Command::Completions { shell } => {
+                let mut cmd = <Args as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "archlens", &mut std::io::stdout());
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Manpage => {
+                let cmd = <Args as clap::CommandFactory>::command();
+                clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Compose(a) => compose::run(a, &args.net).await,
             Command::Undo(a) => compose::undo(a, &args.net).await,
             Command::Login(a) => login::login(a, &args.net).await,

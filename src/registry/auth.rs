@@ -61,8 +61,6 @@ fn podman_files() -> Vec<PathBuf> {
     v
 }
 
-const KEYCHAIN_SERVICE: &str = "archlens";
-
 /// Run a keychain call on a thread of its own: keychain backends may drive their own event
 /// loop, which must not happen inside the caller's async runtime.
 fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
@@ -78,11 +76,46 @@ pub fn keychain_reachable() -> Result<(), String> {
     Ok(())
 }
 
+/// The OS keychain itself (the `keychain` feature), or its absence.
+#[cfg(feature = "keychain")]
+mod keychain_store_impl {
+    const KEYCHAIN_SERVICE: &str = "archlens";
+
+    pub fn get(name: &str) -> Option<String> {
+        keyring::Entry::new(KEYCHAIN_SERVICE, name).and_then(|e| e.get_password()).ok()
+    }
+
+    pub fn set(name: &str, secret: &str) -> Result<(), String> {
+        keyring::Entry::new(KEYCHAIN_SERVICE, name).and_then(|e| e.set_password(secret)).map_err(|e| e.to_string())
+    }
+
+    pub fn delete(name: &str) -> Result<(), String> {
+        keyring::Entry::new(KEYCHAIN_SERVICE, name).and_then(|e| e.delete_credential()).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(not(feature = "keychain"))]
+mod keychain_store_impl {
+    const WHY: &str = "this build of Archlens has no OS keychain support (built without the `keychain` feature); use docker or podman login files";
+
+    pub fn get(_name: &str) -> Option<String> {
+        None
+    }
+
+    pub fn set(_name: &str, _secret: &str) -> Result<(), String> {
+        Err(WHY.into())
+    }
+
+    pub fn delete(_name: &str) -> Result<(), String> {
+        Err(WHY.into())
+    }
+}
+
 /// A login kept in the OS keychain by [`keychain_store`].
 pub fn keychain_lookup(registry: &Registry) -> Option<Credentials> {
     keychain_reachable().ok()?;
     let name = registry.name().to_string();
-    let secret = on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.get_password()).ok())??;
+    let secret = on_own_thread(move || keychain_store_impl::get(&name))??;
     let v: serde_json::Value = serde_json::from_str(&secret).ok()?;
     Some(Credentials::Basic { username: v.get("username")?.as_str()?.to_string(), password: v.get("password")?.as_str()?.to_string() })
 }
@@ -92,16 +125,14 @@ pub fn keychain_store(registry: &Registry, username: &str, password: &str) -> Re
     keychain_reachable()?;
     let name = registry.name().to_string();
     let secret = serde_json::json!({ "username": username, "password": password }).to_string();
-    on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.set_password(&secret)).map_err(|e| e.to_string()))
-        .unwrap_or_else(|| Err("the keychain call failed".into()))
+    on_own_thread(move || keychain_store_impl::set(&name, &secret)).unwrap_or_else(|| Err("the keychain call failed".into()))
 }
 
 /// Forget a login kept in the keychain.
 pub fn keychain_forget(registry: &Registry) -> Result<(), String> {
     keychain_reachable()?;
     let name = registry.name().to_string();
-    on_own_thread(move || keyring::Entry::new(KEYCHAIN_SERVICE, &name).and_then(|e| e.delete_credential()).map_err(|e| e.to_string()))
-        .unwrap_or_else(|| Err("the keychain call failed".into()))
+    on_own_thread(move || keychain_store_impl::delete(&name)).unwrap_or_else(|| Err("the keychain call failed".into()))
 }
 
 /// Look up stored credentials for a registry; `None` means anonymous.

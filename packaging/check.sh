@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Check the Linux packages packaging/build.sh made: the desktop entry and AppStream metadata
+# validate, the .deb holds what it should, installs with apt, and the installed `archlens`
+# runs (version, and a matrix of the demo layout it ships); the tarball holds the same files.
+# Needs desktop-file-utils, appstream, and root (or sudo) to install the .deb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+out=target/packaging
+deb=$(ls "$out"/archlens_*.deb)
+tarball=$(ls "$out"/archlens-*-linux.tar.gz)
+
+desktop-file-validate packaging/linux/dev.archlens.Archlens.desktop
+appstreamcli validate --no-net packaging/linux/dev.archlens.Archlens.metainfo.xml
+
+dpkg-deb --info "$deb"
+contents=$(dpkg-deb --contents "$deb" | awk '{print $6}')
+for path in ./usr/bin/archlens ./usr/share/applications/dev.archlens.Archlens.desktop \
+  ./usr/share/metainfo/dev.archlens.Archlens.metainfo.xml ./usr/share/man/man1/archlens.1.gz \
+  ./usr/share/bash-completion/completions/archlens ./usr/share/zsh/vendor-completions/_archlens \
+  ./usr/share/fish/vendor_completions.d/archlens.fish ./usr/share/archlens/demo-layout/index.json \
+  ./usr/share/icons/hicolor/48x48/apps/dev.archlens.Archlens.png \
+  ./usr/share/icons/hicolor/256x256/apps/dev.archlens.Archlens.png \
+  ./usr/share/icons/hicolor/scalable/apps/dev.archlens.Archlens.svg; do
+  grep -qxF "$path" <<<"$contents" || { echo "check.sh: $deb lacks $path" >&2; exit 1; }
+done
+
+$sudo apt-get install -y "./$deb"
+trap '$sudo apt-get remove -y archlens >/dev/null 2>&1 || true' EXIT
+/usr/bin/archlens --version | grep -E '^archlens [0-9]+\.[0-9]+\.[0-9]+ \([0-9a-f]{7,}' \
+  || { echo "check.sh: archlens --version does not name a version and a git revision" >&2; exit 1; }
+/usr/bin/archlens matrix oci:/usr/share/archlens/demo-layout
+/usr/bin/archlens matrix oci:/usr/share/archlens/demo-layout --format json | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+assert "linux/arm64" in m["platforms"] and len(m["tags"]) >= 5, m["platforms"]'
+zcat /usr/share/man/man1/archlens.1.gz | grep -q '^\.TH archlens 1' || { echo "check.sh: no man page" >&2; exit 1; }
+grep -q 'complete -F _archlens' /usr/share/bash-completion/completions/archlens
+
+listing=$(tar -tzf "$tarball")
+for path in bin/archlens share/applications/dev.archlens.Archlens.desktop share/man/man1/archlens.1.gz \
+  share/archlens/demo-layout/index.json share/icons/hicolor/128x128/apps/dev.archlens.Archlens.png; do
+  grep -q "/$path\$" <<<"$listing" || { echo "check.sh: $tarball lacks $path" >&2; exit 1; }
+done
+echo "packages check out: $deb, $tarball"

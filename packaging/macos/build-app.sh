@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Build Archlens.app for Apple silicon (aarch64-apple-darwin), on a Mac with Xcode's command
+# line tools and a Rust toolchain:
+#
+#   rustup target add aarch64-apple-darwin
+#   packaging/macos/build-app.sh          → target/macos/Archlens.app (and a zip of it)
+#
+# The bundle is Info.plist, the icon (packaging/icons.sh renders it from assets/icon.svg) and
+# the one `archlens` binary, whose no-argument start is the desktop app. It is not signed:
+# sign and notarise it with your Developer ID (`codesign`, `xcrun notarytool`) to ship it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[[ $(uname -s) == Darwin ]] || { echo "build-app.sh: builds on macOS only (it links against macOS frameworks)" >&2; exit 1; }
+target=aarch64-apple-darwin
+cargo build --release --target "$target" --bin archlens
+app=target/macos/Archlens.app
+rm -rf "$app"
+mkdir -p "$app/Contents/MacOS" "$app/Contents/Resources"
+cp packaging/macos/Info.plist "$app/Contents/"
+cp packaging/macos/Archlens.icns "$app/Contents/Resources/"
+cp "target/$target/release/archlens" "$app/Contents/MacOS/archlens"
+# The demo layout the first run opens (the app looks in Contents/Resources).
+cp -R assets/demo-layout "$app/Contents/Resources/"
+version=$(/usr/libexec/PlistBuddy -c 'Print CFBundleShortVersionString' "$app/Contents/Info.plist")
+(cd target/macos && ditto -c -k --keepParent Archlens.app "Archlens-$version-arm64.zip")
+echo "built $app"
