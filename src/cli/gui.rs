@@ -117,6 +117,7 @@ mod app {
 #[cfg(all(test, feature = "gui"))]
 mod tests {
     use super::*;
+    use archlens::ui::StartTarget;
 
     #[test]
     fn targets() {
