@@ -44,6 +44,12 @@ push team/worker:2.0 "$demo:single-amd64" "$demo:single-arm64"
 push edge/pi-agent:latest "$demo:0.9-arm"
 push edge/pi-agent:0.9 "$demo:0.9-arm"
 push windows/agent:latest "$demo:1.2-windows"
+# A support ticket's image: its arm64 entry is an amd64 image with a wrong label.
+amd=sha256:7f1bc0d7764768b7f7219a859fd8c4b7aacc8ba6726e20e429596933d48733ba
+"$bin" compose --target "$addr/team/app:1.2" --from "$demo@$amd" --from "$demo:single-amd64" \
+  --platform "$demo:single-amd64=linux/arm64" --yes >/dev/null 2>&1
+# The fix its diagnosis proposes, as a draft for the composer.
+"$bin" diagnose "$addr/team/app:1.2" --host apple-silicon --repair-draft "$work/fix.json" >/dev/null 2>&1 || true
 
 display=:$((90 + RANDOM % 9))
 shoot() { # shoot NAME WIDTH HEIGHT ARGS… : one screenshot of `archlens gui ARGS…`
@@ -71,3 +77,7 @@ mkdir -p docs
 shoot coverage 1440 900 --coverage "$addr"
 shoot coverage-800x600 800 600 --coverage "$addr"
 shoot matrix-800x600 800 600 "$addr/team/api"
+shoot diagnose 1440 900 --diagnose "$addr/team/app:1.2"
+if [ -s "$work/fix.json" ]; then
+  shoot composer 1440 900 --draft "$work/fix.json" "$addr/team/app:1.2"
+fi

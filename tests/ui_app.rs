@@ -844,3 +844,24 @@ fn the_app_can_open_on_the_coverage_of_a_registry() {
     assert!(sent.iter().any(|c| matches!(c, Command::LoadCoverage { registry, .. } if registry.name() == "127.0.0.1:5000")), "{sent:?}");
     rig.harness.get_by_label("Back to matrix");
 }
+
+#[test]
+fn the_app_can_open_on_a_diagnosis_or_a_draft() {
+    let mut rig = Rig::new(StartTarget::Diagnose("127.0.0.1:5000/team/app:1.2".into()));
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/app")), "{sent:?}");
+    assert!(
+        sent.iter().any(
+            |c| matches!(c, Command::Diagnose { reference, host, .. } if reference.to_string() == "127.0.0.1:5000/team/app:1.2" && host == "apple-silicon")
+        ),
+        "{sent:?}"
+    );
+    let mut rig = Rig::new(StartTarget::Draft { path: "/tmp/fix.json".into(), repository: Some("127.0.0.1:5000/team/app:1.2".into()) });
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::TargetStatus { target, .. } if target.to_string() == "127.0.0.1:5000/team/app:1.2")), "{sent:?}");
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadDraft { path, .. } if path.to_str() == Some("/tmp/fix.json"))), "{sent:?}");
+    assert!(sent.iter().any(|c| matches!(c, Command::LoadMatrix { .. })), "{sent:?}");
+    assert!(rig.harness.state().state.composer.open);
+}

@@ -9,8 +9,16 @@ pub struct GuiArgs {
     /// layout folder (`oci:DIR` or a path).
     pub target: Option<String>,
     /// Open on the coverage view of this registry host (every repository's `latest`).
-    #[arg(long, value_name = "HOST", conflicts_with = "target")]
+    #[arg(long, value_name = "HOST", conflicts_with_all = ["target", "diagnose", "draft"])]
     pub coverage: Option<String>,
+    /// Open on this reference and diagnose it for the host last chosen in the app.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["target", "draft"])]
+    pub diagnose: Option<String>,
+    /// Open this draft file (the app's Export, or `archlens diagnose --repair-draft`) in the
+    /// composer, beside the repository TARGET names if given (a TARGET with a tag is also
+    /// where the draft would be pushed).
+    #[arg(long, value_name = "FILE")]
+    pub draft: Option<std::path::PathBuf>,
     /// The window's size, `WIDTHxHEIGHT` in points (default: as last closed, else 1360x860).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(f32, f32)>,
@@ -80,9 +88,11 @@ mod app {
 
     pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
         let settings = archlens::settings::load();
-        let start = match args.coverage {
-            Some(host) => StartTarget::Coverage(host),
-            None => start_target(args.target.as_deref()),
+        let start = match (args.coverage, args.diagnose, args.draft) {
+            (Some(host), _, _) => StartTarget::Coverage(host),
+            (_, Some(reference), _) => StartTarget::Diagnose(reference),
+            (_, _, Some(path)) => StartTarget::Draft { path, repository: args.target },
+            _ => start_target(args.target.as_deref()),
         };
         let demo = demo_layout();
         // A size asked for wins over the one remembered from the last run.

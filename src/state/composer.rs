@@ -192,6 +192,9 @@ impl ComposerState {
     /// Whether the push may proceed: no errors, a target, and an overwrite confirmed when the
     /// tag exists.
     pub fn push_blocker(&self) -> Option<String> {
+        if self.target_input.trim().is_empty() {
+            return Some("type the tag to push to (Target tag)".into());
+        }
         let target = match self.target_reference() {
             Ok(t) => t,
             Err(e) => return Some(format!("target: {e}")),

@@ -81,7 +81,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                     ui.label("The draft is exactly what the tag holds: nothing to push.");
                 }
                 for line in &changes {
-                    ui.label(RichText::new(line).monospace());
+                    ui.label(RichText::new(super::drawable(line)).monospace());
                 }
                 if c.confirmed_overwrite == Some(Some(d.clone())) {
                     ui.label("Overwrite confirmed.");

@@ -81,7 +81,7 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             }
         }
         if let Some(b) = &d.binary {
-            let via = if b.via.is_empty() { String::new() } else { format!(", via {}", b.via.join(" → ")) };
+            let via = if b.via.is_empty() { String::new() } else { format!(", via {}", b.via.join(" -> ")) };
             ui.label(format!(
                 "Entrypoint binary: {} ({:?}, {}){via}; {} of layers read",
                 b.path,
@@ -96,14 +96,14 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         for f in &d.findings {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("[{}]", f.kind)).monospace().strong());
-                ui.label(&f.message);
+                ui.label(super::drawable(&f.message));
             });
-            ui.label(RichText::new(format!("evidence: {}", f.evidence)).small().weak());
+            ui.label(RichText::new(format!("evidence: {}", super::drawable(&f.evidence))).weak());
         }
         for r in &d.remedy {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new("Remedy:").strong());
-                ui.label(r);
+                ui.label(super::drawable(r));
                 if ui.small_button("Copy").clicked() {
                     ui.ctx().copy_text(r.clone());
                 }

@@ -18,6 +18,23 @@ use crate::worker::{Command, WorkerHandle};
 
 pub use matrix::CELL_WIDTH;
 
+/// Text from the model as the app's bundled fonts can draw it: arrows and the like they lack
+/// become ASCII, so no missing-glyph boxes appear.
+pub fn drawable(s: &str) -> std::borrow::Cow<'_, str> {
+    const SWAPS: [(char, &str); 6] = [('→', "->"), ('←', "<-"), ('≠', "!="), ('≤', "<="), ('≥', ">="), ('✓', "ok")];
+    if !s.chars().any(|c| SWAPS.iter().any(|(g, _)| *g == c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match SWAPS.iter().find(|(g, _)| *g == c) {
+            Some((_, ascii)) => out.push_str(ascii),
+            None => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// What the app opens on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartTarget {
@@ -29,6 +46,15 @@ pub enum StartTarget {
     Layout(PathBuf),
     /// A registry host, opened on the coverage view.
     Coverage(String),
+    /// A reference (`repo:tag`, `repo@digest`): open its repository and diagnose it for the
+    /// chosen host.
+    Diagnose(String),
+    /// A draft file (the app's Export, `diagnose --repair-draft`) opened in the composer,
+    /// beside a repository if one is named.
+    Draft {
+        path: PathBuf,
+        repository: Option<String>,
+    },
 }
 
 pub struct ArchlensApp {
@@ -72,6 +98,28 @@ impl ArchlensApp {
             StartTarget::Repository(r) => app.dispatch(UiAction::OpenRepository(r)),
             StartTarget::Reference(r) => app.open_reference(&r),
             StartTarget::Layout(p) => app.dispatch(UiAction::OpenLayout(p)),
+            StartTarget::Diagnose(r) => {
+                app.open_reference(&r);
+                app.state.diagnose.reference = r;
+                app.dispatch(UiAction::RunDiagnose);
+            }
+            StartTarget::Draft { path, repository } => {
+                // A tag names where the draft goes as well as the repository to show.
+                match repository.as_deref().map(crate::model::reference::Reference::parse) {
+                    Some(Ok(reference)) if reference.tag.is_some() => {
+                        app.dispatch(UiAction::OpenRepository(reference.repository.to_string()));
+                        app.state.composer.target_input = reference.to_string();
+                        app.dispatch(UiAction::Composer(crate::state::composer::ComposerAction::CheckTarget));
+                    }
+                    _ => {
+                        if let Some(r) = repository {
+                            app.dispatch(UiAction::OpenRepository(r));
+                        }
+                    }
+                }
+                app.dispatch(UiAction::Composer(crate::state::composer::ComposerAction::Open));
+                app.dispatch(UiAction::Composer(crate::state::composer::ComposerAction::Import(path)));
+            }
             StartTarget::Coverage(h) => {
                 app.dispatch(UiAction::Connect(h));
                 app.dispatch(UiAction::Coverage(crate::state::coverage::CoverageAction::Open));
@@ -220,7 +268,10 @@ impl ArchlensApp {
         });
         let coverage = self.state.coverage.open;
         if self.state.matrix.is_some() && !coverage {
-            egui::Panel::bottom("diagnose").resizable(true).default_size(170.0).show(ui, |ui| {
+            // Room for the verdict, findings and remedy once there is a diagnosis to show.
+            let shown = !matches!(self.state.diagnose.result, crate::state::Loadable::NotRequested);
+            let min = if shown { (ui.available_height() * 0.3).clamp(90.0, 260.0) } else { 40.0 };
+            egui::Panel::bottom("diagnose").resizable(true).default_size(240.0).min_size(min).show(ui, |ui| {
                 actions.extend(diagnose::diagnose_ui(ui, &mut self.state));
             });
         }
@@ -280,5 +331,26 @@ impl eframe::App for ArchlensApp {
         // Window geometry goes to eframe's storage; settings are written by the worker as they
         // change.
         self.persist_if_changed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every character `drawable` leaves is one the bundled fonts draw.
+    #[test]
+    fn drawable_text_has_glyphs_in_the_bundled_fonts() {
+        let ctx = egui::Context::default();
+        let mut out = ctx.run_ui(Default::default(), |_| {});
+        out.textures_delta.clear();
+        let samples = ["entry sha256:abc → config os=linux", "~ mediaType a → b", "a ≠ b ≤ c ≥ d ✓", "Reading… — · 1.2"];
+        for s in samples {
+            let shown = super::drawable(s);
+            for font in [egui::FontId::proportional(14.0), egui::FontId::monospace(14.0)] {
+                for c in shown.chars() {
+                    assert!(ctx.fonts_mut(|f| f.has_glyph(&font, c)), "no glyph for {c:?} ({font:?}) in {shown:?}");
+                }
+            }
+        }
+        assert!(!ctx.fonts_mut(|f| f.has_glyph(&egui::FontId::proportional(14.0), '→')), "the bundled fonts lack →: if they gain it, drop the swap");
     }
 }
