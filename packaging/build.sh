@@ -26,32 +26,22 @@ cargo build --profile "$profile" --bin archlens
 bin=target/$dir/archlens
 out=target/packaging
 rm -rf "$out"
-mkdir -p "$out/completions"
-# The man page and completions come from the command line's own definition.
-"$bin" manpage | gzip -9n >"$out/archlens.1.gz"
-"$bin" completions bash >"$out/completions/archlens.bash"
-"$bin" completions zsh >"$out/completions/_archlens"
-"$bin" completions fish >"$out/completions/archlens.fish"
-
+# Everything but the .deb's control data, under a prefix: the tarball's contents, and the
+# files the .deb's assets (Cargo.toml) take the man page and completions from.
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 arch=$(uname -m)
+root=$out/archlens-$version-$arch-linux
+packaging/stage.sh "$bin" "$root"
+cp README.md "$root/"
+mkdir -p "$out/completions"
+cp "$root/share/man/man1/archlens.1.gz" "$out/"
+cp "$root/share/bash-completion/completions/archlens" "$out/completions/archlens.bash"
+cp "$root/share/zsh/vendor-completions/_archlens" "$out/completions/"
+cp "$root/share/fish/vendor_completions.d/archlens.fish" "$out/completions/"
+
 cargo deb --no-build --profile "$profile" --output "$out/"
 
-# The tarball: the .deb's files under a relocatable prefix.
-root=$out/archlens-$version-$arch-linux
-mkdir -p "$root/bin" "$root/share/applications" "$root/share/metainfo" "$root/share/man/man1" \
-  "$root/share/bash-completion/completions" "$root/share/zsh/vendor-completions" \
-  "$root/share/fish/vendor_completions.d" "$root/share/archlens" "$root/share/icons"
-install -m 755 "$bin" "$root/bin/archlens"
-install -m 644 packaging/linux/dev.archlens.Archlens.desktop "$root/share/applications/"
-install -m 644 packaging/linux/dev.archlens.Archlens.metainfo.xml "$root/share/metainfo/"
-install -m 644 "$out/archlens.1.gz" "$root/share/man/man1/"
-install -m 644 "$out/completions/archlens.bash" "$root/share/bash-completion/completions/archlens"
-install -m 644 "$out/completions/_archlens" "$root/share/zsh/vendor-completions/"
-install -m 644 "$out/completions/archlens.fish" "$root/share/fish/vendor_completions.d/"
-cp -r packaging/icons/hicolor "$root/share/icons/"
-cp -r assets/demo-layout "$root/share/archlens/"
-cp README.md "$root/"
+# The tarball: the same files under a relocatable prefix.
 tar -C "$out" -czf "$out/archlens-$version-$arch-linux.tar.gz" "archlens-$version-$arch-linux"
 rm -rf "$root"
 ls -l "$out"/*.deb "$out"/*.tar.gz

@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
-# Build Archlens and install it for the current user:
-#   ~/.local/bin/archlens, ~/.local/share/archlens/demo-layout, and a desktop entry.
+# Build Archlens from source and install it for the current user under ~/.local (the binary,
+# desktop entry, icons, man page, completions and demo layout: packaging/stage.sh).
 # PREFIX=/usr/local packaging/install.sh installs system-wide instead (run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${PREFIX:-$HOME/.local}
 cargo build --release --locked
-install -Dm755 target/release/archlens "$prefix/bin/archlens"
-rm -rf "$prefix/share/archlens/demo-layout"
-mkdir -p "$prefix/share/archlens"
-cp -r assets/demo-layout "$prefix/share/archlens/demo-layout"
-install -Dm644 packaging/archlens.desktop "$prefix/share/applications/archlens.desktop"
+packaging/stage.sh target/release/archlens "$prefix"
 echo "installed $prefix/bin/archlens"

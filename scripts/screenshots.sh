@@ -74,6 +74,7 @@ shoot() { # shoot NAME WIDTH HEIGHT ARGS… : one screenshot of `archlens gui AR
 }
 
 mkdir -p docs
+shoot matrix 1440 900 oci:assets/demo-layout
 shoot coverage 1440 900 --coverage "$addr"
 shoot coverage-800x600 800 600 --coverage "$addr"
 shoot matrix-800x600 800 600 "$addr/team/api"
