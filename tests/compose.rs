@@ -14,6 +14,12 @@ use serde_json::{Value, json};
 use common::cli::{Env, ok};
 
 /// Two per-arch images in two repositories of the registry.
+/// A repository prefix of this run's own, so the suite passes again against the same registry.
+fn run_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
 fn per_arch(prefix: &str) -> (String, String, archlens::testkit::Image, archlens::testkit::Image) {
     let c = common::client();
     let amd = image(&p("linux/amd64"), Flavour::Oci, &format!("{prefix} amd64"));
@@ -32,8 +38,9 @@ fn per_arch(prefix: &str) -> (String, String, archlens::testkit::Image, archlens
 #[test]
 fn compose_from_two_repositories_into_a_third() {
     let env = Env::new();
-    let (amd, arm, amd_img, arm_img) = per_arch("cmp1");
-    let target = format!("{}/cmp1/release:1.0", common::registry_addr());
+    let pre = run_prefix("cmp1");
+    let (amd, arm, amd_img, arm_img) = per_arch(&pre);
+    let target = format!("{}/{pre}/release:1.0", common::registry_addr());
     let dry = ok(&env.run(&[
         "compose",
         "--target",
@@ -72,7 +79,7 @@ fn compose_from_two_repositories_into_a_third() {
     assert_eq!(v["Layers"][0], Digest::sha256(&arm_img.blobs[1]).to_string());
 
     // Every child is in the target repository now.
-    let repo = format!("{}/cmp1/release", common::registry_addr());
+    let repo = format!("{}/{pre}/release", common::registry_addr());
     for img in [&amd_img, &arm_img] {
         assert_eq!(common::skopeo_raw(&format!("{repo}@{}", img.digest)), img.manifest);
     }
@@ -84,8 +91,9 @@ fn compose_from_two_repositories_into_a_third() {
 #[test]
 fn overwrite_needs_yes_and_undo_restores_the_previous_digest() {
     let env = Env::new();
-    let (amd, arm, _, _) = per_arch("cmp2");
-    let target = format!("{}/cmp2/release:2.0", common::registry_addr());
+    let pre = run_prefix("cmp2");
+    let (amd, arm, _, _) = per_arch(&pre);
+    let target = format!("{}/{pre}/release:2.0", common::registry_addr());
     let first = ok(&env.run(&["compose", "--target", &target, "--from", &amd])).trim().to_string();
     // A different index for the same tag is refused without --yes, and says what is there.
     let refused = env.run(&["compose", "--target", &target, "--from", &amd, "--from", &arm]);
@@ -112,15 +120,16 @@ fn overwrite_needs_yes_and_undo_restores_the_previous_digest() {
 #[test]
 fn bad_drafts_are_refused_with_reasons() {
     let env = Env::new();
-    let (amd, _, _, _) = per_arch("cmp3");
-    let target = format!("{}/cmp3/release:1", common::registry_addr());
+    let pre = run_prefix("cmp3");
+    let (amd, _, _, _) = per_arch(&pre);
+    let target = format!("{}/{pre}/release:1", common::registry_addr());
     let dup = env.run(&["compose", "--target", &target, "--from", &amd, "--from", &amd, "--dry-run"]);
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("duplicate platform linux/amd64"));
     let relabel = format!("{amd}=linux/arm64");
     let lie = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--platform", &relabel, "--dry-run"]));
     assert!(lie.contains("\"architecture\": \"arm64\""), "{lie}");
-    let gone = env.run(&["compose", "--target", &target, "--from", &format!("{}/cmp3/amd:nope", common::registry_addr())]);
+    let gone = env.run(&["compose", "--target", &target, "--from", &format!("{}/{pre}/amd:nope", common::registry_addr())]);
     assert_eq!(gone.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
 }
@@ -214,8 +223,9 @@ fn children_from_another_registry_are_uploaded() {
         push_image(&c2, "far/arm", &arm).await.unwrap();
         c2.put_manifest("far/arm", "1", arm.media_type, &arm.manifest).await.unwrap();
     });
-    let (amd, _, amd_img, _) = per_arch("cmp4");
-    let target = format!("{}/cmp4/release:1", common::registry_addr());
+    let pre = run_prefix("cmp4");
+    let (amd, _, amd_img, _) = per_arch(&pre);
+    let target = format!("{}/{pre}/release:1", common::registry_addr());
     let from_far = format!("{other}/far/arm:1");
     let out = ok(&env.run(&["compose", "--target", &target, "--from", &amd, "--from", &from_far, "--format", "json"]));
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -223,7 +233,7 @@ fn children_from_another_registry_are_uploaded() {
     let arm_blobs: u64 = arm.blobs.iter().map(|b| b.len() as u64).sum();
     assert_eq!(uploaded, arm_blobs, "the other registry's blobs were uploaded, the same registry's mounted");
     assert_eq!(v["mounted_blobs"], amd_img.blobs.len());
-    let repo = format!("{}/cmp4/release", common::registry_addr());
+    let repo = format!("{}/{pre}/release", common::registry_addr());
     assert_eq!(common::skopeo_raw(&format!("{repo}@{}", arm.digest)), arm.manifest);
     let index: Value = serde_json::from_slice(&common::skopeo_raw(&target)).unwrap();
     assert_eq!(index["manifests"][1]["digest"], arm.digest.to_string());

@@ -234,6 +234,62 @@ fn details_panel_shows_the_manifest_and_digest_links_navigate() {
         sent.iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.digest.as_ref() == Some(&child))),
         "clicking a digest navigates to it: {sent:?}"
     );
+    // The way back: the Back button (and Alt+Left) reads what was shown before.
+    rig.harness.get_by_label("Back").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(
+        sent.iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.to_string() == "127.0.0.1:5000/team/app:1.0")),
+        "Back reads the tag again: {sent:?}"
+    );
+    assert!(rig.harness.state().state.details_back.is_empty());
+}
+
+#[test]
+fn details_follow_the_selection_a_gap_says_so_and_ctrl_c_copies_the_digest() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("1.1", "b", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    // Nothing is read until details are asked for.
+    rig.harness.get_by_label("1.1").click();
+    rig.steps(2);
+    assert!(!rig.sent().iter().any(|c| matches!(c, Command::Inspect { .. })));
+    rig.harness.get_by_label("Show").click();
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.to_string() == "127.0.0.1:5000/team/app:1.1")));
+    // Another tag, then a cell: the body follows, not only the heading.
+    rig.harness.get_by_label("1.0").click();
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.to_string() == "127.0.0.1:5000/team/app:1.0")));
+    let cell = d("1.0 linux/arm64");
+    rig.harness.state_mut().state.selection = None;
+    rig.harness.state_mut().dispatch(archlens::state::UiAction::Select { tag: "1.0".into(), platform: Some("linux/arm64".into()) });
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.digest.as_ref() == Some(&cell))));
+    // Ctrl+C copies the selected cell's digest.
+    rig.harness.event(egui::Event::Copy);
+    rig.harness.step();
+    let copied: Vec<String> = rig
+        .harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied, [cell.to_string()]);
+    // A gap says there is no entry, and reads nothing.
+    rig.harness.state_mut().dispatch(archlens::state::UiAction::Select { tag: "1.1".into(), platform: Some("linux/arm64".into()) });
+    rig.steps(2);
+    assert!(!rig.sent().iter().any(|c| matches!(c, Command::Inspect { .. })));
+    rig.harness.get_by_label("No entry for this platform: the tag has no image for it.");
 }
 
 #[test]

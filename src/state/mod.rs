@@ -13,6 +13,9 @@ use crate::model::matrix::{Matrix, Row, RowKind, VersionKey, glob_match};
 use crate::model::platform::{HostPreset, MatchKind, Matcher, Platform};
 use crate::model::reference::{Reference, Registry, Repository};
 use crate::settings::{Settings, remember};
+
+/// How many followed digests Back remembers.
+const MAX_BACK: usize = 50;
 use crate::worker::{Command, Details, Event, RequestId, SourceRef};
 
 /// Data that may be loading, keeping what was on screen while it does.
@@ -78,6 +81,8 @@ pub enum UiAction {
     },
     /// Show details of the selection.
     OpenDetails,
+    /// Details: back to what was shown before following a digest.
+    DetailsBack,
     /// Hide the details panel.
     CloseDetails,
     /// Navigate to a digest in the current repository.
@@ -208,6 +213,10 @@ pub struct AppState {
     /// again with the next Show / Enter.
     pub details_closed: bool,
     details_request: Option<RequestId>,
+    /// What the details panel shows or is reading.
+    details_for: Option<Reference>,
+    /// Details shown before each followed digest, newest last (Back, Alt+Left).
+    pub details_back: Vec<Reference>,
     /// The last error worth telling the user about, shown until dismissed.
     pub notice: Option<String>,
     pub derived: Derived,
@@ -245,6 +254,8 @@ impl AppState {
             selection: None,
             details: Loadable::NotRequested,
             details_request: None,
+            details_for: None,
+            details_back: Vec::new(),
             notice: None,
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
@@ -514,6 +525,8 @@ impl AppState {
         if keep.is_none() {
             self.selection = None;
             self.details = Loadable::NotRequested;
+            self.details_for = None;
+            self.details_back.clear();
         }
         self.matrix = Some(MatrixView {
             source: source.clone(),
@@ -541,6 +554,51 @@ impl AppState {
         }
     }
 
+    /// Whether the selection is a platform the tag has no entry for.
+    pub fn selection_is_gap(&self) -> bool {
+        let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) else { return false };
+        match (&sel.platform, mv.matrix.row(&sel.tag)) {
+            (Some(k), Some(row)) => !row.cells.contains_key(k),
+            _ => false,
+        }
+    }
+
+    /// Keep an open details panel on the selection: read what is now selected.
+    fn follow_selection(&mut self) -> Vec<Command> {
+        if self.details_closed || matches!(self.details, Loadable::NotRequested) {
+            return Vec::new();
+        }
+        match self.selected_reference() {
+            Some(r) if self.details_for.as_ref() != Some(&r) => self.inspect(r),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Put the cursor on the tag or cell `r` names, when it is in the matrix.
+    fn select_digest_of(&mut self, r: &Reference) {
+        let (Some(mv), Some(d)) = (&self.matrix, &r.digest) else { return };
+        let hit = mv.matrix.rows.iter().find_map(|row| {
+            if row.digest.as_ref() == Some(d) {
+                return Some(Selection { tag: row.tag.clone(), platform: None });
+            }
+            row.cells.iter().find(|(_, c)| c.digest == *d).map(|(k, _)| Selection { tag: row.tag.clone(), platform: Some(k.clone()) })
+        });
+        if let Some(sel) = hit {
+            self.selection = Some(sel);
+        }
+    }
+
+    /// The digest of the selection: the cell's image, or the tag's manifest.
+    pub fn selected_digest(&self) -> Option<Digest> {
+        let mv = self.matrix.as_ref()?;
+        let sel = self.selection.as_ref()?;
+        let row = mv.matrix.row(&sel.tag)?;
+        match &sel.platform {
+            Some(k) => row.cells.get(k).map(|c| c.digest.clone()),
+            None => row.digest.clone(),
+        }
+    }
+
     /// Read the details of any reference in the current source.
     pub fn inspect(&mut self, reference: Reference) -> Vec<Command> {
         let Some(mv) = &self.matrix else { return Vec::new() };
@@ -551,6 +609,7 @@ impl AppState {
         }
         let id = self.id();
         self.details_request = Some(id);
+        self.details_for = Some(reference.clone());
         let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
         self.details = Loadable::Pending { previous };
         cmds.push(Command::Inspect { id, source, reference });
@@ -667,13 +726,20 @@ impl AppState {
             }
             UiAction::Select { tag, platform } => {
                 self.selection = Some(Selection { tag, platform });
-                Vec::new()
+                self.follow_selection()
             }
             UiAction::MoveCursor { rows, cols } => {
                 self.derive();
                 self.move_cursor(rows, cols);
-                Vec::new()
+                self.follow_selection()
             }
+            UiAction::DetailsBack => match self.details_back.pop() {
+                Some(r) => {
+                    self.select_digest_of(&r);
+                    self.inspect(r)
+                }
+                None => Vec::new(),
+            },
             UiAction::OpenDetails => match self.selected_reference() {
                 Some(r) => {
                     self.details_closed = false;
@@ -684,16 +750,15 @@ impl AppState {
             UiAction::OpenDigest(d) => {
                 let Some(mv) = &self.matrix else { return Vec::new() };
                 let r = mv.repository.digest_reference(&d);
-                // Select the cell or row with that digest when it is on screen.
-                let hit = mv.matrix.rows.iter().find_map(|row| {
-                    if row.digest.as_ref() == Some(&d) {
-                        return Some(Selection { tag: row.tag.clone(), platform: None });
+                // Where it was followed from, for Back (Alt+Left); the trail is bounded.
+                if let Some(shown) = self.details_for.clone().filter(|s| *s != r) {
+                    self.details_back.push(shown);
+                    if self.details_back.len() > MAX_BACK {
+                        self.details_back.remove(0);
                     }
-                    row.cells.iter().find(|(_, c)| c.digest == d).map(|(k, _)| Selection { tag: row.tag.clone(), platform: Some(k.clone()) })
-                });
-                if let Some(sel) = hit {
-                    self.selection = Some(sel);
                 }
+                // Select the cell or row with that digest when it is on screen.
+                self.select_digest_of(&r);
                 self.inspect(r)
             }
             UiAction::ToggleFavourite(name) => {

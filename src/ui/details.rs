@@ -13,6 +13,10 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         if state.selection.is_some() && ui.button("Show").on_hover_text("Enter").clicked() {
             actions.push(UiAction::OpenDetails);
         }
+        let back = ui.add_enabled(!state.details_back.is_empty(), egui::Button::new("Back"));
+        if back.on_hover_text("Back to what was shown before following a digest (Alt+Left)").clicked() {
+            actions.push(UiAction::DetailsBack);
+        }
         if ui.button("Close").on_hover_text("Esc").clicked() {
             actions.push(UiAction::CloseDetails);
         }
@@ -23,6 +27,10 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
             None => sel.tag.clone(),
         };
         ui.label(RichText::new(what).monospace());
+    }
+    if state.selection_is_gap() {
+        ui.weak("No entry for this platform: the tag has no image for it.");
+        return actions;
     }
     let d = match &state.details {
         Loadable::NotRequested => {

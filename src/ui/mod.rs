@@ -187,12 +187,22 @@ impl ArchlensApp {
     fn keyboard(&mut self, ctx: &egui::Context) -> Vec<UiAction> {
         let mut actions = Vec::new();
         let typing = ctx.memory(|m| m.focused().is_some());
+        // Ctrl+C (Cmd+C) outside a text field copies the selection's digest.
+        if !typing
+            && ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Copy)))
+            && let Some(d) = self.state.selected_digest()
+        {
+            ctx.copy_text(d.to_string());
+        }
         ctx.input_mut(|i| {
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::F) {
                 self.focus_filter = true;
             }
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
                 actions.push(UiAction::Refresh);
+            }
+            if i.consume_key(egui::Modifiers::ALT, egui::Key::ArrowLeft) {
+                actions.push(UiAction::DetailsBack);
             }
             if i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
                 actions.push(UiAction::Cancel);
