@@ -501,10 +501,20 @@ fn host_view_flags_tags_the_chosen_host_cannot_run() {
     let id = rig.load_id();
     rig.events.send(Event::Row { id, result: index_row("arm", "a", &["linux/arm/v6", "linux/arm/v7"]) }).unwrap();
     rig.events.send(Event::Row { id, result: index_row("x86", "b", &["linux/amd64"]) }).unwrap();
+    // An artifact (a signature) is neither flagged nor counted: it is not meant to run.
+    let sig = TagResult {
+        tag: "sha256-abc.sig".into(),
+        outcome: TagOutcome::Artifact { digest: d("sig"), media_type: archlens::model::manifest::OCI_MANIFEST.into(), artifact_type: None },
+    };
+    rig.events.send(Event::Row { id, result: sig }).unwrap();
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);
     // Apple silicon by default: nothing native in x86 (arm/v7 is a fallback).
     rig.harness.get_by_label("1 tag has nothing Apple-silicon Mac (Docker Desktop) runs natively");
+    let derived = &rig.harness.state().state.derived;
+    let m = &rig.harness.state().state.matrix.as_ref().unwrap().matrix;
+    let flagged = (0..m.rows.len()).filter(|&i| m.rows[i].is_runnable_kind() && derived.picks[i].is_none()).count();
+    assert_eq!(flagged, derived.host_no_match, "the count and the highlighted tags agree");
     rig.harness.get_by_label("Host").click();
     rig.steps(2);
     rig.harness.get_by_label("x86-64 server").click();

@@ -173,6 +173,11 @@ impl Row {
         }
     }
 
+    /// An image or index: something a host could run (not an artifact, not a failed read).
+    pub fn is_runnable_kind(&self) -> bool {
+        matches!(self.kind, RowKind::Index | RowKind::Image)
+    }
+
     pub fn is_single_arch(&self) -> bool {
         self.kind == RowKind::Image
     }

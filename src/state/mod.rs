@@ -9,7 +9,7 @@ pub mod coverage;
 
 use crate::model::diagnose::Diagnosis;
 use crate::model::digest::Digest;
-use crate::model::matrix::{Matrix, Row, RowKind, VersionKey, glob_match};
+use crate::model::matrix::{Matrix, Row, VersionKey, glob_match};
 use crate::model::platform::{HostPreset, MatchKind, Matcher, Platform};
 use crate::model::reference::{Reference, Registry, Repository};
 use crate::settings::{Settings, remember};
@@ -366,7 +366,7 @@ impl AppState {
             }
         };
         let host_no_match =
-            if self.host_platform().is_some() { visible.iter().filter(|&&i| m.rows[i].kind != RowKind::Error && picks[i].is_none()).count() } else { 0 };
+            if self.host_platform().is_some() { visible.iter().filter(|&&i| m.rows[i].is_runnable_kind() && picks[i].is_none()).count() } else { 0 };
         self.derived = Derived { key, visible, shared: by, missing, host_no_match, picks };
     }
 

@@ -240,7 +240,7 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                 let row_index = visible[row_ui.index()];
                 let row: &Row = &m.rows[row_index];
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
-                let runnable_kind = row.kind != RowKind::Error && row.kind != RowKind::Artifact;
+                let runnable_kind = row.is_runnable_kind();
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
                 let no_match = host.is_some() && picked.is_none() && runnable_kind;
                 row_ui.col(|ui| {
