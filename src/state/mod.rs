@@ -168,6 +168,14 @@ pub struct Selection {
     pub platform: Option<String>,
 }
 
+impl Derived {
+    /// The colour group of a digest two or more tags share: its place among all shared digests
+    /// of the matrix, so it does not change with scrolling or filtering.
+    pub fn shared_group(&self, digest: &Digest) -> Option<usize> {
+        self.shared.keys().position(|g| g == digest)
+    }
+}
+
 /// Derived from the matrix and filters; recomputed only when they change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Derived {

@@ -284,3 +284,21 @@ fn add_amd64_entry(s: &mut AppState) {
     let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
     s.apply(Event::DraftEntries { id, entries: vec![entry] });
 }
+
+#[test]
+fn shared_digest_groups_keep_their_colour_when_rows_are_filtered() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    for (tag, index) in [("1.0", "x"), ("latest", "x"), ("2.0", "y"), ("stable", "y"), ("3.0", "z")] {
+        s.apply(Event::Row { id, result: row(tag, index, &["linux/amd64"]) });
+    }
+    s.derive();
+    let before = (s.derived.shared_group(&d("x")), s.derived.shared_group(&d("y")));
+    assert!(before.0.is_some() && before.1.is_some() && before.0 != before.1);
+    assert_eq!(s.derived.shared_group(&d("z")), None, "a digest of one tag is no group");
+    // Filtering the x group away leaves y's colour where it was.
+    s.tag_filter = "2.0".into();
+    s.derive();
+    assert_eq!(s.derived.visible.len(), 1);
+    assert_eq!((s.derived.shared_group(&d("x")), s.derived.shared_group(&d("y"))), before);
+}

@@ -209,7 +209,6 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
     let show_att = state.settings.show_attestations;
     let selection = state.selection.clone();
     let host = state.host_platform().map(|p| p.key());
-    let mut group_index: Vec<(&crate::model::Digest, usize)> = Vec::new();
     let mut table = TableBuilder::new(ui)
         .id_salt("matrix_tags")
         .striped(true)
@@ -279,13 +278,9 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     if let Some(d) = &row.digest
                         && let Some(tags) = state.derived.shared.get(d)
                     {
-                        let i = match group_index.iter().find(|(g, _)| *g == d) {
-                            Some((_, i)) => *i,
-                            None => {
-                                group_index.push((d, group_index.len()));
-                                group_index.len() - 1
-                            }
-                        };
+                        // The group's place among all shared digests of the matrix (not of the
+                        // rows on screen): its colour stays put while scrolling and filtering.
+                        let i = state.derived.shared_group(d).unwrap_or(0);
                         let what = if row.kind == RowKind::Index { "index" } else { "manifest" };
                         let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
                         ui.painter().circle_filled(rect.center(), 5.0, group_color(i));
