@@ -931,3 +931,15 @@ fn the_app_can_open_on_a_diagnosis_or_a_draft() {
     assert!(sent.iter().any(|c| matches!(c, Command::LoadMatrix { .. })), "{sent:?}");
     assert!(rig.harness.state().state.composer.open);
 }
+
+#[test]
+fn the_record_of_sent_commands_is_bounded() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(1);
+    for _ in 0..2000 {
+        rig.harness.state_mut().dispatch(archlens::state::UiAction::Refresh);
+    }
+    let app = rig.harness.state();
+    assert_eq!(app.sent.len(), archlens::ui::SENT_KEPT);
+    assert!(matches!(app.sent.back(), Some(Command::LoadMatrix { .. })), "the newest are kept");
+}

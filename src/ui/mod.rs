@@ -18,6 +18,9 @@ use crate::worker::{Command, WorkerHandle};
 
 pub use matrix::CELL_WIDTH;
 
+/// How many sent commands the app remembers: a long session must not grow without bound.
+pub const SENT_KEPT: usize = 256;
+
 /// Text from the model as the app's bundled fonts can draw it: arrows and the like they lack
 /// become ASCII, so no missing-glyph boxes appear.
 pub fn drawable(s: &str) -> std::borrow::Cow<'_, str> {
@@ -60,8 +63,8 @@ pub enum StartTarget {
 pub struct ArchlensApp {
     pub state: AppState,
     worker: WorkerHandle,
-    /// Commands sent, for tests and diagnostics.
-    pub sent: Vec<Command>,
+    /// The last commands sent (at most [`SENT_KEPT`]), for tests and diagnostics.
+    pub sent: std::collections::VecDeque<Command>,
     persist_settings: bool,
     /// Settings as last written, so changes are saved as they happen.
     saved_settings: Option<Settings>,
@@ -80,7 +83,7 @@ impl ArchlensApp {
         let mut app = ArchlensApp {
             state: AppState::new(settings.unwrap_or_default()),
             worker,
-            sent: Vec::new(),
+            sent: std::collections::VecDeque::new(),
             persist_settings: false,
             saved_settings: None,
             focus_filter: false,
@@ -162,17 +165,25 @@ impl ArchlensApp {
         }
     }
 
+    /// Keep a command in the bounded record of what was sent.
+    fn record(&mut self, c: Command) {
+        if self.sent.len() >= SENT_KEPT {
+            self.sent.pop_front();
+        }
+        self.sent.push_back(c);
+    }
+
     pub fn dispatch(&mut self, action: UiAction) {
         for c in self.state.handle(action) {
             self.worker.send(c.clone());
-            self.sent.push(c);
+            self.record(c);
         }
     }
 
     fn send(&mut self, cmds: Vec<Command>) {
         for c in cmds {
             self.worker.send(c.clone());
-            self.sent.push(c);
+            self.record(c);
         }
     }
 
