@@ -614,3 +614,38 @@ async fn messages_name_redirect_loops_and_servers_that_are_not_registries() {
     let err = client(&web.addr, 5000).ping().await.unwrap_err().to_string();
     assert!(err.contains("not a container registry"), "{err}");
 }
+
+/// A registry that goes away mid-load: after five tags in a row cannot reach it, the matrix
+/// stops asking (no retries and timeouts spent on each remaining tag) and says it is partial.
+#[tokio::test]
+async fn a_registry_that_goes_away_midway_stops_the_matrix_which_says_it_is_partial() {
+    let tags: Vec<String> = (0..40).map(|i| format!("t{i:02}")).collect();
+    let list = serde_json::json!({ "name": "r", "tags": tags }).to_string();
+    // An artifact manifest: one request per tag while the registry answers.
+    let artifact = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+    let digest = Digest::sha256(artifact).to_string();
+    let manifests = Arc::new(AtomicUsize::new(0));
+    let m2 = manifests.clone();
+    let fake = serve(move |head, _, _| {
+        if head.contains("/tags/list") {
+            return ok(list.as_bytes(), &[("Content-Type", "application/json")]);
+        }
+        if head.starts_with("GET /v2/ ") {
+            return ok(b"{}", &[]);
+        }
+        // The first ten manifests are served; then the registry is gone.
+        if m2.fetch_add(1, Ordering::SeqCst) < 10 { ok(artifact, &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", &digest)]) } else { Action::Reset }
+    })
+    .await;
+    let opts = ClientOptions { timeout: Duration::from_millis(3000), initial_backoff: Duration::from_millis(5), concurrency: 1, ..ClientOptions::default() };
+    let c = Arc::new(RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap());
+    let fetcher = archlens::registry::Fetcher::new(c, None);
+    let repo = archlens::model::Repository::parse(&format!("{}/r", fake.addr)).unwrap();
+    let listed = fetcher.source().tags("r").await.unwrap();
+    let m = fetcher.matrix(&repo, listed, |_, _, _| {}).await;
+    let why = m.partial.clone().expect("the matrix says it is partial");
+    assert!(why.contains("stopped answering after 15 of 40 tags") && why.contains("Retry"), "{why}");
+    assert_eq!(m.rows.len(), 15, "ten read, five that could not reach it, and no more asked for");
+    let asked = manifests.load(Ordering::SeqCst);
+    assert!(asked <= 10 + 5 * 4, "each unreachable tag is tried with its retries, the rest never: {asked} manifest requests");
+}

@@ -132,7 +132,7 @@ fn whole_app_fills_the_matrix_from_worker_events_and_cancels() {
     rig.steps(3);
     assert!(rig.harness.query_by_label("1.1").is_none());
     assert!(rig.harness.query_by_label("linux/s390x").is_none());
-    assert!(rig.harness.query_by_label_contains("tags").is_some());
+    rig.harness.get_by_label("cancelled after 1 of 3 tags: the matrix is partial");
 }
 
 #[test]
@@ -942,4 +942,41 @@ fn the_record_of_sent_commands_is_bounded() {
     let app = rig.harness.state();
     assert_eq!(app.sent.len(), archlens::ui::SENT_KEPT);
     assert!(matches!(app.sent.back(), Some(Command::LoadMatrix { .. })), "the newest are kept");
+}
+
+#[test]
+fn a_registry_gone_midway_is_said_once_with_retry_and_a_cancelled_load_says_it_is_partial() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let sent = rig.sent();
+    let (cid, registry) = sent
+        .iter()
+        .find_map(|c| match c {
+            Command::Connect { id, registry, .. } => Some((*id, registry.clone())),
+            _ => None,
+        })
+        .unwrap();
+    let id = sent.iter().find_map(|c| if let Command::LoadMatrix { id, .. } = c { Some(*id) } else { None }).unwrap();
+    rig.events.send(Event::Connected { id: cid, registry, signed_in: false }).unwrap();
+    rig.events.send(Event::Progress { id, done: 0, total: 2000 }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    let why = "127.0.0.1:5000 stopped answering after 1031 of 2000 tags, so the rest were not read and the matrix is partial (last error: cannot connect). Retry when it is back";
+    rig.events.send(Event::MatrixStopped { id, reason: why.into() }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label(why);
+    assert!(rig.harness.state().state.notice.is_none(), "said once, in the matrix, not again as a notice");
+    assert!(matches!(rig.harness.state().state.connection, archlens::state::Loadable::Failed { .. }), "the status dot shows it");
+    rig.harness.get_by_label("1.0");
+    rig.harness.get_by_label("Retry").click();
+    rig.steps(2);
+    let sent = rig.sent();
+    assert!(sent.iter().any(|c| matches!(c, Command::Connect { .. })), "Retry checks the registry again: {sent:?}");
+    let id2 = sent.iter().find_map(|c| if let Command::LoadMatrix { id, .. } = c { Some(*id) } else { None }).expect("and reads the matrix");
+    assert!(rig.harness.query_by_label(why).is_none());
+    // Cancelled midway: partial, and said so.
+    rig.events.send(Event::Progress { id: id2, done: 3, total: 10 }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("Cancel").click();
+    rig.steps(2);
+    rig.harness.get_by_label("cancelled after 3 of 10 tags: the matrix is partial");
 }

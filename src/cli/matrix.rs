@@ -66,6 +66,11 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         Format::Json => output::json(&to_json(&matrix))?,
         Format::Table => print_table(&matrix),
     }
+    // What was read is printed; the run still fails, since the matrix is incomplete.
+    if let Some(why) = &matrix.partial {
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -88,7 +93,7 @@ pub fn to_json(m: &Matrix) -> Value {
             })
         })
         .collect();
-    json!({ "repository": m.repository, "platforms": m.platform_keys(), "tags": tags })
+    json!({ "repository": m.repository, "platforms": m.platform_keys(), "tags": tags, "partial": m.partial })
 }
 
 fn print_table(m: &Matrix) {

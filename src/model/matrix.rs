@@ -195,6 +195,8 @@ pub struct Matrix {
     keys: Vec<String>,
     /// `keys` for lookups: a row with 100,000 platforms must not cost 100,000² comparisons.
     key_set: std::collections::HashSet<String>,
+    /// Why not every tag was read, when the reading stopped early (the registry went away).
+    pub partial: Option<String>,
 }
 
 impl Matrix {

@@ -58,6 +58,9 @@ impl Source {
 
 type Shared = Arc<OnceCell<Result<Arc<Vec<u8>>, RegistryError>>>;
 
+/// Tags in a row that could not reach the registry before a matrix stops asking.
+pub const STOP_AFTER_UNREACHABLE: usize = 5;
+
 /// What a run did: for progress lines and benchmarks.
 #[derive(Debug, Default)]
 pub struct FetchStats {
@@ -271,11 +274,20 @@ impl Fetcher {
 
     /// Everything the matrix needs about one tag; errors end up in the result.
     pub async fn tag_result(&self, repo: &str, tag: &str) -> TagResult {
-        let outcome = match self.resolve(repo, tag).await {
-            Err(e) => TagOutcome::Failed { error: e.to_string() },
-            Ok(m) => self.outcome(repo, m).await,
+        self.tag_result_reached(repo, tag).await.0
+    }
+
+    /// [`Fetcher::tag_result`], and whether the registry could not be reached at all for it
+    /// (no connection, or no answer in time) rather than answering with an error.
+    async fn tag_result_reached(&self, repo: &str, tag: &str) -> (TagResult, bool) {
+        let (outcome, unreachable) = match self.resolve(repo, tag).await {
+            Err(e) => {
+                let unreachable = matches!(e, RegistryError::Connection { .. } | RegistryError::Timeout { .. });
+                (TagOutcome::Failed { error: e.to_string() }, unreachable)
+            }
+            Ok(m) => (self.outcome(repo, m).await, false),
         };
-        TagResult { tag: tag.to_string(), outcome }
+        (TagResult { tag: tag.to_string(), outcome }, unreachable)
     }
 
     async fn outcome(&self, repo: &str, m: Manifest) -> TagOutcome {
@@ -334,25 +346,44 @@ impl Fetcher {
     }
 
     /// The matrix of `tags`, rows in the order given. `progress(done, total)` is called as
-    /// each tag completes.
+    /// each tag completes. When the registry stops answering ([`STOP_AFTER_UNREACHABLE`] tags
+    /// in a row could not reach it), the rest are not asked for and the matrix says it is
+    /// partial, rather than spending retries and timeouts on every remaining tag.
     pub async fn matrix(&self, repo: &Repository, tags: Vec<String>, mut progress: impl FnMut(usize, usize, &TagResult)) -> Matrix {
         let total = tags.len();
         let concurrency = self.concurrency();
         let mut results: Vec<Option<TagResult>> = vec![None; total];
         let repo_name = repo.name.as_str();
         let mut stream = futures::stream::iter(tags.into_iter().enumerate())
-            .map(move |(i, t)| async move { (i, self.tag_result(repo_name, &t).await) })
+            .map(move |(i, t)| async move { (i, self.tag_result_reached(repo_name, &t).await) })
             .buffer_unordered(concurrency);
         let mut done = 0;
-        while let Some((i, r)) = stream.next().await {
+        let mut unreachable_in_a_row = 0;
+        let mut stopped = None;
+        while let Some((i, (r, unreachable))) = stream.next().await {
             done += 1;
             progress(done, total, &r);
+            unreachable_in_a_row = if unreachable { unreachable_in_a_row + 1 } else { 0 };
+            let last_error = match &r.outcome {
+                TagOutcome::Failed { error } => Some(error.clone()),
+                _ => None,
+            };
             if let Some(slot) = results.get_mut(i) {
                 *slot = Some(r);
             }
+            if unreachable_in_a_row >= STOP_AFTER_UNREACHABLE && done < total {
+                stopped = Some(format!(
+                    "{} stopped answering after {done} of {total} tags, so the rest were not read and the matrix is partial (last error: {}). Retry when it is back",
+                    self.source.name(),
+                    last_error.unwrap_or_default()
+                ));
+                break;
+            }
         }
         let rows = results.into_iter().flatten().collect();
-        Matrix::build(&repo.to_string(), rows)
+        let mut m = Matrix::build(&repo.to_string(), rows);
+        m.partial = stopped;
+        m
     }
 
     /// Details of one reference: the manifest, its entries' sizes, or its config.

@@ -158,6 +158,8 @@ pub struct MatrixView {
     pub done: u64,
     pub total: u64,
     pub error: Option<String>,
+    /// Not every tag was read: the load was cancelled, or the registry stopped answering.
+    pub partial: Option<String>,
     /// Bumped whenever rows change.
     pub revision: u64,
 }
@@ -393,6 +395,10 @@ impl AppState {
         match event {
             Event::Connected { registry, signed_in, .. } if Some(id) == self.connect_request => {
                 self.connect_request = None;
+                // Reached again: the notice of an earlier failure to connect is stale.
+                if matches!(self.connection, Loadable::Failed { .. }) {
+                    self.notice = None;
+                }
                 self.connection = Loadable::Ready(signed_in);
                 remember(&mut self.settings.recent_registries, registry.name());
             }
@@ -453,6 +459,15 @@ impl AppState {
             Event::RateLimit { registry, remaining, .. } => {
                 self.rate_limit = Some((registry, crate::model::units::rate_limit_words(&remaining)));
             }
+            Event::MatrixStopped { reason, .. } => {
+                if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+                    mv.request = None;
+                    mv.partial = Some(reason.clone());
+                    // The status dot says the registry is not answering; Retry reconnects.
+                    let previous = std::mem::replace(&mut self.connection, Loadable::NotRequested).into_value();
+                    self.connection = Loadable::Failed { error: reason, previous };
+                }
+            }
             Event::MatrixDone { .. } | Event::Cancelled { .. } => {
                 if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
                     mv.request = None;
@@ -510,15 +525,21 @@ impl AppState {
             let previous = std::mem::replace(&mut self.details, Loadable::NotRequested).into_value();
             self.details = Loadable::Failed { error, previous };
         } else if let Some(mv) = self.matrix.as_mut().filter(|m| m.request == Some(id)) {
+            // Shown once, in the matrix, not again as a notice.
             mv.request = None;
-            mv.error = Some(error.clone());
-            self.notice = Some(error);
+            mv.error = Some(error);
         }
     }
 
     fn cancel_matrix(&mut self) -> Vec<Command> {
-        match self.matrix.as_mut().and_then(|m| m.request.take()) {
-            Some(id) => vec![Command::Cancel { id }],
+        let Some(mv) = self.matrix.as_mut() else { return Vec::new() };
+        match mv.request.take() {
+            Some(id) => {
+                if mv.done < mv.total || mv.total == 0 {
+                    mv.partial = Some(format!("cancelled after {} of {} tags: the matrix is partial", mv.done, mv.total));
+                }
+                vec![Command::Cancel { id }]
+            }
             None => Vec::new(),
         }
     }
@@ -545,6 +566,7 @@ impl AppState {
             done: 0,
             total: 0,
             error: None,
+            partial: None,
             revision,
         });
         cmds.push(Command::LoadMatrix { id, source, repository, verify: self.settings.verify_cells, host: self.settings.host.clone() });
@@ -699,7 +721,18 @@ impl AppState {
             UiAction::Refresh => match &self.matrix {
                 Some(mv) => {
                     let (source, repo, title) = (mv.source.clone(), mv.repository.clone(), mv.title.clone());
-                    self.start_matrix(source, repo, title)
+                    let mut cmds = Vec::new();
+                    // Retry after the registry went away: check it answers again (the status
+                    // dot follows), then read the matrix.
+                    if let (Loadable::Failed { .. }, Some(registry)) = (&self.connection, self.registry.clone()) {
+                        let id = self.id();
+                        self.connect_request = Some(id);
+                        let insecure = self.settings.insecure_registries.contains(registry.name());
+                        self.connection = Loadable::Pending { previous: None };
+                        cmds.push(Command::Connect { id, registry, insecure });
+                    }
+                    cmds.extend(self.start_matrix(source, repo, title));
+                    cmds
                 }
                 None => Vec::new(),
             },

@@ -92,6 +92,17 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
             actions.push(UiAction::EditSelectedTag);
         }
     });
+    // Why the rows on screen are not the whole story: a partial read, or a refresh that failed
+    // (with no rows, the table says it instead).
+    let banner = state.matrix.as_ref().and_then(|m| m.partial.clone().or_else(|| m.error.clone().filter(|_| !m.matrix.rows.is_empty())));
+    if let Some(why) = banner {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, why);
+            if ui.button("Retry").on_hover_text("Read the whole matrix again (Ctrl+R)").clicked() {
+                actions.push(UiAction::Refresh);
+            }
+        });
+    }
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();
     table_ui(ui, state, &mut actions);

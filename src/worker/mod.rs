@@ -232,6 +232,11 @@ pub enum Event {
     MatrixDone {
         id: RequestId,
     },
+    /// The registry stopped answering midway: the rows sent are all there will be.
+    MatrixStopped {
+        id: RequestId,
+        reason: String,
+    },
     /// The repositories a coverage run will read.
     CoverageStarted {
         id: RequestId,
@@ -327,6 +332,7 @@ impl Event {
             | Event::Row { id, .. }
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
+            | Event::MatrixStopped { id, .. }
             | Event::CoverageDone { id }
             | Event::CoverageStarted { id, .. }
             | Event::CoverageRow { id, .. }
@@ -645,6 +651,10 @@ impl Worker {
                         }
                     })
                     .await;
+                if let Some(reason) = matrix.partial.take() {
+                    self.emit(Event::MatrixStopped { id, reason });
+                    return Ok(());
+                }
                 // Verified: the host's entry of each tag has its entrypoint binary read; rows
                 // whose binary cannot run there are sent again, marked.
                 if let (true, Ok(host)) = (verify, Host::parse(&host)) {
