@@ -386,7 +386,7 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("Run sends a deep Diagnose: {sent:?}"));
-    assert_eq!(reference.digest, Some(d("1.0 linux/arm64")));
+    assert_eq!(reference.to_string(), "127.0.0.1:5000/team/app:1.0", "the tag, as it would be pulled, not the cell's digest");
     assert_eq!(host, "apple-silicon");
     rig.events.send(Event::DiagnoseProgress { id: did, bytes: 123_000 }).unwrap();
     rig.steps(2);
@@ -429,6 +429,14 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
     rig.harness.get_by_label("Compose an index");
     assert_eq!(rig.harness.state().state.composer.draft.entries.len(), 1);
     assert_eq!(rig.harness.state().state.composer.target_input, reference.to_string());
+    // Another host makes the result stale, and says so.
+    assert!(rig.harness.query_by_label_contains("stale:").is_none());
+    rig.harness.state_mut().dispatch(archlens::state::UiAction::SetHost("x86-64".into()));
+    rig.steps(2);
+    rig.harness.get_by_label("stale: diagnosed for linux/arm64; the host is now linux/amd64");
+    rig.harness.get_by_label("Run again").click();
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Diagnose { host, .. } if host == "x86-64")));
 }
 
 fn draft_entry(platform: &str, name: &str) -> archlens::model::compose::DraftEntry {

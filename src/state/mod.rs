@@ -822,8 +822,10 @@ impl AppState {
                 Vec::new()
             }
             UiAction::DiagnoseSelection => {
-                if let Some(r) = self.selected_reference() {
-                    self.diagnose.reference = r.to_string();
+                // The tag, as the user would pull it (`team/app:1.2`): the diagnosis works out
+                // which of its entries the host takes.
+                if let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) {
+                    self.diagnose.reference = mv.repository.reference(&sel.tag).to_string();
                 }
                 Vec::new()
             }

@@ -27,7 +27,7 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         if ui.button("Use selection").clicked() {
             actions.push(UiAction::DiagnoseSelection);
         }
-        ui.label(format!("for {}", state.host_label()));
+        super::matrix::host_picker(ui, state, &mut actions, true);
         ui.checkbox(&mut state.diagnose.deep, "Read layers (entrypoint binary)");
         if state.diagnose.is_running() {
             ui.spinner();
@@ -51,6 +51,16 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         Loadable::Pending { previous: Some(p) } => p,
         Loadable::Ready(d) => d,
     };
+    // A result for another host than the one now chosen is marked, not passed off as current.
+    let now = state.host_platform().map(|p| p.key());
+    if now.as_deref().is_some_and(|h| h != d.host) {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("stale: diagnosed for {}; the host is now {}", d.host, now.unwrap_or_default()));
+            if ui.button("Run again").clicked() {
+                actions.push(UiAction::RunDiagnose);
+            }
+        });
+    }
     egui::ScrollArea::vertical().id_salt("diagnose_scroll").show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.label(RichText::new(d.verdict.as_str()).strong().size(16.0).color(verdict_color(ui, d.verdict)));

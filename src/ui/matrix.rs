@@ -139,12 +139,17 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
     });
 }
 
-/// The host whose view the matrix and coverage show: a preset, or a typed platform.
+/// The host whose view the matrix and coverage show: a preset, or a typed platform. The
+/// diagnose panel's `compact` picker (presets only) sets the same host.
 pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    host_picker(ui, state, actions, false);
+}
+
+pub(super) fn host_picker(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>, compact: bool) {
     {
-        let l = ui.label("Host");
+        let l = ui.label(if compact { "for host" } else { "Host" });
         let current = state.host_label();
-        egui::ComboBox::from_id_salt("host")
+        egui::ComboBox::from_id_salt(if compact { "diagnose_host" } else { "host" })
             .selected_text(current)
             .width(230.0)
             .show_ui(ui, |ui| {
@@ -156,6 +161,9 @@ pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &
             })
             .response
             .labelled_by(l.id);
+        if compact {
+            return;
+        }
         let l = ui.label("or platform");
         let e = ui.add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0)).labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
