@@ -1,11 +1,11 @@
 //! Coverage across repositories: for each repository one tag, chosen by a [`TagPolicy`], and
 //! which platforms that tag covers and what a host would run from it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::diagnose::{Candidate, Host, Selection, select};
-use super::matrix::{Row, RowKind, glob_match, version_order};
-use super::platform::{Platform, column_order};
+use super::matrix::{Columns, Row, RowKind, glob_match, version_order};
+use super::platform::Platform;
 use super::units::human_bytes;
 
 /// Which tag of a repository stands for it.
@@ -155,9 +155,7 @@ impl HostFit {
 pub struct Coverage {
     pub registry: String,
     pub rows: Vec<CoverageRow>,
-    platforms: Vec<Platform>,
-    keys: Vec<String>,
-    key_set: HashSet<String>,
+    columns: Columns,
     /// Repository → its index in `rows`.
     row_of: HashMap<String, usize>,
 }
@@ -177,17 +175,7 @@ impl Coverage {
 
     /// Add a repository's row (or replace the row of a repository already present).
     pub fn push(&mut self, row: CoverageRow) {
-        let mut added = false;
-        for key in row.row.iter().flat_map(|r| r.cells.keys()) {
-            if self.key_set.insert(key.clone()) {
-                self.platforms.push(Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", "")));
-                added = true;
-            }
-        }
-        if added {
-            self.platforms.sort_by(column_order);
-            self.keys = self.platforms.iter().map(Platform::key).collect();
-        }
+        self.columns.add(row.row.iter().flat_map(|r| r.cells.keys()));
         match self.row_of.get(&row.repository).and_then(|&i| self.rows.get_mut(i)) {
             Some(existing) => *existing = row,
             None => {
@@ -199,7 +187,7 @@ impl Coverage {
 
     /// Platform keys, in column order.
     pub fn keys(&self) -> &[String] {
-        &self.keys
+        self.columns.keys()
     }
 
     pub fn tally(&self, platform_key: &str) -> Tally {
@@ -279,7 +267,7 @@ impl Coverage {
     pub fn to_csv(&self, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) -> String {
         let mut out = String::new();
         let mut header = vec!["repository".to_string(), "tag".into(), "digest".into(), "kind".into(), format!("host {}", host.label), "host platform".into()];
-        header.extend(self.keys.iter().cloned());
+        header.extend(self.keys().iter().cloned());
         header.push("error".into());
         csv_line(&mut out, &header);
         for r in self.rows.iter().filter(|r| keep(r)) {
@@ -293,7 +281,7 @@ impl Coverage {
                 fit.word().to_string(),
                 fit.platform.clone().unwrap_or_default(),
             ];
-            for k in &self.keys {
+            for k in self.keys() {
                 fields.push(
                     row.and_then(|x| x.cells.get(k)).map(|c| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into())).unwrap_or_default(),
                 );
@@ -309,7 +297,7 @@ impl Coverage {
     pub fn to_markdown(&self, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) -> String {
         let mut out = String::new();
         let mut header = vec!["Repository".to_string(), "Tag".into(), format!("{} runs", host.label)];
-        header.extend(self.keys.iter().map(|k| format!("`{k}`")));
+        header.extend(self.keys().iter().map(|k| format!("`{k}`")));
         md_line(&mut out, &header);
         md_line(&mut out, &vec!["---".to_string(); header.len()]);
         for r in self.rows.iter().filter(|r| keep(r)) {
@@ -323,7 +311,7 @@ impl Coverage {
                     (None, None) => fit.word().to_string(),
                 },
             ];
-            for k in &self.keys {
+            for k in self.keys() {
                 fields.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {
                     Some(c) => format!("✓ {}", c.compressed_size.map(human_bytes).unwrap_or_default()).trim_end().to_string(),
                     None if r.is_image() => "✗".into(),
@@ -333,7 +321,7 @@ impl Coverage {
             md_line(&mut out, &fields);
         }
         out.push('\n');
-        for k in &self.keys {
+        for k in self.keys() {
             out.push_str(&format!("- {}\n", self.summary_line(k)));
         }
         let n = self.host_tally(host);

@@ -183,18 +183,50 @@ impl Row {
     }
 }
 
+/// Platform columns in display order ([`column_order`]), added to as rows bring new keys: the
+/// matrix's columns and coverage's.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Matrix {
-    pub repository: String,
-    /// Columns in display order.
-    pub platforms: Vec<Platform>,
-    /// Rows in arrival order (see [`Matrix::push`]).
-    pub rows: Vec<Row>,
-    row_of: HashMap<String, usize>,
+pub struct Columns {
+    platforms: Vec<Platform>,
     /// `platforms` as keys, same order.
     keys: Vec<String>,
     /// `keys` for lookups: a row with 100,000 platforms must not cost 100,000² comparisons.
     key_set: std::collections::HashSet<String>,
+}
+
+impl Columns {
+    /// Add the keys not yet columns, each in its place.
+    pub fn add<'a>(&mut self, keys: impl IntoIterator<Item = &'a String>) {
+        let mut added = false;
+        for key in keys {
+            if self.key_set.insert(key.clone()) {
+                self.platforms.push(Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", "")));
+                added = true;
+            }
+        }
+        if added {
+            self.platforms.sort_by(column_order);
+            self.keys = self.platforms.iter().map(Platform::key).collect();
+        }
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub fn platforms(&self) -> &[Platform] {
+        &self.platforms
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Matrix {
+    pub repository: String,
+    /// Columns in display order.
+    columns: Columns,
+    /// Rows in arrival order (see [`Matrix::push`]).
+    pub rows: Vec<Row>,
+    row_of: HashMap<String, usize>,
     /// Why not every tag was read, when the reading stopped early (the registry went away).
     pub partial: Option<String>,
 }
@@ -217,18 +249,7 @@ impl Matrix {
     /// platforms become columns in their place.
     pub fn push(&mut self, result: TagResult) {
         let row = Row::from_result(result);
-        let mut added = false;
-        for key in row.cells.keys() {
-            if self.key_set.insert(key.clone()) {
-                let p = Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", ""));
-                self.platforms.push(p);
-                added = true;
-            }
-        }
-        if added {
-            self.platforms.sort_by(column_order);
-            self.keys = self.platforms.iter().map(Platform::key).collect();
-        }
+        self.columns.add(row.cells.keys());
         match self.row_of.get(&row.tag).and_then(|&i| self.rows.get_mut(i)) {
             Some(existing) => *existing = row,
             None => {
@@ -254,12 +275,17 @@ impl Matrix {
     }
 
     pub fn platform_keys(&self) -> Vec<String> {
-        self.keys.clone()
+        self.columns.keys().to_vec()
     }
 
     /// Column keys without copying.
     pub fn keys(&self) -> &[String] {
-        &self.keys
+        self.columns.keys()
+    }
+
+    /// Columns in display order.
+    pub fn platforms(&self) -> &[Platform] {
+        self.columns.platforms()
     }
 
     /// Tags that point at the same digest, for every digest shared by two or more tags,

@@ -354,7 +354,7 @@ impl AppState {
                 // Rank each column once; a row's pick is its best-ranked cell.
                 let matcher = Matcher::only(&host);
                 let ranked: HashMap<&str, (usize, &Platform)> =
-                    m.keys().iter().zip(&m.platforms).filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p)))).collect();
+                    m.keys().iter().zip(m.platforms()).filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p)))).collect();
                 m.rows
                     .iter()
                     .map(|row| {
