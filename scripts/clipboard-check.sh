@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The app puts copied text on the system clipboard: under Xvfb, with something else on the
-# X11 CLIPBOARD first, select the first tag of the demo layout with the keyboard, press Ctrl+C,
-# and read the CLIPBOARD back with xclip: it must be that tag's digest.
+# X11 CLIPBOARD first, select the demo layout's tag 1.1 with the keyboard, press Ctrl+C, and
+# read the CLIPBOARD back with xclip: it must be that tag's digest.
 #
 #   scripts/clipboard-check.sh [BINARY]     (default target/debug/archlens)
 #
@@ -40,36 +40,20 @@ done
 [[ -n $window ]] || { echo "clipboard-check.sh: the app's window did not appear" >&2; cat "$work/app.log" >&2; exit 1; }
 sleep 3
 xdotool windowfocus --sync "$window" 2>/dev/null || xdotool windowfocus "$window"
-# The first row in version order, then Ctrl+C.
-xdotool mousemove --window "$window" 600 400 key --window "$window" Down
+# Filter the tags down to 1.1 (Ctrl+F, type, Enter leaves the field), select it, Ctrl+C.
+xdotool mousemove --window "$window" 600 400 key --window "$window" ctrl+f
+sleep 0.3
+xdotool type --window "$window" "1.1"
+xdotool key --window "$window" Return
+sleep 0.5
+xdotool key --window "$window" Down
 sleep 0.5
 xdotool key --window "$window" ctrl+c
 sleep 1
 got=$(xclip -o -selection clipboard 2>/dev/null || true)
-want=$("$bin" matrix oci:assets/demo-layout --format json | python3 -c '
-import functools, json, re, sys
-def parts(t):
-    return [(p[0].isdigit(), p) for p in re.findall(r"\d+|\D+", t)]
-def cmp(a, b):  # the matrix'"'"'s version order (src/model/matrix.rs)
-    pa, pb = parts(a), parts(b)
-    for (dx, x), (dy, y) in zip(pa, pb):
-        if dx and dy:
-            x, y = x.lstrip("0"), y.lstrip("0")
-            o = (len(x) > len(y)) - (len(x) < len(y)) or (x > y) - (x < y)
-        else:
-            o = (x > y) - (x < y)
-        if o:
-            return o
-    if len(pa) > len(pb) and pa[len(pb)][1].startswith("-"):
-        return -1
-    if len(pb) > len(pa) and pb[len(pa)][1].startswith("-"):
-        return 1
-    return (len(pa) > len(pb)) - (len(pa) < len(pb)) or (a > b) - (a < b)
-rows = json.load(sys.stdin)["tags"]
-newest = max(rows, key=functools.cmp_to_key(lambda r, q: cmp(r["tag"], q["tag"])))
-print(newest["digest"])')
+want=$("$bin" matrix oci:assets/demo-layout --tags 1.1 --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)["tags"][0]["digest"])')
 if [[ $got != "$want" ]]; then
-  echo "clipboard-check.sh: the CLIPBOARD holds '$got', not the first tag's digest $want" >&2
+  echo "clipboard-check.sh: the CLIPBOARD holds '$got', not the digest of tag 1.1, $want" >&2
   exit 1
 fi
 echo "clipboard holds $got: copied by the app"

@@ -104,6 +104,20 @@ impl Rig {
     fn steps(&mut self, n: usize) {
         self.harness.run_steps(n);
     }
+
+    /// What the last frame put on the clipboard.
+    fn copied(&self) -> Vec<String> {
+        self.harness
+            .output()
+            .platform_output
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                egui::OutputCommand::CopyText(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[test]
@@ -273,17 +287,7 @@ fn details_follow_the_selection_a_gap_says_so_and_ctrl_c_copies_the_digest() {
     // Ctrl+C copies the selected cell's digest.
     rig.harness.event(egui::Event::Copy);
     rig.harness.step();
-    let copied: Vec<String> = rig
-        .harness
-        .output()
-        .platform_output
-        .commands
-        .iter()
-        .filter_map(|c| match c {
-            egui::OutputCommand::CopyText(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect();
+    let copied = rig.copied();
     assert_eq!(copied, [cell.to_string()]);
     // A gap says there is no entry, and reads nothing.
     rig.harness.state_mut().dispatch(archlens::state::UiAction::Select { tag: "1.1".into(), platform: Some("linux/arm64".into()) });
@@ -824,17 +828,7 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
     // Export goes to the clipboard.
     rig.harness.get_by_label("Copy Markdown").click();
     rig.harness.step();
-    let copied: Vec<String> = rig
-        .harness
-        .output()
-        .platform_output
-        .commands
-        .iter()
-        .filter_map(|c| match c {
-            egui::OutputCommand::CopyText(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect();
+    let copied = rig.copied();
     assert!(copied.iter().any(|t| t.contains("| `team/old` | `latest` | emulation (linux/amd64) |")), "{copied:?}");
     // A glob and another policy; Enter runs it.
     rig.harness.get_by_label("Repositories to cover").focus();

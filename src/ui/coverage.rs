@@ -12,13 +12,11 @@ use crate::state::{AppState, UiAction};
 
 const ROW_HEIGHT: f32 = 22.0;
 
+/// The matrix's colours for the host's pick, and red for nothing to run.
 fn fit_color(ui: &egui::Ui, word: &str) -> Option<Color32> {
-    let dark = ui.visuals().dark_mode;
-    Some(match (word, dark) {
-        ("native", true) => Color32::from_rgb(30, 90, 50),
-        ("native", false) => Color32::from_rgb(200, 240, 205),
-        ("fallback" | "emulation", true) => Color32::from_rgb(100, 80, 20),
-        ("fallback" | "emulation", false) => Color32::from_rgb(250, 230, 170),
+    Some(match (word, ui.visuals().dark_mode) {
+        ("native", _) => super::matrix::pick_color(ui, true),
+        ("fallback" | "emulation", _) => super::matrix::pick_color(ui, false),
         ("none", true) => Color32::from_rgb(110, 40, 40),
         ("none", false) => Color32::from_rgb(250, 205, 205),
         _ => return None,

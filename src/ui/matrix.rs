@@ -13,7 +13,9 @@ use crate::state::{AppState, UiAction};
 pub const CELL_WIDTH: f32 = 150.0;
 const ROW_HEIGHT: f32 = 22.0;
 
-fn pick_color(ui: &egui::Ui, exact: bool) -> Color32 {
+/// The background of the host's pick: green when exact, amber for a fallback (coverage uses it
+/// for emulation too).
+pub(super) fn pick_color(ui: &egui::Ui, exact: bool) -> Color32 {
     match (exact, ui.visuals().dark_mode) {
         (true, true) => Color32::from_rgb(30, 90, 50),
         (true, false) => Color32::from_rgb(200, 240, 205),
