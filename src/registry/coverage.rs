@@ -33,6 +33,17 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -
     CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None }
 }
 
+/// Read `repos` concurrently, handing each row to `each(position in repos, row)` as it
+/// completes (the app streams them; [`coverage`] collects them).
+pub async fn each_row(fetcher: &Fetcher, repos: Vec<String>, policy: &TagPolicy, mut each: impl FnMut(usize, CoverageRow)) {
+    let mut stream = futures::stream::iter(repos.into_iter().enumerate())
+        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy).await) })
+        .buffer_unordered(fetcher.concurrency());
+    while let Some((i, row)) = stream.next().await {
+        each(i, row);
+    }
+}
+
 /// Rows for `repos`, in that order; `progress(done, total, row)` as each completes.
 pub async fn coverage(
     fetcher: &Fetcher,
@@ -43,17 +54,15 @@ pub async fn coverage(
 ) -> Coverage {
     let total = repos.len();
     let mut rows: Vec<Option<CoverageRow>> = vec![None; total];
-    let mut stream = futures::stream::iter(repos.into_iter().enumerate())
-        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy).await) })
-        .buffer_unordered(fetcher.concurrency());
     let mut done = 0;
-    while let Some((i, row)) = stream.next().await {
+    each_row(fetcher, repos, policy, |i, row| {
         done += 1;
         progress(done, total, &row);
         if let Some(slot) = rows.get_mut(i) {
             *slot = Some(row);
         }
-    }
+    })
+    .await;
     let mut c = Coverage::new(registry);
     for r in rows.into_iter().flatten() {
         c.push(r);

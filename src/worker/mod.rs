@@ -617,10 +617,8 @@ impl Worker {
                     return Err("no repository matches".into());
                 }
                 self.emit(Event::CoverageStarted { id, total: names.len() });
-                registry::coverage::coverage(&fetcher, registry.name(), names, &policy, |_, _, row| {
-                    self.emit(Event::CoverageRow { id, row: Box::new(row.clone()) });
-                })
-                .await;
+                // Streamed as they come: the state assembles the coverage, nothing is kept here.
+                registry::coverage::each_row(&fetcher, names, &policy, |_, row| self.emit(Event::CoverageRow { id, row: Box::new(row) })).await;
                 self.emit(Event::CoverageDone { id });
             }
             Command::ListRepos { id, registry, page } => {
