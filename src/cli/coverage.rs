@@ -142,12 +142,7 @@ fn named_repos<'a>(registry: &Registry, lines: impl Iterator<Item = &'a str>) ->
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let name = line.strip_prefix(&format!("{}/", registry.name())).unwrap_or(line);
-        let repo = Repository::parse(&format!("{}/{name}", registry.name()))
-            .with_context(|| format!("line {}: `{}` is not a repository name", n + 1, output::printable(line)))?;
-        if repo.registry != *registry {
-            anyhow::bail!("line {}: `{line}` is on another registry than {registry}", n + 1);
-        }
+        let repo = Repository::named_in(registry, line).with_context(|| format!("line {}: `{}` is not a repository name", n + 1, output::printable(line)))?;
         if !out.contains(&repo.name) {
             out.push(repo.name);
         }

@@ -125,6 +125,13 @@ impl Repository {
         Ok(r.repository)
     }
 
+    /// A repository named on `registry`: `team/app`, or `host/team/app` with that registry's
+    /// own host, which is dropped.
+    pub fn named_in(registry: &Registry, name: &str) -> Result<Repository, ReferenceError> {
+        let name = name.strip_prefix(&format!("{}/", registry.name())).unwrap_or(name);
+        Repository::parse(&format!("{}/{name}", registry.name()))
+    }
+
     pub fn reference(&self, tag: &str) -> Reference {
         Reference { repository: self.clone(), tag: Some(tag.to_string()), digest: None }
     }

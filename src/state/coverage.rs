@@ -64,8 +64,7 @@ impl CoverageState {
             (_, 0) => {
                 let mut repos = Vec::new();
                 for n in names {
-                    let name = n.strip_prefix(&format!("{}/", registry.name())).unwrap_or(n);
-                    let r = Repository::parse(&format!("{}/{name}", registry.name())).map_err(|e| format!("`{n}`: {e}"))?;
+                    let r = Repository::named_in(registry, n).map_err(|e| format!("`{n}`: {e}"))?;
                     if !repos.contains(&r.name) {
                         repos.push(r.name);
                     }
