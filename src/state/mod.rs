@@ -584,6 +584,15 @@ impl AppState {
         }
     }
 
+    /// Check `registry` answers (the status dot follows the answer), with the user's TLS choice.
+    fn connect(&mut self, registry: Registry) -> Command {
+        let id = self.id();
+        self.connect_request = Some(id);
+        self.connection = Loadable::Pending { previous: None };
+        let insecure = self.settings.insecure_registries.contains(registry.name());
+        Command::Connect { id, registry, insecure }
+    }
+
     /// Whether the selection is a platform the tag has no entry for.
     pub fn selection_is_gap(&self) -> bool {
         let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) else { return false };
@@ -670,11 +679,7 @@ impl AppState {
                     self.registry = Some(registry.clone());
                     self.composer.connected = Some(registry.clone());
                     self.layout = None;
-                    let cid = self.id();
-                    self.connect_request = Some(cid);
-                    self.connection = Loadable::Pending { previous: None };
-                    let insecure = self.settings.insecure_registries.contains(registry.name());
-                    cmds.push(Command::Connect { id: cid, registry: registry.clone(), insecure });
+                    cmds.push(self.connect(registry.clone()));
                     self.repos = Loadable::NotRequested;
                     self.repos_next = None;
                     if !registry.hides_catalog() {
@@ -725,11 +730,7 @@ impl AppState {
                     // Retry after the registry went away: check it answers again (the status
                     // dot follows), then read the matrix.
                     if let (Loadable::Failed { .. }, Some(registry)) = (&self.connection, self.registry.clone()) {
-                        let id = self.id();
-                        self.connect_request = Some(id);
-                        let insecure = self.settings.insecure_registries.contains(registry.name());
-                        self.connection = Loadable::Pending { previous: None };
-                        cmds.push(Command::Connect { id, registry, insecure });
+                        cmds.push(self.connect(registry));
                     }
                     cmds.extend(self.start_matrix(source, repo, title));
                     cmds
