@@ -54,7 +54,8 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("dev", "archlens", "archlens").map(|d| d.config_dir().to_path_buf())
 }
 
-fn path() -> Option<PathBuf> {
+/// Where settings are kept: `settings.json` in [`config_dir`].
+pub fn path() -> Option<PathBuf> {
     config_dir().map(|d| d.join("settings.json"))
 }
 
@@ -82,7 +83,14 @@ pub fn load_from(p: &std::path::Path) -> Option<Settings> {
 }
 
 pub fn save(s: &Settings) -> std::io::Result<()> {
-    let Some(p) = path() else { return Ok(()) };
+    match path() {
+        Some(p) => save_to(&p, s),
+        None => Ok(()),
+    }
+}
+
+/// Write `s` to `p` whole: a temporary file renamed over it, so a reader never sees half.
+pub fn save_to(p: &std::path::Path, s: &Settings) -> std::io::Result<()> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -982,3 +982,106 @@ fn a_registry_gone_midway_is_said_once_with_retry_and_a_cancelled_load_says_it_i
     rig.steps(2);
     rig.harness.get_by_label("cancelled after 3 of 10 tags: the matrix is partial");
 }
+
+/// Every rectangle the last frame painted with `stroke`, with nested shapes opened.
+fn stroked_rects(out: &egui::FullOutput, stroke: egui::Stroke) -> Vec<egui::Rect> {
+    fn walk(shape: &egui::Shape, stroke: egui::Stroke, found: &mut Vec<egui::Rect>) {
+        match shape {
+            egui::Shape::Rect(r) if r.stroke == stroke => found.push(r.rect),
+            egui::Shape::Vec(v) => v.iter().for_each(|s| walk(s, stroke, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for c in &out.shapes {
+        walk(&c.shape, stroke, &mut found);
+    }
+    found
+}
+
+#[test]
+fn the_cursor_outlines_every_kind_of_cell_in_light_and_dark_themes() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    // On the default host (Apple silicon, linux/arm64): "both" has a green arm64 cell and a
+    // plain amd64 one; "old" has an amber arm/v7 fallback and a gap under amd64 and arm64.
+    rig.events.send(Event::Row { id, result: index_row("both", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("old", "b", &["linux/arm/v7"]) }).unwrap();
+    rig.events
+        .send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } } })
+        .unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    let cases: [(&str, Option<&str>, &str); 7] = [
+        ("both", Some("linux/arm64"), "green (the host's exact pick)"),
+        ("old", Some("linux/arm/v7"), "amber (a fallback)"),
+        ("both", Some("linux/amd64"), "plain"),
+        ("old", Some("linux/amd64"), "a gap"),
+        ("old", Some("linux/arm64"), "a gap beside the pick"),
+        ("broken", Some("linux/arm64"), "a failed tag"),
+        ("both", None, "the tag"),
+    ];
+    for theme in [egui::Theme::Light, egui::Theme::Dark] {
+        rig.harness.ctx.set_theme(theme);
+        rig.steps(2);
+        let stroke = archlens::ui::cursor_stroke(&rig.harness.ctx.style_of(theme).visuals);
+        for (tag, platform, what) in cases {
+            rig.harness.state_mut().dispatch(archlens::state::UiAction::Select { tag: tag.into(), platform: platform.map(String::from) });
+            rig.steps(2);
+            let rects = stroked_rects(rig.harness.output(), stroke);
+            assert_eq!(rects.len(), 1, "{theme:?}, {what}: one cursor outline, found {rects:?}");
+            let cursor = rects[0];
+            // It sits in the tag's row, under the platform's column header (or on the tag).
+            // The matrix's own label: the leftmost (details on the right may repeat it).
+            let leftmost =
+                |label: &str| rig.harness.query_all_by_label(label).map(|n| n.rect()).min_by(|a, b| a.left().total_cmp(&b.left())).expect("a label on screen");
+            let row = leftmost(tag);
+            assert!(cursor.center().y > row.top() - 4.0 && cursor.center().y < row.bottom() + 4.0, "{theme:?}, {what}: {cursor:?} not in row {row:?}");
+            let column = match platform {
+                Some(k) => leftmost(k),
+                None => row,
+            };
+            assert!(cursor.left() <= column.left() + 4.0 && cursor.right() >= column.left(), "{theme:?}, {what}: {cursor:?} not in column {column:?}");
+            assert!(cursor.width() >= 20.0 && cursor.height() >= 14.0, "{theme:?}, {what}: the outline spans the cell: {cursor:?}");
+        }
+    }
+}
+
+#[test]
+fn the_legend_opens_with_its_button_and_f1_and_esc_closes_it_before_cancelling() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("Legend").click();
+    rig.steps(2);
+    rig.harness.get_by_label("no image for this platform");
+    rig.harness.get_by_label("Apple-silicon Mac (Docker Desktop) pulls this image");
+    // Esc closes the legend and leaves the load running.
+    rig.sent();
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("no image for this platform").is_none());
+    assert!(rig.sent().iter().all(|c| !matches!(c, Command::Cancel { .. })), "Esc closed the legend only");
+    assert!(rig.harness.state().state.is_loading());
+    rig.harness.key_press(egui::Key::F1);
+    rig.steps(2);
+    rig.harness.get_by_label("no image for this platform");
+    rig.harness.key_press(egui::Key::F1);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("no image for this platform").is_none());
+    // An open combo box takes Esc for itself: it closes, the load goes on.
+    rig.harness.get_by_label("Only missing").click();
+    rig.steps(2);
+    assert!(egui::Popup::is_any_open(&rig.harness.ctx), "the combo box is open");
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(!egui::Popup::is_any_open(&rig.harness.ctx), "Esc closed the combo box");
+    assert!(rig.sent().iter().all(|c| !matches!(c, Command::Cancel { .. })), "and did not cancel the load");
+    // With nothing open, Esc stops the load.
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::Cancel { .. })));
+}

@@ -231,6 +231,8 @@ pub struct AppState {
     pub notice: Option<String>,
     pub derived: Derived,
     pub diagnose: DiagnoseState,
+    /// The matrix legend is shown (its button, F1; Esc closes it).
+    pub legend_open: bool,
     pub composer: composer::ComposerState,
     pub coverage: coverage::CoverageState,
     pub sign_in: SignInState,
@@ -269,6 +271,7 @@ impl AppState {
             notice: None,
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
+            legend_open: false,
             composer: composer::ComposerState::default(),
             coverage: coverage::CoverageState::default(),
             sign_in: SignInState { remember: true, ..SignInState::default() },

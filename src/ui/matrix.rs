@@ -16,12 +16,31 @@ const ROW_HEIGHT: f32 = 22.0;
 /// The background of the host's pick: green when exact, amber for a fallback (coverage uses it
 /// for emulation too).
 pub(super) fn pick_color(ui: &egui::Ui, exact: bool) -> Color32 {
-    match (exact, ui.visuals().dark_mode) {
+    pick_fill(ui.visuals(), exact)
+}
+
+/// [`pick_color`] for a theme.
+pub fn pick_fill(visuals: &egui::Visuals, exact: bool) -> Color32 {
+    match (exact, visuals.dark_mode) {
         (true, true) => Color32::from_rgb(30, 90, 50),
         (true, false) => Color32::from_rgb(200, 240, 205),
         (false, true) => Color32::from_rgb(100, 80, 20),
         (false, false) => Color32::from_rgb(250, 230, 170),
     }
+}
+
+/// The outline of the selected cell or tag (the keyboard cursor). It is drawn on every kind
+/// of cell (the host's green or amber pick, a plain cell, a gap, an error) and must stand out
+/// from all their backgrounds in either theme.
+pub fn cursor_stroke(visuals: &egui::Visuals) -> egui::Stroke {
+    let color = if visuals.dark_mode { Color32::from_rgb(255, 255, 255) } else { Color32::from_rgb(0, 40, 120) };
+    egui::Stroke::new(2.0, color)
+}
+
+/// Outline `ui`'s whole cell as the cursor.
+fn paint_cursor(ui: &egui::Ui) {
+    let rect = ui.max_rect().shrink(1.0);
+    ui.painter().rect_stroke(rect, 2.0, cursor_stroke(ui.visuals()), egui::StrokeKind::Inside);
 }
 
 /// Width of a platform column: room for the key and for `digest size`.
@@ -31,7 +50,7 @@ pub fn column_width(key: &str) -> f32 {
 
 // `i % C.len()` is in range.
 #[allow(clippy::indexing_slicing)]
-fn group_color(i: usize) -> Color32 {
+pub(super) fn group_color(i: usize) -> Color32 {
     const C: [Color32; 6] = [
         Color32::from_rgb(66, 133, 244),
         Color32::from_rgb(219, 68, 55),
@@ -83,6 +102,9 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         {
             actions.push(UiAction::SetVerify(verify));
         }
+        if ui.selectable_label(state.legend_open, "Legend").on_hover_text("What the colours and marks mean (F1)").clicked() {
+            state.legend_open = !state.legend_open;
+        }
         ui.separator();
         if ui.button("Compose…").on_hover_text("Build an index from images").clicked() {
             actions.push(UiAction::Composer(crate::state::composer::ComposerAction::Open));
@@ -108,7 +130,92 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();
     table_ui(ui, state, &mut actions);
+    if state.legend_open {
+        let mut open = true;
+        egui::Window::new("Legend")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-12.0, 90.0))
+            .show(ui.ctx(), |ui| legend_ui(ui, &state.host_label()));
+        state.legend_open = open;
+    }
     actions
+}
+
+/// What the matrix's colours and marks mean, drawn with the same colours the matrix uses.
+pub fn legend_ui(ui: &mut egui::Ui, host: &str) {
+    let v = ui.visuals().clone();
+    let swatch = |ui: &mut egui::Ui, fill: Color32, stroke: egui::Stroke| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(28.0, 14.0), Sense::hover());
+        ui.painter().rect(rect, 2.0, fill, stroke, egui::StrokeKind::Inside);
+    };
+    let entry = |ui: &mut egui::Ui, mark: &dyn Fn(&mut egui::Ui), text: &str| {
+        ui.horizontal(|ui| {
+            ui.allocate_ui_with_layout(egui::vec2(40.0, 16.0), egui::Layout::left_to_right(egui::Align::Center), mark);
+            ui.label(text);
+        });
+    };
+    entry(ui, &|ui| swatch(ui, pick_fill(&v, true), egui::Stroke::NONE), &format!("{host} pulls this image"));
+    entry(ui, &|ui| swatch(ui, pick_fill(&v, false), egui::Stroke::NONE), &format!("{host} falls back to this (no exact match)"));
+    entry(ui, &|ui| swatch(ui, Color32::TRANSPARENT, cursor_stroke(&v)), "the selected cell (arrow keys move it)");
+    entry(
+        ui,
+        &|ui| {
+            ui.monospace("ab12");
+        },
+        "digest (first digits) and compressed size",
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.weak("—");
+        },
+        "no image for this platform",
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.colored_label(v.warn_fg_color, "tag");
+        },
+        &format!("nothing in this tag runs natively on {host}"),
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.colored_label(v.error_fg_color, "red");
+        },
+        "error, or mislabelled: the config or binary says another platform",
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.label(RichText::new("tag").italics());
+        },
+        "italic tag, 1: a single-arch image, not an index",
+    );
+    entry(
+        ui,
+        &|ui| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), Sense::hover());
+            ui.painter().circle_filled(rect.center(), 5.0, group_color(0));
+        },
+        "dot: tags sharing one digest (one colour per digest)",
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.label(RichText::new("Att.").strong());
+        },
+        "attestation manifests in the index (Attestations shows them)",
+    );
+    entry(
+        ui,
+        &|ui| {
+            ui.label(RichText::new("linux/…").underline());
+        },
+        "the host's own platform",
+    );
 }
 
 fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actions: &mut Vec<UiAction>) {
@@ -294,6 +401,9 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     if r.double_clicked() {
                         actions.push(UiAction::OpenDetails);
                     }
+                    if row_selected {
+                        paint_cursor(ui);
+                    }
                 });
                 row_ui.col(|ui| {
                     if let Some(d) = &row.digest
@@ -371,95 +481,158 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
                 let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
                 let pick = picked.as_ref().map(|(k, _)| k.clone());
+                let is_selected = |k: &str| selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.as_deref() == Some(k));
                 if let Some(e) = &row.error {
-                    row_ui.col(|ui| {
-                        ui.colored_label(ui.visuals().error_fg_color, "error").on_hover_text(e);
-                    });
-                    for _ in 1..keys.len() {
-                        row_ui.col(|_| {});
+                    for (i, k) in keys.iter().enumerate() {
+                        row_ui.col(|ui| {
+                            if i == 0 {
+                                ui.colored_label(ui.visuals().error_fg_color, "error").on_hover_text(e);
+                            }
+                            if is_selected(k) {
+                                paint_cursor(ui);
+                            }
+                        });
                     }
                     return;
                 }
                 for k in &keys {
-                    let selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.as_deref() == Some(k.as_str()));
-                    row_ui.col(|ui| match row.cells.get(k) {
-                        None => {
-                            ui.weak("—").on_hover_ui(|ui| {
-                                ui.label(format!("{} has no {k} image", row.tag));
-                            });
-                        }
-                        Some(c) => {
-                            let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
-                            let mislabelled = match &c.verified {
-                                Some(crate::model::matrix::Verified::ConfigMismatch { config }) => Some(config.clone()),
-                                Some(crate::model::matrix::Verified::BinaryMismatch { binary, .. }) => Some(binary.clone()),
-                                _ => None,
-                            };
-                            let text = match (&c.error, &mislabelled) {
-                                (Some(_), _) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
-                                (None, Some(_)) => RichText::new(format!("{short} mislabelled")).monospace().color(ui.visuals().error_fg_color),
-                                (None, None) => {
-                                    let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
-                                    RichText::new(format!("{short} {size}")).monospace()
-                                }
-                            };
-                            let is_pick = pick.as_deref() == Some(k.as_str());
-                            let host_label = if is_pick { state.host_label() } else { String::new() };
-                            let tip = |ui: &mut egui::Ui| {
-                                ui.label(RichText::new(c.digest.to_string()).monospace());
-                                match &c.error {
-                                    Some(e) => {
-                                        ui.colored_label(ui.visuals().error_fg_color, e);
-                                    }
-                                    None => {
-                                        let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
-                                        ui.label(format!("compressed {size}, manifest {} B", c.size));
-                                    }
-                                }
-                                match &c.verified {
-                                    Some(crate::model::matrix::Verified::ConfigMismatch { config }) => {
-                                        ui.colored_label(ui.visuals().error_fg_color, format!("config-mismatch: the image's config says {config}, not {k}"));
-                                    }
-                                    Some(crate::model::matrix::Verified::Ok) => {
-                                        ui.label("verified: its config says the same platform");
-                                    }
-                                    Some(crate::model::matrix::Verified::Unknown { reason }) => {
-                                        ui.label(format!("not verified: {reason}"));
-                                    }
-                                    Some(crate::model::matrix::Verified::BinaryMismatch { binary, path }) => {
-                                        ui.colored_label(ui.visuals().error_fg_color, format!("binary-mismatch: {path} is built for {binary}"));
-                                    }
-                                    None => {}
-                                }
-                                if c.attestation.is_some() && show_att {
-                                    ui.label("has an attestation");
-                                }
-                                if c.duplicates > 0 {
-                                    ui.label(format!("{} more entries for this platform", c.duplicates));
-                                }
-                                if is_pick && exact {
-                                    ui.label(format!("{host_label} would pull this"));
-                                } else if is_pick {
-                                    ui.label(format!("{host_label} would fall back to this (no exact match)"));
-                                }
-                            };
-                            let frame = egui::Frame::new()
-                                .fill(if is_pick { pick_color(ui, exact) } else { Color32::TRANSPARENT })
-                                .inner_margin(egui::Margin::symmetric(3, 1));
-                            frame.show(ui, |ui| {
-                                let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
-                                let r = r.on_hover_ui(tip);
+                    let selected = is_selected(k);
+                    row_ui.col(|ui| {
+                        match row.cells.get(k) {
+                            None => {
+                                // Clickable like any cell: details then say there is no entry.
+                                let text = RichText::new("—").color(ui.visuals().weak_text_color());
+                                let r = ui.add(egui::Button::selectable(selected, text).frame(false)).on_hover_ui(|ui| {
+                                    ui.label(format!("{} has no {k} image", row.tag));
+                                });
                                 if r.clicked() {
                                     actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
                                 }
-                                if r.double_clicked() {
-                                    actions.push(UiAction::OpenDetails);
-                                }
-                            });
+                            }
+                            Some(c) => {
+                                let short = &c.digest.encoded()[..8.min(c.digest.encoded().len())];
+                                let mislabelled = match &c.verified {
+                                    Some(crate::model::matrix::Verified::ConfigMismatch { config }) => Some(config.clone()),
+                                    Some(crate::model::matrix::Verified::BinaryMismatch { binary, .. }) => Some(binary.clone()),
+                                    _ => None,
+                                };
+                                let text = match (&c.error, &mislabelled) {
+                                    (Some(_), _) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
+                                    (None, Some(_)) => RichText::new(format!("{short} mislabelled")).monospace().color(ui.visuals().error_fg_color),
+                                    (None, None) => {
+                                        let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
+                                        RichText::new(format!("{short} {size}")).monospace()
+                                    }
+                                };
+                                let is_pick = pick.as_deref() == Some(k.as_str());
+                                let host_label = if is_pick { state.host_label() } else { String::new() };
+                                let tip = |ui: &mut egui::Ui| {
+                                    ui.label(RichText::new(c.digest.to_string()).monospace());
+                                    match &c.error {
+                                        Some(e) => {
+                                            ui.colored_label(ui.visuals().error_fg_color, e);
+                                        }
+                                        None => {
+                                            let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
+                                            ui.label(format!("compressed {size}, manifest {} B", c.size));
+                                        }
+                                    }
+                                    match &c.verified {
+                                        Some(crate::model::matrix::Verified::ConfigMismatch { config }) => {
+                                            ui.colored_label(
+                                                ui.visuals().error_fg_color,
+                                                format!("config-mismatch: the image's config says {config}, not {k}"),
+                                            );
+                                        }
+                                        Some(crate::model::matrix::Verified::Ok) => {
+                                            ui.label("verified: its config says the same platform");
+                                        }
+                                        Some(crate::model::matrix::Verified::Unknown { reason }) => {
+                                            ui.label(format!("not verified: {reason}"));
+                                        }
+                                        Some(crate::model::matrix::Verified::BinaryMismatch { binary, path }) => {
+                                            ui.colored_label(ui.visuals().error_fg_color, format!("binary-mismatch: {path} is built for {binary}"));
+                                        }
+                                        None => {}
+                                    }
+                                    if c.attestation.is_some() && show_att {
+                                        ui.label("has an attestation");
+                                    }
+                                    if c.duplicates > 0 {
+                                        ui.label(format!("{} more entries for this platform", c.duplicates));
+                                    }
+                                    if is_pick && exact {
+                                        ui.label(format!("{host_label} would pull this"));
+                                    } else if is_pick {
+                                        ui.label(format!("{host_label} would fall back to this (no exact match)"));
+                                    }
+                                };
+                                let frame = egui::Frame::new()
+                                    .fill(if is_pick { pick_color(ui, exact) } else { Color32::TRANSPARENT })
+                                    .inner_margin(egui::Margin::symmetric(3, 1));
+                                frame.show(ui, |ui| {
+                                    let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
+                                    let r = r.on_hover_ui(tip);
+                                    if r.clicked() {
+                                        actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
+                                    }
+                                    if r.double_clicked() {
+                                        actions.push(UiAction::OpenDetails);
+                                    }
+                                });
+                            }
+                        }
+                        if selected {
+                            paint_cursor(ui);
                         }
                     });
                 }
             });
         });
     out.state.clamped_offset().y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WCAG 2 contrast ratio of two opaque colours.
+    fn contrast(a: Color32, b: Color32) -> f32 {
+        let lum = |c: Color32| {
+            let lin = |v: u8| {
+                let v = v as f32 / 255.0;
+                if v <= 0.03928 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+            };
+            0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+        };
+        let (x, y) = (lum(a) + 0.05, lum(b) + 0.05);
+        x.max(y) / x.min(y)
+    }
+
+    /// `top` (premultiplied, possibly translucent or additive) painted over opaque `bottom`.
+    fn over(bottom: Color32, top: Color32) -> Color32 {
+        let a = top.a() as f32 / 255.0;
+        let mix = |b: u8, t: u8| (t as f32 + b as f32 * (1.0 - a)).min(255.0) as u8;
+        Color32::from_rgb(mix(bottom.r(), top.r()), mix(bottom.g(), top.g()), mix(bottom.b(), top.b()))
+    }
+
+    /// The cursor stands out (WCAG's 3:1 for outlines) from every background a cell can have.
+    #[test]
+    fn the_cursor_contrasts_with_every_cell_background_in_both_themes() {
+        for v in [egui::Visuals::light(), egui::Visuals::dark()] {
+            let stroke = cursor_stroke(&v).color;
+            let backgrounds = [
+                ("exact pick", pick_fill(&v, true)),
+                ("fallback pick", pick_fill(&v, false)),
+                ("panel", v.panel_fill),
+                ("stripe", over(v.panel_fill, v.faint_bg_color)),
+                ("selected", v.selection.bg_fill),
+                ("window", v.window_fill),
+            ];
+            for (what, bg) in backgrounds {
+                let ratio = contrast(stroke, bg);
+                assert!(ratio >= 3.0, "dark={}: cursor {stroke:?} on {what} {bg:?} has contrast {ratio:.2}", v.dark_mode);
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::settings::Settings;
 use crate::state::{AppState, UiAction};
 use crate::worker::{Command, WorkerHandle};
 
-pub use matrix::CELL_WIDTH;
+pub use matrix::{CELL_WIDTH, cursor_stroke, pick_fill};
 
 /// How many sent commands the app remembers: a long session must not grow without bound.
 pub const SENT_KEPT: usize = 256;
@@ -198,6 +198,8 @@ impl ArchlensApp {
     fn keyboard(&mut self, ctx: &egui::Context) -> Vec<UiAction> {
         let mut actions = Vec::new();
         let typing = ctx.memory(|m| m.focused().is_some());
+        // An open menu or combo box closes on Esc by itself: leave the key to it.
+        let popup = egui::Popup::is_any_open(ctx);
         // Ctrl+C (Cmd+C) outside a text field copies the selection's digest.
         if !typing
             && ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Copy)))
@@ -215,8 +217,16 @@ impl ArchlensApp {
             if i.consume_key(egui::Modifiers::ALT, egui::Key::ArrowLeft) {
                 actions.push(UiAction::DetailsBack);
             }
-            if i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
-                actions.push(UiAction::Cancel);
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::F1) {
+                self.state.legend_open = !self.state.legend_open;
+            }
+            if !popup && i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
+                // Esc closes the legend first; otherwise it stops what runs.
+                if self.state.legend_open {
+                    self.state.legend_open = false;
+                } else {
+                    actions.push(UiAction::Cancel);
+                }
             }
             if typing {
                 return;

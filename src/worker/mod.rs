@@ -402,10 +402,18 @@ pub fn spawn_with(
     std::thread::Builder::new().name("archlens-worker".into()).spawn(move || {
         runtime.block_on(async move {
             let worker = Arc::new(Worker::new(options, cache, journal, events, repaint));
+            let settings = {
+                let w = worker.clone();
+                settings_writer(crate::settings::path(), move |e| w.emit(e)).0
+            };
             let mut tasks: HashMap<RequestId, AbortHandle> = HashMap::new();
             while let Some(cmd) = commands.recv().await {
                 tasks.retain(|_, h| !h.is_finished());
                 match cmd {
+                    // One writer, in order: the last settings sent are the ones kept.
+                    Command::SaveSettings { settings: s, .. } => {
+                        let _ = settings.send(s);
+                    }
                     Command::Cancel { id } => {
                         if let Some(h) = tasks.remove(&id) {
                             h.abort();
@@ -424,6 +432,34 @@ pub fn spawn_with(
         });
     })?;
     Ok(handle)
+}
+
+/// The one writer of the settings file. Settings sent while a write runs are coalesced: only
+/// the newest is written next, so the file always ends as the last state sent. Failures come
+/// back as [`SETTINGS_REQUEST`]. The task ends once the sender is dropped and all is written.
+pub fn settings_writer(
+    path: Option<PathBuf>,
+    emit: impl Fn(Event) + Send + 'static,
+) -> (mpsc::UnboundedSender<Box<crate::settings::Settings>>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Box<crate::settings::Settings>>();
+    let task = tokio::spawn(async move {
+        while let Some(mut latest) = rx.recv().await {
+            while let Ok(newer) = rx.try_recv() {
+                latest = newer;
+            }
+            let Some(p) = path.clone() else { continue };
+            let written = tokio::task::spawn_blocking(move || crate::settings::save_to(&p, &latest)).await;
+            let error = match written {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("could not save settings: {e}")),
+                Err(e) => Some(format!("could not save settings: {e}")),
+            };
+            if let Some(error) = error {
+                emit(Event::Failed { id: SETTINGS_REQUEST, error });
+            }
+        }
+    });
+    (tx, task)
 }
 
 /// Run `work` as a task; if it panics, `emit` gets a failure for `id` (the UI shows an error
@@ -471,13 +507,19 @@ fn command_id(c: &Command) -> RequestId {
     }
 }
 
+/// A registry's client, made once: requests for that registry wait for the one credential
+/// lookup, requests for other registries do not.
+type ClientSlot = Arc<tokio::sync::OnceCell<Arc<RegistryClient>>>;
+
 struct Worker {
     options: ClientOptions,
     cache: Option<registry::Cache>,
     journal: Option<PathBuf>,
     events: std::sync::mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
-    clients: tokio::sync::Mutex<HashMap<Registry, Arc<RegistryClient>>>,
+    /// One slot per registry. The map is locked only to find or add a slot; the slot is filled
+    /// (credential helper, keychain) outside the lock.
+    clients: tokio::sync::Mutex<HashMap<Registry, ClientSlot>>,
     /// Registries the user chose to reach without TLS verification.
     insecure: tokio::sync::Mutex<std::collections::HashSet<Registry>>,
 }
@@ -509,18 +551,20 @@ impl Worker {
     }
 
     async fn client(&self, registry: &Registry) -> Result<Arc<RegistryClient>, String> {
-        let mut map = self.clients.lock().await;
-        if let Some(c) = map.get(registry) {
-            return Ok(c.clone());
-        }
-        let reg = registry.clone();
-        // Credential helpers are external programs: run them off the async threads.
-        let creds = tokio::task::spawn_blocking(move || registry::auth::lookup(&reg)).await.ok().flatten();
-        let mut options = self.options.clone();
-        options.insecure |= self.insecure.lock().await.contains(registry);
-        let c = Arc::new(RegistryClient::new(registry.clone(), creds, options).map_err(|e| e.to_string())?);
-        map.insert(registry.clone(), c.clone());
-        Ok(c)
+        let slot = self.clients.lock().await.entry(registry.clone()).or_default().clone();
+        let insecure = self.insecure.lock().await.contains(registry);
+        let made = slot
+            .get_or_try_init(|| async {
+                let reg = registry.clone();
+                // Credential helpers are external programs: run them off the async threads, and
+                // with no lock held.
+                let creds = tokio::task::spawn_blocking(move || registry::auth::lookup(&reg)).await.ok().flatten();
+                let mut options = self.options.clone();
+                options.insecure |= insecure;
+                RegistryClient::new(registry.clone(), creds, options).map(Arc::new).map_err(|e| e.to_string())
+            })
+            .await?;
+        Ok(made.clone())
     }
 
     async fn fetcher(&self, source: &SourceRef) -> Result<Fetcher, String> {
@@ -584,7 +628,7 @@ impl Worker {
                 // A scope-less /v2/ check, then a repository-less catalog or token round trip:
                 // the login must be accepted before it replaces the current one.
                 c.ping().await.map_err(|e| format!("sign-in to {registry} failed: {e}"))?;
-                self.clients.lock().await.insert(registry.clone(), c);
+                self.clients.lock().await.insert(registry.clone(), Arc::new(tokio::sync::OnceCell::new_with(Some(c))));
                 let kept = if remember {
                     let (r, u, p) = (registry.clone(), username.clone(), password.clone());
                     match tokio::task::spawn_blocking(move || registry::auth::keychain_store(&r, &u, &p)).await {
@@ -784,12 +828,8 @@ impl Worker {
                 .map_err(|e| e.to_string())??;
                 self.emit(Event::DraftSaved { id, path });
             }
-            Command::SaveSettings { settings, .. } => {
-                tokio::task::spawn_blocking(move || crate::settings::save(&settings))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| format!("could not save settings: {e}"))?;
-            }
+            // Written by the settings writer, never as a task of its own.
+            Command::SaveSettings { .. } => {}
             Command::LoadDraft { id, path } => {
                 let draft = tokio::task::spawn_blocking(move || -> Result<IndexDraft, String> {
                     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -831,5 +871,44 @@ mod tests {
         });
         h.abort();
         assert!(tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_millis(300))).await.unwrap().is_err());
+    }
+
+    /// Many settings sent at once end in the file as the last one sent, and a failure to write
+    /// is reported.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settings_are_written_in_order_and_the_last_state_wins() {
+        let dir = std::env::temp_dir().join(format!("archlens-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("settings.json");
+        let (events, rx) = std::sync::mpsc::channel();
+        let (tx, task) = settings_writer(Some(file.clone()), move |e| {
+            let _ = events.send(e);
+        });
+        for i in 0..300 {
+            let s = crate::settings::Settings { host: format!("linux/{i}"), ..Default::default() };
+            tx.send(Box::new(s)).unwrap();
+            if i % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(tx);
+        task.await.unwrap();
+        assert_eq!(crate::settings::load_from(&file).unwrap().host, "linux/299");
+        assert!(rx.try_recv().is_err(), "no failure");
+        // A file where the folder should be: the write fails and says so.
+        let blocked = dir.join("blocked");
+        std::fs::write(&blocked, b"a file").unwrap();
+        let (events, rx) = std::sync::mpsc::channel();
+        let (tx, task) = settings_writer(Some(blocked.join("settings.json")), move |e| {
+            let _ = events.send(e);
+        });
+        tx.send(Box::default()).unwrap();
+        drop(tx);
+        task.await.unwrap();
+        match rx.try_recv() {
+            Ok(Event::Failed { id, error }) => assert!(id == SETTINGS_REQUEST && error.contains("could not save settings"), "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
