@@ -613,6 +613,15 @@ async fn messages_name_redirect_loops_and_servers_that_are_not_registries() {
     assert!(err.contains("not a container registry"), "{err}");
     let err = client(&web.addr, 5000).ping().await.unwrap_err().to_string();
     assert!(err.contains("not a container registry"), "{err}");
+    // A catch-all page that answers 200 everywhere is no registry either.
+    let catch_all = serve(|_, _, _| Action::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: b"<!doctype html><html><body>app</body></html>".to_vec(),
+    })
+    .await;
+    let err = client(&catch_all.addr, 5000).ping().await.unwrap_err().to_string();
+    assert!(err.contains("not a container registry") && err.contains("HTTP 200"), "{err}");
 }
 
 /// A registry that goes away mid-load: after five tags in a row cannot reach it, the matrix

@@ -237,3 +237,60 @@ fn the_app_shows_coverage_read_by_its_worker() {
     harness.get_by_label("emulation (linux/amd64)");
     harness.get_by_label("linux/arm64: 2 of 4");
 }
+
+/// A web server on 127.0.0.1 that answers every request with `status` and an HTML page: a
+/// fault no real registry produces. Returns its address.
+fn web_server(status: u16) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = "<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>";
+            let reply =
+                format!("HTTP/1.1 {status} X\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_web_server_that_is_not_a_registry_is_said_once_in_plain_words() {
+    // A 404 page, and a catch-all that says 200 to everything.
+    for status in [404, 200] {
+        let addr = web_server(status);
+        let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), None, Arc::new(|| {})).unwrap();
+        let app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Registry(addr.clone()), None);
+        let mut harness = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(
+            |ui, app: &mut ArchlensApp| {
+                app.pump();
+                app.frame_ui(ui);
+            },
+            app,
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(harness.state().state.connection, archlens::state::Loadable::Failed { .. }) {
+            assert!(Instant::now() < deadline, "HTTP {status}: the connection did not fail in time");
+            harness.run_steps(1);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        harness.run_steps(3);
+        let notice = harness.state().state.notice.clone().unwrap_or_default();
+        assert!(
+            notice.contains(&format!("{addr} answers HTTP but is not a container registry")) && notice.contains("Check the host and port"),
+            "HTTP {status}: {notice}"
+        );
+        assert_eq!(harness.query_all_by_label_contains("is not a container registry").count(), 1, "HTTP {status}: said once");
+        // The repository list does not pile a second, rawer error on top.
+        assert!(harness.query_all_by_label_contains("unreadable JSON").next().is_none(), "HTTP {status}");
+    }
+}

@@ -588,11 +588,10 @@ impl RegistryClient {
         }
     }
 
-    /// Fail with the right typed error for a non-success status.
+    /// Fail with the right typed error for a non-success status (or a web page).
     pub(super) fn status_error(&self, resp: &Response, url: &str, what: &str) -> RegistryError {
         // A web page where the registry API should answer: not a registry at all.
-        let html = resp.header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
-        if html && resp.header("docker-distribution-api-version").is_none() && (resp.status == 404 || url.ends_with("/v2/")) {
+        if is_web_page(resp) && (resp.status == 404 || url.ends_with("/v2/")) {
             return RegistryError::Other {
                 detail: format!(
                     "{} answers HTTP but is not a container registry: {url} gave a web page (HTTP {}). Check the host and port",
@@ -614,7 +613,9 @@ impl RegistryClient {
     pub async fn ping(&self) -> Result<(), RegistryError> {
         let url = self.url("/v2/");
         let r = self.execute(Method::GET, &url, "", &[], None, self.options.limits.error_body).await?;
-        if r.status == 200 { Ok(()) } else { Err(self.status_error(&r, &url, "the registry API (/v2/)")) }
+        // A web server answering every path with a page (a single-page app, a proxy's welcome
+        // page) says 200 too; a registry answers with its API version or JSON.
+        if r.status == 200 && !is_web_page(&r) { Ok(()) } else { Err(self.status_error(&r, &url, "the registry API (/v2/)")) }
     }
 
     async fn list_page(&self, url: &str, scope: &str, key: &str, what: &str) -> Result<Page, RegistryError> {
@@ -979,6 +980,12 @@ pub fn parse_next_link(link: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A web page (HTML) from a server that does not say it speaks the registry API.
+fn is_web_page(resp: &Response) -> bool {
+    let html = resp.header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    html && resp.header("docker-distribution-api-version").is_none()
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
                 ui.weak("Connect to a registry, or open a recent repository.");
             }
         }
+        // The registry did not answer: the notice says why, once.
+        Loadable::Failed { .. } if matches!(state.connection, Loadable::Failed { .. }) => {
+            ui.weak("No repository list: not connected.");
+        }
         Loadable::Failed { error, .. } => {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
