@@ -639,6 +639,40 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     }
     rig.steps(3);
     rig.harness.get_by_label(&format!("Pushed {target} = {}", digest.short()));
+    // Each of the composer's copy buttons copies what it stands beside.
+    // At 800x600 the composer scrolls: the wheel over it brings its end into view.
+    let panel = rig.harness.get_by_label("Compose an index").rect();
+    rig.harness.hover_at(panel.center() + egui::vec2(0.0, 200.0));
+    for _ in 0..5 {
+        rig.harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -200.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        rig.steps(1);
+    }
+    rig.steps(5);
+    for button in ["Copy digest", "Undo"] {
+        let r = rig.harness.get_by_label(button).rect();
+        assert!(r.right() <= 800.0 && r.bottom() <= 600.0, "{button} is inside the 800x600 window: {r:?}");
+    }
+    rig.harness.get_by_label("Copy digest").click();
+    rig.harness.step();
+    assert_eq!(rig.copied(), [digest.to_string()], "Copy digest after the push");
+    rig.harness.get_by_label("Copy").click();
+    rig.harness.step();
+    assert_eq!(rig.copied(), [digest.to_string()], "Copy beside the preview digest");
+    rig.harness.get_by_label("Equivalent commands").click();
+    rig.steps(2);
+    let commands = rig.harness.state().state.composer.draft.commands(&target);
+    assert!(commands.len() >= 2, "{commands:?}");
+    for (i, (tool, cmd)) in commands.iter().enumerate() {
+        rig.harness.query_all_by_label("Copy").nth(i + 1).unwrap_or_else(|| panic!("a Copy button for {tool}")).click();
+        rig.harness.step();
+        assert_eq!(rig.copied(), std::slice::from_ref(cmd), "Copy beside the {tool} command");
+    }
     assert!(rig.harness.query_by_label_contains("confirm").is_none(), "no overwrite prompt for what was just pushed");
     assert!(rig.harness.query_by_label("Confirm overwrite").is_none());
     rig.harness.get_by_label("Clear draft").click();

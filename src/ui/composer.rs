@@ -42,7 +42,9 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             });
         });
     }
-    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+    // Rows wrap to the panel's width, so every button stays on screen; only the entries table
+    // scrolls sideways when it is wider.
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         body(ui, state, &mut actions);
     });
     actions
@@ -112,38 +114,40 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         }
     });
     let invalid = c.invalid_platforms();
-    egui::Grid::new("draft_entries").striped(true).num_columns(5).show(ui, |ui| {
-        ui.strong("Platform");
-        ui.strong("Digest");
-        ui.strong("Compressed size");
-        ui.strong("From");
-        ui.strong("");
-        ui.end_row();
-        for (i, e) in c.draft.entries.clone().into_iter().enumerate() {
-            if e.attests().is_some() {
-                ui.label(format!("attestation of {}", e.attests().map(|d| d.short()).unwrap_or_default()));
-            } else if let Some(text) = c.platform_inputs.get_mut(i) {
-                ui.horizontal(|ui| {
-                    let l = ui.label(format!("#{}", i + 1));
-                    let r = ui.add_sized([180.0, 20.0], egui::TextEdit::singleline(text)).labelled_by(l.id);
-                    if r.changed() {
-                        actions.push(UiAction::Composer(A::PlatformEdited(i)));
-                    }
-                    if invalid.contains(&i) {
-                        ui.colored_label(ui.visuals().error_fg_color, "not a platform");
-                    }
-                });
-            } else {
-                ui.label("");
-            }
-            ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
-            ui.label(human_bytes(e.compressed_size)).on_hover_text("config and layers, as the matrix shows it");
-            ui.label(e.source.repository.to_string());
-            if ui.small_button("Remove").clicked() {
-                actions.push(UiAction::Composer(A::Remove(i)));
-            }
+    egui::ScrollArea::horizontal().id_salt("draft_entries_scroll").show(ui, |ui| {
+        egui::Grid::new("draft_entries").striped(true).num_columns(5).show(ui, |ui| {
+            ui.strong("Platform");
+            ui.strong("Digest");
+            ui.strong("Compressed size");
+            ui.strong("From");
+            ui.strong("");
             ui.end_row();
-        }
+            for (i, e) in c.draft.entries.clone().into_iter().enumerate() {
+                if e.attests().is_some() {
+                    ui.label(format!("attestation of {}", e.attests().map(|d| d.short()).unwrap_or_default()));
+                } else if let Some(text) = c.platform_inputs.get_mut(i) {
+                    ui.horizontal(|ui| {
+                        let l = ui.label(format!("#{}", i + 1));
+                        let r = ui.add_sized([180.0, 20.0], egui::TextEdit::singleline(text)).labelled_by(l.id);
+                        if r.changed() {
+                            actions.push(UiAction::Composer(A::PlatformEdited(i)));
+                        }
+                        if invalid.contains(&i) {
+                            ui.colored_label(ui.visuals().error_fg_color, "not a platform");
+                        }
+                    });
+                } else {
+                    ui.label("");
+                }
+                ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
+                ui.label(human_bytes(e.compressed_size)).on_hover_text("config and layers, as the matrix shows it");
+                ui.label(e.source.repository.to_string());
+                if ui.small_button("Remove").clicked() {
+                    actions.push(UiAction::Composer(A::Remove(i)));
+                }
+                ui.end_row();
+            }
+        });
     });
     if c.draft.entries.is_empty() {
         ui.weak("No entries yet: add images from the matrix or by reference.");
@@ -170,7 +174,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     let entry_annotations: usize = c.draft.entries.iter().filter(|e| e.attests().is_none()).map(|e| e.annotations.len()).sum();
     ui.collapsing(format!("Annotations ({} on the index, {entry_annotations} on entries)", c.draft.annotations.len()), |ui| {
         for (k, v) in c.draft.annotations.clone() {
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("index: {k}={v}")).monospace());
                 if ui.small_button("Remove").clicked() {
                     actions.push(UiAction::Composer(A::RemoveAnnotation(k.clone())));
@@ -179,7 +183,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         }
         for (i, e) in c.draft.entries.iter().enumerate().filter(|(_, e)| e.attests().is_none()) {
             for (k, v) in &e.annotations {
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label(RichText::new(format!("#{}: {k}={v}", i + 1)).monospace());
                     if ui.small_button("Remove").clicked() {
                         actions.push(UiAction::Composer(A::RemoveEntryAnnotation { entry: i, key: k.clone() }));
@@ -211,7 +215,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                 }
             }
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let l = ui.label("Key");
             ui.add(egui::TextEdit::singleline(&mut c.annotation_key).desired_width(260.0)).labelled_by(l.id);
             let l = ui.label("Value");
@@ -227,7 +231,7 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         ui.colored_label(severity_color(ui, check.severity), format!("{:?}: {}", check.severity, check.message));
     }
     let (bytes, digest) = c.preview();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("Preview digest");
         ui.label(RichText::new(digest.to_string()).monospace());
         if ui.small_button("Copy").clicked() {
@@ -283,7 +287,8 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     });
     match &c.push {
         Loadable::Ready(p) => {
-            ui.horizontal(|ui| {
+            // Wrapped: on a small screen Copy digest and Undo stay inside the panel.
+            ui.horizontal_wrapped(|ui| {
                 if p.undone {
                     let now = match &c.target {
                         Loadable::Ready(t) => t.current.as_ref().map(|d| format!("points at {} again", d.short())).unwrap_or_else(|| "was deleted".into()),
