@@ -58,8 +58,13 @@ impl Rig {
     }
 
     fn sized(start: StartTarget, size: egui::Vec2) -> Rig {
+        Rig::with(start, size, |app| app)
+    }
+
+    /// A rig whose app is adjusted by `adjust` before the first frame.
+    fn with(start: StartTarget, size: egui::Vec2, adjust: impl FnOnce(ArchlensApp) -> ArchlensApp) -> Rig {
         let (handle, commands, events): (WorkerHandle, _, _) = WorkerHandle::detached();
-        let app = ArchlensApp::new(Some(Settings::default()), handle, start, None);
+        let app = adjust(ArchlensApp::new(Some(Settings::default()), handle, start, None));
         let harness = Harness::builder().with_size(size).build_ui_state(
             |ui, app: &mut ArchlensApp| {
                 app.pump();
@@ -103,6 +108,30 @@ impl Rig {
 
     fn steps(&mut self, n: usize) {
         self.harness.run_steps(n);
+    }
+
+    /// Run frames until `done` holds (at most 10 s).
+    fn until(&mut self, what: &str, mut done: impl FnMut(&mut Rig) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !done(self) {
+            assert!(std::time::Instant::now() < deadline, "in time: {what}");
+            self.steps(1);
+        }
+    }
+
+    /// Turn the mouse wheel over `at`, `times` notches of `dy` points (negative: down).
+    fn wheel(&mut self, at: egui::Pos2, dy: f32, times: usize) {
+        self.harness.hover_at(at);
+        for _ in 0..times {
+            self.harness.event(egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: egui::vec2(0.0, dy),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: egui::Modifiers::NONE,
+            });
+            self.steps(1);
+        }
     }
 
     /// What the last frame put on the clipboard.
@@ -642,17 +671,7 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     // Each of the composer's copy buttons copies what it stands beside.
     // At 800x600 the composer scrolls: the wheel over it brings its end into view.
     let panel = rig.harness.get_by_label("Compose an index").rect();
-    rig.harness.hover_at(panel.center() + egui::vec2(0.0, 200.0));
-    for _ in 0..5 {
-        rig.harness.event(egui::Event::MouseWheel {
-            unit: egui::MouseWheelUnit::Point,
-            delta: egui::vec2(0.0, -200.0),
-            phase: egui::TouchPhase::Move,
-            source: egui::MouseWheelSource::Unknown,
-            modifiers: egui::Modifiers::NONE,
-        });
-        rig.steps(1);
-    }
+    rig.wheel(panel.center() + egui::vec2(0.0, 200.0), -200.0, 5);
     rig.steps(5);
     for button in ["Copy digest", "Undo"] {
         let r = rig.harness.get_by_label(button).rect();
@@ -1118,4 +1137,122 @@ fn the_legend_opens_with_its_button_and_f1_and_esc_closes_it_before_cancelling()
     rig.harness.key_press(egui::Key::Escape);
     rig.steps(2);
     assert!(rig.sent().iter().any(|c| matches!(c, Command::Cancel { .. })));
+}
+
+#[test]
+fn file_dialogs_run_off_the_ui_thread_and_a_typed_path_always_works() {
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex};
+    // A dialog that stays open until the test answers for the user.
+    let (answer, answers) = std::sync::mpsc::channel::<Option<PathBuf>>();
+    let answers = Arc::new(Mutex::new(answers));
+    let runner: archlens::ui::files::DialogRunner = Arc::new(move |_| answers.lock().unwrap().recv().ok().flatten());
+    let mut rig = Rig::with(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(1400.0, 900.0), |app| app.with_dialogs(runner, true));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.harness.get_by_label("Open folder…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Open an OCI image layout");
+    rig.harness.get_by_label("Browse…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("A file dialog is open.");
+    // The app goes on drawing and taking events while the dialog is open.
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("1.0");
+    rig.sent();
+    answer.send(Some(PathBuf::from("/srv/layouts/app"))).unwrap();
+    let mut sent = Vec::new();
+    rig.until("the chosen folder opens", |rig| {
+        sent.extend(rig.sent());
+        sent.iter().any(|c| matches!(c, Command::OpenLayout { .. }))
+    });
+    assert!(sent.iter().any(|c| matches!(c, Command::OpenLayout { path, .. } if path == &PathBuf::from("/srv/layouts/app"))), "{sent:?}");
+    assert!(rig.harness.query_by_label("Open an OCI image layout").is_none(), "the prompt closed");
+    // A dialog that comes back with nothing leaves the prompt, which says to type the path.
+    rig.harness.get_by_label("Compose…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Import…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Browse…").click();
+    rig.steps(2);
+    answer.send(None).unwrap();
+    rig.until("a note after an empty answer", |rig| rig.harness.query_by_label("Nothing chosen. If no dialog appeared, type the path here.").is_some());
+    rig.harness.get_by_label("Draft file").focus();
+    rig.harness.get_by_label("Draft file").type_text("/srv/drafts/fix.json");
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::LoadDraft { path, .. } if path == &PathBuf::from("/srv/drafts/fix.json"))));
+    // Esc closes the prompt.
+    rig.harness.get_by_label("Export…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Export the draft");
+    rig.harness.key_press(egui::Key::Escape);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("Export the draft").is_none());
+}
+
+#[test]
+fn without_a_file_dialog_the_app_says_so_and_takes_a_typed_path() {
+    use std::path::PathBuf;
+    let runner: archlens::ui::files::DialogRunner = std::sync::Arc::new(|_| panic!("no dialog may be started where there is none"));
+    let mut rig = Rig::with(StartTarget::Nothing, egui::vec2(800.0, 600.0), |app| app.with_dialogs(runner, false));
+    rig.steps(2);
+    rig.harness.get_by_label("Open folder…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("This desktop offers no file dialog (no xdg-desktop-portal, no zenity): type the path.");
+    rig.harness.get_by_label("Browse…").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Folder").focus();
+    rig.harness.get_by_label("Folder").type_text("/srv/layouts/app");
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(2);
+    assert!(rig.sent().iter().any(|c| matches!(c, Command::OpenLayout { path, .. } if path == &PathBuf::from("/srv/layouts/app"))));
+}
+
+#[test]
+fn rows_arriving_in_version_order_do_not_move_the_row_being_read() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    let tag = |n: usize| format!("1.{n}");
+    for n in (0..400).step_by(2) {
+        rig.events.send(Event::Row { id, result: index_row(&tag(n), &tag(n), &["linux/amd64"]) }).unwrap();
+    }
+    rig.steps(3);
+    assert!(rig.harness.state().state.settings.sort_by_version, "version order is the default");
+    // Scroll into the middle, the pointer over the rows.
+    let header = rig.harness.get_by_label("Tag").rect();
+    let pointer = header.center() + egui::vec2(0.0, 300.0);
+    rig.wheel(pointer, -300.0, 6);
+    // Until the wheel's smooth scrolling has settled.
+    rig.steps(60);
+    // The row under the pointer.
+    let read = (0..400)
+        .step_by(2)
+        .map(tag)
+        .find(|t| rig.harness.query_by_label(t).is_some_and(|n| n.rect().top() <= pointer.y && n.rect().bottom() >= pointer.y))
+        .expect("a row under the pointer");
+    let before = rig.harness.get_by_label(&read).rect().top();
+    assert!(read != "1.398", "scrolled away from the top");
+    // Rows land everywhere: between those shown and above them all.
+    for n in (1..400).step_by(2) {
+        rig.events.send(Event::Row { id, result: index_row(&tag(n), &tag(n), &["linux/amd64"]) }).unwrap();
+    }
+    for n in 0..20 {
+        rig.events.send(Event::Row { id, result: index_row(&format!("2.{n}"), "new", &["linux/amd64"]) }).unwrap();
+    }
+    rig.steps(4);
+    let after = rig.harness.get_by_label(&read).rect().top();
+    assert!((after - before).abs() < 1.0, "{read} stayed under the reader: {before} then {after}");
+    // Once the pointer leaves the rows, the top row holds its place instead.
+    rig.harness.hover_at(egui::pos2(5.0, 5.0));
+    rig.steps(2);
+    let top_before = rig.harness.get_by_label(&read).rect().top();
+    for n in 20..40 {
+        rig.events.send(Event::Row { id, result: index_row(&format!("2.{n}"), "new", &["linux/amd64"]) }).unwrap();
+    }
+    rig.steps(4);
+    let top_after = rig.harness.get_by_label(&read).rect().top();
+    assert!((top_after - top_before).abs() < 1.0, "with the pointer elsewhere, {read} moved from {top_before} to {top_after}");
 }

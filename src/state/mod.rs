@@ -107,6 +107,29 @@ pub enum UiAction {
     EditSelectedTag,
 }
 
+/// What a file is chosen for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilePurpose {
+    OpenLayout,
+    ExportDraft,
+    ImportDraft,
+}
+
+/// The window that asks for a path: typed, or from the system's file dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePrompt {
+    pub purpose: FilePurpose,
+    pub path: String,
+    /// Said after a dialog came back with nothing.
+    pub note: Option<String>,
+}
+
+impl FilePrompt {
+    pub fn new(purpose: FilePurpose) -> FilePrompt {
+        FilePrompt { purpose, path: String::new(), note: None }
+    }
+}
+
 /// The sign-in form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignInState {
@@ -192,6 +215,8 @@ pub struct Derived {
     pub host_no_match: usize,
     /// Per row (index into `matrix.rows`): the cell the host would pick.
     pub picks: Vec<Option<(String, MatchKind)>>,
+    /// Bumped each time `visible` is recomputed, so the view can keep its place.
+    pub generation: u64,
 }
 
 #[derive(Debug)]
@@ -233,6 +258,8 @@ pub struct AppState {
     pub diagnose: DiagnoseState,
     /// The matrix legend is shown (its button, F1; Esc closes it).
     pub legend_open: bool,
+    /// A path being asked for (Open folder…, Export…, Import…).
+    pub file_prompt: Option<FilePrompt>,
     pub composer: composer::ComposerState,
     pub coverage: coverage::CoverageState,
     pub sign_in: SignInState,
@@ -272,6 +299,7 @@ impl AppState {
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
             legend_open: false,
+            file_prompt: None,
             composer: composer::ComposerState::default(),
             coverage: coverage::CoverageState::default(),
             sign_in: SignInState { remember: true, ..SignInState::default() },
@@ -380,7 +408,8 @@ impl AppState {
         };
         let host_no_match =
             if self.host_platform().is_some() { visible.iter().filter(|&&i| m.rows[i].is_runnable_kind() && picks[i].is_none()).count() } else { 0 };
-        self.derived = Derived { key, visible, shared: by, missing, host_no_match, picks };
+        let generation = self.derived.generation + 1;
+        self.derived = Derived { key, visible, shared: by, missing, host_no_match, picks, generation };
     }
 
     /// Fold one worker event in; returns follow-up commands. Events for requests no longer

@@ -51,6 +51,7 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
 }
 
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    let file_prompt = &mut state.file_prompt;
     let c = &mut state.composer;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Target tag");
@@ -274,15 +275,11 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                 actions.push(UiAction::Cancel);
             }
         }
-        if ui.button("Export…").clicked()
-            && let Some(p) = rfd::FileDialog::new().set_file_name("draft.json").save_file()
-        {
-            actions.push(UiAction::Composer(A::Export(p)));
+        if ui.button("Export…").on_hover_text("Save the draft to a file").clicked() {
+            *file_prompt = Some(crate::state::FilePrompt::new(crate::state::FilePurpose::ExportDraft));
         }
-        if ui.button("Import…").clicked()
-            && let Some(p) = rfd::FileDialog::new().add_filter("Archlens draft", &["json"]).pick_file()
-        {
-            actions.push(UiAction::Composer(A::Import(p)));
+        if ui.button("Import…").on_hover_text("Load a draft from a file").clicked() {
+            *file_prompt = Some(crate::state::FilePrompt::new(crate::state::FilePurpose::ImportDraft));
         }
     });
     match &c.push {

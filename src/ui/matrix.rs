@@ -300,21 +300,58 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     // Two tables side by side: tags on the left stay put while the platform columns scroll
     // sideways; their vertical offsets are kept equal.
     let sync = ui.scope_id().with("matrix_scroll_y");
-    let y: f32 = ui.ctx().data(|d| d.get_temp(sync)).unwrap_or(0.0);
+    let anchor_id = ui.scope_id().with("matrix_anchor");
+    let stored: f32 = ui.ctx().data(|d| d.get_temp(sync)).unwrap_or(0.0);
+    // Rows arriving (in version order they land anywhere) or a filter change move rows: keep
+    // the row the reader is on where it was on screen.
+    let anchor: Option<Anchor> = ui.ctx().data(|d| d.get_temp(anchor_id));
+    let kept = anchor.filter(|a| a.generation != state.derived.generation || a.hold > 0).and_then(|a| {
+        let at = visible.iter().position(|&i| mv.matrix.rows.get(i).is_some_and(|r| r.tag == a.tag))?;
+        Some(((at as f32 * row_stride(ui) - a.offset).max(0.0), a))
+    });
+    let y = kept.as_ref().map(|(y, _)| *y).unwrap_or(stored);
     let footer = ROW_HEIGHT + 6.0;
     let height = (ui.available_height() - footer).max(ROW_HEIGHT * 3.0);
     let mut new_y = y;
-    ui.horizontal_top(|ui| {
-        ui.set_height(height);
-        let left = ui.vertical(|ui| tag_table_ui(ui, state, actions, y)).inner;
-        let forced = ((left - y).abs() > 0.5).then_some(left);
-        let right = egui::ScrollArea::horizontal().id_salt("matrix_h").show(ui, |ui| ui.vertical(|ui| cells_table_ui(ui, state, actions, forced)).inner).inner;
-        new_y = forced.unwrap_or(right);
-    });
-    if (new_y - y).abs() > 0.5 {
+    // Past the end of last frame's rows (more arrived since) the tables clamp rather than
+    // spring back, so a kept place is not carried off by the spring.
+    ui.spacing_mut().scroll.kinetic.rubber_band = false;
+    let area = ui
+        .horizontal_top(|ui| {
+            ui.set_height(height);
+            let left = ui.vertical(|ui| tag_table_ui(ui, state, actions, y)).inner;
+            let moved = (y - stored).abs() > 0.5;
+            let forced = ((left - y).abs() > 0.5 || moved).then_some(left);
+            let right =
+                egui::ScrollArea::horizontal().id_salt("matrix_h").show(ui, |ui| ui.vertical(|ui| cells_table_ui(ui, state, actions, forced)).inner).inner;
+            new_y = forced.unwrap_or(right);
+        })
+        .response
+        .rect;
+    // A table may clamp the offset to last frame's (shorter) content: keep the one wanted.
+    if kept.is_some() {
+        new_y = y;
+    }
+    if (new_y - stored).abs() > 0.5 {
         ui.ctx().data_mut(|d| d.insert_temp(sync, new_y));
         ui.ctx().request_repaint();
     }
+    let anchor = match kept {
+        // Held for a few more frames: the table clamps (and springs back) to the height of
+        // the rows it drew last, so the place is set again once it knows the new height.
+        Some((_, a)) => {
+            ui.ctx().request_repaint();
+            let hold = if a.generation != state.derived.generation { HOLD_FRAMES } else { a.hold.saturating_sub(1) };
+            Some(Anchor { generation: state.derived.generation, hold, ..a })
+        }
+        None => reading_anchor(ui, state, area, new_y),
+    };
+    ui.ctx().data_mut(|d| match anchor {
+        Some(a) => {
+            d.insert_temp(anchor_id, a);
+        }
+        None => d.remove::<Anchor>(anchor_id),
+    });
     let host = state.host_platform();
     if host.is_some() {
         let no_match = state.derived.host_no_match;
@@ -325,6 +362,45 @@ fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
             );
         }
     }
+}
+
+/// The row the reader is on, and how far below the top of the rows it is drawn.
+#[derive(Debug, Clone, PartialEq)]
+struct Anchor {
+    tag: String,
+    offset: f32,
+    /// The `Derived::generation` the anchor was taken in.
+    generation: u64,
+    /// Frames left in which the anchor is set again after rows moved.
+    hold: u8,
+}
+
+const HOLD_FRAMES: u8 = 2;
+
+/// Which row to keep in place when rows move: the row under the pointer; else, once scrolled,
+/// the top row; else the selected row. At the top with nothing hovered or selected, new rows
+/// simply fill in.
+fn reading_anchor(ui: &egui::Ui, state: &AppState, area: egui::Rect, y: f32) -> Option<Anchor> {
+    let mv = state.matrix.as_ref()?;
+    let visible = &state.derived.visible;
+    let stride = row_stride(ui);
+    let body_top = area.top() + stride;
+    let pointer = ui.ctx().pointer_hover_pos().filter(|p| area.contains(*p) && p.y >= body_top);
+    let index = match pointer {
+        Some(p) => Some(((p.y - body_top + y) / stride).floor() as usize),
+        None if y > 0.5 => Some((y / stride).floor() as usize),
+        None => {
+            let tag = state.selection.as_ref().map(|s| &s.tag)?;
+            visible.iter().position(|&i| mv.matrix.rows.get(i).is_some_and(|r| &r.tag == tag))
+        }
+    }?;
+    let row = mv.matrix.rows.get(*visible.get(index)?)?;
+    Some(Anchor { tag: row.tag.clone(), offset: index as f32 * stride - y, generation: state.derived.generation, hold: 0 })
+}
+
+/// How far apart rows are drawn: their height and the spacing the table adds.
+fn row_stride(ui: &egui::Ui) -> f32 {
+    ROW_HEIGHT + ui.spacing().item_spacing.y
 }
 
 /// The left table: tag, shared-digest marker, attestation count. Returns its scroll offset.

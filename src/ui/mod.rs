@@ -6,6 +6,7 @@ mod composer;
 mod coverage;
 mod details;
 mod diagnose;
+pub mod files;
 mod matrix;
 mod registry_bar;
 mod repos;
@@ -74,6 +75,11 @@ pub struct ArchlensApp {
     pub confirm_quit: bool,
     /// The user chose to quit although a push runs; the next close goes through.
     pub quit_confirmed: bool,
+    /// The file dialogs, and whether this desktop can show one.
+    dialogs: files::DialogRunner,
+    dialogs_available: bool,
+    /// A file dialog open on its own thread.
+    browsing: Option<files::Browsing>,
 }
 
 impl ArchlensApp {
@@ -90,6 +96,9 @@ impl ArchlensApp {
             exit_after_first_frame: false,
             confirm_quit: false,
             quit_confirmed: false,
+            dialogs: files::system_dialogs(),
+            dialogs_available: files::system_dialog_available(),
+            browsing: None,
         };
         let start = match (start, demo) {
             (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
@@ -134,6 +143,13 @@ impl ArchlensApp {
     /// Print a line and close after the first frame (start-up measurement).
     pub fn exit_after_first_frame(mut self) -> Self {
         self.exit_after_first_frame = true;
+        self
+    }
+
+    /// Show these file dialogs instead of the system's (`available`: whether there are any).
+    pub fn with_dialogs(mut self, dialogs: files::DialogRunner, available: bool) -> Self {
+        self.dialogs = dialogs;
+        self.dialogs_available = available;
         self
     }
 
@@ -221,8 +237,13 @@ impl ArchlensApp {
                 self.state.legend_open = !self.state.legend_open;
             }
             if !popup && i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
-                // Esc closes the legend first; otherwise it stops what runs.
-                if self.state.legend_open {
+                // Esc closes the topmost window (a path prompt, sign-in, the legend) first;
+                // otherwise it stops what runs.
+                if self.state.file_prompt.is_some() {
+                    self.state.file_prompt = None;
+                } else if self.state.sign_in.open {
+                    actions.push(UiAction::CloseSignIn);
+                } else if self.state.legend_open {
                     self.state.legend_open = false;
                 } else {
                     actions.push(UiAction::Cancel);
@@ -331,6 +352,12 @@ impl ArchlensApp {
         });
         if self.state.sign_in.open {
             actions.extend(registry_bar::sign_in_ui(ui.ctx(), &mut self.state));
+        }
+        actions.extend(files::poll(&mut self.browsing, &mut self.state.file_prompt));
+        match files::prompt_ui(ui.ctx(), &mut self.state.file_prompt, self.dialogs_available, self.browsing.is_some()) {
+            files::PromptOutcome::Nothing => {}
+            files::PromptOutcome::Act(a) => actions.push(a),
+            files::PromptOutcome::Browse(purpose) => self.browsing = files::browse(&self.dialogs, purpose, ui.ctx().clone()),
         }
         self.close_guard(ui.ctx());
         for a in actions {

@@ -56,10 +56,9 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
                 crate::state::coverage::CoverageAction::Open
             }));
         }
-        if ui.button("Open folder…").on_hover_text("Open an OCI image layout folder (or type oci:PATH under Open repository)").clicked()
-            && let Some(dir) = rfd::FileDialog::new().set_title("Open an OCI image layout").pick_folder() {
-                actions.push(UiAction::OpenLayout(dir));
-            }
+        if ui.button("Open folder…").on_hover_text("Open an OCI image layout folder (or type oci:PATH under Open repository)").clicked() {
+            state.file_prompt = Some(crate::state::FilePrompt::new(crate::state::FilePurpose::OpenLayout));
+        }
         if state.signed_in_as.is_some() {
             if ui.button("Sign out").on_hover_text("Forget the login typed for this registry").clicked() {
                 actions.push(UiAction::SignOut);
