@@ -104,10 +104,15 @@ pub fn prompt_ui(ctx: &egui::Context, prompt: &mut Option<FilePrompt>, available
     let (heading, field, verb) = title(p.purpose);
     let mut outcome = PromptOutcome::Nothing;
     let mut open = true;
-    egui::Window::new(heading).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+    let window = egui::Window::new(heading).open(&mut open).collapsible(false).resizable(false).anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 80.0));
+    window.show(ctx, |ui| {
         ui.horizontal(|ui| {
             let l = ui.label(field);
             let e = ui.add(egui::TextEdit::singleline(&mut p.path).hint_text("/path/to/…").desired_width(320.0)).labelled_by(l.id);
+            // Ready to type into, unless the user is typing elsewhere.
+            if p.path.is_empty() && ui.memory(|m| m.focused().is_none()) {
+                e.request_focus();
+            }
             let enter = e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.add_enabled(!p.path.trim().is_empty(), egui::Button::new(verb)).clicked() || enter) && !p.path.trim().is_empty() {
                 outcome = PromptOutcome::Act(action(p.purpose, expand(p.path.trim())));
