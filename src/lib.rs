@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod model;
+pub mod protocol;
 pub mod registry;
 pub mod settings;
 pub mod state;

@@ -49,8 +49,18 @@ fn registry_uses_only_model() {
 }
 
 #[test]
+fn the_protocol_is_plain_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("protocol.rs");
+    let text = std::fs::read_to_string(root).unwrap();
+    for f in ["crate::registry", "crate::worker", "crate::state", "crate::ui", "tokio", "reqwest", "egui", "std::fs", "std::net"] {
+        assert!(!text.lines().any(|l| l.split("//").next().unwrap_or("").contains(f)), "`{f}` in src/protocol.rs");
+    }
+}
+
+#[test]
 fn state_and_ui_never_do_io() {
-    let mut bad = check("state", &["crate::registry", "crate::ui", "tokio", "reqwest", "egui"]);
+    // The state speaks the protocol, never the worker that serves it.
+    let mut bad = check("state", &["crate::registry", "crate::worker", "crate::ui", "tokio", "reqwest", "egui"]);
     bad.extend(check("ui", &["crate::registry", "tokio", "reqwest", "std::net"]));
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -7,7 +7,7 @@ use crate::model::compose::{DraftEntry, IndexDraft, IndexType};
 use crate::model::digest::Digest;
 use crate::model::platform::Platform;
 use crate::model::reference::{Reference, Registry};
-use crate::worker::{Command, Event, RequestId, SourceRef};
+use crate::protocol::{Command, Event, RequestId, SourceRef};
 
 use super::Loadable;
 

@@ -3,7 +3,7 @@
 use crate::model::coverage::{Coverage, CoverageRow, TagPolicy};
 use crate::model::diagnose::Host;
 use crate::model::reference::{Registry, Repository};
-use crate::worker::{Command, Event, RepoSelection, RequestId};
+use crate::protocol::{Command, Event, RepoSelection, RequestId};
 
 /// What the user did in the coverage view.
 #[derive(Debug, Clone, PartialEq)]

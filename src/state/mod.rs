@@ -16,7 +16,7 @@ use crate::settings::{Settings, remember};
 
 /// How many followed digests Back remembers.
 const MAX_BACK: usize = 50;
-use crate::worker::{Command, Details, Event, RequestId, SourceRef};
+use crate::protocol::{Command, Details, Event, RequestId, SourceRef};
 
 /// Data that may be loading, keeping what was on screen while it does.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -532,7 +532,7 @@ impl AppState {
     }
 
     fn fail(&mut self, id: RequestId, error: String) {
-        if id == crate::worker::SETTINGS_REQUEST {
+        if id == crate::protocol::SETTINGS_REQUEST {
             self.notice = Some(error);
         } else if Some(id) == self.sign_in.request {
             self.sign_in.request = None;

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 use crate::settings::Settings;
 use crate::state::{AppState, UiAction};
-use crate::worker::{Command, WorkerHandle};
+use crate::protocol::Command;
+use crate::worker::WorkerHandle;
 
 pub use matrix::{CELL_WIDTH, cursor_stroke, pick_fill};
 
@@ -163,7 +164,7 @@ impl ArchlensApp {
     fn persist_if_changed(&mut self) {
         if self.persist_settings && self.saved_settings.as_ref() != Some(&self.state.settings) {
             self.saved_settings = Some(self.state.settings.clone());
-            self.send(vec![Command::SaveSettings { id: crate::worker::SETTINGS_REQUEST, settings: Box::new(self.state.settings.clone()) }]);
+            self.send(vec![Command::SaveSettings { id: crate::protocol::SETTINGS_REQUEST, settings: Box::new(self.state.settings.clone()) }]);
         }
     }
 
