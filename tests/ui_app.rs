@@ -285,7 +285,7 @@ fn details_panel_shows_the_manifest_and_digest_links_navigate() {
         sent.iter().any(|c| matches!(c, Command::Inspect { reference, .. } if reference.to_string() == "127.0.0.1:5000/team/app:1.0")),
         "Back reads the tag again: {sent:?}"
     );
-    assert!(rig.harness.state().state.details_back.is_empty());
+    assert!(rig.harness.state().state.details.back.is_empty());
 }
 
 #[test]

@@ -124,7 +124,7 @@ fn keyboard_cursor_moves_over_visible_cells_and_enter_inspects() {
     let cmds = s.handle(UiAction::OpenDetails);
     let Command::Inspect { reference, .. } = &cmds[0] else { panic!("{cmds:?}") };
     assert_eq!(reference.digest, Some(d("1linux/amd64")));
-    assert!(s.details.is_pending());
+    assert!(s.details.shown.is_pending());
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn connect_lists_repositories_unless_the_catalog_is_hidden() {
     let Command::ListRepos { id: id2, page, .. } = &more[0] else { panic!() };
     assert_eq!(page.as_deref(), Some("n"));
     s.apply(Event::ReposPage { id: *id2, repos: vec!["b".into()], next: None });
-    assert_eq!(s.repos.value().unwrap(), &["a", "b"]);
+    assert_eq!(s.repos.list.value().unwrap(), &["a", "b"]);
     // A matrix loading from this registry is left alone by reconnecting to it…
     let cmds = s.handle(UiAction::OpenRepository("127.0.0.1:5000/team/app".into()));
     let load = cmds

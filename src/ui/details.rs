@@ -13,7 +13,7 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         if state.selection.is_some() && ui.button("Show").on_hover_text("Enter").clicked() {
             actions.push(UiAction::OpenDetails);
         }
-        let back = ui.add_enabled(!state.details_back.is_empty(), egui::Button::new("Back"));
+        let back = ui.add_enabled(!state.details.back.is_empty(), egui::Button::new("Back"));
         if back.on_hover_text("Back to what was shown before following a digest (Alt+Left)").clicked() {
             actions.push(UiAction::DetailsBack);
         }
@@ -32,7 +32,7 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         ui.weak("No entry for this platform: the tag has no image for it.");
         return actions;
     }
-    let d = match &state.details {
+    let d = match &state.details.shown {
         Loadable::NotRequested => {
             ui.weak("Press Enter or double-click a tag or cell to read its manifest.");
             return actions;

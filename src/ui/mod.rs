@@ -13,9 +13,9 @@ mod repos;
 
 use std::path::PathBuf;
 
+use crate::protocol::Command;
 use crate::settings::Settings;
 use crate::state::{AppState, UiAction};
-use crate::protocol::Command;
 use crate::worker::WorkerHandle;
 
 pub use matrix::{CELL_WIDTH, cursor_stroke, pick_fill};
@@ -336,8 +336,8 @@ impl ArchlensApp {
                 actions.extend(composer::composer_ui(ui, &mut self.state));
             });
         } else if !coverage
-            && !self.state.details_closed
-            && (self.state.selection.is_some() || !matches!(self.state.details, crate::state::Loadable::NotRequested))
+            && !self.state.details.closed
+            && (self.state.selection.is_some() || !matches!(self.state.details.shown, crate::state::Loadable::NotRequested))
         {
             egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
                 actions.extend(details::details_ui(ui, &self.state));

@@ -8,10 +8,10 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     ui.heading("Repositories");
     let label = ui.label("Open repository");
     ui.horizontal(|ui| {
-        let edit = ui.add(egui::TextEdit::singleline(&mut state.repo_input).hint_text("team/app or host/team/app").desired_width(150.0)).labelled_by(label.id);
+        let edit = ui.add(egui::TextEdit::singleline(&mut state.repos.input).hint_text("team/app or host/team/app").desired_width(150.0)).labelled_by(label.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Open").clicked() || enter) && !state.repo_input.trim().is_empty() {
-            actions.push(UiAction::OpenRepository(state.repo_input.trim().to_string()));
+        if (ui.button("Open").clicked() || enter) && !state.repos.input.trim().is_empty() {
+            actions.push(UiAction::OpenRepository(state.repos.input.trim().to_string()));
         }
     });
     ui.separator();
@@ -30,9 +30,9 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         ui.separator();
     }
     let filter_label = ui.label("Filter");
-    ui.add(egui::TextEdit::singleline(&mut state.repo_filter).hint_text("part of a name").desired_width(f32::INFINITY)).labelled_by(filter_label.id);
+    ui.add(egui::TextEdit::singleline(&mut state.repos.filter).hint_text("part of a name").desired_width(f32::INFINITY)).labelled_by(filter_label.id);
     let registry = state.registry.as_ref().map(|r| r.name().to_string());
-    match &state.repos {
+    match &state.repos.list {
         Loadable::NotRequested => {
             if let Some(r) = &registry {
                 ui.weak(format!("{r} does not list its repositories: type a name above."));
@@ -51,11 +51,12 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     }
     let names: Vec<String> = state
         .repos
+        .list
         .value()
-        .map(|v| v.iter().filter(|n| state.repo_filter.is_empty() || n.contains(state.repo_filter.trim())).cloned().collect())
+        .map(|v| v.iter().filter(|n| state.repos.filter.is_empty() || n.contains(state.repos.filter.trim())).cloned().collect())
         .unwrap_or_default();
-    let has_more = state.repos_next.is_some();
-    let pending = state.repos.is_pending();
+    let has_more = state.repos.next.is_some();
+    let pending = state.repos.list.is_pending();
     let current = state.matrix.as_ref().map(|m| m.title.clone());
     egui::ScrollArea::vertical().id_salt("repo_list").max_height(ui.available_height() * 0.6).show(ui, |ui| {
         for name in &names {

@@ -16,7 +16,6 @@ pub use crate::protocol::{Command, Details, Event, RepoSelection, RequestId, SET
 use crate::registry::auth::Credentials;
 use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Source};
 
-
 /// The UI's end: send commands, drain events.
 pub struct WorkerHandle {
     commands: mpsc::UnboundedSender<Command>,
@@ -145,7 +144,6 @@ fn spawn_reporting(id: RequestId, work: impl std::future::Future<Output = ()> + 
     });
     handle
 }
-
 
 /// A registry's client, made once: requests for that registry wait for the one credential
 /// lookup, requests for other registries do not.
