@@ -295,44 +295,35 @@ impl ComposerState {
     }
 
     pub fn handle(&mut self, action: ComposerAction, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        use ComposerAction as A;
         self.error = None;
+        match action {
+            A::Open
+            | A::Close
+            | A::KeepDraft
+            | A::ClearDraft
+            | A::Remove(_)
+            | A::PlatformEdited(_)
+            | A::SetType(_)
+            | A::AddAnnotation
+            | A::RemoveAnnotation(_)
+            | A::RemoveEntryAnnotation { .. } => self.edit(action),
+            A::CheckTarget | A::ConfirmOverwrite | A::Push | A::Undo => self.handle_push(action, next_id),
+            _ => self.handle_sources(action, next_id),
+        }
+    }
+
+    /// Edits of the draft and the panel: no worker involved.
+    fn edit(&mut self, action: ComposerAction) -> Vec<Command> {
         match action {
             ComposerAction::Open => {
                 self.open = true;
                 Vec::new()
             }
-            ComposerAction::Repair { reference, diagnosis } => {
-                self.open = true;
-                if !self.draft_is_empty() {
-                    // Nothing is lost: the user decides what happens to the draft first.
-                    self.error = Some("the composer holds a draft: push or Clear it, then Repair again".into());
-                    return Vec::new();
-                }
-                self.reset_draft();
-                self.target_input = reference.to_string();
-                let id = next_id();
-                self.file_request = Some(id);
-                let mut cmds = vec![Command::RepairDraft { id, source: SourceRef::of(reference.registry()), reference, diagnosis }];
-                cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
-                cmds
-            }
             ComposerAction::Close => {
                 self.open = false;
                 Vec::new()
             }
-            ComposerAction::EditReference(r) => {
-                self.open = true;
-                if self.draft_is_empty() {
-                    self.load_base(r, next_id)
-                } else {
-                    self.confirm_replace = Some(r);
-                    Vec::new()
-                }
-            }
-            ComposerAction::ConfirmReplace => match self.confirm_replace.take() {
-                Some(r) => self.load_base(r, next_id),
-                None => Vec::new(),
-            },
             ComposerAction::KeepDraft => {
                 self.confirm_replace = None;
                 Vec::new()
@@ -340,22 +331,6 @@ impl ComposerState {
             ComposerAction::ClearDraft => {
                 self.reset_draft();
                 Vec::new()
-            }
-            ComposerAction::AddTyped => match self.parse_reference(&self.add_input) {
-                Ok(reference) => {
-                    self.add_input.clear();
-                    let source = SourceRef::of(reference.registry());
-                    self.handle(ComposerAction::Add { source, reference }, next_id)
-                }
-                Err(e) => {
-                    self.error = Some(e);
-                    Vec::new()
-                }
-            },
-            ComposerAction::Add { source, reference } => {
-                let id = next_id();
-                self.adds.insert(id);
-                vec![Command::DraftAdd { id, source, reference, keep_attestations: self.keep_attestations }]
             }
             ComposerAction::Remove(i) => {
                 if i < self.draft.entries.len() {
@@ -405,6 +380,13 @@ impl ComposerState {
                 }
                 Vec::new()
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The target, the push and its undo.
+    fn handle_push(&mut self, action: ComposerAction, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        match action {
             ComposerAction::CheckTarget => match self.target_reference() {
                 Err(e) => {
                     self.error = Some(e);
@@ -450,6 +432,57 @@ impl ComposerState {
                 self.push_request = Some(id);
                 vec![Command::Undo { id, entry }]
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What goes into the draft: images, a tag to edit, a repair, a file.
+    fn handle_sources(&mut self, action: ComposerAction, next_id: &mut dyn FnMut() -> RequestId) -> Vec<Command> {
+        match action {
+            ComposerAction::Repair { reference, diagnosis } => {
+                self.open = true;
+                if !self.draft_is_empty() {
+                    // Nothing is lost: the user decides what happens to the draft first.
+                    self.error = Some("the composer holds a draft: push or Clear it, then Repair again".into());
+                    return Vec::new();
+                }
+                self.reset_draft();
+                self.target_input = reference.to_string();
+                let id = next_id();
+                self.file_request = Some(id);
+                let mut cmds = vec![Command::RepairDraft { id, source: SourceRef::of(reference.registry()), reference, diagnosis }];
+                cmds.extend(self.handle(ComposerAction::CheckTarget, next_id));
+                cmds
+            }
+            ComposerAction::EditReference(r) => {
+                self.open = true;
+                if self.draft_is_empty() {
+                    self.load_base(r, next_id)
+                } else {
+                    self.confirm_replace = Some(r);
+                    Vec::new()
+                }
+            }
+            ComposerAction::ConfirmReplace => match self.confirm_replace.take() {
+                Some(r) => self.load_base(r, next_id),
+                None => Vec::new(),
+            },
+            ComposerAction::AddTyped => match self.parse_reference(&self.add_input) {
+                Ok(reference) => {
+                    self.add_input.clear();
+                    let source = SourceRef::of(reference.registry());
+                    self.handle(ComposerAction::Add { source, reference }, next_id)
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    Vec::new()
+                }
+            },
+            ComposerAction::Add { source, reference } => {
+                let id = next_id();
+                self.adds.insert(id);
+                vec![Command::DraftAdd { id, source, reference, keep_attestations: self.keep_attestations }]
+            }
             ComposerAction::Export(path) => {
                 let id = next_id();
                 self.file_request = Some(id);
@@ -460,6 +493,7 @@ impl ComposerState {
                 self.file_request = Some(id);
                 vec![Command::LoadDraft { id, path }]
             }
+            _ => Vec::new(),
         }
     }
 }
