@@ -121,6 +121,14 @@ fn big_matrix() {
         t += 1.0 / 60.0;
         streaming.push(frame(&ctx, &mut app, t, vec![]).as_secs_f64() * 1000.0);
     }
+    // The app folds in at most its budget of events per frame: frames go on until every row
+    // is in.
+    let rows_in = |app: &ArchlensApp| app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+    while rows_in(&app) < total_rows as usize {
+        t += 1.0 / 60.0;
+        streaming.push(frame(&ctx, &mut app, t, vec![]).as_secs_f64() * 1000.0);
+    }
+    let streaming_frames = streaming.len();
     events.send(Event::MatrixDone { id }).unwrap();
     let load = Instant::now();
     frame(&ctx, &mut app, t, vec![]);
@@ -138,7 +146,11 @@ fn big_matrix() {
     let rss = rss_mb();
     let rows = app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
     println!("matrix of {rows} tags × {} platforms, headless (layout + tessellation)", PLATFORMS.len());
-    println!("  frames while rows stream in (250/frame), median / max: {:.1} / {:.1} ms", percentile(&streaming, 0.5), streaming[streaming.len() - 1]);
+    let (median, max) = (percentile(&streaming, 0.5), streaming[streaming.len() - 1]);
+    println!(
+        "  while rows stream in (250 sent per frame, {streaming_frames} frames until all are in), median / max: {median:.1} / {max:.1} ms  (target max ≤ 16 ms) {}",
+        if max <= 16.0 { "met" } else { "MISSED" }
+    );
     println!("  first frame after loading            : {:>7.1} ms", first.as_secs_f64() * 1000.0);
     println!(
         "  frame CPU time, median / p95 / max   : {:>7.2} / {:.2} / {:.2} ms  (target median ≤ 4 ms) {}",

@@ -1256,3 +1256,20 @@ fn rows_arriving_in_version_order_do_not_move_the_row_being_read() {
     let top_after = rig.harness.get_by_label(&read).rect().top();
     assert!((top_after - top_before).abs() < 1.0, "with the pointer elsewhere, {read} moved from {top_before} to {top_after}");
 }
+
+#[test]
+fn a_flood_of_rows_is_folded_in_over_several_frames_not_one() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    let total = 20_000;
+    for n in 0..total {
+        rig.events.send(Event::Row { id, result: index_row(&format!("1.{n}"), "a", &["linux/amd64"]) }).unwrap();
+    }
+    let rows = |rig: &Rig| rig.harness.state().state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+    rig.harness.step();
+    let after_one = rows(&rig);
+    assert!(after_one > 0 && after_one < total, "one frame takes a budget's worth, not all: {after_one} of {total}");
+    // The rest come in the frames that follow, without any other input.
+    rig.until("every row is in", |rig| rows(rig) == total);
+}

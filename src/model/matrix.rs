@@ -199,7 +199,8 @@ impl Columns {
     pub fn add<'a>(&mut self, keys: impl IntoIterator<Item = &'a String>) {
         let mut added = false;
         for key in keys {
-            if self.key_set.insert(key.clone()) {
+            if !self.key_set.contains(key) {
+                self.key_set.insert(key.clone());
                 self.platforms.push(Platform::parse_key(key).unwrap_or_else(|_| Platform::new(key, "", "")));
                 added = true;
             }
@@ -229,6 +230,9 @@ pub struct Matrix {
     row_of: HashMap<String, usize>,
     /// Why not every tag was read, when the reading stopped early (the registry went away).
     pub partial: Option<String>,
+    /// How many pushes replaced a row already present (a refresh), so views derived from the
+    /// rows know whether rows were only added.
+    replaced: u64,
 }
 
 impl Matrix {
@@ -251,7 +255,10 @@ impl Matrix {
         let row = Row::from_result(result);
         self.columns.add(row.cells.keys());
         match self.row_of.get(&row.tag).and_then(|&i| self.rows.get_mut(i)) {
-            Some(existing) => *existing = row,
+            Some(existing) => {
+                *existing = row;
+                self.replaced += 1;
+            }
             None => {
                 self.row_of.insert(row.tag.clone(), self.rows.len());
                 self.rows.push(row);
@@ -262,12 +269,18 @@ impl Matrix {
     /// Keep only the rows for which `keep` holds (columns stay).
     pub fn retain_rows(&mut self, keep: impl Fn(&Row) -> bool) {
         self.rows.retain(|r| keep(r));
+        self.replaced += 1;
         self.row_of = self.rows.iter().enumerate().map(|(i, r)| (r.tag.clone(), i)).collect();
     }
 
     /// Whether `row` is an image or index without a cell for `platform_key`.
     pub fn lacks(row: &Row, platform_key: &str) -> bool {
         row.kind != RowKind::Error && row.kind != RowKind::Artifact && !row.cells.contains_key(platform_key)
+    }
+
+    /// How many rows were replaced by a push of the same tag so far.
+    pub fn replaced(&self) -> u64 {
+        self.replaced
     }
 
     pub fn row(&self, tag: &str) -> Option<&Row> {

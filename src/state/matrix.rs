@@ -24,13 +24,15 @@ pub struct MatrixView {
     pub partial: Option<String>,
     /// Bumped whenever rows change.
     pub revision: u64,
+    /// The load that started these rows; a refresh keeps it, another repository does not.
+    pub epoch: RequestId,
 }
 
 /// What an event did to the matrix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum MatrixUpdate {
-    /// Not an answer to the matrix's load.
-    NotMine,
+    /// Not an answer to the matrix's load: the event, handed back.
+    NotMine(Box<Event>),
     Updated,
     /// The registry stopped answering; the matrix is partial for this reason.
     Stopped {
@@ -39,33 +41,33 @@ pub enum MatrixUpdate {
 }
 
 impl MatrixView {
-    /// Fold in an answer to the load under way.
-    pub fn apply(&mut self, event: &Event) -> MatrixUpdate {
+    /// Fold in an answer to the load under way. Takes the event, so rows move in uncopied.
+    pub fn apply(&mut self, event: Event) -> MatrixUpdate {
         if self.request != Some(event.id()) {
-            return MatrixUpdate::NotMine;
+            return MatrixUpdate::NotMine(Box::new(event));
         }
         match event {
             Event::TagsListed { tags, .. } => self.total = tags.len() as u64,
             Event::Row { result, .. } => {
-                self.matrix.push(result.clone());
+                self.matrix.push(result);
                 self.revision += 1;
             }
             Event::Progress { done, total, .. } => {
-                self.done = *done;
-                self.total = *total;
+                self.done = done;
+                self.total = total;
             }
             Event::MatrixStopped { reason, .. } => {
                 self.request = None;
                 self.partial = Some(reason.clone());
-                return MatrixUpdate::Stopped { reason: reason.clone() };
+                return MatrixUpdate::Stopped { reason };
             }
             Event::MatrixDone { .. } | Event::Cancelled { .. } => self.request = None,
             // Shown once, in the matrix, not again as a notice.
             Event::Failed { error, .. } => {
                 self.request = None;
-                self.error = Some(error.clone());
+                self.error = Some(error);
             }
-            _ => return MatrixUpdate::NotMine,
+            other => return MatrixUpdate::NotMine(Box::new(other)),
         }
         MatrixUpdate::Updated
     }
@@ -109,7 +111,8 @@ pub struct Selection {
 }
 
 /// What the derived view depends on: when none of it changes, nothing is recomputed.
-pub type DeriveKey = (u64, String, Option<String>, bool, String, String);
+/// (rows' revision, tag filter, only-missing platform, version order, title, host, epoch)
+pub type DeriveKey = (u64, String, Option<String>, bool, String, String, RequestId);
 
 /// Derived from the matrix and filters; recomputed only when they change.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,6 +130,12 @@ pub struct Derived {
     pub picks: Vec<Option<(String, MatchKind)>>,
     /// Bumped each time `visible` is recomputed, so the view can keep its place.
     pub generation: u64,
+    /// Each shared digest's colour group, numbered as the digests became shared.
+    groups: HashMap<Digest, usize>,
+    /// Digests seen on one tag so far (the first of a possible group).
+    single: HashMap<Digest, String>,
+    /// What the derived view covers: rows, columns and replacements it has seen.
+    seen: (usize, usize, u64),
 }
 
 /// The filters a derived view is computed under.
@@ -141,7 +150,91 @@ impl Derived {
     /// The colour group of a digest two or more tags share: its place among all shared digests
     /// of the matrix, so it does not change with scrolling or filtering.
     pub fn shared_group(&self, digest: &Digest) -> Option<usize> {
-        self.shared.keys().position(|g| g == digest)
+        self.groups.get(digest).copied()
+    }
+
+    /// Derive again for `key`: when only rows were added since (rows streaming in, the filters
+    /// unchanged, no new column, no row replaced), the new rows are folded in; otherwise all is
+    /// computed afresh.
+    pub fn update(&mut self, m: &Matrix, f: &Filters<'_>, key: DeriveKey) {
+        let (rows, columns, replaced) = self.seen;
+        // Everything but the rows' revision is as it was.
+        let (_, filter, missing, by_version, title, host, epoch) = &key;
+        let same_view = (&self.key.1, &self.key.2, self.key.3, &self.key.4, &self.key.5, self.key.6) == (filter, missing, *by_version, title, host, *epoch);
+        let only_added = same_view && self.key.0 != 0 && m.rows.len() > rows && m.keys().len() == columns && m.replaced() == replaced;
+        if only_added {
+            self.extend(m, f, rows);
+            self.key = key;
+            self.generation += 1;
+        } else {
+            *self = Derived::compute(m, f, key, self.generation + 1);
+        }
+    }
+
+    /// Fold in `m.rows[from..]`, rows added since the view was derived.
+    fn extend(&mut self, m: &Matrix, f: &Filters<'_>, from: usize) {
+        let filter = f.tag.trim();
+        let globby = filter.contains(['*', '?']);
+        let ranked = f.host.as_ref().map(|h| Ranked::new(m, h));
+        let mut added = Vec::new();
+        for (i, row) in m.rows.iter().enumerate().skip(from) {
+            let pick = ranked.as_ref().and_then(|r| r.pick(row));
+            let name_ok = filter.is_empty() || if globby { glob_match(filter, &row.tag) } else { row.tag.contains(filter) };
+            if name_ok && f.only_missing.is_none_or(|k| Matrix::lacks(row, k)) {
+                added.push(i);
+                if f.host.is_some() && row.is_runnable_kind() && pick.is_none() {
+                    self.host_no_match += 1;
+                }
+            }
+            for k in m.keys() {
+                if Matrix::lacks(row, k) {
+                    *self.missing.entry(k.clone()).or_default() += 1;
+                }
+            }
+            self.picks.push(pick);
+            self.add_digest(row);
+        }
+        self.merge_visible(m, added, f.by_version);
+        self.seen = (m.rows.len(), m.keys().len(), m.replaced());
+    }
+
+    /// Merge the rows `added` into the sorted `visible` in one pass (inserting one by one
+    /// would move the whole list once per row).
+    fn merge_visible(&mut self, m: &Matrix, mut added: Vec<usize>, by_version: bool) {
+        let tag = |i: usize| m.rows.get(i).map(|r| r.tag.as_str()).unwrap_or_default();
+        // Whether row `a` goes before row `b`: newest version first, or by name.
+        let before = |a: usize, b: usize| if by_version { VersionKey::new(tag(a)) > VersionKey::new(tag(b)) } else { tag(a) < tag(b) };
+        if by_version {
+            added.sort_by_cached_key(|&i| std::cmp::Reverse(VersionKey::new(tag(i))));
+        } else {
+            added.sort_by(|&a, &b| tag(a).cmp(tag(b)));
+        }
+        let old = std::mem::take(&mut self.visible);
+        let mut merged = Vec::with_capacity(old.len() + added.len());
+        let (mut o, mut n) = (old.into_iter().peekable(), added.into_iter().peekable());
+        loop {
+            match (o.peek(), n.peek()) {
+                (Some(&a), Some(&b)) => merged.push(if before(b, a) { n.next() } else { o.next() }.unwrap_or(a)),
+                (Some(_), None) => merged.extend(o.by_ref()),
+                (None, Some(_)) => merged.extend(n.by_ref()),
+                (None, None) => break,
+            }
+        }
+        self.visible = merged;
+    }
+
+    /// Count `row`'s digest towards the shared groups.
+    fn add_digest(&mut self, row: &crate::model::matrix::Row) {
+        let Some(d) = &row.digest else { return };
+        if let Some(tags) = self.shared.get_mut(d) {
+            tags.push(row.tag.clone());
+        } else if let Some(first) = self.single.remove(d) {
+            self.shared.insert(d.clone(), vec![first, row.tag.clone()]);
+            let n = self.groups.len();
+            self.groups.insert(d.clone(), n);
+        } else {
+            self.single.insert(d.clone(), row.tag.clone());
+        }
     }
 
     /// Visible rows, shared digests, missing counts and the host's picks of `m` under `f`.
@@ -167,37 +260,60 @@ impl Derived {
             visible.sort_by(|&a, &b| m.rows[a].tag.cmp(&m.rows[b].tag));
         }
         let missing = m.keys().iter().map(|k| (k.clone(), m.tags_missing(k).len())).collect();
-        let picks = match &f.host {
+        let picks: Vec<Option<(String, MatchKind)>> = match &f.host {
             None => vec![None; m.rows.len()],
-            Some(host) => host_picks(m, host),
+            Some(host) => {
+                let ranked = Ranked::new(m, host);
+                m.rows.iter().map(|row| ranked.pick(row)).collect()
+            }
         };
         let host_no_match = if f.host.is_some() { visible.iter().filter(|&&i| m.rows[i].is_runnable_kind() && picks[i].is_none()).count() } else { 0 };
-        Derived { key, visible, shared: m.shared_digests(), missing, host_no_match, picks, generation }
+        let mut d = Derived {
+            key,
+            visible,
+            shared: BTreeMap::new(),
+            missing,
+            host_no_match,
+            picks,
+            generation,
+            groups: HashMap::new(),
+            single: HashMap::new(),
+            seen: (m.rows.len(), m.keys().len(), m.replaced()),
+        };
+        for row in &m.rows {
+            d.add_digest(row);
+        }
+        d
     }
 }
 
-/// Per row, the cell `host` would pick by containerd's rules, and whether it is exact.
-fn host_picks(m: &Matrix, host: &Platform) -> Vec<Option<(String, MatchKind)>> {
-    // Rank each column once; a row's pick is its best-ranked cell.
-    let matcher = Matcher::only(host);
-    let ranked: HashMap<&str, (usize, &Platform)> =
-        m.keys().iter().zip(m.platforms()).filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p)))).collect();
-    m.rows
-        .iter()
-        .map(|row| {
-            let mut best: Option<(&str, usize, &Platform)> = None;
-            for k in row.cells.keys() {
-                if let Some(&(r, p)) = ranked.get(k.as_str()) {
-                    let better = match best {
-                        None => true,
-                        Some((_, br, bp)) => r < br || (r == br && matcher.less(p, bp)),
-                    };
-                    if better {
-                        best = Some((k, r, p));
-                    }
+/// Each column's rank for a host by containerd's rules: a row's pick is its best-ranked cell.
+struct Ranked<'m> {
+    matcher: Matcher,
+    ranked: HashMap<&'m str, (usize, &'m Platform)>,
+}
+
+impl<'m> Ranked<'m> {
+    fn new(m: &'m Matrix, host: &Platform) -> Ranked<'m> {
+        let matcher = Matcher::only(host);
+        let ranked = m.keys().iter().zip(m.platforms()).filter_map(|(k, p)| matcher.rank(p).map(|r| (k.as_str(), (r, p)))).collect();
+        Ranked { matcher, ranked }
+    }
+
+    /// The cell the host would pick in `row`, and whether it is exact.
+    fn pick(&self, row: &crate::model::matrix::Row) -> Option<(String, MatchKind)> {
+        let mut best: Option<(&str, usize, &Platform)> = None;
+        for k in row.cells.keys() {
+            if let Some(&(r, p)) = self.ranked.get(k.as_str()) {
+                let better = match best {
+                    None => true,
+                    Some((_, br, bp)) => r < br || (r == br && self.matcher.less(p, bp)),
+                };
+                if better {
+                    best = Some((k, r, p));
                 }
             }
-            best.map(|(k, r, _)| (k.to_string(), if r == 0 { MatchKind::Exact } else { MatchKind::Fallback }))
-        })
-        .collect()
+        }
+        best.map(|(k, r, _)| (k.to_string(), if r == 0 { MatchKind::Exact } else { MatchKind::Fallback }))
+    }
 }

@@ -253,8 +253,15 @@ impl AppState {
             self.derived = Derived::default();
             return;
         };
-        let key =
-            (mv.revision, self.tag_filter.clone(), self.only_missing.clone(), self.settings.sort_by_version, mv.title.clone(), self.settings.host.clone());
+        let key = (
+            mv.revision,
+            self.tag_filter.clone(),
+            self.only_missing.clone(),
+            self.settings.sort_by_version,
+            mv.title.clone(),
+            self.settings.host.clone(),
+            mv.epoch,
+        );
         if key == self.derived.key {
             return;
         }
@@ -264,7 +271,7 @@ impl AppState {
             by_version: self.settings.sort_by_version,
             host: self.host_platform(),
         };
-        self.derived = Derived::compute(&mv.matrix, &filters, key, self.derived.generation + 1);
+        self.derived.update(&mv.matrix, &filters, key);
     }
 
     /// Fold one worker event in; returns follow-up commands. Events for requests no longer
@@ -280,17 +287,18 @@ impl AppState {
         if self.sign_in.answers(&event) {
             return self.signed_in(event);
         }
-        if let Some(mv) = self.matrix.as_mut() {
-            match mv.apply(&event) {
-                matrix::MatrixUpdate::NotMine => {}
+        let event = match self.matrix.as_mut() {
+            None => event,
+            Some(mv) => match mv.apply(event) {
+                matrix::MatrixUpdate::NotMine(event) => *event,
                 matrix::MatrixUpdate::Updated => return Vec::new(),
                 matrix::MatrixUpdate::Stopped { reason } => {
                     // The status dot says the registry is not answering; Retry reconnects.
                     self.connection = Loadable::Failed { error: reason, previous: self.connection.take_value() };
                     return Vec::new();
                 }
-            }
-        }
+            },
+        };
         self.apply_connection(event)
     }
 
@@ -374,6 +382,7 @@ impl AppState {
         let keep = self.matrix.take().filter(|m| m.source == source && m.repository == repository);
         let matrix = keep.as_ref().map(|m| m.matrix.clone()).unwrap_or_else(|| Matrix::new(&title));
         let revision = keep.as_ref().map(|m| m.revision + 1).unwrap_or(1);
+        let epoch = keep.as_ref().map(|m| m.epoch).unwrap_or(id);
         if keep.is_none() {
             self.selection = None;
             self.details.clear();
@@ -389,6 +398,7 @@ impl AppState {
             error: None,
             partial: None,
             revision,
+            epoch,
         });
         cmds.push(Command::LoadMatrix { id, source, repository, verify: self.settings.verify_cells, host: self.settings.host.clone() });
         cmds

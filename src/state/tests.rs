@@ -302,3 +302,51 @@ fn shared_digest_groups_keep_their_colour_when_rows_are_filtered() {
     assert_eq!(s.derived.visible.len(), 1);
     assert_eq!((s.derived.shared_group(&d("x")), s.derived.shared_group(&d("y"))), before);
 }
+
+/// Rows folded in as they stream give exactly the view computed afresh, under every filter,
+/// both orders and a host; a new column or a replaced row recomputes.
+#[test]
+fn streaming_rows_derive_the_same_view_as_computing_afresh() {
+    use crate::state::matrix::{Derived, Filters};
+    let platforms = [&["linux/amd64", "linux/arm64"][..], &["linux/amd64"], &["linux/arm/v7", "linux/arm64"], &["linux/arm64"]];
+    let mut results = Vec::new();
+    for n in 0..120 {
+        // Tags in no order, some sharing an index digest, an error and an artifact now and then.
+        let tag = format!("{}.{}", (n * 37) % 11, (n * 53) % 17);
+        let tag = if n % 9 == 0 { format!("v{tag}-rc1") } else { tag };
+        let r = match n % 23 {
+            5 => TagResult { tag, outcome: TagOutcome::Failed { error: "500".into() } },
+            7 => TagResult { tag, outcome: TagOutcome::Artifact { digest: d("sig"), media_type: "x".into(), artifact_type: None } },
+            _ => row(&tag, &format!("idx{}", n % 31), platforms[n % platforms.len()]),
+        };
+        results.push(r);
+    }
+    // A late new column, then a refresh replacing a row.
+    results.push(row("9.9", "late", &["linux/s390x"]));
+    results.push(row("1.1", "replaced", &["linux/amd64"]));
+    let host = Platform::parse_key("linux/arm64").ok();
+    let missing = "linux/amd64".to_string();
+    let views: [(&str, Option<&String>, bool); 4] = [("", None, true), ("", None, false), ("1", None, true), ("*.1*", Some(&missing), true)];
+    for (tag, only_missing, by_version) in views {
+        let f = Filters { tag, only_missing, by_version, host: host.clone() };
+        let mut m = Matrix::new("r");
+        let mut derived = Derived::default();
+        for (batch, chunk) in results.chunks(7).enumerate() {
+            for r in chunk {
+                m.push(r.clone());
+            }
+            let key = (batch as u64 + 1, tag.to_string(), only_missing.cloned(), by_version, "r".to_string(), "h".to_string(), 1);
+            derived.update(&m, &f, key.clone());
+            let fresh = Derived::compute(&m, &f, key, 0);
+            let what = format!("filter {tag:?}, missing {only_missing:?}, by version {by_version}, batch {batch}");
+            assert_eq!(derived.visible, fresh.visible, "{what}");
+            assert_eq!(derived.shared, fresh.shared, "{what}");
+            assert_eq!(derived.missing, fresh.missing, "{what}");
+            assert_eq!(derived.picks, fresh.picks, "{what}");
+            assert_eq!(derived.host_no_match, fresh.host_no_match, "{what}");
+            for dg in fresh.shared.keys() {
+                assert_eq!(derived.shared_group(dg), fresh.shared_group(dg), "{what}");
+            }
+        }
+    }
+}

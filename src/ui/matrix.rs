@@ -574,6 +574,10 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                 for k in &keys {
                     let selected = is_selected(k);
                     row_ui.col(|ui| {
+                        // Columns scrolled out of sight sideways are not laid out.
+                        if !ui.is_rect_visible(ui.max_rect()) {
+                            return;
+                        }
                         match row.cells.get(k) {
                             None => {
                                 // Clickable like any cell: details then say there is no entry.
@@ -643,19 +647,21 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                         ui.label(format!("{host_label} would fall back to this (no exact match)"));
                                     }
                                 };
-                                let frame = egui::Frame::new()
-                                    .fill(if is_pick { pick_color(ui, exact) } else { Color32::TRANSPARENT })
-                                    .inner_margin(egui::Margin::symmetric(3, 1));
-                                frame.show(ui, |ui| {
-                                    let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
-                                    let r = r.on_hover_ui(tip);
-                                    if r.clicked() {
-                                        actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
-                                    }
-                                    if r.double_clicked() {
-                                        actions.push(UiAction::OpenDetails);
-                                    }
-                                });
+                                // The host's pick is filled behind its text: a slot painted
+                                // once the text's place is known (cheaper than a frame per cell).
+                                let fill = ui.painter().add(egui::Shape::Noop);
+                                ui.add_space(3.0);
+                                let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
+                                if is_pick {
+                                    ui.painter().set(fill, egui::epaint::RectShape::filled(r.rect.expand2(egui::vec2(3.0, 1.0)), 0.0, pick_color(ui, exact)));
+                                }
+                                let r = r.on_hover_ui(tip);
+                                if r.clicked() {
+                                    actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
+                                }
+                                if r.double_clicked() {
+                                    actions.push(UiAction::OpenDetails);
+                                }
                             }
                         }
                         if selected {

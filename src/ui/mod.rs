@@ -23,6 +23,9 @@ pub use matrix::{CELL_WIDTH, cursor_stroke, pick_fill};
 /// How many sent commands the app remembers: a long session must not grow without bound.
 pub const SENT_KEPT: usize = 256;
 
+/// The longest a frame spends folding in worker events.
+pub const PUMP_BUDGET: std::time::Duration = std::time::Duration::from_millis(4);
+
 /// Text from the model as the app's bundled fonts can draw it: arrows and the like they lack
 /// become ASCII, so no missing-glyph boxes appear.
 pub fn drawable(s: &str) -> std::borrow::Cow<'_, str> {
@@ -81,6 +84,8 @@ pub struct ArchlensApp {
     dialogs_available: bool,
     /// A file dialog open on its own thread.
     browsing: Option<files::Browsing>,
+    /// Events were left for the next frame by [`ArchlensApp::pump`].
+    backlog: bool,
 }
 
 impl ArchlensApp {
@@ -100,6 +105,7 @@ impl ArchlensApp {
             dialogs: files::system_dialogs(),
             dialogs_available: files::system_dialog_available(),
             browsing: None,
+            backlog: false,
         };
         let start = match (start, demo) {
             (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
@@ -204,12 +210,21 @@ impl ArchlensApp {
         }
     }
 
-    /// Drain worker events into the state.
-    pub fn pump(&mut self) {
-        for e in self.worker.drain() {
+    /// Fold worker events into the state, for at most [`PUMP_BUDGET`] per frame: when rows
+    /// pour in faster, the rest wait for the next frame (asked for at once), so no frame
+    /// stalls. Returns whether events were left waiting.
+    pub fn pump(&mut self) -> bool {
+        let started = std::time::Instant::now();
+        while let Some(e) = self.worker.try_next() {
             let cmds = self.state.apply(e);
             self.send(cmds);
+            if started.elapsed() >= PUMP_BUDGET {
+                self.backlog = true;
+                return true;
+            }
         }
+        self.backlog = false;
+        false
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) -> Vec<UiAction> {
@@ -365,6 +380,9 @@ impl ArchlensApp {
             self.dispatch(a);
         }
         self.persist_if_changed();
+        if self.backlog {
+            ui.ctx().request_repaint();
+        }
         if self.state.is_loading() || self.state.diagnose.is_running() || self.state.coverage.is_running() {
             // Progress keeps moving while rows arrive; the worker also wakes us per event.
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));

@@ -33,6 +33,11 @@ impl WorkerHandle {
         self.events.try_iter().collect()
     }
 
+    /// The next event that has arrived, without waiting.
+    pub fn try_next(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
     /// A handle wired to channels the caller drives (tests feed prepared events).
     pub fn detached() -> (WorkerHandle, mpsc::UnboundedReceiver<Command>, std::sync::mpsc::Sender<Event>) {
         let (ctx, crx) = mpsc::unbounded_channel();
