@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# The app puts copied text on the system clipboard: under Xvfb, with something else on the
-# X11 CLIPBOARD first, select the demo layout's tag 1.1 with the keyboard, press Ctrl+C, and
-# read the CLIPBOARD back with xclip: it must be that tag's digest.
+# The app puts copied text on the system clipboard, on X11 and on Wayland. On each, with
+# something else on the clipboard first, select the demo layout's tag 1.1 with the keyboard,
+# press Ctrl+C, and read the clipboard back with another program: it must be that tag's digest.
+#   X11:     Xvfb, keys from xdotool, read with xclip.
+#   Wayland: a headless sway, keys from wtype (a virtual keyboard), read with wl-paste.
 #
 #   scripts/clipboard-check.sh [BINARY]     (default target/debug/archlens)
 #
-# Needs Xvfb, xdotool and xclip (apt-get install xvfb xdotool xclip).
+# Needs Xvfb, xdotool and xclip (apt-get install xvfb xdotool xclip), and for Wayland sway,
+# wtype and wl-clipboard (apt-get install sway wtype wl-clipboard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/archlens}
-for tool in Xvfb xdotool xclip; do
-  command -v "$tool" >/dev/null || { echo "clipboard-check.sh: $tool not found (apt-get install xvfb xdotool xclip)" >&2; exit 1; }
+for tool in Xvfb xdotool xclip sway wtype wl-copy wl-paste; do
+  command -v "$tool" >/dev/null || { echo "clipboard-check.sh: $tool not found (apt-get install xvfb xdotool xclip sway wtype wl-clipboard)" >&2; exit 1; }
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/archlens-clip.XXXXXX")
 display=:$((70 + RANDOM % 9))
 Xvfb "$display" -screen 0 1200x800x24 >/dev/null 2>&1 &
 xvfb=$!
 app=""
+sway=""
 cleanup() {
   [[ -n $app ]] && kill "$app" 2>/dev/null || true
+  [[ -n $sway ]] && kill "$sway" 2>/dev/null || true
   kill "$xvfb" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -53,7 +58,57 @@ sleep 1
 got=$(xclip -o -selection clipboard 2>/dev/null || true)
 want=$("$bin" matrix oci:assets/demo-layout --tags 1.1 --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)["tags"][0]["digest"])')
 if [[ $got != "$want" ]]; then
-  echo "clipboard-check.sh: the CLIPBOARD holds '$got', not the digest of tag 1.1, $want" >&2
+  echo "clipboard-check.sh: the X11 CLIPBOARD holds '$got', not the digest of tag 1.1, $want" >&2
   exit 1
 fi
-echo "clipboard holds $got: copied by the app"
+echo "X11 clipboard holds $got: copied by the app"
+kill "$app" 2>/dev/null || true
+app=""
+
+# Wayland: a headless sway of its own (it refuses to run as root: then as nobody), the app
+# with no X display, keys from a virtual keyboard.
+runtime=$work/runtime
+mkdir -p "$runtime"
+chmod 700 "$runtime"
+printf 'output HEADLESS-1 resolution 1200x800\n' >"$work/sway.conf"
+as=()
+if [[ $(id -u) -eq 0 ]]; then
+  chown 65534:65534 "$runtime"
+  chmod 755 "$work"
+  chmod 644 "$work/sway.conf"
+  as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+"${as[@]}" env -i PATH="$PATH" HOME="$runtime" XDG_RUNTIME_DIR="$runtime" WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 \
+  WLR_RENDERER=pixman sway -c "$work/sway.conf" >"$work/sway.log" 2>&1 &
+sway=$!
+socket=""
+for _ in $(seq 1 50); do
+  socket=$(find "$runtime" -maxdepth 1 -type s -name 'wayland-*' -printf '%f\n' 2>/dev/null | head -1)
+  [[ -n $socket ]] && break
+  sleep 0.2
+done
+[[ -n $socket ]] || { echo "clipboard-check.sh: the headless sway did not start" >&2; cat "$work/sway.log" >&2; exit 1; }
+export XDG_RUNTIME_DIR=$runtime WAYLAND_DISPLAY=$socket
+unset DISPLAY
+echo -n "something else" | wl-copy
+ARCHLENS_CONFIG_DIR=$work/config ARCHLENS_DATA_DIR=$work/data ARCHLENS_CACHE_DIR=$work/cache HOME=$work \
+  "$bin" gui --size 1200x800 oci:assets/demo-layout >"$work/app-wayland.log" 2>&1 &
+app=$!
+ipc=""
+for _ in $(seq 1 100); do
+  ipc=$(find "$runtime" -maxdepth 1 -type s -name 'sway-ipc*' 2>/dev/null | head -1)
+  [[ -n $ipc ]] && swaymsg -s "$ipc" -t get_tree 2>/dev/null | grep -q '"app_id": "dev.archlens.Archlens"' && break
+  sleep 0.2
+done
+swaymsg -s "$ipc" -t get_tree 2>/dev/null | grep -q '"app_id": "dev.archlens.Archlens"' ||
+  { echo "clipboard-check.sh: the app's window did not appear under Wayland" >&2; cat "$work/app-wayland.log" >&2; exit 1; }
+sleep 2
+# One virtual keyboard for the whole sequence: filter to 1.1, leave the field, select, copy.
+wtype -s 500 -M ctrl f -m ctrl -s 300 "1.1" -k Return -s 500 -k Down -s 500 -M ctrl c -m ctrl -s 1000
+got=$(timeout 5 wl-paste --no-newline 2>/dev/null || true)
+if [[ $got != "$want" ]]; then
+  echo "clipboard-check.sh: the Wayland clipboard holds '$got', not the digest of tag 1.1, $want" >&2
+  cat "$work/app-wayland.log" >&2
+  exit 1
+fi
+echo "Wayland clipboard holds $got: copied by the app"
