@@ -20,6 +20,8 @@ pub struct Settings {
     pub insecure_registries: BTreeSet<String>,
     /// Check each matrix cell's config against its index entry.
     pub verify_cells: bool,
+    /// The repositories panel is folded away (its toggle in the registry bar, Ctrl+B).
+    pub hide_repositories: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             sort_by_version: true,
             insecure_registries: BTreeSet::new(),
             verify_cells: false,
+            hide_repositories: false,
         }
     }
 }

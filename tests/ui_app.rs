@@ -268,8 +268,17 @@ fn details_panel_shows_the_manifest_and_digest_links_navigate() {
     rig.events.send(Event::Inspected { id: inspect_id, details: Box::new(details) }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label(&d("a").to_string());
-    rig.harness.get_by_label("Copy repo@digest");
-    rig.harness.get_by_label("Copy docker pull");
+    // Each copy button copies what it says.
+    let index = d("a").to_string();
+    for (button, want) in [
+        ("Copy repo@digest", format!("127.0.0.1:5000/team/app@{index}")),
+        ("Copy digest", index.clone()),
+        ("Copy docker pull", format!("docker pull 127.0.0.1:5000/team/app@{index}")),
+    ] {
+        rig.harness.get_by_label(button).click();
+        rig.harness.step();
+        assert_eq!(rig.copied(), [want], "{button}");
+    }
     rig.harness.get_by_label(&child.short()).click();
     rig.steps(2);
     let sent = rig.sent();
@@ -1272,4 +1281,26 @@ fn a_flood_of_rows_is_folded_in_over_several_frames_not_one() {
     assert!(after_one > 0 && after_one < total, "one frame takes a budget's worth, not all: {after_one} of {total}");
     // The rest come in the frames that follow, without any other input.
     rig.until("every row is in", |rig| rows(rig) == total);
+}
+
+#[test]
+fn the_repositories_panel_folds_away_and_back_for_a_small_screen() {
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(800.0, 600.0));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    let column = |rig: &Rig| rig.harness.get_by_label("linux/amd64").rect().left();
+    let with_panel = column(&rig);
+    rig.harness.get_by_label("Open repository");
+    // The toggle in the registry bar (the panel's heading says the same, lower down).
+    rig.harness.query_all_by_label("Repositories").min_by(|a, b| a.rect().top().total_cmp(&b.rect().top())).unwrap().click();
+    rig.steps(3);
+    assert!(rig.harness.query_by_label("Open repository").is_none(), "the panel is folded away");
+    assert!(column(&rig) < with_panel - 100.0, "the matrix takes the room: {} then {}", with_panel, column(&rig));
+    assert!(rig.harness.state().state.settings.hide_repositories, "remembered in the settings");
+    rig.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::B);
+    rig.steps(3);
+    rig.harness.get_by_label("Open repository");
 }

@@ -243,6 +243,9 @@ impl ArchlensApp {
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::F) {
                 self.focus_filter = true;
             }
+            if i.consume_key(egui::Modifiers::COMMAND, egui::Key::B) {
+                self.state.settings.hide_repositories = !self.state.settings.hide_repositories;
+            }
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
                 actions.push(UiAction::Refresh);
             }
@@ -331,9 +334,11 @@ impl ArchlensApp {
                 });
             });
         }
-        egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
-            actions.extend(repos::repos_ui(ui, &mut self.state));
-        });
+        if !self.state.settings.hide_repositories {
+            egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
+                actions.extend(repos::repos_ui(ui, &mut self.state));
+            });
+        }
         let coverage = self.state.coverage.open;
         if self.state.matrix.is_some() && !coverage {
             // Room for the verdict, findings and remedy once there is a diagnosis to show.
