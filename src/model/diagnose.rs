@@ -31,7 +31,8 @@ impl Host {
                 basis: p.basis.to_string(),
             });
         }
-        let platform = Platform::parse_key(s).map_err(|e| {
+        // A typed host is a whole platform: `linux` alone is not read as some default arch.
+        let platform = Platform::parse_complete(s).map_err(|e| {
             let names: Vec<&str> = crate::model::platform::HOST_PRESETS.iter().map(|p| p.id).collect();
             format!("{e}; or use a host preset: {}", names.join(", "))
         })?;
@@ -477,5 +478,10 @@ mod tests {
         assert_eq!(Host::parse("linux/riscv64").unwrap().platform.key(), "linux/riscv64");
         let e = Host::parse("toaster").unwrap_err();
         assert!(e.contains("apple-silicon"), "{e}");
+        // A partial platform is refused, not completed with a default architecture.
+        for partial in ["linux", "arm64", "linux/"] {
+            let e = Host::parse(partial).unwrap_err();
+            assert!(e.contains("incomplete") && e.contains("apple-silicon"), "{partial}: {e}");
+        }
     }
 }

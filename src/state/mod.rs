@@ -219,7 +219,7 @@ impl AppState {
     pub fn host_platform(&self) -> Option<Platform> {
         match HostPreset::find(&self.settings.host) {
             Some(p) => Some(p.platform()),
-            None => Platform::parse_key(&self.settings.host).ok(),
+            None => Platform::parse_complete(&self.settings.host).ok(),
         }
     }
 
@@ -542,14 +542,10 @@ impl AppState {
             UiAction::ToggleFavourite(name) if !self.settings.favourites.remove(&name) => {
                 self.settings.favourites.insert(name);
             }
-            UiAction::SetHost(h) => {
-                let valid = HostPreset::find(&h).is_some() || Platform::parse_key(&h).is_ok();
-                if valid {
-                    self.settings.host = h;
-                } else {
-                    self.notice = Some(format!("{h:?} is not a host preset or a platform such as linux/arm64"));
-                }
-            }
+            UiAction::SetHost(h) => match (HostPreset::find(&h), Platform::parse_complete(&h)) {
+                (Some(_), _) | (None, Ok(_)) => self.settings.host = h,
+                (None, Err(e)) => self.notice = Some(format!("{e}; or pick a host preset")),
+            },
             UiAction::ClearNotice => self.notice = None,
             _ => {}
         }

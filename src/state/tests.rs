@@ -350,3 +350,13 @@ fn streaming_rows_derive_the_same_view_as_computing_afresh() {
         }
     }
 }
+
+#[test]
+fn a_partial_platform_is_no_host() {
+    let mut s = AppState::new(Settings::default());
+    s.handle(UiAction::SetHost("linux".into()));
+    assert_eq!(s.settings.host, "apple-silicon", "unchanged");
+    assert!(s.notice.as_deref().is_some_and(|n| n.contains("incomplete")), "{:?}", s.notice);
+    s.handle(UiAction::SetHost("linux/riscv64".into()));
+    assert_eq!(s.host_platform().map(|p| p.key()).as_deref(), Some("linux/riscv64"));
+}
