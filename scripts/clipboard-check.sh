@@ -2,8 +2,11 @@
 # The app puts copied text on the system clipboard, on X11 and on Wayland. On each, with
 # something else on the clipboard first, select the demo layout's tag 1.1 with the keyboard,
 # press Ctrl+C, and read the clipboard back with another program: it must be that tag's digest.
-#   X11:     Xvfb, keys from xdotool, read with xclip.
-#   Wayland: a headless sway, keys from wtype (a virtual keyboard), read with wl-paste.
+#   X11:     Xvfb, keys from xdotool, read with xclip; then Enter opens the tag's details and
+#            the pointer clicks each copy button there (where the copy_buttons example finds
+#            them), each click read back.
+#   Wayland: a headless sway, keys from wtype (a virtual keyboard), read with wl-paste. (Sway
+#            1.7 headless has no pointer device, so there are no clicks here.)
 #
 #   scripts/clipboard-check.sh [BINARY]     (default target/debug/archlens)
 #
@@ -12,6 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/archlens}
+# Where the details' copy buttons sit and what each copies, from the app driven the same way
+# in egui_kittest (cargo build --example copy_buttons).
+probe=${COPY_BUTTONS:-$(dirname "$bin")/examples/copy_buttons}
+[[ -x $probe ]] || { echo "clipboard-check.sh: $probe not found (cargo build --example copy_buttons)" >&2; exit 1; }
 for tool in Xvfb xdotool xclip sway wtype wl-copy wl-paste; do
   command -v "$tool" >/dev/null || { echo "clipboard-check.sh: $tool not found (apt-get install xvfb xdotool xclip sway wtype wl-clipboard)" >&2; exit 1; }
 done
@@ -33,6 +40,8 @@ sleep 1
 echo -n "something else" | xclip -selection clipboard
 mkdir -p "$work/config"
 echo '{"host": "apple-silicon"}' >"$work/config/settings.json"
+"$probe" assets/demo-layout 1200x800 1.1 "$work/config/settings.json" >"$work/buttons.tsv"
+[[ $(wc -l <"$work/buttons.tsv") -ge 2 ]] || { echo "clipboard-check.sh: the probe found no copy buttons" >&2; exit 1; }
 ARCHLENS_CONFIG_DIR=$work/config ARCHLENS_DATA_DIR=$work/data ARCHLENS_CACHE_DIR=$work/cache HOME=$work \
   "$bin" gui --size 1200x800 oci:assets/demo-layout >"$work/app.log" 2>&1 &
 app=$!
@@ -61,7 +70,22 @@ if [[ $got != "$want" ]]; then
   echo "clipboard-check.sh: the X11 CLIPBOARD holds '$got', not the digest of tag 1.1, $want" >&2
   exit 1
 fi
-echo "X11 clipboard holds $got: copied by the app"
+echo "X11 clipboard holds $got: copied by the app (Ctrl+C)"
+# Enter opens the tag's details; click each copy button with the pointer.
+xdotool key --window "$window" Return
+sleep 1.5
+while IFS=$'\t' read -r x y label text; do
+  echo -n "something else" | xclip -selection clipboard
+  xdotool mousemove --window "$window" "$x" "$y" click 1
+  sleep 0.7
+  got=$(xclip -o -selection clipboard 2>/dev/null || true)
+  if [[ $got != "$text" ]]; then
+    echo "clipboard-check.sh: after a click on '$label' the X11 CLIPBOARD holds '$got', not '$text'" >&2
+    exit 1
+  fi
+  echo "X11 clipboard holds $got: copied by a click on $label"
+done <"$work/buttons.tsv"
+grep -qP "^\d+\t\d+\tCopy digest\t$want\$" "$work/buttons.tsv" || { echo "clipboard-check.sh: Copy digest does not copy $want" >&2; exit 1; }
 kill "$app" 2>/dev/null || true
 app=""
 
@@ -111,4 +135,4 @@ if [[ $got != "$want" ]]; then
   cat "$work/app-wayland.log" >&2
   exit 1
 fi
-echo "Wayland clipboard holds $got: copied by the app"
+echo "Wayland clipboard holds $got: copied by the app (Ctrl+C)"

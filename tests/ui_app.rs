@@ -1,6 +1,9 @@
 //! The desktop app driven through egui_kittest on prepared state: no network, no display.
 //! The worker's channels are held by the test, which plays the worker's part.
 
+#[path = "common/ui.rs"]
+mod clip;
+
 use archlens::model::digest::Digest;
 use archlens::model::manifest::{ManifestKind, OCI_INDEX};
 use archlens::model::matrix::{Child, TagOutcome, TagResult};
@@ -136,16 +139,7 @@ impl Rig {
 
     /// What the last frame put on the clipboard.
     fn copied(&self) -> Vec<String> {
-        self.harness
-            .output()
-            .platform_output
-            .commands
-            .iter()
-            .filter_map(|c| match c {
-                egui::OutputCommand::CopyText(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect()
+        clip::copied(self.harness.output())
     }
 }
 

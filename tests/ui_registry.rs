@@ -294,3 +294,44 @@ fn a_web_server_that_is_not_a_registry_is_said_once_in_plain_words() {
         assert!(harness.query_all_by_label_contains("unreadable JSON").next().is_none(), "HTTP {status}");
     }
 }
+
+/// A layout folder's details copy its `oci:DIR@digest` and the digest, and offer no
+/// `docker pull` (docker cannot pull from a folder).
+#[test]
+fn a_layout_folders_details_offer_no_docker_pull() {
+    let layout = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout"));
+    let cache = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with_cache(ClientOptions::default(), Some(archlens::registry::Cache::at(cache.path())), Arc::new(|| {})).unwrap();
+    let app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Layout(layout.clone()), None);
+    let mut harness = Harness::builder().with_size(egui::vec2(1200.0, 800.0)).build_ui_state(
+        |ui, app: &mut ArchlensApp| {
+            app.pump();
+            app.frame_ui(ui);
+        },
+        app,
+    );
+    let wait = |harness: &mut Harness<ArchlensApp>, done: &dyn Fn(&ArchlensApp) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(harness.state()) {
+            assert!(Instant::now() < deadline, "timed out");
+            harness.run_steps(1);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        harness.run_steps(2);
+    };
+    wait(&mut harness, &|app| app.state.matrix.as_ref().is_some_and(|m| !m.matrix.rows.is_empty()) && !app.state.is_loading());
+    for key in [egui::Key::ArrowDown, egui::Key::Enter] {
+        harness.key_press(key);
+        harness.run_steps(2);
+    }
+    wait(&mut harness, &|app| matches!(app.state.details.shown, archlens::state::Loadable::Ready(_)));
+    let digest = match &harness.state().state.details.shown {
+        archlens::state::Loadable::Ready(d) => d.digest.to_string(),
+        _ => unreachable!(),
+    };
+    harness.get_by_label("Copy repo@digest").click();
+    harness.run_steps(1);
+    let copied: Vec<String> = common::ui::copied(harness.output());
+    assert_eq!(copied, [format!("oci:{}@{digest}", layout.display())]);
+    assert!(harness.query_by_label("Copy docker pull").is_none(), "docker cannot pull from a folder");
+}

@@ -79,11 +79,18 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
             }
         });
         ui.horizontal_wrapped(|ui| {
-            if ui.button("Copy repo@digest").clicked() {
+            // A layout folder's `oci:DIR@digest` is what archlens reads; docker cannot pull
+            // from a folder, so there is no pull command to copy.
+            let layout = d.reference.registry().layout_path().is_some();
+            let hint = if layout { "oci:DIR@digest, as archlens inspect reads it" } else { "repository@digest, pinned to these bytes" };
+            if ui.button("Copy repo@digest").on_hover_text(hint).clicked() {
                 ui.ctx().copy_text(format!("{repo}@{}", d.digest));
             }
             if ui.button("Copy digest").clicked() {
                 ui.ctx().copy_text(d.digest.to_string());
+            }
+            if layout {
+                return;
             }
             let platform = state.selection.as_ref().and_then(|s| s.platform.clone()).or_else(|| d.config.as_ref().map(|(_, c)| c.platform.docker_flag()));
             let pull = match &platform {

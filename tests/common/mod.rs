@@ -6,6 +6,8 @@ pub mod cli;
 pub mod diag;
 pub mod seed;
 pub mod token;
+#[cfg(feature = "gui")]
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
