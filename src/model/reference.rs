@@ -336,6 +336,12 @@ impl FromStr for Reference {
     }
 }
 
+/// Whether a typed name starts with its own registry host (`ghcr.io/x/y`, `localhost/app`),
+/// rather than naming a repository of whichever registry is current (`team/app`).
+pub fn names_its_host(name: &str) -> bool {
+    split_host(name.trim()).0.is_some()
+}
+
 /// Docker's rule: the first component is a host if it has a `.` or `:` or is `localhost`.
 fn split_host(name: &str) -> (Option<&str>, &str) {
     match name.split_once('/') {
@@ -626,6 +632,17 @@ mod tests {
         assert_eq!(classify("127.0.0.1:5000"), Named::Registry);
         assert_eq!(classify("localhost:5000"), Named::Registry);
         assert_eq!(classify("localhost"), Named::Registry);
+        for (name, own) in [
+            ("ghcr.io/x/y", true),
+            ("localhost/app", true),
+            ("127.0.0.1:5000/a", true),
+            ("[::1]:5000/a", true),
+            ("team/app", false),
+            ("alpine", false),
+            ("ghcr.io", false),
+        ] {
+            assert_eq!(super::names_its_host(name), own, "{name}");
+        }
         assert_eq!(classify("[::1]:5000"), Named::Registry);
         assert_eq!(classify("node:20"), Named::Reference);
         assert_eq!(classify("myhost:5000"), Named::Reference, "as docker reads it: the image myhost, tag 5000");

@@ -782,7 +782,7 @@ impl AppState {
         }
         // A bare name belongs to the current registry; anything with a host stands alone.
         let full = match &self.registry {
-            Some(r) if !looks_qualified(name) => format!("{}/{name}", r.name()),
+            Some(r) if !crate::model::reference::names_its_host(name) => format!("{}/{name}", r.name()),
             _ => name.to_string(),
         };
         match Repository::parse(&full) {
@@ -803,10 +803,6 @@ impl AppState {
             }
         }
     }
-}
-
-fn looks_qualified(name: &str) -> bool {
-    name.split_once('/').is_some_and(|(first, _)| first.contains('.') || first.contains(':') || first == "localhost")
 }
 
 #[cfg(test)]
