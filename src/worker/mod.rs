@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -16,16 +17,37 @@ pub use crate::protocol::{Command, Details, Event, RepoSelection, RequestId, SET
 use crate::registry::auth::Credentials;
 use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Source};
 
-/// The UI's end: send commands, drain events.
+/// How long dropping the handle (quitting the app) waits for the last settings to be written.
+pub const FLUSH_ON_EXIT: Duration = Duration::from_secs(2);
+
+/// The UI's end: send commands, drain events. Dropping it stops the worker, after the settings
+/// sent last are on disk (waiting at most [`FLUSH_ON_EXIT`]), so a change made just before
+/// quitting is not lost.
 pub struct WorkerHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    /// `None` once dropping has begun.
+    commands: Option<mpsc::UnboundedSender<Command>>,
     events: std::sync::mpsc::Receiver<Event>,
+    /// Signalled (or closed) by the worker thread once it has written what it was sent.
+    flushed: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        // Closing the command channel ends the worker's loop; it then finishes the settings
+        // writer and signals.
+        self.commands = None;
+        if let Some(flushed) = self.flushed.take() {
+            let _ = flushed.recv_timeout(FLUSH_ON_EXIT);
+        }
+    }
 }
 
 impl WorkerHandle {
     pub fn send(&self, c: Command) {
         // The worker lives as long as the handle; a send can only fail during shutdown.
-        let _ = self.commands.send(c);
+        if let Some(commands) = &self.commands {
+            let _ = commands.send(c);
+        }
     }
 
     /// Events that have arrived, without waiting.
@@ -42,7 +64,7 @@ impl WorkerHandle {
     pub fn detached() -> (WorkerHandle, mpsc::UnboundedReceiver<Command>, std::sync::mpsc::Sender<Event>) {
         let (ctx, crx) = mpsc::unbounded_channel();
         let (etx, erx) = std::sync::mpsc::channel();
-        (WorkerHandle { commands: ctx, events: erx }, crx, etx)
+        (WorkerHandle { commands: Some(ctx), events: erx, flushed: None }, crx, etx)
     }
 }
 
@@ -64,14 +86,16 @@ pub fn spawn_with(
     journal: Option<PathBuf>,
     repaint: Arc<dyn Fn() + Send + Sync>,
 ) -> std::io::Result<WorkerHandle> {
-    let (handle, mut commands, events) = WorkerHandle::detached();
+    let (mut handle, mut commands, events) = WorkerHandle::detached();
+    let (flushed, flushed_rx) = std::sync::mpsc::channel();
+    handle.flushed = Some(flushed_rx);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     std::thread::Builder::new().name("archlens-worker".into()).spawn(move || {
         runtime.block_on(async move {
             let worker = Arc::new(Worker::new(options, cache, journal, events, repaint));
-            let settings = {
+            let (settings, writer) = {
                 let w = worker.clone();
-                settings_writer(crate::settings::path(), move |e| w.emit(e)).0
+                settings_writer(crate::settings::path(), move |e| w.emit(e))
             };
             let mut tasks: HashMap<RequestId, AbortHandle> = HashMap::new();
             while let Some(cmd) = commands.recv().await {
@@ -96,6 +120,10 @@ pub fn spawn_with(
                     }
                 }
             }
+            // The app is quitting: write the settings sent last, then let it go.
+            drop(settings);
+            let _ = writer.await;
+            let _ = flushed.send(());
         });
     })?;
     Ok(handle)
