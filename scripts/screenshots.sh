@@ -5,12 +5,15 @@
 #   scripts/screenshots.sh            writes docs/*.png (1440x900, and 800x600 variants)
 #
 # Needs: Xvfb, ImageMagick's `import` (apt-get install xvfb imagemagick) and Debian's
-# docker-registry. Uses target/release/archlens (built if missing; ARCHLENS_BIN overrides).
+# docker-registry. Uses target/release/archlens, rebuilt first so the pictures show the
+# current code (ARCHLENS_BIN names another binary and skips the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ -z "${ARCHLENS_BIN:-}" ]; then
+  cargo build --release
+fi
 bin=${ARCHLENS_BIN:-target/release/archlens}
-[ -x "$bin" ] || cargo build --release
 for tool in Xvfb import; do
   command -v "$tool" >/dev/null || { echo "screenshots.sh: $tool not found (apt-get install xvfb imagemagick)" >&2; exit 1; }
 done
