@@ -79,13 +79,32 @@ pub struct Seeded {
 /// One entry of a layer being built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    File { path: String, content: Vec<u8>, mode: u32 },
-    Symlink { path: String, target: String },
+    File {
+        path: String,
+        content: Vec<u8>,
+        mode: u32,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+    /// A tar hard link to `target`, a file earlier in the same layer or in a lower one.
+    HardLink {
+        path: String,
+        target: String,
+    },
 }
 
 impl Entry {
     pub fn file(path: &str, content: &[u8]) -> Entry {
         Entry::File { path: path.to_string(), content: content.to_vec(), mode: 0o755 }
+    }
+    /// A file with the given permission bits (`0o644`: not executable).
+    pub fn file_mode(path: &str, content: &[u8], mode: u32) -> Entry {
+        Entry::File { path: path.to_string(), content: content.to_vec(), mode }
+    }
+    pub fn hard_link(path: &str, target: &str) -> Entry {
+        Entry::HardLink { path: path.to_string(), target: target.to_string() }
     }
     pub fn symlink(path: &str, target: &str) -> Entry {
         Entry::Symlink { path: path.to_string(), target: target.to_string() }
@@ -120,6 +139,12 @@ pub fn tar_bytes(entries: &[Entry]) -> Vec<u8> {
                     h.set_size(0);
                     h.set_mode(0o777);
                     h.set_entry_type(tar::EntryType::Symlink);
+                    b.append_link(&mut h, path, target).expect("tar into memory");
+                }
+                Entry::HardLink { path, target } => {
+                    h.set_size(0);
+                    h.set_mode(0o755);
+                    h.set_entry_type(tar::EntryType::Link);
                     b.append_link(&mut h, path, target).expect("tar into memory");
                 }
             }

@@ -107,16 +107,17 @@ fn symlinks_scripts_path_and_whiteouts_are_followed() {
 
     let (code, v) = diagnose("script", "arm64-server", true);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "{v}");
-    assert_eq!(v["binary"]["path"], "/usr/bin/sh", "/bin/sh through the merged-/usr link");
-    assert_eq!(v["binary"]["via"], serde_json::json!(["/entrypoint.sh"]));
+    assert_eq!(v["binary"]["path"], "/usr/local/bin/app", "the script's `exec /usr/local/bin/app` is followed");
+    assert_eq!(v["binary"]["via"], serde_json::json!(["/entrypoint.sh", "/usr/bin/sh"]), "/bin/sh through the merged-/usr link");
 
     let (code, v) = diagnose("healthy", "arm64-server", true);
     assert_eq!((code, v["verdict"].as_str()), (0, Some("ok")), "zstd layer: {v}");
     assert_eq!(v["binary"]["architecture"], "arm64");
 
+    // Deleted by a whiteout: the runtime finds no `app` on PATH, and the start fails.
     let (code, v) = diagnose("whiteout", "arm64-server", true);
-    assert_eq!((code, v["verdict"].as_str()), (1, Some("unknown")), "{v}");
-    assert!(v["findings"][0]["evidence"].as_str().unwrap().contains("not on PATH"), "{v}");
+    assert_eq!((code, v["verdict"].as_str()), (1, Some("broken-entrypoint")), "{v}");
+    assert!(v["findings"][0]["message"].as_str().unwrap().contains("PATH"), "{v}");
 }
 
 #[test]
@@ -150,7 +151,7 @@ fn shell_form_commands_are_followed_or_said_to_be_unchecked() {
     let (code, v) = diagnose("shell-builtin", "arm64-server", true);
     assert_eq!((code, v["verdict"].as_str()), (1, Some("unknown")), "never a bare ok: {v}");
     let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "unknown").unwrap();
-    assert!(f["evidence"].as_str().unwrap().contains("builtin") && f["evidence"].as_str().unwrap().contains("only the shell (arm64)"), "{f}");
+    assert!(f["evidence"].as_str().unwrap().contains("builtin") && f["evidence"].as_str().unwrap().contains("only /usr/bin/sh (arm64) checked"), "{f}");
 }
 
 #[test]
@@ -318,8 +319,10 @@ fn a_repair_draft_relabels_the_entry_and_the_pushed_fix_diagnoses_ok() {
     let file = env.data.path().join("repair.json");
     let out = env.run(&["diagnose", &target, "--host", "arm64-server", "--format", "json", "--repair-draft", file.to_str().unwrap()]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["verdict"], "binary-mismatch", "{v}");
-    assert!(kinds(&v).contains(&"config-mismatch".to_string()));
+    assert_eq!(v["verdict"], "config-mismatch", "{v}");
+    // Its ARMv7 program runs on an arm64 server only if the CPU has a 32-bit mode: said.
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "fallback").expect("a 32-bit finding");
+    assert!(f["message"].as_str().unwrap().contains("Graviton3"), "{f}");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("relabel the linux/arm64 entry") && said.contains("as linux/arm/v7"), "{said}");
     // The draft goes through compose with all its safety: a preview, then --yes, journalled.
@@ -376,15 +379,28 @@ fn repair_and_push(env: &common::cli::Env, tag: &str, host: &str) -> (String, Va
 #[test]
 fn repairs_replace_a_broken_entry_or_add_a_missing_platform_from_other_tags() {
     let env = common::cli::Env::new();
-    // The arm64 entry holds an x86-64 program: replaced by a real arm64 image from another tag.
+    // The arm64 entry (version 1.2) holds an x86-64 program: replaced by the arm64 image of
+    // the same version (tag `binary-mismatch-arm64`, labelled 1.2), not by any other tag.
     let (said, after) = repair_and_push(&env, "binary-mismatch", "arm64-server");
-    assert!(said.contains("replace the linux/arm64 entry") && said.contains("from tag"), "{said}");
+    assert!(said.contains("replace the linux/arm64 entry") && said.contains("from tag binary-mismatch-arm64") && said.contains("same version, 1.2"), "{said}");
+    assert!(!said.contains("WARNING"), "{said}");
     assert_eq!(after["verdict"], "ok", "{after}");
-    // No arm64 entry at all: one is added from another tag.
+    // No arm64 entry at all: one is added from another tag, which is another version: warned.
     let (said, after) = repair_and_push(&env, "amd64-index", "arm64-server");
-    assert!(said.contains("add a linux/arm64 entry"), "{said}");
+    assert!(said.contains("add a linux/arm64 entry") && said.contains("WARNING") && said.contains("mixes versions"), "{said}");
     assert_eq!(after["verdict"], "ok", "{after}");
     assert_eq!(after["selected"]["platform"], "linux/arm64");
+    // The only entry cannot run: never dropped (an empty index is no fix); another version is
+    // proposed with the warning in the draft itself.
+    let repo = common::diag::seeded_diag();
+    let file = env.data.path().join("only.json");
+    let out =
+        env.run(&["diagnose", &format!("{repo}:only-entry-broken"), "--host", "arm64-server", "--format", "json", "--repair-draft", file.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("drop the"), "{said}");
+    let draft: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(draft["entries"].as_array().unwrap().len(), 1, "{draft}");
+    assert!(draft["warnings"][0].as_str().unwrap().contains("mixes versions"), "{draft}");
 }
 
 #[test]

@@ -121,6 +121,7 @@ fn print_table(m: &Matrix) {
                             Some(Verified::ConfigMismatch { config }) => format!(" MISLABELLED (config: {config})"),
                             Some(Verified::Unknown { .. }) => " (unverified)".to_string(),
                             Some(Verified::BinaryMismatch { binary, path }) => format!(" WRONG BINARY ({path}: {binary})"),
+                            Some(Verified::CannotStart { reason }) => format!(" CANNOT START ({})", super::output::printable(reason)),
                             _ => String::new(),
                         }
                     ),

@@ -27,6 +27,121 @@ pub struct BinaryId {
     /// For 32-bit ARM ELF files whose bytes include their `.ARM.attributes`: the ARM
     /// architecture level the code needs (5, 6, 7 or 8), from `Tag_CPU_arch`.
     pub arm_level: Option<u8>,
+    /// For an ELF file: what the kernel's ELF loader reads from its header.
+    pub elf: Option<ElfInfo>,
+}
+
+/// The parts of an ELF header the kernel's `load_elf_binary` acts on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ElfInfo {
+    /// 32 or 64.
+    pub class: u8,
+    pub little_endian: bool,
+    pub machine: u16,
+    /// `e_type`: 2 executable, 3 shared object / PIE; anything else the kernel refuses.
+    pub elf_type: u16,
+    pub flags: u32,
+    /// `PT_INTERP`: the program loader the kernel opens before the program runs.
+    pub interp: Interp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
+pub enum Interp {
+    /// Statically linked: no loader.
+    None,
+    Path(String),
+    /// The program headers lie outside the bytes read.
+    Unreadable,
+}
+
+/// The float ABI a 32-bit ARM EABI file was built for, from `e_flags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArmFloat {
+    /// `EF_ARM_ABI_FLOAT_HARD` (Debian armhf).
+    Hard,
+    /// `EF_ARM_ABI_FLOAT_SOFT` (Debian armel).
+    Soft,
+}
+
+impl ElfInfo {
+    /// `ELFCLASS32` with `EM_X86_64`: the x32 ABI, which stock kernels are built without.
+    pub fn is_x32(&self) -> bool {
+        self.class == 32 && self.machine == 62
+    }
+
+    /// ET_EXEC or ET_DYN: the only types `execve` loads.
+    pub fn is_loadable(&self) -> bool {
+        matches!(self.elf_type, 2 | 3)
+    }
+
+    pub fn arm_float(&self) -> Option<ArmFloat> {
+        if self.machine != 40 {
+            return None;
+        }
+        if self.flags & 0x400 != 0 {
+            Some(ArmFloat::Hard)
+        } else if self.flags & 0x200 != 0 {
+            Some(ArmFloat::Soft)
+        } else {
+            None
+        }
+    }
+}
+
+fn u64_at(b: &[u8], off: usize, le: bool) -> Option<u64> {
+    let s: [u8; 8] = b.get(off..off.checked_add(8)?)?.try_into().ok()?;
+    Some(if le { u64::from_le_bytes(s) } else { u64::from_be_bytes(s) })
+}
+
+/// Parse the ELF header and find `PT_INTERP` in the program headers held in `head`.
+pub fn elf_info(head: &[u8]) -> Option<ElfInfo> {
+    if !head.starts_with(b"\x7fELF") {
+        return None;
+    }
+    let class = match head.get(4)? {
+        1 => 32,
+        2 => 64,
+        _ => return None,
+    };
+    let le = head.get(5) != Some(&2);
+    let elf_type = u16_at(head, 16, le)?;
+    let machine = u16_at(head, 18, le)?;
+    let (phoff, phentsize, phnum, flags) = if class == 64 {
+        (u64_at(head, 32, le)?, u16_at(head, 54, le)?, u16_at(head, 56, le)?, u32_at(head, 48, le)?)
+    } else {
+        (u64::from(u32_at(head, 28, le)?), u16_at(head, 42, le)?, u16_at(head, 44, le)?, u32_at(head, 36, le)?)
+    };
+    let mut interp = Interp::None;
+    for i in 0..u64::from(phnum.min(512)) {
+        let Some(base) = phoff.checked_add(i * u64::from(phentsize)).and_then(|b| usize::try_from(b).ok()) else {
+            interp = Interp::Unreadable;
+            break;
+        };
+        let Some(p_type) = u32_at(head, base, le) else {
+            interp = Interp::Unreadable;
+            break;
+        };
+        if p_type != 3 {
+            continue;
+        }
+        let (off, size) = if class == 64 {
+            (u64_at(head, base + 8, le), u64_at(head, base + 32, le))
+        } else {
+            (u32_at(head, base + 4, le).map(u64::from), u32_at(head, base + 16, le).map(u64::from))
+        };
+        let bytes = off.zip(size).and_then(|(o, s)| head.get(usize::try_from(o).ok()?..usize::try_from(o.checked_add(s)?).ok()?));
+        interp = match bytes {
+            Some(b) => {
+                let b = b.split(|&c| c == 0).next().unwrap_or_default();
+                Interp::Path(String::from_utf8_lossy(b).into_owned())
+            }
+            None => Interp::Unreadable,
+        };
+        break;
+    }
+    Some(ElfInfo { class, little_endian: le, machine, elf_type, flags, interp })
 }
 
 /// `Tag_CPU_arch` (ARM EABI attributes) → the architecture level a CPU must have: pre-v6 is 5,
@@ -165,14 +280,18 @@ pub fn identify(head: &[u8]) -> BinaryId {
         let arch = machine.and_then(|m| elf_machine_arch(m, is64, little));
         let cpu_arch = if arch == Some("arm") { arm_cpu_arch(head) } else { None };
         let arm_level = cpu_arch.and_then(arm_level_of);
+        let elf = elf_info(head);
+        let x32 = elf.as_ref().is_some_and(ElfInfo::is_x32);
+        let float = elf.as_ref().and_then(ElfInfo::arm_float);
         return BinaryId {
             format: BinaryFormat::Elf,
-            architecture: arch.map(str::to_string),
+            // x32 is its own ABI: an amd64 kernel without CONFIG_X86_X32_ABI refuses it.
+            architecture: if x32 { Some("x32".to_string()) } else { arch.map(str::to_string) },
             interpreter: None,
             problem: None,
             arm_level,
             description: format!(
-                "ELF {}-bit {}, e_machine {}{}{}",
+                "ELF {}-bit {}, e_machine {}{}{}{}{}",
                 if is64 { 64 } else { 32 },
                 if little { "LSB" } else { "MSB" },
                 machine.map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
@@ -181,8 +300,20 @@ pub fn identify(head: &[u8]) -> BinaryId {
                     (Some(c), Some(l)) => format!(", Tag_CPU_arch {c} (needs ARMv{l})"),
                     (Some(c), None) => format!(", Tag_CPU_arch {c}"),
                     _ => String::new(),
+                },
+                match float {
+                    Some(ArmFloat::Hard) => ", hard-float ABI (armhf)",
+                    Some(ArmFloat::Soft) => ", soft-float ABI (armel)",
+                    None if x32 => ", the x32 ABI",
+                    None => "",
+                },
+                match elf.as_ref().map(|e| &e.interp) {
+                    Some(Interp::Path(p)) => format!(", loader {p}"),
+                    Some(Interp::None) => ", static".to_string(),
+                    _ => String::new(),
                 }
             ),
+            elf,
         };
     }
     if head.starts_with(b"MZ") {
@@ -201,6 +332,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             interpreter: None,
             problem: None,
             arm_level: None,
+            elf: None,
             description: format!(
                 "PE, machine {}{}",
                 machine.map(|m| format!("0x{m:04x}")).unwrap_or_else(|| "?".into()),
@@ -229,6 +361,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
                 interpreter: None,
                 problem: None,
                 arm_level: None,
+                elf: None,
                 description: format!("Mach-O, cputype {}", cpu.map(|c| format!("0x{c:08x}")).unwrap_or_else(|| "?".into())),
             };
         }
@@ -265,6 +398,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
             interpreter: if interp.is_empty() { None } else { Some((interp, arg)) },
             problem: None,
             arm_level: None,
+            elf: None,
         };
     }
     if looks_like_text(head) {
@@ -281,6 +415,7 @@ pub fn identify(head: &[u8]) -> BinaryId {
         description: "not an executable format Archlens reads".into(),
         problem: None,
         arm_level: None,
+        elf: None,
     }
 }
 
@@ -292,6 +427,7 @@ fn script_problem(description: &str, problem: &str, fix: &str) -> BinaryId {
         description: description.to_string(),
         problem: Some((problem.to_string(), fix.to_string())),
         arm_level: None,
+        elf: None,
     }
 }
 

@@ -157,6 +157,9 @@ pub struct IndexDraft {
     /// not change is written back from it; a draft that changes nothing is these very bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// Said before the draft is pushed (a repair that takes an image of another version …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -249,7 +252,7 @@ impl IndexDraft {
         let view = ManifestView::parse(base)?;
         let text = std::str::from_utf8(base).map_err(|e| crate::model::manifest::ManifestError::Json { detail: e.to_string() })?.to_string();
         let index_type = if view.media_type == DOCKER_LIST { IndexType::Docker } else { IndexType::Oci };
-        Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text) })
+        Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text), warnings: Vec::new() })
     }
 
     /// Docker manifest list only when every child is a Docker schema2 manifest.
@@ -511,18 +514,24 @@ impl IndexDraft {
         before - self.entries.len()
     }
 
+    /// Runnable entries: images with a platform (not attestations or artifacts).
+    pub fn runnable(&self) -> usize {
+        self.entries.iter().filter(|e| e.attests().is_none() && e.has_platform()).count()
+    }
+
     /// Apply the fix a diagnosis of this index proposes for its selected entry `digest`:
     /// a mislabelled entry is relabelled to what its config says (or dropped when another
     /// entry already has that platform); an entry whose program cannot run (wrong binary, ARM
-    /// level, broken entrypoint) is dropped. Returns what was done, in words (empty: nothing
-    /// to repair).
+    /// level, broken entrypoint) is dropped, unless it is the only runnable entry (an index
+    /// with nothing to run is no fix). Returns what was done, in words (empty: nothing).
     // `i` comes from `position` over `entries`, which nothing shortens before the reads.
     #[allow(clippy::indexing_slicing)]
-    pub fn repair(&mut self, digest: &Digest, finding_kinds: &[&str], config: Option<&Platform>) -> Vec<String> {
+    pub fn repair(&mut self, digest: &Digest, finding_kinds: &[crate::model::diagnose::FindingKind], config: Option<&Platform>) -> Vec<String> {
+        use crate::model::diagnose::FindingKind;
         let mut done = Vec::new();
         let Some(i) = self.entries.iter().position(|e| &e.digest == digest && e.attests().is_none()) else { return done };
         let label = self.entries[i].platform.key();
-        if finding_kinds.contains(&"config-mismatch")
+        if finding_kinds.contains(&FindingKind::ConfigMismatch)
             && let Some(cfg) = config
         {
             let taken = self.entries.iter().any(|e| &e.digest != digest && e.attests().is_none() && e.has_platform() && e.platform.key() == cfg.key());
@@ -535,7 +544,7 @@ impl IndexDraft {
             }
             return done;
         }
-        if finding_kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "arm-level" | "broken-entrypoint")) {
+        if finding_kinds.iter().any(|k| k.program_cannot_run()) && self.runnable() > 1 {
             self.remove_digest(digest);
             done.push(format!("drop the {label} entry {}: its program cannot run there (see the findings); rebuild it and add it back", digest.short()));
         }

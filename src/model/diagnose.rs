@@ -4,6 +4,7 @@
 
 use super::binary::{BinaryFormat, BinaryId};
 use super::digest::Digest;
+use super::exec::{Chain, End};
 use super::platform::{HostPreset, MatchKind, Matcher, Platform};
 
 /// The host being diagnosed for.
@@ -15,6 +16,9 @@ pub struct Host {
     pub emulates: Vec<Platform>,
     /// The CPU cannot execute 32-bit ARM code (Apple M-series).
     pub no_32bit_arm: bool,
+    /// Whether it runs its architecture's 32-bit programs natively (386 on x86-64, arm on
+    /// arm64): `None` when that depends on the CPU.
+    pub compat32: Option<bool>,
     /// Why its runtime behaves as it does (a preset's basis; empty for a typed platform).
     pub basis: String,
 }
@@ -28,6 +32,7 @@ impl Host {
                 platform: p.platform(),
                 emulates: p.emulates.iter().filter_map(|e| Platform::parse_key(e).ok()).collect(),
                 no_32bit_arm: p.id == "apple-silicon",
+                compat32: p.compat32,
                 basis: p.basis.to_string(),
             });
         }
@@ -36,8 +41,46 @@ impl Host {
             let names: Vec<&str> = crate::model::platform::HOST_PRESETS.iter().map(|p| p.id).collect();
             format!("{e}; or use a host preset: {}", names.join(", "))
         })?;
-        Ok(Host { label: platform.key(), platform, emulates: Vec::new(), no_32bit_arm: false, basis: String::new() })
+        let compat32 = match platform.architecture.as_str() {
+            "amd64" => Some(true),
+            "arm64" => None,
+            _ => Some(false),
+        };
+        Ok(Host { label: platform.key(), platform, emulates: Vec::new(), no_32bit_arm: false, compat32, basis: String::new() })
     }
+
+    /// How this host runs a program built for `arch` (platform vocabulary; `x32` for the x32
+    /// ABI, which stock kernels are built without).
+    pub fn runs(&self, arch: &str) -> RunMode {
+        let own = self.platform.normalize().architecture;
+        if arch == own {
+            return RunMode::Native;
+        }
+        let compat = matches!((own.as_str(), arch), ("amd64", "386") | ("arm64", "arm"));
+        if compat && !self.no_32bit_arm {
+            match self.compat32 {
+                Some(true) => return RunMode::ThirtyTwoBit,
+                None => return RunMode::MaybeThirtyTwoBit,
+                Some(false) => {}
+            }
+        }
+        if self.emulates.iter().any(|e| e.normalize().architecture == arch) {
+            return RunMode::Emulated;
+        }
+        RunMode::No
+    }
+}
+
+/// How a host runs a program of some architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    Native,
+    /// Natively, in the CPU's 32-bit mode.
+    ThirtyTwoBit,
+    /// Only on CPUs with a 32-bit mode.
+    MaybeThirtyTwoBit,
+    Emulated,
+    No,
 }
 
 /// A runnable candidate: an index entry, or the image itself when there is no index.
@@ -85,9 +128,60 @@ impl Verdict {
     }
 }
 
+/// What a finding is about; a repair acts on these, so they are not strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    NoMatch,
+    Fallback,
+    Emulation,
+    ConfigMismatch,
+    BinaryMismatch,
+    ArmLevel,
+    BrokenEntrypoint,
+    /// A program of another architecture than its entry that the host still runs natively or
+    /// in its 32-bit mode: the label is wrong, the container starts.
+    BinaryLabel,
+    Unknown,
+    NotRead,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::NoMatch => "no-match",
+            FindingKind::Fallback => "fallback",
+            FindingKind::Emulation => "emulation",
+            FindingKind::ConfigMismatch => "config-mismatch",
+            FindingKind::BinaryMismatch => "binary-mismatch",
+            FindingKind::ArmLevel => "arm-level",
+            FindingKind::BrokenEntrypoint => "broken-entrypoint",
+            FindingKind::BinaryLabel => "binary-label",
+            FindingKind::Unknown => "unknown",
+            FindingKind::NotRead => "not-read",
+        }
+    }
+
+    /// The entry's program cannot run where its label says.
+    pub fn program_cannot_run(self) -> bool {
+        matches!(self, FindingKind::BinaryMismatch | FindingKind::ArmLevel | FindingKind::BrokenEntrypoint)
+    }
+
+    /// A draft can fix it.
+    pub fn repairable(self) -> bool {
+        self.program_cannot_run() || matches!(self, FindingKind::ConfigMismatch | FindingKind::NoMatch)
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
-    pub kind: String,
+    pub kind: FindingKind,
     pub message: String,
     pub evidence: String,
 }
@@ -106,23 +200,46 @@ pub struct BinaryReport {
     pub path: String,
     pub format: BinaryFormat,
     pub architecture: Option<String>,
-    /// Scripts followed to reach it (`/entrypoint.sh` → `/bin/sh`).
+    /// Programs and scripts that ran before it (`/entrypoint.sh` → `/bin/sh`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<String>,
+}
+
+/// One program of the exec chain, as shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainStep {
+    /// How control reached it.
+    pub how: String,
+    /// The name it was started by.
+    pub name: String,
+    /// Its real path.
+    pub path: String,
+    pub format: BinaryFormat,
+    pub architecture: Option<String>,
+    pub description: String,
+    /// Its program loader (`PT_INTERP`) and where that resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loader: Option<String>,
+    /// Symbolic links followed to reach it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// The facts a deep look at the layers produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BinaryFacts {
-    Found {
-        path: String,
-        id: BinaryId,
-        via: Vec<String>,
-    },
-    /// The entrypoint could not be determined; why.
-    Unknown {
-        reason: String,
-    },
+    /// The exec chain, followed in the image's root filesystem.
+    Followed { chain: Chain },
+    /// The layers could not be read to the answer; why.
+    Unknown { reason: String },
+}
+
+impl BinaryFacts {
+    /// A chain of one program (for tests and callers that identified a file themselves).
+    pub fn single(path: &str, id: BinaryId) -> BinaryFacts {
+        let step = crate::model::exec::Step { how: "entrypoint".into(), name: path.into(), path: path.into(), id, loader: None, links: Vec::new() };
+        BinaryFacts::Followed { chain: Chain { steps: vec![step], end: End::Complete } }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -133,6 +250,9 @@ pub struct Diagnosis {
     pub selected: Option<Selected>,
     pub findings: Vec<Finding>,
     pub binary: Option<BinaryReport>,
+    /// Every program from the entrypoint to the one that does the work.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainStep>,
     pub bytes_read: u64,
     pub remedy: Vec<String>,
     /// Layers read only in part, so not checked against their digest (each said in words).
@@ -162,8 +282,8 @@ pub fn select(host: &Host, candidates: &[Candidate]) -> (Option<usize>, Selectio
     (None, Selection::None)
 }
 
-fn finding(kind: &str, message: String, evidence: String) -> Finding {
-    Finding { kind: kind.to_string(), message, evidence }
+fn finding(kind: FindingKind, message: String, evidence: String) -> Finding {
+    Finding { kind, message, evidence }
 }
 
 /// Everything the rules need.
@@ -224,7 +344,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         (None, _) if f.is_index && f.candidates.is_empty() => {
             bump(&mut verdict, Verdict::NoMatch);
             findings.push(finding(
-                "no-match",
+                FindingKind::NoMatch,
                 "this index holds no runnable image: its entries are attestations, artifacts or entries without a platform".into(),
                 "no image entry with a platform".into(),
             ));
@@ -243,7 +363,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                 ),
                 _ => format!("no Windows entry matches {} ({host_key}): process isolation needs a matching build", f.host.label),
             };
-            findings.push(finding("no-match", message, format!("available: {}", available.join(", "))));
+            findings.push(finding(FindingKind::NoMatch, message, format!("available: {}", available.join(", "))));
             remedy.push(match host_build {
                 Some(h) => format!(
                     "run it on a host of build {} or newer, or rebuild it FROM a {} base image (e.g. mcr.microsoft.com/windows/servercore:{})",
@@ -265,7 +385,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                     f.host.label
                 )
             };
-            findings.push(finding("no-match", message, format!("available: {}", available.join(", "))));
+            findings.push(finding(FindingKind::NoMatch, message, format!("available: {}", available.join(", "))));
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Fallback) => {
@@ -286,14 +406,14 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
                 );
                 basis.push_str("; Apple M1–M4 implement AArch64 only (no AArch32 state)");
             }
-            findings.push(finding("fallback", message, basis));
+            findings.push(finding(FindingKind::Fallback, message, basis));
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Emulation) => {
             bump(&mut verdict, Verdict::Emulation);
             let basis = if f.host.basis.is_empty() { String::new() } else { format!("; basis: {}", f.host.basis) };
             findings.push(finding(
-                "emulation",
+                FindingKind::Emulation,
                 format!("the only entry {} can run is {}, through emulation (slow, and some programs fail)", f.host.label, s.platform),
                 format!("available: {}{basis}", available.join(", ")),
             ));
@@ -306,7 +426,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         if f.is_index && crate::model::platform::config_contradicts(&claimed, cfg) {
             bump(&mut verdict, Verdict::ConfigMismatch);
             findings.push(finding(
-                "config-mismatch",
+                FindingKind::ConfigMismatch,
                 format!("the index says {} but the image's config says {}", s.platform, cfg.key()),
                 format!("entry {} → config os={} architecture={} variant={}", s.digest.short(), cfg.os, cfg.architecture, cfg.variant),
             ));
@@ -314,66 +434,35 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         }
     }
     let mut binary = None;
+    let mut chain = Vec::new();
     match f.binary {
-        Some(BinaryFacts::Found { path, id, via }) => {
-            binary = Some(BinaryReport { path: path.clone(), format: id.format.clone(), architecture: id.architecture.clone(), via: via.clone() });
-            if let Some((problem, fix)) = &id.problem {
-                bump(&mut verdict, Verdict::BrokenEntrypoint);
-                findings.push(finding("broken-entrypoint", format!("{path}: {problem}"), id.description.clone()));
-                remedy.push(format!("{path}: {fix}"));
-            } else if let Some(s) = &selected {
-                let want = Platform::parse_key(&s.platform).unwrap_or_default().normalize().architecture;
-                match &id.architecture {
-                    Some(arch) if *arch != want => {
-                        bump(&mut verdict, Verdict::BinaryMismatch);
-                        findings.push(finding(
-                            "binary-mismatch",
-                            format!("{path} is built for {arch}, but it is in the {} entry", s.platform),
-                            id.description.clone(),
-                        ));
-                        remedy.push(format!(
-                            "rebuild the {} image so its binaries are built for {want} (check the build's --platform and any downloaded binaries)",
-                            s.platform
-                        ));
-                    }
-                    Some(_) => {
-                        // Right architecture; for 32-bit ARM also the right level: ARMv7 code
-                        // dies with "Illegal instruction" on an ARMv6 CPU (Pi Zero, Pi 1).
-                        let entry = Platform::parse_key(&s.platform).unwrap_or_default().normalize();
-                        let entry_level = entry.variant.trim_start_matches('v').parse::<u8>().ok();
-                        if let (Some(needs), Some(has), "arm") = (id.arm_level, entry_level, want.as_str())
-                            && needs > has
-                        {
-                            bump(&mut verdict, Verdict::BinaryMismatch);
-                            findings.push(finding(
-                                "arm-level",
-                                format!(
-                                    "{path} is built for ARMv{needs}, but it is in the {} entry: an ARMv{has} CPU stops it with \"Illegal instruction\"",
-                                    s.platform
-                                ),
-                                id.description.clone(),
-                            ));
-                            remedy.push(format!(
-                                "rebuild the {} image for ARMv{has} (e.g. GOARM={has}, or -march=armv{has} for C), or label it linux/arm/v{needs}",
-                                s.platform
-                            ));
-                        }
-                    }
-                    None => {
-                        bump(&mut verdict, Verdict::Unknown);
-                        findings.push(finding("unknown", format!("cannot tell the architecture of {path}"), id.description.clone()));
-                    }
-                }
+        Some(BinaryFacts::Followed { chain: c }) => {
+            chain = c.steps.iter().map(chain_step).collect();
+            if let Some(p) = c.program() {
+                let before: Vec<&crate::model::exec::Step> = c.steps.iter().take_while(|s| !std::ptr::eq(*s, p)).collect();
+                let via = before
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        // A shell that ran a command: `/bin/sh -c`.
+                        let next = before.get(i + 1).copied().unwrap_or(p);
+                        if next.how.ends_with(" -c") { format!("{} -c", s.path) } else { s.path.clone() }
+                    })
+                    .collect();
+                binary = Some(BinaryReport { path: p.path.clone(), format: p.id.format.clone(), architecture: p.id.architecture.clone(), via });
+            }
+            if let Some(s) = &selected {
+                judge_chain(f.host, s, c, &mut findings, &mut remedy, &mut verdict);
             }
         }
         Some(BinaryFacts::Unknown { reason }) => {
             bump(&mut verdict, Verdict::Unknown);
-            findings.push(finding("unknown", "the entrypoint binary could not be examined".into(), reason.clone()));
+            findings.push(finding(FindingKind::Unknown, "the entrypoint could not be examined".into(), reason.clone()));
         }
         None if selected.is_some() => {
             // Said, not counted: a shallow look cannot vouch for the binaries.
             findings.push(finding(
-                "not-read",
+                FindingKind::NotRead,
                 "the layers were not read, so the entrypoint binary's architecture is unchecked".into(),
                 "shallow diagnosis (run without --shallow, or tick Read layers, to check it)".into(),
             ));
@@ -388,10 +477,148 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         selected,
         findings,
         binary,
+        chain,
         bytes_read: f.bytes_read,
         remedy,
         partly_verified: Vec::new(),
         config: f.selected_config.map(Platform::key),
+    }
+}
+
+fn chain_step(s: &crate::model::exec::Step) -> ChainStep {
+    ChainStep {
+        how: s.how.clone(),
+        name: s.name.clone(),
+        path: s.path.clone(),
+        format: s.id.format.clone(),
+        architecture: s.id.architecture.clone(),
+        description: s.id.description.clone(),
+        loader: s.loader.as_ref().map(|l| if l.name == l.path { l.name.clone() } else { format!("{} ({})", l.name, l.path) }),
+        links: s.links.clone(),
+    }
+}
+
+fn raise(v: &mut Verdict, to: Verdict) {
+    if to > *v {
+        *v = to;
+    }
+}
+
+/// Judge every program of the chain, in the order they start, on `host`: the first one the
+/// host cannot run is where the container stops; then how the chain ends.
+fn judge_chain(host: &Host, s: &Selected, chain: &Chain, findings: &mut Vec<Finding>, remedy: &mut Vec<String>, verdict: &mut Verdict) {
+    let entry = Platform::parse_key(&s.platform).unwrap_or_default().normalize();
+    let want = entry.architecture.clone();
+    let basis = if host.basis.is_empty() { String::new() } else { format!("; basis: {}", host.basis) };
+    let chain_text = |upto: &str| -> String {
+        let names: Vec<&str> = chain.steps.iter().map(|s| s.path.as_str()).collect();
+        let shown = names.iter().position(|n| *n == upto).map(|i| names.get(..=i).unwrap_or(&names)).unwrap_or(&names);
+        if shown.len() > 1 { format!("; chain: {}", shown.join(" → ")) } else { String::new() }
+    };
+    for step in &chain.steps {
+        let loader = step.loader.as_ref().map(|l| (l.path.as_str(), &l.id));
+        for (path, id, what) in std::iter::once((step.path.as_str(), &step.id, "")).chain(loader.map(|(p, id)| (p, id, "the program loader "))) {
+            if !matches!(id.format, BinaryFormat::Elf | BinaryFormat::Pe | BinaryFormat::Macho) {
+                continue;
+            }
+            let evidence = format!("{}{}", id.description, chain_text(&step.path));
+            let Some(arch) = id.architecture.as_deref() else {
+                raise(verdict, Verdict::Unknown);
+                findings.push(finding(FindingKind::Unknown, format!("cannot tell the architecture of {what}{path}"), evidence));
+                return;
+            };
+            if arch == "x32" {
+                raise(verdict, Verdict::BrokenEntrypoint);
+                findings.push(finding(
+                    FindingKind::BrokenEntrypoint,
+                    format!("{what}{path} is an x32 program (32-bit ELF for x86-64): stock kernels (Debian, Ubuntu, Fedora, Docker Desktop) are built without x32 support and refuse it with \"exec format error\""),
+                    evidence,
+                ));
+                remedy.push(format!("rebuild {path} as an ordinary amd64 (64-bit) program"));
+                return;
+            }
+            if arch == want {
+                // Right architecture; for 32-bit ARM also the right level: ARMv7 code dies
+                // with "Illegal instruction" on an ARMv6 CPU (Pi Zero, Pi 1).
+                let entry_level = entry.variant.trim_start_matches('v').parse::<u8>().ok();
+                if let (Some(needs), Some(has), "arm") = (id.arm_level, entry_level, want.as_str())
+                    && needs > has
+                {
+                    raise(verdict, Verdict::BinaryMismatch);
+                    findings.push(finding(
+                        FindingKind::ArmLevel,
+                        format!(
+                            "{what}{path} is built for ARMv{needs}, but it is in the {} entry: an ARMv{has} CPU stops it with \"Illegal instruction\"",
+                            s.platform
+                        ),
+                        evidence,
+                    ));
+                    remedy.push(format!(
+                        "rebuild the {} image for ARMv{has} (e.g. GOARM={has}, or -march=armv{has} for C), or label it linux/arm/v{needs}",
+                        s.platform
+                    ));
+                    return;
+                }
+                continue;
+            }
+            match host.runs(arch) {
+                RunMode::Native => findings.push(finding(
+                    FindingKind::BinaryLabel,
+                    format!("{what}{path} is built for {arch}, not {want} as its entry {} says; {} runs {arch} natively, so it starts here, but hosts that pick this entry by its label may not", s.platform, host.label),
+                    evidence,
+                )),
+                RunMode::ThirtyTwoBit => findings.push(finding(
+                    FindingKind::BinaryLabel,
+                    format!("{what}{path} is a 32-bit {arch} program in the {} entry; {} runs it natively in its 32-bit mode", s.platform, host.label),
+                    format!("{evidence}{basis}"),
+                )),
+                RunMode::MaybeThirtyTwoBit => {
+                    raise(verdict, Verdict::Fallback);
+                    findings.push(finding(
+                        FindingKind::Fallback,
+                        format!("{what}{path} is a 32-bit {arch} program in the {} entry: it runs only on {} CPUs with a 32-bit mode (Neoverse N1 such as Graviton2 or Ampere Altra, Raspberry Pi 3–5); Graviton3/4 and AmpereOne refuse it with exec format error", s.platform, host.label),
+                        format!("{evidence}{basis}"),
+                    ));
+                }
+                RunMode::Emulated => {
+                    raise(verdict, Verdict::Emulation);
+                    findings.push(finding(
+                        FindingKind::Emulation,
+                        format!("{what}{path} is built for {arch}, not {want}; {} runs it only through emulation (slow, and some programs fail)", host.label),
+                        format!("{evidence}{basis}"),
+                    ));
+                }
+                RunMode::No => {
+                    raise(verdict, Verdict::BinaryMismatch);
+                    findings.push(finding(
+                        FindingKind::BinaryMismatch,
+                        format!("{what}{path} is built for {arch}, but it is in the {} entry: {} cannot run it (exec format error)", s.platform, host.label),
+                        format!("{evidence}{basis}"),
+                    ));
+                    remedy.push(format!("rebuild the {} image so its binaries are built for {want} (check the build's --platform and any downloaded binaries)", s.platform));
+                    return;
+                }
+            }
+        }
+    }
+    match &chain.end {
+        End::Complete => {}
+        End::Refused { at, error, message, fix } => {
+            raise(verdict, Verdict::BrokenEntrypoint);
+            findings.push(finding(FindingKind::BrokenEntrypoint, message.clone(), format!("the start fails at {at}: {error}{}", chain_text(at))));
+            remedy.push(fix.clone());
+        }
+        End::Unknown { reason } => {
+            raise(verdict, Verdict::Unknown);
+            let checked: Vec<String> = chain
+                .steps
+                .iter()
+                .filter(|s| matches!(s.id.format, BinaryFormat::Elf | BinaryFormat::Pe))
+                .map(|s| format!("{} ({})", s.path, s.id.architecture.as_deref().unwrap_or("unknown architecture")))
+                .collect();
+            let checked = if checked.is_empty() { "nothing could be checked".to_string() } else { format!("only {} checked", checked.join(", ")) };
+            findings.push(finding(FindingKind::Unknown, "the start could not be followed to the end".into(), format!("{reason}; {checked}")));
+        }
     }
 }
 
@@ -462,14 +689,38 @@ mod tests {
         let idx = [c("linux/amd64", "a"), c("linux/arm64", "b")];
         let d = run("arm64-server", &idx, Some("linux/amd64"), None);
         assert_eq!(d.verdict, Verdict::ConfigMismatch);
-        let x86 = BinaryFacts::Found { path: "/app".into(), id: identify(&elf_header(62, true, true)), via: vec![] };
+        let x86 = BinaryFacts::single("/app", identify(&elf_header(62, true, true)));
         let d = run("arm64-server", &idx, Some("linux/arm64"), Some(x86));
         assert_eq!(d.verdict, Verdict::BinaryMismatch);
         assert_eq!(d.binary.unwrap().architecture.as_deref(), Some("amd64"));
-        let arm = BinaryFacts::Found { path: "/app".into(), id: identify(&elf_header(183, true, true)), via: vec![] };
+        let arm = BinaryFacts::single("/app", identify(&elf_header(183, true, true)));
         assert_eq!(run("arm64-server", &idx, Some("linux/arm64"), Some(arm)).verdict, Verdict::Ok);
         let unknown = BinaryFacts::Unknown { reason: "no entrypoint".into() };
         assert_eq!(run("arm64-server", &idx, Some("linux/arm64"), Some(unknown)).verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn hosts_run_their_32_bit_programs_and_emulate_others() {
+        let amd = [c("linux/amd64", "a")];
+        let i386 = || BinaryFacts::single("/app", identify(&elf_header(3, false, true)));
+        // An i386 program in the amd64 entry runs on x86-64: the label is wrong, the start is not.
+        let d = run("x86-64", &amd, Some("linux/amd64"), Some(i386()));
+        assert_eq!(d.verdict, Verdict::Ok, "{:?}", d.findings);
+        assert!(d.findings.iter().any(|f| f.kind == FindingKind::BinaryLabel && f.message.contains("32-bit mode")), "{:?}", d.findings);
+        // The same program on Apple silicon runs through emulation.
+        assert_eq!(run("apple-silicon", &amd, Some("linux/amd64"), Some(i386())).verdict, Verdict::Emulation);
+        // 32-bit ARM in an arm64 entry: runs on a Pi 4, depends on the CPU for a server, never on M-series natively.
+        let arm64 = [c("linux/arm64", "b")];
+        let arm = || BinaryFacts::single("/app", identify(&elf_header(40, false, true)));
+        assert_eq!(run("rpi64", &arm64, Some("linux/arm64"), Some(arm())).verdict, Verdict::Ok);
+        assert_eq!(run("arm64-server", &arm64, Some("linux/arm64"), Some(arm())).verdict, Verdict::Fallback);
+        assert_eq!(run("apple-silicon", &arm64, Some("linux/arm64"), Some(arm())).verdict, Verdict::Emulation);
+        // x32 is refused whatever the host, and said so.
+        let x32 = BinaryFacts::single("/app", identify(&elf_header(62, false, true)));
+        let d = run("x86-64", &amd, Some("linux/amd64"), Some(x32));
+        assert_eq!(d.verdict, Verdict::BrokenEntrypoint);
+        assert!(d.findings.iter().any(|f| f.message.contains("x32")), "{:?}", d.findings);
+        assert_eq!(serde_json::to_value(FindingKind::BinaryMismatch).unwrap(), "binary-mismatch");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum Verified {
     Unknown { reason: String },
     /// Deep: the entrypoint binary is built for another architecture than the entry says.
     BinaryMismatch { binary: String, path: String },
+    /// Deep: the runtime or the kernel refuses to start it (a missing program loader, a
+    /// missing interpreter, …).
+    CannotStart { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -6,10 +6,12 @@ pub mod compose;
 pub mod coverage;
 pub mod diagnose;
 pub mod digest;
+pub mod exec;
 pub mod manifest;
 pub mod matrix;
 pub mod platform;
 pub mod reference;
+pub mod rootfs;
 pub mod units;
 
 pub use digest::Digest;

@@ -276,7 +276,7 @@ impl RegistryClient {
         self.rate_limit.lock().ok().and_then(|s| s.clone())
     }
 
-    fn name(&self) -> String {
+    pub fn name(&self) -> String {
         self.registry.name().to_string()
     }
 

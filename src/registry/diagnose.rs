@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::model::diagnose::{Candidate, Diagnosis, Facts, Host, diagnose, select};
+use crate::model::diagnose::{Candidate, Diagnosis, Facts, FindingKind, Host, diagnose, select};
+use crate::model::platform::Platform;
 use crate::model::reference::Reference;
 
 use super::error::RegistryError;
@@ -91,17 +92,20 @@ pub async fn run(
 /// (everything else kept as it is), and what it does in words. `None`: nothing to repair as a
 /// draft (not an index, or no finding with such a fix).
 ///
-/// A mislabelled entry is relabelled (or dropped when its platform is taken). An entry whose
-/// program cannot run is replaced by an image of the same platform from another tag of the
-/// repository whose config and entrypoint binary agree, else dropped. A host with no entry
-/// gets one added from another tag, when one there runs on it.
+/// In order of preference: a mislabelled entry is relabelled (what its config says); an entry
+/// whose program cannot run is replaced by an image of the same version for that platform (a
+/// per-architecture tag such as `1.2-arm64`, or another tag's entry with the same
+/// `org.opencontainers.image.version` or `revision`) whose config and exec chain check out;
+/// else the entry is dropped. Dropping the only runnable entry, or an empty index, is never
+/// proposed: then an image of another version is taken, with a warning in the draft naming its
+/// tag and version. A host with no entry gets one added the same way.
 pub async fn repair_draft(
     fetcher: &Fetcher,
     reference: &Reference,
     d: &Diagnosis,
 ) -> Result<Option<(crate::model::compose::IndexDraft, Vec<String>)>, RegistryError> {
-    let kinds: Vec<&str> = d.findings.iter().map(|f| f.kind.as_str()).collect();
-    let config = d.config.as_deref().and_then(|c| crate::model::platform::Platform::parse_key(c).ok());
+    let kinds: Vec<FindingKind> = d.findings.iter().map(|f| f.kind).collect();
+    let config = d.config.as_deref().and_then(|c| Platform::parse_key(c).ok());
     let top = fetcher.resolve_reference(reference).await?;
     if !top.view.kind.is_index() {
         return Ok(None);
@@ -109,69 +113,203 @@ pub async fn repair_draft(
     // The index just resolved is the draft's base: not asked for a second time.
     let mut draft = super::compose::base_draft_of(fetcher, reference, &top, true).await?;
     let mut done = Vec::new();
+    let repo = reference.repository.name.as_str();
     match &d.selected {
-        Some(selected) => {
-            let broken = kinds.iter().any(|k| matches!(*k, "binary-mismatch" | "broken-entrypoint")) && !kinds.contains(&"config-mismatch");
-            let label = crate::model::platform::Platform::parse_key(&selected.platform).ok();
-            if let (true, Some(label)) = (broken, label)
-                && let Some((tag, entry)) = matching_image(fetcher, reference, &label, &selected.digest).await?
-            {
-                draft.remove_digest(&selected.digest);
-                done.push(format!(
-                    "replace the {} entry {} with {} from tag {tag} (its config and entrypoint binary are {})",
-                    label.key(),
-                    selected.digest.short(),
-                    entry.digest.short(),
-                    label.key()
-                ));
-                draft.entries.push(entry);
-            }
-            if done.is_empty() {
-                done = draft.repair(&selected.digest, &kinds, config.as_ref());
+        Some(selected) if kinds.contains(&FindingKind::ConfigMismatch) => {
+            done = draft.repair(&selected.digest, &kinds, config.as_ref());
+        }
+        Some(selected) if kinds.iter().any(|k| k.program_cannot_run()) => {
+            let Ok(label) = Platform::parse_key(&selected.platform) else { return Ok(None) };
+            let version = image_version(fetcher, repo, &top, &selected.digest).await;
+            let found = replacement(fetcher, reference, &label, &selected.digest, version.as_ref()).await?;
+            match found {
+                Some(r) if r.same_version => {
+                    draft.remove_digest(&selected.digest);
+                    done.push(format!(
+                        "replace the {} entry {} with {} from tag {} ({}; its config and exec chain run on {})",
+                        label.key(),
+                        selected.digest.short(),
+                        r.entry.digest.short(),
+                        r.tag,
+                        r.why,
+                        label.key()
+                    ));
+                    draft.entries.push(r.entry);
+                }
+                other => {
+                    done = draft.repair(&selected.digest, &kinds, None);
+                    if done.is_empty()
+                        && let Some(r) = other
+                    {
+                        let warning = format!(
+                            "the {} entry is replaced by the image of tag {} (version {}), not of {} itself (version {}): the pushed tag mixes versions across architectures",
+                            label.key(),
+                            r.tag,
+                            r.version.as_deref().unwrap_or("unknown"),
+                            reference.tag.as_deref().unwrap_or("this tag"),
+                            version.as_ref().map(|v| v.shown()).unwrap_or_else(|| "unknown".into())
+                        );
+                        draft.remove_digest(&selected.digest);
+                        done.push(format!(
+                            "replace the {} entry {} with {} from tag {}. WARNING: {warning}",
+                            label.key(),
+                            selected.digest.short(),
+                            r.entry.digest.short(),
+                            r.tag
+                        ));
+                        draft.warnings.push(warning);
+                        draft.entries.push(r.entry);
+                    }
+                }
             }
         }
-        None if kinds.contains(&"no-match") => {
-            if let Ok(host) = crate::model::platform::Platform::parse_key(&d.host)
-                && let Some((tag, entry)) = matching_image(fetcher, reference, &host, &top.digest).await?
-            {
-                done.push(format!("add a {} entry: {} from tag {tag} (its config and entrypoint binary are {})", host.key(), entry.digest.short(), host.key()));
-                draft.entries.push(entry);
+        None if kinds.contains(&FindingKind::NoMatch) => {
+            if let Ok(host) = Platform::parse_key(&d.host) {
+                let version = index_version(&top);
+                if let Some(r) = replacement(fetcher, reference, &host, &top.digest, version.as_ref()).await? {
+                    let mut line = format!("add a {} entry: {} from tag {} ({})", host.key(), r.entry.digest.short(), r.tag, r.why);
+                    if !r.same_version {
+                        let warning = format!(
+                            "the added {} entry comes from tag {} (version {}), not from {} itself: the pushed tag mixes versions across architectures",
+                            host.key(),
+                            r.tag,
+                            r.version.as_deref().unwrap_or("unknown"),
+                            reference.tag.as_deref().unwrap_or("this tag")
+                        );
+                        line.push_str(&format!(". WARNING: {warning}"));
+                        draft.warnings.push(warning);
+                    }
+                    done.push(line);
+                    draft.entries.push(r.entry);
+                }
             }
         }
-        None => {}
+        _ => {}
     }
     Ok((!done.is_empty()).then_some((draft, done)))
 }
 
-/// Tags searched for a replacement image, newest names first.
+/// The version an image says it is: `org.opencontainers.image.version` and `revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    version: Option<String>,
+    revision: Option<String>,
+}
+
+impl Version {
+    fn of(map: &std::collections::BTreeMap<String, String>) -> Option<Version> {
+        let v = Version { version: map.get("org.opencontainers.image.version").cloned(), revision: map.get("org.opencontainers.image.revision").cloned() };
+        (v.version.is_some() || v.revision.is_some()).then_some(v)
+    }
+
+    fn matches(&self, other: &Version) -> bool {
+        matches!((&self.revision, &other.revision), (Some(a), Some(b)) if a == b) || matches!((&self.version, &other.version), (Some(a), Some(b)) if a == b)
+    }
+
+    fn shown(&self) -> String {
+        match (&self.version, &self.revision) {
+            (Some(v), _) => v.clone(),
+            (None, Some(r)) => format!("revision {r}"),
+            (None, None) => "unknown".into(),
+        }
+    }
+}
+
+fn index_version(top: &super::fetch::Manifest) -> Option<Version> {
+    Version::of(&top.view.annotations)
+}
+
+/// The version of the index entry `digest`: its descriptor's annotations, the image manifest's,
+/// its config's labels, or the index's own.
+async fn image_version(fetcher: &Fetcher, repo: &str, top: &super::fetch::Manifest, digest: &crate::model::digest::Digest) -> Option<Version> {
+    if let Some(v) = top.view.manifests.iter().find(|m| &m.digest == digest).and_then(|m| Version::of(&m.annotations)) {
+        return Some(v);
+    }
+    if let Ok(m) = fetcher.manifest(repo, digest).await {
+        if let Some(v) = Version::of(&m.view.annotations) {
+            return Some(v);
+        }
+        if let Some(c) = m.view.config.clone()
+            && let Ok((_, cfg)) = fetcher.config(repo, &c).await
+            && let Some(v) = Version::of(&cfg.labels)
+        {
+            return Some(v);
+        }
+    }
+    index_version(top)
+}
+
+/// A replacement found for a platform.
+struct Replacement {
+    tag: String,
+    entry: crate::model::compose::DraftEntry,
+    same_version: bool,
+    version: Option<String>,
+    why: String,
+}
+
+/// Tags searched for a replacement image.
 const MAX_TAGS_SEARCHED: usize = 50;
 
+/// Architecture names tags use for a platform (`arm64`, `aarch64`, `arm64v8` …).
+fn arch_tokens(p: &Platform) -> Vec<String> {
+    let n = p.normalize();
+    let mut t = vec![n.architecture.clone()];
+    match n.architecture.as_str() {
+        "arm64" => t.extend(["aarch64".into(), "arm64v8".into()]),
+        "amd64" => t.extend(["x86_64".into(), "x86-64".into(), "x64".into()]),
+        "arm" => t.extend([format!("arm{}", n.variant), format!("arm32{}", n.variant), format!("armhf")]),
+        "386" => t.extend(["i386".into(), "x86".into()]),
+        _ => {}
+    }
+    t
+}
+
+/// Is `tag` a per-architecture tag of `of` for platform `p` (`1.2-arm64`, `arm64-1.2`)?
+fn per_arch_tag(tag: &str, of: &str, p: &Platform) -> bool {
+    if tag == of || of.is_empty() {
+        return false;
+    }
+    let rest =
+        tag.strip_prefix(of).and_then(|r| r.strip_prefix(['-', '_', '.'])).or_else(|| tag.strip_suffix(of).and_then(|r| r.strip_suffix(['-', '_', '.'])));
+    rest.is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        arch_tokens(p).iter().any(|a| r == *a || r.ends_with(&format!("-{a}")) || r.ends_with(&format!("_{a}")) || r == format!("linux-{a}"))
+    })
+}
+
 /// An image for `platform` from another tag of the repository (not `exclude`) whose config
-/// says that platform and whose entrypoint binary is built for it: the tag and a draft entry.
-async fn matching_image(
+/// says that platform and whose exec chain runs on a host of that platform: first a
+/// per-architecture tag of the same version, then any tag whose image has the same version,
+/// then (marked as another version) the newest other tag.
+async fn replacement(
     fetcher: &Fetcher,
     reference: &Reference,
-    platform: &crate::model::platform::Platform,
+    platform: &Platform,
     exclude: &crate::model::digest::Digest,
-) -> Result<Option<(String, crate::model::compose::DraftEntry)>, RegistryError> {
+    version: Option<&Version>,
+) -> Result<Option<Replacement>, RegistryError> {
     let repo = reference.repository.name.as_str();
-    let mut tags = fetcher.source().tags(repo).await?;
-    tags.sort();
-    tags.reverse();
+    let this = reference.tag.clone().unwrap_or_default();
+    let mut tags: Vec<String> = fetcher.source().tags(repo).await?.into_iter().filter(|t| *t != this).collect();
+    // Per-architecture tags of this one first, then the rest newest version first.
+    tags.sort_by(|a, b| per_arch_tag(b, &this, platform).cmp(&per_arch_tag(a, &this, platform)).then_with(|| crate::model::matrix::version_order(b, a)));
+    let Ok(host) = Host::parse(&platform.key()) else { return Ok(None) };
     let mut tried = std::collections::HashSet::new();
-    for tag in tags.into_iter().filter(|t| Some(t) != reference.tag.as_ref()).take(MAX_TAGS_SEARCHED) {
+    let mut fallback: Option<Replacement> = None;
+    for tag in tags.into_iter().take(MAX_TAGS_SEARCHED) {
         let Ok(top) = fetcher.resolve(repo, &tag).await else { continue };
-        let candidates: Vec<crate::model::digest::Digest> = if top.view.kind.is_index() {
+        let candidates: Vec<(crate::model::digest::Digest, Option<Version>)> = if top.view.kind.is_index() {
             top.view
-                .entries()
-                .into_iter()
-                .filter(|e| !e.is_attestation && e.descriptor.platform.as_ref().is_some_and(|p| p.key() == platform.key()))
-                .map(|e| e.descriptor.digest)
+                .manifests
+                .iter()
+                .filter(|m| m.platform.as_ref().is_some_and(|p| p.key() == platform.key()))
+                .map(|m| (m.digest.clone(), Version::of(&m.annotations).or_else(|| index_version(&top))))
                 .collect()
         } else {
-            vec![top.digest.clone()]
+            vec![(top.digest.clone(), None)]
         };
-        for digest in candidates.into_iter().filter(|c| c != exclude) {
+        for (digest, entry_version) in candidates.into_iter().filter(|(c, _)| c != exclude) {
             if !tried.insert(digest.clone()) {
                 continue;
             }
@@ -184,26 +322,49 @@ async fn matching_image(
             let Ok((facts, _, _)) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else {
                 continue;
             };
-            let runs = matches!(&facts, crate::model::diagnose::BinaryFacts::Found { id, .. }
-                if id.problem.is_none() && id.architecture.as_deref() == Some(platform.normalize().architecture.as_str()));
-            if !runs {
+            let cand = [Candidate { digest: digest.clone(), platform: platform.clone() }];
+            let judged = diagnose(&Facts {
+                reference: &tag,
+                host: &host,
+                is_index: true,
+                candidates: &cand,
+                selected_config: Some(&cfg.platform),
+                binary: Some(&facts),
+                bytes_read: 0,
+            });
+            if judged.verdict != crate::model::diagnose::Verdict::Ok {
                 continue;
             }
+            let theirs = entry_version.or_else(|| Version::of(&m.view.annotations)).or_else(|| Version::of(&cfg.labels));
+            let same = per_arch_tag(&tag, &this, platform) || matches!((version, &theirs), (Some(a), Some(b)) if a.matches(b));
+            let why = if per_arch_tag(&tag, &this, platform) {
+                format!("the per-architecture tag of {this}")
+            } else if same {
+                format!("the same version, {}", theirs.as_ref().map(Version::shown).unwrap_or_default())
+            } else {
+                format!("another version, {}", theirs.as_ref().map(Version::shown).unwrap_or_else(|| "unknown".into()))
+            };
             let source = reference.repository.digest_reference(&digest);
             let mut entries = super::compose::draft_entries(fetcher, &source, false).await?;
-            if let Some(mut entry) = entries.pop() {
-                entry.platform = platform.clone();
-                return Ok(Some((tag, entry)));
+            let Some(mut entry) = entries.pop() else { continue };
+            entry.platform = platform.clone();
+            let r = Replacement { tag: tag.clone(), entry, same_version: same, version: theirs.as_ref().map(Version::shown), why };
+            if same {
+                return Ok(Some(r));
+            }
+            if fallback.is_none() {
+                fallback = Some(r);
             }
         }
     }
-    Ok(None)
+    Ok(fallback)
 }
 
-/// Deep verification of a matrix: for each row, the entry `host` would run has its entrypoint
-/// binary read from the layers (at most `max_bytes` per image) and compared with the entry's
-/// architecture. A cell whose binary disagrees becomes [`Verified::BinaryMismatch`]; those
-/// cells are returned as (tag, entry digest, verdict).
+/// Deep verification of a matrix: for each row, the entry `host` would run has its exec chain
+/// read from the layers (at most `max_bytes` per image) and judged for that host as a
+/// diagnosis would. A cell whose program cannot run becomes [`Verified::BinaryMismatch`] or
+/// [`Verified::CannotStart`]; one that could not be checked [`Verified::Unknown`] with the
+/// reason, never a silent pass. Those cells are returned as (tag, entry digest, verdict).
 pub async fn verify_binaries(
     fetcher: &Fetcher,
     matrix: &mut crate::model::matrix::Matrix,
@@ -212,11 +373,11 @@ pub async fn verify_binaries(
 ) -> Vec<(String, crate::model::digest::Digest, crate::model::matrix::Verified)> {
     use crate::model::matrix::Verified;
     use futures::StreamExt as _;
-    let repo = match matrix.rows.first() {
-        Some(_) => crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name).unwrap_or_default(),
-        None => return Vec::new(),
-    };
-    let picks: Vec<(usize, String, Candidate)> = matrix
+    if matrix.rows.is_empty() {
+        return Vec::new();
+    }
+    let repo = crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name);
+    let picks: Vec<(usize, String, Vec<Candidate>, usize)> = matrix
         .rows
         .iter()
         .enumerate()
@@ -225,46 +386,99 @@ pub async fn verify_binaries(
                 .cells
                 .iter()
                 .filter_map(|(k, c)| {
-                    let platform = crate::model::platform::Platform::parse_key(k).ok()?;
+                    let platform = Platform::parse_key(k).ok()?;
                     Some((k.clone(), Candidate { digest: c.digest.clone(), platform }))
                 })
                 .collect();
             let only: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
             let (picked, _) = select(host, &only);
-            let (key, cand) = candidates.into_iter().nth(picked?)?;
-            Some((i, key, cand))
+            let picked = picked?;
+            let (key, _) = candidates.get(picked)?;
+            Some((i, key.clone(), only, picked))
         })
         .collect();
-    let repo = repo.as_str();
-    let checked: Vec<(usize, String, Option<Verified>)> = futures::stream::iter(picks)
-        .map(|(i, key, cand)| async move {
-            let verdict = async {
-                let m = fetcher.manifest(repo, &cand.digest).await.ok()?;
-                let c = m.view.config.clone()?;
-                let (_, cfg) = fetcher.config(repo, &c).await.ok()?;
-                let (facts, _, _) = super::layers::examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.ok()?;
-                match facts {
-                    crate::model::diagnose::BinaryFacts::Found { path, id, .. } => match id.architecture {
-                        Some(arch) if arch != cand.platform.normalize().architecture => Some(Verified::BinaryMismatch { binary: arch, path }),
-                        _ => None,
-                    },
-                    crate::model::diagnose::BinaryFacts::Unknown { .. } => None,
+    let repo = repo.as_ref().map(String::as_str).map_err(|e| e.to_string());
+    let checked: Vec<(usize, String, Verified)> = futures::stream::iter(picks)
+        .map(|(i, key, only, picked)| {
+            let repo = repo.clone();
+            async move {
+                let verdict = async {
+                    let repo = repo?;
+                    let cand = only.get(picked).cloned().ok_or("no pick")?;
+                    let m = fetcher.manifest(repo, &cand.digest).await.map_err(|e| e.to_string())?;
+                    let c = m.view.config.clone().ok_or("the entry is not an image with a config")?;
+                    let (_, cfg) = fetcher.config(repo, &c).await.map_err(|e| e.to_string())?;
+                    let (facts, _, _) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
+                    let d = diagnose(&Facts {
+                        reference: "",
+                        host,
+                        is_index: true,
+                        candidates: &only,
+                        selected_config: Some(&cfg.platform),
+                        binary: Some(&facts),
+                        bytes_read: 0,
+                    });
+                    Ok::<_, String>(verified_of(&d))
                 }
+                .await;
+                (i, key, verdict.unwrap_or_else(|reason| Verified::Unknown { reason }))
             }
-            .await;
-            (i, key, verdict)
         })
         .buffer_unordered(4)
         .collect()
         .await;
     let mut marked = Vec::new();
     for (i, key, verdict) in checked {
-        if let (Some(v), Some(row)) = (verdict, matrix.rows.get_mut(i))
+        if verdict == Verified::Ok {
+            continue;
+        }
+        if let Some(row) = matrix.rows.get_mut(i)
             && let Some(cell) = row.cells.get_mut(&key)
         {
-            cell.verified = Some(v.clone());
-            marked.push((row.tag.clone(), cell.digest.clone(), v));
+            // A label check that already failed stays the cell's word.
+            if matches!(cell.verified, Some(Verified::ConfigMismatch { .. })) {
+                continue;
+            }
+            cell.verified = Some(verdict.clone());
+            marked.push((row.tag.clone(), cell.digest.clone(), verdict));
         }
     }
     marked
+}
+
+/// What a diagnosis of a cell says of it, as a matrix mark.
+fn verified_of(d: &Diagnosis) -> crate::model::matrix::Verified {
+    use crate::model::matrix::Verified;
+    let first = |k: FindingKind| d.findings.iter().find(|f| f.kind == k);
+    if let Some(f) = first(FindingKind::BinaryMismatch).or_else(|| first(FindingKind::ArmLevel)) {
+        let binary = d.chain.iter().rev().find_map(|s| s.architecture.clone()).unwrap_or_default();
+        let path = d.binary.as_ref().map(|b| b.path.clone()).unwrap_or_else(|| f.message.clone());
+        return Verified::BinaryMismatch { binary, path };
+    }
+    if let Some(f) = first(FindingKind::BrokenEntrypoint) {
+        return Verified::CannotStart { reason: f.message.clone() };
+    }
+    if let Some(f) = first(FindingKind::Unknown) {
+        return Verified::Unknown { reason: format!("{}: {}", f.message, f.evidence) };
+    }
+    Verified::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_architecture_tags_are_recognised() {
+        let arm64 = Platform::parse_key("linux/arm64").unwrap();
+        assert!(per_arch_tag("1.2-arm64", "1.2", &arm64));
+        assert!(per_arch_tag("1.2-linux-arm64", "1.2", &arm64));
+        assert!(per_arch_tag("1.2_aarch64", "1.2", &arm64));
+        assert!(per_arch_tag("arm64v8-1.2", "1.2", &arm64));
+        assert!(!per_arch_tag("1.2-amd64", "1.2", &arm64));
+        assert!(!per_arch_tag("1.20-arm64", "1.2", &arm64), "another version");
+        assert!(!per_arch_tag("1.2", "1.2", &arm64));
+        let v7 = Platform::parse_key("linux/arm/v7").unwrap();
+        assert!(per_arch_tag("1.2-armv7", "1.2", &v7) && per_arch_tag("1.2-arm32v7", "1.2", &v7));
+    }
 }

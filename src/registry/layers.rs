@@ -1,180 +1,41 @@
-//! Streaming layer reads for diagnosis: find a file in an image's merged filesystem by reading
-//! its layers newest first (gzip, zstd or plain tar), honouring whiteouts and following
-//! symlinks, and stop as soon as the answer is known. Bytes read are counted and capped.
+//! Streaming layer reads for diagnosis. The image's root filesystem ([`Rootfs`]) is built
+//! up as the exec chain ([`crate::model::exec`]) asks for paths: layers newest first, each
+//! read as a stream that pauses as soon as the question is answered and resumes from where it
+//! stopped when a later question needs more of it, so no byte of a layer is read twice. A
+//! layer read to its end is checked against its size and digest; one read in part is said so.
+//! Bytes read, names indexed and file heads kept are all capped.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use crate::model::binary::{BinaryFormat, HEADER_BYTES, identify};
 use crate::model::diagnose::BinaryFacts;
 use crate::model::digest::StreamHasher;
+use crate::model::exec::{Start, follow};
 use crate::model::manifest::{Descriptor, ImageConfig};
+use crate::model::rootfs::{LayerTree, Need, Node, Rootfs};
 
 use super::error::RegistryError;
 use super::fetch::Source;
 
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::model::exec::DEFAULT_PATH;
 /// Default cap on compressed bytes read from layers.
 pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
-const MAX_STEPS: usize = 40;
-
-/// What the topmost layer that mentions a path says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Hit {
-    /// A regular file: its first bytes.
-    File { head: Vec<u8> },
-    /// A symlink or hard link at the path (or at one of its parent directories): the path
-    /// to continue with.
-    Redirect { to: String },
-    /// Deleted by a whiteout in a newer layer.
-    Deleted,
-}
-
-fn clean(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts.join("/")
-}
-
-fn join(dir: &str, target: &str) -> String {
-    if target.starts_with('/') { clean(target) } else { clean(&format!("{dir}/{target}")) }
-}
-
-fn parent(p: &str) -> &str {
-    p.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-}
-
-/// What one layer holds, recorded as its tar stream passes, so a layer is read at most once
-/// for all the paths a diagnosis looks up (a reading that stopped early knows a prefix).
-#[derive(Debug, Default, Clone)]
-pub struct LayerIndex {
-    entries: HashMap<String, Indexed>,
-    whiteouts: std::collections::HashSet<String>,
-    /// Directories marked opaque (`""`: the root).
-    opaque: Vec<String>,
-    /// The whole layer was read: a path it does not mention is not in it.
-    complete: bool,
-    /// Bytes of file heads kept so far.
-    kept: usize,
-}
-
-#[derive(Debug, Clone)]
-enum Indexed {
-    /// A regular file and its first bytes, when kept.
-    File(Option<Vec<u8>>),
-    /// A hard link: the path it names.
-    HardLink(String),
-    /// A symbolic link: its target as written.
-    Symlink(String),
-    /// A directory or anything else that is no answer by itself.
-    Other,
-}
-
-/// File heads kept per layer: executables are kept first; past this, heads are read again
-/// if ever needed.
-const MAX_KEPT_HEADS: usize = 16 << 20;
-
-/// A 32-bit ARM program read whole for its ARM level, up to this size.
-const MAX_ARM_FILE: u64 = 16 << 20;
-
-impl LayerIndex {
-    /// What this layer says about `wanted`: `Some(answer)` when the index can tell, `None`
-    /// when the layer must be read (again) to know.
-    pub fn lookup(&self, wanted: &str) -> Option<Option<Hit>> {
-        let ancestors: Vec<&str> = wanted.match_indices('/').map(|(i, _)| &wanted[..i]).collect();
-        if self.whiteouts.contains(wanted) || ancestors.iter().any(|a| self.whiteouts.contains(*a)) {
-            return Some(Some(Hit::Deleted));
-        }
-        match self.entries.get(wanted) {
-            Some(Indexed::File(Some(head))) => return Some(Some(Hit::File { head: head.clone() })),
-            Some(Indexed::File(None)) => return None,
-            Some(Indexed::HardLink(to)) => return Some(Some(Hit::Redirect { to: to.clone() })),
-            Some(Indexed::Symlink(target)) => return Some(Some(Hit::Redirect { to: join(parent(wanted), target) })),
-            Some(Indexed::Other) | None => {}
-        }
-        // A symlinked parent directory (`bin` → `usr/bin`) redirects everything below it.
-        for a in &ancestors {
-            if let Some(Indexed::Symlink(target)) = self.entries.get(*a) {
-                let rest = wanted.get(a.len() + 1..).unwrap_or("");
-                return Some(Some(Hit::Redirect { to: join(parent(a), &format!("{target}/{rest}")) }));
-            }
-        }
-        if !self.complete {
-            return None;
-        }
-        let hidden = self.opaque.iter().any(|d| d.is_empty() || wanted.starts_with(&format!("{d}/")));
-        Some(if hidden { Some(Hit::Deleted) } else { None })
-    }
-}
-
-/// Read one layer's tar stream into `index`, stopping as soon as `wanted` (a clean path
-/// without a leading slash) is answered; at the end of the stream the index is complete.
-pub fn index_tar(reader: impl Read, wanted: &str, index: &mut LayerIndex) -> std::io::Result<Option<Hit>> {
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let raw = entry.path()?.to_string_lossy().into_owned();
-        let path = clean(&raw);
-        let name = path.rsplit('/').next().unwrap_or("");
-        let dir = parent(&path).to_string();
-        if let Some(deleted) = name.strip_prefix(".wh.") {
-            if deleted == ".wh..opq" {
-                index.opaque.push(dir);
-            } else {
-                index.whiteouts.insert(join(&dir, deleted));
-            }
-        } else {
-            let kind = entry.header().entry_type();
-            let indexed = if kind.is_symlink() {
-                Indexed::Symlink(entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default())
-            } else if kind.is_hard_link() {
-                Indexed::HardLink(clean(&entry.link_name()?.map(|t| t.to_string_lossy().into_owned()).unwrap_or_default()))
-            } else if kind.is_file() {
-                let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-                if path == wanted || (executable && index.kept < MAX_KEPT_HEADS) {
-                    let mut head = Vec::with_capacity(HEADER_BYTES);
-                    (&mut entry).take(HEADER_BYTES as u64).read_to_end(&mut head)?;
-                    // A 32-bit ARM program keeps its section headers at the end: its ARM level
-                    // (`.ARM.attributes`) needs the whole file.
-                    let arm32 = head.starts_with(b"\x7fELF") && head.get(4) == Some(&1) && head.get(18..20) == Some(&[40, 0][..]);
-                    if arm32 {
-                        let room = MAX_ARM_FILE.saturating_sub(head.len() as u64);
-                        (&mut entry).take(room).read_to_end(&mut head)?;
-                    }
-                    index.kept += head.len();
-                    Indexed::File(Some(head))
-                } else {
-                    Indexed::File(None)
-                }
-            } else {
-                Indexed::Other
-            };
-            index.entries.insert(path, indexed);
-        }
-        // Stop once the path is answered by what was read so far.
-        if let Some(answer @ Some(_)) = index.lookup(wanted) {
-            return Ok(answer);
-        }
-    }
-    index.complete = true;
-    Ok(index.lookup(wanted).flatten())
-}
-
-/// Scan one layer's tar stream for `wanted` (clean paths without a leading slash). Stops at
-/// the first hit; `None` if the layer does not mention the path.
-pub fn scan_tar(reader: impl Read, wanted: &str) -> std::io::Result<Option<Hit>> {
-    index_tar(reader, wanted, &mut LayerIndex::default())
-}
+/// First bytes kept of each executable or `#!` file.
+const HEAD: usize = 4096;
+/// A script is kept up to this size, so a shell's last command can be read.
+const SCRIPT_HEAD: usize = 64 * 1024;
+/// A 32-bit ARM program keeps its `.ARM.attributes` at its end: kept whole up to this size.
+const MAX_ARM_FILE: usize = 16 << 20;
+/// File heads kept in all, per image; past it, a head is read again when needed.
+const MAX_KEPT: usize = 64 << 20;
+/// Names and heads indexed per image: past it the diagnosis says it cannot tell.
+const MAX_INDEXED: usize = 192 << 20;
+/// When the answer comes with less than this left of a layer, the rest is read too, so the
+/// layer is checked against its digest (each byte is still read once).
+const VERIFY_TAIL: u64 = 1 << 20;
+/// A PAX header or GNU long name or link larger than this is refused.
+pub const MAX_TAR_META: u64 = 1 << 20;
 
 /// Decompress by media type, or by sniffing the first bytes when the type does not say.
 pub fn decompressed<'a>(reader: impl Read + Send + 'a, media_type: &str) -> std::io::Result<Box<dyn Read + Send + 'a>> {
@@ -242,24 +103,262 @@ impl<R: BufRead> Read for ZstdFrames<R> {
     }
 }
 
-/// A `Read` over chunks pushed from the async side, counting into `read` and refusing to go
-/// past `cap`.
+/// One entry of a tar stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    pub path: String,
+    pub node: Node,
+}
+
+/// A tar stream read one entry at a time (ustar, GNU long names and links, PAX `path`,
+/// `linkpath` and `size`), so a reading can stop after any entry and go on later. Headers are
+/// checked by their checksum; metadata records are capped at [`MAX_TAR_META`].
+pub struct TarCursor<R> {
+    reader: R,
+    ended: bool,
+    long_name: Option<String>,
+    long_link: Option<String>,
+    pax_size: Option<u64>,
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
+}
+
+fn tar_number(b: &[u8]) -> std::io::Result<u64> {
+    if b.first().is_some_and(|&c| c & 0x80 != 0) {
+        // Base-256: big-endian, the first byte's high bit a marker.
+        let mut v: u64 = 0;
+        for (i, &c) in b.iter().enumerate() {
+            let c = if i == 0 { c & 0x7f } else { c };
+            v = v.checked_mul(256).and_then(|v| v.checked_add(u64::from(c))).ok_or_else(|| bad("a size field overflows"))?;
+        }
+        return Ok(v);
+    }
+    let s = cstr(b);
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
+    if s.is_empty() {
+        return Ok(0);
+    }
+    u64::from_str_radix(s, 8).map_err(|_| bad("a number field is not octal"))
+}
+
+fn bad(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a valid tar stream: {what}"))
+}
+
+fn padding(size: u64) -> u64 {
+    (512 - size % 512) % 512
+}
+
+impl<R: Read> TarCursor<R> {
+    pub fn new(reader: R) -> TarCursor<R> {
+        TarCursor { reader, ended: false, long_name: None, long_link: None, pax_size: None }
+    }
+
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        let skipped = std::io::copy(&mut (&mut self.reader).take(n), &mut std::io::sink())?;
+        if skipped != n {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the tar stream ends inside an entry"));
+        }
+        Ok(())
+    }
+
+    fn read_meta(&mut self, size: u64) -> std::io::Result<Vec<u8>> {
+        if size > MAX_TAR_META {
+            return Err(bad(&format!("a header record of {size} bytes (at most {MAX_TAR_META} are read)")));
+        }
+        let mut data = Vec::new();
+        (&mut self.reader).take(size).read_to_end(&mut data)?;
+        if data.len() as u64 != size {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the tar stream ends inside a header record"));
+        }
+        self.skip(padding(size))?;
+        Ok(data)
+    }
+
+    /// The next entry, or `None` at the end of the archive. `keep(path, mode, first bytes)`
+    /// says how many bytes of a regular file to keep (0: none).
+    pub fn next_entry(&mut self, keep: &mut dyn FnMut(&str, u32, &[u8]) -> usize) -> std::io::Result<Option<TarEntry>> {
+        let mut pax_path: Option<String> = None;
+        let mut pax_link: Option<String> = None;
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            let mut h = [0u8; 512];
+            let mut filled = 0;
+            while filled < 512 {
+                let n = self.reader.read(h.get_mut(filled..).unwrap_or_default())?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 || h.iter().all(|&b| b == 0) {
+                self.ended = true;
+                return Ok(None);
+            }
+            if filled < 512 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the tar stream ends inside a header"));
+            }
+            let field = |a: usize, b: usize| h.get(a..b).unwrap_or_default();
+            let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) }).sum();
+            if tar_number(field(148, 156))? != sum {
+                return Err(bad("a header checksum does not match"));
+            }
+            let size = tar_number(field(124, 136))?;
+            let kind = h.get(156).copied().unwrap_or(0);
+            match kind {
+                b'L' => {
+                    self.long_name = Some(cstr(&self.read_meta(size)?));
+                    continue;
+                }
+                b'K' => {
+                    self.long_link = Some(cstr(&self.read_meta(size)?));
+                    continue;
+                }
+                b'x' => {
+                    let data = self.read_meta(size)?;
+                    for (k, v) in pax_records(&data) {
+                        match k.as_str() {
+                            "path" => pax_path = Some(v),
+                            "linkpath" => pax_link = Some(v),
+                            "size" => self.pax_size = v.parse().ok(),
+                            _ => {}
+                        }
+                    }
+                    continue;
+                }
+                b'g' => {
+                    self.read_meta(size)?;
+                    continue;
+                }
+                _ => {}
+            }
+            let mut name = cstr(field(0, 100));
+            if field(257, 263) == b"ustar\0" {
+                let prefix = cstr(field(345, 500));
+                if !prefix.is_empty() {
+                    name = format!("{prefix}/{name}");
+                }
+            }
+            let path = self.long_name.take().or(pax_path.take()).unwrap_or(name);
+            let link = self.long_link.take().or(pax_link.take()).unwrap_or_else(|| cstr(field(157, 257)));
+            let size = self.pax_size.take().unwrap_or(size);
+            let mode = u32::try_from(tar_number(field(100, 108))? & 0o7777).unwrap_or(0);
+            let node = match kind {
+                b'0' | 0 | b'7' => {
+                    let mut head = Vec::new();
+                    (&mut self.reader).take(size.min(HEAD as u64)).read_to_end(&mut head)?;
+                    let want = keep(&path, mode, &head) as u64;
+                    if want > head.len() as u64 {
+                        (&mut self.reader).take(want.min(size) - head.len() as u64).read_to_end(&mut head)?;
+                    }
+                    let taken = head.len() as u64;
+                    head.truncate(want.min(taken) as usize);
+                    self.skip(size.saturating_sub(taken))?;
+                    self.skip(padding(size))?;
+                    Node::File { mode, size, head: (want > 0).then(|| Arc::from(head)) }
+                }
+                other => {
+                    self.skip(size)?;
+                    self.skip(padding(size))?;
+                    match other {
+                        b'1' => Node::HardLink { target: link },
+                        b'2' => Node::Symlink { target: link },
+                        b'5' => Node::Dir,
+                        _ => Node::Other,
+                    }
+                }
+            };
+            return Ok(Some(TarEntry { path, node }));
+        }
+    }
+}
+
+/// PAX extended header records: `LEN key=value\n`.
+fn pax_records(data: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let Some(sp) = rest.iter().position(|&c| c == b' ') else { break };
+        let Some(len) = std::str::from_utf8(rest.get(..sp).unwrap_or_default()).ok().and_then(|l| l.parse::<usize>().ok()) else { break };
+        let Some(record) = rest.get(sp + 1..len) else { break };
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(eq) = record.iter().position(|&c| c == b'=') {
+            out.push((
+                String::from_utf8_lossy(record.get(..eq).unwrap_or_default()).into_owned(),
+                String::from_utf8_lossy(record.get(eq + 1..).unwrap_or_default()).into_owned(),
+            ));
+        }
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    out
+}
+
+/// A whole tar stream read into a [`LayerTree`], keeping the heads of executables and
+/// scripts (for the fuzz harness and tests).
+pub fn scan_tar(reader: impl Read) -> std::io::Result<LayerTree> {
+    let mut cursor = TarCursor::new(reader);
+    let mut tree = LayerTree::default();
+    let mut keep = |_: &str, mode: u32, first: &[u8]| keep_len(mode, first);
+    while let Some(e) = cursor.next_entry(&mut keep)? {
+        tree.add(&e.path, e.node);
+        if tree.bytes > MAX_INDEXED {
+            return Err(bad("more names than are indexed"));
+        }
+    }
+    tree.complete = true;
+    Ok(tree)
+}
+
+/// How much of a regular file to keep: executables and `#!` scripts.
+fn keep_len(mode: u32, first: &[u8]) -> usize {
+    let script = first.starts_with(b"#!");
+    if mode & 0o111 == 0 && !script {
+        return 0;
+    }
+    let arm32 = first.starts_with(b"\x7fELF") && first.get(4) == Some(&1) && first.get(18..20) == Some(&[40, 0][..]);
+    if arm32 {
+        MAX_ARM_FILE
+    } else if script {
+        SCRIPT_HEAD
+    } else {
+        HEAD
+    }
+}
+
+/// A `Read` over chunks pushed from the async side.
 struct ChunkReader {
-    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, RegistryError>>,
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
     buf: Vec<u8>,
     pos: usize,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+            }
             // Runs on a blocking thread (spawn_blocking), never on the async runtime.
             match self.rx.blocking_recv() {
                 Some(Ok(chunk)) => {
                     self.buf = chunk;
                     self.pos = 0;
                 }
-                Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
                 None => return Ok(0),
             }
         }
@@ -273,250 +372,272 @@ impl Read for ChunkReader {
     }
 }
 
-/// When the answer comes with less than this left of a layer, the rest is read anyway so the
-/// layer is checked against its digest.
-const VERIFY_TAIL: u64 = 1 << 20;
+/// A layer being read: its tar stream, where it stands, and how its end is checked.
+struct LayerCursor {
+    tar: TarCursor<Box<dyn Read + Send>>,
+    /// Compressed bytes of this layer read so far.
+    read: Arc<AtomicU64>,
+    /// For a layout file: what was hashed, checked at the end here.
+    hashed: Option<Arc<Mutex<(StreamHasher, u64)>>>,
+}
 
-/// Reads layers of one image and resolves paths in its merged filesystem.
-pub struct LayerReader {
+/// Everything a reading of one image's layers shares.
+struct Reading {
     source: Source,
     repo: String,
     /// Newest first.
     layers: Vec<Descriptor>,
-    pub bytes_read: Arc<AtomicU64>,
+    counter: Arc<AtomicU64>,
     max_bytes: u64,
-    /// What each layer holds, as far as it was read: each layer is read once for all paths.
-    indexes: Vec<LayerIndex>,
-    /// Layers read only in part (the answer came before their end), so not checked against
-    /// their digest: said in the diagnosis.
-    pub partial: std::sync::Mutex<Vec<String>>,
+    cancelled: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+    /// The typed error behind an I/O error of a registry stream (a digest mismatch …).
+    failure: Arc<Mutex<Option<RegistryError>>>,
 }
 
-impl LayerReader {
-    pub fn new(source: Source, repo: &str, layers: &[Descriptor], max_bytes: u64) -> LayerReader {
-        LayerReader {
-            source,
-            repo: repo.to_string(),
-            layers: layers.iter().rev().cloned().collect(),
-            bytes_read: Arc::new(AtomicU64::new(0)),
-            max_bytes,
-            indexes: vec![LayerIndex::default(); layers.len()],
-            partial: std::sync::Mutex::new(Vec::new()),
-        }
+fn other(layer: &Descriptor, e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Other { detail: format!("layer {}: {e}", layer.digest.short()) }
+}
+
+impl Reading {
+    fn layer(&self, n: usize) -> Result<&Descriptor, RegistryError> {
+        self.layers.get(n).ok_or_else(|| RegistryError::Other { detail: format!("the image has no layer {n}") })
     }
 
-    async fn scan_layer(&self, i: usize, wanted: &str, index: LayerIndex) -> Result<(Option<Hit>, LayerIndex), RegistryError> {
-        let Some(layer) = self.layers.get(i) else { return Ok((None, index)) };
-        let media_type = layer.media_type.clone();
-        let wanted_owned = wanted.to_string();
-        let other = |e: String| RegistryError::Other { detail: format!("layer {}: {e}", layer.digest.short()) };
-        let Some(mut hasher) = StreamHasher::for_digest(&layer.digest) else {
-            return Err(other(format!("its digest algorithm {} cannot be verified, so it is not read", layer.digest.algorithm())));
+    fn open(&self, n: usize) -> Result<LayerCursor, RegistryError> {
+        let layer = self.layer(n)?.clone();
+        let Some(hasher) = StreamHasher::for_digest(&layer.digest) else {
+            return Err(other(&layer, format!("its digest algorithm {} cannot be verified, so it is not read", layer.digest.algorithm())));
         };
-        let mismatch = |got: u64, actual: Result<(), crate::model::digest::DigestMismatch>| -> Result<(), RegistryError> {
-            if got != layer.size {
-                return Err(other(format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)));
-            }
-            actual.map_err(|mismatch| RegistryError::DigestMismatch { registry: self.source.name(), what: format!("layer {}", layer.digest), mismatch })
-        };
+        let read = Arc::new(AtomicU64::new(0));
         match &self.source {
             Source::Layout(l) => {
-                let path = l.root().join("blobs").join(layer.digest.algorithm()).join(layer.digest.encoded());
-                let counter = self.bytes_read.clone();
-                let declared = layer.size;
-                let mut index = index;
-                let (max, cancelled) = (self.max_bytes, Arc::new(std::sync::atomic::AtomicBool::new(false)));
-                let _guard = CancelOnDrop(cancelled.clone());
-                let (hit, index, got, checked) = tokio::task::spawn_blocking(move || -> Result<_, String> {
-                    let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                    let hashing = Arc::new(std::sync::Mutex::new((hasher, 0u64)));
-                    let counted = CountingReader { inner: HashingReader { inner: f.take(declared), state: hashing.clone() }, counter, max, cancelled };
-                    let r = decompressed(counted, &media_type).map_err(|e| e.to_string())?;
-                    let hit = index_tar(r, &wanted_owned, &mut index).map_err(|e| e.to_string())?;
-                    let (mut hasher, mut got) = hashing.lock().map_err(|e| e.to_string())?.clone();
-                    // Little left: read it too, so the layer is checked against its digest.
-                    if declared.saturating_sub(got) <= VERIFY_TAIL {
-                        let mut rest = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-                        std::io::Seek::seek(&mut rest, std::io::SeekFrom::Start(got)).map_err(|e| e.to_string())?;
-                        let mut tail = Vec::new();
-                        rest.take(VERIFY_TAIL + 1).read_to_end(&mut tail).map_err(|e| e.to_string())?;
-                        got += tail.len() as u64;
-                        hasher.update(&tail);
-                        return Ok((hit, index, Some(got), hasher));
-                    }
-                    // Stopped early with much left: said to be read in part.
-                    Ok((hit, index, None, hasher))
-                })
-                .await
-                .map_err(|e| other(e.to_string()))?
-                .map_err(other)?;
-                match got {
-                    Some(got) => mismatch(got, checked.verify(&layer.digest))?,
-                    None => {
-                        if let Ok(mut p) = self.partial.lock() {
-                            p.push(format!(
-                                "layer {} was read in part because the answer came before its end, so it was not checked against its digest",
-                                layer.digest.short()
-                            ));
-                        }
-                    }
+                let path = l.blob_path(&layer.digest);
+                // Only a regular file is read: a link to a device or a FIFO is refused.
+                let meta = std::fs::symlink_metadata(&path).map_err(|e| other(&layer, format!("{}: {e}", path.display())))?;
+                if !meta.is_file() {
+                    return Err(other(&layer, format!("{} is not a regular file, so it is not read", path.display())));
                 }
-                Ok((hit, index))
+                let f = std::fs::File::open(&path).map_err(|e| other(&layer, format!("{}: {e}", path.display())))?;
+                let hashed = Arc::new(Mutex::new((hasher, 0u64)));
+                let counted = CountingReader {
+                    inner: HashingReader { inner: f.take(layer.size.saturating_add(1)), state: hashed.clone() },
+                    counter: self.counter.clone(),
+                    layer: read.clone(),
+                    max: self.max_bytes,
+                    cancelled: self.cancelled.clone(),
+                };
+                let r = decompressed(counted, &layer.media_type).map_err(|e| other(&layer, e))?;
+                Ok(LayerCursor { tar: TarCursor::new(r), read, hashed: Some(hashed) })
             }
             Source::Registry(client) => {
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, RegistryError>>(2);
-                let mut index = index;
-                let scan = tokio::task::spawn_blocking(move || -> Result<(Option<Hit>, LayerIndex), String> {
-                    let reader = ChunkReader { rx, buf: Vec::new(), pos: 0 };
-                    let r = decompressed(reader, &media_type).map_err(|e| e.to_string())?;
-                    let hit = index_tar(r, &wanted_owned, &mut index).map_err(|e| e.to_string())?;
-                    Ok((hit, index))
-                    // Dropping the reader here closes the channel: the download stops.
-                });
-                let mut resp = client.open_blob(&self.repo, &layer.digest).await?;
-                let mut got: u64 = 0;
-                let mut complete = false;
-                let mut scanner_done = false;
-                loop {
-                    if self.bytes_read.load(Ordering::Relaxed) >= self.max_bytes {
-                        let _ = tx
-                            .send(Err(RegistryError::Other { detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max_bytes) }))
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(2);
+                let pump = Pump {
+                    client: client.clone(),
+                    repo: self.repo.clone(),
+                    layer: layer.clone(),
+                    counter: self.counter.clone(),
+                    read: read.clone(),
+                    max: self.max_bytes,
+                    cancelled: self.cancelled.clone(),
+                    failure: self.failure.clone(),
+                };
+                self.runtime.spawn(pump.run(tx, hasher));
+                let reader = ChunkReader { rx, buf: Vec::new(), pos: 0, cancelled: self.cancelled.clone() };
+                let r = decompressed(reader, &layer.media_type).map_err(|e| self.typed(&layer, e))?;
+                Ok(LayerCursor { tar: TarCursor::new(r), read, hashed: None })
+            }
+        }
+    }
+
+    /// The typed error behind an I/O error, when a registry stream left one.
+    fn typed(&self, layer: &Descriptor, e: std::io::Error) -> RegistryError {
+        match self.failure.lock().ok().and_then(|mut f| f.take()) {
+            Some(t) => t,
+            None => other(layer, e),
+        }
+    }
+
+    /// Read the rest of a layer whose archive ended, and check its size and digest.
+    fn finish(&self, n: usize, cursor: &mut LayerCursor) -> Result<(), RegistryError> {
+        let layer = self.layer(n)?;
+        std::io::copy(cursor.tar.get_mut(), &mut std::io::sink()).map_err(|e| self.typed(layer, e))?;
+        if let Some(h) = &cursor.hashed {
+            let (hasher, got) = h.lock().map_err(|e| other(layer, e))?.clone();
+            if got != layer.size {
+                return Err(other(layer, format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)));
+            }
+            hasher.verify(&layer.digest).map_err(|mismatch| RegistryError::DigestMismatch {
+                registry: self.source.name(),
+                what: format!("layer {}", layer.digest),
+                mismatch,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Follow the chain, reading layers as it asks.
+    fn run(&self, start: &Start) -> Result<(BinaryFacts, Vec<String>), RegistryError> {
+        let mut fs = Rootfs::new(self.layers.len());
+        let mut cursors: Vec<Option<LayerCursor>> = self.layers.iter().map(|_| None).collect();
+        let mut heads_read = std::collections::HashSet::new();
+        loop {
+            if fs.bytes() > MAX_INDEXED {
+                return Ok((
+                    BinaryFacts::Unknown {
+                        reason: format!(
+                            "the layers hold more names than Archlens indexes ({} MB), so the entrypoint was not followed to the end",
+                            MAX_INDEXED >> 20
+                        ),
+                    },
+                    self.partial(&cursors),
+                ));
+            }
+            match follow(&fs, start) {
+                Ok(chain) => return Ok((BinaryFacts::Followed { chain }, self.partial(&cursors))),
+                Err(Need::Layer { n, path }) => {
+                    let left = MAX_KEPT.saturating_sub(fs.bytes());
+                    let Some(tree) = fs.layer_mut(n) else { return Err(RegistryError::Other { detail: format!("the image has no layer {n}") }) };
+                    if tree.complete {
+                        return Err(RegistryError::Other { detail: format!("layer {n} was read whole and still asked for {path}") });
+                    }
+                    let slot = cursors.get_mut(n).ok_or_else(|| RegistryError::Other { detail: format!("the image has no layer {n}") })?;
+                    if slot.is_none() {
+                        *slot = Some(self.open(n)?);
+                    }
+                    let Some(cursor) = slot.as_mut() else { continue };
+                    let mut keep = |_: &str, mode: u32, first: &[u8]| if left > 0 { keep_len(mode, first) } else { 0 };
+                    let layer = self.layer(n)?;
+                    let mut answered = false;
+                    loop {
+                        match cursor.tar.next_entry(&mut keep).map_err(|e| self.typed(layer, e))? {
+                            Some(e) => {
+                                tree.add(&e.path, e.node);
+                                if tree.bytes > MAX_INDEXED {
+                                    break;
+                                }
+                                answered = answered || tree.says(&path).is_some();
+                                // Answered: pause here, unless so little is left that reading
+                                // it (once, as every byte) lets the layer be checked whole.
+                                if answered && layer.size.saturating_sub(cursor.read.load(Ordering::Relaxed)) > VERIFY_TAIL {
+                                    break;
+                                }
+                            }
+                            None => {
+                                self.finish(n, cursor)?;
+                                tree.complete = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(Need::Head { n, path }) => {
+                    // A head not kept (the budget was spent): this layer is read again for it.
+                    if !heads_read.insert((n, path.clone())) {
+                        return Ok((BinaryFacts::Unknown { reason: format!("/{path} could not be read from its layer") }, self.partial(&cursors)));
+                    }
+                    let mut again = self.open(n)?;
+                    let mut keep = |p: &str, mode: u32, first: &[u8]| if crate::model::rootfs::clean(p) == path { keep_len(mode | 0o100, first) } else { 0 };
+                    let layer = self.layer(n)?;
+                    while let Some(e) = again.tar.next_entry(&mut keep).map_err(|e| self.typed(layer, e))? {
+                        if let (true, Node::File { head: Some(h), .. }) = (crate::model::rootfs::clean(&e.path) == path, &e.node) {
+                            if let Some(tree) = fs.layer_mut(n) {
+                                tree.set_head(&path, h.clone());
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Layers read only in part, each said in words.
+    fn partial(&self, cursors: &[Option<LayerCursor>]) -> Vec<String> {
+        cursors
+            .iter()
+            .zip(&self.layers)
+            .filter_map(|(c, layer)| {
+                let c = c.as_ref()?;
+                (!c.tar.ended()).then(|| {
+                    format!(
+                        "layer {} was read in part ({} of {}) because the answer came before its end, so it was not checked against its digest",
+                        layer.digest.short(),
+                        crate::model::units::human_bytes(c.read.load(Ordering::Relaxed)),
+                        crate::model::units::human_bytes(layer.size)
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Moves a layer's bytes from the registry to the reader, counting and hashing them, and
+/// checks size and digest at the end. Paused while the reader is (the channel is full).
+struct Pump {
+    client: Arc<super::client::RegistryClient>,
+    repo: String,
+    layer: Descriptor,
+    counter: Arc<AtomicU64>,
+    read: Arc<AtomicU64>,
+    max: u64,
+    cancelled: Arc<AtomicBool>,
+    failure: Arc<Mutex<Option<RegistryError>>>,
+}
+
+impl Pump {
+    async fn fail(&self, tx: &tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>, e: RegistryError) {
+        let text = e.to_string();
+        if let Ok(mut f) = self.failure.lock() {
+            *f = Some(e);
+        }
+        let _ = tx.send(Err(text)).await;
+    }
+
+    async fn run(self, tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>, mut hasher: StreamHasher) {
+        let layer = self.layer.clone();
+        let mut resp = match self.client.open_blob(&self.repo, &layer.digest).await {
+            Ok(r) => r,
+            Err(e) => return self.fail(&tx, e).await,
+        };
+        let mut got: u64 = 0;
+        loop {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return;
+            }
+            if self.counter.load(Ordering::Relaxed) >= self.max {
+                let e = RegistryError::Other { detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max) };
+                return self.fail(&tx, e).await;
+            }
+            match self.client.next_chunk(&mut resp).await {
+                Ok(Some(chunk)) => {
+                    self.counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    self.read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    got += chunk.len() as u64;
+                    if got > layer.size {
+                        return self.fail(&tx, other(&layer, format!("more bytes than the {} its descriptor declares", layer.size))).await;
+                    }
+                    hasher.update(&chunk);
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        // The reader is done with this layer.
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    if got != layer.size {
+                        return self
+                            .fail(&tx, other(&layer, format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)))
                             .await;
-                        break;
                     }
-                    match client.next_chunk(&mut resp).await {
-                        Ok(Some(chunk)) => {
-                            self.bytes_read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                            got += chunk.len() as u64;
-                            if got > layer.size {
-                                let _ = tx.send(Err(other(format!("more bytes than the {} its descriptor declares", layer.size)))).await;
-                                break;
-                            }
-                            hasher.update(&chunk);
-                            // Fails once the scanner has its answer and hung up: stop reading,
-                            // unless so little is left that reading it to verify costs nothing.
-                            if !scanner_done && tx.send(Ok(chunk)).await.is_err() {
-                                scanner_done = true;
-                            }
-                            if scanner_done && layer.size - got > VERIFY_TAIL {
-                                break;
-                            }
-                        }
-                        Ok(None) => {
-                            complete = true;
-                            break;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e)).await;
-                            break;
-                        }
+                    if let Err(mismatch) = hasher.verify(&layer.digest) {
+                        let e = RegistryError::DigestMismatch { registry: self.client.name(), what: format!("layer {}", layer.digest), mismatch };
+                        return self.fail(&tx, e).await;
                     }
+                    return;
                 }
-                drop(tx);
-                drop(resp);
-                let hit = scan.await.map_err(|e| other(e.to_string()))?;
-                if complete {
-                    // Read to its end: the bytes judged must be the layer's, whatever was found.
-                    mismatch(got, hasher.verify(&layer.digest))?;
-                    let digest = layer.digest.short();
-                    if let Ok(mut p) = self.partial.lock() {
-                        p.retain(|n| !n.contains(&digest));
-                    }
-                } else if hit.is_ok() {
-                    let digest = layer.digest.short();
-                    if let Ok(mut p) = self.partial.lock() {
-                        // A layer read again from its start replaces its earlier note.
-                        p.retain(|n| !n.contains(&digest));
-                        p.push(format!(
-                            "layer {} was read in part ({} of {}) because the answer came before its end, so it was not checked against its digest",
-                            layer.digest.short(),
-                            crate::model::units::human_bytes(got),
-                            crate::model::units::human_bytes(layer.size)
-                        ));
-                    }
-                }
-                hit.map_err(other)
+                Err(e) => return self.fail(&tx, e).await,
             }
         }
-    }
-
-    /// The topmost layer's word on `path`. A layer is read only when its index cannot tell.
-    pub async fn find(&mut self, path: &str) -> Result<Option<Hit>, RegistryError> {
-        let path = clean(path);
-        for i in 0..self.layers.len() {
-            let known = self.indexes.get(i).and_then(|ix| ix.lookup(&path));
-            let hit = match known {
-                Some(answer) => answer,
-                None => {
-                    // Read from its start, so the index is rebuilt from nothing.
-                    let (h, index) = self.scan_layer(i, &path, LayerIndex::default()).await?;
-                    if let Some(slot) = self.indexes.get_mut(i) {
-                        *slot = index;
-                    }
-                    h
-                }
-            };
-            if hit.is_some() {
-                return Ok(hit);
-            }
-        }
-        Ok(None)
-    }
-
-    /// Find an executable: follow links, and `#!` scripts to their interpreter.
-    pub async fn resolve_executable(&mut self, start: &str, path_env: &[String]) -> Result<BinaryFacts, RegistryError> {
-        let mut path = clean(start);
-        let mut via: Vec<String> = Vec::new();
-        for _ in 0..MAX_STEPS {
-            match self.find(&path).await? {
-                Some(Hit::Redirect { to }) => path = to,
-                Some(Hit::File { head }) => {
-                    let id = identify(&head);
-                    if id.problem.is_some() {
-                        // A script the kernel will refuse: that is the answer.
-                        return Ok(BinaryFacts::Found { path: format!("/{path}"), id, via });
-                    }
-                    if id.format == BinaryFormat::Script {
-                        let Some((interp, arg)) = id.interpreter.clone() else {
-                            return Ok(BinaryFacts::Unknown { reason: format!("/{path} has an empty #! line") });
-                        };
-                        via.push(format!("/{path}"));
-                        let interp = if interp.ends_with("/env") {
-                            match arg {
-                                Some(prog) => match self.search_path(&prog, path_env).await? {
-                                    Some(p) => p,
-                                    None => {
-                                        return Ok(BinaryFacts::Unknown { reason: format!("/{path} runs `{prog}` through env, and no {prog} is on PATH") });
-                                    }
-                                },
-                                None => interp,
-                            }
-                        } else {
-                            interp
-                        };
-                        path = clean(&interp);
-                        continue;
-                    }
-                    return Ok(BinaryFacts::Found { path: format!("/{path}"), id, via });
-                }
-                Some(Hit::Deleted) => {
-                    return Ok(BinaryFacts::Unknown { reason: format!("/{path} was deleted by a whiteout in a newer layer") });
-                }
-                None => return Ok(BinaryFacts::Unknown { reason: format!("/{path} is not in any layer") }),
-            }
-        }
-        Ok(BinaryFacts::Unknown { reason: format!("gave up following links from {start} after {MAX_STEPS} steps") })
-    }
-
-    /// The first `dir/name` on PATH that exists.
-    pub async fn search_path(&mut self, name: &str, path_env: &[String]) -> Result<Option<String>, RegistryError> {
-        for dir in path_env {
-            let candidate = join(dir, name);
-            if matches!(self.find(&candidate).await?, Some(Hit::File { .. }) | Some(Hit::Redirect { .. })) {
-                return Ok(Some(format!("/{candidate}")));
-            }
-        }
-        Ok(None)
     }
 }
 
@@ -525,8 +646,9 @@ impl LayerReader {
 struct CountingReader<R> {
     inner: R,
     counter: Arc<AtomicU64>,
+    layer: Arc<AtomicU64>,
     max: u64,
-    cancelled: Arc<std::sync::atomic::AtomicBool>,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl<R: Read> Read for CountingReader<R> {
@@ -539,6 +661,7 @@ impl<R: Read> Read for CountingReader<R> {
         }
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        self.layer.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -546,7 +669,7 @@ impl<R: Read> Read for CountingReader<R> {
 /// Hashes what passes through, counting it.
 struct HashingReader<R> {
     inner: R,
-    state: Arc<std::sync::Mutex<(StreamHasher, u64)>>,
+    state: Arc<Mutex<(StreamHasher, u64)>>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -561,7 +684,7 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// Sets its flag when dropped: a blocking read sees the future that waited for it is gone.
-struct CancelOnDrop(Arc<std::sync::atomic::AtomicBool>);
+struct CancelOnDrop(Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -569,74 +692,8 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Resolve a program as the runtime would: a path as is, a bare name through PATH.
-async fn resolve_start(reader: &mut LayerReader, start: &str, path_env: &[String]) -> Result<BinaryFacts, RegistryError> {
-    if start.starts_with('/') || start.contains('/') {
-        return reader.resolve_executable(start, path_env).await;
-    }
-    match reader.search_path(start, path_env).await? {
-        Some(p) => reader.resolve_executable(&p, path_env).await,
-        None => Ok(BinaryFacts::Unknown { reason: format!("`{start}` is not on PATH ({})", path_env.join(":")) }),
-    }
-}
-
-/// The program the container starts: Entrypoint + Cmd, argv[0] resolved against PATH and the
-/// working directory.
-pub fn entrypoint(config: &ImageConfig) -> Option<(String, Vec<String>)> {
-    let argv: Vec<&String> = config.entrypoint.iter().chain(config.cmd.iter()).collect();
-    let first = argv.first()?.to_string();
-    if config.platform.os == "windows" {
-        // Windows layers hold the C: drive under `Files/`.
-        let rest = first.strip_prefix("C:").or_else(|| first.strip_prefix("c:")).unwrap_or(&first).replace('\\', "/");
-        let system = vec!["Files/Windows/System32".to_string(), "Files/Windows".to_string()];
-        if rest.starts_with('/') {
-            return Some((clean(&format!("Files/{rest}")), system));
-        }
-        let name = if rest.contains('.') { rest } else { format!("{rest}.exe") };
-        return Some((name, system));
-    }
-    let path_env: Vec<String> =
-        config.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH).split(':').filter(|d| !d.is_empty()).map(str::to_string).collect();
-    let start = if first.contains('/') && !first.starts_with('/') { join(config.working_dir.as_deref().unwrap_or("/"), &first) } else { first };
-    Some((start, path_env))
-}
-
-/// The command a shell-form start runs: `["/bin/sh", "-c", "myapp --serve"]` → `myapp --serve`.
-pub fn shell_command(config: &ImageConfig) -> Option<String> {
-    let argv: Vec<&String> = config.entrypoint.iter().chain(config.cmd.iter()).collect();
-    let shell = argv.first()?.rsplit('/').next()?;
-    let flag = argv.get(1)?;
-    let is_c = flag.starts_with('-') && !flag.starts_with("--") && flag.contains('c');
-    (matches!(shell, "sh" | "bash" | "dash" | "ash" | "zsh") && is_c).then(|| argv.get(2).map(|c| c.to_string())).flatten()
-}
-
-/// The program a shell command starts first: its first word after variable assignments and
-/// `exec`, or why it cannot be told (a builtin, an expansion, quoting).
-pub fn first_program(command: &str) -> Result<String, String> {
-    let mut words = command.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '<' | '>'));
-    let word = loop {
-        match words.next() {
-            None => return Err("the command is empty".into()),
-            Some("") => continue,
-            Some("exec") => continue,
-            Some(w) if w.contains('=') && !w.starts_with('=') && !w.contains('/') => continue,
-            Some(w) => break w,
-        }
-    };
-    const BUILTINS: &[&str] = &[
-        "cd", "set", "echo", "printf", "export", "if", "for", "while", "until", "case", "[", "[[", "test", "true", "false", ":", ".", "source", "eval", "trap",
-        "ulimit", "umask", "wait", "read", "shift", "{", "!",
-    ];
-    if BUILTINS.contains(&word) {
-        return Err(format!("`{word}` is a shell builtin"));
-    }
-    if word.contains(['$', '`', '"', '\'', '*', '?', '~']) {
-        return Err(format!("`{word}` is expanded by the shell"));
-    }
-    Ok(word.to_string())
-}
-
-/// Examine the entrypoint of an image: which binary runs, and what it is built for.
+/// Examine how the image starts: the exec chain from its Entrypoint and Cmd, followed in its
+/// layers. Returns the facts, the compressed bytes read, and the layers read only in part.
 pub async fn examine(
     source: Source,
     repo: &str,
@@ -645,50 +702,29 @@ pub async fn examine(
     max_bytes: u64,
     bytes: Option<Arc<AtomicU64>>,
 ) -> Result<(BinaryFacts, u64, Vec<String>), RegistryError> {
-    let mut reader = LayerReader::new(source, repo, layers, max_bytes);
-    if let Some(b) = bytes {
-        reader.bytes_read = b;
-    }
-    let Some((start, path_env)) = entrypoint(config) else {
-        return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd".into() }, 0, Vec::new()));
+    let Some(start) = Start::from_config(config) else {
+        return Ok((BinaryFacts::Unknown { reason: "the config has no Entrypoint or Cmd (docker run then needs a command)".into() }, 0, Vec::new()));
     };
-    let shell = shell_command(config);
-    let mut result = resolve_start(&mut reader, &start, &path_env).await;
-    // `sh -c "myapp --serve"`: the shell starts, but myapp is what must run on this CPU.
-    if let (Some(command), Ok(BinaryFacts::Found { path: shell_path, id: shell_id, .. })) = (&shell, &result) {
-        let shell_arch = shell_id.architecture.clone().unwrap_or_else(|| "unknown architecture".into());
-        let (shell_path, shell_problem) = (shell_path.clone(), shell_id.problem.is_some());
-        if !shell_problem {
-            result = match first_program(command) {
-                Ok(program) => {
-                    let program =
-                        if program.contains('/') && !program.starts_with('/') { join(config.working_dir.as_deref().unwrap_or("/"), &program) } else { program };
-                    match resolve_start(&mut reader, &program, &path_env).await {
-                        Ok(BinaryFacts::Found { path, id, mut via }) => {
-                            via.insert(0, format!("{shell_path} -c"));
-                            Ok(BinaryFacts::Found { path, id, via })
-                        }
-                        Ok(BinaryFacts::Unknown { reason }) => Ok(BinaryFacts::Unknown {
-                            reason: format!("the container runs `{shell_path} -c {command:?}`; {reason}, so only the shell ({shell_arch}) was checked"),
-                        }),
-                        Err(e) => Err(e),
-                    }
-                }
-                Err(why) => Ok(BinaryFacts::Unknown {
-                    reason: format!(
-                        "the container runs `{shell_path} -c {command:?}`; {why}, so the program it starts was not checked, only the shell ({shell_arch})"
-                    ),
-                }),
-            };
-        }
-    }
-    let read = reader.bytes_read.load(Ordering::Relaxed);
-    let partial = reader.partial.lock().map(|p| p.clone()).unwrap_or_default();
+    let counter = bytes.unwrap_or_default();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let reading = Reading {
+        source,
+        repo: repo.to_string(),
+        layers: layers.iter().rev().cloned().collect(),
+        counter: counter.clone(),
+        max_bytes,
+        cancelled,
+        runtime: tokio::runtime::Handle::current(),
+        failure: Arc::new(Mutex::new(None)),
+    };
+    let result = tokio::task::spawn_blocking(move || reading.run(&start)).await.map_err(|e| RegistryError::Other { detail: format!("reading layers: {e}") })?;
+    let read = counter.load(Ordering::Relaxed);
     match result {
-        Ok(facts) => Ok((facts, read, partial)),
+        Ok((facts, partial)) => Ok((facts, read, partial)),
         // Hitting the cap is an answer ("could not tell"), not a failure.
         Err(e) if read >= max_bytes && !matches!(e, RegistryError::DigestMismatch { .. }) => {
-            Ok((BinaryFacts::Unknown { reason: e.to_string() }, read, partial))
+            Ok((BinaryFacts::Unknown { reason: e.to_string() }, read, Vec::new()))
         }
         Err(e) => Err(e),
     }
@@ -698,28 +734,102 @@ pub async fn examine(
 mod tests {
     use super::*;
 
+    use crate::model::binary::{elf_header, elf_info};
+    use crate::model::exec::{Chain, End};
     use crate::testkit::{Compression, Entry, compress, tar_bytes};
 
+    fn tree(entries: &[Entry]) -> LayerTree {
+        scan_tar(&tar_bytes(entries)[..]).unwrap()
+    }
+
+    fn fs(layers: Vec<Vec<Entry>>) -> Rootfs {
+        // Given oldest first, as a manifest lists them.
+        let mut f = Rootfs::new(layers.len());
+        for (i, l) in layers.iter().rev().enumerate() {
+            *f.layer_mut(i).unwrap() = tree(l);
+        }
+        f
+    }
+
+    fn start(argv: &[&str], path: &str) -> Start {
+        Start { argv: argv.iter().map(|s| s.to_string()).collect(), path: path.split(':').map(str::to_string).collect(), cwd: "/".into(), windows: false }
+    }
+
+    fn run(layers: Vec<Vec<Entry>>, argv: &[&str]) -> Chain {
+        follow(&fs(layers), &start(argv, DEFAULT_PATH)).unwrap()
+    }
+
+    /// An ELF program for `machine` with a `PT_INTERP` naming `interp`, laid out as the ELF
+    /// specification says (header, one program header, the string).
+    fn dynamic(machine: u16, is64: bool, interp: &str) -> Vec<u8> {
+        let mut b = elf_header(machine, is64, true);
+        let (phoff_at, phentsize_at, phnum_at, phent) = if is64 { (32, 54, 56, 56) } else { (28, 42, 44, 32) };
+        let ph_at = b.len();
+        let str_at = ph_at + phent;
+        b.resize(str_at, 0);
+        b.extend_from_slice(interp.as_bytes());
+        b.push(0);
+        if is64 {
+            b[phoff_at..phoff_at + 8].copy_from_slice(&(ph_at as u64).to_le_bytes());
+            b[ph_at..ph_at + 4].copy_from_slice(&3u32.to_le_bytes());
+            b[ph_at + 8..ph_at + 16].copy_from_slice(&(str_at as u64).to_le_bytes());
+            b[ph_at + 32..ph_at + 40].copy_from_slice(&((interp.len() + 1) as u64).to_le_bytes());
+        } else {
+            b[phoff_at..phoff_at + 4].copy_from_slice(&(ph_at as u32).to_le_bytes());
+            b[ph_at..ph_at + 4].copy_from_slice(&3u32.to_le_bytes());
+            b[ph_at + 4..ph_at + 8].copy_from_slice(&(str_at as u32).to_le_bytes());
+            b[ph_at + 16..ph_at + 20].copy_from_slice(&((interp.len() + 1) as u32).to_le_bytes());
+        }
+        b[phentsize_at..phentsize_at + 2].copy_from_slice(&(phent as u16).to_le_bytes());
+        b[phnum_at..phnum_at + 2].copy_from_slice(&1u16.to_le_bytes());
+        b
+    }
+
+    fn amd64() -> Vec<u8> {
+        elf_header(62, true, true)
+    }
+
+    fn refused(c: &Chain) -> String {
+        match &c.end {
+            End::Refused { message, error, .. } => format!("{error}: {message}"),
+            other => panic!("not refused: {other:?} {:?}", c.steps),
+        }
+    }
+
     #[test]
-    fn files_links_parent_links_and_whiteouts() {
-        let t = tar_bytes(&[
-            Entry::symlink("bin", "usr/bin"),
-            Entry::file("usr/bin/app", b"\x7fELF..."),
-            Entry::symlink("usr/local/bin/tool", "../../bin/app"),
-            Entry::whiteout("etc/gone"),
-        ]);
-        assert!(matches!(scan_tar(&t[..], "usr/bin/app").unwrap(), Some(Hit::File { .. })));
-        assert_eq!(scan_tar(&t[..], "bin/app").unwrap(), Some(Hit::Redirect { to: "usr/bin/app".into() }));
-        assert_eq!(scan_tar(&t[..], "usr/local/bin/tool").unwrap(), Some(Hit::Redirect { to: "usr/bin/app".into() }));
-        assert_eq!(scan_tar(&t[..], "etc/gone").unwrap(), Some(Hit::Deleted));
-        assert_eq!(scan_tar(&t[..], "nothing/here").unwrap(), None);
-        let opaque = tar_bytes(&[Entry::file("opt/.wh..wh..opq", b"")]);
-        assert_eq!(scan_tar(&opaque[..], "opt/app").unwrap(), Some(Hit::Deleted));
+    fn tar_cursor_reads_links_long_names_and_refuses_huge_headers() {
+        let long = format!("opt/{}/app", "d".repeat(150));
+        let mut t = Vec::new();
+        {
+            let mut b = tar::Builder::new(&mut t);
+            let mut h = tar::Header::new_gnu();
+            h.set_size(4);
+            h.set_mode(0o755);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, &long, &b"\x7fELF"[..]).unwrap();
+            b.finish().unwrap();
+        }
+        let tree = scan_tar(&t[..]).unwrap();
+        let mut f = Rootfs::new(1);
+        *f.layer_mut(0).unwrap() = tree;
+        let r = f.walk(&format!("/{long}"), "/", true).unwrap().unwrap();
+        assert_eq!(f.head(&r).unwrap(), b"\x7fELF");
+        // A GNU long-name record of 3 GB is refused before any of it is read.
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(tar::EntryType::GNULongName);
+        h.set_size(3 << 30);
+        h.set_cksum();
+        let e = scan_tar(&h.as_bytes()[..]).unwrap_err();
+        assert!(e.to_string().contains("header record"), "{e}");
+        // A damaged header is an error, not an entry.
+        let mut broken = tar_bytes(&[Entry::file("a", b"x")]);
+        broken[0] = b'b';
+        assert!(scan_tar(&broken[..]).unwrap_err().to_string().contains("checksum"));
     }
 
     #[test]
     fn zstd_layers_of_several_frames_and_skippable_frames_are_read_whole() {
-        use crate::testkit::{Compression, Entry, compress, tar_bytes};
         let tar = tar_bytes(&[Entry::file("a", &vec![b'a'; 70_000]), Entry::file("usr/bin/app", b"\x7fELF-late")]);
         // Split the tar in three frames, with a skippable frame between (as zstd:chunked does).
         let (one, rest) = tar.split_at(30_000);
@@ -731,51 +841,11 @@ mod tests {
         layer.extend(compress(two, Compression::Zstd));
         layer.extend(compress(three, Compression::Zstd));
         let r = decompressed(&layer[..], "application/vnd.oci.image.layer.v1.tar+zstd").unwrap();
-        assert!(matches!(scan_tar(r, "usr/bin/app").unwrap(), Some(Hit::File { ref head }) if head == b"\x7fELF-late"));
+        let t = scan_tar(r).unwrap();
+        assert!(matches!(t.says("usr/bin/app"), Some(Some(Node::File { head: Some(h), .. })) if &h[..] == b"\x7fELF-late"));
         let mut all = Vec::new();
         decompressed(&layer[..], "").unwrap().read_to_end(&mut all).unwrap();
         assert_eq!(all, tar);
-    }
-
-    #[test]
-    fn windows_entrypoints_live_under_files() {
-        let mut c = ImageConfig {
-            platform: crate::model::Platform::new("windows", "amd64", ""),
-            entrypoint: vec!["C:\\app\\server.exe".into()],
-            ..ImageConfig::default()
-        };
-        assert_eq!(entrypoint(&c).unwrap().0, "Files/app/server.exe");
-        c.entrypoint = vec!["cmd".into(), "/S".into()];
-        let (start, path) = entrypoint(&c).unwrap();
-        assert_eq!((start.as_str(), path[0].as_str()), ("cmd.exe", "Files/Windows/System32"));
-    }
-
-    #[test]
-    fn shell_form_commands() {
-        let mut c = ImageConfig { cmd: vec!["/bin/sh".into(), "-c".into(), "myapp --serve".into()], ..ImageConfig::default() };
-        assert_eq!(shell_command(&c).as_deref(), Some("myapp --serve"));
-        c.cmd = vec!["bash".into(), "-ec".into(), "exec ./run".into()];
-        assert_eq!(shell_command(&c).as_deref(), Some("exec ./run"));
-        c.cmd = vec!["/app".into(), "-c".into(), "x".into()];
-        assert_eq!(shell_command(&c), None);
-        assert_eq!(first_program("myapp --serve").unwrap(), "myapp");
-        assert_eq!(first_program("  A=1 B=2 exec /opt/app arg").unwrap(), "/opt/app");
-        assert_eq!(first_program("./run.sh; echo done").unwrap(), "./run.sh");
-        assert!(first_program("cd /srv && ./app").unwrap_err().contains("builtin"));
-        assert!(first_program("$APP --x").unwrap_err().contains("expanded"));
-        assert!(first_program("   ").is_err());
-    }
-
-    #[test]
-    fn entrypoint_and_cmd() {
-        let mut c = ImageConfig::default();
-        assert!(entrypoint(&c).is_none());
-        c.cmd = vec!["app".into(), "--x".into()];
-        c.env = vec!["PATH=/opt/bin:/bin".into()];
-        assert_eq!(entrypoint(&c), Some(("app".into(), vec!["/opt/bin".into(), "/bin".into()])));
-        c.entrypoint = vec!["./run.sh".into()];
-        c.working_dir = Some("/srv".into());
-        assert_eq!(entrypoint(&c).unwrap().0, "srv/run.sh");
     }
 
     #[test]
@@ -790,8 +860,128 @@ mod tests {
             (&zst, ""),
             (&t, "application/vnd.oci.image.layer.v1.tar"),
         ] {
-            let r = decompressed(&bytes[..], mt).unwrap();
-            assert!(matches!(scan_tar(r, "a").unwrap(), Some(Hit::File { ref head }) if head == b"hello"), "{mt}");
+            let tree = scan_tar(decompressed(&bytes[..], mt).unwrap()).unwrap();
+            assert!(matches!(tree.says("a"), Some(Some(Node::File { head: Some(h), .. })) if &h[..] == b"hello"), "{mt}");
         }
+    }
+
+    #[test]
+    fn the_runtime_searches_path_in_the_merged_filesystem() {
+        // Merged /usr base; ENV PATH=$PATH:/opt/app/bin; the program is in /opt/app/bin.
+        let base = vec![Entry::symlink("bin", "usr/bin"), Entry::symlink("sbin", "usr/sbin"), Entry::file("usr/bin/sh", &amd64())];
+        let app = vec![Entry::file("opt/app/bin/app", &amd64())];
+        let c = follow(&fs(vec![base, app]), &start(&["app"], "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/app/bin")).unwrap();
+        assert_eq!(c.end, End::Complete);
+        assert_eq!(c.program().unwrap().path, "/opt/app/bin/app");
+        // A file without an execute bit is skipped by the PATH search, as Go's LookPath does.
+        let c = run(vec![vec![Entry::file_mode("usr/local/bin/app", &amd64(), 0o644), Entry::file("usr/bin/app", &amd64())]], &["app"]);
+        assert_eq!(c.program().unwrap().path, "/usr/bin/app");
+        // Named by its path, it is refused with EACCES.
+        let c = run(vec![vec![Entry::file_mode("app", &amd64(), 0o644)]], &["/app"]);
+        assert!(refused(&c).starts_with("permission denied"), "{}", refused(&c));
+        // In no layer at all: "no such file or directory", not unknown.
+        let c = run(vec![vec![Entry::file("usr/bin/sh", &amd64())]], &["/usr/sbin/app"]);
+        assert!(refused(&c).starts_with("no such file or directory"), "{}", refused(&c));
+        let c = run(vec![vec![Entry::file("usr/bin/sh", &amd64())]], &["app"]);
+        assert!(refused(&c).contains("not found in $PATH"), "{}", refused(&c));
+    }
+
+    #[test]
+    fn hard_links_are_the_file_of_their_layer() {
+        // /bin/sh hard-linked to the old busybox; a newer layer replaces /bin/busybox by a
+        // program of another machine: /bin/sh is still the old file.
+        let base = vec![Entry::file("bin/busybox", &amd64()), Entry::hard_link("bin/sh", "bin/busybox")];
+        let top = vec![Entry::file("bin/busybox", &elf_header(183, true, true))];
+        let c = run(vec![base, top], &["/bin/sh"]);
+        assert_eq!(c.program().unwrap().id.architecture.as_deref(), Some("amd64"));
+    }
+
+    #[test]
+    fn loaders_must_exist_and_match_the_program() {
+        let prog = dynamic(183, true, "/lib/ld-linux-aarch64.so.1");
+        assert_eq!(elf_info(&prog).unwrap().interp, crate::model::binary::Interp::Path("/lib/ld-linux-aarch64.so.1".into()));
+        // Missing loader: the glibc program on a base without glibc.
+        let c = run(vec![vec![Entry::file("app", &prog)]], &["/app"]);
+        let r = refused(&c);
+        assert!(r.starts_with("no such file or directory") && r.contains("/lib/ld-linux-aarch64.so.1"), "{r}");
+        // Through merged-/usr links, present.
+        let ok = run(
+            vec![vec![
+                Entry::symlink("lib", "usr/lib"),
+                Entry::file("usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1", &elf_header(183, true, true)),
+                Entry::symlink("usr/lib/ld-linux-aarch64.so.1", "aarch64-linux-gnu/ld-linux-aarch64.so.1"),
+                Entry::file("app", &prog),
+            ]],
+            &["/app"],
+        );
+        assert_eq!(ok.end, End::Complete, "{ok:?}");
+        assert_eq!(ok.steps[0].loader.as_ref().unwrap().path, "/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1");
+        // A loader of another machine: ELIBBAD.
+        let c = run(vec![vec![Entry::file("lib/ld-linux-aarch64.so.1", &amd64()), Entry::file("app", &prog)]], &["/app"]);
+        assert!(refused(&c).starts_with("accessing a corrupted shared library"), "{}", refused(&c));
+        // A loader that is a script.
+        let c = run(vec![vec![Entry::file("lib/ld-linux-aarch64.so.1", b"#!/bin/sh\n"), Entry::file("app", &prog)]], &["/app"]);
+        assert!(refused(&c).contains("not an ELF file"), "{}", refused(&c));
+    }
+
+    #[test]
+    fn scripts_env_and_split_strings() {
+        let base = vec![Entry::file("usr/bin/env", &amd64()), Entry::file("usr/bin/python3", &elf_header(183, true, true)), Entry::file("bin/sh", &amd64())];
+        let with = |script: &[u8]| {
+            let mut l = base.clone();
+            l.push(Entry::file("app.py", script));
+            run(vec![l], &["/app.py"])
+        };
+        let c = with(b"#!/usr/bin/env -S python3 -u\nprint(1)\n");
+        assert_eq!(c.end, End::Complete);
+        let names: Vec<&str> = c.steps.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(names, ["/app.py", "/usr/bin/env", "/usr/bin/python3"]);
+        // Without -S, env looks for a program named "python3 -u".
+        let c = with(b"#!/usr/bin/env python3 -u\n");
+        assert!(refused(&c).contains("`python3 -u`"), "{}", refused(&c));
+        // A missing interpreter is reported at the interpreter.
+        let c = with(b"#!/usr/bin/python2\n");
+        assert!(refused(&c).contains("/usr/bin/python2"), "{}", refused(&c));
+        // BusyBox's env has no -S.
+        let bb = vec![
+            Entry::file("bin/busybox", &amd64()),
+            Entry::symlink("usr/bin/env", "/bin/busybox"),
+            Entry::file("usr/bin/python3", &amd64()),
+            Entry::file("app.py", b"#!/usr/bin/env -S python3 -u\n"),
+        ];
+        let c = run(vec![bb], &["/app.py"]);
+        assert!(refused(&c).contains("BusyBox"), "{}", refused(&c));
+    }
+
+    #[test]
+    fn shells_and_wrappers_pass_control_on() {
+        let arm = elf_header(183, true, true);
+        let base = vec![
+            Entry::file("bin/sh", &amd64()),
+            Entry::file("usr/bin/tini", &amd64()),
+            Entry::file("usr/local/bin/gosu", &amd64()),
+            Entry::file("usr/local/bin/server", &arm),
+            Entry::file("docker-entrypoint.sh", b"#!/bin/sh\nset -e\nif [ \"${1#-}\" != \"$1\" ]; then\n  set -- server \"$@\"\nfi\nexec gosu app \"$@\"\n"),
+        ];
+        let c = run(vec![base.clone()], &["/usr/bin/tini", "--", "/docker-entrypoint.sh", "server", "--port", "80"]);
+        let names: Vec<&str> = c.steps.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(names, ["/usr/bin/tini", "/docker-entrypoint.sh", "/bin/sh", "/usr/local/bin/gosu", "/usr/local/bin/server"], "{c:?}");
+        assert_eq!(c.end, End::Complete);
+        // Arguments starting with "-" are rewritten by `set --`: not followed, said so.
+        let c = run(vec![base.clone()], &["/docker-entrypoint.sh", "--port", "80"]);
+        assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("set --")), "{c:?}");
+        // sh -c: the shell first, then the program of the command.
+        let c = run(vec![base.clone()], &["/bin/sh", "-c", "exec server --x"]);
+        let names: Vec<&str> = c.steps.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(names, ["/bin/sh", "/usr/local/bin/server"]);
+        let c = run(vec![base], &["/bin/sh", "-c", "cd /srv && ./app"]);
+        assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("builtin")), "{c:?}");
+    }
+
+    #[test]
+    fn x32_and_foreign_classes_are_identified() {
+        let x32 = crate::model::binary::identify(&elf_header(62, false, true));
+        assert_eq!(x32.architecture.as_deref(), Some("x32"));
+        assert!(x32.description.contains("x32"));
     }
 }

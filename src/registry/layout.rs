@@ -53,7 +53,7 @@ impl Layout {
         self.refs.iter().filter(|(t, _, _)| seen.insert(t.clone())).map(|(t, _, _)| t.clone()).collect()
     }
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
+    pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("blobs").join(digest.algorithm()).join(digest.encoded())
     }
 
@@ -158,7 +158,7 @@ impl LayoutTarget {
         RegistryError::Other { detail: format!("{}: {what}: {e}", self.root.display()) }
     }
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
+    pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("blobs").join(digest.algorithm()).join(digest.encoded())
     }
 

@@ -594,10 +594,15 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                 let mislabelled = match &c.verified {
                                     Some(crate::model::matrix::Verified::ConfigMismatch { config }) => Some(config.clone()),
                                     Some(crate::model::matrix::Verified::BinaryMismatch { binary, .. }) => Some(binary.clone()),
+                                    Some(crate::model::matrix::Verified::CannotStart { .. }) => Some(String::new()),
                                     _ => None,
                                 };
+                                let cannot_start = matches!(c.verified, Some(crate::model::matrix::Verified::CannotStart { .. }));
                                 let text = match (&c.error, &mislabelled) {
                                     (Some(_), _) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
+                                    (None, Some(_)) if cannot_start => {
+                                        RichText::new(format!("{short} won't start")).monospace().color(ui.visuals().error_fg_color)
+                                    }
                                     (None, Some(_)) => RichText::new(format!("{short} mislabelled")).monospace().color(ui.visuals().error_fg_color),
                                     (None, None) => {
                                         let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
@@ -632,6 +637,9 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                         }
                                         Some(crate::model::matrix::Verified::BinaryMismatch { binary, path }) => {
                                             ui.colored_label(ui.visuals().error_fg_color, format!("binary-mismatch: {path} is built for {binary}"));
+                                        }
+                                        Some(crate::model::matrix::Verified::CannotStart { reason }) => {
+                                            ui.colored_label(ui.visuals().error_fg_color, format!("broken-entrypoint: {reason}"));
                                         }
                                         None => {}
                                     }

@@ -26,7 +26,8 @@ fn compiled_x86_64() -> Option<Vec<u8>> {
     let src = dir.path().join("app.c");
     std::fs::write(&src, "int main(void) { return 0; }\n").ok()?;
     let out = dir.path().join("app");
-    let status = std::process::Command::new("gcc").arg("-O1").arg("-o").arg(&out).arg(&src).status().ok()?;
+    // Static: the test images hold no C library, and a dynamic program needs its loader.
+    let status = std::process::Command::new("gcc").arg("-O1").arg("-static").arg("-o").arg(&out).arg(&src).status().ok()?;
     if !status.success() {
         return None;
     }
@@ -105,6 +106,15 @@ fn app_image(platform: &str, app_arch: &str, compression: Compression) -> Image 
     )
 }
 
+/// [`app_image`] whose config labels it `org.opencontainers.image.version` = `version`.
+fn versioned_app_image(platform: &str, app_arch: &str, version: &str) -> Image {
+    image_with_layers(
+        &p(platform),
+        &[(base(app_arch_base(platform)), Compression::Gzip), (vec![Entry::file("usr/local/bin/app", &elf_for(app_arch))], Compression::Gzip)],
+        json!({ "Entrypoint": ["/usr/local/bin/app"], "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Labels": { "org.opencontainers.image.version": version } }),
+    )
+}
+
 fn app_arch_base(platform: &str) -> &'static str {
     match archlens::model::Platform::parse_key(platform).map(|p| p.architecture).as_deref() {
         Ok("arm64") => "arm64",
@@ -132,7 +142,7 @@ pub fn scenarios() -> Vec<Scenario> {
         out.push(Scenario { tag, images: all, top, index: Some(idx) });
     };
     // An arm64-labelled entry whose entrypoint is an x86-64 ELF.
-    push_index("binary-mismatch", vec![app_image("linux/amd64", "amd64", Compression::Gzip), app_image("linux/arm64", "amd64", Compression::Gzip)]);
+    push_index("binary-mismatch", vec![versioned_app_image("linux/amd64", "amd64", "1.2"), versioned_app_image("linux/arm64", "amd64", "1.2")]);
     // The index says arm64; the config says amd64.
     let mut lying = app_image("linux/amd64", "amd64", Compression::Gzip);
     lying.platform = p("linux/arm64");
@@ -167,10 +177,18 @@ pub fn scenarios() -> Vec<Scenario> {
     // A shell-script entrypoint: #!/bin/sh, and /bin is a link to /usr/bin.
     let script = image_with_layers(
         &p("linux/arm64"),
-        &[(base("arm64"), Compression::Gzip), (vec![Entry::file("entrypoint.sh", b"#!/bin/sh\nexec /usr/local/bin/app \"$@\"\n")], Compression::Zstd)],
+        &[
+            (base("arm64"), Compression::Gzip),
+            (
+                vec![Entry::file("usr/local/bin/app", &elf_for("arm64")), Entry::file("entrypoint.sh", b"#!/bin/sh\nexec /usr/local/bin/app \"$@\"\n")],
+                Compression::Zstd,
+            ),
+        ],
         json!({ "Entrypoint": ["/entrypoint.sh"], "Cmd": ["serve"] }),
     );
     push_index("script", vec![script]);
+    // One entry only, and it cannot run: a repair must not empty the index.
+    push_index("only-entry-broken", vec![app_image("linux/arm64", "amd64", Compression::Gzip)]);
     // Healthy: amd64 (gzip) and arm64 (zstd), entrypoint found through PATH.
     let mut healthy_arm = app_image("linux/arm64", "arm64", Compression::Zstd);
     healthy_arm.manifest = healthy_arm.manifest.clone();
@@ -238,6 +256,9 @@ pub fn scenarios() -> Vec<Scenario> {
     // A single-arch amd64 image.
     let single = app_image("linux/amd64", "amd64", Compression::Gzip);
     out.push(Scenario { tag: "amd64-only", images: vec![single.clone()], top: single, index: None });
+    // The arm64 image of the binary-mismatch tag's version, under a per-architecture tag.
+    let per_arch = versioned_app_image("linux/arm64", "arm64", "1.2");
+    out.push(Scenario { tag: "binary-mismatch-arm64", images: vec![per_arch.clone()], top: per_arch, index: None });
     out
 }
 
