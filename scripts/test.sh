@@ -14,10 +14,14 @@ python3 -c 'import cryptography' 2>/dev/null || missing+=(python3-cryptography)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 command -v dbus-run-session >/dev/null || missing+=(dbus)
 command -v secret-tool >/dev/null || missing+=(libsecret-tools)
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 if ((${#missing[@]})); then
   echo "installing test tools: ${missing[*]}" >&2
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+# Real programs of seven architectures for the diagnosis corpus (tests/diag_corpus.rs).
+scripts/debian-binaries.sh
 exec cargo test --locked "$@"

@@ -151,7 +151,7 @@ fn shell_form_commands_are_followed_or_said_to_be_unchecked() {
     let (code, v) = diagnose("shell-builtin", "arm64-server", true);
     assert_eq!((code, v["verdict"].as_str()), (1, Some("unknown")), "never a bare ok: {v}");
     let f = v["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "unknown").unwrap();
-    assert!(f["evidence"].as_str().unwrap().contains("builtin") && f["evidence"].as_str().unwrap().contains("only /usr/bin/sh (arm64) checked"), "{f}");
+    assert!(f["evidence"].as_str().unwrap().contains("expanded") && f["evidence"].as_str().unwrap().contains("only /usr/bin/sh (arm64) checked"), "{f}");
 }
 
 #[test]

@@ -294,7 +294,9 @@ impl Walker<'_> {
                 name,
                 "wrong float ABI",
                 format!(
-                    "{program} is built for the {a:?} float ABI but its loader {name} for the {b:?} one: armhf and armel libraries do not mix, and the loader refuses them"
+                    "{program} is built for the {} float ABI but its loader {name} for the {}: the two do not mix, and the program dies before it runs (SIGFPE under qemu-arm)",
+                    float_name(a),
+                    float_name(b)
                 ),
                 "use a base image of the same Debian architecture (armhf or armel) as the program",
             )));
@@ -463,18 +465,38 @@ impl Walker<'_> {
         }
     }
 
-    /// A shell command line: the program it starts, with `"$@"` standing for `args`.
+    /// A shell command line: the first program it starts, with `"$@"` standing for `args`;
+    /// `cd` moves the working directory for what follows, other builtins run in the shell.
     fn command(&mut self, line: &str, args: &[String], path: &[String], how: &str, script: Option<&str>) -> Result<End, Need> {
         let shown = script.map(|s| format!("{s}'s last command `{line}`")).unwrap_or_else(|| format!("the command `{line}`"));
-        let words = match command_words(line, args) {
-            Ok(w) => w,
-            Err(why) => return Ok(End::Unknown { reason: format!("{shown}: {why}, so the program it starts is not followed") }),
+        let unknown = |why: String| Ok(End::Unknown { reason: format!("{shown}: {why}, so the program it starts is not followed") });
+        let commands = match simple_commands(line) {
+            Ok(c) => c,
+            Err(why) => return unknown(why),
         };
-        match words.first().cloned() {
-            None if script.is_some() => Ok(End::Unknown { reason: format!("{shown} runs the container's arguments, and there are none") }),
-            None => Ok(End::Unknown { reason: format!("{shown} starts no program") }),
-            Some(p) => self.execvp(&p, words, path, how),
+        for simple in commands {
+            let words = match command_words(&simple, args) {
+                Ok(w) => w,
+                Err(why) => return unknown(why),
+            };
+            let Some(first) = words.first().cloned() else {
+                if simple.contains("$@") {
+                    return Ok(End::Unknown { reason: format!("{shown} runs the container's arguments, and there are none") });
+                }
+                continue;
+            };
+            if first == "cd" {
+                let dir = words.get(1).cloned().unwrap_or_else(|| "/".into());
+                self.cwd = if dir.starts_with('/') { dir } else { format!("{}/{dir}", self.cwd) };
+                continue;
+            }
+            if BUILTINS.contains(&first.as_str()) {
+                continue;
+            }
+            return self.execvp(&first, words, path, how);
         }
+        // Only builtins: the shell itself is the program.
+        Ok(End::Complete)
     }
 
     /// Windows: the program under `Files/`, found on the system directories.
@@ -504,6 +526,13 @@ impl Walker<'_> {
             format!("{first} is in no layer of the image (looked for {})", candidates.join(", ")),
             "add the program to the image",
         ))
+    }
+}
+
+fn float_name(f: super::binary::ArmFloat) -> &'static str {
+    match f {
+        super::binary::ArmFloat::Hard => "hard-float (armhf)",
+        super::binary::ArmFloat::Soft => "soft-float (armel)",
     }
 }
 
@@ -613,30 +642,71 @@ pub fn last_command(text: &str) -> Option<String> {
     })
 }
 
+/// Shell builtins: they run inside the shell, no program is started.
 const BUILTINS: &[&str] = &[
-    "cd", "set", "echo", "printf", "export", "if", "for", "while", "until", "case", "[", "[[", "test", "true", "false", ":", ".", "source", "eval", "trap",
-    "ulimit", "umask", "wait", "read", "shift", "{", "!", "exit", "return", "local", "unset", "then", "else", "elif", "fi", "do", "done",
+    "set", "echo", "printf", "export", "test", "[", "true", "false", ":", "ulimit", "umask", "wait", "read", "shift", "exit", "return", "local", "unset",
+    "trap", "alias", "type", "hash", "getopts", "readonly", "times", "command",
 ];
 
-/// The words of a simple shell command: leading assignments and `exec` dropped, `"$@"`
-/// replaced by `args`; `Err` when the program it starts cannot be told (a builtin, an
-/// expansion, a compound command).
-pub fn command_words(line: &str, args: &[String]) -> Result<Vec<String>, String> {
-    let simple = line.split(['&', '|', ';']).next().unwrap_or("").trim();
+/// The simple commands of a command line, in order (split at `;`, `&&`, `||`, `|` and `&`);
+/// `Err` for what is not followed: compound commands, substitutions, `eval` and `source`.
+pub fn simple_commands(line: &str) -> Result<Vec<String>, String> {
+    if line.contains("$(") || line.contains('`') {
+        return Err("it runs a command substitution".into());
+    }
+    let mut out = Vec::new();
+    for piece in line.split(['&', '|', ';', '\n']) {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            continue;
+        }
+        let first = piece.split_whitespace().next().unwrap_or("");
+        if matches!(
+            first,
+            "if" | "then"
+                | "else"
+                | "elif"
+                | "fi"
+                | "for"
+                | "while"
+                | "until"
+                | "do"
+                | "done"
+                | "case"
+                | "esac"
+                | "{"
+                | "}"
+                | "("
+                | "[["
+                | "!"
+                | "function"
+                | "eval"
+                | "."
+                | "source"
+        ) || first.starts_with('(')
+        {
+            return Err(format!("`{first}` starts a compound or indirect command"));
+        }
+        out.push(piece.to_string());
+    }
+    Ok(out)
+}
+
+/// The words of one simple command: leading assignments and `exec` dropped, `"$@"` replaced
+/// by `args`; `Err` when the program word is expanded by the shell.
+pub fn command_words(simple: &str, args: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut program_seen = false;
     for w in simple.split_whitespace() {
+        let all_args = matches!(w, "\"$@\"" | "$@" | "\"${@}\"" | "${@}");
         if !program_seen {
             if w == "exec" || (w.contains('=') && !w.starts_with('=') && !w.contains('/') && !w.starts_with('"') && !w.starts_with('$')) {
                 continue;
             }
-            if matches!(w, "\"$@\"" | "$@" | "\"${@}\"" | "${@}") {
+            if all_args {
                 out.extend(args.iter().cloned());
                 program_seen = true;
                 continue;
-            }
-            if BUILTINS.contains(&w) {
-                return Err(format!("`{w}` is a shell builtin"));
             }
             if w.contains(['$', '`', '"', '\'', '*', '?', '~', '(', ')', '<', '>']) {
                 return Err(format!("`{w}` is expanded by the shell"));
@@ -645,8 +715,10 @@ pub fn command_words(line: &str, args: &[String]) -> Result<Vec<String>, String>
             out.push(w.to_string());
             continue;
         }
-        if matches!(w, "\"$@\"" | "$@" | "\"${@}\"" | "${@}") {
+        if all_args {
             out.extend(args.iter().cloned());
+        } else if w.starts_with('<') || w.starts_with('>') || w.starts_with("2>") {
+            break;
         } else {
             out.push(w.trim_matches('"').to_string());
         }
@@ -675,14 +747,15 @@ mod tests {
     }
 
     #[test]
-    fn simple_commands() {
+    fn shell_command_lines() {
         let args = vec!["postgres".to_string(), "-c".to_string()];
         assert_eq!(command_words("exec \"$@\"", &args).unwrap(), args);
         assert_eq!(command_words("exec gosu app \"$@\"", &args).unwrap(), vec!["gosu", "app", "postgres", "-c"]);
         assert_eq!(command_words("A=1 exec /opt/app --x", &[]).unwrap(), vec!["/opt/app", "--x"]);
-        assert!(command_words("cd /srv && ./app", &[]).unwrap_err().contains("builtin"));
         assert!(command_words("exec \"$BIN\"", &[]).unwrap_err().contains("expanded"));
-        assert_eq!(command_words("./run.sh; echo done", &[]).unwrap(), vec!["./run.sh"]);
+        assert_eq!(simple_commands("cd /srv && ./app --x; echo done").unwrap(), vec!["cd /srv", "./app --x", "echo done"]);
+        assert!(simple_commands("if [ -x /a ]; then /a; fi").is_err());
+        assert!(simple_commands("exec $(which app)").is_err());
     }
 
     #[test]

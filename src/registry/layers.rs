@@ -974,8 +974,15 @@ mod tests {
         let c = run(vec![base.clone()], &["/bin/sh", "-c", "exec server --x"]);
         let names: Vec<&str> = c.steps.iter().map(|s| s.path.as_str()).collect();
         assert_eq!(names, ["/bin/sh", "/usr/local/bin/server"]);
-        let c = run(vec![base], &["/bin/sh", "-c", "cd /srv && ./app"]);
-        assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("builtin")), "{c:?}");
+        // `cd` moves the working directory for the next command; builtins start nothing.
+        let mut with_srv = base.clone();
+        with_srv.push(Entry::file("srv/app", &arm));
+        let c = run(vec![with_srv], &["/bin/sh", "-c", "cd /srv && ./app"]);
+        assert_eq!(c.program().unwrap().path, "/srv/app", "{c:?}");
+        let c = run(vec![base.clone()], &["/bin/sh", "-c", "exit 0"]);
+        assert_eq!((c.end.clone(), c.steps.len()), (End::Complete, 1), "{c:?}");
+        let c = run(vec![base], &["/bin/sh", "-c", "exec \"$APP\" --serve"]);
+        assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("expanded")), "{c:?}");
     }
 
     #[test]

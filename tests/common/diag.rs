@@ -213,7 +213,7 @@ pub fn scenarios() -> Vec<Scenario> {
         )
     };
     push_index("shell-form", vec![shell_form("shell-form", "myapp --serve")]);
-    push_index("shell-builtin", vec![shell_form("shell-builtin", "cd /srv && ./app")]);
+    push_index("shell-builtin", vec![shell_form("shell-builtin", "exec $APP --serve")]);
     // Scripts the kernel refuses: CRLF line endings, a byte-order mark, no #! line.
     let script_with = |body: &[u8]| {
         image_with_layers(
