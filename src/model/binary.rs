@@ -501,6 +501,35 @@ pub fn elf_header(machine: u16, is64: bool, little: bool) -> Vec<u8> {
     h
 }
 
+/// An ELF program for `machine` whose `PT_INTERP` names `interp` (the ELF header, one program
+/// header, the string), laid out as the ELF specification says: for test images of
+/// dynamically linked programs.
+// Writes at constant offsets into a buffer resized above to hold them.
+#[allow(clippy::indexing_slicing)]
+pub fn elf_with_interp(machine: u16, is64: bool, interp: &str) -> Vec<u8> {
+    let mut b = elf_header(machine, is64, true);
+    let (phoff_at, phentsize_at, phnum_at, phent) = if is64 { (32, 54, 56, 56) } else { (28, 42, 44, 32) };
+    let ph_at = b.len();
+    let str_at = ph_at + phent;
+    b.resize(str_at, 0);
+    b.extend_from_slice(interp.as_bytes());
+    b.push(0);
+    if is64 {
+        b[phoff_at..phoff_at + 8].copy_from_slice(&(ph_at as u64).to_le_bytes());
+        b[ph_at..ph_at + 4].copy_from_slice(&3u32.to_le_bytes());
+        b[ph_at + 8..ph_at + 16].copy_from_slice(&(str_at as u64).to_le_bytes());
+        b[ph_at + 32..ph_at + 40].copy_from_slice(&((interp.len() + 1) as u64).to_le_bytes());
+    } else {
+        b[phoff_at..phoff_at + 4].copy_from_slice(&(ph_at as u32).to_le_bytes());
+        b[ph_at..ph_at + 4].copy_from_slice(&3u32.to_le_bytes());
+        b[ph_at + 4..ph_at + 8].copy_from_slice(&(str_at as u32).to_le_bytes());
+        b[ph_at + 16..ph_at + 20].copy_from_slice(&((interp.len() + 1) as u32).to_le_bytes());
+    }
+    b[phentsize_at..phentsize_at + 2].copy_from_slice(&(phent as u16).to_le_bytes());
+    b[phnum_at..phnum_at + 2].copy_from_slice(&1u16.to_le_bytes());
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
