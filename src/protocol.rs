@@ -294,6 +294,8 @@ pub enum Event {
     DraftLoaded {
         id: RequestId,
         draft: Box<IndexDraft>,
+        /// What the draft does, in words (a repair's explanation); shown before any push.
+        notes: Vec<String>,
     },
     /// Layer bytes read so far by a running diagnosis.
     DiagnoseProgress {

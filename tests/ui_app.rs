@@ -464,10 +464,18 @@ fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("a repair request: {sent:?}"));
-    let draft = archlens::model::compose::IndexDraft { entries: vec![draft_entry("linux/amd64", "amd")], ..Default::default() };
-    rig.events.send(Event::DraftLoaded { id: rid, draft: Box::new(draft) }).unwrap();
+    let draft = archlens::model::compose::IndexDraft {
+        entries: vec![draft_entry("linux/amd64", "amd")],
+        warnings: vec!["the pushed tag mixes versions across architectures".into()],
+        ..Default::default()
+    };
+    let notes = vec!["replace the linux/arm64 entry 0123 with 4567 from tag 1.1".to_string()];
+    rig.events.send(Event::DraftLoaded { id: rid, draft: Box::new(draft), notes }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label("Compose an index");
+    // What the repair does, and its warning, are shown before anything is pushed.
+    rig.harness.get_by_label("• replace the linux/arm64 entry 0123 with 4567 from tag 1.1");
+    rig.harness.get_by_label("Warning: the pushed tag mixes versions across architectures");
     assert_eq!(rig.harness.state().state.composer.draft.entries.len(), 1);
     assert_eq!(rig.harness.state().state.composer.target_input, reference.to_string());
     // Another host makes the result stale, and says so.

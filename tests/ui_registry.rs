@@ -182,7 +182,7 @@ fn a_draft_exported_through_the_worker_loads_back_the_same() {
     while loaded.is_none() || bad.is_none() {
         for e in worker.drain() {
             match e {
-                Event::DraftLoaded { id: 3, draft } => loaded = Some(draft),
+                Event::DraftLoaded { id: 3, draft, .. } => loaded = Some(draft),
                 Event::Failed { id: 4, error } => bad = Some(error),
                 _ => {}
             }

@@ -191,6 +191,9 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
         let bytes = std::fs::read(file).with_context(|| format!("--draft {}", file.display()))?;
         draft = serde_json::from_slice(&bytes)
             .with_context(|| format!("--draft {}: not a draft file (export one from the app, or write one with diagnose --repair-draft)", file.display()))?;
+        for w in &draft.warnings {
+            eprintln!("warning: {}", super::output::printable(w));
+        }
     }
     if let Some(r) = &base_ref {
         let f = fetcher_for(fetchers, net, r.registry())?;

@@ -67,6 +67,8 @@ pub struct ComposerState {
     pub connected: Option<Registry>,
     /// *Edit tag* on a non-empty draft waits for the user to confirm replacing it.
     pub confirm_replace: Option<Reference>,
+    /// What the loaded draft does, in words (a repair's explanation), until it is cleared.
+    pub notes: Vec<String>,
     adds: HashSet<RequestId>,
     target_request: Option<RequestId>,
     push_request: Option<RequestId>,
@@ -162,6 +164,7 @@ impl ComposerState {
     /// An empty draft, with no push result for it.
     fn reset_draft(&mut self) {
         self.draft = IndexDraft::default();
+        self.notes.clear();
         self.sync_inputs();
         self.push = Loadable::NotRequested;
         self.confirmed_overwrite = None;
@@ -256,9 +259,10 @@ impl ComposerState {
                 self.confirmed_overwrite = None;
                 true
             }
-            Event::DraftLoaded { draft, .. } if self.file_request == Some(id) => {
+            Event::DraftLoaded { draft, notes, .. } if self.file_request == Some(id) => {
                 self.file_request = None;
                 self.draft = (**draft).clone();
+                self.notes = notes.clone();
                 self.sync_inputs();
                 true
             }

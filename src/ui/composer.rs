@@ -53,6 +53,17 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     let file_prompt = &mut state.file_prompt;
     let c = &mut state.composer;
+    if !c.notes.is_empty() || !c.draft.warnings.is_empty() {
+        ui.group(|ui| {
+            ui.label(RichText::new("This draft will:").strong());
+            for n in &c.notes {
+                ui.label(format!("• {n}"));
+            }
+            for w in &c.draft.warnings {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
+            }
+        });
+    }
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Target tag");
         let e = ui.add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(260.0)).labelled_by(l.id);

@@ -418,7 +418,7 @@ impl Worker {
             Command::RepairDraft { id, source, reference, diagnosis } => {
                 let fetcher = self.fetcher(&source).await?;
                 match registry::diagnose::repair_draft(&fetcher, &reference, &diagnosis).await.map_err(|e| e.to_string())? {
-                    Some((draft, _)) => self.emit(Event::DraftLoaded { id, draft: Box::new(draft) }),
+                    Some((draft, notes)) => self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes }),
                     None => return Err(format!("nothing in the diagnosis of {reference} has a fix a draft can make")),
                 }
             }
@@ -448,7 +448,7 @@ impl Worker {
             Command::DraftBase { id, source, reference } => {
                 let fetcher = self.fetcher(&source).await?;
                 let draft = registry::compose::base_draft(&fetcher, &reference, true).await.map_err(|e| e.to_string())?;
-                self.emit(Event::DraftLoaded { id, draft: Box::new(draft) });
+                self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
             }
             Command::TargetStatus { id, target } => {
                 let store = self.tag_store(&target).await?;
@@ -508,7 +508,7 @@ impl Worker {
                 })
                 .await
                 .map_err(|e| e.to_string())??;
-                self.emit(Event::DraftLoaded { id, draft: Box::new(draft) });
+                self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
             }
             Command::Cancel { .. } => {}
         }
