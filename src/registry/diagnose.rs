@@ -258,7 +258,7 @@ fn arch_tokens(p: &Platform) -> Vec<String> {
     match n.architecture.as_str() {
         "arm64" => t.extend(["aarch64".into(), "arm64v8".into()]),
         "amd64" => t.extend(["x86_64".into(), "x86-64".into(), "x64".into()]),
-        "arm" => t.extend([format!("arm{}", n.variant), format!("arm32{}", n.variant), format!("armhf")]),
+        "arm" => t.extend([format!("arm{}", n.variant), format!("arm32{}", n.variant), "armhf".to_string()]),
         "386" => t.extend(["i386".into(), "x86".into()]),
         _ => {}
     }
