@@ -469,6 +469,25 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
         }
         None => {}
     }
+    // What Repair does, in the words of what it does (registry::diagnose::repair_draft).
+    const HOW: &str = "Repair (diagnose --repair-draft, or Repair… in the app)";
+    let has = |k: FindingKind| findings.iter().any(|x| x.kind == k);
+    match (&selected, f.selected_config) {
+        (Some(s), Some(cfg)) if f.is_index && has(FindingKind::ConfigMismatch) => remedy.push(format!(
+            "{HOW} relabels the {} entry as {} (what its config says), or drops it when the index already has a {} entry",
+            s.platform,
+            cfg.key(),
+            cfg.key()
+        )),
+        (Some(s), _) if f.is_index && findings.iter().any(|x| x.kind.program_cannot_run()) => remedy.push(format!(
+            "{HOW} replaces the {} entry with an image of the same version for that platform from another tag (a per-architecture tag, or the same org.opencontainers.image.version or revision) whose start checks out, else drops the entry; the only runnable entry is never dropped: an image of another version is proposed instead, with a warning",
+            s.platform
+        )),
+        (None, _) if f.is_index && has(FindingKind::NoMatch) && !f.candidates.is_empty() => remedy.push(format!(
+            "{HOW} adds a {host_key} entry from another tag of the repository whose image runs on it (the same version first; another version only with a warning)"
+        )),
+        _ => {}
+    }
     remedy.dedup();
     Diagnosis {
         reference: f.reference.to_string(),
@@ -689,9 +708,12 @@ mod tests {
         let idx = [c("linux/amd64", "a"), c("linux/arm64", "b")];
         let d = run("arm64-server", &idx, Some("linux/amd64"), None);
         assert_eq!(d.verdict, Verdict::ConfigMismatch);
+        assert!(d.remedy.iter().any(|r| r.starts_with("Repair") && r.contains("relabels the linux/arm64 entry as linux/amd64")), "{:?}", d.remedy);
         let x86 = BinaryFacts::single("/app", identify(&elf_header(62, true, true)));
         let d = run("arm64-server", &idx, Some("linux/arm64"), Some(x86));
         assert_eq!(d.verdict, Verdict::BinaryMismatch);
+        // The remedy says what Repair does.
+        assert!(d.remedy.iter().any(|r| r.starts_with("Repair") && r.contains("same version") && r.contains("never dropped")), "{:?}", d.remedy);
         assert_eq!(d.binary.unwrap().architecture.as_deref(), Some("amd64"));
         let arm = BinaryFacts::single("/app", identify(&elf_header(183, true, true)));
         assert_eq!(run("arm64-server", &idx, Some("linux/arm64"), Some(arm)).verdict, Verdict::Ok);
