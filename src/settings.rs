@@ -94,12 +94,7 @@ pub fn save(s: &Settings) -> std::io::Result<()> {
 
 /// Write `s` to `p` whole: a temporary file renamed over it, so a reader never sees half.
 pub fn save_to(p: &std::path::Path, s: &Settings) -> std::io::Result<()> {
-    if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = p.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?)?;
-    std::fs::rename(tmp, p)
+    crate::registry::files::write_by_rename(p, &serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?, false)
 }
 
 #[cfg(test)]

@@ -248,7 +248,7 @@ async fn copy_blob(
     let body = match src.source() {
         // Streamed from registry to registry; the target checks the digest at the end.
         Source::Registry(c) => BlobBody::From { client: c.clone(), repo: src_repo.to_string() },
-        Source::Layout(l) => BlobBody::Bytes(l.blob(digest)?),
+        Source::Layout(l) => BlobBody::Bytes(l.blob(digest, size)?),
     };
     client.upload(target_repo, digest, size, &body, session).await?;
     stats.uploaded += size;
@@ -279,7 +279,7 @@ async fn copy_blob_to_layout(
             }
             sink.finish()?;
         }
-        Source::Layout(l) => layout.put_blob(digest, &l.blob(digest)?)?,
+        Source::Layout(l) => layout.put_blob(digest, &l.blob(digest, size)?)?,
     }
     stats.uploaded += size;
     Ok(())

@@ -36,14 +36,14 @@ impl Source {
     async fn get_manifest(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
         match self {
             Source::Registry(c) => c.get_manifest_sized(repo, reference, declared).await,
-            Source::Layout(l) => l.manifest(reference),
+            Source::Layout(l) => l.manifest(reference, declared),
         }
     }
 
     async fn get_blob(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
         match self {
             Source::Registry(c) => c.get_blob_sized(repo, digest, declared).await,
-            Source::Layout(l) => l.blob(digest),
+            Source::Layout(l) => l.blob(digest, declared.unwrap_or(super::layout::BLOB_CAP)),
         }
     }
 

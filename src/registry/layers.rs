@@ -412,13 +412,9 @@ impl Reading {
         let read = Arc::new(AtomicU64::new(0));
         match &self.source {
             Source::Layout(l) => {
-                let path = l.blob_path(&layer.digest);
-                // Only a regular file is read: a link to a device or a FIFO is refused.
-                let meta = std::fs::symlink_metadata(&path).map_err(|e| other(&layer, format!("{}: {e}", path.display())))?;
-                if !meta.is_file() {
-                    return Err(other(&layer, format!("{} is not a regular file, so it is not read", path.display())));
-                }
-                let f = std::fs::File::open(&path).map_err(|e| other(&layer, format!("{}: {e}", path.display())))?;
+                // Only a regular file inside the folder is read: a link to a device, a FIFO or
+                // out of the folder is refused.
+                let f = l.open_blob(&layer.digest).map_err(|e| other(&layer, e))?;
                 let hashed = Arc::new(Mutex::new((hasher, 0u64)));
                 let counted = CountingReader {
                     inner: HashingReader { inner: f.take(layer.size.saturating_add(1)), state: hashed.clone() },

@@ -10,6 +10,22 @@ use super::client::Fetched;
 use super::error::RegistryError;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// A layout's `index.json` and manifests are capped as a registry's manifests are.
+pub const MANIFEST_CAP: u64 = 8 << 20;
+/// `oci-layout` is a one-line marker.
+const MARKER_CAP: u64 = 64 << 10;
+/// A blob read whole whose size is not declared (a config): capped as a registry's are.
+pub const BLOB_CAP: u64 = 32 << 20;
+
+/// Read a file of the layout folder `root`: a regular file inside the folder, at most `cap`
+/// bytes. `Ok(None)` when it does not exist.
+fn read_file(root: &Path, name: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    match super::files::read_in(root, name, cap) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -23,10 +39,12 @@ impl Layout {
         let root = root.as_ref().to_path_buf();
         let shown = root.display().to_string();
         let err = |detail: String| RegistryError::Other { detail: format!("{shown} is not an OCI image layout: {detail}") };
-        if let Ok(marker) = std::fs::read(root.join("oci-layout")) {
+        if let Some(marker) = read_file(&root, &root.join("oci-layout"), MARKER_CAP).map_err(|e| err(format!("oci-layout: {e}")))? {
             parse_layout_marker(&marker).map_err(|e| err(format!("oci-layout: {e}")))?;
         }
-        let index = std::fs::read(root.join("index.json")).map_err(|e| err(format!("index.json: {e}")))?;
+        let index = read_file(&root, &root.join("index.json"), MANIFEST_CAP)
+            .map_err(|e| err(format!("index.json: {e}")))?
+            .ok_or_else(|| err("index.json: No such file or directory (os error 2)".into()))?;
         let view = ManifestView::parse(&index).map_err(|e| err(format!("index.json: {e}")))?;
         let refs = view
             .manifests
@@ -57,21 +75,26 @@ impl Layout {
         self.root.join("blobs").join(digest.algorithm()).join(digest.encoded())
     }
 
-    /// A blob, verified against its digest.
-    pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    /// A blob of at most `cap` bytes (its declared size), verified against its digest.
+    pub fn blob(&self, digest: &Digest, cap: u64) -> Result<Vec<u8>, RegistryError> {
         let path = self.blob_path(digest);
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => RegistryError::NotFound { registry: self.name(), what: format!("blob {digest}") },
-            _ => RegistryError::Other { detail: format!("{}: {e}", path.display()) },
-        })?;
+        let bytes = read_file(&self.root, &path, cap)
+            .map_err(|e| RegistryError::Other { detail: format!("{}: {e}", path.display()) })?
+            .ok_or_else(|| RegistryError::NotFound { registry: self.name(), what: format!("blob {digest}") })?;
         if let Err(mismatch) = digest.verify(&bytes) {
             return Err(RegistryError::DigestMismatch { registry: self.name(), what: format!("blob {digest}"), mismatch });
         }
         Ok(bytes)
     }
 
-    /// A manifest by tag (first index.json entry with that name) or digest.
-    pub fn manifest(&self, reference: &str) -> Result<Fetched, RegistryError> {
+    /// A regular file of the folder, for streaming: links leading out are refused.
+    pub(crate) fn open_blob(&self, digest: &Digest) -> std::io::Result<std::fs::File> {
+        super::files::open_regular(&super::files::inside(&self.root, &self.blob_path(digest))?)
+    }
+
+    /// A manifest by tag (first index.json entry with that name) or digest, at most its declared
+    /// size (else the manifest cap).
+    pub fn manifest(&self, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
         let (digest, media_type) = match Digest::parse(reference) {
             Ok(d) => (d, None),
             Err(_) => {
@@ -83,7 +106,7 @@ impl Layout {
                 (d.clone(), Some(m.clone()))
             }
         };
-        let bytes = self.blob(&digest)?;
+        let bytes = self.blob(&digest, declared.unwrap_or(MANIFEST_CAP).min(MANIFEST_CAP))?;
         Ok(Fetched { bytes, digest, content_type: media_type })
     }
 }
@@ -167,7 +190,7 @@ impl LayoutTarget {
     pub fn prepare(&self) -> Result<(), RegistryError> {
         let marker = self.root.join("oci-layout");
         let index = self.root.join("index.json");
-        match std::fs::read(&marker) {
+        match super::files::read_in(&self.root, &marker, MARKER_CAP) {
             Ok(bytes) => {
                 parse_layout_marker(&bytes)
                     .map_err(|e| RegistryError::Other { detail: format!("{}: oci-layout: {e}; is this an OCI image layout?", self.root.display()) })?;
@@ -198,9 +221,9 @@ impl LayoutTarget {
     /// `index.json` as JSON; `None` when the folder has none yet.
     fn index(&self) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RegistryError> {
         let path = self.root.join("index.json");
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match read_file(&self.root, &path, MANIFEST_CAP) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
             Err(e) => return Err(self.io("reading index.json", e)),
         };
         ManifestView::parse(&bytes).map_err(|e| RegistryError::Other { detail: format!("{}: index.json: {e}", self.root.display()) })?;
@@ -225,7 +248,8 @@ impl LayoutTarget {
     pub fn has_blob(&self, digest: &Digest) -> bool {
         use std::io::Read as _;
         let Some(mut hasher) = crate::model::digest::StreamHasher::for_digest(digest) else { return false };
-        let Ok(mut file) = std::fs::File::open(self.blob_path(digest)) else { return false };
+        // Only a regular file inside the folder: a planted link to /dev/zero is not hashed forever.
+        let Ok(mut file) = super::files::inside(&self.root, &self.blob_path(digest)).and_then(|p| super::files::open_regular(&p)) else { return false };
         let mut buf = vec![0u8; 1 << 20];
         loop {
             match file.read(&mut buf) {
@@ -237,10 +261,12 @@ impl LayoutTarget {
         hasher.verify(digest).is_ok()
     }
 
-    /// A blob of the folder, verified.
+    /// A manifest blob of the folder (at most the manifest cap), verified.
     pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         let path = self.blob_path(digest);
-        let bytes = std::fs::read(&path).map_err(|e| self.io(&format!("blob {digest}"), e))?;
+        let bytes = read_file(&self.root, &path, MANIFEST_CAP)
+            .map_err(|e| self.io(&format!("blob {digest}"), e))?
+            .ok_or_else(|| self.io(&format!("blob {digest}"), std::io::ErrorKind::NotFound.into()))?;
         digest.verify(&bytes).map_err(|mismatch| RegistryError::DigestMismatch {
             registry: self.root.display().to_string(),
             what: format!("blob {digest}"),
@@ -262,12 +288,10 @@ impl LayoutTarget {
         let hasher = crate::model::digest::StreamHasher::for_digest(digest)
             .ok_or_else(|| RegistryError::Other { detail: format!("{digest}: its algorithm cannot be verified, so it is not written") })?;
         let path = self.blob_path(digest);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| self.io("creating blobs/", e))?;
-        }
-        let tmp = super::files::temp_name(&path);
-        let file = std::fs::File::create(&tmp).map_err(|e| self.io("creating a blob", e))?;
-        Ok(BlobSink { file: Some(file), tmp, path, hasher: Some(hasher), digest: digest.clone(), size, written: 0 })
+        // An unpredictable name, created exclusively: a link planted beside the blob is never
+        // written through.
+        let file = super::files::temp_beside(&path).map_err(|e| self.io("creating a blob", e))?;
+        Ok(BlobSink { file: Some(file), path, hasher: Some(hasher), digest: digest.clone(), size, written: 0 })
     }
 
     /// Point `tag` at `to` (`(digest, media type, size)`), or remove it (`None`), rewriting
@@ -290,8 +314,8 @@ impl LayoutTarget {
 
 /// A blob being written into a [`LayoutTarget`]; dropped unfinished, it leaves nothing behind.
 pub struct BlobSink {
-    file: Option<std::fs::File>,
-    tmp: PathBuf,
+    /// The temporary file; it removes itself when the sink is dropped unfinished.
+    file: Option<tempfile::NamedTempFile>,
     path: PathBuf,
     hasher: Option<crate::model::digest::StreamHasher>,
     digest: Digest,
@@ -310,7 +334,7 @@ impl BlobSink {
             h.update(chunk);
         }
         match &mut self.file {
-            Some(f) => f.write_all(chunk).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.tmp.display()) }),
+            Some(f) => f.write_all(chunk).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", f.path().display()) }),
             None => Ok(()),
         }
     }
@@ -328,15 +352,9 @@ impl BlobSink {
             })?;
         }
         if let Some(f) = self.file.take() {
-            f.sync_all().map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.tmp.display()) })?;
+            f.as_file().sync_all().map_err(|e| RegistryError::Other { detail: format!("{}: {e}", f.path().display()) })?;
+            super::files::persist(f, &self.path).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.path.display()) })?;
         }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.path.display()) })
-    }
-}
-
-impl Drop for BlobSink {
-    fn drop(&mut self) {
-        // A finished sink was renamed and this finds nothing; anything else is a partial write.
-        let _ = std::fs::remove_file(&self.tmp);
+        Ok(())
     }
 }
