@@ -164,3 +164,75 @@ fn docker_credential_helpers_are_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.0");
 }
+
+/// A Docker config naming the helper `name` for `registry`, the helper's script in `bin`.
+fn with_helper(home: &std::path::Path, registry: &str, name: &str, script: &str) -> (std::path::PathBuf, String) {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&helper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = home.join("docker");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = serde_json::json!({ "credHelpers": { registry: name } });
+    std::fs::write(dir.join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    (dir, format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+}
+
+#[test]
+fn credential_helpers_are_bounded_named_and_run_only_when_asked() {
+    // A helper that never answers is stopped within --timeout and named.
+    let home = tempfile::tempdir().unwrap();
+    let (dir, path) = with_helper(home.path(), locked_registry(), "stuck", "#!/bin/sh\nexec sleep 600\n");
+    let t = std::time::Instant::now();
+    let out = common::cli::run_with_only(
+        home.path(),
+        &["tags", &format!("{}/private/app", locked_registry()), "--timeout", "2"],
+        &[("DOCKER_CONFIG", dir.into_os_string()), ("PATH", path.into())],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("docker-credential-stuck") && said.contains("did not answer within 2 s"), "{said}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(15), "{:?}", t.elapsed());
+    // A helper that prints without end is cut off at 1 MiB, not read into memory.
+    let home = tempfile::tempdir().unwrap();
+    let (dir, path) = with_helper(home.path(), locked_registry(), "chatty", "#!/bin/sh\nexec yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+    let out = common::cli::run_with_only(
+        home.path(),
+        &["tags", &format!("{}/private/app", locked_registry()), "--timeout", "5"],
+        &[("DOCKER_CONFIG", dir.into_os_string()), ("PATH", path.into())],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("docker-credential-chatty") && (said.contains("more than 1048576 bytes") || said.contains("did not answer")), "{said}");
+    // A helper name that is a path is not run.
+    let home = tempfile::tempdir().unwrap();
+    let (dir, path) = with_helper(home.path(), locked_registry(), "x", "#!/bin/sh\nexit 1\n");
+    std::fs::write(dir.join("config.json"), serde_json::to_vec(&serde_json::json!({ "credHelpers": { locked_registry(): "../../tmp/evil" } })).unwrap())
+        .unwrap();
+    let out = common::cli::run_with_only(
+        home.path(),
+        &["tags", &format!("{}/private/app", locked_registry())],
+        &[("DOCKER_CONFIG", dir.into_os_string()), ("PATH", path.into())],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("not a plain name"), "{said}");
+    // A registry that asks for no credentials never runs the helper.
+    let home = tempfile::tempdir().unwrap();
+    let mark = home.path().join("ran");
+    let (dir, path) = with_helper(home.path(), common::registry_addr(), "marker", &format!("#!/bin/sh\ntouch {}\nexit 1\n", mark.display()));
+    let c = common::client();
+    let img = image(&p("linux/amd64"), Flavour::Oci, "open");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_image(&c, "open/app", &img).await.unwrap();
+        c.put_manifest("open/app", "1.0", img.media_type, &img.manifest).await.unwrap();
+    });
+    let out = common::cli::run_with_only(
+        home.path(),
+        &["tags", &format!("{}/open/app", common::registry_addr())],
+        &[("DOCKER_CONFIG", dir.into_os_string()), ("PATH", path.into())],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!mark.exists(), "the helper ran for a registry that never asked for credentials");
+}

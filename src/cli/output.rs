@@ -6,14 +6,7 @@ use std::io::Write as _;
 /// column instead of widening every line.
 const MAX_COLUMN: usize = 80;
 
-/// What registry data may hold that a terminal would act on (escape sequences, carriage
-/// returns) is shown escaped.
-pub fn printable(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
-}
+pub use archlens::model::units::printable;
 
 /// Print rows as left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {

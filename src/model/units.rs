@@ -1,4 +1,19 @@
-//! Human-readable figures.
+//! Human-readable figures, and text that came from outside made safe to print.
+
+/// Bidirectional overrides and isolates: they reorder what a terminal shows.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// What came from outside (a registry's error text, a tag of a layout folder, a helper's
+/// output) shown on a terminal: control characters (ESC, BEL, CR …) and bidirectional
+/// overrides are escaped, so nothing in it can act on the terminal or reorder the line.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() || is_bidi_control(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+}
 
 /// Decimal units as Docker prints them: `950 B`, `12.3 kB`, `4.56 MB`, `1.20 GB`.
 pub fn human_bytes(n: u64) -> String {
@@ -65,5 +80,18 @@ mod tests {
         assert_eq!(h(12_345), "12.3 kB");
         assert_eq!(h(4_560_000), "4.56 MB");
         assert_eq!(h(123_456_789), "123 MB");
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn controls_and_bidi_overrides_are_escaped() {
+        assert_eq!(printable("plain tag 1.2"), "plain tag 1.2");
+        assert_eq!(printable("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
+        assert_eq!(printable("evil\u{202E}gpj.exe"), "evil\\u{202e}gpj.exe");
+        assert!(!printable("x\r\ny\u{2066}").chars().any(|c| c.is_control() || c == '\u{2066}'));
     }
 }

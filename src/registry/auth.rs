@@ -39,13 +39,6 @@ fn auth_keys(registry: &Registry) -> Vec<String> {
     }
 }
 
-fn convert(c: docker_credential::DockerCredential) -> Credentials {
-    match c {
-        docker_credential::DockerCredential::UsernamePassword(username, password) => Credentials::Basic { username, password },
-        docker_credential::DockerCredential::IdentityToken(token) => Credentials::IdentityToken { token },
-    }
-}
-
 fn podman_files() -> Vec<PathBuf> {
     let mut v = Vec::new();
     if let Ok(p) = std::env::var("REGISTRY_AUTH_FILE") {
@@ -135,24 +128,181 @@ pub fn keychain_forget(registry: &Registry) -> Result<(), String> {
     on_own_thread(move || keychain_store_impl::delete(&name)).unwrap_or_else(|| Err("the keychain call failed".into()))
 }
 
-/// Look up stored credentials for a registry; `None` means anonymous.
-/// Runs credential helpers, so call it off the UI thread.
-pub fn lookup(registry: &Registry) -> Option<Credentials> {
-    if let Some(c) = keychain_lookup(registry) {
-        return Some(c);
+/// The most a credential helper may print.
+pub const HELPER_OUTPUT_CAP: u64 = 1 << 20;
+/// An auth file larger than this is not read.
+const AUTH_FILE_CAP: u64 = 4 << 20;
+
+/// The user's Docker config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
+fn docker_config() -> Option<PathBuf> {
+    match std::env::var("DOCKER_CONFIG") {
+        Ok(d) if !d.is_empty() => Some(PathBuf::from(d).join("config.json")),
+        _ => std::env::var("HOME").ok().map(|h| PathBuf::from(h).join(".docker/config.json")),
     }
-    for file in podman_files() {
-        let Ok(bytes) = std::fs::read(&file) else { continue };
-        for key in auth_keys(registry) {
-            if let Ok(c) = docker_credential::get_credential_from_reader(bytes.as_slice(), &key) {
-                return Some(convert(c));
+}
+
+/// An auth file's JSON, if it exists and is readable (a regular file, capped).
+fn read_auth_file(path: &std::path::Path) -> Result<Option<serde_json::Value>, String> {
+    let f = match super::files::open_regular(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let bytes = super::files::read_capped(f, path, AUTH_FILE_CAP).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// What an auth file says for a registry: credentials kept in it, or the helper to ask.
+enum Entry {
+    Stored(Credentials),
+    Helper(String),
+}
+
+fn entry_of(v: &serde_json::Value, registry: &Registry) -> Result<Option<Entry>, String> {
+    let keys = auth_keys(registry);
+    for key in &keys {
+        if let Some(h) = v.pointer("/credHelpers").and_then(|m| m.get(key.as_str())).and_then(|h| h.as_str()) {
+            return Ok(Some(Entry::Helper(h.to_string())));
+        }
+    }
+    for key in &keys {
+        let Some(a) = v.pointer("/auths").and_then(|m| m.get(key.as_str())) else { continue };
+        if let Some(t) = a.get("identitytoken").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+            return Ok(Some(Entry::Stored(Credentials::IdentityToken { token: t.to_string() })));
+        }
+        if let Some(auth) = a.get("auth").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|e| format!("the auth entry for {key} is not base64: {e}"))?;
+            let text = String::from_utf8(decoded).map_err(|_| format!("the auth entry for {key} is not text"))?;
+            let (user, pass) = text.split_once(':').ok_or_else(|| format!("the auth entry for {key} is not USER:PASSWORD"))?;
+            return Ok(Some(Entry::Stored(Credentials::Basic { username: user.to_string(), password: pass.to_string() })));
+        }
+        if let (Some(u), Some(p)) = (a.get("username").and_then(|u| u.as_str()), a.get("password").and_then(|p| p.as_str())) {
+            return Ok(Some(Entry::Stored(Credentials::Basic { username: u.to_string(), password: p.to_string() })));
+        }
+    }
+    if let Some(store) = v.get("credsStore").and_then(|s| s.as_str()).filter(|s| !s.is_empty()) {
+        return Ok(Some(Entry::Helper(store.to_string())));
+    }
+    Ok(None)
+}
+
+/// The server URL a helper keeps a registry's login under.
+fn helper_server(registry: &Registry) -> String {
+    if registry.is_docker_hub() { "https://index.docker.io/v1/".into() } else { registry.name().to_string() }
+}
+
+/// `docker-credential-NAME` on PATH (absolute directories only: never the working directory).
+fn helper_program(name: &str) -> Result<PathBuf, String> {
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')) {
+        return Err(format!("the credential helper name {name:?} is not a plain name, so it is not run"));
+    }
+    let program = format!("docker-credential-{name}");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
+        let candidate = dir.join(&program);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(format!("{program} is not on PATH"))
+}
+
+/// Ask the credential helper `name` for `server`'s login: at most `deadline`, at most
+/// [`HELPER_OUTPUT_CAP`] bytes of output; a helper that overruns either is stopped and named.
+pub fn run_helper(name: &str, server: &str, deadline: std::time::Duration) -> Result<Option<Credentials>, String> {
+    use std::io::{Read as _, Write as _};
+    let program = helper_program(name)?;
+    let shown = program.display().to_string();
+    let mut child = std::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that does not read its input is caught by the deadline below.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let capped = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(r) = r {
+                let _ = r.take(HELPER_OUTPUT_CAP + 1).read_to_end(&mut out);
             }
+            out
+        })
+    };
+    let out = capped(child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let err = capped(child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| format!("{shown}: {e}"))? {
+            Some(status) => break status,
+            None if started.elapsed() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("the credential helper {shown} did not answer within {} s and was stopped", deadline.as_secs().max(1)));
+            }
+            None if out.is_finished() && !err.is_finished() => std::thread::sleep(std::time::Duration::from_millis(5)),
+            None => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    };
+    let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    if stdout.len() as u64 > HELPER_OUTPUT_CAP || stderr.len() as u64 > HELPER_OUTPUT_CAP {
+        return Err(format!("the credential helper {shown} printed more than {} bytes; its answer is not used", HELPER_OUTPUT_CAP));
+    }
+    let said = |b: &[u8]| crate::model::units::printable(String::from_utf8_lossy(b).trim());
+    if !status.success() {
+        let text = format!("{} {}", said(&stdout), said(&stderr));
+        if text.to_ascii_lowercase().contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(format!("the credential helper {shown} failed ({status}): {}", text.trim()));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&stdout).map_err(|e| format!("the credential helper {shown} answered with unreadable JSON: {e}"))?;
+    let user = v.get("Username").and_then(|u| u.as_str()).unwrap_or_default();
+    let secret = v.get("Secret").and_then(|u| u.as_str()).unwrap_or_default();
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(if user == "<token>" {
+        Credentials::IdentityToken { token: secret.to_string() }
+    } else {
+        Credentials::Basic { username: user.to_string(), password: secret.to_string() }
+    }))
+}
+
+/// Look up stored credentials for a registry; `Ok(None)` means anonymous. Runs credential
+/// helpers (each within `deadline`), so call it off the UI thread, and only when the registry
+/// asks (see [`super::client::RegistryClient::with_source`]).
+pub fn lookup(registry: &Registry, deadline: std::time::Duration) -> Result<Option<Credentials>, String> {
+    if let Some(c) = keychain_lookup(registry) {
+        return Ok(Some(c));
+    }
+    let files: Vec<PathBuf> = podman_files().into_iter().chain(docker_config()).collect();
+    for file in files {
+        let Some(v) = read_auth_file(&file)? else { continue };
+        match entry_of(&v, registry).map_err(|e| format!("{}: {e}", file.display()))? {
+            Some(Entry::Stored(c)) => return Ok(Some(c)),
+            Some(Entry::Helper(h)) => return run_helper(&h, &helper_server(registry), deadline),
+            None => {}
         }
     }
-    for key in auth_keys(registry) {
-        if let Ok(c) = docker_credential::get_credential(&key) {
-            return Some(convert(c));
-        }
+    Ok(None)
+}
+
+/// Whether a login for `registry` is kept anywhere Archlens looks (no helper is run).
+pub fn configured(registry: &Registry) -> bool {
+    if keychain_lookup(registry).is_some() {
+        return true;
     }
-    None
+    podman_files().into_iter().chain(docker_config()).any(|f| matches!(read_auth_file(&f), Ok(Some(v)) if matches!(entry_of(&v, registry), Ok(Some(_)))))
+}
+
+/// A credential source for a client: [`lookup`] when the registry first asks.
+pub fn source(registry: &Registry, deadline: std::time::Duration) -> super::client::CredentialSource {
+    let registry = registry.clone();
+    std::sync::Arc::new(move || lookup(&registry, deadline))
 }

@@ -192,7 +192,9 @@ pub struct RegistryClient {
     pub(super) http: reqwest::Client,
     registry: Registry,
     base: String,
-    credentials: Option<Credentials>,
+    /// The user's credentials, looked up the first time the registry asks for them.
+    credentials: tokio::sync::OnceCell<Option<Credentials>>,
+    source: Option<CredentialSource>,
     tokens: Mutex<HashMap<String, String>>,
     basic: AtomicBool,
     options: ClientOptions,
@@ -216,8 +218,43 @@ pub const CATALOG_SCOPE: &str = "registry:catalog:*";
 /// The user name docker sends with an identity token when a token service wants Basic auth.
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
+/// Where a client's credentials come from when a registry first asks for them (credential
+/// helpers are external programs: not run for a registry that never asks).
+pub type CredentialSource = Arc<dyn Fn() -> Result<Option<Credentials>, String> + Send + Sync>;
+
 impl RegistryClient {
     pub fn new(registry: Registry, credentials: Option<Credentials>, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
+        let mut c = Self::build(registry, options)?;
+        c.credentials = tokio::sync::OnceCell::new_with(Some(credentials));
+        Ok(c)
+    }
+
+    /// A client whose credentials are looked up by `source`, on a blocking thread, the first
+    /// time the registry asks for them.
+    pub fn with_source(registry: Registry, source: CredentialSource, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
+        let mut c = Self::build(registry, options)?;
+        c.source = Some(source);
+        Ok(c)
+    }
+
+    /// The credentials, looked up now if this is the first time they are needed.
+    async fn creds(&self) -> Result<Option<&Credentials>, RegistryError> {
+        let found = self
+            .credentials
+            .get_or_try_init(|| async {
+                let Some(source) = self.source.clone() else { return Ok(None) };
+                tokio::task::spawn_blocking(move || source()).await.map_err(|e| e.to_string())?
+            })
+            .await
+            .map_err(|detail| RegistryError::Unauthorized {
+                registry: self.name(),
+                scope: String::new(),
+                detail: format!("looking up your credentials: {detail}"),
+            })?;
+        Ok(found.as_ref())
+    }
+
+    fn build(registry: Registry, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
         let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
         let tls = super::tls::load(&registry, &roots)?;
         // Loopback registries speak plain HTTP unless TLS is configured for them.
@@ -240,7 +277,8 @@ impl RegistryClient {
             http,
             registry,
             base,
-            credentials,
+            credentials: tokio::sync::OnceCell::new(),
+            source: None,
             tokens: Mutex::new(HashMap::new()),
             basic: AtomicBool::new(false),
             limiter: Arc::new(Semaphore::new(options.concurrency.max(1))),
@@ -257,8 +295,10 @@ impl RegistryClient {
         &self.base
     }
 
+    /// The credentials, when they were given or already looked up (`None` also when the
+    /// registry has not asked for any yet).
     pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.as_ref()
+        self.credentials.get().and_then(Option::as_ref)
     }
 
     /// Whether tags are resolved with `HEAD` first (see [`ClientOptions::resolve_with_head`]).
@@ -289,7 +329,7 @@ impl RegistryClient {
             return Some(format!("Bearer {t}"));
         }
         if self.basic.load(Ordering::Relaxed)
-            && let Some(Credentials::Basic { username, password }) = &self.credentials
+            && let Some(Credentials::Basic { username, password }) = self.credentials()
         {
             return Some(basic_header(username, password));
         }
@@ -504,8 +544,9 @@ impl RegistryClient {
     pub(super) async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
         let (scheme, params) = parse_challenge(challenge);
         let unauthorized = |detail: String| RegistryError::Unauthorized { registry: self.name(), scope: scope.to_string(), detail };
+        let credentials = self.creds().await?;
         match scheme.to_ascii_lowercase().as_str() {
-            "basic" => match &self.credentials {
+            "basic" => match credentials {
                 Some(Credentials::Basic { .. }) => {
                     self.basic.store(true, Ordering::Relaxed);
                     Ok(())
@@ -523,7 +564,7 @@ impl RegistryClient {
                 }
                 let mut token_url = url::Url::parse(realm).map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
                 // A password never travels in clear text, except to this machine.
-                if token_url.scheme() == "http" && self.credentials.is_some() {
+                if token_url.scheme() == "http" && credentials.is_some() {
                     let host = token_url.host_str().unwrap_or("");
                     let port = token_url.port().map(|p| format!(":{p}")).unwrap_or_default();
                     if !Registry::parse(&format!("{host}{port}")).is_ok_and(|r| r.is_loopback()) {
@@ -549,7 +590,7 @@ impl RegistryClient {
                     })
                 };
                 let asked = std::time::Instant::now();
-                let resp = match &self.credentials {
+                let resp = match credentials {
                     Some(Credentials::IdentityToken { token }) => {
                         // OAuth2 refresh-token grant by POST; a token service without it (404,
                         // 405) gets the token as a Basic password, under the user name docker
@@ -581,6 +622,11 @@ impl RegistryClient {
                     .or_else(|| v.get("access_token"))
                     .and_then(|t| t.as_str())
                     .ok_or_else(|| unauthorized("the token service sent no token".into()))?;
+                // A token goes into a header: one with line breaks or other control characters
+                // is a broken answer, not a network failure.
+                if token.is_empty() || token.chars().any(|c| c.is_control()) {
+                    return Err(unauthorized("the token service sent an invalid token (empty, or holding line breaks or control characters)".into()));
+                }
                 self.tokens.lock().await.insert(scope.to_string(), token.to_string());
                 Ok(())
             }

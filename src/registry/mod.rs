@@ -28,8 +28,9 @@ use crate::model::reference::Registry;
 /// A client for `registry` with the user's stored credentials, and a fetcher over it using
 /// the default cache (none when `no_cache`).
 pub fn connect(registry: &Registry, options: ClientOptions, no_cache: bool) -> Result<Fetcher, RegistryError> {
-    let creds = auth::lookup(registry);
-    let client = Arc::new(RegistryClient::new(registry.clone(), creds, options)?);
+    // Credentials (and credential helpers) are looked up when the registry first asks.
+    let source = auth::source(registry, options.timeout);
+    let client = Arc::new(RegistryClient::with_source(registry.clone(), source, options)?);
     let cache = if no_cache { None } else { Cache::default_location() };
     Ok(Fetcher::new(client, cache))
 }

@@ -226,13 +226,12 @@ impl Worker {
         let insecure = self.insecure.lock().await.contains(registry);
         let made = slot
             .get_or_try_init(|| async {
-                let reg = registry.clone();
-                // Credential helpers are external programs: run them off the async threads, and
-                // with no lock held.
-                let creds = tokio::task::spawn_blocking(move || registry::auth::lookup(&reg)).await.ok().flatten();
+                // Credential helpers are external programs: run (off the async threads, within the
+                // timeout) only when the registry asks for credentials.
+                let source = registry::auth::source(registry, self.options.timeout);
                 let mut options = self.options.clone();
                 options.insecure |= insecure;
-                RegistryClient::new(registry.clone(), creds, options).map(Arc::new).map_err(|e| e.to_string())
+                RegistryClient::with_source(registry.clone(), source, options).map(Arc::new).map_err(|e| e.to_string())
             })
             .await?;
         Ok(made.clone())
@@ -285,12 +284,15 @@ impl Worker {
                 }
                 let c = self.client(&registry).await?;
                 c.ping().await.map_err(|e| e.to_string())?;
-                let signed_in = tokio::task::spawn_blocking({
-                    let r = registry.clone();
-                    move || registry::auth::lookup(&r).is_some()
-                })
-                .await
-                .unwrap_or(false);
+                // Signed in: the registry asked and a login was found, or one is kept for it (no
+                // helper is run just to tell).
+                let signed_in = c.credentials().is_some()
+                    || tokio::task::spawn_blocking({
+                        let r = registry.clone();
+                        move || registry::auth::configured(&r)
+                    })
+                    .await
+                    .unwrap_or(false);
                 self.emit(Event::Connected { id, registry, signed_in });
             }
             Command::SignIn { id, registry, username, password, remember } => {
