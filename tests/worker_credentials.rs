@@ -9,10 +9,22 @@ use archlens::worker::{Command, Event};
 
 #[test]
 fn a_slow_credential_helper_holds_up_only_its_own_registry() {
+    // A registry that asks for credentials (Basic) on every request: its helper runs when it
+    // asks, and takes 4 s.
+    let asking = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let asking_port = asking.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for mut conn in asking.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
     let dir = std::env::temp_dir().join(format!("archlens-credhelper-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("empty")).unwrap();
-    std::fs::write(dir.join("config.json"), br#"{"credHelpers": {"slow.invalid:5000": "archlens-slow"}}"#).unwrap();
+    std::fs::write(dir.join("config.json"), format!(r#"{{"credHelpers": {{"127.0.0.1:{asking_port}": "archlens-slow"}}}}"#)).unwrap();
     let helper = dir.join("docker-credential-archlens-slow");
     std::fs::write(&helper, "#!/bin/sh\nsleep 4\necho '{\"Username\":\"u\",\"Secret\":\"p\"}'\n").unwrap();
     {
@@ -33,7 +45,7 @@ fn a_slow_credential_helper_holds_up_only_its_own_registry() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let options = ClientOptions { max_retries: 0, ..ClientOptions::default() };
     let worker = archlens::worker::spawn_with(options, None, None, std::sync::Arc::new(|| {})).unwrap();
-    let slow = Registry::parse("slow.invalid:5000").unwrap();
+    let slow = Registry::parse(&format!("127.0.0.1:{asking_port}")).unwrap();
     let quick = Registry::parse(&format!("127.0.0.1:{closed}")).unwrap();
     worker.send(Command::Connect { id: 1, registry: slow, insecure: false });
     // The helper is running (it sleeps 4 s) when the second registry is asked for.
