@@ -150,3 +150,35 @@ fn a_compose_target_folder_with_planted_links_is_not_written_through() {
     let (code, said, _) = run(&["inspect", &format!("oci:{}:2", target.path().display())]);
     assert_eq!(code, Some(0), "{said}");
 }
+
+#[test]
+fn outside_text_reaches_the_terminal_escaped_and_a_closed_pipe_ends_quietly() {
+    // Tag names read from a layout folder with ESC/OSC/BEL and a bidirectional override.
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, _) = layout(dir.path());
+    let size = std::fs::metadata(blob(dir.path(), &manifest)).unwrap().len();
+    let mut entries = Vec::new();
+    let evil = "\u{1b}]0;owned\u{7}\u{1b}[2Jx\u{202e}gpj";
+    for i in 0..3000 {
+        let name = if i == 0 { evil.to_string() } else { format!("v{i}") };
+        entries.push(serde_json::json!({ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest, "size": size, "annotations": { "org.opencontainers.image.ref.name": name } }));
+    }
+    std::fs::write(dir.path().join("index.json"), serde_json::to_vec(&serde_json::json!({ "schemaVersion": 2, "manifests": entries })).unwrap()).unwrap();
+    let reference = format!("oci:{}", dir.path().display());
+    let (code, said, _) = run(&["tags", &reference]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains('\u{1b}') && !said.contains('\u{7}') && !said.contains('\u{202e}'), "raw control characters reached the terminal");
+    assert!(said.contains("\\u{1b}]0;owned\\u{7}"), "{}", &said[..200.min(said.len())]);
+    // JSON stays exact.
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::archlens(&["tags", &reference, "--format", "json"], cache.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.to_string().contains("\\u001b]0;owned") && v.to_string().contains('\u{202e}'), "{}", &v.to_string()[..200]);
+    // `| head -1` closes the pipe under a long output: archlens ends quietly, exit 0.
+    for verb in ["tags", "matrix"] {
+        let cmd = format!("set -o pipefail; {} {verb} {reference} | head -1 >/dev/null", env!("CARGO_BIN_EXE_archlens"));
+        let out = std::process::Command::new("bash").args(["-c", &cmd]).env("ARCHLENS_CACHE_DIR", cache.path()).env("HOME", cache.path()).output().unwrap();
+        assert!(out.status.success(), "{verb}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}

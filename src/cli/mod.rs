@@ -1,5 +1,26 @@
 //! The command line: one file per verb, table or JSON output.
 
+/// Every line the command line prints goes through these two (they stand in for std's in the
+/// whole `cli` tree): text that came from outside is made safe for a terminal, and a closed
+/// pipe (`archlens matrix … | head -1`) ends the program quietly instead of panicking.
+macro_rules! println {
+    () => {
+        $crate::cli::output::say_line(false, "")
+    };
+    ($($t:tt)*) => {
+        $crate::cli::output::say_line(false, &format!($($t)*))
+    };
+}
+
+macro_rules! eprintln {
+    () => {
+        $crate::cli::output::say_line(true, "")
+    };
+    ($($t:tt)*) => {
+        $crate::cli::output::say_line(true, &format!($($t)*))
+    };
+}
+
 mod compose;
 mod coverage;
 mod demo;

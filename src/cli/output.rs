@@ -8,6 +8,24 @@ const MAX_COLUMN: usize = 80;
 
 pub use archlens::model::units::printable;
 
+/// A line for the terminal: control characters other than line breaks and tabs, and
+/// bidirectional overrides, escaped ([`printable`] per line).
+pub fn terminal_safe(text: &str) -> String {
+    text.split('\n').map(|line| line.split('\t').map(printable).collect::<Vec<_>>().join("\t")).collect::<Vec<_>>().join("\n")
+}
+
+/// Print one line (the `println!`/`eprintln!` of the command line): made terminal-safe, and
+/// a reader that went away (a closed pipe) ends the program quietly.
+pub fn say_line(to_stderr: bool, text: &str) {
+    let safe = terminal_safe(text);
+    let written = if to_stderr { writeln!(std::io::stderr().lock(), "{safe}") } else { writeln!(std::io::stdout().lock(), "{safe}") };
+    if let Err(e) = written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 /// Print rows as left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
     let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| printable(c)).collect()).collect();
