@@ -87,12 +87,17 @@ fn small_manifest() -> Vec<u8> {
 
 /// Run `archlens ARGS`, polling its peak resident memory.
 fn measure(args: &[&str]) -> (u64, Duration, String) {
+    measure_with(args, &[])
+}
+
+fn measure_with(args: &[&str], envs: &[(&str, String)]) -> (u64, Duration, String) {
     let home = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_archlens"))
         .args(args)
         .args(["--retries", "0", "--no-cache"])
         .env("HOME", home.path())
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -133,5 +138,118 @@ fn main() {
         let (peak, took, said) = measure(&args);
         let mb = peak as f64 / 1e6;
         println!("  {name:<22} peak {mb:>6.1} MB  in {:>5.2} s  {}  — {said}", took.as_secs_f64(), if mb < 64.0 { "met" } else { "MISSED" });
+    }
+    local_input();
+}
+
+/// What is not a registry: layout folders, credential helpers, tar headers, the journal.
+fn local_input() {
+    use archlens::registry::layout::{LayoutRef, write_layout};
+    use archlens::testkit::{Compression, Entry, compress, image_with_layers, p};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let layout = |name: &str, layers: Vec<(Vec<u8>, &'static str)>| -> String {
+        // An image whose layers are the given (already compressed) blobs.
+        let folder = root.join(name);
+        let img = image_with_layers(&p("linux/amd64"), &[(vec![Entry::file("app", b"x")], Compression::Gzip)], serde_json::json!({ "Entrypoint": ["/app"] }));
+        let mut manifest: serde_json::Value = serde_json::from_slice(&img.manifest).expect("manifest");
+        let descs: Vec<serde_json::Value> =
+            layers.iter().map(|(b, mt)| serde_json::json!({ "mediaType": mt, "digest": Digest::sha256(b), "size": b.len() })).collect();
+        manifest["layers"] = serde_json::Value::Array(descs);
+        let bytes = serde_json::to_vec(&manifest).expect("json");
+        let digest = Digest::sha256(&bytes);
+        let mut blobs: Vec<&[u8]> = vec![img.blobs[0].as_slice(), bytes.as_slice()];
+        blobs.extend(layers.iter().map(|(b, _)| b.as_slice()));
+        write_layout(&folder, blobs, &[LayoutRef { tag: "1", media_type: OCI_MANIFEST, digest: &digest, size: bytes.len() as u64 }]).expect("layout");
+        format!("oci:{}:1", folder.display())
+    };
+    // A 3 GB PAX header in a small zstd layer.
+    let mut pax = tar::Header::new_ustar();
+    pax.set_entry_type(tar::EntryType::XHeader);
+    pax.set_size(3 << 30);
+    pax.set_cksum();
+    let mut bomb = pax.as_bytes().to_vec();
+    bomb.extend(std::iter::repeat_n(b'9', 1 << 20));
+    let pax_layer = compress(&bomb, Compression::Zstd);
+    let pax_ref = layout("pax", vec![(pax_layer, "application/vnd.oci.image.layer.v1.tar+zstd")]);
+    // 8,000 paths of 64 KB each (GNU long names), zstd.
+    let mut names = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut names);
+        for i in 0..8000u32 {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o755);
+            h.set_entry_type(tar::EntryType::Regular);
+            let name = format!("{i:08}/{}", "n".repeat(64 * 1024));
+            b.append_data(&mut h, name, &[][..]).expect("tar");
+        }
+        b.finish().expect("tar");
+    }
+    let names_layer = compress(&names, Compression::Zstd);
+    let names_ref = layout("names", vec![(names_layer, "application/vnd.oci.image.layer.v1.tar+zstd")]);
+    // A blob linked to /dev/zero, and index.json a FIFO.
+    let zero_ref = layout("zero", Vec::new());
+    let zero_dir = root.join("zero");
+    let manifest_blob = std::fs::read_dir(zero_dir.join("blobs/sha256"))
+        .expect("blobs")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"{\"schemaVersion\"") && b.windows(6).any(|w| w == b"layers")))
+        .expect("the manifest");
+    std::fs::remove_file(&manifest_blob).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", &manifest_blob).expect("link");
+    let fifo_dir = root.join("fifo");
+    layout("fifo", Vec::new());
+    std::fs::remove_file(fifo_dir.join("index.json")).expect("rm");
+    Command::new("mkfifo").arg(fifo_dir.join("index.json")).status().expect("mkfifo");
+    // Credential helpers: one that never answers, one that prints without end, for a server
+    // that asks for credentials.
+    let addr = serve(route);
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    for (name, script) in
+        [("stuck", "#!/bin/sh\nexec sleep 600\n"), ("chatty", "#!/bin/sh\nexec yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n")]
+    {
+        let f = bin.join(format!("docker-credential-{name}"));
+        std::fs::write(&f, script).expect("helper");
+        std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&f).expect("meta").permissions(), 0o755);
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    }
+    let helper_env = |name: &str| -> Vec<(&'static str, String)> {
+        let cfg = root.join(format!("docker-{name}"));
+        std::fs::create_dir_all(&cfg).expect("cfg");
+        std::fs::write(cfg.join("config.json"), serde_json::json!({ "credHelpers": { addr.as_str(): name } }).to_string()).expect("config");
+        vec![("DOCKER_CONFIG", cfg.display().to_string()), ("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))]
+    };
+    // A journal of 100,000 entries, every other one undoing the one before.
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let mut journal = String::new();
+    for i in 0..100_000u32 {
+        let undoes = if i % 2 == 1 { format!(",\"undoes\":\"{}\"", i - 1) } else { String::new() };
+        journal.push_str(&format!("{{\"id\":\"{i}\",\"time\":1,\"action\":\"push\",\"target\":\"r/a:{i}\"{undoes},\"outcome\":\"done\"}}\n"));
+    }
+    std::fs::write(data.join("journal.jsonl"), journal).expect("journal");
+    let locked = format!("{addr}/locked/r");
+    let fifo_ref = format!("oci:{}", fifo_dir.display());
+    let cases: Vec<(&str, Vec<&str>, Vec<(&str, String)>, f64)> = vec![
+        ("3 GB PAX header", vec!["diagnose", &pax_ref, "--host", "x86-64"], vec![], 256.0),
+        ("8,000 × 64 KB names", vec!["diagnose", &names_ref, "--host", "x86-64"], vec![], 256.0),
+        ("blob → /dev/zero", vec!["inspect", &zero_ref], vec![], 64.0),
+        ("index.json a FIFO", vec!["tags", &fifo_ref], vec![], 64.0),
+        ("helper never answers", vec!["tags", &locked, "--timeout", "3"], helper_env("stuck"), 64.0),
+        ("helper prints forever", vec!["tags", &locked], helper_env("chatty"), 64.0),
+        // A time goal only: the list itself is the output.
+        ("undo --list, 100k", vec!["undo", "--list"], vec![("ARCHLENS_DATA_DIR", data.display().to_string())], f64::INFINITY),
+    ];
+    println!(
+        "archlens against hostile local input (goal: layers under 256 MB, the rest under 64 MB, each refused at once; undo --list of 100,000 entries under 2 s)"
+    );
+    for (name, args, envs, goal) in cases {
+        let (peak, took, said) = measure_with(&args, &envs);
+        let mb = peak as f64 / 1e6;
+        let time_ok = name != "undo --list, 100k" || took < Duration::from_secs(2);
+        println!("  {name:<22} peak {mb:>6.1} MB  in {:>5.2} s  {}  — {said}", took.as_secs_f64(), if mb < goal && time_ok { "met" } else { "MISSED" });
     }
 }

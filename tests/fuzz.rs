@@ -275,7 +275,7 @@ fn journal_and_settings_readers() {
     let seeds = vec![good_journal, settings];
     fuzz("journal+settings", &seeds, |b| {
         std::fs::write(journal.path(), b).unwrap();
-        let contents = journal.read();
+        let contents = journal.read().unwrap();
         let _ = contents.warning(journal.path());
         let _ = archlens::registry::compose::plan_undo(&contents, None);
         let _ = serde_json::from_slice::<archlens::settings::Settings>(b);

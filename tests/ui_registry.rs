@@ -137,7 +137,7 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
     app.dispatch(UiAction::Composer(A::Undo));
     wait(&mut app, "the undo", &|a| a.state.composer.push.value().is_some_and(|p| p.undone));
     assert_eq!(common::skopeo_raw(&target), amd.manifest, "undo re-pointed the tag");
-    let journal = archlens::registry::journal::Journal::at(data.path().join("journal.jsonl")).read();
+    let journal = archlens::registry::journal::Journal::at(data.path().join("journal.jsonl")).read().unwrap();
     assert_eq!(journal.entries.len(), 2, "{journal:?}");
     assert_eq!(journal.entries[1].undoes.as_deref(), Some(journal.entries[0].id.as_str()), "the undo names the push it undid");
     assert!(journal.entries.iter().all(|e| e.outcome == archlens::registry::journal::Outcome::Done), "{journal:?}");

@@ -369,7 +369,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
 
 pub async fn undo(a: UndoArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let journal = Journal::default_location().context("the push journal")?;
-    let contents = journal.read();
+    let contents = journal.read()?;
     if let Some(w) = contents.warning(journal.path()) {
         eprintln!("warning: {w}");
     }

@@ -46,6 +46,8 @@ pub struct LayerTree {
     pub bytes: usize,
     /// Read to its end: a path it does not mention is not in it.
     pub complete: bool,
+    /// Entries with a path longer than `PATH_MAX`, not indexed.
+    pub skipped: usize,
 }
 
 /// A clean path: no leading slash, no `.` or empty components, `..` applied.
@@ -75,6 +77,12 @@ fn ancestors(p: &str) -> impl Iterator<Item = &str> {
 impl LayerTree {
     /// Record one tar entry at `raw_path` (as written in the archive).
     pub fn add(&mut self, raw_path: &str, node: Node) {
+        // No path the kernel can walk is this long: such an entry cannot be started or be on
+        // the way to a program, and keeping it would let names grow memory without bound.
+        if raw_path.len() >= PATH_MAX {
+            self.skipped += 1;
+            return;
+        }
         let path = clean(raw_path);
         self.bytes += path.len() + 32;
         let name = path.rsplit('/').next().unwrap_or("");

@@ -72,16 +72,35 @@ struct Line {
 pub struct Contents {
     pub entries: Vec<JournalEntry>,
     pub skipped: usize,
+    /// Entry id → its place in `entries`.
+    by_id: std::collections::HashMap<String, usize>,
+    /// Entry id → the place of the first entry that undid it (not failed).
+    undone: std::collections::HashMap<String, usize>,
 }
 
 impl Contents {
+    /// Index the entries (after every outcome line is folded in): lookups are then constant
+    /// time, so listing a journal of any length is linear.
+    fn indexed(mut self) -> Contents {
+        self.by_id = self.entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        self.undone.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(u) = &e.undoes
+                && e.outcome != Outcome::Failed
+            {
+                self.undone.entry(u.clone()).or_insert(i);
+            }
+        }
+        self
+    }
+
     pub fn find(&self, id: &str) -> Option<&JournalEntry> {
-        self.entries.iter().find(|e| e.id == id)
+        self.by_id.get(id).and_then(|&i| self.entries.get(i))
     }
 
     /// The entry that undid `id`, if any did (its intent at least was recorded and not failed).
     pub fn undone_by(&self, id: &str) -> Option<&JournalEntry> {
-        self.entries.iter().find(|e| e.undoes.as_deref() == Some(id) && e.outcome != Outcome::Failed)
+        self.undone.get(id).and_then(|&i| self.entries.get(i))
     }
 
     /// The warning to show when lines were skipped.
@@ -189,11 +208,13 @@ impl Journal {
         Ok(out)
     }
 
-    /// Every entry, oldest first; damaged lines are skipped and counted.
-    pub fn read(&self) -> Contents {
+    /// Every entry, oldest first; damaged lines are skipped and counted. No journal yet is an
+    /// empty one; a journal that cannot be read is an error, never taken for an empty one.
+    pub fn read(&self) -> std::io::Result<Contents> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => parse(&bytes),
-            Err(_) => Contents::default(),
+            Ok(bytes) => Ok(parse(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Contents::default()),
+            Err(e) => Err(std::io::Error::new(e.kind(), format!("the journal {} cannot be read: {e}", self.path.display()))),
         }
     }
 }
@@ -201,6 +222,8 @@ impl Journal {
 /// Fold the lines into entries. Lines from before outcomes were recorded (no id) count as done.
 fn parse(bytes: &[u8]) -> Contents {
     let mut out = Contents::default();
+    // Where each id's latest entry is, as lines are folded in.
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -212,6 +235,7 @@ fn parse(bytes: &[u8]) -> Contents {
         match (line.action, line.target) {
             (Some(action), Some(target)) => {
                 let id = line.id.unwrap_or_else(|| format!("L{}", n + 1));
+                at.insert(id.clone(), out.entries.len());
                 out.entries.push(JournalEntry {
                     id,
                     time: line.time,
@@ -225,7 +249,7 @@ fn parse(bytes: &[u8]) -> Contents {
             }
             _ => match (line.id, line.outcome) {
                 (Some(id), Some(outcome)) => {
-                    if let Some(e) = out.entries.iter_mut().rev().find(|e| e.id == id) {
+                    if let Some(e) = at.get(&id).and_then(|&i| out.entries.get_mut(i)) {
                         e.outcome = outcome;
                     } else {
                         out.skipped += 1;
@@ -235,7 +259,7 @@ fn parse(bytes: &[u8]) -> Contents {
             },
         }
     }
-    out
+    out.indexed()
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for a Unix time.
@@ -278,13 +302,13 @@ mod tests {
         let b = j.begin("push", "r/a:1", Some(&d("a")), Some(&d("b")), None).unwrap();
         j.finish(&a, Outcome::Done).unwrap();
         assert_ne!(a, b);
-        let c = j.read();
+        let c = j.read().unwrap();
         assert_eq!(c.skipped, 0);
         assert_eq!(c.entries.len(), 2);
         assert_eq!(c.find(&a).unwrap().outcome, Outcome::Done);
         assert_eq!(c.find(&b).unwrap().outcome, Outcome::Intent, "no outcome: interrupted");
         let u = j.begin("undo", "r/a:1", Some(&d("b")), Some(&d("a")), Some(&b)).unwrap();
-        assert_eq!(j.read().undone_by(&b).unwrap().id, u);
+        assert_eq!(j.read().unwrap().undone_by(&b).unwrap().id, u);
     }
 
     #[test]
@@ -298,12 +322,12 @@ mod tests {
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"\xff\xfe garbage\n{\"id\":\"9\",\"time\":1,\"action\":\"pu").unwrap();
         drop(f);
-        let c = j.read();
+        let c = j.read().unwrap();
         assert_eq!(c.entries.len(), 1);
         assert_eq!(c.skipped, 2);
         assert!(c.warning(&p).unwrap().contains("2 damaged lines"));
         let next = j.begin("push", "r/a:2", None, Some(&d("b")), None).unwrap();
-        let c = j.read();
+        let c = j.read().unwrap();
         assert_eq!(c.entries.len(), 2, "the entry after a torn line is read: {c:?}");
         assert_eq!(c.entries[1].id, next);
         assert_eq!(c.entries[1].target, "r/a:2");

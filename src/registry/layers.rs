@@ -30,7 +30,7 @@ const MAX_ARM_FILE: usize = 16 << 20;
 /// File heads kept in all, per image; past it, a head is read again when needed.
 const MAX_KEPT: usize = 64 << 20;
 /// Names and heads indexed per image: past it the diagnosis says it cannot tell.
-const MAX_INDEXED: usize = 192 << 20;
+const MAX_INDEXED: usize = 96 << 20;
 /// When the answer comes with less than this left of a layer, the rest is read too, so the
 /// layer is checked against its digest (each byte is still read once).
 const VERIFY_TAIL: u64 = 1 << 20;

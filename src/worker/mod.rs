@@ -481,7 +481,7 @@ impl Worker {
             Command::Undo { id, entry } => {
                 let journal = self.journal()?;
                 let j = journal.clone();
-                let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?;
+                let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
                 let plan = registry::compose::plan_undo(&contents, Some(&entry))?;
                 let store = self.tag_store(&plan.target).await?;
                 let done = registry::compose::run_undo(store.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
