@@ -281,3 +281,72 @@ fn journal_and_settings_readers() {
         let _ = serde_json::from_slice::<archlens::settings::Settings>(b);
     });
 }
+
+#[test]
+fn layout_folders() {
+    use archlens::registry::Layout;
+    // Seeds: the index.json of every layout among the fixtures, and one naming tags.
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let mut stack = vec![common::fixtures()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "index.json")
+                && let Ok(b) = std::fs::read(&p)
+            {
+                seeds.push(b);
+            }
+        }
+    }
+    seeds.push(br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":2,"annotations":{"org.opencontainers.image.ref.name":"1"}}]}"#.to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    fuzz("layout", &seeds, |b| {
+        std::fs::write(dir.path().join("index.json"), b).unwrap();
+        if let Ok(l) = Layout::open(dir.path()) {
+            for t in l.tags() {
+                // The blobs are absent: an error, never a panic or a read outside the folder.
+                let _ = l.manifest(&t, Some(64));
+            }
+        }
+    });
+}
+
+#[test]
+fn the_exec_chain_over_fuzzed_layers() {
+    use archlens::model::exec::{DEFAULT_PATH, Start, follow};
+    use archlens::model::rootfs::Rootfs;
+    use archlens::testkit::{Entry, tar_bytes};
+    let elf = archlens::model::binary::elf_with_interp(62, true, "/lib64/ld-linux-x86-64.so.2");
+    let tar = tar_bytes(&[
+        Entry::symlink("bin", "usr/bin"),
+        Entry::symlink("lib64", "usr/lib64"),
+        Entry::file("usr/bin/sh", &elf),
+        Entry::hard_link("usr/bin/dash", "usr/bin/sh"),
+        Entry::file("usr/lib64/ld-linux-x86-64.so.2", &archlens::model::binary::elf_header(62, true, true)),
+        Entry::file("entrypoint.sh", b"#!/usr/bin/env -S sh -e\nset -- app \"$@\"\nexec \"$@\"\n"),
+        Entry::file("usr/bin/env", &elf),
+        Entry::symlink("usr/bin/app", "../../loop"),
+        Entry::symlink("loop", "usr/bin/app"),
+        Entry::file("opt/.wh..wh..opq", b""),
+    ]);
+    let argvs: [&[&str]; 3] = [&["/entrypoint.sh", "x"], &["/bin/sh", "-c", "cd /opt && exec app"], &["app"]];
+    fuzz("exec chain", &[tar], |b| {
+        let Ok(tree) = scan_tar(b) else { return };
+        let mut fs = Rootfs::new(1);
+        *fs.layer_mut(0).unwrap() = tree;
+        for argv in argvs {
+            let start = Start {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                path: DEFAULT_PATH.split(':').map(str::to_string).collect(),
+                cwd: "/".into(),
+                windows: false,
+            };
+            // Always an answer (or a request for a head the scan did not keep), never a panic
+            // or an endless walk.
+            let _ = follow(&fs, &start);
+        }
+    });
+}

@@ -95,6 +95,13 @@ impl Registry {
     }
 
     /// Loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) may be spoken to over plain HTTP.
+    /// The host name or address, without port or brackets.
+    pub fn host(&self) -> &str {
+        host_without_port(&self.0).trim_start_matches('[').trim_end_matches(']')
+    }
+
+    /// Whether the name says loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1). A name
+    /// is only a claim: the client decides on the addresses it resolves to.
     pub fn is_loopback(&self) -> bool {
         let host = host_without_port(&self.0);
         if host == "localhost" || host.ends_with(".localhost") {

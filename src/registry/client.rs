@@ -218,6 +218,18 @@ pub const CATALOG_SCOPE: &str = "registry:catalog:*";
 /// The user name docker sends with an identity token when a token service wants Basic auth.
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
+/// The addresses `host` (a name or an address) stands for, when every one is a loopback
+/// address; `None` when any is not, or the name does not resolve.
+pub fn loopback_addresses(host: &str) -> Option<Vec<std::net::SocketAddr>> {
+    use std::net::ToSocketAddrs as _;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return ip.is_loopback().then(|| vec![std::net::SocketAddr::new(ip, 0)]);
+    }
+    let addrs: Vec<std::net::SocketAddr> = (bare, 0).to_socket_addrs().ok()?.collect();
+    (!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())).then_some(addrs)
+}
+
 /// Where a client's credentials come from when a registry first asks for them (credential
 /// helpers are external programs: not run for a registry that never asks).
 pub type CredentialSource = Arc<dyn Fn() -> Result<Option<Credentials>, String> + Send + Sync>;
@@ -257,8 +269,11 @@ impl RegistryClient {
     fn build(registry: Registry, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
         let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
         let tls = super::tls::load(&registry, &roots)?;
-        // Loopback registries speak plain HTTP unless TLS is configured for them.
-        let plain = options.plain_http || (registry.is_loopback() && !tls.configured() && !options.insecure);
+        // Loopback registries speak plain HTTP unless TLS is configured for them. Loopback is
+        // decided on the addresses a name resolves to, and a name is pinned to them, so a
+        // `*.localhost` name that points elsewhere gets no clear-text traffic or password.
+        let pinned = if registry.is_loopback() { loopback_addresses(registry.host()) } else { None };
+        let plain = options.plain_http || (pinned.is_some() && !tls.configured() && !options.insecure);
         let scheme = if plain { "http" } else { "https" };
         let base = format!("{scheme}://{}", registry.endpoint());
         let mut builder = reqwest::Client::builder()
@@ -268,6 +283,9 @@ impl RegistryClient {
             .danger_accept_invalid_certs(options.insecure);
         for root in tls.roots {
             builder = builder.add_root_certificate(root);
+        }
+        if let Some(addrs) = pinned.filter(|_| registry.host().parse::<std::net::IpAddr>().is_err()) {
+            builder = builder.resolve_to_addrs(registry.host(), &addrs);
         }
         if let Some(identity) = tls.identity {
             builder = builder.identity(identity);
@@ -566,8 +584,7 @@ impl RegistryClient {
                 // A password never travels in clear text, except to this machine.
                 if token_url.scheme() == "http" && credentials.is_some() {
                     let host = token_url.host_str().unwrap_or("");
-                    let port = token_url.port().map(|p| format!(":{p}")).unwrap_or_default();
-                    if !Registry::parse(&format!("{host}{port}")).is_ok_and(|r| r.is_loopback()) {
+                    if loopback_addresses(host).is_none() {
                         return Err(unauthorized(format!(
                             "the token service {realm} is plain HTTP on another machine; Archlens does not send credentials there. Ask the registry's operator for an https realm"
                         )));
@@ -1036,6 +1053,24 @@ fn is_web_page(resp: &Response) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn loopback_is_decided_on_addresses_not_names() {
+        assert!(loopback_addresses("127.0.0.1").is_some());
+        assert!(loopback_addresses("[::1]").is_some());
+        assert!(loopback_addresses("localhost").is_some_and(|a| a.iter().all(|a| a.ip().is_loopback())));
+        assert!(loopback_addresses("10.0.0.1").is_none());
+        // A name that claims loopback but resolves to nothing (or elsewhere) is not.
+        assert!(loopback_addresses("no-such-host.archlens.invalid").is_none());
+        // A `*.localhost` name is plain HTTP only when it resolves to loopback addresses alone.
+        let name = "archlens-no-such-host.localhost";
+        let c = RegistryClient::new(Registry::parse(&format!("{name}:5000")).unwrap(), None, ClientOptions::default()).unwrap();
+        let want = if loopback_addresses(name).is_some() { "http://" } else { "https://" };
+        assert!(c.base_url().starts_with(want), "{}", c.base_url());
+        let c = RegistryClient::new(Registry::parse("localhost:5000").unwrap(), None, ClientOptions::default()).unwrap();
+        assert!(c.base_url().starts_with("http://"), "{}", c.base_url());
+    }
+
     use super::*;
 
     #[test]
