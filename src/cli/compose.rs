@@ -398,6 +398,7 @@ pub async fn undo(a: UndoArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
                     .map(|e| {
                         let state = match (e.outcome, undone(&e.id)) {
                             (Outcome::Failed, _) => "failed".to_string(),
+                            (Outcome::Overwritten, _) => "overwritten by a concurrent push".to_string(),
                             (_, Some(by)) => format!("undone by {by}"),
                             (Outcome::Intent, None) => "interrupted?".to_string(),
                             (Outcome::Done, None) => match &e.undoes {

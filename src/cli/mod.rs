@@ -273,7 +273,11 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            // A tag moved by someone else since the preview: refused, as an overwrite without
+            // --yes is.
+            let moved =
+                e.chain().any(|c| matches!(c.downcast_ref::<archlens::registry::RegistryError>(), Some(archlens::registry::RegistryError::TagMoved { .. })));
+            ExitCode::from(if moved { compose::EXIT_REFUSED } else { 2 })
         }
     }
 }

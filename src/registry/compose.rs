@@ -334,6 +334,9 @@ pub async fn push(
     mut progress: impl FnMut(usize, usize, &str) + Send,
 ) -> Result<Pushed, RegistryError> {
     let target_repo = target.repository.name.as_str();
+    // Pushes from this machine to one target take turns; each checks the tag again once it
+    // has its turn.
+    let _turn = target_lock(target).await?;
     let previous = store.current(target).await?;
     if let Some(expected) = &expect_previous
         && &previous != expected
@@ -366,16 +369,16 @@ pub async fn push(
         }
         fault_point(&format!("child-{}-copied", i + 1));
     }
-    // Last check before the tag moves: nobody else moved it meanwhile.
-    if expect_previous.is_some() {
-        let now = store.current(target).await?;
-        if now != previous {
-            return Err(RegistryError::TagMoved { target: target.to_string(), expected: previous, actual: now });
-        }
+    // Last check before the tag moves: nobody else moved it meanwhile. What it is now is what
+    // the journal records as replaced.
+    let now = store.current(target).await?;
+    if expect_previous.is_some() && now != previous {
+        return Err(RegistryError::TagMoved { target: target.to_string(), expected: previous, actual: now });
     }
+    stats.previous = now.clone();
     progress(total - 1, total, "index");
     let media_type = draft.effective_type().media_type().to_string();
-    let id = move_tag(store, journal.clone(), "push", target.clone(), previous, Some((digest, media_type, bytes)), None).await?;
+    let id = move_tag(store, journal.clone(), "push", target.clone(), now, Some((digest, media_type, bytes)), None).await?;
     stats.journal_id = Some(id);
     progress(total, total, "done");
     Ok(stats)
@@ -408,6 +411,7 @@ async fn move_tag(
         let now = store.current(&target).await;
         let outcome = match (&written, &now) {
             (Ok(()), Ok(now)) if *now == new_digest => Outcome::Done,
+            (Ok(()), Ok(_)) => Outcome::Overwritten,
             (Err(_), Ok(now)) if *now == previous => Outcome::Failed,
             // Unknown: leave the intent for `undo` to settle by asking the registry.
             _ => Outcome::Intent,
@@ -421,6 +425,9 @@ async fn move_tag(
         fault_point("outcome-written");
         written?;
         let now = now?;
+        if let (Outcome::Overwritten, Some(pushed)) = (outcome, &new_digest) {
+            return Err(RegistryError::Overwritten { target: target.to_string(), pushed: pushed.clone(), now });
+        }
         if now != new_digest {
             return Err(RegistryError::Other {
                 detail: format!(
@@ -435,17 +442,43 @@ async fn move_tag(
     task.await.map_err(|e| RegistryError::Other { detail: format!("the tag move stopped: {e}") })?
 }
 
-/// Fault injection for the kill tests: with `ARCHLENS_FAULT_PAUSE=POINT:FILE`, reaching `POINT`
-/// creates `FILE` and stops this thread for good, so a test can kill the process exactly there.
-/// Unset (always, outside tests), it does nothing.
+/// This machine's turn at writing `target`: an exclusive lock in Archlens's data folder, one
+/// per target, held until dropped. (A layout folder's `index.json` has a lock of its own, taken
+/// around each rewrite by [`LayoutTarget::set_tag`].)
+async fn target_lock(target: &Reference) -> Result<Option<std::fs::File>, RegistryError> {
+    let Some(dir) = super::journal::data_dir() else { return Ok(None) };
+    let path = dir.join("locks").join(format!("{}.lock", Digest::sha256(target.to_string().as_bytes()).encoded()));
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || super::files::lock_exclusive(&path))
+        .await
+        .map_err(|e| RegistryError::Other { detail: format!("locking {shown}: {e}") })?
+        .map(Some)
+        .map_err(|e| RegistryError::Other { detail: format!("locking {shown}: {e}") })
+}
+
+/// Fault injection for the kill and race tests: with `ARCHLENS_FAULT_PAUSE=POINT:FILE`,
+/// reaching `POINT` creates `FILE` and stops this thread for good, so a test can kill the
+/// process exactly there; with `ARCHLENS_FAULT_WAIT=POINT:FILE`, it creates `FILE` and waits
+/// until `FILE.go` exists, so a test can act as another writer exactly there. Unset (always,
+/// outside tests), it does nothing.
 fn fault_point(point: &str) {
-    let Ok(spec) = std::env::var("ARCHLENS_FAULT_PAUSE") else { return };
-    if let Some((p, file)) = spec.split_once(':')
+    if let Ok(spec) = std::env::var("ARCHLENS_FAULT_PAUSE")
+        && let Some((p, file)) = spec.split_once(':')
         && p == point
     {
         let _ = std::fs::write(file, point);
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    if let Ok(spec) = std::env::var("ARCHLENS_FAULT_WAIT")
+        && let Some((p, file)) = spec.split_once(':')
+        && p == point
+    {
+        let _ = std::fs::write(file, point);
+        let go = format!("{file}.go");
+        while !std::path::Path::new(&go).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }
@@ -471,6 +504,12 @@ pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, Stri
     };
     if entry.outcome == Outcome::Failed {
         return Err(format!("entry {} failed and moved nothing: there is nothing to undo", entry.id));
+    }
+    if entry.outcome == Outcome::Overwritten {
+        return Err(format!(
+            "entry {} wrote its index, but a concurrent push overwrote {} right away: the tag never kept what the entry made it, so undoing it would move someone else's push; look at the tag (archlens inspect {}) and compose again if needed",
+            entry.id, entry.target, entry.target
+        ));
     }
     if let Some(by) = contents.undone_by(&entry.id) {
         return Err(format!("entry {} was already undone by entry {} ({}); undo {} to redo it", entry.id, by.id, format_time(by.time), by.id));

@@ -44,6 +44,11 @@ pub enum RegistryError {
         actual.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into())
     )]
     TagMoved { target: String, expected: Option<Digest>, actual: Option<Digest> },
+    #[error(
+        "{target} was overwritten by a concurrent push (now {}): the index {pushed} was written, but the tag no longer names it; look at the tag before pushing again",
+        now.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into())
+    )]
+    Overwritten { target: String, pushed: Digest, now: Option<Digest> },
     #[error("cancelled")]
     Cancelled,
     #[error("{detail}")]

@@ -86,6 +86,26 @@ pub fn read_capped(f: File, path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Hold an exclusive lock on `path` (created if missing) until the returned file is dropped:
+/// another process asking for it waits. Blocking: call it off the async threads.
+pub fn lock_exclusive(path: &Path) -> std::io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    f.lock()?;
+    Ok(f)
+}
+
+/// Hold an exclusive lock on the folder `dir` itself (created if missing) until the returned
+/// handle is dropped: writers of one folder take turns. Blocking.
+pub fn lock_folder(dir: &Path) -> std::io::Result<File> {
+    std::fs::create_dir_all(dir)?;
+    let f = File::open(dir)?;
+    f.lock()?;
+    Ok(f)
+}
+
 /// A new file beside `path` with an unpredictable name, created exclusively (no link at its
 /// name is followed); it removes itself unless [`persist`]ed.
 pub fn temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {

@@ -25,6 +25,9 @@ pub enum Outcome {
     Done,
     /// The move failed; the tag was not moved by it.
     Failed,
+    /// The index was written, but read back the tag held another push's index: a concurrent
+    /// writer overwrote it (or got there between the last check and the write).
+    Overwritten,
 }
 
 /// One tag move, with its outcome folded in.

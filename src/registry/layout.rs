@@ -188,6 +188,8 @@ impl LayoutTarget {
     /// Make the folder a layout if it is not one yet: create it, its `oci-layout` marker and
     /// an empty `index.json`. A folder that holds other things is refused, never mixed into.
     pub fn prepare(&self) -> Result<(), RegistryError> {
+        // Two writers making one new folder a layout take turns: the second finds a layout.
+        let _turn = super::files::lock_folder(&self.root).map_err(|e| self.io("locking the folder", e))?;
         let marker = self.root.join("oci-layout");
         let index = self.root.join("index.json");
         match super::files::read_in(&self.root, &marker, MARKER_CAP) {
@@ -297,6 +299,9 @@ impl LayoutTarget {
     /// Point `tag` at `to` (`(digest, media type, size)`), or remove it (`None`), rewriting
     /// `index.json` by rename. Entries of other tags are kept as they are.
     pub fn set_tag(&self, tag: &str, to: Option<(&Digest, &str, u64)>) -> Result<(), RegistryError> {
+        // Read, change and write index.json as one step: another writer of this folder (a
+        // second compose to another tag) waits for its turn instead of losing this tag.
+        let _turn = super::files::lock_folder(&self.root).map_err(|e| self.io("locking the folder", e))?;
         let mut index = self.index()?.ok_or_else(|| RegistryError::Other { detail: format!("{} has no index.json", self.root.display()) })?;
         let mut entries: Vec<serde_json::Value> = index.get("manifests").and_then(|m| m.as_array()).cloned().unwrap_or_default();
         entries.retain(|e| !Self::names(e, tag));
