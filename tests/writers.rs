@@ -151,3 +151,66 @@ fn two_pushes_into_one_layout_folder_keep_both_tags() {
         assert!(tags.lines().any(|l| l == "a") && tags.lines().any(|l| l == "b"), "round {round}: both tags kept: {tags:?}");
     }
 }
+
+/// A draft of `reference` (its base read from the registry), as the app's Export or
+/// `diagnose --repair-draft` write one.
+fn draft_of(reference: &str) -> archlens::model::compose::IndexDraft {
+    let r = archlens::model::Reference::parse(reference).unwrap();
+    let f = archlens::registry::Fetcher::new(common::client(), None);
+    tokio::runtime::Runtime::new().unwrap().block_on(archlens::registry::compose::base_draft(&f, &r, true)).unwrap()
+}
+
+#[test]
+fn a_draft_saved_earlier_is_refused_when_its_tag_moved_and_checked_like_a_fresh_compose() {
+    let repo = prefix("drafts");
+    let (amd, arm) = seed(&repo);
+    let env = Env::new();
+    let target = format!("{}/{repo}:1", common::registry_addr());
+    let pushed = |from: &[&str]| {
+        let mut args = vec!["compose", "--target", &target, "--yes"];
+        for f in from {
+            args.extend(["--from", f]);
+        }
+        common::cli::ok(&env.run(&args))
+    };
+    pushed(&[&amd]);
+    // The draft is made now (an annotation added) …
+    let mut draft = draft_of(&target);
+    draft.annotations.insert("org.example.note".into(), "reviewed".into());
+    let file = env.data.path().join("draft.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&draft).unwrap()).unwrap();
+    // … and a colleague adds arm64 to the tag before it is pushed.
+    pushed(&[&amd, &arm]);
+    let colleague = tag_digest(&target);
+    let out = env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--yes"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("moved since the draft was made") && said.contains(&colleague) && said.contains(&draft.base_digest().unwrap().to_string()), "{said}");
+    assert_eq!(tag_digest(&target), colleague, "the colleague's arm64 entry is kept");
+    // A draft whose child is missing, whose size is wrong, or whose media type is Docker's for
+    // an OCI manifest fails even a dry run.
+    let fresh = draft_of(&target);
+    let cases: Vec<(&str, Box<dyn Fn(&mut archlens::model::compose::IndexDraft)>)> = vec![
+        ("not found", Box::new(|d| d.entries[0].digest = Digest::sha256(b"no such manifest"))),
+        ("bytes", Box::new(|d| d.entries[0].size += 7)),
+        ("media type", Box::new(|d| d.entries[0].media_type = "application/vnd.docker.distribution.manifest.v2+json".into())),
+    ];
+    for (says, change) in cases {
+        let mut d = fresh.clone();
+        change(&mut d);
+        std::fs::write(&file, serde_json::to_vec_pretty(&d).unwrap()).unwrap();
+        let out = env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--dry-run"]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{says}: {said}");
+        assert!(said.contains("does not match the registries") && said.contains(says), "{says}: {said}");
+    }
+    // A mislabelled entry in a draft is caught by the same checks as a fresh compose.
+    let mut d = fresh.clone();
+    let i = d.entries.iter().position(|e| e.platform.architecture == "amd64").unwrap();
+    d.entries[i].platform = p("linux/s390x");
+    d.entries[i].config_platform = Some(p("linux/s390x"));
+    std::fs::write(&file, serde_json::to_vec_pretty(&d).unwrap()).unwrap();
+    let out = env.run(&["compose", "--draft", file.to_str().unwrap(), "--target", &target, "--dry-run"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("linux/amd64") && said.contains("s390x"), "the config's platform is read again: {said}");
+}

@@ -194,6 +194,18 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
         for w in &draft.warnings {
             eprintln!("warning: {}", super::output::printable(w));
         }
+        // A draft file is checked like a fresh compose: its children, as the registries have them.
+        for e in &draft.entries {
+            fetcher_for(fetchers, net, e.source.registry())?;
+        }
+        let problems = archlens::registry::compose::verify_draft_entries(&*fetchers, &mut draft).await;
+        if !problems.is_empty() {
+            bail!(
+                "--draft {}: the draft does not match the registries it names:\n  {}\nmake the draft again (or fix the entries) and check it with --dry-run",
+                file.display(),
+                problems.join("\n  ")
+            );
+        }
     }
     if let Some(r) = &base_ref {
         let f = fetcher_for(fetchers, net, r.registry())?;
@@ -281,6 +293,20 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     // What the target holds now, for the diff and the overwrite guard.
     let store = tag_store(net, &mut fetchers, &target)?;
     let previous = store.current(&target).await.with_context(|| format!("reading {target}"))?;
+    // A draft made from this tag expects the tag to still hold its base: a colleague's push
+    // since then would otherwise be undone without a word.
+    if let Some(base) = draft.base_digest()
+        && a.draft.is_some()
+        && previous.is_some()
+        && draft.base_of.as_deref().is_none_or(|b| b == target.to_string())
+        && previous.as_ref() != Some(&base)
+    {
+        let now = previous.as_ref().map(|d| d.to_string()).unwrap_or_default();
+        eprintln!(
+            "{target} moved since the draft was made: the draft's base is {base}, the tag is now {now}; make the draft again from the tag as it is (diagnose --repair-draft, or compose --base {target}), nothing was pushed"
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     let previous_bytes = match &previous {
         Some(d) => Some(store.manifest_bytes(&target, d).await.with_context(|| format!("reading {target}"))?),
         None => None,

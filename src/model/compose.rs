@@ -160,6 +160,10 @@ pub struct IndexDraft {
     /// Said before the draft is pushed (a repair that takes an image of another version …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The tag the base was read from (`registry/repo:tag`): pushed back to that tag later, the
+    /// draft expects it to still hold the base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -252,7 +256,7 @@ impl IndexDraft {
         let view = ManifestView::parse(base)?;
         let text = std::str::from_utf8(base).map_err(|e| crate::model::manifest::ManifestError::Json { detail: e.to_string() })?.to_string();
         let index_type = if view.media_type == DOCKER_LIST { IndexType::Docker } else { IndexType::Oci };
-        Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text), warnings: Vec::new() })
+        Ok(IndexDraft { index_type: Some(index_type), entries, annotations: view.annotations, base: Some(text), warnings: Vec::new(), base_of: None })
     }
 
     /// Docker manifest list only when every child is a Docker schema2 manifest.
@@ -549,6 +553,11 @@ impl IndexDraft {
             done.push(format!("drop the {label} entry {}: its program cannot run there (see the findings); rebuild it and add it back", digest.short()));
         }
         done
+    }
+
+    /// The digest of the base the draft was made from.
+    pub fn base_digest(&self) -> Option<Digest> {
+        self.base.as_ref().map(|b| Digest::sha256(b.as_bytes()))
     }
 
     pub fn drop_attestations(&mut self) {

@@ -109,11 +109,47 @@ pub async fn base_draft_of(
         return Err(RegistryError::Other { detail: format!("{reference} is {}, not an index: use it as --from, not --base", top.view.kind.label()) });
     }
     let entries = entries_of(fetcher, reference, top, keep_attestations).await?;
-    IndexDraft::from_base(&top.bytes, entries).map_err(|problem| RegistryError::BadManifest {
+    let mut draft = IndexDraft::from_base(&top.bytes, entries).map_err(|problem| RegistryError::BadManifest {
         registry: reference.registry().name().to_string(),
         what: reference.to_string(),
         problem,
-    })
+    })?;
+    draft.base_of = reference.tag.is_some().then(|| reference.to_string());
+    Ok(draft)
+}
+
+/// Check a draft read from a file against the registries it names, as a fresh compose would
+/// read them: every child exists with the size and media type the draft states, and its
+/// config's platform is what the entry checks compare (a draft file's own word is not taken).
+/// Returns what does not match.
+pub async fn verify_draft_entries(sources: &(dyn Sources + Sync), draft: &mut IndexDraft) -> Vec<String> {
+    let mut problems = Vec::new();
+    for e in draft.entries.iter_mut() {
+        let src = e.source.repository.digest_reference(&e.digest);
+        let fetcher = match sources.fetcher(&e.source.repository.registry) {
+            Ok(f) => f,
+            Err(err) => {
+                problems.push(format!("{src}: {err}"));
+                continue;
+            }
+        };
+        match draft_entries(fetcher, &src, true).await {
+            Ok(fresh) => match fresh.into_iter().find(|x| x.digest == e.digest) {
+                Some(x) => {
+                    if x.size != e.size {
+                        problems.push(format!("{src}: the draft says {} bytes, the manifest is {} bytes", e.size, x.size));
+                    }
+                    if x.media_type != e.media_type {
+                        problems.push(format!("{src}: the draft says media type {}, the manifest is {}", e.media_type, x.media_type));
+                    }
+                    e.config_platform = x.config_platform;
+                }
+                None => problems.push(format!("{src}: not found where the draft says it is")),
+            },
+            Err(err) => problems.push(format!("{src}: {err}")),
+        }
+    }
+    problems
 }
 
 /// Fetchers for every registry the draft's children come from.
