@@ -233,7 +233,9 @@ fn local_input() {
     std::fs::write(data.join("journal.jsonl"), journal).expect("journal");
     let locked = format!("{addr}/locked/r");
     let fifo_ref = format!("oci:{}", fifo_dir.display());
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, String)>, f64)> = vec![
+    // (name, arguments, environment, memory goal in MB)
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, String)>, f64);
+    let cases: Vec<Case> = vec![
         ("3 GB PAX header", vec!["diagnose", &pax_ref, "--host", "x86-64"], vec![], 256.0),
         ("8,000 × 64 KB names", vec!["diagnose", &names_ref, "--host", "x86-64"], vec![], 256.0),
         ("blob → /dev/zero", vec!["inspect", &zero_ref], vec![], 64.0),

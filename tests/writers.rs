@@ -190,7 +190,8 @@ fn a_draft_saved_earlier_is_refused_when_its_tag_moved_and_checked_like_a_fresh_
     // A draft whose child is missing, whose size is wrong, or whose media type is Docker's for
     // an OCI manifest fails even a dry run.
     let fresh = draft_of(&target);
-    let cases: Vec<(&str, Box<dyn Fn(&mut archlens::model::compose::IndexDraft)>)> = vec![
+    type Change = Box<dyn Fn(&mut archlens::model::compose::IndexDraft)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("not found", Box::new(|d| d.entries[0].digest = Digest::sha256(b"no such manifest"))),
         ("bytes", Box::new(|d| d.entries[0].size += 7)),
         ("media type", Box::new(|d| d.entries[0].media_type = "application/vnd.docker.distribution.manifest.v2+json".into())),

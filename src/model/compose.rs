@@ -203,9 +203,17 @@ pub enum EditError {
 }
 
 impl Selector {
-    /// `os/arch[/variant]` or `ALGO:HEX…`. Platforms must be complete.
+    /// `os/arch[/variant][:os.version]` (also containerd's `windows(10.0.20348.2340)/amd64`) or
+    /// `ALGO:HEX…`. Platforms must be complete; one without an os.version selects entries of
+    /// any os.version (several: the selector is ambiguous and names them).
     pub fn parse(input: &str) -> Result<Selector, EditError> {
         let bad = |detail: String| EditError::Bad { what: format!("selector {input:?}"), detail };
+        // containerd's form: os(os.version)/arch[/variant].
+        if let Some((os, rest)) = input.split_once('(')
+            && let Some((version, platform)) = rest.split_once(")/")
+        {
+            return Platform::parse_complete(&format!("{os}/{platform}:{version}")).map(Selector::Platform).map_err(|e| bad(e.to_string()));
+        }
         if let Some((algo, hex)) = input.split_once(':')
             && matches!(algo, "sha256" | "sha512")
         {
@@ -217,15 +225,20 @@ impl Selector {
         Platform::parse_complete(input).map(Selector::Platform).map_err(|e| bad(e.to_string()))
     }
 
-    /// Split `SELECTOR:REST` (a digest selector holds a `:` itself).
+    /// Split `SELECTOR:KEY` or `SELECTOR:KEY=VALUE`: the key is what follows the last `:`
+    /// before the first `=` (keys hold no `:`; a selector may: a digest, a Windows os.version;
+    /// a value may hold anything).
     pub fn split_prefix(input: &str) -> Option<(&str, &str)> {
-        let skip = if input.starts_with("sha256:") || input.starts_with("sha512:") { 7 } else { 0 };
-        let i = input.get(skip..)?.find(':')? + skip;
-        Some((&input[..i], &input[i + 1..]))
+        let head = input.split_once('=').map(|(h, _)| h).unwrap_or(input);
+        let i = head.rfind(':')?;
+        Some((input.get(..i)?, input.get(i + 1..)?))
     }
 
     fn matches(&self, e: &DraftEntry) -> bool {
         match self {
+            Selector::Platform(p) if p.os_version.is_empty() => {
+                e.attests().is_none() && e.has_platform() && Platform { os_version: String::new(), ..e.platform.clone() }.key() == p.key()
+            }
             Selector::Platform(p) => e.attests().is_none() && e.has_platform() && e.platform.key() == p.key(),
             Selector::Digest(d) => e.digest.as_str().starts_with(d.as_str()),
         }
@@ -502,8 +515,16 @@ impl IndexDraft {
     }
 
     /// Remove entries for a platform key (and attestations that described them).
+    /// Remove the image entries for the platform `key` only: another platform's entry that
+    /// shares their digest stays, and so do the attestations that still describe it.
     pub fn remove_platform(&mut self, key: &str) -> usize {
-        self.remove_images(|e| e.has_platform() && e.platform.key() == key)
+        let before = self.entries.len();
+        let hit = |e: &DraftEntry| e.attests().is_none() && e.has_platform() && e.platform.key() == key;
+        let gone: Vec<Digest> = self.entries.iter().filter(|e| hit(e)).map(|e| e.digest.clone()).collect();
+        self.entries.retain(|e| !hit(e));
+        let still: Vec<Digest> = self.entries.iter().filter(|e| e.attests().is_none()).map(|e| e.digest.clone()).collect();
+        self.entries.retain(|e| !e.attests().is_some_and(|s| gone.contains(&s) && !still.contains(&s)));
+        before - self.entries.len()
     }
 
     /// Remove the image entry `digest` (and attestations that described it).
@@ -781,6 +802,20 @@ mod tests {
         assert_eq!(d.remove_platform("linux/arm64"), 1);
     }
 
+    #[test]
+    fn removing_a_platform_keeps_another_platform_of_the_same_digest() {
+        let mut d = base_draft();
+        let first = d.entries[0].clone();
+        let mut v7 = first.clone();
+        v7.platform = Platform::parse_key("linux/arm/v7").unwrap();
+        let mut v6 = first.clone();
+        v6.platform = Platform::parse_key("linux/arm/v6").unwrap();
+        d.entries = vec![v7, v6];
+        assert_eq!(d.remove_platform("linux/arm/v7"), 1);
+        assert_eq!(d.entries.len(), 1);
+        assert_eq!(d.entries[0].platform.key(), "linux/arm/v6");
+    }
+
     const BASE: &str = r#"{
   "schemaVersion": 2,
   "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -867,5 +902,9 @@ mod tests {
         assert!(Selector::parse("sha256:12").is_err());
         assert_eq!(Selector::split_prefix("sha256:abcdef123456:k=v"), Some(("sha256:abcdef123456", "k=v")));
         assert_eq!(Selector::split_prefix("linux/amd64:k=v"), Some(("linux/amd64", "k=v")));
+        // A Windows os.version in the selector, a `:` and `=` in the value.
+        assert_eq!(Selector::split_prefix("windows/amd64:10.0.20348.2340:KEY=a:b=c"), Some(("windows/amd64:10.0.20348.2340", "KEY=a:b=c")));
+        assert_eq!(Selector::split_prefix("windows/amd64:10.0.20348.2340:KEY"), Some(("windows/amd64:10.0.20348.2340", "KEY")));
+        assert_eq!(Selector::parse("windows(10.0.20348.2340)/amd64").unwrap(), Selector::parse("windows/amd64:10.0.20348.2340").unwrap());
     }
 }
