@@ -443,3 +443,126 @@ fn verifying_a_matrix_makes_no_claim_about_build_cache_entries() {
     // unknown/unknown entries are never picked by a runtime: not "mislabelled".
     assert!(cells["unknown/unknown"].get("verified").is_none(), "{v}");
 }
+
+#[test]
+fn undo_checks_the_whole_history_of_the_tag_and_a_killed_undo_blocks_nothing() {
+    let env = Env::new();
+    let repo = fresh("history");
+    let base = copy_fixture("v3", &repo);
+    let a = Digest::sha256(&base).to_string();
+    let target = format!("{repo}:v3");
+    // Entry 1: A → B; entry 2: B → C; entry 3: C → B (by a push, not an undo).
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=b", "--yes"]));
+    let b = tag_digest(&target);
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=c", "--yes"]));
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=b", "--yes"]));
+    assert_eq!(tag_digest(&target), b, "back at B");
+    // Undoing entry 1 would move the tag back to A, discarding entries 2 and 3: refused, named.
+    let err = fails_with(&env.run(&["undo", "1"]), 2);
+    assert!(err.contains("moved since") && err.contains("entry 2") && err.contains("entry 3"), "{err}");
+    assert_eq!(tag_digest(&target), b);
+    // A push undone later cancels out: undo 3, undo 2, then entry 1 can be undone.
+    ok(&env.run(&["undo", "3"]));
+    ok(&env.run(&["undo", "2"]));
+    ok(&env.run(&["undo", "1"]));
+    assert_eq!(tag_digest(&target), a);
+
+    // An undo killed after writing its intent, before moving the tag, blocks no later undo.
+    let env = Env::new();
+    let repo = fresh("killed-undo");
+    let base = copy_fixture("v3", &repo);
+    let before = Digest::sha256(&base).to_string();
+    let target = format!("{repo}:v3");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes"]));
+    killed_at(&env, "intent-written", &["undo"]);
+    ok(&env.run(&["undo"]));
+    assert_eq!(tag_digest(&target), before, "the second undo did it");
+    let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
+    assert!(list.as_array().unwrap().iter().any(|e| e["outcome"] == "failed"), "the killed undo is closed as failed: {list}");
+    // Killed after moving the tag: the next undo settles it as done and says so.
+    let env = Env::new();
+    let repo = fresh("killed-undo-moved");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes"]));
+    killed_at(&env, "index-written", &["undo"]);
+    let err = fails_with(&env.run(&["undo", "1"]), 2);
+    assert!(err.contains("already undone") && err.contains("now recorded as done"), "{err}");
+}
+
+#[test]
+fn relabels_keep_os_features_and_a_no_op_of_a_mixed_docker_list_is_calm() {
+    let env = Env::new();
+    let repo = fresh("features");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    // Give an entry os.features, then change only its variant: the features stay.
+    let dry: Value = serde_json::from_str(&ok(&env.run(&["compose", "--target", &target, "--base", &target, "--dry-run", "--format", "json"]))).unwrap();
+    let index: Value = serde_json::from_str(dry["bytes"].as_str().unwrap()).unwrap();
+    let arm = index["manifests"].as_array().unwrap().iter().find(|m| m["platform"]["architecture"] == "arm" && m["platform"]["variant"] == "v7");
+    if let Some(arm) = arm {
+        let digest = arm["digest"].as_str().unwrap();
+        let file = env.data.path().join("d.json");
+        let f = archlens::registry::Fetcher::new(common::client(), None);
+        let r = archlens::model::Reference::parse(&target).unwrap();
+        let mut d = tokio::runtime::Runtime::new().unwrap().block_on(archlens::registry::compose::base_draft(&f, &r, true)).unwrap();
+        let i = d.entries.iter().position(|e| e.digest.as_str() == digest).unwrap();
+        d.entries[i].platform.os_features = vec!["x-feature".into()];
+        std::fs::write(&file, serde_json::to_vec(&d).unwrap()).unwrap();
+        let out: Value = serde_json::from_str(&ok(&env.run(&[
+            "compose",
+            "--target",
+            &target,
+            "--draft",
+            file.to_str().unwrap(),
+            "--set-platform",
+            &format!("{}=linux/arm/v5", &digest[..19]),
+            "--dry-run",
+            "--format",
+            "json",
+        ])))
+        .unwrap();
+        let after: Value = serde_json::from_str(out["bytes"].as_str().unwrap()).unwrap();
+        let e = after["manifests"].as_array().unwrap().iter().find(|m| m["digest"] == digest).unwrap();
+        assert_eq!(e["platform"]["variant"], "v5");
+        assert_eq!(e["platform"]["os.features"], serde_json::json!(["x-feature"]), "{e}");
+    }
+    // A Docker list naming an OCI manifest (as `docker manifest create` can make): editing it
+    // to itself changes nothing, says so and exits 0, with --dry-run and without.
+    let repo = fresh("mixed");
+    let (amd_ref, arm_ref) = {
+        let c = common::client();
+        let _ = &c;
+        let amd = archlens::testkit::image(&archlens::testkit::p("linux/amd64"), archlens::testkit::Flavour::Docker, "mixed amd");
+        let arm = archlens::testkit::image(&archlens::testkit::p("linux/arm64"), archlens::testkit::Flavour::Oci, "mixed arm");
+        let name = repo.split_once('/').unwrap().1.to_string();
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            common::seed::push_image(&c, &name, &amd).await.unwrap();
+            c.put_manifest(&name, "amd", amd.media_type, &amd.manifest).await.unwrap();
+            common::seed::push_image(&c, &name, &arm).await.unwrap();
+            c.put_manifest(&name, "arm", arm.media_type, &arm.manifest).await.unwrap();
+        });
+        (format!("{repo}:amd"), format!("{repo}:arm"))
+    };
+    let mixed = format!("{repo}:mixed");
+    // The checks flag the OCI child of a Docker list (exit 1), so the list is put as-is, as
+    // `docker manifest create` would.
+    let out = env.run(&["compose", "--target", &mixed, "--from", &amd_ref, "--from", &arm_ref, "--media-type", "docker", "--dry-run", "--format", "json"]);
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(dry["checks"].as_array().unwrap().iter().any(|c| c["severity"] == "error"), "the mixed list fails a check: {dry}");
+    let bytes = dry["bytes"].as_str().unwrap().as_bytes().to_vec();
+    let name = repo.split_once('/').unwrap().1.to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::client().put_manifest(&name, "mixed", "application/vnd.docker.distribution.manifest.list.v2+json", &bytes).await.unwrap();
+    });
+    {
+        for extra in [&["--dry-run"][..], &["--yes"][..]] {
+            let mut args = vec!["compose", "--target", &mixed, "--base", &mixed];
+            args.extend(extra.iter().copied());
+            let out = env.run(&args);
+            let said = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{extra:?}: {said}");
+            assert!(said.contains("nothing to change"), "{extra:?}: {said}");
+        }
+    }
+}

@@ -246,7 +246,13 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
     }
     for ((sel, p), typed) in set_platforms.iter().zip(&a.set_platforms) {
         let i = draft.select(sel, &format!("--set-platform {typed}"))?;
-        draft.entries[i].platform = p.clone();
+        // A relabel that names no os.features keeps the entry's own (changing the variant or
+        // the os.version says nothing about them).
+        let mut to = p.clone();
+        if to.os_features.is_empty() && to.os == draft.entries[i].platform.os {
+            to.os_features = draft.entries[i].platform.os_features.clone();
+        }
+        draft.entries[i].platform = to;
     }
     for ((sel, k, v), typed) in entry_annotations.iter().zip(&a.entry_annotations) {
         let i = draft.select(sel, &format!("--entry-annotation {typed}"))?;
@@ -315,7 +321,9 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         Some(old) => index_diff(old, &bytes),
         None => vec![format!("+ {target} (a new tag)")],
     };
-    let failed = draft.has_errors(Some(&target.repository));
+    // A draft that is what the tag already holds changes nothing: its checks are reported, but
+    // nothing would be pushed, so they fail nothing.
+    let failed = draft.has_errors(Some(&target.repository)) && previous.as_ref() != Some(&digest);
     if a.dry_run {
         match a.format {
             Format::Json => output::json(&serde_json::json!({

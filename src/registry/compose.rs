@@ -535,7 +535,7 @@ pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, Stri
             .entries
             .iter()
             .rev()
-            .find(|e| e.action == "push" && e.outcome != Outcome::Failed && contents.undone_by(&e.id).is_none())
+            .find(|e| e.action == "push" && e.outcome != Outcome::Failed && contents.undone_by(&e.id).is_none_or(|u| u.outcome == Outcome::Intent))
             .ok_or("the journal has no push left to undo (see archlens undo --list; `archlens undo ID` also redoes an undo)")?,
     };
     if entry.outcome == Outcome::Failed {
@@ -547,7 +547,9 @@ pub fn plan_undo(contents: &Contents, id: Option<&str>) -> Result<UndoPlan, Stri
             entry.id, entry.target, entry.target
         ));
     }
-    if let Some(by) = contents.undone_by(&entry.id) {
+    // An undo killed after its intent was written is settled by run_undo, which asks the
+    // registry; any other undo stands.
+    if let Some(by) = contents.undone_by(&entry.id).filter(|u| u.outcome != Outcome::Intent) {
         return Err(format!("entry {} was already undone by entry {} ({}); undo {} to redo it", entry.id, by.id, format_time(by.time), by.id));
     }
     let target = Reference::parse(&entry.target).map_err(|e| format!("entry {}: {e}", entry.id))?;
@@ -570,6 +572,44 @@ pub async fn run_undo(store: TagStore, journal: &Journal, contents: &Contents, p
     let target = &plan.target;
     let now = store.current(target).await?;
     let show = |d: &Option<Digest>| d.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "absent".into());
+    // An earlier undo of this entry was killed after writing its intent: the tag says whether
+    // it moved. Unchanged, it is closed as failed and this undo goes on; moved back, it is
+    // closed as done and there is nothing left to undo.
+    if let Some(killed) = contents.undone_by(&e.id).filter(|u| u.outcome == Outcome::Intent) {
+        let (j, id) = (journal.clone(), killed.id.clone());
+        let settled = if now == e.digest {
+            Outcome::Failed
+        } else if now == e.previous {
+            Outcome::Done
+        } else {
+            Outcome::Intent
+        };
+        if settled != Outcome::Intent {
+            let _ = tokio::task::spawn_blocking(move || j.finish(&id, settled)).await;
+        }
+        if settled == Outcome::Done {
+            return Err(RegistryError::Other {
+                detail: format!(
+                    "entry {} was already undone by entry {}, which was interrupted after moving {} back (now recorded as done)",
+                    e.id, killed.id, e.target
+                ),
+            });
+        }
+    }
+    // Later moves of the same tag still standing (A → B → A): the tag holds this entry's
+    // digest again, but undoing it would discard them.
+    let later = contents.later_moves(e);
+    if now == e.digest && !later.is_empty() {
+        let named: Vec<String> = later.iter().map(|x| format!("entry {} ({} at {}, to {})", x.id, x.action, format_time(x.time), show(&x.digest))).collect();
+        return Err(RegistryError::Other {
+            detail: format!(
+                "{} holds what entry {} made it, but it moved since: {}; undo those first (newest first), or push what you want",
+                e.target,
+                e.id,
+                named.join(", ")
+            ),
+        });
+    }
     if now != e.digest {
         if e.outcome == Outcome::Intent && now == e.previous {
             return Err(RegistryError::Other {

@@ -106,6 +106,25 @@ impl Contents {
         self.undone.get(id).and_then(|&i| self.entries.get(i))
     }
 
+    /// Moves of `entry`'s tag recorded after it that still stand: every later entry for the
+    /// same target that did not fail, less pushes undone later and the undos that undid them.
+    pub fn later_moves(&self, entry: &JournalEntry) -> Vec<&JournalEntry> {
+        let Some(&at) = self.by_id.get(&entry.id) else { return Vec::new() };
+        let later: Vec<&JournalEntry> = self
+            .entries
+            .iter()
+            .skip(at + 1)
+            .filter(|x| x.target == entry.target && x.outcome != Outcome::Failed && x.undoes.as_deref() != Some(entry.id.as_str()))
+            .collect();
+        let cancelled: std::collections::HashSet<&str> = later
+            .iter()
+            .filter_map(|x| x.undoes.as_deref().map(|u| (u, x.id.as_str())))
+            .filter(|(u, _)| later.iter().any(|y| y.id == *u))
+            .flat_map(|(u, x)| [u, x])
+            .collect();
+        later.into_iter().filter(|x| !cancelled.contains(x.id.as_str())).collect()
+    }
+
     /// The warning to show when lines were skipped.
     pub fn warning(&self, path: &Path) -> Option<String> {
         (self.skipped > 0).then(|| {
