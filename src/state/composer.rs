@@ -69,6 +69,9 @@ pub struct ComposerState {
     pub confirm_replace: Option<Reference>,
     /// What the loaded draft does, in words (a repair's explanation), until it is cleared.
     pub notes: Vec<String>,
+    /// A push was cancelled: the target is read again, so the panel shows what the tag holds
+    /// rather than what the push meant to do.
+    recheck: bool,
     adds: HashSet<RequestId>,
     target_request: Option<RequestId>,
     push_request: Option<RequestId>,
@@ -282,7 +285,9 @@ impl ComposerState {
                 }
                 if self.push_request == Some(id) {
                     self.push_request = None;
-                    self.push = Loadable::Failed { error: error.clone(), previous: None };
+                    self.recheck = matches!(event, Event::Cancelled { .. });
+                    let error = if self.recheck { "cancelled before the index was written; the target is read again".to_string() } else { error.clone() };
+                    self.push = Loadable::Failed { error, previous: None };
                 }
                 if self.file_request == Some(id) {
                     self.file_request = None;
@@ -292,6 +297,11 @@ impl ComposerState {
             }
             _ => false,
         }
+    }
+
+    /// Whether the target must be read again (after a cancelled push); asked once.
+    pub fn take_recheck(&mut self) -> bool {
+        std::mem::take(&mut self.recheck)
     }
 
     fn owns(&self, id: RequestId) -> bool {

@@ -281,7 +281,13 @@ impl AppState {
         if !matches!(event, Event::Waiting { .. }) {
             self.waiting = None;
         }
-        if self.composer.apply(&event) || self.coverage.apply(&event) || self.details.apply(&event) || self.diagnose.apply(&event) || self.repos.apply(&event) {
+        if self.composer.apply(&event) {
+            if self.composer.take_recheck() {
+                return self.handle(UiAction::Composer(composer::ComposerAction::CheckTarget));
+            }
+            return Vec::new();
+        }
+        if self.coverage.apply(&event) || self.details.apply(&event) || self.diagnose.apply(&event) || self.repos.apply(&event) {
             return Vec::new();
         }
         if self.sign_in.answers(&event) {

@@ -210,8 +210,10 @@ fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_can
     assert_eq!(expect_previous.as_ref(), Some(&d("old")));
     let cancel = s.handle(UiAction::Cancel);
     assert!(cancel.iter().any(|c| matches!(c, Command::Cancel { id } if id == push)), "{cancel:?}");
-    s.apply(Event::Cancelled { id: *push });
+    // Cancelled: the tag is read again, so the panel says what it holds now.
+    let again = s.apply(Event::Cancelled { id: *push });
     assert!(matches!(s.composer.push, Loadable::Failed { .. }));
+    assert!(again.iter().any(|c| matches!(c, Command::TargetStatus { .. })), "{again:?}");
 }
 
 #[test]

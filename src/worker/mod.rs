@@ -106,7 +106,15 @@ pub fn spawn_with(
                         let _ = settings.send(s);
                     }
                     Command::Cancel { id } => {
-                        if let Some(h) = tasks.remove(&id) {
+                        let committing = worker.committing.lock().is_ok_and(|c| c.contains(&id));
+                        if committing {
+                            worker.emit(Event::PushProgress {
+                                id,
+                                done: 0,
+                                total: 0,
+                                what: "the index is being written: too late to cancel, the outcome follows".into(),
+                            });
+                        } else if let Some(h) = tasks.remove(&id) {
                             h.abort();
                             worker.emit(Event::Cancelled { id });
                         }
@@ -193,6 +201,9 @@ struct Worker {
     clients: tokio::sync::Mutex<HashMap<Registry, ClientSlot>>,
     /// Registries the user chose to reach without TLS verification.
     insecure: tokio::sync::Mutex<std::collections::HashSet<Registry>>,
+    /// Pushes whose index is being written: a Cancel no longer stops them; their real outcome
+    /// (pushed, overwritten, failed) is what the app hears.
+    committing: std::sync::Mutex<std::collections::HashSet<RequestId>>,
 }
 
 impl Worker {
@@ -209,7 +220,16 @@ impl Worker {
             let _ = tx.send(Event::Waiting { id: 0, message: said.to_string() });
             again();
         })));
-        Worker { options, cache, journal, events, repaint, clients: tokio::sync::Mutex::new(HashMap::new()), insecure: Default::default() }
+        Worker {
+            options,
+            cache,
+            journal,
+            events,
+            repaint,
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            insecure: Default::default(),
+            committing: Default::default(),
+        }
     }
 
     fn journal(&self) -> Result<registry::journal::Journal, String> {
@@ -472,10 +492,20 @@ impl Worker {
                 let store = self.tag_store(&target).await?;
                 let journal = self.journal()?;
                 let pushed = registry::compose::push(&fetchers, store, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
+                    // From the index on, the tag moves: the push is no longer cancelled.
+                    if what == "index"
+                        && let Ok(mut c) = self.committing.lock()
+                    {
+                        c.insert(id);
+                    }
                     self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
                 })
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string());
+                if let Ok(mut c) = self.committing.lock() {
+                    c.remove(&id);
+                }
+                let pushed = pushed?;
                 self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous, journal_id: pushed.journal_id });
             }
             Command::Undo { id, entry } => {
