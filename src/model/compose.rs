@@ -319,6 +319,13 @@ impl IndexDraft {
         {
             return text.as_bytes().to_vec();
         }
+        // Members and entries the edit did not touch keep the base's exact bytes (numbers and
+        // escapes as written); only what changed is written anew.
+        if let Some(text) = &self.base
+            && let Some(spliced) = splice(text, &v)
+        {
+            return spliced.into_bytes();
+        }
         // Cannot fail: a Value with string keys always serialises.
         serde_json::to_vec_pretty(&v).unwrap_or_default()
     }
@@ -586,6 +593,167 @@ impl IndexDraft {
     }
 }
 
+/// The spans of a JSON text, found without decoding it: where each value starts and ends.
+mod spans {
+    use std::ops::Range;
+
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The end of the string starting at `i` (its opening quote).
+    fn string_end(b: &[u8], i: usize) -> Option<usize> {
+        let mut j = i + 1;
+        loop {
+            match b.get(j)? {
+                b'\\' => j += 2,
+                b'"' => return Some(j + 1),
+                _ => j += 1,
+            }
+        }
+    }
+
+    /// The end of the value starting at `i`.
+    fn value_end(b: &[u8], i: usize) -> Option<usize> {
+        match b.get(i)? {
+            b'"' => string_end(b, i),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut j = i;
+                loop {
+                    match b.get(j)? {
+                        b'"' => {
+                            j = string_end(b, j)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(j + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {
+                let mut j = i;
+                while b.get(j).is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace()) {
+                    j += 1;
+                }
+                Some(j)
+            }
+        }
+    }
+
+    /// The members of the object that is the whole text: (key as written, value span).
+    pub fn members(text: &str) -> Option<Vec<(String, Range<usize>)>> {
+        let b = text.as_bytes();
+        let mut i = ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let mut out = Vec::new();
+        if b.get(i) == Some(&b'}') {
+            return Some(out);
+        }
+        loop {
+            let k_end = string_end(b, i)?;
+            let key: String = serde_json::from_str(text.get(i..k_end)?).ok()?;
+            i = ws(b, k_end);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(b, i + 1);
+            let v_end = value_end(b, i)?;
+            out.push((key, i..v_end));
+            i = ws(b, v_end);
+            match b.get(i)? {
+                b',' => i = ws(b, i + 1),
+                b'}' => return Some(out),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The elements of the array at `span`.
+    pub fn elements(text: &str, span: Range<usize>) -> Option<Vec<Range<usize>>> {
+        let b = text.as_bytes();
+        let mut i = span.start;
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let mut out = Vec::new();
+        if b.get(i) == Some(&b']') {
+            return Some(out);
+        }
+        loop {
+            let end = value_end(b, i)?;
+            out.push(i..end);
+            i = ws(b, end);
+            match b.get(i)? {
+                b',' => i = ws(b, i + 1),
+                b']' => return Some(out),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Indent every line of `text` but the first by `by` spaces.
+fn indent(text: &str, by: usize) -> String {
+    text.replace('\n', &format!("\n{}", " ".repeat(by)))
+}
+
+/// `new` written over the base `text`: every top-level member and every `manifests` entry equal
+/// to the base's is the base's own text; the rest is written as JSON. `None` when the base is
+/// not an object this can follow.
+fn splice(text: &str, new: &Value) -> Option<String> {
+    let new = new.as_object()?;
+    let members = spans::members(text)?;
+    let raw = |r: &std::ops::Range<usize>| text.get(r.clone());
+    let parsed = |r: &std::ops::Range<usize>| raw(r).and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let mut out = String::from("{\n");
+    let n = new.len();
+    for (i, (k, v)) in new.iter().enumerate() {
+        let key = serde_json::to_string(k).ok()?;
+        let base = members.iter().find(|(bk, _)| bk == k).map(|(_, r)| r.clone());
+        let written = match (&base, k.as_str(), v) {
+            (Some(r), _, _) if parsed(r).as_ref() == Some(v) => raw(r)?.to_string(),
+            (Some(r), "manifests", Value::Array(items)) => {
+                let old = spans::elements(text, r.clone())?;
+                let mut used = vec![false; old.len()];
+                let mut parts = Vec::new();
+                for item in items {
+                    let hit = old.iter().enumerate().find(|(j, e)| !used.get(*j).copied().unwrap_or(true) && parsed(e).as_ref() == Some(item));
+                    match hit {
+                        Some((j, e)) => {
+                            if let Some(u) = used.get_mut(j) {
+                                *u = true;
+                            }
+                            parts.push(raw(e)?.to_string());
+                        }
+                        None => parts.push(indent(&serde_json::to_string_pretty(item).ok()?, 4)),
+                    }
+                }
+                if parts.is_empty() { "[]".to_string() } else { format!("[\n    {}\n  ]", parts.join(",\n    ")) }
+            }
+            _ => indent(&serde_json::to_string_pretty(v).ok()?, 2),
+        };
+        out.push_str(&format!("  {key}: {written}{}\n", if i + 1 < n { "," } else { "" }));
+    }
+    out.push('}');
+    // What is written must be the value meant.
+    (serde_json::from_str::<Value>(&out).ok().as_ref() == Some(&Value::Object(new.clone()))).then_some(out)
+}
+
 /// What changes from the index `old` (raw bytes, as the tag holds it now) to `new`: media type,
 /// index annotations, entries by platform (digest added, removed or changed), entry annotations,
 /// attestations and any other field. Empty when nothing changes.
@@ -800,6 +968,40 @@ mod tests {
         assert!(cmds[0].1.contains(r"'index:new=it'\''s'"), "{}", cmds[0].1);
         assert!(cmds[2].1.contains("--platform linux/arm64"));
         assert_eq!(d.remove_platform("linux/arm64"), 1);
+    }
+
+    #[test]
+    fn untouched_entries_and_fields_keep_their_exact_bytes() {
+        // A large integer and an escaped `&` in an entry that is not edited, compact layout.
+        let base = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":10,"platform":{"architecture":"amd64","os":"linux"},"x-big":12345678901234567890123,"annotations":{"a":"x\u0026y"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":20,"platform":{"architecture":"arm64","os":"linux"}}],"annotations":{"k":"1\u00262"}}"#;
+        let view = ManifestView::parse(base.as_bytes()).unwrap();
+        let v: Value = serde_json::from_str(base).unwrap();
+        let entries = view
+            .manifests
+            .iter()
+            .zip(v["manifests"].as_array().unwrap())
+            .map(|(d, raw)| DraftEntry {
+                source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d.digest)).unwrap(),
+                digest: d.digest.clone(),
+                media_type: d.media_type.clone(),
+                size: d.size,
+                platform: d.platform.clone().unwrap_or_default(),
+                config_platform: None,
+                kind: ManifestKind::OciImage,
+                annotations: d.annotations.clone(),
+                compressed_size: 0,
+                missing: false,
+                raw: raw.as_object().cloned(),
+            })
+            .collect();
+        let mut d = IndexDraft::from_base(base.as_bytes(), entries).unwrap();
+        assert_eq!(d.to_bytes(), base.as_bytes(), "no edit: the base itself");
+        d.entries[1].annotations.insert("new".into(), "v".into());
+        let out = String::from_utf8(d.to_bytes()).unwrap();
+        assert!(out.contains("12345678901234567890123") && out.contains(r"x\u0026y") && out.contains(r"1\u00262"), "{out}");
+        assert!(out.contains(r#""new": "v""#), "{out}");
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["manifests"][1]["annotations"]["new"], "v");
     }
 
     #[test]
