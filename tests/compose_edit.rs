@@ -566,3 +566,34 @@ fn relabels_keep_os_features_and_a_no_op_of_a_mixed_docker_list_is_calm() {
         }
     }
 }
+
+#[test]
+fn an_edit_keeps_the_exact_bytes_of_what_it_does_not_touch() {
+    let env = Env::new();
+    let repo = fresh("exact");
+    let name = repo.split_once('/').unwrap().1.to_string();
+    let c = common::client();
+    let amd = archlens::testkit::image(&archlens::testkit::p("linux/amd64"), archlens::testkit::Flavour::Oci, "exact amd");
+    let arm = archlens::testkit::image(&archlens::testkit::p("linux/arm64"), archlens::testkit::Flavour::Oci, "exact arm");
+    // The amd64 entry carries an unknown field with a large integer and an escaped `&`.
+    let untouched = format!(
+        r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}},"x-big":12345678901234567890123,"annotations":{{"a":"x\u0026y"}}}}"#,
+        amd.digest,
+        amd.manifest.len()
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{untouched},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        arm.digest,
+        arm.manifest.len()
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_image(&c, &name, &amd).await.unwrap();
+        common::seed::push_image(&c, &name, &arm).await.unwrap();
+        c.put_manifest(&name, "1", "application/vnd.oci.image.index.v1+json", index.as_bytes()).await.unwrap();
+    });
+    let target = format!("{repo}:1");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--entry-annotation", "linux/arm64:org.example.note=edited", "--yes"]));
+    let after = String::from_utf8(common::skopeo_raw(&target)).unwrap();
+    assert!(after.contains(&untouched), "the untouched entry is byte for byte the same:\n{after}");
+    assert!(after.contains("org.example.note"), "{after}");
+}
