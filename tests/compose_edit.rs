@@ -127,7 +127,7 @@ fn remove_then_add_then_set_in_the_documented_order() {
     assert!(diff.iter().any(|l| l.contains("linux/amd64 annotation org.example.note")), "{diff:?}");
     // The regctl line reproduces the override and quotes the value.
     let regctl = dry["commands"][2]["command"].as_str().unwrap();
-    assert!(regctl.contains("--platform linux/arm/v6") && regctl.contains(r"'org.example.note=a b '\''c'\'''"), "{regctl}");
+    assert!(regctl.contains("--desc-platform linux/arm/v6") && regctl.contains(r"'org.example.note=a b '\''c'\'''"), "{regctl}");
     ok(&env.run(&[
         "compose",
         "--target",

@@ -502,21 +502,48 @@ impl IndexDraft {
         } else if relabelled || !self.annotations.is_empty() || self.entries.iter().any(|e| !e.annotations.is_empty()) {
             crane.push_str("  # crane index append sets no platforms or annotations: use the regctl line");
         }
+        // regctl (cmd/regctl/index.go): `index create` makes the index with its annotations;
+        // its --platform only filters an index source, and --desc-platform/--desc-annotation
+        // apply to every entry an invocation adds, so each entry is its own `index add` with
+        // its own platform (`os/arch/variant,osver=…`) and annotations.
         let mut regctl = format!("regctl index create {regctl_tgt}");
         if self.effective_type() == IndexType::Docker {
             regctl.push_str(" --media-type application/vnd.docker.distribution.manifest.list.v2+json");
         }
+        for (k, v) in &self.annotations {
+            regctl.push_str(&format!(" --annotation {}", q(&format!("{k}={v}"))));
+        }
+        let mut cannot = Vec::new();
         for e in &self.entries {
-            regctl.push_str(&format!(" --ref {}", regctl_src(e)));
+            regctl.push_str(&format!(" && regctl index add {regctl_tgt} --ref {}", regctl_src(e)));
             if e.has_platform() {
-                regctl.push_str(&format!(" --platform {}", q(&e.platform.normalize().format_all())));
+                let p = e.platform.normalize();
+                let mut flag =
+                    [p.os.as_str(), p.architecture.as_str(), p.variant.as_str()].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join("/");
+                if !p.os_version.is_empty() {
+                    flag.push_str(&format!(",osver={}", p.os_version));
+                }
+                if !p.os_features.is_empty() {
+                    cannot.push("os.features");
+                }
+                regctl.push_str(&format!(" --desc-platform {}", q(&flag)));
             }
             for (k, v) in &e.annotations {
                 regctl.push_str(&format!(" --desc-annotation {}", q(&format!("{k}={v}"))));
             }
+            let known = ["mediaType", "digest", "size", "platform", "annotations"];
+            if e.raw.as_ref().is_some_and(|r| r.keys().any(|k| !known.contains(&k.as_str()))) {
+                cannot.push("the entries' other fields (urls, artifactType, data …)");
+            }
         }
-        for (k, v) in &self.annotations {
-            regctl.push_str(&format!(" --annotation {}", q(&format!("{k}={v}"))));
+        if let Some(base) = self.base_value()
+            && base.keys().any(|k| !["schemaVersion", "mediaType", "manifests", "annotations"].contains(&k.as_str()))
+        {
+            cannot.push("the index's other fields (subject, artifactType …)");
+        }
+        cannot.dedup();
+        if !cannot.is_empty() {
+            regctl.push_str(&format!("  # regctl cannot set {}: this makes a different index", cannot.join(", ")));
         }
         vec![("docker buildx", buildx), ("crane", crane), ("regctl", regctl)]
     }
@@ -966,8 +993,33 @@ mod tests {
         let cmds = d.commands(&target);
         assert!(cmds[0].1.starts_with("docker buildx imagetools create -t 127.0.0.1:5000/c/d:1"));
         assert!(cmds[0].1.contains(r"'index:new=it'\''s'"), "{}", cmds[0].1);
-        assert!(cmds[2].1.contains("--platform linux/arm64"));
+        assert!(cmds[2].1.contains("--desc-platform linux/arm64"), "{}", cmds[2].1);
         assert_eq!(d.remove_platform("linux/arm64"), 1);
+    }
+
+    #[test]
+    fn the_regctl_line_sets_each_entrys_platform_and_annotations() {
+        let mut d = base_draft();
+        d.entries.truncate(1);
+        let mut win = d.entries[0].clone();
+        win.platform = Platform::parse_key("windows/amd64:10.0.20348.2340").unwrap();
+        win.annotations = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        d.entries[0].annotations.clear();
+        d.entries[0].raw = None;
+        d.entries.push(win);
+        let target = Reference::parse("127.0.0.1:5000/c/d:1").unwrap();
+        let cmds = d.commands(&target);
+        let regctl = &cmds[2].1;
+        // One `index add` per entry: each its own platform and annotations.
+        assert_eq!(regctl.matches("regctl index add").count(), 2, "{regctl}");
+        assert!(regctl.contains("--desc-platform windows/amd64,osver=10.0.20348.2340 --desc-annotation k=v"), "{regctl}");
+        let first = regctl.split("&&").nth(1).unwrap();
+        assert!(first.contains("--desc-platform linux/amd64") && !first.contains("--desc-annotation"), "{regctl}");
+        // What regctl cannot set is said (the base has os.features and other fields).
+        let mut d = base_draft();
+        d.entries.truncate(1);
+        let regctl = d.commands(&target)[2].1.clone();
+        assert!(regctl.contains("regctl cannot set os.features"), "{regctl}");
     }
 
     #[test]
