@@ -204,8 +204,10 @@ fn a_push_killed_halfway_leaves_the_tag_old_or_new() {
             }
             n
         });
-        // The first child is the old index's, so it was there before.
-        assert_eq!(present, copied.max(1), "children copied before the kill are there, the rest are not");
+        // Children are copied a few at a time: the one the push stopped after is there (and the
+        // first, the old index's, was there before); others may or may not have landed.
+        let stopped_after = rt.block_on(c.head_manifest(&repo, &children[copied - 1])).is_ok();
+        assert!(stopped_after && present >= 1 && present <= children.len(), "child {copied} is there ({present} of the children are)");
         // Finishing the interrupted push lands the new index.
         let done = ok(&env.run(&args)).trim().to_string();
         assert!(done == new || done.contains("already"), "{done}");

@@ -597,3 +597,28 @@ fn an_edit_keeps_the_exact_bytes_of_what_it_does_not_touch() {
     assert!(after.contains(&untouched), "the untouched entry is byte for byte the same:\n{after}");
     assert!(after.contains("org.example.note"), "{after}");
 }
+
+#[test]
+fn an_edit_of_a_tag_copies_no_child_it_does_not_add() {
+    let env = Env::new();
+    let repo = fresh("no-recopy");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    let out: Value =
+        serde_json::from_str(&ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes", "--format", "json"]))).unwrap();
+    assert_eq!(out["copied_manifests"], 0, "an annotation edit writes only the index: {out}");
+    assert_eq!(out["uploaded_bytes"], 0, "{out}");
+    // A child from another repository is copied: that one only.
+    let other = fresh("no-recopy-src");
+    let name = other.split_once('/').unwrap().1.to_string();
+    let s390x = archlens::testkit::image(&archlens::testkit::p("linux/s390x"), archlens::testkit::Flavour::Oci, "no-recopy s390x");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = common::client();
+        common::seed::push_image(&c, &name, &s390x).await.unwrap();
+        c.put_manifest(&name, "1", s390x.media_type, &s390x.manifest).await.unwrap();
+    });
+    let out: Value =
+        serde_json::from_str(&ok(&env.run(&["compose", "--target", &target, "--base", &target, "--from", &format!("{other}:1"), "--yes", "--format", "json"])))
+            .unwrap();
+    assert_eq!(out["copied_manifests"], 1, "{out}");
+}

@@ -394,7 +394,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     match a.format {
         Format::Json => output::json(&serde_json::json!({
             "target": target.to_string(), "digest": pushed.digest, "previous": pushed.previous,
-            "uploaded_bytes": pushed.uploaded, "mounted_blobs": pushed.mounted, "journal_id": pushed.journal_id,
+            "uploaded_bytes": pushed.uploaded, "mounted_blobs": pushed.mounted, "copied_manifests": pushed.copied, "journal_id": pushed.journal_id,
         }))?,
         Format::Table => println!("{}", pushed.digest),
     }

@@ -175,6 +175,8 @@ pub struct Pushed {
     /// Bytes uploaded (mounted blobs count nothing).
     pub uploaded: u64,
     pub mounted: usize,
+    /// Child manifests written into the target (a child already in the target repository is not).
+    pub copied: usize,
     /// The journal entry of the tag move (`None`: nothing needed to change).
     pub journal_id: Option<String>,
     /// What went differently from the plan, e.g. a refused mount that became an upload.
@@ -349,6 +351,7 @@ fn copy_manifest<'a>(
             }
             Dest::Layout(layout) => layout.put_blob(digest, &m.bytes)?,
         }
+        stats.copied += 1;
         Ok(())
     })
 }
@@ -381,7 +384,7 @@ pub async fn push(
     }
     let bytes = draft.to_bytes();
     let digest = Digest::sha256(&bytes);
-    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0, journal_id: None, notes: Vec::new() };
+    let mut stats = Pushed { digest: digest.clone(), previous: previous.clone(), uploaded: 0, mounted: 0, copied: 0, journal_id: None, notes: Vec::new() };
     if previous.as_ref() == Some(&digest) {
         progress(1, 1, "nothing to change");
         return Ok(stats);
@@ -394,17 +397,44 @@ pub async fn push(
             Dest::Layout(l)
         }
     };
-    for (i, e) in draft.entries.iter().enumerate() {
-        progress(i, total, &format!("{} {}", e.platform_label(), e.digest.short()));
-        let src = sources.fetcher(&e.source.repository.registry)?;
-        let same_registry = e.source.repository.registry == target.repository.registry;
-        let noted = stats.notes.len();
-        copy_manifest(src, &e.source.repository.name, same_registry, &tgt, target_repo, &e.digest, &mut stats).await?;
-        for note in stats.notes.get(noted..).unwrap_or_default() {
-            progress(i, total, note);
+    // Children are copied a few at a time; each reports what it did when it is done.
+    type Copy<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(usize, &'c DraftEntry, Pushed), RegistryError>> + Send + 'c>>;
+    let tgt = &tgt;
+    let copies: Vec<Copy<'_>> = draft
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| -> Copy<'_> {
+            Box::pin(async move {
+                let mut own = Pushed { digest: e.digest.clone(), previous: None, uploaded: 0, mounted: 0, copied: 0, journal_id: None, notes: Vec::new() };
+                let src = sources.fetcher(&e.source.repository.registry)?;
+                let same_registry = e.source.repository.registry == target.repository.registry;
+                // A child of this very repository is there already, by its digest: an edit of a tag
+                // copies nothing it does not add.
+                let here = same_registry && e.source.repository.name == target_repo && matches!(tgt, Dest::Registry(_));
+                if !here {
+                    copy_manifest(src, &e.source.repository.name, same_registry, tgt, target_repo, &e.digest, &mut own).await?;
+                }
+                fault_point(&format!("child-{}-copied", i + 1));
+                Ok((i, e, own))
+            })
+        })
+        .collect();
+    let mut copies = futures::StreamExt::buffer_unordered(futures::stream::iter(copies), CHILD_COPIES);
+    let mut done = 0;
+    while let Some(copied) = futures::StreamExt::next(&mut copies).await {
+        let (_, e, own) = copied?;
+        done += 1;
+        stats.uploaded += own.uploaded;
+        stats.mounted += own.mounted;
+        stats.copied += own.copied;
+        progress(done, total, &format!("{} {}", e.platform_label(), e.digest.short()));
+        for note in &own.notes {
+            progress(done, total, note);
         }
-        fault_point(&format!("child-{}-copied", i + 1));
+        stats.notes.extend(own.notes);
     }
+    drop(copies);
     // Last check before the tag moves: nobody else moved it meanwhile. What it is now is what
     // the journal records as replaced.
     let now = store.current(target).await?;
@@ -477,6 +507,9 @@ async fn move_tag(
     });
     task.await.map_err(|e| RegistryError::Other { detail: format!("the tag move stopped: {e}") })?
 }
+
+/// Children copied at the same time.
+const CHILD_COPIES: usize = 4;
 
 /// This machine's turn at writing `target`: an exclusive lock in Archlens's data folder, one
 /// per target, held until dropped. (A layout folder's `index.json` has a lock of its own, taken
