@@ -258,12 +258,38 @@ async fn copy_blob(
     same_registry: bool,
     target: &Dest<'_>,
     target_repo: &str,
-    (digest, size): (&Digest, u64),
+    blob: (&Digest, u64),
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
+    copy_blob_held(src, src_repo, same_registry, target, target_repo, blob, None, stats).await
+}
+
+/// [`copy_blob`], sending `held` (the blob's bytes, already read and verified) instead of
+/// reading the source again.
+#[allow(clippy::too_many_arguments)]
+async fn copy_blob_held(
+    src: &Fetcher,
+    src_repo: &str,
+    same_registry: bool,
+    target: &Dest<'_>,
+    target_repo: &str,
+    (digest, size): (&Digest, u64),
+    held: Option<std::sync::Arc<Vec<u8>>>,
+    stats: &mut Pushed,
+) -> Result<(), RegistryError> {
+    let held = held.filter(|b| b.len() as u64 == size);
     let client = match target {
         Dest::Registry(client) => *client,
-        Dest::Layout(layout) => return copy_blob_to_layout(src, src_repo, layout, (digest, size), stats).await,
+        Dest::Layout(layout) => {
+            if let Some(bytes) = held {
+                if !layout.has_blob(digest) {
+                    layout.put_blob(digest, &bytes)?;
+                    stats.uploaded += size;
+                }
+                return Ok(());
+            }
+            return copy_blob_to_layout(src, src_repo, layout, (digest, size), stats).await;
+        }
     };
     if client.blob_exists(target_repo, digest).await? {
         return Ok(());
@@ -283,10 +309,11 @@ async fn copy_blob(
             }
         }
     }
-    let body = match src.source() {
+    let body = match (held, src.source()) {
+        (Some(bytes), _) => BlobBody::Bytes((*bytes).clone()),
         // Streamed from registry to registry; the target checks the digest at the end.
-        Source::Registry(c) => BlobBody::From { client: c.clone(), repo: src_repo.to_string() },
-        Source::Layout(l) => BlobBody::Bytes(l.blob(digest, size)?),
+        (None, Source::Registry(c)) => BlobBody::From { client: c.clone(), repo: src_repo.to_string() },
+        (None, Source::Layout(l)) => BlobBody::Bytes(l.blob(digest, size)?),
     };
     client.upload(target_repo, digest, size, &body, session).await?;
     stats.uploaded += size;
@@ -340,9 +367,14 @@ fn copy_manifest<'a>(
                 copy_manifest(src, src_repo, same_registry, target, target_repo, &d.digest, stats).await?;
             }
         } else {
-            let blobs: Vec<(Digest, u64)> = m.view.config.iter().chain(m.view.layers.iter()).map(|d| (d.digest.clone(), d.size)).collect();
-            for (b, size) in &blobs {
-                copy_blob(src, src_repo, same_registry, target, target_repo, (b, *size), stats).await?;
+            // The config was read (and kept) when the draft was made: it is sent from there,
+            // not read from the source again.
+            if let Some(c) = &m.view.config {
+                let held = src.config(src_repo, c).await.ok().map(|(b, _)| b);
+                copy_blob_held(src, src_repo, same_registry, target, target_repo, (&c.digest, c.size), held, stats).await?;
+            }
+            for l in &m.view.layers {
+                copy_blob(src, src_repo, same_registry, target, target_repo, (&l.digest, l.size), stats).await?;
             }
         }
         match target {
