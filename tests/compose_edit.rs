@@ -479,6 +479,15 @@ fn undo_checks_the_whole_history_of_the_tag_and_a_killed_undo_blocks_nothing() {
     assert_eq!(tag_digest(&target), before, "the second undo did it");
     let list: Value = serde_json::from_str(&ok(&env.run(&["undo", "--list", "--format", "json"]))).unwrap();
     assert!(list.as_array().unwrap().iter().any(|e| e["outcome"] == "failed"), "the killed undo is closed as failed: {list}");
+    // Killed once its outcome is written: it stands, and a second undo says it is undone.
+    let env = Env::new();
+    let repo = fresh("killed-undo-done");
+    copy_fixture("v3", &repo);
+    let target = format!("{repo}:v3");
+    ok(&env.run(&["compose", "--target", &target, "--base", &target, "--annotation", "k=v", "--yes"]));
+    killed_at(&env, "outcome-written", &["undo"]);
+    let err = fails_with(&env.run(&["undo", "1"]), 2);
+    assert!(err.contains("already undone"), "{err}");
     // Killed after moving the tag: the next undo settles it as done and says so.
     let env = Env::new();
     let repo = fresh("killed-undo-moved");

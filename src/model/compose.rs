@@ -485,10 +485,29 @@ impl IndexDraft {
             buildx.push(' ');
             buildx.push_str(&src(e));
         }
+        // buildx reads each source's platform from its config and annotates descriptors by
+        // platform only: attestation and platform-less entries lose their annotations, entries
+        // sharing os/arch/variant (Windows os.versions) cannot be told apart, and fields it
+        // does not know are not written.
+        let mut buildx_cannot: Vec<&str> = Vec::new();
+        if relabelled {
+            buildx_cannot.push("relabel an entry's platform");
+        }
+        if self.entries.iter().any(|e| (e.attests().is_some() || !e.has_platform() || e.platform.is_unknown()) && !e.annotations.is_empty()) {
+            buildx_cannot.push("keep the annotations of attestation and platform-less entries");
+        }
+        let mut seen = std::collections::HashSet::new();
+        if self.entries.iter().filter(|e| e.has_platform() && !e.annotations.is_empty()).any(|e| !seen.insert(e.platform.docker_flag())) {
+            buildx_cannot.push("annotate entries that share os/arch/variant one by one");
+        }
+        let known = ["mediaType", "digest", "size", "platform", "annotations"];
+        if self.entries.iter().any(|e| e.raw.as_ref().is_some_and(|r| r.keys().any(|k| !known.contains(&k.as_str())))) {
+            buildx_cannot.push("write the entries' other fields");
+        }
         if layouts {
             buildx.push_str(registry_only);
-        } else if relabelled {
-            buildx.push_str("  # buildx cannot relabel an entry's platform: use the regctl line");
+        } else if !buildx_cannot.is_empty() {
+            buildx.push_str(&format!("  # buildx cannot {}: use the regctl line", buildx_cannot.join(", ")));
         }
         let mut crane = format!("crane index append -t {tgt}");
         if self.effective_type() == IndexType::Docker {
@@ -1020,6 +1039,9 @@ mod tests {
         d.entries.truncate(1);
         let regctl = d.commands(&target)[2].1.clone();
         assert!(regctl.contains("regctl cannot set os.features"), "{regctl}");
+        // buildx says what it cannot reproduce: the base's entry has fields it does not know.
+        let buildx = d.commands(&target)[0].1.clone();
+        assert!(buildx.contains("buildx cannot write the entries' other fields"), "{buildx}");
     }
 
     #[test]
