@@ -631,3 +631,49 @@ fn an_edit_of_a_tag_copies_no_child_it_does_not_add() {
             .unwrap();
     assert_eq!(out["copied_manifests"], 1, "{out}");
 }
+
+#[test]
+fn windows_selectors_and_shared_digests_edit_the_entry_they_name() {
+    let env = Env::new();
+    let repo = fresh("selectors");
+    let name = repo.split_once('/').unwrap().1.to_string();
+    let c = common::client();
+    let win = archlens::testkit::image(&archlens::testkit::p("windows/amd64:10.0.20348.2340"), archlens::testkit::Flavour::Oci, "sel win");
+    let arm = archlens::testkit::image(&archlens::testkit::p("linux/arm/v7"), archlens::testkit::Flavour::Oci, "sel arm");
+    // One arm image under two entries (v7 and v6), and a Windows entry with its os.version.
+    let entry = |img: &archlens::testkit::Image, platform: Value| json!({"mediaType": img.media_type, "digest": img.digest, "size": img.manifest.len(), "platform": platform});
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            entry(&arm, json!({"os": "linux", "architecture": "arm", "variant": "v7"})),
+            entry(&arm, json!({"os": "linux", "architecture": "arm", "variant": "v6"})),
+            entry(&win, json!({"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2340"})),
+        ]
+    }))
+    .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_image(&c, &name, &arm).await.unwrap();
+        common::seed::push_image(&c, &name, &win).await.unwrap();
+        c.put_manifest(&name, "1", "application/vnd.oci.image.index.v1+json", &index).await.unwrap();
+    });
+    let target = format!("{repo}:1");
+    let dry = |extra: &[&str]| -> Value {
+        let mut args = vec!["compose", "--target", &target, "--base", &target, "--dry-run", "--format", "json"];
+        args.extend(extra);
+        let out = env.run(&args);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        serde_json::from_str(v["bytes"].as_str().unwrap()).unwrap()
+    };
+    // --remove linux/arm/v7 keeps the v6 entry of the same digest.
+    let after = dry(&["--remove", "linux/arm/v7"]);
+    let platforms: Vec<String> = after["manifests"].as_array().unwrap().iter().map(|m| format!("{}", m["platform"]["variant"])).collect();
+    assert_eq!(after["manifests"].as_array().unwrap().len(), 2, "{after}");
+    assert!(platforms.contains(&"\"v6\"".to_string()), "{after}");
+    // A Windows selector with its os.version, in both notations, names that entry and key.
+    for sel in ["windows/amd64:10.0.20348.2340", "windows(10.0.20348.2340)/amd64", "windows/amd64"] {
+        let after = dry(&["--entry-annotation", &format!("{sel}:org.example.k=a:b=c")]);
+        let w = after["manifests"].as_array().unwrap().iter().find(|m| m["platform"]["os"] == "windows").unwrap();
+        assert_eq!(w["annotations"]["org.example.k"], "a:b=c", "{sel}: {after}");
+    }
+}
