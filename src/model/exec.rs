@@ -162,11 +162,17 @@ impl Walker<'_> {
         let r = match self.fs.walk(filename, &self.cwd, true)? {
             Ok(r) => r,
             Err(e) => {
-                let detail = if e.path() == filename || e.path().is_empty() { String::new() } else { format!(" ({} at {})", e.errno(), e.path()) };
+                let why = match &e {
+                    super::rootfs::WalkError::NotFound { path } if path == filename => "it is in no layer of the image".to_string(),
+                    super::rootfs::WalkError::NotFound { path } => format!("{path} is in no layer of the image"),
+                    super::rootfs::WalkError::NotDir { path } => format!("{path} is not a directory"),
+                    super::rootfs::WalkError::Loop { path } => format!("the links at {path} loop"),
+                    super::rootfs::WalkError::TooLong => "the path is longer than the kernel walks".to_string(),
+                };
                 return Ok(refused(
                     filename,
                     e.errno(),
-                    format!("{filename}: {}{detail}: it is in no layer of the image", e.errno()),
+                    format!("{filename}: {}: {why}", e.errno()),
                     "add the program to the image, or fix the path in Entrypoint/Cmd",
                 ));
             }
