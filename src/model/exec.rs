@@ -643,7 +643,9 @@ pub fn last_command(text: &str) -> Option<String> {
     if !joined.is_empty() {
         lines.push(joined);
     }
-    lines.into_iter().skip(1).rev().map(|l| l.trim().to_string()).find(|l| {
+    // The #! line is the kernel's, not a command (a script run as `sh FILE` may have none).
+    let skip = usize::from(lines.first().is_some_and(|l| l.starts_with("#!")));
+    lines.into_iter().skip(skip).rev().map(|l| l.trim().to_string()).find(|l| {
         !(l.is_empty() || l.starts_with('#') || matches!(l.as_str(), "fi" | "done" | "esac" | "}" | ";;" | "wait" | "exit" | "exit 0" | "then" | "else" | "do"))
     })
 }
@@ -750,6 +752,7 @@ mod tests {
         assert_eq!(last_command(s).as_deref(), Some("exec \"$@\""));
         assert_eq!(last_command("#!/bin/sh\n/app/setup\n/app/server --port 80 \\\n  --x\n").as_deref(), Some("/app/server --port 80    --x"));
         assert_eq!(last_command("#!/bin/sh\n"), None);
+        assert_eq!(last_command("exec /app/server\n").as_deref(), Some("exec /app/server"), "a script without #! (run as `sh FILE`)");
     }
 
     #[test]

@@ -533,7 +533,11 @@ impl Reading {
                         return Ok((BinaryFacts::Unknown { reason: format!("/{path} could not be read from its layer") }, self.partial(&cursors)));
                     }
                     let mut again = self.open(n)?;
-                    let mut keep = |p: &str, mode: u32, first: &[u8]| if crate::model::rootfs::clean(p) == path { keep_len(mode | 0o100, first) } else { 0 };
+                    // The file asked for is kept as a script would be (a shell may read it), or
+                    // whole up to the ARM cap for a 32-bit ARM program.
+                    let mut keep = |p: &str, mode: u32, first: &[u8]| {
+                        if crate::model::rootfs::clean(p) == path { keep_len(mode | 0o100, first).max(SCRIPT_HEAD) } else { 0 }
+                    };
                     let layer = self.layer(n)?;
                     while let Some(e) = again.tar.next_entry(&mut keep).map_err(|e| self.typed(layer, e))? {
                         if let (true, Node::File { head: Some(h), .. }) = (crate::model::rootfs::clean(&e.path) == path, &e.node) {
@@ -957,6 +961,23 @@ mod tests {
         assert_eq!((c.end.clone(), c.steps.len()), (End::Complete, 1), "{c:?}");
         let c = run(vec![base], &["/bin/sh", "-c", "exec \"$APP\" --serve"]);
         assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("expanded")), "{c:?}");
+    }
+
+    #[test]
+    fn a_script_read_by_sh_needs_its_text_read_again_when_it_was_not_kept() {
+        // `sh /run.sh` with a script that has neither #! nor an execute bit: its text was not
+        // kept on the first pass, so the chain asks for it, and follows it once it is there.
+        let layer = vec![
+            Entry::file("bin/sh", &amd64()),
+            Entry::file("usr/bin/app", &elf_header(183, true, true)),
+            Entry::file_mode("run.sh", b"exec /usr/bin/app\n", 0o644),
+        ];
+        let mut f = fs(vec![layer]);
+        let start = start(&["/bin/sh", "/run.sh"], DEFAULT_PATH);
+        assert_eq!(follow(&f, &start), Err(Need::Head { n: 0, path: "run.sh".into() }));
+        f.layer_mut(0).unwrap().set_head("run.sh", Arc::from(&b"exec /usr/bin/app\n"[..]));
+        let c = follow(&f, &start).unwrap();
+        assert_eq!(c.program().unwrap().path, "/usr/bin/app", "{c:?}");
     }
 
     #[test]
