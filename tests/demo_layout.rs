@@ -44,7 +44,7 @@ fn the_shipped_demo_layout_is_regenerated_byte_for_byte() {
 #[test]
 fn the_demo_layout_reads_as_a_matrix() {
     let layout = Layout::open(common::project_root().join("assets/demo-layout")).unwrap();
-    let tags = layout.tags();
+    let tags = layout.tags().unwrap();
     assert_eq!(tags, ["1.0", "latest", "1.1", "1.2-windows", "0.9-arm", "single-amd64", "single-arm64"]);
     let f = Fetcher::with_source(Source::Layout(layout.into()), None);
     let repo = Repository::parse("demo/layout").unwrap();

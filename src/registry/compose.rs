@@ -227,7 +227,7 @@ impl TagStore {
     pub async fn manifest_bytes(&self, target: &Reference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         match self {
             TagStore::Registry(c) => Ok(c.get_manifest(&target.repository.name, digest.as_str()).await?.bytes),
-            TagStore::Layout(l) => l.blob(digest),
+            TagStore::Layout(l) => l.blob(digest, super::layout::MANIFEST_CAP),
         }
     }
 

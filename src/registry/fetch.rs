@@ -51,7 +51,7 @@ impl Source {
     pub async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
         match self {
             Source::Registry(c) => c.tags_all(repo).await,
-            Source::Layout(l) => Ok(l.tags()),
+            Source::Layout(l) => l.tags(),
         }
     }
 }

@@ -27,15 +27,24 @@ fn read_file(root: &Path, name: &Path, cap: u64) -> std::io::Result<Option<Vec<u
     }
 }
 
+/// An OCI image-layout folder, read and written through this one type: every read takes only
+/// regular files inside the folder, capped and checked against digests; every write goes to an
+/// exclusive temporary file and a rename, under a lock on the folder for `index.json`.
 #[derive(Debug, Clone)]
-pub struct Layout {
+pub struct OciDir {
     root: PathBuf,
-    /// (tag, digest, media type) for each entry of index.json, in file order.
-    refs: Vec<(String, Digest, String)>,
+    /// (tag, digest, media type) for each entry of index.json, in file order, as read when the
+    /// folder was opened for reading (`None`: opened as a target; tags are read fresh).
+    refs: Option<Vec<(String, Digest, String)>>,
 }
 
-impl Layout {
-    pub fn open(root: impl AsRef<Path>) -> Result<Layout, RegistryError> {
+/// A layout folder opened for reading ([`OciDir::open`]).
+pub type Layout = OciDir;
+/// A layout folder written as a push target ([`OciDir::at`]).
+pub type LayoutTarget = OciDir;
+
+impl OciDir {
+    pub fn open(root: impl AsRef<Path>) -> Result<OciDir, RegistryError> {
         let root = root.as_ref().to_path_buf();
         let shown = root.display().to_string();
         let err = |detail: String| RegistryError::Other { detail: format!("{shown} is not an OCI image layout: {detail}") };
@@ -54,11 +63,19 @@ impl Layout {
                 (tag, d.digest.clone(), d.media_type.clone())
             })
             .collect();
-        Ok(Layout { root, refs })
+        Ok(OciDir { root, refs: Some(refs) })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The (tag, digest, media type) entries of index.json: as opened, or read now.
+    fn refs(&self) -> Result<Vec<(String, Digest, String)>, RegistryError> {
+        if let Some(r) = &self.refs {
+            return Ok(r.clone());
+        }
+        Ok(OciDir::open(&self.root)?.refs.unwrap_or_default())
     }
 
     /// A display name: the folder's name.
@@ -66,9 +83,9 @@ impl Layout {
         self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.root.display().to_string())
     }
 
-    pub fn tags(&self) -> Vec<String> {
+    pub fn tags(&self) -> Result<Vec<String>, RegistryError> {
         let mut seen = std::collections::BTreeSet::new();
-        self.refs.iter().filter(|(t, _, _)| seen.insert(t.clone())).map(|(t, _, _)| t.clone()).collect()
+        Ok(self.refs()?.into_iter().filter(|(t, _, _)| seen.insert(t.clone())).map(|(t, _, _)| t).collect())
     }
 
     pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -99,11 +116,11 @@ impl Layout {
             Ok(d) => (d, None),
             Err(_) => {
                 let (_, d, m) = self
-                    .refs
-                    .iter()
+                    .refs()?
+                    .into_iter()
                     .find(|(t, _, _)| t == reference)
                     .ok_or_else(|| RegistryError::NotFound { registry: self.name(), what: format!("tag {reference}") })?;
-                (d.clone(), Some(m.clone()))
+                (d, Some(m))
             }
         };
         let bytes = self.blob(&digest, declared.unwrap_or(MANIFEST_CAP).min(MANIFEST_CAP))?;
@@ -120,32 +137,21 @@ pub struct LayoutRef<'a> {
     pub size: u64,
 }
 
-/// Write an OCI image layout: the blobs (manifests included) and an index.json naming `refs`.
+/// Write an OCI image layout: the blobs (manifests included) and an index.json naming `refs`,
+/// through [`OciDir`] like every other write of a folder.
 pub fn write_layout<'a>(root: &Path, blobs: impl IntoIterator<Item = &'a [u8]>, refs: &[LayoutRef<'_>]) -> Result<(), RegistryError> {
-    let io = |e: std::io::Error| RegistryError::Other { detail: format!("writing {}: {e}", root.display()) };
-    let dir = root.join("blobs/sha256");
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    std::fs::write(root.join("oci-layout"), b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io)?;
+    let dir = OciDir::at(root);
+    dir.prepare()?;
     for b in blobs {
         let d = Digest::sha256(b);
-        std::fs::write(dir.join(d.encoded()), b).map_err(io)?;
+        if !dir.has_blob(&d) {
+            dir.put_blob(&d, b)?;
+        }
     }
-    let manifests: Vec<serde_json::Value> = refs
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "mediaType": r.media_type, "digest": r.digest, "size": r.size,
-                "annotations": { REF_NAME: r.tag }
-            })
-        })
-        .collect();
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": crate::model::manifest::OCI_INDEX,
-        "manifests": manifests,
-    });
-    let bytes = serde_json::to_vec_pretty(&index).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
-    std::fs::write(root.join("index.json"), bytes).map_err(io)
+    for r in refs {
+        dir.set_tag(r.tag, Some((r.digest, r.media_type, r.size)))?;
+    }
+    Ok(())
 }
 
 /// The tag an `org.opencontainers.image.ref.name` value names: what follows the last `:`
@@ -154,35 +160,22 @@ fn tag_of_ref_name(name: &str) -> &str {
     name.rsplit_once(':').map(|(_, t)| t).unwrap_or(name)
 }
 
-/// An OCI image-layout folder being written as a push target: blobs are added first (each
-/// verified against its digest, written under a temporary name and renamed), then
-/// `index.json` is rewritten (also by rename) to name the tag. Other tags and unknown fields
-/// of `index.json` are kept.
-#[derive(Debug, Clone)]
-pub struct LayoutTarget {
-    root: PathBuf,
-}
-
 /// Layout files (`oci-layout`, `index.json`) are synced before they replace the old ones.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     super::files::write_by_rename(path, bytes, true)
 }
 
-impl LayoutTarget {
-    pub fn at(root: impl AsRef<Path>) -> LayoutTarget {
-        LayoutTarget { root: root.as_ref().to_path_buf() }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
+/// Writing: blobs are added first (each verified against its digest, written under a
+/// temporary name and renamed), then `index.json` is rewritten (also by rename) to name the
+/// tag. Other tags and unknown fields of `index.json` are kept.
+impl OciDir {
+    /// A folder to write (it may not exist yet).
+    pub fn at(root: impl AsRef<Path>) -> OciDir {
+        OciDir { root: root.as_ref().to_path_buf(), refs: None }
     }
 
     fn io(&self, what: &str, e: std::io::Error) -> RegistryError {
         RegistryError::Other { detail: format!("{}: {what}: {e}", self.root.display()) }
-    }
-
-    pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs").join(digest.algorithm()).join(digest.encoded())
     }
 
     /// Make the folder a layout if it is not one yet: create it, its `oci-layout` marker and
@@ -261,20 +254,6 @@ impl LayoutTarget {
             }
         }
         hasher.verify(digest).is_ok()
-    }
-
-    /// A manifest blob of the folder (at most the manifest cap), verified.
-    pub fn blob(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        let path = self.blob_path(digest);
-        let bytes = read_file(&self.root, &path, MANIFEST_CAP)
-            .map_err(|e| self.io(&format!("blob {digest}"), e))?
-            .ok_or_else(|| self.io(&format!("blob {digest}"), std::io::ErrorKind::NotFound.into()))?;
-        digest.verify(&bytes).map_err(|mismatch| RegistryError::DigestMismatch {
-            registry: self.root.display().to_string(),
-            what: format!("blob {digest}"),
-            mismatch,
-        })?;
-        Ok(bytes)
     }
 
     /// Add a blob whose bytes are all at hand, after checking them against `digest`.
