@@ -453,6 +453,14 @@ impl Walker<'_> {
             });
         }
         let text = String::from_utf8_lossy(text).into_owned();
+        let functions = shell_functions(&text);
+        if let Some(line) = last_command(&text)
+            && let Some(first) =
+                simple_commands(&line).ok().and_then(|c| c.into_iter().filter_map(|c| command_words(&c, &args).ok()).find_map(|w| w.first().cloned()))
+            && functions.contains(&first)
+        {
+            return Ok(End::Unknown { reason: format!("{}'s last command `{line}` calls the script's own function `{first}`, which is not followed", r.path) });
+        }
         match last_command(&text) {
             Some(line) => {
                 let rewrites = text.lines().any(|l| l.trim_start().starts_with("set --") || l.contains(" set -- "));
@@ -650,11 +658,28 @@ pub fn last_command(text: &str) -> Option<String> {
     })
 }
 
-/// Shell builtins: they run inside the shell, no program is started.
+/// Shell builtins: they run inside the shell, no program is started. (`.` and `source` read a
+/// file into the shell: what it sets, a PATH among them, is not followed.)
 const BUILTINS: &[&str] = &[
     "set", "echo", "printf", "export", "test", "[", "true", "false", ":", "ulimit", "umask", "wait", "read", "shift", "exit", "return", "local", "unset",
-    "trap", "alias", "type", "hash", "getopts", "readonly", "times", "command",
+    "trap", "alias", "type", "hash", "getopts", "readonly", "times", "command", ".", "source",
 ];
+
+/// The names of the functions a shell script defines (`name() {`, `function name {`).
+pub fn shell_functions(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let (keyword, l) = match l.strip_prefix("function ") {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, l),
+            };
+            let name: String = l.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+            let rest = l.get(name.len()..)?.trim_start();
+            (!name.is_empty() && (rest.starts_with("()") || (keyword && rest.starts_with('{')))).then_some(name)
+        })
+        .collect()
+}
 
 /// The simple commands of a command line, in order (split at `;`, `&&`, `||`, `|` and `&`);
 /// `Err` for what is not followed: compound commands, substitutions, `eval` and `source`.
@@ -689,8 +714,6 @@ pub fn simple_commands(line: &str) -> Result<Vec<String>, String> {
                 | "!"
                 | "function"
                 | "eval"
-                | "."
-                | "source"
         ) || first.starts_with('(')
         {
             return Err(format!("`{first}` starts a compound or indirect command"));
@@ -765,6 +788,17 @@ mod tests {
         assert_eq!(simple_commands("cd /srv && ./app --x; echo done").unwrap(), vec!["cd /srv", "./app --x", "echo done"]);
         assert!(simple_commands("if [ -x /a ]; then /a; fi").is_err());
         assert!(simple_commands("exec $(which app)").is_err());
+    }
+
+    #[test]
+    fn script_functions_are_not_taken_for_programs() {
+        let mysql = "#!/bin/bash\n_main() {\n  exec \"$@\"\n}\nfunction _is_sourced {\n  false\n}\nif ! _is_sourced; then\n\t_main \"$@\"\nfi\n";
+        assert_eq!(shell_functions(mysql), vec!["_main", "_is_sourced"]);
+        assert_eq!(last_command(mysql).as_deref(), Some("_main \"$@\""));
+        assert!(shell_functions("#!/bin/sh\nexec app\n").is_empty());
+        // `. venv/bin/activate && exec python app.py`: the sourcing runs in the shell.
+        let cmds = simple_commands(". /venv/bin/activate && exec python app.py").unwrap();
+        assert_eq!(command_words(&cmds[1], &[]).unwrap(), vec!["python", "app.py"]);
     }
 
     #[test]

@@ -981,6 +981,14 @@ mod tests {
     }
 
     #[test]
+    fn an_entrypoint_script_ending_in_its_own_function_is_said_to_be_unfollowed() {
+        // As the MySQL and MariaDB images' entrypoints end: `_main "$@"` is a function.
+        let script = b"#!/bin/sh\n_main() {\n  exec \"$@\"\n}\nif true; then\n  _main \"$@\"\nfi\n";
+        let c = run(vec![vec![Entry::file("bin/sh", &amd64()), Entry::file("entrypoint.sh", script)]], &["/entrypoint.sh", "mysqld"]);
+        assert!(matches!(&c.end, End::Unknown { reason } if reason.contains("function `_main`")), "{c:?}");
+    }
+
+    #[test]
     fn x32_and_foreign_classes_are_identified() {
         let x32 = crate::model::binary::identify(&elf_header(62, false, true));
         assert_eq!(x32.architecture.as_deref(), Some("x32"));
