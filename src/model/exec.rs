@@ -423,7 +423,11 @@ impl Walker<'_> {
         }
         let rest: Vec<String> = argv.iter().skip(i + 1).cloned().collect();
         match (command, argv.get(i).cloned()) {
-            (true, Some(c)) => self.command(&c, &[], path, &format!("{name} -c"), None),
+            // `sh -c COMMAND NAME ARGS…`: NAME is $0, ARGS are "$@".
+            (true, Some(c)) => {
+                let positional: Vec<String> = argv.iter().skip(i + 2).cloned().collect();
+                self.command(&c, &positional, path, &format!("{name} -c"), None)
+            }
             (true, None) => Ok(refused(name, "option requires an argument", format!("{name} -c is given no command"), "give the command after -c")),
             (false, Some(script)) => self.script(name, &script, rest, path),
             (false, None) => Ok(End::Complete),
@@ -799,6 +803,11 @@ mod tests {
         // `. venv/bin/activate && exec python app.py`: the sourcing runs in the shell.
         let cmds = simple_commands(". /venv/bin/activate && exec python app.py").unwrap();
         assert_eq!(command_words(&cmds[1], &[]).unwrap(), vec!["python", "app.py"]);
+    }
+
+    #[test]
+    fn sh_c_passes_its_positional_arguments() {
+        assert_eq!(command_words("exec \"$@\"", &["app".into(), "-x".into()]).unwrap(), vec!["app", "-x"]);
     }
 
     #[test]

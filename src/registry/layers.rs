@@ -981,6 +981,15 @@ mod tests {
     }
 
     #[test]
+    fn sh_c_with_positional_arguments_follows_them() {
+        let c = run(
+            vec![vec![Entry::file("bin/sh", &amd64()), Entry::file("usr/bin/app", &elf_header(183, true, true))]],
+            &["/bin/sh", "-c", "exec \"$@\"", "sh", "/usr/bin/app"],
+        );
+        assert_eq!(c.program().unwrap().path, "/usr/bin/app", "{c:?}");
+    }
+
+    #[test]
     fn an_entrypoint_script_ending_in_its_own_function_is_said_to_be_unfollowed() {
         // As the MySQL and MariaDB images' entrypoints end: `_main "$@"` is a function.
         let script = b"#!/bin/sh\n_main() {\n  exec \"$@\"\n}\nif true; then\n  _main \"$@\"\nfi\n";
