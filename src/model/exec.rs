@@ -235,6 +235,13 @@ impl Walker<'_> {
                     }
                 }
                 if let Some(Interp::Unreadable) = elf.as_ref().map(|e| &e.interp) {
+                    // The program headers lie past the bytes kept: read more of the file once.
+                    if let (Node::File { size, .. }, Ok(head)) = (&r.node, self.fs.head(&r))
+                        && (head.len() as u64) < *size
+                        && head.len() < (64 << 10)
+                    {
+                        return Err(Need::Head { n: r.layer, path: r.path.trim_start_matches('/').to_string() });
+                    }
                     self.steps.push(step);
                     return Ok(End::Unknown { reason: format!("{}: its program headers lie beyond the bytes read, so its loader is unchecked", r.path) });
                 }

@@ -21,8 +21,9 @@ use super::fetch::Source;
 pub use crate::model::exec::DEFAULT_PATH;
 /// Default cap on compressed bytes read from layers.
 pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
-/// First bytes kept of each executable or `#!` file.
-const HEAD: usize = 4096;
+/// First bytes kept of each executable or `#!` file: the ELF header, program headers and
+/// `PT_INTERP` string (Go places it near 4 KiB).
+const HEAD: usize = 8192;
 /// A script is kept up to this size, so a shell's last command can be read.
 const SCRIPT_HEAD: usize = 64 * 1024;
 /// A 32-bit ARM program keeps its `.ARM.attributes` at its end: kept whole up to this size.
