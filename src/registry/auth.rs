@@ -276,7 +276,7 @@ pub fn run_helper(name: &str, server: &str, deadline: std::time::Duration) -> Re
 
 /// Look up stored credentials for a registry; `Ok(None)` means anonymous. Runs credential
 /// helpers (each within `deadline`), so call it off the UI thread, and only when the registry
-/// asks (see [`super::client::RegistryClient::with_source`]).
+/// asks (a client made with a [`CredentialSource`]).
 pub fn lookup(registry: &Registry, deadline: std::time::Duration) -> Result<Option<Credentials>, String> {
     if let Some(c) = keychain_lookup(registry) {
         return Ok(Some(c));
@@ -301,8 +301,12 @@ pub fn configured(registry: &Registry) -> bool {
     podman_files().into_iter().chain(docker_config()).any(|f| matches!(read_auth_file(&f), Ok(Some(v)) if matches!(entry_of(&v, registry), Ok(Some(_)))))
 }
 
+/// Where a client's credentials come from when a registry first asks for them (credential
+/// helpers are external programs: not run for a registry that never asks).
+pub type CredentialSource = std::sync::Arc<dyn Fn() -> Result<Option<Credentials>, String> + Send + Sync>;
+
 /// A credential source for a client: [`lookup`] when the registry first asks.
-pub fn source(registry: &Registry, deadline: std::time::Duration) -> super::client::CredentialSource {
+pub fn source(registry: &Registry, deadline: std::time::Duration) -> CredentialSource {
     let registry = registry.clone();
     std::sync::Arc::new(move || lookup(&registry, deadline))
 }

@@ -230,9 +230,7 @@ pub fn loopback_addresses(host: &str) -> Option<Vec<std::net::SocketAddr>> {
     (!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())).then_some(addrs)
 }
 
-/// Where a client's credentials come from when a registry first asks for them (credential
-/// helpers are external programs: not run for a registry that never asks).
-pub type CredentialSource = Arc<dyn Fn() -> Result<Option<Credentials>, String> + Send + Sync>;
+pub use super::auth::CredentialSource;
 
 impl RegistryClient {
     pub fn new(registry: Registry, credentials: Option<Credentials>, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
