@@ -1048,27 +1048,7 @@ mod tests {
     fn untouched_entries_and_fields_keep_their_exact_bytes() {
         // A large integer and an escaped `&` in an entry that is not edited, compact layout.
         let base = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":10,"platform":{"architecture":"amd64","os":"linux"},"x-big":12345678901234567890123,"annotations":{"a":"x\u0026y"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":20,"platform":{"architecture":"arm64","os":"linux"}}],"annotations":{"k":"1\u00262"}}"#;
-        let view = ManifestView::parse(base.as_bytes()).unwrap();
-        let v: Value = serde_json::from_str(base).unwrap();
-        let entries = view
-            .manifests
-            .iter()
-            .zip(v["manifests"].as_array().unwrap())
-            .map(|(d, raw)| DraftEntry {
-                source: Reference::parse(&format!("127.0.0.1:5000/a/b@{}", d.digest)).unwrap(),
-                digest: d.digest.clone(),
-                media_type: d.media_type.clone(),
-                size: d.size,
-                platform: d.platform.clone().unwrap_or_default(),
-                config_platform: None,
-                kind: ManifestKind::OciImage,
-                annotations: d.annotations.clone(),
-                compressed_size: 0,
-                missing: false,
-                raw: raw.as_object().cloned(),
-            })
-            .collect();
-        let mut d = IndexDraft::from_base(base.as_bytes(), entries).unwrap();
+        let mut d = draft_over(base);
         assert_eq!(d.to_bytes(), base.as_bytes(), "no edit: the base itself");
         d.entries[1].annotations.insert("new".into(), "v".into());
         let out = String::from_utf8(d.to_bytes()).unwrap();
@@ -1110,8 +1090,13 @@ mod tests {
 
     /// Entries as the registry side reads them from an index: raw descriptors kept.
     fn base_draft() -> IndexDraft {
-        let v: Value = serde_json::from_str(BASE).unwrap();
-        let view = ManifestView::parse(BASE.as_bytes()).unwrap();
+        draft_over(BASE)
+    }
+
+    /// A draft over the index `base`, its entries as the registry side reads them.
+    fn draft_over(base: &str) -> IndexDraft {
+        let v: Value = serde_json::from_str(base).unwrap();
+        let view = ManifestView::parse(base.as_bytes()).unwrap();
         let entries = view
             .manifests
             .iter()
@@ -1130,7 +1115,7 @@ mod tests {
                 raw: raw.as_object().cloned(),
             })
             .collect();
-        IndexDraft::from_base(BASE.as_bytes(), entries).unwrap()
+        IndexDraft::from_base(base.as_bytes(), entries).unwrap()
     }
 
     #[test]
