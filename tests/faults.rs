@@ -658,3 +658,22 @@ async fn a_registry_that_goes_away_midway_stops_the_matrix_which_says_it_is_part
     let asked = manifests.load(Ordering::SeqCst);
     assert!(asked <= 10 + 5 * 4, "each unreachable tag is tried with its retries, the rest never: {asked} manifest requests");
 }
+
+#[tokio::test]
+async fn a_token_with_line_breaks_is_an_invalid_answer_of_the_token_service() {
+    let fake = serve(|head, _, me| {
+        if head.starts_with("GET /token") {
+            ok(b"{\"token\":\"abc\\r\\nX-Injected: 1\"}", &[])
+        } else {
+            Action::Respond {
+                status: 401,
+                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
+                body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
+            }
+        }
+    })
+    .await;
+    let err = client(&fake.addr, 5000).tags_all("app").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
+    assert!(err.to_string().contains("invalid token"), "not a connection failure: {err}");
+}
