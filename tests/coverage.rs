@@ -180,3 +180,31 @@ fn a_warm_run_reads_no_manifest_by_digest_again() {
     assert_eq!(by_digest(&warm), 0, "content-addressed reads come from the cache:\n{warm:#?}");
     assert!(warm.len() < cold.len());
 }
+
+#[test]
+fn commit_sha_tags_are_not_versions_and_stable_leaves_pre_releases_out() {
+    // A registry of its own: a release with arm64, a newer release candidate, and a commit-SHA
+    // tag (amd64 only) that starts with a digit.
+    let addr = common::start_registry();
+    let c = common::client_for(&addr);
+    let amd = archlens::testkit::image(&archlens::testkit::p("linux/amd64"), archlens::testkit::Flavour::Oci, "sha amd");
+    let arm = archlens::testkit::image(&archlens::testkit::p("linux/arm64"), archlens::testkit::Flavour::Oci, "sha arm");
+    let (idx, _) = archlens::testkit::index(&[amd.clone(), arm.clone()], &[], archlens::testkit::Flavour::Oci);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_index(&c, "team/api", "1.4.10", &idx, &[]).await.unwrap();
+        common::seed::push_image(&c, "team/api", &amd).await.unwrap();
+        for t in ["8c3f2a1", "1.5.0-rc.1", "20240115"] {
+            c.put_manifest("team/api", t, amd.media_type, &amd.manifest).await.unwrap();
+        }
+    });
+    let env = Env::new();
+    // newest is the release candidate (a version), never the SHA or the date.
+    let v = json_of(&env.run(&["coverage", &addr, "--tag", "newest", "--format", "json"]));
+    assert_eq!(row(&v, "team/api")["tag"], "1.5.0-rc.1", "{v}");
+    // --stable: the release, which has arm64.
+    let v = json_of(&env.run(&["coverage", &addr, "--tag", "newest", "--stable", "--format", "json"]));
+    assert_eq!(row(&v, "team/api")["tag"], "1.4.10", "{v}");
+    // The gate on arm64 passes on it (the SHA tag, amd64 only, is not taken for the newest).
+    let out = env.run(&["coverage", &addr, "--tag", "newest", "--stable", "--missing", "linux/arm64", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}

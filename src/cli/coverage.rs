@@ -47,10 +47,15 @@ pub struct CoverageArgs {
     /// A repository to cover (repeatable), instead of the catalog.
     #[arg(long)]
     pub repo: Vec<String>,
-    /// Which tag stands for a repository: `latest`, `newest` (highest version tag, as the
-    /// matrix orders tags), or a glob (`v*`, `release-*`: the highest matching tag).
+    /// Which tag stands for a repository: `latest`, `newest` (highest version tag: an optional
+    /// `v`, dot-separated numbers, optional `-pre-release` and `+build`; commit SHAs and dates
+    /// are not versions), `newest-stable` (the same, pre-releases left out), or a glob (`v*`,
+    /// `release-*`: the highest matching tag).
     #[arg(long, default_value = "latest")]
     pub tag: String,
+    /// With `--tag newest`: releases only, pre-releases (`1.2-rc.1`) left out.
+    #[arg(long)]
+    pub stable: bool,
     /// The host whose view is shown: a preset (apple-silicon, rpi64, x86-64 …) or a platform.
     #[arg(long, default_value = "apple-silicon")]
     pub host: String,
@@ -69,7 +74,10 @@ pub struct CoverageArgs {
 
 pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::parse(&a.registry)?;
-    let policy = TagPolicy::parse(&a.tag).map_err(|e| anyhow::anyhow!("--tag: {e}"))?;
+    let policy = match TagPolicy::parse(&a.tag).map_err(|e| anyhow::anyhow!("--tag: {e}"))? {
+        TagPolicy::Newest if a.stable => TagPolicy::NewestStable,
+        p => p,
+    };
     let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
     let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
     let fetcher = net.fetcher(&registry)?;

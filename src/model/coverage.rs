@@ -7,16 +7,19 @@ use super::diagnose::{Candidate, Host, Selection, select};
 use super::matrix::{Columns, Row, RowKind, glob_match, version_order};
 use super::platform::Platform;
 use super::units::human_bytes;
+use super::version::Version;
 
 /// Which tag of a repository stands for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagPolicy {
     /// The tag `latest`.
     Latest,
-    /// The highest version tag (`1.10` over `1.9`, `2.0` over `2.0-rc1`), in the order the
-    /// matrix sorts tags; tags that are not versions (`latest`, `main`, `sha256-….sig`) are
-    /// not candidates.
+    /// The highest version tag (`1.10` over `1.9`, `2.0` over `2.0-rc1`) by
+    /// [`crate::model::version`]'s grammar; tags that are not versions (`latest`, `main`,
+    /// `sha256-….sig`, commit SHAs such as `8c3f2a1`, dates) are not candidates.
     Newest,
+    /// [`TagPolicy::Newest`] among releases only: pre-releases (`1.2-rc.1`) are left out.
+    NewestStable,
     /// The highest (in version order) of the tags matching a glob (`v*`, `release-*`).
     Glob { pattern: String },
 }
@@ -28,6 +31,7 @@ impl TagPolicy {
         match s {
             "latest" => Ok(TagPolicy::Latest),
             "newest" => Ok(TagPolicy::Newest),
+            "newest-stable" | "stable" => Ok(TagPolicy::NewestStable),
             "" => Err("a tag policy is `latest`, `newest`, or a glob such as `v*`".into()),
             _ if s.len() > 128 || !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-*?".contains(c)) => Err(format!(
                 "`{}` is not a tag policy: use `latest`, `newest`, or a glob of tag characters (letters, digits, `._-`) with `*` and `?`",
@@ -42,9 +46,16 @@ impl TagPolicy {
         // `v1.2` and `1.2` are the same version.
         let bare = |t: &'a String| if is_version_tag(t) { t.strip_prefix('v').unwrap_or(t) } else { t.as_str() };
         let newest = |it: &mut dyn Iterator<Item = &'a String>| it.max_by(|a, b| version_order(bare(a), bare(b)).then_with(|| a.cmp(b))).map(String::as_str);
+        let newest_version = |stable: bool| {
+            tags.iter()
+                .filter_map(|t| Version::parse(t).filter(|v| !stable || v.is_stable()).map(|v| (v, t)))
+                .max_by(|(a, ta), (b, tb)| a.cmp(b).then_with(|| ta.cmp(tb)))
+                .map(|(_, t)| t.as_str())
+        };
         match self {
             TagPolicy::Latest => tags.iter().find(|t| *t == "latest").map(String::as_str),
-            TagPolicy::Newest => newest(&mut tags.iter().filter(|t| is_version_tag(t))),
+            TagPolicy::Newest => newest_version(false),
+            TagPolicy::NewestStable => newest_version(true),
             TagPolicy::Glob { pattern } => newest(&mut tags.iter().filter(|t| glob_match(pattern, t))),
         }
     }
@@ -53,7 +64,8 @@ impl TagPolicy {
     pub fn nothing_matches(&self) -> String {
         match self {
             TagPolicy::Latest => "no tag `latest`".into(),
-            TagPolicy::Newest => "no version tag (one starting with a digit, or `v` and a digit)".into(),
+            TagPolicy::Newest => "no version tag (`1.2`, `v1.2.3`, `1.2-rc.1`; commit SHAs and dates are not versions)".into(),
+            TagPolicy::NewestStable => "no release tag (`1.2`, `v1.2.3`; pre-releases, commit SHAs and dates are not counted)".into(),
             TagPolicy::Glob { pattern } => format!("no tag matches `{pattern}`"),
         }
     }
@@ -64,14 +76,15 @@ impl std::fmt::Display for TagPolicy {
         match self {
             TagPolicy::Latest => f.write_str("latest"),
             TagPolicy::Newest => f.write_str("newest"),
+            TagPolicy::NewestStable => f.write_str("newest-stable"),
             TagPolicy::Glob { pattern } => f.write_str(pattern),
         }
     }
 }
 
-/// A tag that reads as a version: it starts with a digit, or with `v` and a digit.
+/// A tag that reads as a version, by [`Version`]'s grammar (the one place it is defined).
 pub fn is_version_tag(tag: &str) -> bool {
-    tag.strip_prefix('v').unwrap_or(tag).starts_with(|c: char| c.is_ascii_digit())
+    Version::parse(tag).is_some()
 }
 
 /// One repository's line.
@@ -365,6 +378,17 @@ fn md_line(out: &mut String, fields: &[String]) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn newest_is_the_highest_version_and_shas_and_dates_are_not_versions() {
+        let tags: Vec<String> = ["8c3f2a1", "1.4.10", "latest", "1.5.0-rc.1", "20240115", "v1.4.9", "2024-01-15"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(TagPolicy::Newest.choose(&tags), Some("1.5.0-rc.1"));
+        assert_eq!(TagPolicy::NewestStable.choose(&tags), Some("1.4.10"));
+        assert_eq!(TagPolicy::parse("newest-stable").unwrap(), TagPolicy::NewestStable);
+        let only_shas: Vec<String> = ["8c3f2a1", "4e1d0b7"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(TagPolicy::Newest.choose(&only_shas), None);
+    }
+
     use super::*;
     use crate::model::digest::Digest;
     use crate::model::manifest::ManifestKind;

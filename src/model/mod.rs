@@ -13,6 +13,7 @@ pub mod platform;
 pub mod reference;
 pub mod rootfs;
 pub mod units;
+pub mod version;
 
 pub use digest::Digest;
 pub use manifest::{Descriptor, ImageConfig, ManifestKind, ManifestView};
