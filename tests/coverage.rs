@@ -208,3 +208,25 @@ fn commit_sha_tags_are_not_versions_and_stable_leaves_pre_releases_out() {
     let out = env.run(&["coverage", &addr, "--tag", "newest", "--stable", "--missing", "linux/arm64", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_platform_entry_that_cannot_be_read_fails_the_gate_in_every_format() {
+    // An index whose arm64 child is gone from storage (what a garbage collector does to an
+    // untagged child): the gate on arm64 must not pass.
+    let addr = common::start_registry();
+    let c = common::client_for(&addr);
+    let amd = archlens::testkit::image(&archlens::testkit::p("linux/amd64"), archlens::testkit::Flavour::Oci, "gc amd");
+    let arm = archlens::testkit::image(&archlens::testkit::p("linux/arm64"), archlens::testkit::Flavour::Oci, "gc arm");
+    let (idx, _) = archlens::testkit::index(&[amd, arm.clone()], &[], archlens::testkit::Flavour::Oci);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_index(&c, "team/gc", "latest", &idx, &[]).await.unwrap();
+        c.delete_tag("team/gc", arm.digest.as_str()).await.unwrap();
+    });
+    let env = Env::new();
+    for format in ["table", "json", "csv", "markdown"] {
+        let out = env.run(&["coverage", &addr, "--missing", "linux/arm64", "--format", format]);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {said}");
+        assert!(said.contains("team/gc") && said.to_lowercase().contains("not found"), "{format}: the unreadable entry is visible: {said}");
+    }
+}

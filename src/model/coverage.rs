@@ -107,9 +107,14 @@ impl CoverageRow {
         CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error) }
     }
 
-    /// The chosen tag's error, or the repository's.
+    /// The chosen tag's error, or the repository's, or that of a platform entry that could not
+    /// be read (a child manifest gone, as a registry's garbage collector leaves it): a gate
+    /// never passes on what it could not read.
     pub fn problem(&self) -> Option<&str> {
-        self.error.as_deref().or_else(|| self.row.as_ref().and_then(|r| r.error.as_deref()))
+        self.error
+            .as_deref()
+            .or_else(|| self.row.as_ref().and_then(|r| r.error.as_deref()))
+            .or_else(|| self.row.as_ref().and_then(|r| r.cells.values().find_map(|c| c.error.as_deref())))
     }
 
     /// Whether this repository's tag is an image or index (so a platform can be present or not).
