@@ -91,6 +91,15 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
     Fake { addr, hits }
 }
 
+/// A registry's 401 naming this fake's own token service.
+fn bearer_challenge(me: &str) -> Action {
+    Action::Respond {
+        status: 401,
+        headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
+        body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
+    }
+}
+
 fn client(addr: &str, timeout_ms: u64) -> RegistryClient {
     let opts = ClientOptions { timeout: Duration::from_millis(timeout_ms), initial_backoff: Duration::from_millis(10), ..ClientOptions::default() };
     RegistryClient::new(Registry::parse(addr).unwrap(), None, opts).unwrap()
@@ -196,11 +205,7 @@ async fn bearer_tokens_are_fetched_and_expired_credentials_are_explained() {
         } else if authed {
             ok(br#"{"name":"ok","tags":["1"]}"#, &[])
         } else {
-            Action::Respond {
-                status: 401,
-                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
-                body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
-            }
+            bearer_challenge(me)
         }
     })
     .await;
@@ -661,18 +666,8 @@ async fn a_registry_that_goes_away_midway_stops_the_matrix_which_says_it_is_part
 
 #[tokio::test]
 async fn a_token_with_line_breaks_is_an_invalid_answer_of_the_token_service() {
-    let fake = serve(|head, _, me| {
-        if head.starts_with("GET /token") {
-            ok(b"{\"token\":\"abc\\r\\nX-Injected: 1\"}", &[])
-        } else {
-            Action::Respond {
-                status: 401,
-                headers: vec![("WWW-Authenticate".into(), format!(r#"Bearer realm="http://{me}/token",service="fake""#))],
-                body: br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
-            }
-        }
-    })
-    .await;
+    let fake =
+        serve(|head, _, me| if head.starts_with("GET /token") { ok(b"{\"token\":\"abc\\r\\nX-Injected: 1\"}", &[]) } else { bearer_challenge(me) }).await;
     let err = client(&fake.addr, 5000).tags_all("app").await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
     assert!(err.to_string().contains("invalid token"), "not a connection failure: {err}");

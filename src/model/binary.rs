@@ -65,6 +65,16 @@ pub enum ArmFloat {
     Soft,
 }
 
+impl ArmFloat {
+    /// The ABI and the Debian architecture that uses it: (`hard-float`, `armhf`).
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            ArmFloat::Hard => ("hard-float", "armhf"),
+            ArmFloat::Soft => ("soft-float", "armel"),
+        }
+    }
+}
+
 impl ElfInfo {
     /// `ELFCLASS32` with `EM_X86_64`: the x32 ABI, which stock kernels are built without.
     pub fn is_x32(&self) -> bool {
@@ -302,10 +312,9 @@ pub fn identify(head: &[u8]) -> BinaryId {
                     _ => String::new(),
                 },
                 match float {
-                    Some(ArmFloat::Hard) => ", hard-float ABI (armhf)",
-                    Some(ArmFloat::Soft) => ", soft-float ABI (armel)",
-                    None if x32 => ", the x32 ABI",
-                    None => "",
+                    Some(f) => format!(", {} ABI ({})", f.names().0, f.names().1),
+                    None if x32 => ", the x32 ABI".to_string(),
+                    None => String::new(),
                 },
                 match elf.as_ref().map(|e| &e.interp) {
                     Some(Interp::Path(p)) => format!(", loader {p}"),

@@ -500,8 +500,9 @@ impl IndexDraft {
         if self.entries.iter().filter(|e| e.has_platform() && !e.annotations.is_empty()).any(|e| !seen.insert(e.platform.docker_flag())) {
             buildx_cannot.push("annotate entries that share os/arch/variant one by one");
         }
-        let known = ["mediaType", "digest", "size", "platform", "annotations"];
-        if self.entries.iter().any(|e| e.raw.as_ref().is_some_and(|r| r.keys().any(|k| !known.contains(&k.as_str())))) {
+        // Fields of an entry that neither tool writes (urls, artifactType, data …).
+        let other_fields = self.entries.iter().any(|e| e.raw.as_ref().is_some_and(|r| r.keys().any(|k| !DESCRIPTOR_FIELDS.contains(&k.as_str()))));
+        if other_fields {
             buildx_cannot.push("write the entries' other fields");
         }
         if layouts {
@@ -550,10 +551,9 @@ impl IndexDraft {
             for (k, v) in &e.annotations {
                 regctl.push_str(&format!(" --desc-annotation {}", q(&format!("{k}={v}"))));
             }
-            let known = ["mediaType", "digest", "size", "platform", "annotations"];
-            if e.raw.as_ref().is_some_and(|r| r.keys().any(|k| !known.contains(&k.as_str()))) {
-                cannot.push("the entries' other fields (urls, artifactType, data …)");
-            }
+        }
+        if other_fields {
+            cannot.push("the entries' other fields (urls, artifactType, data …)");
         }
         if let Some(base) = self.base_value()
             && base.keys().any(|k| !["schemaVersion", "mediaType", "manifests", "annotations"].contains(&k.as_str()))
@@ -638,6 +638,10 @@ impl IndexDraft {
         self.entries.retain(|e| e.attests().is_none());
     }
 }
+
+/// The descriptor fields an equivalent command can write; any other field of an entry is
+/// beyond buildx and regctl.
+const DESCRIPTOR_FIELDS: [&str; 5] = ["mediaType", "digest", "size", "platform", "annotations"];
 
 /// The spans of a JSON text, found without decoding it: where each value starts and ends.
 mod spans {

@@ -334,15 +334,10 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     let (index, how) = select(f.host, f.candidates);
     let available: Vec<String> = f.candidates.iter().map(|c| c.platform.key()).collect();
     let selected = index.and_then(|i| f.candidates.get(i)).map(|c| Selected { digest: c.digest.clone(), platform: c.platform.key(), selection: how });
-    let bump = |v: &mut Verdict, to: Verdict| {
-        if to > *v {
-            *v = to;
-        }
-    };
     let build_for = format!("rebuild with `docker buildx build --platform {} …`", f.host.platform.docker_flag());
     match (&selected, how) {
         (None, _) if f.is_index && f.candidates.is_empty() => {
-            bump(&mut verdict, Verdict::NoMatch);
+            raise(&mut verdict, Verdict::NoMatch);
             findings.push(finding(
                 FindingKind::NoMatch,
                 "this index holds no runnable image: its entries are attestations, artifacts or entries without a platform".into(),
@@ -351,7 +346,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             remedy.push("push the images themselves and an index that names them (this one names none a runtime can pick)".into());
         }
         (None, _) if f.host.platform.os == "windows" && f.candidates.iter().any(|c| c.platform.os == "windows") => {
-            bump(&mut verdict, Verdict::NoMatch);
+            raise(&mut verdict, Verdict::NoMatch);
             let host_build = windows_build(&f.host.platform.os_version);
             let builds: Vec<u32> = f.candidates.iter().filter(|c| c.platform.os == "windows").filter_map(|c| windows_build(&c.platform.os_version)).collect();
             let oldest = builds.iter().min().copied();
@@ -375,7 +370,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             });
         }
         (None, _) => {
-            bump(&mut verdict, Verdict::NoMatch);
+            raise(&mut verdict, Verdict::NoMatch);
             let message = if f.is_index {
                 format!("no entry of this index runs on {} ({host_key})", f.host.label)
             } else {
@@ -389,7 +384,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Fallback) => {
-            bump(&mut verdict, Verdict::Fallback);
+            raise(&mut verdict, Verdict::Fallback);
             let mut message = format!("no {host_key} entry; the runtime falls back to {}", s.platform);
             let mut basis = format!("containerd preference order from {host_key}; available: {}", available.join(", "));
             if !f.host.no_32bit_arm && f.host.platform.architecture == "arm64" && s.platform.starts_with("linux/arm/") {
@@ -410,7 +405,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             remedy.push(build_for.clone());
         }
         (Some(s), Selection::Emulation) => {
-            bump(&mut verdict, Verdict::Emulation);
+            raise(&mut verdict, Verdict::Emulation);
             let basis = if f.host.basis.is_empty() { String::new() } else { format!("; basis: {}", f.host.basis) };
             findings.push(finding(
                 FindingKind::Emulation,
@@ -424,7 +419,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
     if let (Some(s), Some(cfg)) = (&selected, f.selected_config) {
         let claimed = Platform::parse_key(&s.platform).unwrap_or_default();
         if f.is_index && crate::model::platform::config_contradicts(&claimed, cfg) {
-            bump(&mut verdict, Verdict::ConfigMismatch);
+            raise(&mut verdict, Verdict::ConfigMismatch);
             findings.push(finding(
                 FindingKind::ConfigMismatch,
                 format!("the index says {} but the image's config says {}", s.platform, cfg.key()),
@@ -456,7 +451,7 @@ pub fn diagnose(f: &Facts<'_>) -> Diagnosis {
             }
         }
         Some(BinaryFacts::Unknown { reason }) => {
-            bump(&mut verdict, Verdict::Unknown);
+            raise(&mut verdict, Verdict::Unknown);
             findings.push(finding(FindingKind::Unknown, "the entrypoint could not be examined".into(), reason.clone()));
         }
         None if selected.is_some() => {

@@ -303,13 +303,12 @@ impl Walker<'_> {
         if let (Some(a), Some(b)) = (pe.arm_float(), le.arm_float())
             && a != b
         {
+            let ((abi, debian), (loader_abi, loader_debian)) = (a.names(), b.names());
             return Ok(Err(refused(
                 name,
                 "wrong float ABI",
                 format!(
-                    "{program} is built for the {} float ABI but its loader {name} for the {}: the two do not mix, and the program dies before it runs (SIGFPE under qemu-arm)",
-                    float_name(a),
-                    float_name(b)
+                    "{program} is built for the {abi} ({debian}) float ABI but its loader {name} for the {loader_abi} ({loader_debian}): the two do not mix, and the program dies before it runs (SIGFPE under qemu-arm)"
                 ),
                 "use a base image of the same Debian architecture (armhf or armel) as the program",
             )));
@@ -464,14 +463,6 @@ impl Walker<'_> {
             });
         }
         let text = String::from_utf8_lossy(text).into_owned();
-        let functions = shell_functions(&text);
-        if let Some(line) = last_command(&text)
-            && let Some(first) =
-                simple_commands(&line).ok().and_then(|c| c.into_iter().filter_map(|c| command_words(&c, &args).ok()).find_map(|w| w.first().cloned()))
-            && functions.contains(&first)
-        {
-            return Ok(End::Unknown { reason: format!("{}'s last command `{line}` calls the script's own function `{first}`, which is not followed", r.path) });
-        }
         match last_command(&text) {
             Some(line) => {
                 let rewrites = text.lines().any(|l| l.trim_start().starts_with("set --") || l.contains(" set -- "));
@@ -484,7 +475,7 @@ impl Walker<'_> {
                         ),
                     });
                 }
-                self.command(&line, &args, path, &format!("last command of {}", r.path), Some(&r.path))
+                self.command(&line, &args, path, &format!("last command of {}", r.path), Some((&r.path, &shell_functions(&text))))
             }
             None => Ok(End::Unknown { reason: format!("{}: no command found in the script", r.path) }),
         }
@@ -492,8 +483,10 @@ impl Walker<'_> {
 
     /// A shell command line: the first program it starts, with `"$@"` standing for `args`;
     /// `cd` moves the working directory for what follows, other builtins run in the shell.
-    fn command(&mut self, line: &str, args: &[String], path: &[String], how: &str, script: Option<&str>) -> Result<End, Need> {
-        let shown = script.map(|s| format!("{s}'s last command `{line}`")).unwrap_or_else(|| format!("the command `{line}`"));
+    /// `script`: the script it ends and the functions that script defines (a call of one is
+    /// not a program).
+    fn command(&mut self, line: &str, args: &[String], path: &[String], how: &str, script: Option<(&str, &[String])>) -> Result<End, Need> {
+        let shown = script.map(|(s, _)| format!("{s}'s last command `{line}`")).unwrap_or_else(|| format!("the command `{line}`"));
         let unknown = |why: String| Ok(End::Unknown { reason: format!("{shown}: {why}, so the program it starts is not followed") });
         let commands = match simple_commands(line) {
             Ok(c) => c,
@@ -517,6 +510,9 @@ impl Walker<'_> {
             }
             if BUILTINS.contains(&first.as_str()) {
                 continue;
+            }
+            if script.is_some_and(|(_, functions)| functions.contains(&first)) {
+                return Ok(End::Unknown { reason: format!("{shown} calls the script's own function `{first}`, which is not followed") });
             }
             return self.execvp(&first, words, path, how);
         }
@@ -551,13 +547,6 @@ impl Walker<'_> {
             format!("{first} is in no layer of the image (looked for {})", candidates.join(", ")),
             "add the program to the image",
         ))
-    }
-}
-
-fn float_name(f: super::binary::ArmFloat) -> &'static str {
-    match f {
-        super::binary::ArmFloat::Hard => "hard-float (armhf)",
-        super::binary::ArmFloat::Soft => "soft-float (armel)",
     }
 }
 

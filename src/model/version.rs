@@ -35,8 +35,8 @@ impl<'a> Version<'a> {
         if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty() || p.len() > 19 || !p.bytes().all(|c| c.is_ascii_digit())) {
             return None;
         }
-        let numbers = parts.iter().filter_map(|p| p.parse().ok()).collect::<Vec<u64>>();
-        (numbers.len() == parts.len()).then_some(Version { numbers, pre })
+        let numbers = parts.iter().map(|p| p.parse().ok()).collect::<Option<Vec<u64>>>()?;
+        Some(Version { numbers, pre })
     }
 
     /// A release, not a pre-release (`1.2`, not `1.2-rc.1`).

@@ -245,7 +245,6 @@ pub fn run_helper(name: &str, server: &str, deadline: std::time::Duration) -> Re
                 let _ = child.wait();
                 return Err(format!("the credential helper {shown} did not answer within {} s and was stopped", deadline.as_secs().max(1)));
             }
-            None if out.is_finished() && !err.is_finished() => std::thread::sleep(std::time::Duration::from_millis(5)),
             None => std::thread::sleep(std::time::Duration::from_millis(5)),
         }
     };

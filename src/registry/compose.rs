@@ -252,22 +252,11 @@ enum Dest<'a> {
     Layout(&'a LayoutTarget),
 }
 
-async fn copy_blob(
-    src: &Fetcher,
-    src_repo: &str,
-    same_registry: bool,
-    target: &Dest<'_>,
-    target_repo: &str,
-    blob: (&Digest, u64),
-    stats: &mut Pushed,
-) -> Result<(), RegistryError> {
-    copy_blob_held(src, src_repo, same_registry, target, target_repo, blob, None, stats).await
-}
-
-/// [`copy_blob`], sending `held` (the blob's bytes, already read and verified) instead of
-/// reading the source again.
+/// A blob into the target: nothing when it is there, a mount from another repository of the
+/// same registry, else an upload (streamed from a registry, or `held`: the blob's bytes, already
+/// read and verified, instead of reading the source again).
 #[allow(clippy::too_many_arguments)]
-async fn copy_blob_held(
+async fn copy_blob(
     src: &Fetcher,
     src_repo: &str,
     same_registry: bool,
@@ -371,10 +360,10 @@ fn copy_manifest<'a>(
             // not read from the source again.
             if let Some(c) = &m.view.config {
                 let held = src.config(src_repo, c).await.ok().map(|(b, _)| b);
-                copy_blob_held(src, src_repo, same_registry, target, target_repo, (&c.digest, c.size), held, stats).await?;
+                copy_blob(src, src_repo, same_registry, target, target_repo, (&c.digest, c.size), held, stats).await?;
             }
             for l in &m.view.layers {
-                copy_blob(src, src_repo, same_registry, target, target_repo, (&l.digest, l.size), stats).await?;
+                copy_blob(src, src_repo, same_registry, target, target_repo, (&l.digest, l.size), None, stats).await?;
             }
         }
         match target {

@@ -239,6 +239,18 @@ async fn image_version(fetcher: &Fetcher, repo: &str, top: &super::fetch::Manife
     index_version(top)
 }
 
+/// The image `digest` names in `repo`, and its config; `None` when it is no image with a config.
+async fn image_and_config(
+    fetcher: &Fetcher,
+    repo: &str,
+    digest: &crate::model::digest::Digest,
+) -> Result<Option<(super::fetch::Manifest, crate::model::manifest::ImageConfig)>, RegistryError> {
+    let m = fetcher.manifest(repo, digest).await?;
+    let Some(c) = m.view.config.clone().filter(|_| m.view.kind.is_image()) else { return Ok(None) };
+    let (_, cfg) = fetcher.config(repo, &c).await?;
+    Ok(Some((m, cfg)))
+}
+
 /// A replacement found for a platform.
 struct Replacement {
     tag: String,
@@ -313,9 +325,7 @@ async fn replacement(
             if !tried.insert(digest.clone()) {
                 continue;
             }
-            let Ok(m) = fetcher.manifest(repo, &digest).await else { continue };
-            let Some(c) = m.view.config.clone().filter(|_| m.view.kind.is_image()) else { continue };
-            let Ok((_, cfg)) = fetcher.config(repo, &c).await else { continue };
+            let Ok(Some((m, cfg))) = image_and_config(fetcher, repo, &digest).await else { continue };
             if crate::model::platform::config_contradicts(platform, &cfg.platform) {
                 continue;
             }
@@ -405,9 +415,8 @@ pub async fn verify_binaries(
                 let verdict = async {
                     let repo = repo?;
                     let cand = only.get(picked).cloned().ok_or("no pick")?;
-                    let m = fetcher.manifest(repo, &cand.digest).await.map_err(|e| e.to_string())?;
-                    let c = m.view.config.clone().ok_or("the entry is not an image with a config")?;
-                    let (_, cfg) = fetcher.config(repo, &c).await.map_err(|e| e.to_string())?;
+                    let (m, cfg) =
+                        image_and_config(fetcher, repo, &cand.digest).await.map_err(|e| e.to_string())?.ok_or("the entry is not an image with a config")?;
                     let (facts, _, _) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
                     let d = diagnose(&Facts {
                         reference: "",
