@@ -32,6 +32,14 @@ impl SourceRef {
             None => SourceRef::Registry(registry.clone()),
         }
     }
+
+    /// The registry this names (a folder as `oci:DIR`), as the session takes it.
+    pub fn registry(&self) -> Registry {
+        match self {
+            SourceRef::Layout(dir) => Registry::layout_dir(&dir.to_string_lossy()),
+            SourceRef::Registry(r) => r.clone(),
+        }
+    }
 }
 
 /// The repositories a coverage run reads.

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use archlens::model::reference::Repository;
-use archlens::registry::{Fetcher, Layout, Source};
+use archlens::registry::{Fetcher, OciDir as Layout};
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -46,7 +46,7 @@ fn the_demo_layout_reads_as_a_matrix() {
     let layout = Layout::open(common::project_root().join("assets/demo-layout")).unwrap();
     let tags = layout.tags().unwrap();
     assert_eq!(tags, ["1.0", "latest", "1.1", "1.2-windows", "0.9-arm", "single-amd64", "single-arm64"]);
-    let f = Fetcher::with_source(Source::Layout(layout.into()), None);
+    let f = Fetcher::with_store(std::sync::Arc::new(layout), None);
     let repo = Repository::parse("demo/layout").unwrap();
     let m = tokio::runtime::Runtime::new().unwrap().block_on(f.matrix(&repo, tags, |_, _, _| {}));
     assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", common::seed::WINDOWS_KEY]);

@@ -655,7 +655,7 @@ async fn a_registry_that_goes_away_midway_stops_the_matrix_which_says_it_is_part
     let c = Arc::new(RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap());
     let fetcher = archlens::registry::Fetcher::new(c, None);
     let repo = archlens::model::Repository::parse(&format!("{}/r", fake.addr)).unwrap();
-    let listed = fetcher.source().tags("r").await.unwrap();
+    let listed = fetcher.store().tags("r").await.unwrap();
     let m = fetcher.matrix(&repo, listed, |_, _, _| {}).await;
     let why = m.partial.clone().expect("the matrix says it is partial");
     assert!(why.contains("stopped answering after 15 of 40 tags") && why.contains("Retry"), "{why}");

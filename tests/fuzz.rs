@@ -284,7 +284,7 @@ fn journal_and_settings_readers() {
 
 #[test]
 fn layout_folders() {
-    use archlens::registry::Layout;
+    use archlens::registry::OciDir as Layout;
     // Seeds: the index.json of every layout among the fixtures, and one naming tags.
     let mut seeds: Vec<Vec<u8>> = Vec::new();
     let mut stack = vec![common::fixtures()];

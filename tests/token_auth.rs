@@ -231,7 +231,7 @@ fn tokens_that_expire_between_reads_and_during_a_push_are_renewed_once() {
         fs.0.insert(Registry::parse(&reg.addr).unwrap(), fetcher);
         let journal = archlens::registry::journal::Journal::at(tempfile::tempdir().unwrap().keep().join("journal.jsonl"));
         let target = Reference::parse(&format!("{}/team/app:1", reg.addr)).unwrap();
-        let store = archlens::registry::compose::TagStore::Registry(client.clone());
+        let store = archlens::registry::compose::TagStore(client.clone());
         let pushed = archlens::registry::compose::push(&fs, store, &journal, &draft, &target, Some(None), |_, _, _| {}).await.unwrap();
         assert_eq!(pushed.digest, draft.digest());
         let _ = amd;

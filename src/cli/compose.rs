@@ -87,11 +87,7 @@ pub struct UndoArgs {
 /// The fetcher for `registry`, created on first use.
 fn fetcher_for<'a>(set: &'a mut FetcherSet, net: &NetArgs, registry: &Registry) -> anyhow::Result<&'a Fetcher> {
     if !set.0.contains_key(registry) {
-        let fetcher = match registry.layout_path() {
-            Some(dir) => super::open_repository(net, &format!("oci:{dir}"))?.0,
-            None => net.fetcher(registry)?,
-        };
-        set.0.insert(registry.clone(), fetcher);
+        set.0.insert(registry.clone(), net.fetcher(registry)?);
     }
     Ok(&set.0[registry])
 }
@@ -125,16 +121,10 @@ fn target_reference(s: &str) -> anyhow::Result<Reference> {
 }
 
 /// Where `target`'s tag lives: its layout folder, or the registry.
-fn tag_store(net: &NetArgs, fetchers: &mut FetcherSet, target: &Reference) -> anyhow::Result<TagStore> {
-    let client = match target.registry().layout_path() {
-        Some(_) => None,
-        None => Some(fetcher_for(fetchers, net, target.registry())?.client_arc().context("the target must be a registry")?),
-    };
-    Ok(TagStore::for_target(target, client)?)
+fn tag_store(net: &NetArgs, target: &Reference) -> anyhow::Result<TagStore> {
+    Ok(net.session().target(target)?)
 }
 
-/// Build the draft in the documented order: base, removals, additions, per-entry settings,
-/// index settings.
 async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) -> anyhow::Result<IndexDraft> {
     let keep = !a.drop_attestations;
     // Parse everything typed before any network work, so a typo costs nothing.
@@ -297,7 +287,7 @@ pub async fn run(a: ComposeArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let bytes = draft.to_bytes();
     let digest = draft.digest();
     // What the target holds now, for the diff and the overwrite guard.
-    let store = tag_store(net, &mut fetchers, &target)?;
+    let store = tag_store(net, &target)?;
     let previous = store.current(&target).await.with_context(|| format!("reading {target}"))?;
     // A draft made from this tag expects the tag to still hold its base: a colleague's push
     // since then would otherwise be undone without a word.
@@ -449,7 +439,7 @@ pub async fn undo(a: UndoArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let plan = plan_undo(&contents, a.id.as_deref()).map_err(anyhow::Error::msg)?;
-    let store = tag_store(net, &mut FetcherSet::default(), &plan.target)?;
+    let store = tag_store(net, &plan.target)?;
     let done = run_undo(store, &journal, &contents, &plan).await.with_context(|| format!("undoing entry {}", plan.entry.id))?;
     match &done.digest {
         Some(d) => println!("{} → {d} (undid entry {}; recorded as entry {})", done.target, plan.entry.id, done.journal_id),

@@ -89,6 +89,9 @@ pub struct NetArgs {
     /// count manifest GETs).
     #[arg(long, global = true)]
     pub head: bool,
+    /// The one session of this run: clients made once, shared by every verb's reads and writes.
+    #[arg(skip)]
+    session: std::sync::OnceLock<registry::Session>,
 }
 
 fn parse_limit(s: &str) -> Result<String, String> {
@@ -160,25 +163,29 @@ impl NetArgs {
         }
     }
 
+    /// This run's session, made on first use.
+    fn session(&self) -> &registry::Session {
+        self.session.get_or_init(|| registry::Session::new(self.options(), if self.no_cache { None } else { registry::Cache::default_location() }))
+    }
+
+    /// A fetcher over `registry`: a registry, or an `oci:` layout folder.
     fn fetcher(&self, registry: &Registry) -> anyhow::Result<Fetcher> {
-        registry::connect(registry, self.options(), self.no_cache).with_context(|| format!("cannot set up a client for {registry}"))
+        self.session().fetcher(registry).with_context(|| format!("cannot read {registry}"))
     }
 }
 
 /// A repository to read: `oci:DIR` (an OCI image-layout folder) or a registry repository.
 pub fn open_repository(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Repository)> {
-    if let Some(dir) = arg.strip_prefix("oci:") {
-        let layout = archlens::registry::Layout::open(dir)?;
-        let repo = archlens::model::Repository { registry: Registry::layout_dir(dir), name: layout.name() };
-        return Ok((Fetcher::with_source(archlens::registry::Source::Layout(layout.into()), None), repo));
-    }
-    let repo = archlens::model::Repository::parse(arg)?;
+    let repo = match arg.strip_prefix("oci:") {
+        Some(dir) => archlens::model::Repository { registry: Registry::layout_dir(dir), name: archlens::registry::OciDir::at(dir).name() },
+        None => archlens::model::Repository::parse(arg)?,
+    };
     Ok((net.fetcher(&repo.registry)?, repo))
 }
 
 /// The tags of `repo`, sorted, keeping those matching `glob` if given.
 pub async fn list_tags(fetcher: &Fetcher, repo: &archlens::model::Repository, glob: Option<&str>) -> anyhow::Result<Vec<String>> {
-    let mut tags = fetcher.source().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
+    let mut tags = fetcher.store().tags(&repo.name).await.with_context(|| format!("listing the tags of {repo}"))?;
     tags.sort();
     if let Some(g) = glob {
         tags.retain(|t| archlens::model::matrix::glob_match(g, t));
@@ -189,11 +196,7 @@ pub async fn list_tags(fetcher: &Fetcher, repo: &archlens::model::Repository, gl
 /// A reference to read: `oci:DIR:TAG`, `oci:DIR@DIGEST`, or a registry reference.
 pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Reference)> {
     let reference = archlens::model::Reference::parse(arg)?;
-    let fetcher = match reference.registry().layout_path() {
-        Some(dir) => open_repository(net, &format!("oci:{dir}"))?.0,
-        None => net.fetcher(reference.registry())?,
-    };
-    Ok((fetcher, reference))
+    Ok((net.fetcher(reference.registry())?, reference))
 }
 
 /// Logging through `tracing`: the CLI to standard error (warnings, such as waiting out a rate

@@ -18,6 +18,8 @@ use crate::model::reference::{Registry, valid_repository_name, valid_tag};
 
 use super::auth::Credentials;
 use super::error::RegistryError;
+use super::store::{BlobBody, BlobReader, Chunks, Store, Written};
+use async_trait::async_trait;
 
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
@@ -165,19 +167,26 @@ impl Response {
     }
 }
 
-/// Bytes fetched by reference, verified.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub bytes: Vec<u8>,
-    pub digest: Digest,
-    pub content_type: Option<String>,
-}
+pub use super::store::Fetched;
 
 /// A blob being read, with the time by which all of it must have arrived.
 pub struct BlobStream {
     resp: reqwest::Response,
     deadline: tokio::time::Instant,
     allowed: Duration,
+    /// The registry's name, for errors.
+    registry: String,
+}
+
+impl BlobStream {
+    /// The next chunk, before the stream's deadline; `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>, RegistryError> {
+        match tokio::time::timeout_at(self.deadline, self.resp.chunk()).await {
+            Err(_) => Err(RegistryError::Timeout { registry: self.registry.clone(), url: self.resp.url().to_string(), seconds: self.allowed.as_secs().max(1) }),
+            Ok(Err(e)) => Err(classify(&self.registry, &e)),
+            Ok(Ok(c)) => Ok(c),
+        }
+    }
 }
 
 /// One page of a paginated list.
@@ -484,7 +493,7 @@ impl RegistryClient {
             url: self.url(&format!("/v2/{repo}/blobs/{digest}")),
             seconds: allowed.as_secs().max(1),
         })??;
-        Ok(BlobStream { resp, deadline, allowed })
+        Ok(BlobStream { resp, deadline, allowed, registry: self.name() })
     }
 
     async fn open_blob_response(&self, repo: &str, digest: &Digest) -> Result<reqwest::Response, RegistryError> {
@@ -520,41 +529,12 @@ impl RegistryClient {
         }
     }
 
-    /// The next chunk of a streamed blob, before the stream's deadline; `None` at the end.
-    pub async fn next_chunk(&self, stream: &mut BlobStream) -> Result<Option<Vec<u8>>, RegistryError> {
-        match tokio::time::timeout_at(stream.deadline, stream.resp.chunk()).await {
-            Err(_) => Err(RegistryError::Timeout { registry: self.name(), url: stream.resp.url().to_string(), seconds: stream.allowed.as_secs().max(1) }),
-            Ok(Err(e)) => Err(self.classify(&e)),
-            Ok(Ok(c)) => Ok(c.map(|b| b.to_vec())),
-        }
-    }
-
     fn timeout_error(&self, url: impl Into<String>) -> RegistryError {
         RegistryError::Timeout { registry: self.name(), url: url.into(), seconds: self.options.timeout.as_secs().max(1) }
     }
 
     pub(super) fn classify(&self, e: &reqwest::Error) -> RegistryError {
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            detail = format!("{detail}: {s}");
-            source = s.source();
-        }
-        let lower = detail.to_ascii_lowercase();
-        if e.is_redirect() {
-            let at = e.url().map(|u| u.to_string()).unwrap_or_default();
-            return RegistryError::Other {
-                detail: format!(
-                    "{}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured",
-                    self.name()
-                ),
-            };
-        }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            RegistryError::Tls { registry: self.name(), detail }
-        } else {
-            RegistryError::Connection { registry: self.name(), detail }
-        }
+        classify(&self.name(), e)
     }
 
     pub(super) async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
@@ -856,7 +836,7 @@ impl RegistryClient {
     pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
         let digest = Digest::sha256(bytes);
         if !self.blob_exists(repo, &digest).await? {
-            let body = super::upload::BlobBody::Bytes(bytes.to_vec());
+            let body = super::store::BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes));
             self.upload(repo, &digest, bytes.len() as u64, &body, None).await?;
         }
         Ok(digest)
@@ -946,6 +926,28 @@ impl RegistryClient {
                 ),
             }),
         }
+    }
+}
+
+/// A failed request in words: TLS, a redirect loop, or the connection.
+pub(super) fn classify(registry: &str, e: &reqwest::Error) -> RegistryError {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    let lower = detail.to_ascii_lowercase();
+    if e.is_redirect() {
+        let at = e.url().map(|u| u.to_string()).unwrap_or_default();
+        return RegistryError::Other {
+            detail: format!("{registry}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured"),
+        };
+    }
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        RegistryError::Tls { registry: registry.to_string(), detail }
+    } else {
+        RegistryError::Connection { registry: registry.to_string(), detail }
     }
 }
 
@@ -1047,6 +1049,105 @@ pub fn parse_next_link(link: &str) -> Option<String> {
 fn is_web_page(resp: &Response) -> bool {
     let html = resp.header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
     html && resp.header("docker-distribution-api-version").is_none()
+}
+
+#[async_trait]
+impl Store for RegistryClient {
+    fn name(&self) -> String {
+        self.registry().name().to_string()
+    }
+
+    fn location(&self) -> String {
+        format!("registry {}", self.registry().name())
+    }
+
+    fn concurrency(&self) -> usize {
+        self.options().concurrency.max(1)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
+        self.tags_all(repo).await
+    }
+
+    async fn peek_tag(&self, repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        if !self.resolves_with_head() {
+            return Ok(None);
+        }
+        Ok(self.head_manifest(repo, tag).await?.map(|(d, _)| d))
+    }
+
+    async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        match self.head_manifest(repo, tag).await {
+            Ok(Some((d, _))) => Ok(Some(d)),
+            Ok(None) => Ok(Some(self.get_manifest(repo, tag).await?.digest)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn manifest(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
+        self.get_manifest_sized(repo, reference, declared).await
+    }
+
+    async fn blob(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
+        self.get_blob_sized(repo, digest, declared).await
+    }
+
+    async fn open_blob(&self, repo: &str, digest: &Digest, size: u64) -> Result<BlobReader, RegistryError> {
+        if !digest.is_verifiable() {
+            return Err(super::store::unverifiable(&Store::name(self), digest));
+        }
+        let stream = self.open_blob_within(repo, digest, super::upload::transfer_time(self.options().timeout, size)).await?;
+        let chunks: Chunks = Box::pin(futures::stream::unfold(Some(stream), |state| async move {
+            let mut s = state?;
+            match s.next_chunk().await {
+                Ok(Some(c)) => Some((Ok(c), Some(s))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }));
+        BlobReader::new(Store::name(self), digest, size, chunks)
+    }
+
+    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        self.blob_exists(repo, digest).await
+    }
+
+    async fn put_blob(&self, repo: &str, digest: &Digest, size: u64, body: BlobBody, mount_from: Option<&str>) -> Result<Written, RegistryError> {
+        if self.blob_exists(repo, digest).await? {
+            return Ok(Written::Present);
+        }
+        let mut session = None;
+        let mut note = None;
+        if let Some(from) = mount_from.filter(|f| *f != repo) {
+            match self.mount(repo, from, digest).await? {
+                super::upload::Mount::Mounted => return Ok(Written::Mounted),
+                super::upload::Mount::Declined { location } => session = Some(location),
+                super::upload::Mount::Refused { detail } => {
+                    let said = format!("{} refused to mount {} from {from} ({detail}); uploading it instead", self.registry(), digest.short());
+                    tracing::warn!("{said}");
+                    note = Some(said);
+                }
+            }
+        }
+        self.upload(repo, digest, size, &body, session).await?;
+        if !self.blob_exists(repo, digest).await? {
+            return Err(RegistryError::Other { detail: format!("{digest} is not in {repo} after its upload") });
+        }
+        Ok(Written::Copied { note })
+    }
+
+    async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        RegistryClient::put_manifest(self, repo, reference, media_type, bytes).await
+    }
+
+    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), RegistryError> {
+        RegistryClient::delete_tag(self, repo, tag).await
+    }
 }
 
 #[cfg(test)]

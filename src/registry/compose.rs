@@ -8,15 +8,13 @@ use crate::model::compose::{DraftEntry, IndexDraft};
 use crate::model::digest::Digest;
 use crate::model::manifest::ManifestKind;
 use crate::model::reference::{Reference, Registry};
-use std::sync::Arc;
 
 use super::journal::{Contents, Journal, JournalEntry, Outcome, format_time};
 
 use super::client::RegistryClient;
 use super::error::RegistryError;
-use super::fetch::{Fetcher, Source};
-use super::layout::LayoutTarget;
-use super::upload::{BlobBody, Mount};
+use super::fetch::Fetcher;
+use super::store::{BlobBody, Store, Written};
 
 /// Entries for `reference`: the image itself, or every entry of an index (attestations kept
 /// with their subject link when `keep_attestations`).
@@ -185,157 +183,37 @@ pub struct Pushed {
 
 /// The tag's digest now, or `None` when the tag does not exist.
 pub async fn current_digest(client: &RegistryClient, target: &Reference) -> Result<Option<Digest>, RegistryError> {
-    let tag = target.tag.as_deref().unwrap_or("latest");
-    match client.head_manifest(&target.repository.name, tag).await {
-        Ok(Some((d, _))) => Ok(Some(d)),
-        Ok(None) => Ok(Some(client.get_manifest(&target.repository.name, tag).await?.digest)),
-        Err(RegistryError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Store::tag_digest(client, &target.repository.name, target.tag.as_deref().unwrap_or("latest")).await
 }
 
-/// Where a pushed tag lives: a registry, or an OCI image-layout folder (`oci:DIR:TAG`).
-#[derive(Debug, Clone)]
-pub enum TagStore {
-    Registry(Arc<RegistryClient>),
-    Layout(LayoutTarget),
-}
-
-impl TagStore {
-    /// The store for `target`: its layout folder, or `client` (needed for registries only).
-    pub fn for_target(target: &Reference, client: Option<Arc<RegistryClient>>) -> Result<TagStore, RegistryError> {
-        match (target.registry().layout_path(), client) {
-            (Some(dir), _) => Ok(TagStore::Layout(LayoutTarget::at(dir))),
-            (None, Some(c)) => Ok(TagStore::Registry(c)),
-            (None, None) => Err(RegistryError::Other { detail: format!("no client for {}", target.registry()) }),
-        }
-    }
-
-    fn tag(target: &Reference) -> &str {
-        target.tag.as_deref().unwrap_or("latest")
-    }
-
-    /// The tag's digest now, `None` when it does not exist.
-    pub async fn current(&self, target: &Reference) -> Result<Option<Digest>, RegistryError> {
-        match self {
-            TagStore::Registry(c) => current_digest(c, target).await,
-            TagStore::Layout(l) => l.tagged(Self::tag(target)),
-        }
-    }
-
-    /// The manifest `digest` of the target's repository, verified.
-    pub async fn manifest_bytes(&self, target: &Reference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        match self {
-            TagStore::Registry(c) => Ok(c.get_manifest(&target.repository.name, digest.as_str()).await?.bytes),
-            TagStore::Layout(l) => l.blob(digest, super::layout::MANIFEST_CAP),
-        }
-    }
-
-    /// Point the tag at `to` (`(digest, media type, bytes)`) or delete it (`None`).
-    async fn write_tag(&self, target: &Reference, to: Option<&(Digest, String, Vec<u8>)>) -> Result<(), RegistryError> {
-        let tag = Self::tag(target);
-        match (self, to) {
-            (TagStore::Registry(c), Some((_, media_type, bytes))) => c.put_manifest(&target.repository.name, tag, media_type, bytes).await.map(|_| ()),
-            (TagStore::Registry(c), None) => c.delete_tag(&target.repository.name, tag).await,
-            (TagStore::Layout(l), Some((digest, media_type, bytes))) => {
-                l.put_blob(digest, bytes)?;
-                l.set_tag(tag, Some((digest, media_type, bytes.len() as u64)))
-            }
-            (TagStore::Layout(l), None) => l.set_tag(tag, None),
-        }
-    }
-}
-
-/// Where a push writes children: a registry or a layout folder.
-enum Dest<'a> {
-    Registry(&'a RegistryClient),
-    Layout(&'a LayoutTarget),
-}
+pub use super::store::TagStore;
 
 /// A blob into the target: nothing when it is there, a mount from another repository of the
-/// same registry, else an upload (streamed from a registry, or `held`: the blob's bytes, already
+/// same store, else a copy (streamed from the source, or `held`: the blob's bytes, already
 /// read and verified, instead of reading the source again).
-#[allow(clippy::too_many_arguments)]
 async fn copy_blob(
     src: &Fetcher,
     src_repo: &str,
-    same_registry: bool,
-    target: &Dest<'_>,
+    target: &dyn Store,
     target_repo: &str,
     (digest, size): (&Digest, u64),
     held: Option<std::sync::Arc<Vec<u8>>>,
     stats: &mut Pushed,
 ) -> Result<(), RegistryError> {
     let held = held.filter(|b| b.len() as u64 == size);
-    let client = match target {
-        Dest::Registry(client) => *client,
-        Dest::Layout(layout) => {
-            if let Some(bytes) = held {
-                if !layout.has_blob(digest) {
-                    layout.put_blob(digest, &bytes)?;
-                    stats.uploaded += size;
-                }
-                return Ok(());
-            }
-            return copy_blob_to_layout(src, src_repo, layout, (digest, size), stats).await;
-        }
+    let same_store = src.store().location() == target.location();
+    let body = match held {
+        Some(bytes) => BlobBody::Bytes(bytes::Bytes::from((*bytes).clone())),
+        None => BlobBody::From { store: src.store().clone(), repo: src_repo.to_string() },
     };
-    if client.blob_exists(target_repo, digest).await? {
-        return Ok(());
-    }
-    let mut session = None;
-    if same_registry && src_repo != target_repo {
-        match client.mount(target_repo, src_repo, digest).await? {
-            Mount::Mounted => {
-                stats.mounted += 1;
-                return Ok(());
-            }
-            Mount::Declined { location } => session = Some(location),
-            Mount::Refused { detail } => {
-                let note = format!("{} refused to mount {} from {src_repo} ({detail}); uploading it instead", client.registry(), digest.short());
-                tracing::warn!("{note}");
-                stats.notes.push(note);
-            }
+    match target.put_blob(target_repo, digest, size, body, same_store.then_some(src_repo)).await? {
+        Written::Present => {}
+        Written::Mounted => stats.mounted += 1,
+        Written::Copied { note } => {
+            stats.uploaded += size;
+            stats.notes.extend(note);
         }
     }
-    let body = match (held, src.source()) {
-        (Some(bytes), _) => BlobBody::Bytes((*bytes).clone()),
-        // Streamed from registry to registry; the target checks the digest at the end.
-        (None, Source::Registry(c)) => BlobBody::From { client: c.clone(), repo: src_repo.to_string() },
-        (None, Source::Layout(l)) => BlobBody::Bytes(l.blob(digest, size)?),
-    };
-    client.upload(target_repo, digest, size, &body, session).await?;
-    stats.uploaded += size;
-    if !client.blob_exists(target_repo, digest).await? {
-        return Err(RegistryError::Other { detail: format!("{digest} is not in {target_repo} after its upload") });
-    }
-    Ok(())
-}
-
-/// A blob into a layout folder: streamed from a registry (never more than its declared size,
-/// checked against its digest before it takes its name) or copied from another folder.
-async fn copy_blob_to_layout(
-    src: &Fetcher,
-    src_repo: &str,
-    layout: &LayoutTarget,
-    (digest, size): (&Digest, u64),
-    stats: &mut Pushed,
-) -> Result<(), RegistryError> {
-    if layout.has_blob(digest) {
-        return Ok(());
-    }
-    match src.source() {
-        Source::Registry(c) => {
-            let mut resp = c.open_blob_within(src_repo, digest, super::upload::transfer_time(c.options().timeout, size)).await?;
-            let mut sink = layout.blob_sink(digest, size)?;
-            while let Some(chunk) = c.next_chunk(&mut resp).await? {
-                sink.write(&chunk)?;
-            }
-            sink.finish()?;
-        }
-        Source::Layout(l) => layout.put_blob(digest, &l.blob(digest, size)?)?,
-    }
-    stats.uploaded += size;
     Ok(())
 }
 
@@ -343,8 +221,7 @@ async fn copy_blob_to_layout(
 fn copy_manifest<'a>(
     src: &'a Fetcher,
     src_repo: &'a str,
-    same_registry: bool,
-    target: &'a Dest<'a>,
+    target: &'a dyn Store,
     target_repo: &'a str,
     digest: &'a Digest,
     stats: &'a mut Pushed,
@@ -353,25 +230,20 @@ fn copy_manifest<'a>(
         let m = src.manifest(src_repo, digest).await?;
         if m.view.kind.is_index() {
             for d in &m.view.manifests {
-                copy_manifest(src, src_repo, same_registry, target, target_repo, &d.digest, stats).await?;
+                copy_manifest(src, src_repo, target, target_repo, &d.digest, stats).await?;
             }
         } else {
             // The config was read (and kept) when the draft was made: it is sent from there,
             // not read from the source again.
             if let Some(c) = &m.view.config {
                 let held = src.config(src_repo, c).await.ok().map(|(b, _)| b);
-                copy_blob(src, src_repo, same_registry, target, target_repo, (&c.digest, c.size), held, stats).await?;
+                copy_blob(src, src_repo, target, target_repo, (&c.digest, c.size), held, stats).await?;
             }
             for l in &m.view.layers {
-                copy_blob(src, src_repo, same_registry, target, target_repo, (&l.digest, l.size), None, stats).await?;
+                copy_blob(src, src_repo, target, target_repo, (&l.digest, l.size), None, stats).await?;
             }
         }
-        match target {
-            Dest::Registry(client) => {
-                client.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
-            }
-            Dest::Layout(layout) => layout.put_blob(digest, &m.bytes)?,
-        }
+        target.put_manifest(target_repo, digest.as_str(), &m.view.media_type, &m.bytes).await?;
         stats.copied += 1;
         Ok(())
     })
@@ -411,16 +283,10 @@ pub async fn push(
         return Ok(stats);
     }
     let total = draft.entries.len() + 1;
-    let tgt = match &store {
-        TagStore::Registry(c) => Dest::Registry(c),
-        TagStore::Layout(l) => {
-            l.prepare()?;
-            Dest::Layout(l)
-        }
-    };
+    store.0.prepare().await?;
+    let tgt: &dyn Store = &*store.0;
     // Children are copied a few at a time; each reports what it did when it is done.
     type Copy<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(usize, &'c DraftEntry, Pushed), RegistryError>> + Send + 'c>>;
-    let tgt = &tgt;
     let copies: Vec<Copy<'_>> = draft
         .entries
         .iter()
@@ -429,12 +295,11 @@ pub async fn push(
             Box::pin(async move {
                 let mut own = Pushed { digest: e.digest.clone(), previous: None, uploaded: 0, mounted: 0, copied: 0, journal_id: None, notes: Vec::new() };
                 let src = sources.fetcher(&e.source.repository.registry)?;
-                let same_registry = e.source.repository.registry == target.repository.registry;
                 // A child of this very repository is there already, by its digest: an edit of a tag
                 // copies nothing it does not add.
-                let here = same_registry && e.source.repository.name == target_repo && matches!(tgt, Dest::Registry(_));
+                let here = src.store().location() == tgt.location() && e.source.repository.name == target_repo;
                 if !here {
-                    copy_manifest(src, &e.source.repository.name, same_registry, tgt, target_repo, &e.digest, &mut own).await?;
+                    copy_manifest(src, &e.source.repository.name, tgt, target_repo, &e.digest, &mut own).await?;
                 }
                 fault_point(&format!("child-{}-copied", i + 1));
                 Ok((i, e, own))
@@ -534,7 +399,7 @@ const CHILD_COPIES: usize = 4;
 
 /// This machine's turn at writing `target`: an exclusive lock in Archlens's data folder, one
 /// per target, held until dropped. (A layout folder's `index.json` has a lock of its own, taken
-/// around each rewrite by [`LayoutTarget::set_tag`].)
+/// around each rewrite by [`super::layout::OciDir::set_tag`].)
 async fn target_lock(target: &Reference) -> Result<Option<std::fs::File>, RegistryError> {
     let Some(dir) = super::journal::data_dir() else { return Ok(None) };
     let path = dir.join("locks").join(format!("{}.lock", Digest::sha256(target.to_string().as_bytes()).encoded()));

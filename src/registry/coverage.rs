@@ -22,7 +22,7 @@ pub async fn catalog(client: &RegistryClient, glob: Option<&str>, page_size: usi
 
 /// One repository's row: its tags, the tag `policy` picks, and what that tag holds.
 pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -> CoverageRow {
-    let tags = match fetcher.source().tags(repo).await {
+    let tags = match fetcher.store().tags(repo).await {
         Ok(t) => t,
         Err(e) => return CoverageRow::failed(repo, 0, None, format!("its tags could not be listed: {e}")),
     };

@@ -68,7 +68,7 @@ pub async fn run(
             }
         };
         if opts.deep {
-            let (facts, read, read_in_part) = examine(fetcher.source().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
+            let (facts, read, read_in_part) = examine(fetcher.store().clone(), repo, &manifest.view.layers, &cfg, opts.max_bytes, bytes).await?;
             binary = Some(facts);
             bytes_read = read;
             partial = read_in_part;
@@ -303,7 +303,7 @@ async fn replacement(
 ) -> Result<Option<Replacement>, RegistryError> {
     let repo = reference.repository.name.as_str();
     let this = reference.tag.clone().unwrap_or_default();
-    let mut tags: Vec<String> = fetcher.source().tags(repo).await?.into_iter().filter(|t| *t != this).collect();
+    let mut tags: Vec<String> = fetcher.store().tags(repo).await?.into_iter().filter(|t| *t != this).collect();
     // Per-architecture tags of this one first, then the rest newest version first.
     tags.sort_by(|a, b| per_arch_tag(b, &this, platform).cmp(&per_arch_tag(a, &this, platform)).then_with(|| crate::model::matrix::version_order(b, a)));
     let Ok(host) = Host::parse(&platform.key()) else { return Ok(None) };
@@ -329,7 +329,7 @@ async fn replacement(
             if crate::model::platform::config_contradicts(platform, &cfg.platform) {
                 continue;
             }
-            let Ok((facts, _, _)) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else {
+            let Ok((facts, _, _)) = examine(fetcher.store().clone(), repo, &m.view.layers, &cfg, super::layers::DEFAULT_MAX_BYTES, None).await else {
                 continue;
             };
             let cand = [Candidate { digest: digest.clone(), platform: platform.clone() }];
@@ -417,7 +417,7 @@ pub async fn verify_binaries(
                     let cand = only.get(picked).cloned().ok_or("no pick")?;
                     let (m, cfg) =
                         image_and_config(fetcher, repo, &cand.digest).await.map_err(|e| e.to_string())?.ok_or("the entry is not an image with a config")?;
-                    let (facts, _, _) = examine(fetcher.source().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
+                    let (facts, _, _) = examine(fetcher.store().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
                     let d = diagnose(&Facts {
                         reference: "",
                         host,

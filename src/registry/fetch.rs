@@ -14,47 +14,9 @@ use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult, Verified};
 use crate::model::reference::{Reference, Repository};
 
 use super::cache::Cache;
-use super::client::{Fetched, RegistryClient};
+use super::client::RegistryClient;
 use super::error::RegistryError;
-use super::layout::Layout;
-
-/// Where images are read from: a registry, or an OCI layout folder.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Registry(Arc<RegistryClient>),
-    Layout(Arc<Layout>),
-}
-
-impl Source {
-    pub fn name(&self) -> String {
-        match self {
-            Source::Registry(c) => c.registry().name().to_string(),
-            Source::Layout(l) => l.name(),
-        }
-    }
-
-    async fn get_manifest(&self, repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
-        match self {
-            Source::Registry(c) => c.get_manifest_sized(repo, reference, declared).await,
-            Source::Layout(l) => l.manifest(reference, declared),
-        }
-    }
-
-    async fn get_blob(&self, repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
-        match self {
-            Source::Registry(c) => c.get_blob_sized(repo, digest, declared).await,
-            Source::Layout(l) => l.blob(digest, declared.unwrap_or(super::layout::BLOB_CAP)),
-        }
-    }
-
-    /// Every tag of `repo` (a layout has one repository: itself).
-    pub async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
-        match self {
-            Source::Registry(c) => c.tags_all(repo).await,
-            Source::Layout(l) => l.tags(),
-        }
-    }
-}
+use super::store::Store;
 
 type Shared = Arc<OnceCell<Result<Arc<Vec<u8>>, RegistryError>>>;
 
@@ -78,7 +40,7 @@ enum Kind {
 }
 
 pub struct Fetcher {
-    source: Source,
+    store: Arc<dyn Store>,
     cache: Option<Cache>,
     /// Per (repository, digest): a repository's failure is never another's answer.
     inflight: Mutex<HashMap<(String, Digest), Shared>>,
@@ -117,11 +79,12 @@ pub struct Inspection {
 
 impl Fetcher {
     pub fn new(client: Arc<RegistryClient>, cache: Option<Cache>) -> Fetcher {
-        Fetcher::with_source(Source::Registry(client), cache)
+        Fetcher::with_store(client, cache)
     }
 
-    pub fn with_source(source: Source, cache: Option<Cache>) -> Fetcher {
-        Fetcher { source, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default(), verify: false }
+    /// A fetcher over any store: a registry, or a layout folder.
+    pub fn with_store(store: Arc<dyn Store>, cache: Option<Cache>) -> Fetcher {
+        Fetcher { store, cache, inflight: Mutex::new(HashMap::new()), stats: FetchStats::default(), verify: false }
     }
 
     /// Verify matrix cells (see [`Fetcher::matrix`]).
@@ -130,31 +93,18 @@ impl Fetcher {
         self
     }
 
-    pub fn source(&self) -> &Source {
-        &self.source
+    /// Where this fetcher reads.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
-    /// The registry client, when reading from a registry.
+    /// The registry client, when reading from a registry (for what only a registry has).
     pub fn client(&self) -> Option<&RegistryClient> {
-        match &self.source {
-            Source::Registry(c) => Some(c),
-            Source::Layout(_) => None,
-        }
-    }
-
-    /// The registry client, shared, when reading from a registry.
-    pub fn client_arc(&self) -> Option<Arc<RegistryClient>> {
-        match &self.source {
-            Source::Registry(c) => Some(c.clone()),
-            Source::Layout(_) => None,
-        }
+        self.store.as_any().downcast_ref::<RegistryClient>()
     }
 
     pub fn concurrency(&self) -> usize {
-        match &self.source {
-            Source::Registry(c) => c.options().concurrency.max(1),
-            Source::Layout(_) => 4,
-        }
+        self.store.concurrency()
     }
 
     async fn by_digest(&self, repo: &str, digest: &Digest, kind: Kind, declared: Option<u64>) -> Result<Arc<Vec<u8>>, RegistryError> {
@@ -173,8 +123,8 @@ impl Fetcher {
                 }
                 self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
                 let bytes = match kind {
-                    Kind::Manifest => self.source.get_manifest(repo, digest.as_str(), declared).await?.bytes,
-                    Kind::Blob => self.source.get_blob(repo, digest, declared).await?,
+                    Kind::Manifest => self.store.manifest(repo, digest.as_str(), declared).await?.bytes,
+                    Kind::Blob => self.store.blob(repo, digest, declared).await?,
                 };
                 if let Some(cache) = &self.cache {
                     // A cache that cannot be written only costs speed next time.
@@ -192,7 +142,7 @@ impl Fetcher {
     }
 
     fn view(&self, repo: &str, what: &str, bytes: &[u8]) -> Result<ManifestView, RegistryError> {
-        ManifestView::parse(bytes).map_err(|problem| RegistryError::BadManifest { registry: self.source.name(), what: format!("{repo}{what}"), problem })
+        ManifestView::parse(bytes).map_err(|problem| RegistryError::BadManifest { registry: self.store.name(), what: format!("{repo}{what}"), problem })
     }
 
     pub async fn manifest(&self, repo: &str, digest: &Digest) -> Result<Manifest, RegistryError> {
@@ -211,7 +161,7 @@ impl Fetcher {
         let digest = &d.digest;
         let bytes = self.by_digest(repo, digest, Kind::Blob, Some(d.size)).await?;
         let cfg = ImageConfig::parse(&bytes).map_err(|problem| RegistryError::BadManifest {
-            registry: self.source.name(),
+            registry: self.store.name(),
             what: format!("config {repo}@{digest}"),
             problem,
         })?;
@@ -223,14 +173,11 @@ impl Fetcher {
     /// from the cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
-        if let Source::Registry(c) = &self.source
-            && c.resolves_with_head()
-            && let Some((digest, _)) = c.head_manifest(repo, tag).await?
-        {
+        if let Some(digest) = self.store.peek_tag(repo, tag).await? {
             return self.manifest(repo, &digest).await;
         }
         self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
-        let f = self.source.get_manifest(repo, tag, None).await?;
+        let f = self.store.manifest(repo, tag, None).await?;
         if let Some(cache) = &self.cache
             && cache.get(&f.digest).await.is_none()
         {
@@ -374,7 +321,7 @@ impl Fetcher {
             if unreachable_in_a_row >= STOP_AFTER_UNREACHABLE && done < total {
                 stopped = Some(format!(
                     "{} stopped answering after {done} of {total} tags, so the rest were not read and the matrix is partial (last error: {}). Retry when it is back",
-                    self.source.name(),
+                    self.store.name(),
                     last_error.unwrap_or_default()
                 ));
                 break;

@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::model::diagnose::BinaryFacts;
-use crate::model::digest::StreamHasher;
 use crate::model::exec::{Start, follow};
 use crate::model::manifest::{Descriptor, ImageConfig};
 use crate::model::rootfs::{LayerTree, Need, Node, Rootfs};
 
 use super::error::RegistryError;
-use super::fetch::Source;
+use super::store::Store;
 
 pub use crate::model::exec::DEFAULT_PATH;
 /// Default cap on compressed bytes read from layers.
@@ -341,8 +340,8 @@ fn keep_len(mode: u32, first: &[u8]) -> usize {
 
 /// A `Read` over chunks pushed from the async side.
 struct ChunkReader {
-    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
-    buf: Vec<u8>,
+    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
+    buf: bytes::Bytes,
     pos: usize,
     cancelled: Arc<AtomicBool>,
 }
@@ -378,13 +377,11 @@ struct LayerCursor {
     tar: TarCursor<Box<dyn Read + Send>>,
     /// Compressed bytes of this layer read so far.
     read: Arc<AtomicU64>,
-    /// For a layout file: what was hashed, checked at the end here.
-    hashed: Option<Arc<Mutex<(StreamHasher, u64)>>>,
 }
 
 /// Everything a reading of one image's layers shares.
 struct Reading {
-    source: Source,
+    store: Arc<dyn Store>,
     repo: String,
     /// Newest first.
     layers: Vec<Descriptor>,
@@ -407,44 +404,24 @@ impl Reading {
 
     fn open(&self, n: usize) -> Result<LayerCursor, RegistryError> {
         let layer = self.layer(n)?.clone();
-        let Some(hasher) = StreamHasher::for_digest(&layer.digest) else {
-            return Err(other(&layer, format!("its digest algorithm {} cannot be verified, so it is not read", layer.digest.algorithm())));
-        };
         let read = Arc::new(AtomicU64::new(0));
-        match &self.source {
-            Source::Layout(l) => {
-                // Only a regular file inside the folder is read: a link to a device, a FIFO or
-                // out of the folder is refused.
-                let f = l.open_blob(&layer.digest).map_err(|e| other(&layer, e))?;
-                let hashed = Arc::new(Mutex::new((hasher, 0u64)));
-                let counted = CountingReader {
-                    inner: HashingReader { inner: f.take(layer.size.saturating_add(1)), state: hashed.clone() },
-                    counter: self.counter.clone(),
-                    layer: read.clone(),
-                    max: self.max_bytes,
-                    cancelled: self.cancelled.clone(),
-                };
-                let r = decompressed(counted, &layer.media_type).map_err(|e| other(&layer, e))?;
-                Ok(LayerCursor { tar: TarCursor::new(r), read, hashed: Some(hashed) })
-            }
-            Source::Registry(client) => {
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(1);
-                let pump = Pump {
-                    client: client.clone(),
-                    repo: self.repo.clone(),
-                    layer: layer.clone(),
-                    counter: self.counter.clone(),
-                    read: read.clone(),
-                    max: self.max_bytes,
-                    cancelled: self.cancelled.clone(),
-                    failure: self.failure.clone(),
-                };
-                self.runtime.spawn(pump.run(tx, hasher));
-                let reader = ChunkReader { rx, buf: Vec::new(), pos: 0, cancelled: self.cancelled.clone() };
-                let r = decompressed(reader, &layer.media_type).map_err(|e| self.typed(&layer, e))?;
-                Ok(LayerCursor { tar: TarCursor::new(r), read, hashed: None })
-            }
-        }
+        // Registry or folder alike: the store's reader stops at the declared size and checks
+        // the digest at the end, here on the async side; this side reads it as a file.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(1);
+        let pump = Pump {
+            store: self.store.clone(),
+            repo: self.repo.clone(),
+            layer: layer.clone(),
+            counter: self.counter.clone(),
+            read: read.clone(),
+            max: self.max_bytes,
+            cancelled: self.cancelled.clone(),
+            failure: self.failure.clone(),
+        };
+        self.runtime.spawn(pump.run(tx));
+        let reader = ChunkReader { rx, buf: bytes::Bytes::new(), pos: 0, cancelled: self.cancelled.clone() };
+        let r = decompressed(reader, &layer.media_type).map_err(|e| self.typed(&layer, e))?;
+        Ok(LayerCursor { tar: TarCursor::new(r), read })
     }
 
     /// The typed error behind an I/O error, when a registry stream left one.
@@ -458,18 +435,8 @@ impl Reading {
     /// Read the rest of a layer whose archive ended, and check its size and digest.
     fn finish(&self, n: usize, cursor: &mut LayerCursor) -> Result<(), RegistryError> {
         let layer = self.layer(n)?;
+        // The store's reader checks size and digest at the end: a wrong end arrives as an error.
         std::io::copy(cursor.tar.get_mut(), &mut std::io::sink()).map_err(|e| self.typed(layer, e))?;
-        if let Some(h) = &cursor.hashed {
-            let (hasher, got) = h.lock().map_err(|e| other(layer, e))?.clone();
-            if got != layer.size {
-                return Err(other(layer, format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)));
-            }
-            hasher.verify(&layer.digest).map_err(|mismatch| RegistryError::DigestMismatch {
-                registry: self.source.name(),
-                what: format!("layer {}", layer.digest),
-                mismatch,
-            })?;
-        }
         Ok(())
     }
 
@@ -573,10 +540,10 @@ impl Reading {
     }
 }
 
-/// Moves a layer's bytes from the registry to the reader, counting and hashing them, and
+/// Moves a layer's bytes from its store to the reader, counting them; the store's reader
 /// checks size and digest at the end. Paused while the reader is (the channel is full).
 struct Pump {
-    client: Arc<super::client::RegistryClient>,
+    store: Arc<dyn Store>,
     repo: String,
     layer: Descriptor,
     counter: Arc<AtomicU64>,
@@ -587,7 +554,7 @@ struct Pump {
 }
 
 impl Pump {
-    async fn fail(&self, tx: &tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>, e: RegistryError) {
+    async fn fail(&self, tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, String>>, e: RegistryError) {
         let text = e.to_string();
         if let Ok(mut f) = self.failure.lock() {
             *f = Some(e);
@@ -595,13 +562,12 @@ impl Pump {
         let _ = tx.send(Err(text)).await;
     }
 
-    async fn run(self, tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>, mut hasher: StreamHasher) {
+    async fn run(self, tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, String>>) {
         let layer = self.layer.clone();
-        let mut resp = match self.client.open_blob(&self.repo, &layer.digest).await {
+        let mut reader = match self.store.open_blob(&self.repo, &layer.digest, layer.size).await {
             Ok(r) => r,
             Err(e) => return self.fail(&tx, e).await,
         };
-        let mut got: u64 = 0;
         loop {
             if self.cancelled.load(Ordering::Relaxed) {
                 return;
@@ -610,77 +576,24 @@ impl Pump {
                 let e = RegistryError::Other { detail: format!("stopped after reading {} bytes of layers (--max-bytes)", self.max) };
                 return self.fail(&tx, e).await;
             }
-            match self.client.next_chunk(&mut resp).await {
+            match reader.next_chunk().await {
                 Ok(Some(chunk)) => {
                     self.counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     self.read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    got += chunk.len() as u64;
-                    if got > layer.size {
-                        return self.fail(&tx, other(&layer, format!("more bytes than the {} its descriptor declares", layer.size))).await;
-                    }
-                    hasher.update(&chunk);
                     if tx.send(Ok(chunk)).await.is_err() {
                         // The reader is done with this layer.
                         return;
                     }
                 }
-                Ok(None) => {
-                    if got != layer.size {
-                        return self
-                            .fail(&tx, other(&layer, format!("{got} bytes where its descriptor declares {}: the verdict cannot rest on it", layer.size)))
-                            .await;
-                    }
-                    if let Err(mismatch) = hasher.verify(&layer.digest) {
-                        let e = RegistryError::DigestMismatch { registry: self.client.name(), what: format!("layer {}", layer.digest), mismatch };
-                        return self.fail(&tx, e).await;
-                    }
-                    return;
+                // The end, with size and digest checked.
+                Ok(None) => return,
+                Err(RegistryError::DigestMismatch { registry, mismatch, .. }) => {
+                    let e = RegistryError::DigestMismatch { registry, what: format!("layer {}", layer.digest), mismatch };
+                    return self.fail(&tx, e).await;
                 }
                 Err(e) => return self.fail(&tx, e).await,
             }
         }
-    }
-}
-
-/// A layer file read from a layout folder: counted, stopped at `max` bytes of layers in all,
-/// and stopped when `cancelled` (the diagnosis was cancelled or dropped).
-struct CountingReader<R> {
-    inner: R,
-    counter: Arc<AtomicU64>,
-    layer: Arc<AtomicU64>,
-    max: u64,
-    cancelled: Arc<AtomicBool>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.cancelled.load(Ordering::Relaxed) {
-            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
-        }
-        if self.counter.load(Ordering::Relaxed) >= self.max {
-            return Err(std::io::Error::other(format!("stopped after reading {} bytes of layers (--max-bytes)", self.max)));
-        }
-        let n = self.inner.read(buf)?;
-        self.counter.fetch_add(n as u64, Ordering::Relaxed);
-        self.layer.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Hashes what passes through, counting it.
-struct HashingReader<R> {
-    inner: R,
-    state: Arc<Mutex<(StreamHasher, u64)>>,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Ok(mut s) = self.state.lock() {
-            s.0.update(buf.get(..n).unwrap_or_default());
-            s.1 += n as u64;
-        }
-        Ok(n)
     }
 }
 
@@ -696,7 +609,7 @@ impl Drop for CancelOnDrop {
 /// Examine how the image starts: the exec chain from its Entrypoint and Cmd, followed in its
 /// layers. Returns the facts, the compressed bytes read, and the layers read only in part.
 pub async fn examine(
-    source: Source,
+    store: Arc<dyn Store>,
     repo: &str,
     layers: &[Descriptor],
     config: &ImageConfig,
@@ -710,7 +623,7 @@ pub async fn examine(
     let cancelled = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancelled.clone());
     let reading = Reading {
-        source,
+        store,
         repo: repo.to_string(),
         layers: layers.iter().rev().cloned().collect(),
         counter: counter.clone(),

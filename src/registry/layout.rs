@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::model::digest::Digest;
 use crate::model::manifest::{ManifestView, parse_layout_marker};
 
-use super::client::Fetched;
 use super::error::RegistryError;
+use super::store::{BlobBody, BlobReader, Chunks, Fetched, Store, Written};
+use async_trait::async_trait;
+use bytes::Bytes;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// A layout's `index.json` and manifests are capped as a registry's manifests are.
@@ -27,6 +29,9 @@ fn read_file(root: &Path, name: &Path, cap: u64) -> std::io::Result<Option<Vec<u
     }
 }
 
+/// (tag, digest, media type) for each entry of `index.json`, in file order.
+type Refs = std::sync::Arc<Vec<(String, Digest, String)>>;
+
 /// An OCI image-layout folder, read and written through this one type: every read takes only
 /// regular files inside the folder, capped and checked against digests; every write goes to an
 /// exclusive temporary file and a rename, under a lock on the folder for `index.json`.
@@ -35,13 +40,8 @@ pub struct OciDir {
     root: PathBuf,
     /// (tag, digest, media type) for each entry of index.json, in file order, as read when the
     /// folder was opened for reading (`None`: opened as a target; tags are read fresh).
-    refs: Option<Vec<(String, Digest, String)>>,
+    refs: Option<Refs>,
 }
-
-/// A layout folder opened for reading ([`OciDir::open`]).
-pub type Layout = OciDir;
-/// A layout folder written as a push target ([`OciDir::at`]).
-pub type LayoutTarget = OciDir;
 
 impl OciDir {
     pub fn open(root: impl AsRef<Path>) -> Result<OciDir, RegistryError> {
@@ -63,7 +63,7 @@ impl OciDir {
                 (tag, d.digest.clone(), d.media_type.clone())
             })
             .collect();
-        Ok(OciDir { root, refs: Some(refs) })
+        Ok(OciDir { root, refs: Some(std::sync::Arc::new(refs)) })
     }
 
     pub fn root(&self) -> &Path {
@@ -71,11 +71,21 @@ impl OciDir {
     }
 
     /// The (tag, digest, media type) entries of index.json: as opened, or read now.
-    fn refs(&self) -> Result<Vec<(String, Digest, String)>, RegistryError> {
+    fn refs(&self) -> Result<Refs, RegistryError> {
         if let Some(r) = &self.refs {
             return Ok(r.clone());
         }
         Ok(OciDir::open(&self.root)?.refs.unwrap_or_default())
+    }
+
+    /// The (digest, media type) of the first index.json entry named `tag`, as opened.
+    fn entry(&self, tag: &str) -> Result<Option<(Digest, String)>, RegistryError> {
+        Ok(self.refs()?.iter().find(|(t, _, _)| t == tag).map(|(_, d, m)| (d.clone(), m.clone())))
+    }
+
+    /// The digest `tag` names in the folder as opened (its first entry of that name).
+    pub fn named(&self, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        Ok(self.entry(tag)?.map(|(d, _)| d))
     }
 
     /// A display name: the folder's name.
@@ -85,7 +95,7 @@ impl OciDir {
 
     pub fn tags(&self) -> Result<Vec<String>, RegistryError> {
         let mut seen = std::collections::BTreeSet::new();
-        Ok(self.refs()?.into_iter().filter(|(t, _, _)| seen.insert(t.clone())).map(|(t, _, _)| t).collect())
+        Ok(self.refs()?.iter().filter(|(t, _, _)| seen.insert(t.clone())).map(|(t, _, _)| t.clone()).collect())
     }
 
     pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -115,11 +125,7 @@ impl OciDir {
         let (digest, media_type) = match Digest::parse(reference) {
             Ok(d) => (d, None),
             Err(_) => {
-                let (_, d, m) = self
-                    .refs()?
-                    .into_iter()
-                    .find(|(t, _, _)| t == reference)
-                    .ok_or_else(|| RegistryError::NotFound { registry: self.name(), what: format!("tag {reference}") })?;
+                let (d, m) = self.entry(reference)?.ok_or_else(|| RegistryError::NotFound { registry: self.name(), what: format!("tag {reference}") })?;
                 (d, Some(m))
             }
         };
@@ -296,7 +302,7 @@ impl OciDir {
     }
 }
 
-/// A blob being written into a [`LayoutTarget`]; dropped unfinished, it leaves nothing behind.
+/// A blob being written into an [`OciDir`]; dropped unfinished, it leaves nothing behind.
 pub struct BlobSink {
     /// The temporary file; it removes itself when the sink is dropped unfinished.
     file: Option<tempfile::NamedTempFile>,
@@ -340,5 +346,131 @@ impl BlobSink {
             super::files::persist(f, &self.path).map_err(|e| RegistryError::Other { detail: format!("{}: {e}", self.path.display()) })?;
         }
         Ok(())
+    }
+}
+
+/// A folder's file work runs on a blocking thread, never on the async runtime.
+async fn blocking<T: Send + 'static>(dir: &OciDir, work: impl FnOnce(OciDir) -> Result<T, RegistryError> + Send + 'static) -> Result<T, RegistryError> {
+    let dir = dir.clone();
+    tokio::task::spawn_blocking(move || work(dir)).await.map_err(|e| RegistryError::Other { detail: format!("reading or writing a layout folder: {e}") })?
+}
+
+/// Pieces a folder's files are read in.
+const FILE_CHUNK: usize = 256 << 10;
+
+#[async_trait]
+impl Store for OciDir {
+    fn name(&self) -> String {
+        OciDir::name(self)
+    }
+
+    fn location(&self) -> String {
+        let root = self.root();
+        format!("folder {}", std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()).display())
+    }
+
+    fn concurrency(&self) -> usize {
+        4
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    async fn tags(&self, _repo: &str) -> Result<Vec<String>, RegistryError> {
+        blocking(self, |d| d.tags()).await
+    }
+
+    async fn peek_tag(&self, _repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        let tag = tag.to_string();
+        blocking(self, move |d| d.named(&tag)).await
+    }
+
+    async fn tag_digest(&self, _repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
+        let tag = tag.to_string();
+        blocking(self, move |d| d.tagged(&tag)).await
+    }
+
+    async fn manifest(&self, _repo: &str, reference: &str, declared: Option<u64>) -> Result<Fetched, RegistryError> {
+        let reference = reference.to_string();
+        blocking(self, move |d| d.manifest(&reference, declared)).await
+    }
+
+    async fn blob(&self, _repo: &str, digest: &Digest, declared: Option<u64>) -> Result<Vec<u8>, RegistryError> {
+        let digest = digest.clone();
+        blocking(self, move |d| d.blob(&digest, declared.map_or(super::layout::BLOB_CAP, |n| n.min(super::layout::BLOB_CAP)))).await
+    }
+
+    async fn open_blob(&self, _repo: &str, digest: &Digest, size: u64) -> Result<BlobReader, RegistryError> {
+        let name = OciDir::name(self);
+        let d = digest.clone();
+        let file = blocking(self, move |dir| {
+            // Only a regular file inside the folder: a link to a device, a FIFO or out of the
+            // folder is refused at once.
+            dir.open_blob(&d).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => RegistryError::NotFound { registry: dir.name(), what: format!("blob {d}") },
+                _ => RegistryError::Other { detail: format!("{}: blob {d}: {e}", dir.name()) },
+            })
+        })
+        .await?;
+        let file = tokio::fs::File::from_std(file);
+        let label = name.clone();
+        let chunks: Chunks = Box::pin(futures::stream::unfold(Some(file), move |state| {
+            let label = label.clone();
+            async move {
+                use tokio::io::AsyncReadExt as _;
+                let mut f = state?;
+                let mut buf = vec![0u8; FILE_CHUNK];
+                match f.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(Bytes::from(buf)), Some(f)))
+                    }
+                    Err(e) => Some((Err(RegistryError::Other { detail: format!("{label}: {e}") }), None)),
+                }
+            }
+        }));
+        BlobReader::new(name, digest, size, chunks)
+    }
+
+    async fn has_blob(&self, _repo: &str, digest: &Digest) -> Result<bool, RegistryError> {
+        let digest = digest.clone();
+        blocking(self, move |d| Ok(d.has_blob(&digest))).await
+    }
+
+    async fn put_blob(&self, repo: &str, digest: &Digest, size: u64, body: BlobBody, _mount_from: Option<&str>) -> Result<Written, RegistryError> {
+        if Store::has_blob(self, repo, digest).await? {
+            return Ok(Written::Present);
+        }
+        let d = digest.clone();
+        let mut sink = blocking(self, move |dir| dir.blob_sink(&d, size)).await?;
+        let mut reader = body.open(digest, size).await?;
+        while let Some(chunk) = reader.next_chunk().await? {
+            sink = tokio::task::spawn_blocking(move || sink.write(&chunk).map(|()| sink))
+                .await
+                .map_err(|e| RegistryError::Other { detail: format!("writing a blob: {e}") })??;
+        }
+        tokio::task::spawn_blocking(move || sink.finish()).await.map_err(|e| RegistryError::Other { detail: format!("writing a blob: {e}") })??;
+        Ok(Written::Copied { note: None })
+    }
+
+    async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        let digest = Digest::sha256(bytes);
+        Store::put_blob(self, repo, &digest, bytes.len() as u64, BlobBody::Bytes(Bytes::copy_from_slice(bytes)), None).await?;
+        if Digest::parse(reference).is_err() {
+            let (tag, media_type, d, size) = (reference.to_string(), media_type.to_string(), digest.clone(), bytes.len() as u64);
+            blocking(self, move |dir| dir.set_tag(&tag, Some((&d, &media_type, size)))).await?;
+        }
+        Ok(digest)
+    }
+
+    async fn delete_tag(&self, _repo: &str, tag: &str) -> Result<(), RegistryError> {
+        let tag = tag.to_string();
+        blocking(self, move |d| d.set_tag(&tag, None)).await
+    }
+
+    async fn prepare(&self) -> Result<(), RegistryError> {
+        blocking(self, |d| d.prepare()).await
     }
 }

@@ -6,7 +6,6 @@
 //! `pull` on the source and `pull,push` on the target in one token request, as the docker
 //! CLI does; a registry that declines hands back an upload session, which the upload uses.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -14,8 +13,11 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 
 use crate::model::digest::Digest;
 
+use futures::StreamExt as _;
+
 use super::client::{RegistryClient, repo_scope};
 use super::error::RegistryError;
+use super::store::BlobBody;
 
 /// Time allowed to move `size` bytes of a blob: the usual timeout plus a floor of 1 MB/s.
 pub fn transfer_time(timeout: Duration, size: u64) -> Duration {
@@ -33,16 +35,6 @@ pub enum Mount {
     /// The registry refused it (typically: no `pull` on the source for this account).
     Refused {
         detail: String,
-    },
-}
-
-/// Where a blob's bytes come from.
-pub enum BlobBody {
-    Bytes(Vec<u8>),
-    /// Streamed from another registry's blob, never held whole.
-    From {
-        client: Arc<RegistryClient>,
-        repo: String,
     },
 }
 
@@ -94,30 +86,9 @@ impl RegistryClient {
         let scope = repo_scope(repo, "pull,push");
         let mut put = url::Url::parse(location).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
         put.query_pairs_mut().append_pair("digest", digest.as_str());
-        let payload = match body {
-            BlobBody::Bytes(b) => reqwest::Body::from(b.clone()),
-            BlobBody::From { client, repo: src_repo } => {
-                let resp = client.open_blob_within(src_repo, digest, transfer_time(client.options().timeout, size)).await?;
-                let client = client.clone();
-                let limit = size;
-                let chunks = futures::stream::unfold(Some((client, resp, 0u64)), move |state| async move {
-                    let (client, mut resp, seen) = state?;
-                    match client.next_chunk(&mut resp).await {
-                        Ok(Some(chunk)) => {
-                            let seen = seen + chunk.len() as u64;
-                            if seen > limit {
-                                let e = std::io::Error::other(format!("the source sent more than the {limit} bytes its descriptor declares"));
-                                return Some((Err(e), None));
-                            }
-                            Some((Ok(bytes::Bytes::from(chunk)), Some((client, resp, seen))))
-                        }
-                        Ok(None) => None,
-                        Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
-                    }
-                });
-                reqwest::Body::wrap_stream(chunks)
-            }
-        };
+        // The body is opened for each attempt: a stream from another store is read again.
+        let reader = body.open(digest, size).await?;
+        let payload = reqwest::Body::wrap_stream(reader.into_stream().map(|c| c.map_err(|e| std::io::Error::other(e.to_string()))));
         let _permit = self.limiter.acquire().await.map_err(|_| RegistryError::Cancelled)?;
         let mut rb = self
             .http

@@ -15,7 +15,7 @@ use crate::model::diagnose::Host;
 use crate::model::reference::{Reference, Registry};
 pub use crate::protocol::{Command, Details, Event, RepoSelection, RequestId, SETTINGS_REQUEST, SourceRef};
 use crate::registry::auth::Credentials;
-use crate::registry::{self, ClientOptions, Fetcher, Layout, RegistryClient, Source};
+use crate::registry::{self, ClientOptions, Fetcher, OciDir, RegistryClient};
 
 /// How long dropping the handle (quitting the app) waits for the last settings to be written.
 pub const FLUSH_ON_EXIT: Duration = Duration::from_secs(2);
@@ -186,21 +186,12 @@ fn spawn_reporting(id: RequestId, work: impl std::future::Future<Output = ()> + 
     handle
 }
 
-/// A registry's client, made once: requests for that registry wait for the one credential
-/// lookup, requests for other registries do not.
-type ClientSlot = Arc<tokio::sync::OnceCell<Arc<RegistryClient>>>;
-
 struct Worker {
-    options: ClientOptions,
-    cache: Option<registry::Cache>,
+    /// Clients, cache and stores: the same session type the command line uses.
+    session: Arc<registry::Session>,
     journal: Option<PathBuf>,
     events: std::sync::mpsc::Sender<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
-    /// One slot per registry. The map is locked only to find or add a slot; the slot is filled
-    /// (credential helper, keychain) outside the lock.
-    clients: tokio::sync::Mutex<HashMap<Registry, ClientSlot>>,
-    /// Registries the user chose to reach without TLS verification.
-    insecure: tokio::sync::Mutex<std::collections::HashSet<Registry>>,
     /// Pushes whose index is being written: a Cancel no longer stops them; their real outcome
     /// (pushed, overwritten, failed) is what the app hears.
     committing: std::sync::Mutex<std::collections::HashSet<RequestId>>,
@@ -220,16 +211,7 @@ impl Worker {
             let _ = tx.send(Event::Waiting { id: 0, message: said.to_string() });
             again();
         })));
-        Worker {
-            options,
-            cache,
-            journal,
-            events,
-            repaint,
-            clients: tokio::sync::Mutex::new(HashMap::new()),
-            insecure: Default::default(),
-            committing: Default::default(),
-        }
+        Worker { session: Arc::new(registry::Session::new(options, cache)), journal, events, repaint, committing: Default::default() }
     }
 
     fn journal(&self) -> Result<registry::journal::Journal, String> {
@@ -241,32 +223,24 @@ impl Worker {
         (self.repaint)();
     }
 
+    /// Work with the session off the async threads: making a client reads certificate
+    /// folders, opening a layout folder reads its `index.json`.
+    async fn with_session<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&registry::Session) -> Result<T, registry::RegistryError> + Send + 'static,
+    ) -> Result<T, String> {
+        let session = self.session.clone();
+        tokio::task::spawn_blocking(move || work(&session)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+    }
+
     async fn client(&self, registry: &Registry) -> Result<Arc<RegistryClient>, String> {
-        let slot = self.clients.lock().await.entry(registry.clone()).or_default().clone();
-        let insecure = self.insecure.lock().await.contains(registry);
-        let made = slot
-            .get_or_try_init(|| async {
-                // Credential helpers are external programs: run (off the async threads, within the
-                // timeout) only when the registry asks for credentials.
-                let source = registry::auth::source(registry, self.options.timeout);
-                let mut options = self.options.clone();
-                options.insecure |= insecure;
-                RegistryClient::with_source(registry.clone(), source, options).map(Arc::new).map_err(|e| e.to_string())
-            })
-            .await?;
-        Ok(made.clone())
+        let r = registry.clone();
+        self.with_session(move |s| s.client(&r)).await
     }
 
     async fn fetcher(&self, source: &SourceRef) -> Result<Fetcher, String> {
-        let cache = self.cache.clone();
-        match source {
-            SourceRef::Registry(r) => Ok(Fetcher::new(self.client(r).await?, cache)),
-            SourceRef::Layout(p) => {
-                let p = p.clone();
-                let layout = tokio::task::spawn_blocking(move || Layout::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-                Ok(Fetcher::with_source(Source::Layout(Arc::new(layout)), None))
-            }
-        }
+        let r = source.registry();
+        self.with_session(move |s| s.fetcher(&r)).await
     }
 
     /// The fetcher for a registry named by a draft entry or the journal: an `oci:DIR` folder
@@ -277,11 +251,8 @@ impl Worker {
 
     /// Where `target`'s tag lives (a layout target may not exist yet).
     async fn tag_store(&self, target: &Reference) -> Result<registry::compose::TagStore, String> {
-        let client = match target.registry().layout_path() {
-            Some(_) => None,
-            None => Some(self.client(target.registry()).await?),
-        };
-        registry::compose::TagStore::for_target(target, client).map_err(|e| e.to_string())
+        let t = target.clone();
+        self.with_session(move |s| s.target(&t)).await
     }
 
     async fn run(&self, cmd: Command) {
@@ -294,14 +265,8 @@ impl Worker {
     async fn run_inner(&self, cmd: Command) -> Result<(), String> {
         match cmd {
             Command::Connect { id, registry, insecure } => {
-                {
-                    let mut set = self.insecure.lock().await;
-                    let changed = if insecure { set.insert(registry.clone()) } else { set.remove(&registry) };
-                    if changed {
-                        // The client was made with the other choice: make a new one.
-                        self.clients.lock().await.remove(&registry);
-                    }
-                }
+                // A client made with the other choice is replaced.
+                self.session.set_insecure(&registry, insecure).map_err(|e| e.to_string())?;
                 let c = self.client(&registry).await?;
                 c.ping().await.map_err(|e| e.to_string())?;
                 // Signed in: the registry asked and a login was found, or one is kept for it (no
@@ -317,11 +282,11 @@ impl Worker {
             }
             Command::SignIn { id, registry, username, password, remember } => {
                 let creds = Credentials::Basic { username: username.clone(), password: password.clone() };
-                let c = Arc::new(RegistryClient::new(registry.clone(), Some(creds), self.options.clone()).map_err(|e| e.to_string())?);
+                let c = Arc::new(RegistryClient::new(registry.clone(), Some(creds), self.session.options().clone()).map_err(|e| e.to_string())?);
                 // A scope-less /v2/ check, then a repository-less catalog or token round trip:
                 // the login must be accepted before it replaces the current one.
                 c.ping().await.map_err(|e| format!("sign-in to {registry} failed: {e}"))?;
-                self.clients.lock().await.insert(registry.clone(), Arc::new(tokio::sync::OnceCell::new_with(Some(c))));
+                self.session.replace(c).map_err(|e| e.to_string())?;
                 let kept = if remember {
                     let (r, u, p) = (registry.clone(), username.clone(), password.clone());
                     match tokio::task::spawn_blocking(move || registry::auth::keychain_store(&r, &u, &p)).await {
@@ -338,7 +303,7 @@ impl Worker {
                 let r = registry.clone();
                 // Nothing kept is not an error: the login may have been for this session only.
                 let _ = tokio::task::spawn_blocking(move || registry::auth::keychain_forget(&r)).await;
-                self.clients.lock().await.remove(&registry);
+                self.session.forget(&registry).map_err(|e| e.to_string())?;
                 self.emit(Event::SignedOut { id, registry });
             }
             Command::LoadCoverage { id, registry, repos, policy } => {
@@ -367,12 +332,12 @@ impl Worker {
             }
             Command::OpenLayout { id, path } => {
                 let p = path.clone();
-                let layout = tokio::task::spawn_blocking(move || Layout::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+                let layout = tokio::task::spawn_blocking(move || OciDir::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
                 self.emit(Event::LayoutOpened { id, path, name: layout.name() });
             }
             Command::LoadMatrix { id, source, repository, verify, host } => {
                 let fetcher = self.fetcher(&source).await?.verifying(verify);
-                let tags = fetcher.source().tags(&repository.name).await.map_err(|e| e.to_string())?;
+                let tags = fetcher.store().tags(&repository.name).await.map_err(|e| e.to_string())?;
                 self.emit(Event::TagsListed { id, tags: tags.clone() });
                 let total = tags.len() as u64;
                 self.emit(Event::Progress { id, done: 0, total });
