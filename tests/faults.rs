@@ -25,6 +25,13 @@ enum Action {
     },
     Hang,
     Reset,
+    /// `Respond` after `wait`.
+    Slow {
+        wait: Duration,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
 }
 
 fn ok(body: &[u8], headers: &[(&str, &str)]) -> Action {
@@ -38,6 +45,11 @@ struct Fake {
 
 /// Serve `handler(request_head, n)` for each request, one connection per request.
 async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'static) -> Fake {
+    serve_counted(Arc::new(AtomicUsize::new(0)), handler).await
+}
+
+/// [`serve`], counting in `in_flight` the requests being answered (read, not yet written).
+async fn serve_counted(in_flight: Arc<AtomicUsize>, handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'static) -> Fake {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -50,6 +62,7 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
             let n = h2.fetch_add(1, Ordering::SeqCst);
             let handler = handler.clone();
             let self_addr = self_addr.clone();
+            let in_flight = in_flight.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 16384];
                 let mut head = Vec::new();
@@ -61,7 +74,16 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
                     head.extend_from_slice(&buf[..k]);
                 }
                 let head = String::from_utf8_lossy(&head).to_string();
-                match handler(&head, n, &self_addr) {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                let action = match handler(&head, n, &self_addr) {
+                    Action::Slow { wait, status, headers, body } => {
+                        tokio::time::sleep(wait).await;
+                        Action::Respond { status, headers, body }
+                    }
+                    other => other,
+                };
+                match action {
+                    Action::Slow { .. } => {}
                     Action::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
                     Action::Drip { body, every } => {
                         let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
@@ -85,6 +107,7 @@ async fn serve(handler: impl Fn(&str, usize, &str) -> Action + Send + Sync + 'st
                         let _ = sock.shutdown().await;
                     }
                 }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
@@ -671,4 +694,92 @@ async fn a_token_with_line_breaks_is_an_invalid_answer_of_the_token_service() {
     let err = client(&fake.addr, 5000).tags_all("app").await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
     assert!(err.to_string().contains("invalid token"), "not a connection failure: {err}");
+}
+
+#[tokio::test]
+async fn a_blob_read_is_retried_after_a_reset_and_checked_to_its_end() {
+    use archlens::registry::Store;
+    let layer = b"layer bytes".to_vec();
+    let d = Digest::sha256(&layer);
+    let body = layer.clone();
+    let fake = serve(move |head, n, _| if head.starts_with("GET /v2/r/blobs/") && n == 0 { Action::Reset } else { ok(&body, &[]) }).await;
+    let c = client(&fake.addr, 5000);
+    let mut r = Store::open_blob(&c, "r", &d, layer.len() as u64).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = r.next_chunk().await.unwrap() {
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, layer);
+    assert_eq!(fake.hits.load(Ordering::SeqCst), 2, "one reset, one retry");
+}
+
+#[tokio::test]
+async fn requests_refused_together_wait_for_one_token_renewal() {
+    // Each token lasts 150 ms; the token service takes 1 s to answer; each request takes 50 ms.
+    // The 16 requests in flight meet each expiry together: they share one renewal instead of
+    // logging in 16 times.
+    // When each token starts to be valid: when its answer arrives.
+    let issued: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let (i, t) = (issued.clone(), tokens.clone());
+    let fake = serve(move |head, _, me| {
+        if head.starts_with("GET /token") {
+            t.fetch_add(1, Ordering::SeqCst);
+            let mut starts = i.lock().unwrap();
+            starts.push(Instant::now() + Duration::from_secs(1));
+            let body = format!(r#"{{"token":"g{}"}}"#, starts.len() - 1).into_bytes();
+            return Action::Slow { wait: Duration::from_secs(1), status: 200, headers: vec![], body };
+        }
+        let lower = head.to_ascii_lowercase();
+        let token = lower.split("authorization: bearer g").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse::<usize>().ok());
+        let valid = token.and_then(|n| i.lock().unwrap().get(n).copied()).is_some_and(|from| {
+            let now = Instant::now();
+            now >= from && now < from + Duration::from_millis(150)
+        });
+        if valid {
+            Action::Slow { wait: Duration::from_millis(50), status: 200, headers: vec![("Content-Type".into(), OCI_MANIFEST.into())], body: GOOD.to_vec() }
+        } else {
+            bearer_challenge(me)
+        }
+    })
+    .await;
+    let c = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, ClientOptions::default()).unwrap();
+    let d = Digest::sha256(GOOD);
+    let got = futures::future::join_all((0..120).map(|_| c.get_manifest("r", d.as_str()))).await;
+    let failed: Vec<String> = got.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let asked = tokens.load(Ordering::SeqCst);
+    // 120 requests, 16 at a time, 50 ms each: about 8 rounds, each token good for about 3, so a
+    // few renewals; one login per refused request would be over 40.
+    assert!((2..=8).contains(&asked), "{asked} token requests for one scope");
+    assert_eq!(c.transport().token_requests() as usize, asked);
+}
+
+#[tokio::test]
+async fn concurrency_settles_below_a_registry_that_refuses_above_k_in_flight() {
+    const K: usize = 6;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (f, r) = (in_flight.clone(), refused.clone());
+    let fake = serve_counted(in_flight.clone(), move |_, _, _| {
+        if f.load(Ordering::SeqCst) > K {
+            r.fetch_add(1, Ordering::SeqCst);
+            Action::Respond { status: 429, headers: vec![], body: br#"{"errors":[{"code":"TOOMANYREQUESTS"}]}"#.to_vec() }
+        } else {
+            Action::Slow { wait: Duration::from_millis(30), status: 200, headers: vec![("Content-Type".into(), OCI_MANIFEST.into())], body: GOOD.to_vec() }
+        }
+    })
+    .await;
+    let opts = ClientOptions { initial_backoff: Duration::from_millis(20), max_retries: 8, concurrency: 64, ..ClientOptions::default() };
+    let c = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap();
+    let d = Digest::sha256(GOOD);
+    let got = futures::future::join_all((0..300).map(|_| c.get_manifest("r", d.as_str()))).await;
+    let failed: Vec<String> = got.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
+    assert!(failed.is_empty(), "every request completes: {failed:?}");
+    let settled = c.transport().concurrency_now();
+    let refusals = refused.load(Ordering::SeqCst);
+    assert!((K / 2..=K + 1).contains(&settled), "the limit settled at {settled}, the registry takes {K} ({refusals} refusals)");
+    // Starting at 16 against a limit of 6, a few refusals teach it (a refused request keeps its
+    // place through the pause it was asked for); most requests never see one.
+    assert!(refusals < 60, "{refusals} refusals for 300 requests");
 }

@@ -81,3 +81,25 @@ fn certs_d_trust_client_certificates_and_explicit_insecure() {
     assert_eq!(common::cli::ok(&out).trim(), "v3");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not verified"));
 }
+
+#[test]
+fn http2_is_negotiated_with_a_tls_registry_and_requests_share_its_connection() {
+    let reg = start();
+    let home = tempfile::tempdir().unwrap();
+    let config = config_with(&reg, home.path(), &["ca.crt", "client.cert", "client.key"]);
+    let roots = vec![std::path::PathBuf::from(&config).join("containers/certs.d")];
+    let options = archlens::registry::ClientOptions { certs_d: Some(roots), ..Default::default() };
+    let registry = archlens::model::Registry::parse(&reg.addr).unwrap();
+    let client = std::sync::Arc::new(archlens::registry::RegistryClient::new(registry.clone(), None, options).unwrap());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let fetcher = archlens::registry::Fetcher::new(client.clone(), None);
+        let repo = archlens::model::Repository { registry, name: "tls/app".into() };
+        let tags = client.tags_all("tls/app").await.unwrap();
+        let m = fetcher.matrix(&repo, tags, |_, _, _| {}).await;
+        assert!(m.partial.is_none() && !m.rows.is_empty());
+    });
+    // The registry (distribution 2.8 over TLS) offers h2 by ALPN, and Archlens takes it: the
+    // request limit may then grow past the HTTP/1.1 connection cap.
+    assert_eq!(client.transport().http2(), Some(true), "HTTP/2 was not negotiated");
+}

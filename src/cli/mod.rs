@@ -65,7 +65,8 @@ pub struct NetArgs {
     /// Total seconds allowed for one registry request.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,
-    /// Registry requests in flight at once.
+    /// Most registry requests in flight at once: the limit adapts below it (halved on 429, 503
+    /// and resets), and a registry that speaks only HTTP/1.1 gets at most 16 connections.
     #[arg(long, global = true, default_value_t = registry::client::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Retries for 408/429/5xx answers and dropped connections.

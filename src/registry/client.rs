@@ -2,192 +2,25 @@
 //! retries honouring `Retry-After`, a total timeout per request, `Link` pagination that stays on
 //! the registry's host, and digest verification of everything it returns.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
+use async_trait::async_trait;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION};
-use tokio::sync::{Mutex, Semaphore};
+use reqwest::header::LOCATION;
 
 use crate::model::digest::Digest;
 use crate::model::manifest::ACCEPT_ALL;
 use crate::model::reference::{Registry, valid_repository_name, valid_tag};
 
 use super::auth::Credentials;
+use super::bearer::Auth;
 use super::error::RegistryError;
 use super::store::{BlobBody, BlobReader, Chunks, Store, Written};
-use async_trait::async_trait;
+use super::transport::{Body, Reading, Request, Sent, Transport, error_detail};
 
-pub const DEFAULT_CONCURRENCY: usize = 16;
-
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Total time for one request, body included.
-    pub timeout: Duration,
-    /// Retries after the first attempt for 408/429/5xx and connection failures.
-    pub max_retries: u32,
-    /// First backoff; doubles per retry.
-    pub initial_backoff: Duration,
-    /// Longest single wait, also caps `Retry-After`.
-    pub max_backoff: Duration,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// Use plain HTTP for a non-loopback host.
-    pub plain_http: bool,
-    /// Resolve tags with `HEAD` (and read manifests from the cache when it has them) rather
-    /// than one `GET`. `None`: only on Docker Hub, whose pull limits count manifest `GET`s but
-    /// not `HEAD`s.
-    pub resolve_with_head: Option<bool>,
-    /// Skip TLS certificate verification (`--insecure`, or the registry's setting in the app).
-    pub insecure: bool,
-    /// Where certs.d folders are looked for; `None`: the usual places ([`super::tls::certs_d_roots`]).
-    pub certs_d: Option<Vec<std::path::PathBuf>>,
-    /// Told (in words) whenever a request waits out a rate limit, so a UI can say so.
-    pub on_wait: Option<WaitHook>,
-    /// Caps on everything read.
-    pub limits: Limits,
-}
-
-/// How much Archlens reads of anything a registry sends: a body over its cap is an error
-/// (error bodies are cut instead), never read whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Manifests and indexes.
-    pub manifest: u64,
-    /// Image configs (and other blobs read whole).
-    pub config: u64,
-    /// Token service answers.
-    pub token: u64,
-    /// Error bodies (cut, not refused).
-    pub error_body: u64,
-    /// One catalog or tag-list page.
-    pub page: u64,
-    /// Pages followed in one listing.
-    pub pages: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { manifest: 8 << 20, config: 32 << 20, token: 1 << 20, error_body: 64 << 10, page: 16 << 20, pages: 10_000 }
-    }
-}
-
-impl Limits {
-    /// Set one limit from `NAME=SIZE` (`manifest=16MiB`, `pages=500`); sizes take `KiB`, `MiB`,
-    /// `GiB` or plain bytes.
-    pub fn set(&mut self, spec: &str) -> Result<(), String> {
-        let (name, value) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected NAME=SIZE, e.g. manifest=16MiB"))?;
-        let v = value.trim();
-        let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-        let n: u64 = digits.parse().map_err(|_| format!("{spec:?}: {value:?} is not a size"))?;
-        let factor: u64 = match unit.trim() {
-            "" | "B" => 1,
-            "KiB" | "K" => 1 << 10,
-            "MiB" | "M" => 1 << 20,
-            "GiB" | "G" => 1 << 30,
-            other => return Err(format!("{spec:?}: unknown unit {other:?} (use KiB, MiB or GiB)")),
-        };
-        let size = n.checked_mul(factor).ok_or_else(|| format!("{spec:?}: too large"))?;
-        match name.trim() {
-            "manifest" => self.manifest = size,
-            "config" => self.config = size,
-            "token" => self.token = size,
-            "error-body" => self.error_body = size,
-            "page" => self.page = size,
-            "pages" => self.pages = usize::try_from(size).map_err(|_| format!("{spec:?}: too large"))?,
-            other => return Err(format!("{spec:?}: no limit {other:?} (manifest, config, token, error-body, page, pages)")),
-        }
-        Ok(())
-    }
-}
-
-/// Read a body of at most `limit` bytes: more is an error (`Err(None)` here), or, with `cut`,
-/// the first `limit` bytes.
-pub(super) async fn read_limited(resp: &mut reqwest::Response, limit: u64, cut: bool) -> Result<Vec<u8>, Option<reqwest::Error>> {
-    if !cut && resp.content_length().is_some_and(|n| n > limit) {
-        return Err(None);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
-        let room = (limit as usize).saturating_sub(body.len());
-        if chunk.len() > room {
-            if cut {
-                body.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                break;
-            }
-            return Err(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// A callback for [`ClientOptions::on_wait`].
-#[derive(Clone)]
-pub struct WaitHook(pub Arc<dyn Fn(&str) + Send + Sync>);
-
-impl std::fmt::Debug for WaitHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WaitHook")
-    }
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(30),
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(30),
-            concurrency: DEFAULT_CONCURRENCY,
-            plain_http: false,
-            resolve_with_head: None,
-            insecure: false,
-            certs_d: None,
-            on_wait: None,
-            limits: Limits::default(),
-        }
-    }
-}
-
-/// A whole response: status, headers and body.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
+pub use super::bearer::{IDENTITY_TOKEN_USER, parse_challenge};
 pub use super::store::Fetched;
-
-/// A blob being read, with the time by which all of it must have arrived.
-pub struct BlobStream {
-    resp: reqwest::Response,
-    deadline: tokio::time::Instant,
-    allowed: Duration,
-    /// The registry's name, for errors.
-    registry: String,
-}
-
-impl BlobStream {
-    /// The next chunk, before the stream's deadline; `None` at the end.
-    pub async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>, RegistryError> {
-        match tokio::time::timeout_at(self.deadline, self.resp.chunk()).await {
-            Err(_) => Err(RegistryError::Timeout { registry: self.registry.clone(), url: self.resp.url().to_string(), seconds: self.allowed.as_secs().max(1) }),
-            Ok(Err(e)) => Err(classify(&self.registry, &e)),
-            Ok(Ok(c)) => Ok(c),
-        }
-    }
-}
+pub use super::transport::{BlobStream, ClientOptions, DEFAULT_CONCURRENCY, Limits, Response, WaitHook};
 
 /// One page of a paginated list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,18 +31,9 @@ pub struct Page {
 }
 
 pub struct RegistryClient {
-    pub(super) http: reqwest::Client,
     registry: Registry,
     base: String,
-    /// The user's credentials, looked up the first time the registry asks for them.
-    credentials: tokio::sync::OnceCell<Option<Credentials>>,
-    source: Option<CredentialSource>,
-    tokens: Mutex<HashMap<String, String>>,
-    basic: AtomicBool,
-    options: ClientOptions,
-    pub(super) limiter: Arc<Semaphore>,
-    /// Docker Hub's `ratelimit-remaining`, as last sent.
-    rate_limit: std::sync::Mutex<Option<String>>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -224,56 +48,22 @@ pub fn repo_scope(repo: &str, actions: &str) -> String {
 
 pub const CATALOG_SCOPE: &str = "registry:catalog:*";
 
-/// The user name docker sends with an identity token when a token service wants Basic auth.
-pub const IDENTITY_TOKEN_USER: &str = "<token>";
-
-/// The addresses `host` (a name or an address) stands for, when every one is a loopback
-/// address; `None` when any is not, or the name does not resolve.
-pub fn loopback_addresses(host: &str) -> Option<Vec<std::net::SocketAddr>> {
-    use std::net::ToSocketAddrs as _;
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-        return ip.is_loopback().then(|| vec![std::net::SocketAddr::new(ip, 0)]);
-    }
-    let addrs: Vec<std::net::SocketAddr> = (bare, 0).to_socket_addrs().ok()?.collect();
-    (!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())).then_some(addrs)
-}
+pub use super::transport::loopback_addresses;
 
 pub use super::auth::CredentialSource;
 
 impl RegistryClient {
     pub fn new(registry: Registry, credentials: Option<Credentials>, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
-        let mut c = Self::build(registry, options)?;
-        c.credentials = tokio::sync::OnceCell::new_with(Some(credentials));
-        Ok(c)
+        Self::build(registry, options, Box::new(Auth::new(Some(credentials), None)))
     }
 
     /// A client whose credentials are looked up by `source`, on a blocking thread, the first
     /// time the registry asks for them.
     pub fn with_source(registry: Registry, source: CredentialSource, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
-        let mut c = Self::build(registry, options)?;
-        c.source = Some(source);
-        Ok(c)
+        Self::build(registry, options, Box::new(Auth::new(None, Some(source))))
     }
 
-    /// The credentials, looked up now if this is the first time they are needed.
-    async fn creds(&self) -> Result<Option<&Credentials>, RegistryError> {
-        let found = self
-            .credentials
-            .get_or_try_init(|| async {
-                let Some(source) = self.source.clone() else { return Ok(None) };
-                tokio::task::spawn_blocking(move || source()).await.map_err(|e| e.to_string())?
-            })
-            .await
-            .map_err(|detail| RegistryError::Unauthorized {
-                registry: self.name(),
-                scope: String::new(),
-                detail: format!("looking up your credentials: {detail}"),
-            })?;
-        Ok(found.as_ref())
-    }
-
-    fn build(registry: Registry, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
+    fn build(registry: Registry, options: ClientOptions, auth: Box<dyn super::transport::Authenticator>) -> Result<RegistryClient, RegistryError> {
         let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
         let tls = super::tls::load(&registry, &roots)?;
         // Loopback registries speak plain HTTP unless TLS is configured for them. Loopback is
@@ -298,18 +88,8 @@ impl RegistryClient {
             builder = builder.identity(identity);
         }
         let http = builder.build().map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
-        Ok(RegistryClient {
-            http,
-            registry,
-            base,
-            credentials: tokio::sync::OnceCell::new(),
-            source: None,
-            tokens: Mutex::new(HashMap::new()),
-            basic: AtomicBool::new(false),
-            limiter: Arc::new(Semaphore::new(options.concurrency.max(1))),
-            rate_limit: std::sync::Mutex::new(None),
-            options,
-        })
+        let name = registry.name().to_string();
+        Ok(RegistryClient { registry, base, transport: Transport::new(http, name, options, auth) })
     }
 
     pub fn registry(&self) -> &Registry {
@@ -323,22 +103,27 @@ impl RegistryClient {
     /// The credentials, when they were given or already looked up (`None` also when the
     /// registry has not asked for any yet).
     pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.get().and_then(Option::as_ref)
+        self.transport.credentials()
+    }
+
+    /// The transport every request of this client goes through.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// Whether tags are resolved with `HEAD` first (see [`ClientOptions::resolve_with_head`]).
     pub fn resolves_with_head(&self) -> bool {
-        self.options.resolve_with_head.unwrap_or_else(|| self.registry.is_docker_hub())
+        self.options().resolve_with_head.unwrap_or_else(|| self.registry.is_docker_hub())
     }
 
     pub fn options(&self) -> &ClientOptions {
-        &self.options
+        self.transport.options()
     }
 
     /// The pull limit left, as the registry last said (`ratelimit-remaining`, e.g. `98;w=21600`:
     /// Docker Hub sends it with manifest requests).
     pub fn rate_limit_remaining(&self) -> Option<String> {
-        self.rate_limit.lock().ok().and_then(|s| s.clone())
+        self.transport.rate_limit_remaining()
     }
 
     pub fn name(&self) -> String {
@@ -349,21 +134,9 @@ impl RegistryClient {
         format!("{}{}", self.base, path)
     }
 
-    pub(super) async fn auth_header(&self, scope: &str) -> Option<String> {
-        if let Some(t) = self.tokens.lock().await.get(scope) {
-            return Some(format!("Bearer {t}"));
-        }
-        if self.basic.load(Ordering::Relaxed)
-            && let Some(Credentials::Basic { username, password }) = self.credentials()
-        {
-            return Some(basic_header(username, password));
-        }
-        None
-    }
-
-    /// Send one request with auth, retries and the total timeout; read the body, at most
-    /// `cap` bytes of a success (more is [`RegistryError::TooLarge`]) and at most the error-body
-    /// limit of anything else (cut).
+    /// Send one request through the transport (auth, retries, the total timeout); read the
+    /// body, at most `cap` bytes of a success (more is [`RegistryError::TooLarge`]) and at
+    /// most the error-body limit of anything else (cut).
     pub async fn execute(
         &self,
         method: Method,
@@ -373,259 +146,32 @@ impl RegistryClient {
         body: Option<&[u8]>,
         cap: u64,
     ) -> Result<Response, RegistryError> {
-        let _permit = self.limiter.acquire().await.map_err(|_| RegistryError::Cancelled)?;
-        let mut attempt: u32 = 0;
-        let mut authenticated = false;
-        loop {
-            let started = std::time::Instant::now();
-            let mut rb = self.http.request(method.clone(), url);
-            for (k, v) in headers {
-                rb = rb.header(*k, *v);
-            }
-            if let Some(h) = self.auth_header(scope).await {
-                rb = rb.header(AUTHORIZATION, h);
-            }
-            if let Some(b) = body {
-                rb = rb.body(b.to_vec());
-            }
-            let is_head = method == Method::HEAD;
-            let error_cap = self.options.limits.error_body;
-            let sent = tokio::time::timeout(self.options.timeout, async {
-                let mut resp = rb.send().await.map_err(Some)?;
-                let status = resp.status().as_u16();
-                let headers = resp.headers().clone();
-                let success = (200..300).contains(&status);
-                let body = if is_head { Vec::new() } else { read_limited(&mut resp, if success { cap } else { error_cap }, !success).await? };
-                Ok::<_, Option<reqwest::Error>>(Response { status, headers, body })
-            })
-            .await;
-            let retry_wait = |attempt: u32| {
-                let base = self.options.initial_backoff.saturating_mul(2u32.saturating_pow(attempt));
-                base.min(self.options.max_backoff)
-            };
-            let resp = match sent {
-                Err(_) => {
-                    tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, "request timed out");
-                    return Err(self.timeout_error(url.to_string()));
-                }
-                Ok(Err(None)) => {
-                    return Err(RegistryError::TooLarge { registry: self.name(), url: url.to_string(), limit: cap });
-                }
-                Ok(Err(Some(e))) => {
-                    let err = self.classify(&e);
-                    tracing::debug!(%method, url, scope, attempt, ms = started.elapsed().as_millis() as u64, error = %err, "request failed");
-                    if matches!(err, RegistryError::Connection { .. }) && attempt < self.options.max_retries {
-                        let wait = retry_wait(attempt);
-                        tracing::info!("{}: connection failed, retrying in {} ms", self.name(), wait.as_millis());
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(err);
-                }
-                Ok(Ok(r)) => r,
-            };
-            tracing::debug!(
-                %method, url, scope, attempt, status = resp.status, bytes = resp.body.len(), ms = started.elapsed().as_millis() as u64,
-                "request"
-            );
-            if let Some(left) = resp.header("ratelimit-remaining") {
-                tracing::info!("{}: pull limit remaining {left}", self.name());
-                if let Ok(mut slot) = self.rate_limit.lock() {
-                    *slot = Some(left.to_string());
-                }
-            }
-            match resp.status {
-                401 if !authenticated => {
-                    let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
-                    self.authenticate(&challenge, scope).await?;
-                    authenticated = true;
-                }
-                401 | 403 => {
-                    return Err(RegistryError::Unauthorized { registry: self.name(), scope: scope.to_string(), detail: error_detail(&resp.body, resp.status) });
-                }
-                408 | 429 | 500..=599 => {
-                    let retry_after = resp.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok());
-                    // A server asking for a longer wait than the cap is reported, not waited for.
-                    let too_long = retry_after.is_some_and(|s| Duration::from_secs(s) > self.options.max_backoff);
-                    if attempt >= self.options.max_retries || too_long {
-                        return Err(if resp.status == 429 {
-                            RegistryError::RateLimited { registry: self.name(), retry_after }
-                        } else {
-                            RegistryError::Http {
-                                registry: self.name(),
-                                status: resp.status,
-                                url: url.to_string(),
-                                detail: error_detail(&resp.body, resp.status),
-                            }
-                        });
-                    }
-                    let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| retry_wait(attempt));
-                    if resp.status == 429 {
-                        let said = format!("rate limited by {}, retrying in {} s", self.name(), wait.as_secs_f64().ceil() as u64);
-                        tracing::warn!("{said}");
-                        if let Some(hook) = &self.options.on_wait {
-                            (hook.0)(&said);
-                        }
-                    } else {
-                        tracing::info!("{} answered {}, retrying in {} ms", self.name(), resp.status, wait.as_millis());
-                    }
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                _ => return Ok(resp),
-            }
+        let reading = if method == Method::HEAD { Reading::Head } else { Reading::Whole { cap } };
+        let mut req = Request::new(method, url, scope, cap);
+        req.headers = headers;
+        req.reading = reading;
+        if let Some(b) = body {
+            req.body = Body::Bytes(bytes::Bytes::copy_from_slice(b));
         }
+        self.transport.whole(req).await
     }
 
     /// Start a streamed `GET` of a blob that must be read whole within the timeout (headers
     /// and body together); the caller pulls the body with [`Self::next_chunk`].
     pub async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<BlobStream, RegistryError> {
-        self.open_blob_within(repo, digest, self.options.timeout).await
+        self.open_blob_within(repo, digest, self.options().timeout).await
     }
 
     /// [`Self::open_blob`] with `allowed` for the whole transfer (copies of big layers allow
     /// for their size).
     pub async fn open_blob_within(&self, repo: &str, digest: &Digest, allowed: Duration) -> Result<BlobStream, RegistryError> {
-        let deadline = tokio::time::Instant::now() + allowed;
-        let resp = tokio::time::timeout_at(deadline, self.open_blob_response(repo, digest)).await.map_err(|_| RegistryError::Timeout {
-            registry: self.name(),
-            url: self.url(&format!("/v2/{repo}/blobs/{digest}")),
-            seconds: allowed.as_secs().max(1),
-        })??;
-        Ok(BlobStream { resp, deadline, allowed, registry: self.name() })
-    }
-
-    async fn open_blob_response(&self, repo: &str, digest: &Digest) -> Result<reqwest::Response, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let scope = repo_scope(repo, "pull");
-        let mut authenticated = false;
-        loop {
-            let mut rb = self.http.get(&url);
-            if let Some(h) = self.auth_header(&scope).await {
-                rb = rb.header(AUTHORIZATION, h);
-            }
-            let resp =
-                tokio::time::timeout(self.options.timeout, rb.send()).await.map_err(|_| self.timeout_error(url.clone()))?.map_err(|e| self.classify(&e))?;
-            let status = resp.status().as_u16();
-            tracing::debug!(method = "GET", url, scope, status, "blob stream opened");
-            if status == 401 && !authenticated {
-                let challenge = resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                self.authenticate(&challenge, &scope).await?;
-                authenticated = true;
-                continue;
-            }
-            if status == 200 {
-                return Ok(resp);
-            }
-            let headers = resp.headers().clone();
-            let mut resp = resp;
-            let body = read_limited(&mut resp, self.options.limits.error_body, true).await.unwrap_or_default();
-            let r = Response { status, headers, body };
-            return Err(match status {
-                401 | 403 => RegistryError::Unauthorized { registry: self.name(), scope, detail: error_detail(&r.body, status) },
-                _ => self.status_error(&r, &url, &format!("blob {repo}@{digest}")),
-            });
-        }
-    }
-
-    fn timeout_error(&self, url: impl Into<String>) -> RegistryError {
-        RegistryError::Timeout { registry: self.name(), url: url.into(), seconds: self.options.timeout.as_secs().max(1) }
-    }
-
-    pub(super) fn classify(&self, e: &reqwest::Error) -> RegistryError {
-        classify(&self.name(), e)
-    }
-
-    pub(super) async fn authenticate(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
-        let (scheme, params) = parse_challenge(challenge);
-        let unauthorized = |detail: String| RegistryError::Unauthorized { registry: self.name(), scope: scope.to_string(), detail };
-        let credentials = self.creds().await?;
-        match scheme.to_ascii_lowercase().as_str() {
-            "basic" => match credentials {
-                Some(Credentials::Basic { .. }) => {
-                    self.basic.store(true, Ordering::Relaxed);
-                    Ok(())
-                }
-                _ => Err(unauthorized("the registry asks for a user name and password".into())),
-            },
-            "bearer" => {
-                let realm = params.get("realm").ok_or_else(|| unauthorized("the Bearer challenge has no realm".into()))?;
-                let mut query: Vec<(&str, &str)> = Vec::new();
-                if let Some(s) = params.get("service") {
-                    query.push(("service", s));
-                }
-                for s in scope.split(' ').filter(|s| !s.is_empty()) {
-                    query.push(("scope", s));
-                }
-                let mut token_url = url::Url::parse(realm).map_err(|e| unauthorized(format!("the token realm {realm:?} is not a URL: {e}")))?;
-                // A password never travels in clear text, except to this machine.
-                if token_url.scheme() == "http" && credentials.is_some() {
-                    let host = token_url.host_str().unwrap_or("");
-                    if loopback_addresses(host).is_none() {
-                        return Err(unauthorized(format!(
-                            "the token service {realm} is plain HTTP on another machine; Archlens does not send credentials there. Ask the registry's operator for an https realm"
-                        )));
-                    }
-                }
-                let get = |url: &mut url::Url| self.http.get(with_query(url, &query));
-                let send = |req: reqwest::RequestBuilder| async move {
-                    let limit = self.options.limits.token;
-                    tokio::time::timeout(self.options.timeout, async {
-                        let mut r = req.send().await.map_err(Some)?;
-                        let status = r.status().as_u16();
-                        let body = read_limited(&mut r, limit, status != 200).await?;
-                        Ok::<_, Option<reqwest::Error>>((status, body))
-                    })
-                    .await
-                    .map_err(|_| self.timeout_error(realm.clone()))?
-                    .map_err(|e| match e {
-                        Some(e) => self.classify(&e),
-                        None => RegistryError::TooLarge { registry: self.name(), url: realm.clone(), limit },
-                    })
-                };
-                let asked = std::time::Instant::now();
-                let resp = match credentials {
-                    Some(Credentials::IdentityToken { token }) => {
-                        // OAuth2 refresh-token grant by POST; a token service without it (404,
-                        // 405) gets the token as a Basic password, under the user name docker
-                        // uses for identity tokens.
-                        let mut form = query.clone();
-                        form.push(("grant_type", "refresh_token"));
-                        form.push(("refresh_token", token));
-                        form.push(("client_id", "archlens"));
-                        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-                        let posted = send(self.http.post(realm.as_str()).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body)).await?;
-                        if posted.0 == 404 || posted.0 == 405 {
-                            send(get(&mut token_url).header(AUTHORIZATION, basic_header(IDENTITY_TOKEN_USER, token))).await?
-                        } else {
-                            posted
-                        }
-                    }
-                    Some(Credentials::Basic { username, password }) => {
-                        send(get(&mut token_url).header(AUTHORIZATION, basic_header(username, password))).await?
-                    }
-                    None => send(get(&mut token_url)).await?,
-                };
-                tracing::debug!(realm = %realm, scope, status = resp.0, ms = asked.elapsed().as_millis() as u64, "token request");
-                if resp.0 != 200 {
-                    return Err(unauthorized(format!("the token service answered {}: {}", resp.0, error_detail(&resp.1, resp.0))));
-                }
-                let v: serde_json::Value = serde_json::from_slice(&resp.1).map_err(|e| unauthorized(format!("the token service sent unreadable JSON: {e}")))?;
-                let token = v
-                    .get("token")
-                    .or_else(|| v.get("access_token"))
-                    .and_then(|t| t.as_str())
-                    .ok_or_else(|| unauthorized("the token service sent no token".into()))?;
-                // A token goes into a header: one with line breaks or other control characters
-                // is a broken answer, not a network failure.
-                if token.is_empty() || token.chars().any(|c| c.is_control()) {
-                    return Err(unauthorized("the token service sent an invalid token (empty, or holding line breaks or control characters)".into()));
-                }
-                self.tokens.lock().await.insert(scope.to_string(), token.to_string());
-                Ok(())
-            }
-            _ => Err(unauthorized(format!("unsupported authentication challenge {challenge:?}"))),
+        let mut req = Request::new(Method::GET, &url, &scope, 0);
+        req.reading = Reading::Stream { allowed };
+        match self.transport.send(req).await? {
+            Sent::Stream(s) => Ok(s),
+            Sent::Whole(r) => Err(self.status_error(&r, &url, &format!("blob {repo}@{digest}"))),
         }
     }
 
@@ -653,14 +199,14 @@ impl RegistryClient {
     /// Check that `/v2/` answers (with auth if needed).
     pub async fn ping(&self) -> Result<(), RegistryError> {
         let url = self.url("/v2/");
-        let r = self.execute(Method::GET, &url, "", &[], None, self.options.limits.error_body).await?;
+        let r = self.execute(Method::GET, &url, "", &[], None, self.options().limits.error_body).await?;
         // A web server answering every path with a page (a single-page app, a proxy's welcome
         // page) says 200 too; a registry answers with its API version or JSON.
         if r.status == 200 && !is_web_page(&r) { Ok(()) } else { Err(self.status_error(&r, &url, "the registry API (/v2/)")) }
     }
 
     async fn list_page(&self, url: &str, scope: &str, key: &str, what: &str) -> Result<Page, RegistryError> {
-        let r = self.execute(Method::GET, url, scope, &[], None, self.options.limits.page).await?;
+        let r = self.execute(Method::GET, url, scope, &[], None, self.options().limits.page).await?;
         if r.status != 200 {
             return Err(self.status_error(&r, url, what));
         }
@@ -763,7 +309,7 @@ impl RegistryClient {
         {
             return Err(self.unverifiable(&d));
         }
-        let cap = declared.map_or(self.options.limits.manifest, |n| n.min(self.options.limits.manifest));
+        let cap = declared.map_or(self.options().limits.manifest, |n| n.min(self.options().limits.manifest));
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let accept = ACCEPT_ALL.join(", ");
         let what = if reference.contains(':') { format!("{repo}@{reference}") } else { format!("{repo}:{reference}") };
@@ -789,7 +335,7 @@ impl RegistryClient {
         if !digest.is_verifiable() {
             return Err(self.unverifiable(digest));
         }
-        let cap = declared.map_or(self.options.limits.config, |n| n.min(self.options.limits.config));
+        let cap = declared.map_or(self.options().limits.config, |n| n.min(self.options().limits.config));
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let what = format!("blob {repo}@{digest}");
         let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[], None, cap).await?;
@@ -857,7 +403,7 @@ impl RegistryClient {
     pub async fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let r = self
-            .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes), self.options.limits.error_body)
+            .execute(Method::PUT, &url, &repo_scope(repo, "pull,push"), &[("content-type", media_type)], Some(bytes), self.options().limits.error_body)
             .await?;
         if r.status != 201 && r.status != 200 {
             return Err(self.status_error(&r, &url, &format!("manifest {repo}:{reference}")));
@@ -894,7 +440,7 @@ impl RegistryClient {
                         detail: format!("its page links go round in a loop (back to {n}) after {pages} pages and {} names; stopped", out.len()),
                     });
                 }
-                Some(_) if pages >= self.options.limits.pages => {
+                Some(_) if pages >= self.options().limits.pages => {
                     return Err(RegistryError::Pagination {
                         registry: self.name(),
                         detail: format!("stopped after {pages} pages ({} names), the limit (raise it with --limit pages=N)", out.len()),
@@ -911,7 +457,7 @@ impl RegistryClient {
     /// tells the user what they can do instead.
     pub async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), RegistryError> {
         let url = self.url(&format!("/v2/{repo}/manifests/{tag}"));
-        let r = self.execute(Method::DELETE, &url, &repo_scope(repo, "pull,push,delete"), &[], None, self.options.limits.error_body).await?;
+        let r = self.execute(Method::DELETE, &url, &repo_scope(repo, "pull,push,delete"), &[], None, self.options().limits.error_body).await?;
         match r.status {
             200 | 202 | 204 => Ok(()),
             s => Err(RegistryError::Other {
@@ -927,102 +473,6 @@ impl RegistryClient {
             }),
         }
     }
-}
-
-/// A failed request in words: TLS, a redirect loop, or the connection.
-pub(super) fn classify(registry: &str, e: &reqwest::Error) -> RegistryError {
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = format!("{detail}: {s}");
-        source = s.source();
-    }
-    let lower = detail.to_ascii_lowercase();
-    if e.is_redirect() {
-        let at = e.url().map(|u| u.to_string()).unwrap_or_default();
-        return RegistryError::Other {
-            detail: format!("{registry}: redirect loop (more than 5 redirects, last at {at}); the registry or a proxy in front of it is misconfigured"),
-        };
-    }
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        RegistryError::Tls { registry: registry.to_string(), detail }
-    } else {
-        RegistryError::Connection { registry: registry.to_string(), detail }
-    }
-}
-
-fn with_query(url: &mut url::Url, pairs: &[(&str, &str)]) -> String {
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.to_string()
-}
-
-fn basic_header(username: &str, password: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
-}
-
-/// The registry's own error text (`{"errors":[{"code","message"}]}`), or a short body excerpt.
-fn error_detail(body: &[u8], status: u16) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
-        && let Some(errs) = v.get("errors").and_then(|e| e.as_array())
-    {
-        let msgs: Vec<String> = errs
-            .iter()
-            .map(|e| {
-                let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
-                let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
-                format!("{code} {msg}").trim().to_string()
-            })
-            .collect();
-        if !msgs.is_empty() {
-            return msgs.join("; ");
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() { format!("HTTP {status}") } else { text.chars().take(200).collect() }
-}
-
-/// `Bearer realm="…",service="…",scope="…"` → ("Bearer", params).
-pub fn parse_challenge(header: &str) -> (String, HashMap<String, String>) {
-    let header = header.trim();
-    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-    let mut params = HashMap::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while matches!(chars.peek(), Some(c) if *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect::<String>().trim().to_ascii_lowercase();
-        if key.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            value.push(n);
-                        }
-                    }
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(c) = chars.peek() {
-                if *c == ',' {
-                    break;
-                }
-                value.push(*c);
-                chars.next();
-            }
-            value = value.trim().to_string();
-        }
-        params.insert(key, value);
-    }
-    (scheme.to_string(), params)
 }
 
 /// The target of `rel="next"` in a Link header.
@@ -1049,6 +499,97 @@ pub fn parse_next_link(link: &str) -> Option<String> {
 fn is_web_page(resp: &Response) -> bool {
     let html = resp.header("content-type").is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
     html && resp.header("docker-distribution-api-version").is_none()
+}
+
+/// Time allowed to move `size` bytes of a blob: the usual timeout plus a floor of 1 MB/s.
+pub fn transfer_time(timeout: Duration, size: u64) -> Duration {
+    timeout + Duration::from_secs(size / 1_000_000)
+}
+
+/// What a mount attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    Mounted,
+    /// The registry did not mount but opened an upload session at `location`.
+    Declined {
+        location: String,
+    },
+    /// The registry refused it (typically: no `pull` on the source for this account).
+    Refused {
+        detail: String,
+    },
+}
+
+/// Blob uploads and cross-repository mounts, through the same transport as every request.
+///
+/// A blob costs at most four requests: `HEAD` (has it?), `POST` (open a session, or mount),
+/// one `PUT` with the whole body streamed, `HEAD` (is it there now?). A mount asks for `pull`
+/// on the source and `pull,push` on the target in one token request, as the docker CLI does; a
+/// registry that declines hands back an upload session, which the upload uses.
+impl RegistryClient {
+    /// Cross-repository mount of `digest` from `from` into `repo`.
+    pub async fn mount(&self, repo: &str, from: &str, digest: &Digest) -> Result<Mount, RegistryError> {
+        let scope = format!("{} {}", repo_scope(repo, "pull,push"), repo_scope(from, "pull"));
+        let mut url = url::Url::parse(&self.url(&format!("/v2/{repo}/blobs/uploads/"))).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        url.query_pairs_mut().append_pair("mount", digest.as_str()).append_pair("from", from);
+        match self.execute(Method::POST, url.as_str(), &scope, &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await {
+            Ok(r) if r.status == 201 => Ok(Mount::Mounted),
+            Ok(r) if r.status == 202 => Ok(Mount::Declined { location: self.upload_location(&r, url.as_str())? }),
+            Ok(r) => Ok(Mount::Refused { detail: format!("HTTP {}", r.status) }),
+            Err(RegistryError::Unauthorized { detail, .. }) => Ok(Mount::Refused { detail }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Open an upload session in `repo`: its location.
+    async fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
+        let start = self.url(&format!("/v2/{repo}/blobs/uploads/"));
+        let r =
+            self.execute(Method::POST, &start, &repo_scope(repo, "pull,push"), &[("content-length", "0")], Some(&[]), self.options().limits.error_body).await?;
+        if r.status != 202 {
+            return Err(self.status_error(&r, &start, &format!("upload to {repo}")));
+        }
+        self.upload_location(&r, &start)
+    }
+
+    /// Upload `digest` (`size` bytes) into `repo` with one `PUT`, in `session` if a declined
+    /// mount opened one. The body is opened again for each attempt; a token that expires
+    /// meanwhile is renewed by the transport and the `PUT` sent again, once.
+    pub async fn upload(&self, repo: &str, digest: &Digest, size: u64, body: &BlobBody, session: Option<String>) -> Result<(), RegistryError> {
+        let location = match session {
+            Some(l) => l,
+            None => self.start_upload(repo).await?,
+        };
+        let scope = repo_scope(repo, "pull,push");
+        let mut put = url::Url::parse(&location).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        put.query_pairs_mut().append_pair("digest", digest.as_str());
+        let (body, d) = (body.clone(), digest.clone());
+        let make: super::transport::BodyMaker = std::sync::Arc::new(move || {
+            let (body, d) = (body.clone(), d.clone());
+            Box::pin(async move {
+                let reader = body.open(&d, size).await?;
+                Ok(reqwest::Body::wrap_stream(futures::StreamExt::map(reader.into_stream(), |c| c.map_err(|e| std::io::Error::other(e.to_string())))))
+            })
+        });
+        let len = size.to_string();
+        let headers = [("content-type", "application/octet-stream"), ("content-length", len.as_str())];
+        let mut req = Request::new(Method::PUT, put.as_str(), &scope, self.options().limits.error_body);
+        req.headers = &headers;
+        req.body = Body::Stream(make);
+        req.reading = Reading::Whole { cap: self.options().limits.error_body };
+        // An upload whose body went out is not sent again blindly: a failure is reported.
+        req.retry = false;
+        let started = std::time::Instant::now();
+        let resp = match tokio::time::timeout(transfer_time(self.options().timeout, size), self.transport.whole(req)).await {
+            Err(_) => return Err(self.transport.timeout_error(put.as_str(), transfer_time(self.options().timeout, size))),
+            Ok(r) => r?,
+        };
+        tracing::debug!(method = "PUT", url = %put, scope, status = resp.status, bytes = size, ms = started.elapsed().as_millis() as u64, "blob upload");
+        match resp.status {
+            201 => Ok(()),
+            _ => Err(self.status_error(&resp, put.as_str(), &format!("upload of {digest} to {repo}"))),
+        }
+    }
 }
 
 #[async_trait]
@@ -1101,7 +642,7 @@ impl Store for RegistryClient {
         if !digest.is_verifiable() {
             return Err(super::store::unverifiable(&Store::name(self), digest));
         }
-        let stream = self.open_blob_within(repo, digest, super::upload::transfer_time(self.options().timeout, size)).await?;
+        let stream = self.open_blob_within(repo, digest, transfer_time(self.options().timeout, size)).await?;
         let chunks: Chunks = Box::pin(futures::stream::unfold(Some(stream), |state| async move {
             let mut s = state?;
             match s.next_chunk().await {
@@ -1125,9 +666,9 @@ impl Store for RegistryClient {
         let mut note = None;
         if let Some(from) = mount_from.filter(|f| *f != repo) {
             match self.mount(repo, from, digest).await? {
-                super::upload::Mount::Mounted => return Ok(Written::Mounted),
-                super::upload::Mount::Declined { location } => session = Some(location),
-                super::upload::Mount::Refused { detail } => {
+                Mount::Mounted => return Ok(Written::Mounted),
+                Mount::Declined { location } => session = Some(location),
+                Mount::Refused { detail } => {
                     let said = format!("{} refused to mount {} from {from} ({detail}); uploading it instead", self.registry(), digest.short());
                     tracing::warn!("{said}");
                     note = Some(said);
@@ -1171,18 +712,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn challenge_parsing() {
-        let (s, p) = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#);
-        assert_eq!(s, "Bearer");
-        assert_eq!(p["realm"], "https://auth.docker.io/token");
-        assert_eq!(p["service"], "registry.docker.io");
-        assert_eq!(p["scope"], "repository:library/alpine:pull");
-        let (s, p) = parse_challenge(r#"Basic realm="Registry Realm""#);
-        assert_eq!(s, "Basic");
-        assert_eq!(p["realm"], "Registry Realm");
-    }
 
     #[test]
     fn link_parsing() {

@@ -1,6 +1,7 @@
 //! All I/O: the registry API, credentials, the on-disk cache.
 
 pub mod auth;
+pub mod bearer;
 pub mod cache;
 pub mod client;
 pub mod compose;
@@ -15,7 +16,7 @@ pub mod layout;
 pub mod session;
 pub mod store;
 pub mod tls;
-pub mod upload;
+pub mod transport;
 
 pub use cache::Cache;
 pub use client::{ClientOptions, RegistryClient};
