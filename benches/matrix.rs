@@ -85,7 +85,7 @@ fn main() {
         common::stdout_ok(&common::archlens(&["matrix", &repository, "--format", "json"], cache2.path()));
         t.elapsed()
     };
-    let (limit, urls) = registry_bound(&rt, &client, addr, repo);
+    let (limit, urls) = registry_bound(&rt, &client, repo);
 
     let t = Instant::now();
     let mut calls = 0;
@@ -122,20 +122,9 @@ fn main() {
 
 /// The time the registry itself needs for the requests a matrix makes (tag list, each tag's
 /// index, each child manifest), replayed with 16 connections and no processing.
-fn registry_bound(rt: &tokio::runtime::Runtime, c: &archlens::registry::RegistryClient, addr: &str, repo: &str) -> (Duration, usize) {
+fn registry_bound(rt: &tokio::runtime::Runtime, c: &archlens::registry::RegistryClient, repo: &str) -> (Duration, usize) {
     use futures::StreamExt as _;
-    let base = format!("http://{addr}/v2/{repo}");
-    let mut urls = vec![format!("{base}/tags/list?n=1000")];
-    rt.block_on(async {
-        for tag in c.tags_all(repo).await.expect("tags") {
-            urls.push(format!("{base}/manifests/{tag}"));
-            let idx = c.get_manifest(repo, &tag).await.expect("index");
-            let v = archlens::model::ManifestView::parse(&idx.bytes).expect("view");
-            for m in &v.manifests {
-                urls.push(format!("{base}/manifests/{}", m.digest));
-            }
-        }
-    });
+    let urls = rt.block_on(common::seed::matrix_urls(c, repo));
     let http = reqwest::Client::new();
     let accept = archlens::model::manifest::ACCEPT_ALL.join(", ");
     let t = Instant::now();

@@ -715,7 +715,8 @@ async fn a_blob_read_is_retried_after_a_reset_and_checked_to_its_end() {
 
 #[tokio::test]
 async fn requests_refused_together_wait_for_one_token_renewal() {
-    // Each token lasts 150 ms; the token service takes 1 s to answer; each request takes 50 ms.
+    // Each token lasts 150 ms; the token service takes 1 s to answer; each request (a manifest
+    // or a blob) takes 50 ms.
     // The 16 requests in flight meet each expiry together: they share one renewal instead of
     // logging in 16 times.
     // When each token starts to be valid: when its answer arrives.
@@ -745,7 +746,20 @@ async fn requests_refused_together_wait_for_one_token_renewal() {
     .await;
     let c = RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, ClientOptions::default()).unwrap();
     let d = Digest::sha256(GOOD);
-    let got = futures::future::join_all((0..120).map(|_| c.get_manifest("r", d.as_str()))).await;
+    // Half manifests, half blob streams (read to their checked end): one path for both.
+    let read = |i: usize| {
+        let (c, d) = (&c, d.clone());
+        async move {
+            if i.is_multiple_of(2) {
+                c.get_manifest("r", d.as_str()).await.map(|_| ())
+            } else {
+                let mut r = archlens::registry::Store::open_blob(c, "r", &d, GOOD.len() as u64).await?;
+                while r.next_chunk().await?.is_some() {}
+                Ok(())
+            }
+        }
+    };
+    let got = futures::future::join_all((0..120).map(read)).await;
     let failed: Vec<String> = got.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
     assert!(failed.is_empty(), "{failed:?}");
     let asked = tokens.load(Ordering::SeqCst);

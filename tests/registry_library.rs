@@ -161,3 +161,37 @@ fn head_resolution_spares_manifest_gets_on_a_warm_cache() {
         assert_eq!(get.stats.tag_gets.load(Ordering::Relaxed) as usize, tags.len());
     });
 }
+
+#[test]
+fn a_warm_cache_resolves_tags_with_head_and_still_sees_a_tag_that_moved() {
+    use archlens::testkit::{Flavour, image, p};
+    let repo = Repository::parse(&format!("{}/warm/head", common::registry_addr())).unwrap();
+    let (a, b) = (image(&p("linux/amd64"), Flavour::Oci, "warm a"), image(&p("linux/arm64"), Flavour::Oci, "warm b"));
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let c = client();
+        for img in [&a, &b] {
+            common::seed::push_image(&c, &repo.name, img).await.unwrap();
+        }
+        for tag in ["1", "2"] {
+            c.put_manifest(&repo.name, tag, a.media_type, &a.manifest).await.unwrap();
+        }
+        let tags = vec!["1".to_string(), "2".to_string()];
+        // Cold (no --head): one GET per tag.
+        let cold = Fetcher::new(client(), Some(Cache::at(dir.path())));
+        cold.matrix(&repo, tags.clone(), |_, _, _| {}).await;
+        assert_eq!(cold.stats.tag_gets.load(Ordering::Relaxed), 2);
+        // Warm: the cache knows each tag's last digest and holds its bytes, so a HEAD each.
+        let warm = Fetcher::new(client(), Some(Cache::at(dir.path())));
+        warm.matrix(&repo, tags.clone(), |_, _, _| {}).await;
+        assert_eq!(warm.stats.tag_gets.load(Ordering::Relaxed), 0, "tags were checked with HEAD");
+        assert_eq!(warm.stats.network_fetches.load(Ordering::Relaxed), 0, "nothing else was read");
+        // Tag 2 moves: the HEAD says so and the new manifest is read, by its digest.
+        c.put_manifest(&repo.name, "2", b.media_type, &b.manifest).await.unwrap();
+        let moved = Fetcher::new(client(), Some(Cache::at(dir.path())));
+        let m = moved.matrix(&repo, tags, |_, _, _| {}).await;
+        let digest_of = |tag: &str| m.rows.iter().find(|r| r.tag == tag).and_then(|r| r.digest.clone());
+        assert_eq!(digest_of("1"), Some(a.digest.clone()));
+        assert_eq!(digest_of("2"), Some(b.digest.clone()), "the moved tag shows what it holds now");
+    });
+}

@@ -66,7 +66,7 @@ pub struct NetArgs {
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,
     /// Most registry requests in flight at once: the limit adapts below it (halved on 429, 503
-    /// and resets), and a registry that speaks only HTTP/1.1 gets at most 16 connections.
+    /// and resets), and a registry that speaks only HTTP/1.1 gets at most 64 connections.
     #[arg(long, global = true, default_value_t = registry::client::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Retries for 408/429/5xx answers and dropped connections.

@@ -68,6 +68,33 @@ impl Cache {
         }
     }
 
+    fn hint_path(&self, key: &str) -> PathBuf {
+        self.root.join("tags").join(Digest::sha256(key.as_bytes()).encoded())
+    }
+
+    /// The digest `key` (a store, repository and tag) resolved to last time, if noted. Only a
+    /// hint: it decides whether a tag is checked with `HEAD`; what is used is what the
+    /// registry answers, and bytes come from the cache only by their digest.
+    pub async fn hint(&self, key: &str) -> Option<Digest> {
+        let path = self.hint_path(key);
+        let bytes = match writer().pending(&path) {
+            Some(b) => b.to_vec(),
+            None => {
+                let meta = std::fs::symlink_metadata(&path).ok()?;
+                if !meta.is_file() || meta.len() > 200 {
+                    return None;
+                }
+                std::fs::read(&path).ok()?
+            }
+        };
+        Digest::parse(std::str::from_utf8(&bytes).ok()?.trim()).ok()
+    }
+
+    /// Note what `key` resolved to (see [`Cache::hint`]).
+    pub async fn set_hint(&self, key: &str, digest: &Digest) {
+        writer().queue(self.hint_path(key), Arc::new(digest.as_str().as_bytes().to_vec()));
+    }
+
     /// Store bytes already verified against `digest`. The write happens on a writer thread,
     /// off the request path (reads are verified, so an entry needs no durability: a torn file
     /// is a miss); until written, [`Cache::get`] answers from memory. [`flush_writes`] waits.

@@ -614,8 +614,10 @@ impl Store for RegistryClient {
         self.tags_all(repo).await
     }
 
-    async fn peek_tag(&self, repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
-        if !self.resolves_with_head() {
+    async fn peek_tag(&self, repo: &str, tag: &str, cached: bool) -> Result<Option<Digest>, RegistryError> {
+        // A HEAD is worth its round trip when the bytes will then come from the cache, or on
+        // Docker Hub, where a GET counts against the pull limit.
+        if !cached && !self.resolves_with_head() {
             return Ok(None);
         }
         Ok(self.head_manifest(repo, tag).await?.map(|(d, _)| d))

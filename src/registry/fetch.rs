@@ -168,20 +168,36 @@ impl Fetcher {
         Ok((bytes, cfg))
     }
 
-    /// Resolve a tag: always asks the registry (one GET, verified against the digest it
-    /// reports, which is as cheap as a HEAD for a manifest); everything below it then comes
-    /// from the cache.
+    /// Resolve a tag: always asks the registry. Cold, one GET verified against the digest it
+    /// reports; warm (the tag's last digest is in the cache), one HEAD without a body, falling
+    /// back to GET when the registry sends no digest. Everything below it then comes from the
+    /// cache.
     pub async fn resolve(&self, repo: &str, tag: &str) -> Result<Manifest, RegistryError> {
         self.stats.tag_resolutions.fetch_add(1, Ordering::Relaxed);
-        if let Some(digest) = self.store.peek_tag(repo, tag).await? {
-            return self.manifest(repo, &digest).await;
+        // Warm: the tag's last digest is noted and its bytes are in the cache, so a HEAD (no
+        // body) tells whether they are still the tag's.
+        let key = format!("{}/{repo}:{tag}", self.store.location());
+        let cached = match &self.cache {
+            Some(cache) => match cache.hint(&key).await {
+                Some(d) => cache.get(&d).await.is_some(),
+                None => false,
+            },
+            None => false,
+        };
+        if let Some(digest) = self.store.peek_tag(repo, tag, cached).await? {
+            let m = self.manifest(repo, &digest).await?;
+            if let Some(cache) = &self.cache {
+                cache.set_hint(&key, &digest).await;
+            }
+            return Ok(m);
         }
         self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
         let f = self.store.manifest(repo, tag, None).await?;
-        if let Some(cache) = &self.cache
-            && cache.get(&f.digest).await.is_none()
-        {
-            let _ = cache.put(&f.digest, &f.bytes).await;
+        if let Some(cache) = &self.cache {
+            if cache.get(&f.digest).await.is_none() {
+                let _ = cache.put(&f.digest, &f.bytes).await;
+            }
+            cache.set_hint(&key, &f.digest).await;
         }
         let view = self.view(repo, &format!(":{tag}"), &f.bytes)?;
         Ok(Manifest { digest: f.digest, bytes: Arc::new(f.bytes), view })

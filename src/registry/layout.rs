@@ -381,7 +381,7 @@ impl Store for OciDir {
         blocking(self, |d| d.tags()).await
     }
 
-    async fn peek_tag(&self, _repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError> {
+    async fn peek_tag(&self, _repo: &str, tag: &str, _cached: bool) -> Result<Option<Digest>, RegistryError> {
         let tag = tag.to_string();
         blocking(self, move |d| d.named(&tag)).await
     }

@@ -150,9 +150,9 @@ pub trait Store: Send + Sync + Debug {
     async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError>;
 
     /// A tag's digest when the store tells it without sending the manifest (a folder's
-    /// `index.json`; a `HEAD` where the registry is asked that way); `None`: read the manifest
-    /// by tag instead.
-    async fn peek_tag(&self, repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError>;
+    /// `index.json`; a `HEAD` where the registry is asked that way, or where `cached`: the
+    /// manifest is likely in the cache already); `None`: read the manifest by tag instead.
+    async fn peek_tag(&self, repo: &str, tag: &str, cached: bool) -> Result<Option<Digest>, RegistryError>;
 
     /// The tag's digest now, read fresh; `None` when the tag does not exist.
     async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<Digest>, RegistryError>;

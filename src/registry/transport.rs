@@ -20,13 +20,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::RegistryError;
 
-/// The upper bound on requests in flight to one registry (`--concurrency`).
-pub const DEFAULT_CONCURRENCY: usize = 64;
+/// The upper bound on requests in flight to one registry (`--concurrency`). On HTTP/2 they
+/// share one connection; servers advertise their own stream limit (Go's default is 250), and
+/// requests beyond it wait in the client.
+pub const DEFAULT_CONCURRENCY: usize = 256;
 /// Renewals one request may wait for (tokens that keep expiring under a slow queue).
 const MAX_RENEWALS: u32 = 3;
-/// Connections to one host that speaks only HTTP/1.1: each request in flight needs its own,
-/// and public registries deserve politeness.
-pub const H1_CONNECTIONS: usize = 16;
+/// Connections to one host that speaks only HTTP/1.1: each request in flight needs its own.
+/// Public registries speak HTTP/2; a private plain-HTTP registry across a 50 ms link needs
+/// this many to list 300 tags in about a second and a half.
+pub const H1_CONNECTIONS: usize = 64;
+/// Requests in flight before the protocol and the latency are known.
+const START: usize = 16;
+/// Requests in flight once a registry answers in HTTP/2, before any sign of congestion.
+const H2_START: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -564,7 +571,7 @@ pub(super) fn error_detail(body: &[u8], status: u16) -> String {
 }
 
 /// Requests in flight to one host, adapting as TCP's congestion control does: it starts at
-/// [`H1_CONNECTIONS`], grows by one per success while latency holds (slow start until the
+/// [`START`], grows by one per success while latency holds (slow start until the
 /// first sign of congestion, then by one per window), halves on 429, 503, resets and timeouts,
 /// and never passes the ceiling: `--concurrency` on HTTP/2, [`H1_CONNECTIONS`] on HTTP/1.1.
 struct Limiter {
@@ -612,7 +619,7 @@ impl Drop for Permit {
 
 impl Limiter {
     fn new(max: usize) -> Limiter {
-        let start = max.min(H1_CONNECTIONS);
+        let start = max.min(START);
         let state = LimitState {
             limit: start as f64,
             granted: start,
@@ -664,10 +671,14 @@ impl Limiter {
         }
         s.http2 = Some(h2);
         s.ceiling = if h2 { max } else { max.min(H1_CONNECTIONS) };
-        if s.limit > s.ceiling as f64 {
-            s.limit = s.ceiling as f64;
-            self.settle(&mut s);
+        // HTTP/2 multiplexes on one connection and the server says how many streams it takes:
+        // start there generously rather than climbing from the HTTP/1.1 start, round trip by
+        // round trip.
+        if h2 && s.slow_start {
+            s.limit = s.limit.max(H2_START.min(s.ceiling) as f64);
         }
+        s.limit = s.limit.min(s.ceiling as f64);
+        self.settle(&mut s);
     }
 
     fn succeeded(&self, limited: bool, latency: Duration) {
@@ -755,8 +766,9 @@ mod tests {
     #[test]
     fn the_limit_grows_on_success_halves_on_congestion_and_keeps_its_ceiling() {
         let l = Limiter::new(64);
-        assert_eq!(l.now(), H1_CONNECTIONS);
+        assert_eq!(l.now(), START);
         l.saw_version(reqwest::Version::HTTP_2, 64);
+        assert_eq!(l.now(), 64, "HTTP/2 starts generously, within the ceiling");
         for _ in 0..100 {
             l.succeeded(true, Duration::from_millis(50));
         }
@@ -777,9 +789,9 @@ mod tests {
         }
         assert_eq!(l.now(), 33);
         // HTTP/1.1 caps connections.
-        let h1 = Limiter::new(64);
-        h1.saw_version(reqwest::Version::HTTP_11, 64);
-        for _ in 0..100 {
+        let h1 = Limiter::new(256);
+        h1.saw_version(reqwest::Version::HTTP_11, 256);
+        for _ in 0..300 {
             h1.succeeded(true, Duration::from_millis(5));
         }
         assert_eq!(h1.now(), H1_CONNECTIONS);

@@ -65,6 +65,22 @@ pub async fn seed_bench(c: &RegistryClient, repo: &str, tags: usize, platforms: 
     results.into_iter().collect()
 }
 
+/// The URLs a cold matrix of `repo` asks for (tag list, each tag, each child manifest), for
+/// benchmarks that replay them to find the registry's own bound.
+pub async fn matrix_urls(c: &RegistryClient, repo: &str) -> Vec<String> {
+    let base = format!("{}/v2/{repo}", c.base_url());
+    let mut urls = vec![format!("{base}/tags/list?n=1000")];
+    for tag in c.tags_all(repo).await.expect("tags") {
+        urls.push(format!("{base}/manifests/{tag}"));
+        let idx = c.get_manifest(repo, &tag).await.expect("index");
+        let v = archlens::model::ManifestView::parse(&idx.bytes).expect("view");
+        for m in &v.manifests {
+            urls.push(format!("{base}/manifests/{}", m.digest));
+        }
+    }
+    urls
+}
+
 /// What `seed_coverage` pushed: repository → tag → digest of what the tag holds.
 pub type CoverageSeed = BTreeMap<String, BTreeMap<String, archlens::model::Digest>>;
 

@@ -1,0 +1,206 @@
+//! Remote registries at full speed: the matrix of 300 tags × 5 platforms through an in-repo TCP
+//! proxy that adds a real round trip (every chunk delayed RTT/2 each way, and the connection
+//! set-up one RTT), the registry serving TLS (HTTP/2 offered by ALPN) with its CA and client
+//! certificate trusted through certs.d.
+//!
+//! Prints, in one run: the registry-bound limit L (the same URLs replayed at RTT 0 with 64
+//! requests in flight), the chain C = 5 RTT, the floor F = max(L, C), and cold and warm
+//! `archlens matrix` times at 0, 50 and 100 ms; then a plain-HTTP (HTTP/1.1 only) registry at
+//! 50 ms. Goals: cold ≤ 1.2× F at 50 ms, ≤ 1.3× F at 100 ms, ≤ 1.2× L at 0 ms; warm ≤ 0.5× F at
+//! 50 ms; plain HTTP ≤ 1.5× F at 50 ms.
+//!
+//! `cargo bench --bench wan`; `ARCHLENS_BENCH_TAGS=100` for a quicker run.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const PLATFORMS: [&str; 5] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"];
+
+/// Forward `from` to `to`, each chunk delivered `delay` after it was read, in order.
+async fn delayed_pipe(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, delay: Duration) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    while let Some((at, chunk)) = rx.recv().await {
+        tokio::time::sleep_until(at).await;
+        if to.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+    reader.abort();
+}
+
+/// A proxy on 127.0.0.1 in front of `upstream`, adding `rtt`: its address.
+async fn proxy(upstream: String, rtt: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                // The TCP handshake: one round trip before anything flows.
+                tokio::time::sleep(rtt).await;
+                let Ok(server) = TcpStream::connect(&upstream).await else { return };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::join!(delayed_pipe(cr, sw, rtt / 2), delayed_pipe(sr, cw, rtt / 2));
+            });
+        }
+    });
+    addr
+}
+
+fn start_tls_registry(certs: &Path) -> String {
+    let made = Command::new("python3").arg(common::project_root().join("scripts/tls-cert.py")).arg(certs).output().expect("tls-cert.py");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = Command::new("bash")
+        .arg(common::project_root().join("scripts/registry.sh"))
+        .args(["start", "--owner", &std::process::id().to_string(), "--tls"])
+        .arg(certs)
+        .output()
+        .expect("registry.sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ADDR=")).expect("ADDR=").to_string()
+}
+
+/// A certs.d root trusting the run's CA, with its client certificate, for each of `addrs`.
+fn certs_d(certs: &Path, root: &Path, addrs: &[&str]) {
+    for addr in addrs {
+        let dir = root.join(addr);
+        std::fs::create_dir_all(&dir).expect("certs.d");
+        for f in ["ca.crt", "client.cert", "client.key"] {
+            std::fs::copy(certs.join(f), dir.join(f)).expect("copy cert");
+        }
+    }
+}
+
+/// `archlens matrix` of `repository` with `home` (its cache and config): seconds.
+fn matrix(home: &Path, repository: &str, tags: usize) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_archlens"))
+        .args(["matrix", repository, "--format", "json"])
+        .env("HOME", home)
+        .env("ARCHLENS_CACHE_DIR", home.join("cache"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .output()
+        .expect("run archlens");
+    let took = t.elapsed();
+    let v: serde_json::Value = serde_json::from_str(&common::stdout_ok(&out)).expect("json");
+    let rows = v["tags"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(rows, tags, "every tag is a row");
+    took
+}
+
+/// The registry's own bound: the matrix's URLs replayed at RTT 0 with 64 in flight, over HTTP/2.
+fn registry_bound(rt: &tokio::runtime::Runtime, client: &archlens::registry::RegistryClient, repo: &str, certs: &Path) -> (Duration, usize) {
+    use futures::StreamExt as _;
+    let urls = rt.block_on(common::seed::matrix_urls(client, repo));
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(certs.join("ca.crt")).expect("ca")).expect("ca pem");
+    let mut pem = std::fs::read(certs.join("client.cert")).expect("client cert");
+    pem.extend(std::fs::read(certs.join("client.key")).expect("client key"));
+    let id = reqwest::Identity::from_pem(&pem).expect("identity");
+    let http = reqwest::Client::builder().add_root_certificate(ca).identity(id).build().expect("http");
+    let accept = archlens::model::manifest::ACCEPT_ALL.join(", ");
+    let n = urls.len();
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        rt.block_on(
+            futures::stream::iter(urls.iter())
+                .map(|u| {
+                    let (http, accept) = (&http, &accept);
+                    async move { http.get(u).header("accept", accept).send().await.expect("get").bytes().await.expect("body") }
+                })
+                .buffer_unordered(64)
+                .for_each(|_| async {}),
+        );
+        best = best.min(t.elapsed());
+    }
+    (best, n)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+fn main() {
+    let tags: usize = std::env::var("ARCHLENS_BENCH_TAGS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let work = tempfile::tempdir().expect("tempdir");
+    let certs = work.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("certs");
+    let addr = start_tls_registry(&certs);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let roots = work.path().join("certs.d");
+    certs_d(&certs, &roots, &[&addr]);
+    let options = archlens::registry::ClientOptions { certs_d: Some(vec![roots.clone()]), ..Default::default() };
+    let registry = archlens::model::Registry::parse(&addr).expect("registry");
+    let client = Arc::new(archlens::registry::RegistryClient::new(registry, None, options).expect("client"));
+    let repo = "bench/wan";
+    let t = Instant::now();
+    rt.block_on(common::seed::seed_bench(&client, repo, tags, &PLATFORMS)).expect("seed");
+    println!("seeded {tags} tags × {} platforms over TLS in {:.1} s", PLATFORMS.len(), t.elapsed().as_secs_f64());
+    let h2 = client.transport().http2();
+    let (limit, urls) = registry_bound(&rt, &client, repo, &certs);
+    println!("machine load (1, 5, 15 min): {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!("HTTP/2 with the TLS registry: {}", if h2 == Some(true) { "yes" } else { "no" });
+    println!("registry-bound limit L: {:.3} s ({urls} requests replayed at RTT 0, 64 in flight)", limit.as_secs_f64());
+    println!();
+    println!("{:>6}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>10}", "RTT", "C", "F", "cold", "warm", "cold/F", "warm/F");
+    let proxy_rt = tokio::runtime::Runtime::new().expect("proxy runtime");
+    let run_at = |rtt_ms: u64, upstream: &str, label: &str, tls: bool| -> (f64, f64, f64) {
+        let rtt = Duration::from_millis(rtt_ms);
+        let front = if rtt_ms == 0 && tls { upstream.to_string() } else { proxy_rt.block_on(proxy(upstream.to_string(), rtt)) };
+        let home = tempfile::tempdir().expect("home");
+        if tls {
+            certs_d(&certs, &home.path().join("config/containers/certs.d"), &[&front]);
+        }
+        let repository = format!("{front}/{repo}");
+        let cold = matrix(home.path(), &repository, tags).as_secs_f64();
+        let warm = matrix(home.path(), &repository, tags).as_secs_f64();
+        let chain = 5.0 * rtt.as_secs_f64();
+        let floor = chain.max(limit.as_secs_f64());
+        println!("{:>4}ms  {:>7.3}s  {:>7.3}s  {:>7.3}s  {:>7.3}s  {:>9.2}×  {:>9.2}×  {label}", rtt_ms, chain, floor, cold, warm, cold / floor, warm / floor);
+        (cold, warm, floor)
+    };
+    let (cold0, _, _) = run_at(0, &addr, "TLS, direct", true);
+    let (cold50, warm50, f50) = run_at(50, &addr, "TLS + HTTP/2", true);
+    let (cold100, _, f100) = run_at(100, &addr, "TLS + HTTP/2", true);
+    // The same repository on a plain-HTTP registry (HTTP/1.1 only), copied there first.
+    let plain = common::registry_addr();
+    let plain_client = common::client();
+    rt.block_on(common::seed::seed_bench(&plain_client, repo, tags, &PLATFORMS)).expect("seed plain");
+    let (plain50, _, pf50) = run_at(50, plain, "plain HTTP/1.1", false);
+    println!();
+    let l = limit.as_secs_f64();
+    println!("cold at 0 ms vs L     : {:>6.2}×  (goal ≤ 1.2×) {}", cold0 / l, verdict(cold0 / l <= 1.2));
+    println!("cold at 50 ms vs F    : {:>6.2}×  (goal ≤ 1.2×) {}", cold50 / f50, verdict(cold50 / f50 <= 1.2));
+    println!("cold at 100 ms vs F   : {:>6.2}×  (goal ≤ 1.3×) {}", cold100 / f100, verdict(cold100 / f100 <= 1.3));
+    println!("warm at 50 ms vs F    : {:>6.2}×  (goal ≤ 0.5×) {}", warm50 / f50, verdict(warm50 / f50 <= 0.5));
+    println!("plain HTTP at 50 ms vs F: {:>4.2}×  (goal ≤ 1.5×) {}", plain50 / pf50, verdict(plain50 / pf50 <= 1.5));
+}
