@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use archlens::model::digest::Digest;
 use archlens::model::manifest::{ManifestKind, OCI_INDEX};
-use archlens::model::matrix::{Child, TagOutcome, TagResult};
+use archlens::model::matrix::{CellSource, Child, TagOutcome, TagResult};
 use archlens::model::platform::Platform;
 use archlens::registry::ClientOptions;
 use archlens::settings::Settings;
@@ -89,6 +89,7 @@ fn big_matrix() {
         let children = platforms
             .iter()
             .map(|p| Child {
+                source: CellSource::Registry,
                 platform: Some(p.clone()),
                 digest: Digest::sha256(format!("{tag}{p}").as_bytes()),
                 size: 1_234,
@@ -105,7 +106,7 @@ fn big_matrix() {
             children,
             attestations: 1,
         };
-        TagResult { tag, outcome }
+        TagResult { pushed: None, tag, outcome }
     };
     let ctx = egui::Context::default();
     let mut t = 0.0;

@@ -19,9 +19,10 @@ const PLATFORMS: [&str; 5] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "lin
 fn huge_index() {
     use archlens::model::Digest;
     use archlens::model::manifest::ManifestKind;
-    use archlens::model::matrix::{Child, Matrix, TagOutcome, TagResult};
+    use archlens::model::matrix::{CellSource, Child, Matrix, TagOutcome, TagResult};
     let children: Vec<Child> = (0..100_000u32)
         .map(|i| Child {
+            source: CellSource::Registry,
             platform: Some(archlens::model::Platform::new("linux", &format!("arch{i}"), "")),
             digest: Digest::sha256(&i.to_le_bytes()),
             size: 500,
@@ -32,6 +33,7 @@ fn huge_index() {
         })
         .collect();
     let result = TagResult {
+        pushed: None,
         tag: "huge".into(),
         outcome: TagOutcome::Index {
             digest: Digest::sha256(b"idx"),

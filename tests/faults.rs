@@ -797,3 +797,33 @@ async fn concurrency_settles_below_a_registry_that_refuses_above_k_in_flight() {
     // place through the pause it was asked for); most requests never see one.
     assert!(refusals < 60, "{refusals} refusals for 300 requests");
 }
+
+#[tokio::test]
+async fn tags_are_read_as_each_page_of_the_tag_list_arrives() {
+    // Page 1 at once, page 2 after 800 ms: the tags of page 1 are read meanwhile.
+    let start = Instant::now();
+    let first_manifest: Arc<std::sync::Mutex<Option<Duration>>> = Arc::default();
+    let seen = first_manifest.clone();
+    let fake = serve(move |head, _, _| {
+        let path = head.split_whitespace().nth(1).unwrap_or("");
+        if path.starts_with("/v2/r/tags/list") && !path.contains("last=") {
+            let link = ("Link".to_string(), r#"</v2/r/tags/list?n=1000&last=b>; rel="next""#.to_string());
+            Action::Respond { status: 200, headers: vec![link], body: br#"{"name":"r","tags":["b","a"]}"#.to_vec() }
+        } else if path.starts_with("/v2/r/tags/list") {
+            Action::Slow { wait: Duration::from_millis(800), status: 200, headers: vec![], body: br#"{"name":"r","tags":["d","c"]}"#.to_vec() }
+        } else {
+            seen.lock().unwrap().get_or_insert(start.elapsed());
+            let d = Digest::sha256(GOOD);
+            ok(GOOD, &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", d.as_str())])
+        }
+    })
+    .await;
+    let c = Arc::new(client(&fake.addr, 5000));
+    let fetcher = archlens::registry::Fetcher::new(c, None);
+    let repo = archlens::model::Repository::parse(&format!("{}/r", fake.addr)).unwrap();
+    let m = fetcher.matrix_paged(&repo, |t| t != "c", |_, _, _| {}).await.unwrap();
+    let tags: Vec<&str> = m.rows.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, ["a", "b", "d"], "every page's tags, filtered, sorted");
+    let first = first_manifest.lock().unwrap().expect("manifests were read");
+    assert!(first < Duration::from_millis(600), "the first tag was read {first:?} after the start, not after the last page");
+}

@@ -6,7 +6,7 @@ mod clip;
 
 use archlens::model::digest::Digest;
 use archlens::model::manifest::{ManifestKind, OCI_INDEX};
-use archlens::model::matrix::{Child, TagOutcome, TagResult};
+use archlens::model::matrix::{CellSource, Child, TagOutcome, TagResult};
 use archlens::model::platform::Platform;
 use archlens::settings::Settings;
 use archlens::ui::{ArchlensApp, StartTarget};
@@ -23,6 +23,7 @@ fn d(s: &str) -> Digest {
 
 fn index_row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
     TagResult {
+        pushed: None,
         tag: tag.into(),
         outcome: TagOutcome::Index {
             digest: d(index),
@@ -31,6 +32,7 @@ fn index_row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
             children: platforms
                 .iter()
                 .map(|p| Child {
+                    source: CellSource::Registry,
                     platform: Some(Platform::parse_key(p).unwrap()),
                     digest: d(&format!("{tag} {p}")),
                     size: 500,
@@ -179,7 +181,9 @@ fn matrix_panel_shows_gaps_errors_and_filters() {
     let id = rig.load_id();
     rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
     rig.events.send(Event::Row { id, result: index_row("0.9", "b", &["linux/amd64"]) }).unwrap();
-    rig.events.send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "digest mismatch".into() } } }).unwrap();
+    rig.events
+        .send(Event::Row { id, result: TagResult { pushed: None, tag: "broken".into(), outcome: TagOutcome::Failed { error: "digest mismatch".into() } } })
+        .unwrap();
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);
     assert_eq!(rig.harness.get_all_by_label("—").count(), 1, "0.9 lacks linux/arm64: one gap");
@@ -560,6 +564,7 @@ fn host_view_flags_tags_the_chosen_host_cannot_run() {
     rig.events.send(Event::Row { id, result: index_row("x86", "b", &["linux/amd64"]) }).unwrap();
     // An artifact (a signature) is neither flagged nor counted: it is not meant to run.
     let sig = TagResult {
+        pushed: None,
         tag: "sha256-abc.sig".into(),
         outcome: TagOutcome::Artifact { digest: d("sig"), media_type: archlens::model::manifest::OCI_MANIFEST.into(), artifact_type: None },
     };
@@ -759,7 +764,9 @@ fn a_matrix_whose_every_tag_failed_has_no_columns_and_does_not_panic() {
     rig.steps(2);
     let id = rig.load_id();
     for t in ["1.0", "2.0"] {
-        rig.events.send(Event::Row { id, result: TagResult { tag: t.into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } } }).unwrap();
+        rig.events
+            .send(Event::Row { id, result: TagResult { pushed: None, tag: t.into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } } })
+            .unwrap();
     }
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(4);
@@ -857,11 +864,13 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
     rig.harness.get_by_label("Cancel");
     rig.harness.get_by_label("native (linux/arm64)");
     let old = TagResult {
+        pushed: None,
         tag: "latest".into(),
         outcome: TagOutcome::Image {
             digest: d("old"),
             media_type: archlens::model::manifest::OCI_MANIFEST.into(),
             child: Child {
+                source: CellSource::Registry,
                 platform: Some(Platform::parse_key("linux/amd64").unwrap()),
                 digest: d("old"),
                 size: 400,
@@ -1078,7 +1087,10 @@ fn the_cursor_outlines_every_kind_of_cell_in_light_and_dark_themes() {
     rig.events.send(Event::Row { id, result: index_row("both", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
     rig.events.send(Event::Row { id, result: index_row("old", "b", &["linux/arm/v7"]) }).unwrap();
     rig.events
-        .send(Event::Row { id, result: TagResult { tag: "broken".into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } } })
+        .send(Event::Row {
+            id,
+            result: TagResult { pushed: None, tag: "broken".into(), outcome: TagOutcome::Failed { error: "registry answered 500".into() } },
+        })
         .unwrap();
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);

@@ -1,5 +1,6 @@
 //! `archlens matrix REPO`
 
+use anyhow::Context as _;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
@@ -39,19 +40,25 @@ pub struct MatrixArgs {
 pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let (fetcher, repo) = super::open_repository(net, &a.repository)?;
     let fetcher = fetcher.verifying(a.verify);
-    let tags = super::list_tags(&fetcher, &repo, a.tags.as_deref()).await?;
     let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
     let show_progress = std::io::stderr().is_terminal();
+    let glob = a.tags.as_deref();
+    // Tags are read as each page of the tag list arrives.
     let mut matrix = fetcher
-        .matrix(&repo, tags, |done, total, _| {
-            if show_progress {
-                eprint!("\rreading tags {done}/{total}");
-                if done == total {
-                    eprint!("\r\x1b[K");
+        .matrix_paged(
+            &repo,
+            |t| glob.is_none_or(|g| archlens::model::matrix::glob_match(g, t)),
+            |done, known, _| {
+                if show_progress {
+                    eprint!("\rreading tags {done}/{known}");
                 }
-            }
-        })
-        .await;
+            },
+        )
+        .await
+        .with_context(|| format!("listing the tags of {repo}"))?;
+    if show_progress {
+        eprint!("\r\x1b[K");
+    }
     if a.deep {
         let host = archlens::model::diagnose::Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
         archlens::registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, archlens::registry::layers::DEFAULT_MAX_BYTES).await;

@@ -397,7 +397,7 @@ mod tests {
     use super::*;
     use crate::model::digest::Digest;
     use crate::model::manifest::ManifestKind;
-    use crate::model::matrix::{Child, TagOutcome, TagResult};
+    use crate::model::matrix::{CellSource, Child, TagOutcome, TagResult};
 
     fn tags(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -407,6 +407,7 @@ mod tests {
         let children = platforms
             .iter()
             .map(|p| Child {
+                source: CellSource::Registry,
                 platform: Some(Platform::parse_key(p).unwrap()),
                 digest: Digest::sha256(p.as_bytes()),
                 size: 500,
@@ -427,7 +428,7 @@ mod tests {
             repository: repo.into(),
             tags: 3,
             tag: Some(tag.into()),
-            row: Some(Row::from_result(TagResult { tag: tag.into(), outcome })),
+            row: Some(Row::from_result(TagResult { pushed: None, tag: tag.into(), outcome })),
             error: None,
         }
     }

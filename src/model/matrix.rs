@@ -12,6 +12,8 @@ use super::platform::{Platform, column_order};
 pub struct TagResult {
     pub tag: String,
     pub outcome: TagOutcome,
+    /// When the tag was last pushed, when the source says (Docker Hub's API does).
+    pub pushed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,26 @@ pub struct Child {
     pub attestation: Option<Digest>,
     /// Whether the child's config agrees with its index entry, when asked (`--verify`).
     pub verified: Option<Verified>,
+    /// Where the cell's facts come from.
+    pub source: CellSource,
+}
+
+/// Where a cell's digest, platform and size were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellSource {
+    /// The registry's manifests, verified by digest.
+    #[default]
+    Registry,
+    /// Docker Hub's API (tags, platforms, child digests and Docker Hub's compressed sizes), not
+    /// verified against the manifests until they are read.
+    DockerHubApi,
+}
+
+impl CellSource {
+    pub fn is_registry(&self) -> bool {
+        *self == CellSource::Registry
+    }
 }
 
 /// A cell checked against the image it names.
@@ -87,6 +109,9 @@ pub struct Cell {
     /// Set when the matrix was verified.
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub verified: Option<Verified>,
+    /// Said only when the facts did not come from the manifests.
+    #[serde(skip_serializing_if = "CellSource::is_registry")]
+    pub source: CellSource,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -105,6 +130,8 @@ pub struct Row {
     pub attestations: usize,
     pub error: Option<String>,
     pub artifact_type: Option<String>,
+    /// When the tag was last pushed, when the source says.
+    pub pushed: Option<String>,
 }
 
 impl Row {
@@ -120,6 +147,7 @@ impl Row {
             attestations: 0,
             error: None,
             artifact_type: None,
+            pushed: r.pushed,
         };
         match r.outcome {
             TagOutcome::Index { digest, media_type, kind, children, attestations } => {
@@ -170,6 +198,7 @@ impl Row {
                         attestation: c.attestation,
                         duplicates: 0,
                         verified: c.verified,
+                        source: c.source,
                     },
                 );
             }
@@ -437,6 +466,7 @@ mod tests {
 
     fn child(p: &str, name: &str) -> Child {
         Child {
+            source: CellSource::Registry,
             platform: Some(Platform::parse_key(p).unwrap()),
             digest: d(name),
             size: 100,
@@ -449,6 +479,7 @@ mod tests {
 
     fn index(tag: &str, id: &str, children: Vec<Child>) -> TagResult {
         TagResult {
+            pushed: None,
             tag: tag.into(),
             outcome: TagOutcome::Index {
                 digest: d(id),
@@ -467,7 +498,7 @@ mod tests {
             vec![
                 index("1.0", "i1", vec![child("linux/arm64", "a"), child("linux/amd64", "b")]),
                 index("1.1", "i2", vec![child("linux/arm/v7", "c"), child("windows/amd64:10.0.17763.1", "w")]),
-                TagResult { tag: "bad".into(), outcome: TagOutcome::Failed { error: "boom".into() } },
+                TagResult { pushed: None, tag: "bad".into(), outcome: TagOutcome::Failed { error: "boom".into() } },
             ],
         );
         assert_eq!(m.platform_keys(), ["linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64:10.0.17763.1"]);
@@ -479,7 +510,11 @@ mod tests {
 
     #[test]
     fn shared_digests_grouped_and_single_arch_marked() {
-        let img = TagResult { tag: "amd".into(), outcome: TagOutcome::Image { digest: d("x"), media_type: "m/t".into(), child: child("linux/amd64", "x") } };
+        let img = TagResult {
+            pushed: None,
+            tag: "amd".into(),
+            outcome: TagOutcome::Image { digest: d("x"), media_type: "m/t".into(), child: child("linux/amd64", "x") },
+        };
         let m = Matrix::build("r", vec![index("latest", "i1", vec![child("linux/arm64", "a")]), index("1.0", "i1", vec![child("linux/arm64", "a")]), img]);
         let shared = m.shared_digests();
         assert_eq!(shared.len(), 1);

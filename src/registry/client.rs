@@ -278,7 +278,12 @@ impl RegistryClient {
     }
 
     pub async fn tags_all(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
-        self.all_pages(|next| async move { self.tags_page(repo, next.as_deref(), 1000).await }).await
+        let mut out = Vec::new();
+        let mut pages = std::pin::pin!(self.tag_pages(repo));
+        while let Some(items) = futures::StreamExt::next(&mut pages).await {
+            out.extend(items?);
+        }
+        Ok(out)
     }
 
     /// `HEAD` a manifest: its digest (from `Docker-Content-Digest`), media type and size.
@@ -421,35 +426,75 @@ impl RegistryClient {
 impl RegistryClient {
     /// Follow `next` links until the last page. A link seen before (A→B→A) or more pages than
     /// the limit stop the listing with an error that says so.
-    async fn all_pages<F, Fut>(&self, mut page: F) -> Result<Vec<String>, RegistryError>
+    async fn all_pages<'a, F, Fut>(&'a self, page: F) -> Result<Vec<String>, RegistryError>
     where
-        F: FnMut(Option<String>) -> Fut,
-        Fut: std::future::Future<Output = Result<Page, RegistryError>>,
+        F: FnMut(Option<String>) -> Fut + Send + 'a,
+        Fut: std::future::Future<Output = Result<Page, RegistryError>> + Send + 'a,
     {
         let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        for pages in 1.. {
-            let p = page(next.clone()).await?;
-            out.extend(p.items);
-            match p.next {
-                None => return Ok(out),
-                Some(n) if !seen.insert(n.clone()) => {
-                    return Err(RegistryError::Pagination {
-                        registry: self.name(),
-                        detail: format!("its page links go round in a loop (back to {n}) after {pages} pages and {} names; stopped", out.len()),
-                    });
-                }
-                Some(_) if pages >= self.options().limits.pages => {
-                    return Err(RegistryError::Pagination {
-                        registry: self.name(),
-                        detail: format!("stopped after {pages} pages ({} names), the limit (raise it with --limit pages=N)", out.len()),
-                    });
-                }
-                Some(n) => next = Some(n),
-            }
+        let mut pages = std::pin::pin!(self.pages(page));
+        while let Some(items) = futures::StreamExt::next(&mut pages).await {
+            out.extend(items?);
         }
         Ok(out)
+    }
+
+    /// The names of each page as it arrives, the next page asked for at once; the same guards
+    /// as [`Self::all_pages`].
+    fn pages<'a, F, Fut>(&'a self, page: F) -> impl futures::Stream<Item = Result<Vec<String>, RegistryError>> + Send + 'a
+    where
+        F: FnMut(Option<String>) -> Fut + Send + 'a,
+        Fut: std::future::Future<Output = Result<Page, RegistryError>> + Send + 'a,
+    {
+        struct State<F> {
+            page: F,
+            next: Option<String>,
+            seen: std::collections::HashSet<String>,
+            pages: usize,
+            names: usize,
+            done: bool,
+        }
+        let state = State { page, next: None, seen: std::collections::HashSet::new(), pages: 0, names: 0, done: false };
+        futures::stream::unfold(state, move |mut st| async move {
+            if st.done {
+                return None;
+            }
+            st.pages += 1;
+            let p = match (st.page)(st.next.take()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            };
+            st.names += p.items.len();
+            let pages = st.pages;
+            let fail = |detail: String| Err(RegistryError::Pagination { registry: self.name(), detail });
+            let item = match p.next {
+                None => {
+                    st.done = true;
+                    Ok(p.items)
+                }
+                Some(n) if !st.seen.insert(n.clone()) => {
+                    st.done = true;
+                    fail(format!("its page links go round in a loop (back to {n}) after {pages} pages and {} names; stopped", st.names))
+                }
+                Some(_) if pages >= self.options().limits.pages => {
+                    st.done = true;
+                    fail(format!("stopped after {pages} pages ({} names), the limit (raise it with --limit pages=N)", st.names))
+                }
+                Some(n) => {
+                    st.next = Some(n);
+                    Ok(p.items)
+                }
+            };
+            Some((item, st))
+        })
+    }
+
+    /// The tags of `repo`, page by page as they arrive.
+    pub fn tag_pages<'a>(&'a self, repo: &'a str) -> impl futures::Stream<Item = Result<Vec<String>, RegistryError>> + Send + 'a {
+        self.pages(move |next| async move { self.tags_page(repo, next.as_deref(), 1000).await })
     }
 
     /// Delete a tag (distribution-spec 1.1: `DELETE /v2/NAME/manifests/TAG`), leaving the
@@ -612,6 +657,10 @@ impl Store for RegistryClient {
 
     async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError> {
         self.tags_all(repo).await
+    }
+
+    fn tags_paged<'a>(&'a self, repo: &'a str) -> futures::stream::BoxStream<'a, Result<Vec<String>, RegistryError>> {
+        Box::pin(self.tag_pages(repo))
     }
 
     async fn peek_tag(&self, repo: &str, tag: &str, cached: bool) -> Result<Option<Digest>, RegistryError> {

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::model::digest::Digest;
 use crate::model::manifest::{ImageConfig, ManifestKind, ManifestView};
-use crate::model::matrix::{Child, Matrix, TagOutcome, TagResult, Verified};
+use crate::model::matrix::{CellSource, Child, Matrix, TagOutcome, TagResult, Verified};
 use crate::model::reference::{Reference, Repository};
 
 use super::cache::Cache;
@@ -250,7 +250,7 @@ impl Fetcher {
             }
             Ok(m) => (self.outcome(repo, m).await, false),
         };
-        (TagResult { tag: tag.to_string(), outcome }, unreachable)
+        (TagResult { pushed: None, tag: tag.to_string(), outcome }, unreachable)
     }
 
     async fn outcome(&self, repo: &str, m: Manifest) -> TagOutcome {
@@ -267,6 +267,7 @@ impl Fetcher {
                     .into_iter()
                     .zip(details)
                     .map(|(e, (compressed_size, error, verified))| Child {
+                        source: CellSource::Registry,
                         attestation: attestation_of.get(&e.descriptor.digest).cloned(),
                         verified,
                         platform: e.descriptor.platform.clone(),
@@ -289,6 +290,7 @@ impl Fetcher {
                 };
                 let platform_known = platform.is_some();
                 let child = Child {
+                    source: CellSource::Registry,
                     platform,
                     digest: m.digest.clone(),
                     size: m.bytes.len() as u64,
@@ -312,41 +314,92 @@ impl Fetcher {
     /// each tag completes. When the registry stops answering ([`STOP_AFTER_UNREACHABLE`] tags
     /// in a row could not reach it), the rest are not asked for and the matrix says it is
     /// partial, rather than spending retries and timeouts on every remaining tag.
-    pub async fn matrix(&self, repo: &Repository, tags: Vec<String>, mut progress: impl FnMut(usize, usize, &TagResult)) -> Matrix {
-        let total = tags.len();
-        let concurrency = self.concurrency();
-        let mut results: Vec<Option<TagResult>> = vec![None; total];
+    pub async fn matrix(&self, repo: &Repository, tags: Vec<String>, progress: impl FnMut(usize, usize, &TagResult)) -> Matrix {
+        let one: futures::stream::BoxStream<'_, Result<Vec<String>, RegistryError>> = Box::pin(futures::stream::iter([Ok(tags)]));
+        // A list given whole cannot fail to arrive.
+        self.fan_out(repo, one, |_| true, false, progress).await.unwrap_or_else(|e| Matrix::build(&format!("{repo}: {e}"), Vec::new()))
+    }
+
+    /// The matrix of every tag of `repo` that `keep` keeps, rows sorted by tag. Tags are read
+    /// as each page of the tag list arrives, while the next page is asked for: a long list
+    /// never waits for its last page. `progress(done, known, result)`: `known` grows with the
+    /// pages.
+    pub async fn matrix_paged(
+        &self,
+        repo: &Repository,
+        keep: impl Fn(&str) -> bool,
+        progress: impl FnMut(usize, usize, &TagResult),
+    ) -> Result<Matrix, RegistryError> {
+        let pages = self.store.tags_paged(&repo.name);
+        self.fan_out(repo, pages, keep, true, progress).await
+    }
+
+    /// Read the tags of `pages` as they arrive, at most [`Fetcher::concurrency`] at once; rows
+    /// in arrival order, or sorted by tag.
+    async fn fan_out(
+        &self,
+        repo: &Repository,
+        mut pages: futures::stream::BoxStream<'_, Result<Vec<String>, RegistryError>>,
+        keep: impl Fn(&str) -> bool,
+        sort: bool,
+        mut progress: impl FnMut(usize, usize, &TagResult),
+    ) -> Result<Matrix, RegistryError> {
         let repo_name = repo.name.as_str();
-        let mut stream = futures::stream::iter(tags.into_iter().enumerate())
-            .map(move |(i, t)| async move { (i, self.tag_result_reached(repo_name, &t).await) })
-            .buffer_unordered(concurrency);
-        let mut done = 0;
-        let mut unreachable_in_a_row = 0;
+        let concurrency = self.concurrency();
+        let mut listed = false;
+        let mut waiting: std::collections::VecDeque<(usize, String)> = std::collections::VecDeque::new();
+        let mut running = futures::stream::FuturesUnordered::new();
+        let (mut known, mut done, mut unreachable_in_a_row) = (0usize, 0usize, 0usize);
+        let mut rows: Vec<(usize, TagResult)> = Vec::new();
         let mut stopped = None;
-        while let Some((i, (r, unreachable))) = stream.next().await {
-            done += 1;
-            progress(done, total, &r);
-            unreachable_in_a_row = if unreachable { unreachable_in_a_row + 1 } else { 0 };
-            let last_error = match &r.outcome {
-                TagOutcome::Failed { error } => Some(error.clone()),
-                _ => None,
-            };
-            if let Some(slot) = results.get_mut(i) {
-                *slot = Some(r);
+        loop {
+            while running.len() < concurrency
+                && let Some((i, t)) = waiting.pop_front()
+            {
+                running.push(async move { (i, self.tag_result_reached(repo_name, &t).await) });
             }
-            if unreachable_in_a_row >= STOP_AFTER_UNREACHABLE && done < total {
-                stopped = Some(format!(
-                    "{} stopped answering after {done} of {total} tags, so the rest were not read and the matrix is partial (last error: {}). Retry when it is back",
-                    self.store.name(),
-                    last_error.unwrap_or_default()
-                ));
+            if listed && running.is_empty() {
                 break;
             }
+            tokio::select! {
+                page = pages.next(), if !listed => match page {
+                    Some(items) => {
+                        for t in items?.into_iter().filter(|t| keep(t)) {
+                            waiting.push_back((known, t));
+                            known += 1;
+                        }
+                    }
+                    None => listed = true,
+                },
+                Some((i, (r, unreachable))) = running.next(), if !running.is_empty() => {
+                    done += 1;
+                    progress(done, known, &r);
+                    unreachable_in_a_row = if unreachable { unreachable_in_a_row + 1 } else { 0 };
+                    let last_error = match &r.outcome {
+                        TagOutcome::Failed { error } => Some(error.clone()),
+                        _ => None,
+                    };
+                    rows.push((i, r));
+                    let more = !listed || !waiting.is_empty() || !running.is_empty();
+                    if unreachable_in_a_row >= STOP_AFTER_UNREACHABLE && more {
+                        stopped = Some(format!(
+                            "{} stopped answering after {done} of {known} tags, so the rest were not read and the matrix is partial (last error: {}). Retry when it is back",
+                            self.store.name(),
+                            last_error.unwrap_or_default()
+                        ));
+                        break;
+                    }
+                }
+            }
         }
-        let rows = results.into_iter().flatten().collect();
-        let mut m = Matrix::build(&repo.to_string(), rows);
+        if sort {
+            rows.sort_by(|a, b| a.1.tag.cmp(&b.1.tag));
+        } else {
+            rows.sort_by_key(|(i, _)| *i);
+        }
+        let mut m = Matrix::build(&repo.to_string(), rows.into_iter().map(|(_, r)| r).collect());
         m.partial = stopped;
-        m
+        Ok(m)
     }
 
     /// Details of one reference: the manifest, its entries' sizes, or its config.

@@ -95,20 +95,10 @@ impl Session {
     /// Where `target`'s tag is written: its layout folder (which may not exist yet) or the
     /// registry.
     pub fn target(&self, target: &Reference) -> Result<TagStore, RegistryError> {
-        let registry = match target.registry().layout_path() {
-            Some(_) => None,
-            None => Some(self.client(target.registry())? as Arc<dyn Store>),
+        let store: Arc<dyn Store> = match target.registry().layout_path() {
+            Some(dir) => Arc::new(OciDir::at(dir)),
+            None => self.client(target.registry())?,
         };
-        store_for(target, registry).map(TagStore)
-    }
-}
-
-/// The store a reference names: its layout folder (which may not exist yet), or `registry`
-/// (needed for registries only).
-pub fn store_for(target: &Reference, registry: Option<Arc<dyn Store>>) -> Result<Arc<dyn Store>, RegistryError> {
-    match (target.registry().layout_path(), registry) {
-        (Some(dir), _) => Ok(Arc::new(OciDir::at(dir))),
-        (None, Some(r)) => Ok(r),
-        (None, None) => Err(RegistryError::Other { detail: format!("no client for {}", target.registry()) }),
+        Ok(TagStore(store))
     }
 }

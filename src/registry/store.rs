@@ -149,6 +149,11 @@ pub trait Store: Send + Sync + Debug {
     /// Every tag of `repo`, as the store lists them.
     async fn tags(&self, repo: &str) -> Result<Vec<String>, RegistryError>;
 
+    /// The tags of `repo` page by page, each as it arrives (a folder: one page).
+    fn tags_paged<'a>(&'a self, repo: &'a str) -> futures::stream::BoxStream<'a, Result<Vec<String>, RegistryError>> {
+        Box::pin(futures::stream::once(self.tags(repo)))
+    }
+
     /// A tag's digest when the store tells it without sending the manifest (a folder's
     /// `index.json`; a `HEAD` where the registry is asked that way, or where `cached`: the
     /// manifest is likely in the cache already); `None`: read the manifest by tag instead.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::manifest::ManifestKind;
-use crate::model::matrix::{Child, TagOutcome, TagResult};
+use crate::model::matrix::{CellSource, Child, TagOutcome, TagResult};
 use crate::model::platform::MatchKind;
 use crate::model::reference::Registry;
 
@@ -10,6 +10,7 @@ fn d(s: &str) -> Digest {
 
 fn row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
     TagResult {
+        pushed: None,
         tag: tag.into(),
         outcome: TagOutcome::Index {
             digest: d(index),
@@ -18,6 +19,7 @@ fn row(tag: &str, index: &str, platforms: &[&str]) -> TagResult {
             children: platforms
                 .iter()
                 .map(|p| Child {
+                    source: CellSource::Registry,
                     platform: Some(Platform::parse_key(p).unwrap()),
                     digest: d(&format!("{tag}{p}")),
                     size: 10,
@@ -317,8 +319,8 @@ fn streaming_rows_derive_the_same_view_as_computing_afresh() {
         let tag = format!("{}.{}", (n * 37) % 11, (n * 53) % 17);
         let tag = if n % 9 == 0 { format!("v{tag}-rc1") } else { tag };
         let r = match n % 23 {
-            5 => TagResult { tag, outcome: TagOutcome::Failed { error: "500".into() } },
-            7 => TagResult { tag, outcome: TagOutcome::Artifact { digest: d("sig"), media_type: "x".into(), artifact_type: None } },
+            5 => TagResult { pushed: None, tag, outcome: TagOutcome::Failed { error: "500".into() } },
+            7 => TagResult { pushed: None, tag, outcome: TagOutcome::Artifact { digest: d("sig"), media_type: "x".into(), artifact_type: None } },
             _ => row(&tag, &format!("idx{}", n % 31), platforms[n % platforms.len()]),
         };
         results.push(r);
