@@ -19,59 +19,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
 const PLATFORMS: [&str; 5] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"];
-
-/// Forward `from` to `to`, each chunk delivered `delay` after it was read, in order.
-async fn delayed_pipe(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, delay: Duration) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-    let reader = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            match from.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    while let Some((at, chunk)) = rx.recv().await {
-        tokio::time::sleep_until(at).await;
-        if to.write_all(&chunk).await.is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown().await;
-    reader.abort();
-}
-
-/// A proxy on 127.0.0.1 in front of `upstream`, adding `rtt`: its address.
-async fn proxy(upstream: String, rtt: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else { return };
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                // The TCP handshake: one round trip before anything flows.
-                tokio::time::sleep(rtt).await;
-                let Ok(server) = TcpStream::connect(&upstream).await else { return };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let (cr, cw) = client.into_split();
-                let (sr, sw) = server.into_split();
-                tokio::join!(delayed_pipe(cr, sw, rtt / 2), delayed_pipe(sr, cw, rtt / 2));
-            });
-        }
-    });
-    addr
-}
 
 fn start_tls_registry(certs: &Path) -> String {
     let made = Command::new("python3").arg(common::project_root().join("scripts/tls-cert.py")).arg(certs).output().expect("tls-cert.py");
@@ -100,15 +48,8 @@ fn certs_d(certs: &Path, root: &Path, addrs: &[&str]) {
 /// `archlens matrix` of `repository` with `home` (its cache and config): seconds.
 fn matrix(home: &Path, repository: &str, tags: usize) -> Duration {
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_archlens"))
-        .args(["matrix", repository, "--format", "json"])
-        .env("HOME", home)
-        .env("ARCHLENS_CACHE_DIR", home.join("cache"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .output()
-        .expect("run archlens");
+    let config = home.join("config").into_os_string();
+    let out = common::cli::run_with_only(home, &["matrix", repository, "--format", "json"], &[("XDG_CONFIG_HOME", config)]);
     let took = t.elapsed();
     let v: serde_json::Value = serde_json::from_str(&common::stdout_ok(&out)).expect("json");
     let rows = v["tags"].as_array().map(Vec::len).unwrap_or(0);
@@ -175,7 +116,7 @@ fn main() {
     let proxy_rt = tokio::runtime::Runtime::new().expect("proxy runtime");
     let run_at = |rtt_ms: u64, upstream: &str, label: &str, tls: bool| -> (f64, f64, f64) {
         let rtt = Duration::from_millis(rtt_ms);
-        let front = if rtt_ms == 0 && tls { upstream.to_string() } else { proxy_rt.block_on(proxy(upstream.to_string(), rtt)) };
+        let front = if rtt_ms == 0 && tls { upstream.to_string() } else { proxy_rt.block_on(common::proxy::proxy(upstream.to_string(), rtt)) };
         let home = tempfile::tempdir().expect("home");
         if tls {
             certs_d(&certs, &home.path().join("config/containers/certs.d"), &[&front]);

@@ -221,6 +221,11 @@ pub enum Event {
         id: RequestId,
         tags: Vec<String>,
     },
+    /// Where the matrix's rows come from, in words (Docker Hub's API, its age, a fall-back).
+    MatrixNotes {
+        id: RequestId,
+        notes: Vec<String>,
+    },
     Row {
         id: RequestId,
         result: TagResult,
@@ -332,6 +337,7 @@ impl Event {
             | Event::ReposPage { id, .. }
             | Event::LayoutOpened { id, .. }
             | Event::TagsListed { id, .. }
+            | Event::MatrixNotes { id, .. }
             | Event::Row { id, .. }
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }

@@ -827,3 +827,38 @@ async fn tags_are_read_as_each_page_of_the_tag_list_arrives() {
     let first = first_manifest.lock().unwrap().expect("manifests were read");
     assert!(first < Duration::from_millis(600), "the first tag was read {first:?} after the start, not after the last page");
 }
+
+#[tokio::test]
+async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
+    // Docker Hub's way: 429 with `ratelimit-remaining: 0;w=…` once the pulls are spent.
+    let manifest_gets = Arc::new(AtomicUsize::new(0));
+    let m = manifest_gets.clone();
+    let fake = serve(move |head, _, _| {
+        if head.starts_with("GET /v2/r/tags/list") {
+            return ok(br#"{"name":"r","tags":["a","b","c","d","e","f","g","h","i","j"]}"#, &[]);
+        }
+        if m.fetch_add(1, Ordering::SeqCst) < 4 {
+            let d = Digest::sha256(GOOD);
+            return ok(GOOD, &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", d.as_str()), ("ratelimit-remaining", "3;w=21600")]);
+        }
+        Action::Respond {
+            status: 429,
+            headers: vec![("ratelimit-limit".into(), "4;w=21600".into()), ("ratelimit-remaining".into(), "0;w=21600".into())],
+            body: br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#.to_vec(),
+        }
+    })
+    .await;
+    let opts = ClientOptions { concurrency: 1, initial_backoff: Duration::from_millis(10), ..ClientOptions::default() };
+    let c = Arc::new(RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap());
+    let repo = archlens::model::Repository::parse(&format!("{}/r", fake.addr)).unwrap();
+    let m = archlens::registry::Fetcher::new(c, None).matrix_paged(&repo, |_| true, |_, _, _| {}).await.unwrap();
+    assert_eq!(m.rows.len(), 4, "the four tags read are kept");
+    let why = m.partial.clone().unwrap_or_default();
+    assert!(why.contains("pull limit") && why.contains("4 tags of 10"), "{why}");
+    assert_eq!(manifest_gets.load(Ordering::SeqCst), 5, "no manifest GET after the refusal, not even a retry");
+    // The command line says so and fails, printing what it read.
+    let out = cli(vec!["matrix".into(), format!("{}/r", fake.addr), "--format".into(), "json".into(), "--no-cache".into()]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["partial"].as_str().unwrap_or("").contains("pull limit"), "{v}");
+}

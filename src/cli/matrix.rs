@@ -63,6 +63,9 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         let host = archlens::model::diagnose::Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
         archlens::registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, archlens::registry::layers::DEFAULT_MAX_BYTES).await;
     }
+    for note in &matrix.notes {
+        eprintln!("note: {note}");
+    }
     if let Some(left) = fetcher.client().and_then(|c| c.rate_limit_remaining()) {
         eprintln!("note: {}: {}", repo.registry, archlens::model::units::rate_limit_words(&left));
     }
@@ -97,10 +100,11 @@ pub fn to_json(m: &Matrix) -> Value {
                 "attestations": r.attestations,
                 "shared_with": m.shared_with(r),
                 "error": r.error,
+                "pushed": r.pushed,
             })
         })
         .collect();
-    json!({ "repository": m.repository, "platforms": m.platform_keys(), "tags": tags, "partial": m.partial })
+    json!({ "repository": m.repository, "platforms": m.platform_keys(), "tags": tags, "partial": m.partial, "notes": m.notes })
 }
 
 fn print_table(m: &Matrix) {

@@ -90,6 +90,11 @@ pub struct NetArgs {
     /// count manifest GETs).
     #[arg(long, global = true)]
     pub head: bool,
+    /// Docker Hub's API, read for docker.io's tags and platforms (no pulls spent):
+    /// https://hub.docker.com by default; `none` to read only the registry's manifests; another
+    /// URL for a mirror of it, which then serves the registry named.
+    #[arg(long, global = true, value_name = "URL")]
+    pub hub_api: Option<String>,
     /// The one session of this run: clients made once, shared by every verb's reads and writes.
     #[arg(skip)]
     session: std::sync::OnceLock<registry::Session>,
@@ -160,6 +165,7 @@ impl NetArgs {
                 l
             },
             resolve_with_head: self.head.then_some(true),
+            hub_api: self.hub_api.clone(),
             ..ClientOptions::default()
         }
     }

@@ -262,6 +262,9 @@ pub struct Matrix {
     row_of: HashMap<String, usize>,
     /// Why not every tag was read, when the reading stopped early (the registry went away).
     pub partial: Option<String>,
+    /// What the reader wants said about where the rows come from (Docker Hub's API, its age,
+    /// a fall-back to the registry's manifests).
+    pub notes: Vec<String>,
     /// How many pushes replaced a row already present (a refresh), so views derived from the
     /// rows know whether rows were only added.
     replaced: u64,

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod diagnose;
 pub mod digest;
 pub mod exec;
+pub mod hub;
 pub mod manifest;
 pub mod matrix;
 pub mod platform;

@@ -304,6 +304,46 @@ pub fn configured(registry: &Registry) -> bool {
 /// helpers are external programs: not run for a registry that never asks).
 pub type CredentialSource = std::sync::Arc<dyn Fn() -> Result<Option<Credentials>, String> + Send + Sync>;
 
+/// The user's credentials for one registry, given, or looked up by a source (on a blocking
+/// thread) the first time they are needed, then kept.
+pub struct LazyCredentials {
+    cell: tokio::sync::OnceCell<Option<Credentials>>,
+    source: Option<CredentialSource>,
+}
+
+impl LazyCredentials {
+    /// `given`: credentials known already (`Some(None)`: none); else `source` finds them.
+    pub fn new(given: Option<Option<Credentials>>, source: Option<CredentialSource>) -> LazyCredentials {
+        let cell = match given {
+            Some(c) => tokio::sync::OnceCell::new_with(Some(c)),
+            None => tokio::sync::OnceCell::new(),
+        };
+        LazyCredentials { cell, source }
+    }
+
+    /// The credentials, when given or already looked up.
+    pub fn known(&self) -> Option<&Credentials> {
+        self.cell.get().and_then(Option::as_ref)
+    }
+
+    /// The credentials, looked up now if this is the first time; `registry` names them in errors.
+    pub async fn get(&self, registry: &str) -> Result<Option<&Credentials>, super::error::RegistryError> {
+        let found = self
+            .cell
+            .get_or_try_init(|| async {
+                let Some(source) = self.source.clone() else { return Ok(None) };
+                tokio::task::spawn_blocking(move || source()).await.map_err(|e| e.to_string())?
+            })
+            .await
+            .map_err(|detail| super::error::RegistryError::Unauthorized {
+                registry: registry.to_string(),
+                scope: String::new(),
+                detail: format!("looking up your credentials: {detail}"),
+            })?;
+        Ok(found.as_ref())
+    }
+}
+
 /// A credential source for a client: [`lookup`] when the registry first asks.
 pub fn source(registry: &Registry, deadline: std::time::Duration) -> CredentialSource {
     let registry = registry.clone();

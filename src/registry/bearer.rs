@@ -12,7 +12,7 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use tokio::sync::Mutex;
 
-use super::auth::{CredentialSource, Credentials};
+use super::auth::{CredentialSource, Credentials, LazyCredentials};
 use super::error::RegistryError;
 use super::transport::{Authenticator, Body, Credit, Reading, Request, Transport, error_detail, loopback_addresses};
 
@@ -22,8 +22,7 @@ pub const IDENTITY_TOKEN_USER: &str = "<token>";
 /// Credentials and tokens of one registry.
 pub struct Auth {
     /// The user's credentials, looked up the first time the registry asks for them.
-    credentials: tokio::sync::OnceCell<Option<Credentials>>,
-    source: Option<CredentialSource>,
+    credentials: LazyCredentials,
     tokens: Mutex<HashMap<String, String>>,
     /// One lock per scope, held while its token is renewed.
     renewing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -35,33 +34,12 @@ pub struct Auth {
 impl Auth {
     pub(super) fn new(credentials: Option<Option<Credentials>>, source: Option<CredentialSource>) -> Auth {
         Auth {
-            credentials: match credentials {
-                Some(c) => tokio::sync::OnceCell::new_with(Some(c)),
-                None => tokio::sync::OnceCell::new(),
-            },
-            source,
+            credentials: LazyCredentials::new(credentials, source),
             tokens: Mutex::new(HashMap::new()),
             renewing: Mutex::new(HashMap::new()),
             basic: AtomicBool::new(false),
             token_requests: AtomicU64::new(0),
         }
-    }
-
-    /// The credentials, looked up now (on a blocking thread) if this is the first time.
-    async fn creds(&self, registry: &str) -> Result<Option<&Credentials>, RegistryError> {
-        let found = self
-            .credentials
-            .get_or_try_init(|| async {
-                let Some(source) = self.source.clone() else { return Ok(None) };
-                tokio::task::spawn_blocking(move || source()).await.map_err(|e| e.to_string())?
-            })
-            .await
-            .map_err(|detail| RegistryError::Unauthorized {
-                registry: registry.to_string(),
-                scope: String::new(),
-                detail: format!("looking up your credentials: {detail}"),
-            })?;
-        Ok(found.as_ref())
     }
 
     /// The `Authorization` value for `scope`, if any is known.
@@ -80,7 +58,7 @@ impl Auth {
         let registry = t.name().to_string();
         let (scheme, params) = parse_challenge(challenge);
         let unauthorized = |detail: String| RegistryError::Unauthorized { registry: registry.clone(), scope: scope.to_string(), detail };
-        let credentials = self.creds(&registry).await?;
+        let credentials = self.credentials.get(&registry).await?;
         match scheme.to_ascii_lowercase().as_str() {
             "basic" => match credentials {
                 Some(Credentials::Basic { .. }) => {
@@ -217,7 +195,7 @@ impl Authenticator for Auth {
     }
 
     fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.get().and_then(Option::as_ref)
+        self.credentials.known()
     }
 }
 

@@ -95,6 +95,30 @@ impl Cache {
         writer().queue(self.hint_path(key), Arc::new(digest.as_str().as_bytes().to_vec()));
     }
 
+    fn page_path(&self, key: &str) -> PathBuf {
+        self.root.join("pages").join(Digest::sha256(key.as_bytes()).encoded())
+    }
+
+    /// A page of an API answer kept under `key` (Docker Hub's tag pages), and its age. Pages are
+    /// not content-addressed: the caller decides how old is too old, and says the age.
+    pub async fn page(&self, key: &str) -> Option<(Vec<u8>, std::time::Duration)> {
+        let path = self.page_path(key);
+        if let Some(b) = writer().pending(&path) {
+            return Some((b.to_vec(), std::time::Duration::ZERO));
+        }
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_ENTRY {
+            return None;
+        }
+        let age = meta.modified().ok()?.elapsed().unwrap_or_default();
+        Some((std::fs::read(&path).ok()?, age))
+    }
+
+    /// Keep an API page under `key` (see [`Cache::page`]).
+    pub async fn put_page(&self, key: &str, bytes: &[u8]) {
+        writer().queue(self.page_path(key), Arc::new(bytes.to_vec()));
+    }
+
     /// Store bytes already verified against `digest`. The write happens on a writer thread,
     /// off the request path (reads are verified, so an entry needs no durability: a torn file
     /// is a miss); until written, [`Cache::get`] answers from memory. [`flush_writes`] waits.

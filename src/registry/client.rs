@@ -34,6 +34,8 @@ pub struct RegistryClient {
     registry: Registry,
     base: String,
     transport: Transport,
+    /// Docker Hub's API, for Docker Hub (or where the options name one).
+    hub: Option<super::hub::HubApi>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -54,16 +56,44 @@ pub use super::auth::CredentialSource;
 
 impl RegistryClient {
     pub fn new(registry: Registry, credentials: Option<Credentials>, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
-        Self::build(registry, options, Box::new(Auth::new(Some(credentials), None)))
+        let hub = Self::hub_for(&registry, &options, credentials.clone(), None)?;
+        Self::build(registry, options, Box::new(Auth::new(Some(credentials), None)), hub)
     }
 
     /// A client whose credentials are looked up by `source`, on a blocking thread, the first
     /// time the registry asks for them.
     pub fn with_source(registry: Registry, source: CredentialSource, options: ClientOptions) -> Result<RegistryClient, RegistryError> {
-        Self::build(registry, options, Box::new(Auth::new(None, Some(source))))
+        let hub = Self::hub_for(&registry, &options, None, Some(source.clone()))?;
+        Self::build(registry, options, Box::new(Auth::new(None, Some(source))), hub)
     }
 
-    fn build(registry: Registry, options: ClientOptions, auth: Box<dyn super::transport::Authenticator>) -> Result<RegistryClient, RegistryError> {
+    /// Docker Hub's API where it serves this registry (see [`ClientOptions::hub_api`]).
+    fn hub_for(
+        registry: &Registry,
+        options: &ClientOptions,
+        credentials: Option<Credentials>,
+        source: Option<CredentialSource>,
+    ) -> Result<Option<super::hub::HubApi>, RegistryError> {
+        let base = match options.hub_api.as_deref() {
+            Some("none") => return Ok(None),
+            Some(url) => url,
+            None if registry.is_docker_hub() => super::hub::DOCKER_HUB_API,
+            None => return Ok(None),
+        };
+        super::hub::HubApi::new(base, options, credentials, source).map(Some)
+    }
+
+    /// Docker Hub's API, when it serves this registry.
+    pub fn hub(&self) -> Option<&super::hub::HubApi> {
+        self.hub.as_ref()
+    }
+
+    fn build(
+        registry: Registry,
+        options: ClientOptions,
+        auth: Box<dyn super::transport::Authenticator>,
+        hub: Option<super::hub::HubApi>,
+    ) -> Result<RegistryClient, RegistryError> {
         let roots = options.certs_d.clone().unwrap_or_else(super::tls::certs_d_roots);
         let tls = super::tls::load(&registry, &roots)?;
         // Loopback registries speak plain HTTP unless TLS is configured for them. Loopback is
@@ -89,7 +119,7 @@ impl RegistryClient {
         }
         let http = builder.build().map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
         let name = registry.name().to_string();
-        Ok(RegistryClient { registry, base, transport: Transport::new(http, name, options, auth) })
+        Ok(RegistryClient { registry, base, transport: Transport::new(http, name, options, auth), hub })
     }
 
     pub fn registry(&self) -> &Registry {

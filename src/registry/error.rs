@@ -13,6 +13,10 @@ pub enum RegistryError {
     Unauthorized { registry: String, scope: String, detail: String },
     #[error("{registry} is rate limiting requests{}; wait and try again, or sign in for a higher limit", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
     RateLimited { registry: String, retry_after: Option<u64> },
+    #[error(
+        "{registry}'s pull limit is used up (ratelimit-remaining: {remaining}): no more manifests are read, and what was read is kept. Wait for the window to pass or sign in for a higher limit; tags and platforms from Docker Hub's API cost no pulls"
+    )]
+    PullLimit { registry: String, remaining: String },
     #[error("{what} from {registry}: {mismatch}. The registry or something in between altered the content; nothing was used")]
     DigestMismatch { registry: String, what: String, mismatch: DigestMismatch },
     #[error(

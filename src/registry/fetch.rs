@@ -20,6 +20,17 @@ use super::store::Store;
 
 type Shared = Arc<OnceCell<Result<Arc<Vec<u8>>, RegistryError>>>;
 
+/// How a tag's reading ended, for the decision to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The registry answered (with the tag, or an error about it).
+    Answered,
+    /// No connection, or no answer in time.
+    Unreachable,
+    /// The registry's pull limit is used up.
+    PullLimit,
+}
+
 /// Tags in a row that could not reach the registry before a matrix stops asking.
 pub const STOP_AFTER_UNREACHABLE: usize = 5;
 
@@ -242,15 +253,19 @@ impl Fetcher {
 
     /// [`Fetcher::tag_result`], and whether the registry could not be reached at all for it
     /// (no connection, or no answer in time) rather than answering with an error.
-    async fn tag_result_reached(&self, repo: &str, tag: &str) -> (TagResult, bool) {
-        let (outcome, unreachable) = match self.resolve(repo, tag).await {
+    async fn tag_result_reached(&self, repo: &str, tag: &str) -> (TagResult, Reach) {
+        let (outcome, reach) = match self.resolve(repo, tag).await {
             Err(e) => {
-                let unreachable = matches!(e, RegistryError::Connection { .. } | RegistryError::Timeout { .. });
-                (TagOutcome::Failed { error: e.to_string() }, unreachable)
+                let reach = match &e {
+                    RegistryError::Connection { .. } | RegistryError::Timeout { .. } => Reach::Unreachable,
+                    RegistryError::PullLimit { .. } => Reach::PullLimit,
+                    _ => Reach::Answered,
+                };
+                (TagOutcome::Failed { error: e.to_string() }, reach)
             }
-            Ok(m) => (self.outcome(repo, m).await, false),
+            Ok(m) => (self.outcome(repo, m).await, Reach::Answered),
         };
-        (TagResult { pushed: None, tag: tag.to_string(), outcome }, unreachable)
+        (TagResult { pushed: None, tag: tag.to_string(), outcome }, reach)
     }
 
     async fn outcome(&self, repo: &str, m: Manifest) -> TagOutcome {
@@ -324,14 +339,73 @@ impl Fetcher {
     /// as each page of the tag list arrives, while the next page is asked for: a long list
     /// never waits for its last page. `progress(done, known, result)`: `known` grows with the
     /// pages.
+    ///
+    /// On Docker Hub the rows come from Docker Hub's API (tags, platforms, child digests and
+    /// sizes, no manifest read, so no pull spent), marked as such. When that API cannot answer
+    /// for the repository, the registry's manifests are read instead and the matrix says so.
     pub async fn matrix_paged(
         &self,
         repo: &Repository,
         keep: impl Fn(&str) -> bool,
-        progress: impl FnMut(usize, usize, &TagResult),
+        mut progress: impl FnMut(usize, usize, &TagResult),
     ) -> Result<Matrix, RegistryError> {
+        let mut notes = Vec::new();
+        // Verifying reads each cell's manifest and config: Docker Hub's API cannot stand in.
+        if let Some(hub) = self.client().and_then(RegistryClient::hub).filter(|_| !self.verify) {
+            match self.hub_matrix(hub, repo, &keep, &mut progress).await {
+                Ok(m) => return Ok(m),
+                Err(e) => notes.push(format!(
+                    "Docker Hub's API could not list {repo} ({e}); the registry's manifests were read instead, and on Docker Hub each tag read counts as a pull"
+                )),
+            }
+        }
         let pages = self.store.tags_paged(&repo.name);
-        self.fan_out(repo, pages, keep, true, progress).await
+        let mut m = self.fan_out(repo, pages, keep, true, progress).await?;
+        m.notes.extend(notes);
+        Ok(m)
+    }
+
+    /// The matrix from Docker Hub's API alone. Fails only when its first page cannot be read;
+    /// a later page that fails leaves the matrix partial.
+    async fn hub_matrix(
+        &self,
+        hub: &super::hub::HubApi,
+        repo: &Repository,
+        keep: &impl Fn(&str) -> bool,
+        progress: &mut impl FnMut(usize, usize, &TagResult),
+    ) -> Result<Matrix, RegistryError> {
+        let mut pages = std::pin::pin!(hub.pages(&repo.name, self.cache.as_ref()));
+        let (mut rows, mut oldest, mut skipped, mut partial) = (Vec::<TagResult>::new(), None, 0usize, None);
+        let mut first = true;
+        while let Some(paged) = pages.next().await {
+            let paged = match paged {
+                Ok(p) => p,
+                Err(e) if first => return Err(e),
+                Err(e) => {
+                    partial = Some(format!("Docker Hub's API stopped answering after {} tags ({e}); the matrix is partial. Retry later", rows.len()));
+                    break;
+                }
+            };
+            first = false;
+            oldest = oldest.max(paged.age);
+            skipped += paged.page.skipped.len();
+            let known = paged.page.count.map_or(0, |c| c as usize);
+            for r in paged.page.rows.into_iter().filter(|r| keep(&r.tag)) {
+                progress(rows.len() + 1, known.max(rows.len() + 1), &r);
+                rows.push(r);
+            }
+        }
+        rows.sort_by(|a, b| a.tag.cmp(&b.tag));
+        let mut m = Matrix::build(&repo.to_string(), rows);
+        m.partial = partial;
+        let age = oldest.map(|a: std::time::Duration| format!("cached, {} s old; ", a.as_secs())).unwrap_or_default();
+        m.notes.push(format!(
+            "read from Docker Hub's API ({age}platforms, digests and Docker Hub's compressed sizes, not yet checked against the manifests; no pull spent)"
+        ));
+        if skipped > 0 {
+            m.notes.push(format!("{skipped} tags listed by Docker Hub's API were left out (a name outside the tag grammar, or no digest)"));
+        }
+        Ok(m)
     }
 
     /// Read the tags of `pages` as they arrive, at most [`Fetcher::concurrency`] at once; rows
@@ -371,14 +445,23 @@ impl Fetcher {
                     }
                     None => listed = true,
                 },
-                Some((i, (r, unreachable))) = running.next(), if !running.is_empty() => {
+                Some((i, (r, reach))) = running.next(), if !running.is_empty() => {
                     done += 1;
-                    progress(done, known, &r);
-                    unreachable_in_a_row = if unreachable { unreachable_in_a_row + 1 } else { 0 };
+                    unreachable_in_a_row = if reach == Reach::Unreachable { unreachable_in_a_row + 1 } else { 0 };
                     let last_error = match &r.outcome {
                         TagOutcome::Failed { error } => Some(error.clone()),
                         _ => None,
                     };
+                    if reach == Reach::PullLimit {
+                        // Not a row: the tag was not read. What was read stays.
+                        stopped = Some(format!(
+                            "{} tags of {known} were read before the pull limit ran out; the rest were not read and the matrix is partial. {}",
+                            rows.len(),
+                            last_error.unwrap_or_default()
+                        ));
+                        break;
+                    }
+                    progress(done, known, &r);
                     rows.push((i, r));
                     let more = !listed || !waiting.is_empty() || !running.is_empty();
                     if unreachable_in_a_row >= STOP_AFTER_UNREACHABLE && more {

@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod fetch;
 pub mod files;
+pub mod hub;
 pub mod journal;
 pub mod layers;
 pub mod layout;

@@ -59,6 +59,9 @@ pub struct ClientOptions {
     pub certs_d: Option<Vec<std::path::PathBuf>>,
     /// Told (in words) whenever a request waits out a rate limit, so a UI can say so.
     pub on_wait: Option<WaitHook>,
+    /// Docker Hub's API for this registry: `None`, on docker.io only ([`super::hub::DOCKER_HUB_API`]);
+    /// `Some("none")`, never; `Some(URL)`, that API (a mirror of it, or a test's).
+    pub hub_api: Option<String>,
     /// Caps on everything read.
     pub limits: Limits,
 }
@@ -76,6 +79,7 @@ impl Default for ClientOptions {
             insecure: false,
             certs_d: None,
             on_wait: None,
+            hub_api: None,
             limits: Limits::default(),
         }
     }
@@ -289,12 +293,16 @@ pub struct Transport {
     limiter: Limiter,
     /// Docker Hub's `ratelimit-remaining`, as last sent.
     rate_limit: Mutex<Option<String>>,
+    /// Requests sent (each attempt counts).
+    sent: std::sync::atomic::AtomicU64,
+    /// Set when the registry said its pull limit is used up: manifest reads stop here.
+    pull_limit: Mutex<Option<String>>,
 }
 
 impl Transport {
     pub(super) fn new(http: reqwest::Client, registry: String, options: ClientOptions, auth: Box<dyn Authenticator>) -> Transport {
         let limiter = Limiter::new(options.concurrency.max(1));
-        Transport { http, registry, options, auth, limiter, rate_limit: Mutex::new(None) }
+        Transport { http, registry, options, auth, limiter, rate_limit: Mutex::new(None), sent: Default::default(), pull_limit: Mutex::new(None) }
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -308,6 +316,11 @@ impl Transport {
     /// Requests this registry may have in flight now (the adaptive limit).
     pub fn concurrency_now(&self) -> usize {
         self.limiter.now()
+    }
+
+    /// Requests sent so far (each attempt counts).
+    pub fn requests(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Token requests made so far (all scopes).
@@ -353,6 +366,11 @@ impl Transport {
         // Permit: held until the answer is read (a stream's body is read without it), and
         // through a renewal or a pause the registry asked for, so the request keeps its place.
         let mut permit: Option<Permit> = None;
+        // Past the pull limit, a manifest read would only be refused again: not sent.
+        let spends_pull = req.method == Method::GET && req.url.contains("/manifests/");
+        if let Some(remaining) = self.pull_limit.lock().ok().and_then(|p| p.clone()).filter(|_| spends_pull) {
+            return Err(RegistryError::PullLimit { registry: self.registry.clone(), remaining });
+        }
         loop {
             if req.limited && permit.is_none() {
                 permit = Some(self.limiter.acquire().await?);
@@ -375,6 +393,7 @@ impl Transport {
                 Body::Stream(make) => rb = rb.body(make().await?),
             }
             let started = Instant::now();
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let deadline = tokio::time::Instant::now() + allowed;
             let error_cap = self.options.limits.error_body;
             let reading = req.reading;
@@ -469,6 +488,20 @@ impl Transport {
                         scope: req.scope.to_string(),
                         detail: error_detail(&resp.body, resp.status),
                     });
+                }
+                // Docker Hub's pull limit: none left and no short wait offered. Said, and no
+                // manifest read after.
+                429 if resp.header("ratelimit-remaining").is_some_and(|r| r.trim().split(';').next() == Some("0"))
+                    && resp
+                        .header("retry-after")
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .is_none_or(|s| Duration::from_secs(s) > self.options.max_backoff) =>
+                {
+                    let remaining = resp.header("ratelimit-remaining").unwrap_or("0").to_string();
+                    if let Ok(mut p) = self.pull_limit.lock() {
+                        *p = Some(remaining.clone());
+                    }
+                    return Err(RegistryError::PullLimit { registry: self.registry.clone(), remaining });
                 }
                 408 | 429 | 500..=599 if req.retry => {
                     if matches!(resp.status, 429 | 503) {

@@ -48,6 +48,7 @@ impl MatrixView {
         }
         match event {
             Event::TagsListed { tags, .. } => self.total = tags.len() as u64,
+            Event::MatrixNotes { notes, .. } => self.matrix.notes = notes,
             Event::Row { result, .. } => {
                 self.matrix.push(result);
                 self.revision += 1;

@@ -127,6 +127,10 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
             }
         });
     }
+    // Where the rows come from, when it is not the registry's manifests alone.
+    for note in state.matrix.iter().flat_map(|m| &m.matrix.notes) {
+        ui.weak(note);
+    }
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();
     table_ui(ui, state, &mut actions);

@@ -337,20 +337,27 @@ impl Worker {
             }
             Command::LoadMatrix { id, source, repository, verify, host } => {
                 let fetcher = self.fetcher(&source).await?.verifying(verify);
-                let tags = fetcher.store().tags(&repository.name).await.map_err(|e| e.to_string())?;
-                self.emit(Event::TagsListed { id, tags: tags.clone() });
-                let total = tags.len() as u64;
-                self.emit(Event::Progress { id, done: 0, total });
+                self.emit(Event::Progress { id, done: 0, total: 0 });
                 let mut results = Vec::new();
+                // Tags are read as each page of the tag list arrives (from Docker Hub's API on
+                // Docker Hub: no pulls spent).
                 let mut matrix = fetcher
-                    .matrix(&repository, tags, |done, total, result| {
-                        self.emit(Event::Row { id, result: result.clone() });
-                        self.emit(Event::Progress { id, done: done as u64, total: total as u64 });
-                        if verify {
-                            results.push(result.clone());
-                        }
-                    })
-                    .await;
+                    .matrix_paged(
+                        &repository,
+                        |_| true,
+                        |done, known, result| {
+                            self.emit(Event::Row { id, result: result.clone() });
+                            self.emit(Event::Progress { id, done: done as u64, total: known as u64 });
+                            if verify {
+                                results.push(result.clone());
+                            }
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !matrix.notes.is_empty() {
+                    self.emit(Event::MatrixNotes { id, notes: matrix.notes.clone() });
+                }
                 if let Some(reason) = matrix.partial.take() {
                     self.emit(Event::MatrixStopped { id, reason });
                     return Ok(());

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod diag;
+pub mod hub;
+pub mod proxy;
 pub mod seed;
 pub mod token;
 #[cfg(feature = "gui")]

@@ -1,0 +1,81 @@
+//! Docker Hub without spending pulls: the matrix from Docker Hub's API, against a fake of that
+//! API serving the documented JSON shapes for images held by the real registry (which plays
+//! registry-1.docker.io). The fake is built from what was seeded, not from what Archlens reads.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use archlens::model::Repository;
+use archlens::model::matrix::CellSource;
+use archlens::registry::{ClientOptions, Fetcher, RegistryClient};
+use archlens::testkit::{Flavour, image, p};
+use common::hub::fake_hub;
+
+fn client_with(hub_api: Option<String>) -> Arc<RegistryClient> {
+    let reg = archlens::model::Registry::parse(common::registry_addr()).unwrap();
+    Arc::new(RegistryClient::new(reg, None, ClientOptions { hub_api, ..ClientOptions::default() }).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_matrix_of_2000_tags_reads_docker_hubs_api_and_no_manifest() {
+    let name = "hub/app";
+    let hub_json = common::hub::seed_tags(&common::client(), name, 2000).await;
+    let (hub_url, hub_hits) = fake_hub(name, hub_json).await;
+    let repo = Repository::parse(&format!("{}/{name}", common::registry_addr())).unwrap();
+    let keep = |t: &str| t.starts_with('t');
+
+    let hub_client = client_with(Some(hub_url.clone()));
+    let from_hub = Fetcher::new(hub_client.clone(), None).matrix_paged(&repo, keep, |_, _, _| {}).await.unwrap();
+    assert_eq!(from_hub.rows.len(), 2000);
+    assert!(hub_hits.load(Ordering::SeqCst) <= 21, "{} requests to Docker Hub's API", hub_hits.load(Ordering::SeqCst));
+    assert_eq!(hub_client.transport().requests(), 0, "not one request to the registry: no manifest GET, no pull");
+    assert!(from_hub.notes.iter().any(|n| n.contains("Docker Hub's API")), "{:?}", from_hub.notes);
+
+    // The same tags through the registry's manifests agree on platforms and digests.
+    let from_registry = Fetcher::new(client_with(Some("none".into())), None).matrix_paged(&repo, keep, |_, _, _| {}).await.unwrap();
+    assert_eq!(from_registry.rows.len(), 2000);
+    assert_eq!(from_hub.platform_keys(), from_registry.platform_keys());
+    for (h, r) in from_hub.rows.iter().zip(&from_registry.rows) {
+        assert_eq!((&h.tag, &h.digest, h.attestations), (&r.tag, &r.digest, r.attestations));
+        let cells = |row: &archlens::model::matrix::Row| row.cells.iter().map(|(k, c)| (k.clone(), c.digest.clone())).collect::<Vec<_>>();
+        assert_eq!(cells(h), cells(r), "{}", h.tag);
+        assert!(h.cells.values().all(|c| c.source == CellSource::DockerHubApi), "cells from the API say so");
+        assert!(r.cells.values().all(|c| c.source == CellSource::Registry));
+        assert_eq!(h.pushed.as_deref(), Some("2026-11-20T08:00:01.000000Z"));
+        // Sizes: Docker Hub's are the compressed layers; the matrix's add the config.
+        for (k, c) in &h.cells {
+            let theirs = r.cells[k].compressed_size.unwrap();
+            assert!(c.compressed_size.unwrap() < theirs, "Docker Hub's size leaves the config out");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_repository_docker_hubs_api_does_not_list_is_read_from_the_registry_and_said() {
+    let c = common::client();
+    let img = image(&p("linux/arm64"), Flavour::Oci, "hub private");
+    common::seed::push_image(&c, "hub/private", &img).await.unwrap();
+    c.put_manifest("hub/private", "1", img.media_type, &img.manifest).await.unwrap();
+    let (hub_url, hits) = fake_hub("hub/app", Vec::new()).await;
+    let repo = Repository::parse(&format!("{}/hub/private", common::registry_addr())).unwrap();
+    let m = Fetcher::new(client_with(Some(hub_url)), None).matrix_paged(&repo, |_| true, |_, _, _| {}).await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(m.rows.len(), 1);
+    assert!(m.rows[0].cells.values().all(|c| c.source == CellSource::Registry));
+    let note = m.notes.join(" ");
+    assert!(note.contains("could not list") && note.contains("counts as a pull"), "{note}");
+}
+
+#[tokio::test]
+async fn pages_without_a_count_are_followed_by_their_links() {
+    let name = "hub/links";
+    let json = common::hub::seed_tags(&common::client(), name, 250).await;
+    let (hub_url, hits) = common::hub::fake_hub_counting(name, json, false).await;
+    let repo = Repository::parse(&format!("{}/{name}", common::registry_addr())).unwrap();
+    let m = Fetcher::new(client_with(Some(hub_url)), None).matrix_paged(&repo, |t| t.starts_with('t'), |_, _, _| {}).await.unwrap();
+    assert_eq!(m.rows.len(), 250);
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "three pages of 100, each by the link of the one before");
+    assert!(m.rows.iter().all(|r| r.cells.values().all(|c| c.source == CellSource::DockerHubApi)));
+}
