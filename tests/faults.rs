@@ -861,4 +861,6 @@ async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["partial"].as_str().unwrap_or("").contains("pull limit"), "{v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("0 pulls left (window 6 h)"), "the budget is said: {err}");
 }

@@ -79,3 +79,19 @@ async fn pages_without_a_count_are_followed_by_their_links() {
     assert_eq!(hits.load(Ordering::SeqCst), 3, "three pages of 100, each by the link of the one before");
     assert!(m.rows.iter().all(|r| r.cells.values().all(|c| c.source == CellSource::DockerHubApi)));
 }
+
+#[tokio::test]
+async fn coverage_reads_the_chosen_tag_from_docker_hubs_api() {
+    let name = "hub/cover";
+    let json = common::hub::seed_tags(&common::client(), name, 5).await;
+    let (hub_url, hits) = fake_hub(name, json).await;
+    let client = client_with(Some(hub_url));
+    let fetcher = Fetcher::new(client.clone(), None);
+    let policy = archlens::model::coverage::TagPolicy::parse("t0004").unwrap();
+    let row = archlens::registry::coverage::repository_row(&fetcher, name, &policy).await;
+    let cells = &row.row.as_ref().unwrap().cells;
+    assert_eq!(cells.len(), 2, "{row:?}");
+    assert!(cells.values().all(|c| c.source == CellSource::DockerHubApi));
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "one request for the one tag");
+    assert_eq!(client.transport().requests(), 1, "the registry was asked for its tag list only: no manifest, no pull");
+}

@@ -69,6 +69,7 @@ pub async fn run(a: DiagnoseArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         t.abort();
         eprint!("\r\x1b[K");
     }
+    super::pull_budget_note(&fetcher);
     let d = d?;
     if let Some(file) = &a.repair_draft {
         match archlens::registry::diagnose::repair_draft(&fetcher, &reference, &d).await.with_context(|| format!("preparing the repair of {reference}"))? {

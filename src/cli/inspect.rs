@@ -36,6 +36,7 @@ pub async fn run(a: InspectArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         Format::Json => output::json(&to_json(&i))?,
         Format::Table => print(&i),
     }
+    super::pull_budget_note(&fetcher);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -66,9 +66,7 @@ pub async fn run(a: MatrixArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     for note in &matrix.notes {
         eprintln!("note: {note}");
     }
-    if let Some(left) = fetcher.client().and_then(|c| c.rate_limit_remaining()) {
-        eprintln!("note: {}: {}", repo.registry, archlens::model::units::rate_limit_words(&left));
-    }
+    super::pull_budget_note(&fetcher);
     if let Some(key) = &missing {
         matrix.retain_rows(|r| Matrix::lacks(r, key));
     }

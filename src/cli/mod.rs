@@ -200,6 +200,24 @@ pub async fn list_tags(fetcher: &Fetcher, repo: &archlens::model::Repository, gl
     Ok(tags)
 }
 
+/// What a run spent of a registry's pull limit: the manifests it read (each one a pull on
+/// Docker Hub) and what the registry says is left.
+pub fn pull_budget_note(fetcher: &Fetcher) {
+    let Some(client) = fetcher.client() else { return };
+    let read = fetcher.stats.manifest_gets.load(std::sync::atomic::Ordering::Relaxed);
+    let left = client.rate_limit_remaining().map(|l| archlens::model::units::rate_limit_words(&l));
+    match (client.registry().is_docker_hub(), left) {
+        (true, left) => eprintln!(
+            "note: {}: {read} manifest read{} (each counts as a pull){}",
+            client.registry(),
+            if read == 1 { "" } else { "s" },
+            left.map(|l| format!("; {l}")).unwrap_or_default()
+        ),
+        (false, Some(left)) => eprintln!("note: {}: {left}", client.registry()),
+        (false, None) => {}
+    }
+}
+
 /// A reference to read: `oci:DIR:TAG`, `oci:DIR@DIGEST`, or a registry reference.
 pub fn open_reference(net: &NetArgs, arg: &str) -> anyhow::Result<(Fetcher, archlens::model::Reference)> {
     let reference = archlens::model::Reference::parse(arg)?;

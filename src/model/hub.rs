@@ -93,6 +93,15 @@ pub fn parse_tags_page(bytes: &[u8]) -> Result<HubPage, String> {
     Ok(HubPage { rows, next: page.next.filter(|n| !n.is_empty()), count: page.count, skipped })
 }
 
+/// Read one tag (`GET /v2/namespaces/NS/repositories/REPO/tags/TAG`).
+pub fn parse_tag(bytes: &[u8]) -> Result<TagResult, String> {
+    let t: Tag = serde_json::from_slice(bytes).map_err(|e| format!("not a tag of Docker Hub's API: {e}"))?;
+    if !valid_tag(&t.name) {
+        return Err("not a valid tag name".into());
+    }
+    row(&t)
+}
+
 /// Attestation manifests are listed as images of platform `unknown/unknown`.
 fn is_attestation(i: &Image) -> bool {
     i.architecture.as_deref() == Some("unknown") && i.os.as_deref() == Some("unknown")
@@ -195,5 +204,9 @@ mod tests {
         assert_eq!(namespace_and_name("bitnami/redis"), Some(("bitnami", "redis")));
         assert_eq!(namespace_and_name("a/b/c"), None);
         assert!(parse_tags_page(b"<html>").is_err());
+        let one = serde_json::json!({ "name": "1", "digest": format!("sha256:{}", "a".repeat(64)), "media_type": OCI_MANIFEST,
+            "images": [{ "architecture": "arm64", "os": "linux", "digest": format!("sha256:{}", "b".repeat(64)), "size": 5 }] });
+        let r = parse_tag(one.to_string().as_bytes()).unwrap();
+        assert!(matches!(r.outcome, TagOutcome::Image { .. }));
     }
 }

@@ -29,7 +29,8 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -
     let Some(tag) = policy.choose(&tags) else {
         return CoverageRow::failed(repo, tags.len(), None, policy.nothing_matches());
     };
-    let result = fetcher.tag_result(repo, tag).await;
+    // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
+    let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
     CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None }
 }
 

@@ -42,6 +42,8 @@ pub struct FetchStats {
     pub tag_resolutions: AtomicU64,
     /// Manifests fetched by tag with `GET` (Docker Hub counts these against pull limits).
     pub tag_gets: AtomicU64,
+    /// Every manifest fetched with `GET`, by tag or digest: on Docker Hub, the pulls spent.
+    pub manifest_gets: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +136,10 @@ impl Fetcher {
                 }
                 self.stats.network_fetches.fetch_add(1, Ordering::Relaxed);
                 let bytes = match kind {
-                    Kind::Manifest => self.store.manifest(repo, digest.as_str(), declared).await?.bytes,
+                    Kind::Manifest => {
+                        self.stats.manifest_gets.fetch_add(1, Ordering::Relaxed);
+                        self.store.manifest(repo, digest.as_str(), declared).await?.bytes
+                    }
                     Kind::Blob => self.store.blob(repo, digest, declared).await?,
                 };
                 if let Some(cache) = &self.cache {
@@ -203,6 +208,7 @@ impl Fetcher {
             return Ok(m);
         }
         self.stats.tag_gets.fetch_add(1, Ordering::Relaxed);
+        self.stats.manifest_gets.fetch_add(1, Ordering::Relaxed);
         let f = self.store.manifest(repo, tag, None).await?;
         if let Some(cache) = &self.cache {
             if cache.get(&f.digest).await.is_none() {
@@ -249,6 +255,17 @@ impl Fetcher {
     /// Everything the matrix needs about one tag; errors end up in the result.
     pub async fn tag_result(&self, repo: &str, tag: &str) -> TagResult {
         self.tag_result_reached(repo, tag).await.0
+    }
+
+    /// [`Fetcher::tag_result`], from Docker Hub's API where it serves the registry (no pull
+    /// spent; cells marked so), else from the manifests. Also says whether the API answered.
+    pub async fn tag_result_or_hub(&self, repo: &str, tag: &str) -> (TagResult, bool) {
+        if let Some(hub) = self.client().and_then(RegistryClient::hub).filter(|_| !self.verify)
+            && let Ok(r) = hub.tag(repo, tag).await
+        {
+            return (r, true);
+        }
+        (self.tag_result(repo, tag).await, false)
     }
 
     /// [`Fetcher::tag_result`], and whether the registry could not be reached at all for it

@@ -12,7 +12,8 @@ use futures::stream::BoxStream;
 use reqwest::Method;
 use tokio::sync::Mutex;
 
-use crate::model::hub::{HubPage, namespace_and_name, parse_tags_page};
+use crate::model::hub::{HubPage, namespace_and_name, parse_tag, parse_tags_page};
+use crate::model::matrix::TagResult;
 
 use super::auth::{CredentialSource, Credentials, LazyCredentials};
 use super::error::RegistryError;
@@ -79,6 +80,19 @@ impl HubApi {
         let mut url = self.base.join(&format!("/v2/namespaces/{ns}/repositories/{name}/tags")).ok()?;
         url.query_pairs_mut().append_pair("page_size", &PAGE_SIZE.to_string());
         Some(url.to_string())
+    }
+
+    /// One tag of `repo`, as a matrix row's result (cells marked as from Docker Hub's API).
+    pub async fn tag(&self, repo: &str, tag: &str) -> Result<TagResult, RegistryError> {
+        let (ns, name) = namespace_and_name(repo)
+            .ok_or_else(|| RegistryError::Other { detail: format!("{repo}: Docker Hub's API has no such name (a namespace and a repository)") })?;
+        let url = self.base.join(&format!("/v2/namespaces/{ns}/repositories/{name}/tags/{tag}")).map_err(|e| RegistryError::Other { detail: e.to_string() })?;
+        let r = self.transport.whole(Request::new(Method::GET, url.as_str(), "hub", self.transport.options().limits.manifest)).await?;
+        match r.status {
+            200 => parse_tag(&r.body).map_err(|problem| RegistryError::Other { detail: format!("{}: {tag}: {problem}", self.transport.name()) }),
+            404 => Err(RegistryError::NotFound { registry: self.transport.name().to_string(), what: format!("{repo}:{tag}") }),
+            s => Err(RegistryError::Http { registry: self.transport.name().to_string(), status: s, url: url.to_string(), detail: error_detail(&r.body, s) }),
+        }
     }
 
     /// One page, from `cache` when it holds one younger than [`PAGE_MAX_AGE`].

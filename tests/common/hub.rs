@@ -63,7 +63,13 @@ pub async fn fake_hub_counting(repo: &'static str, tags: Vec<Value>, count: bool
                 let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
                 let (ns, name) = repo.split_once('/').unwrap();
                 let path = format!("/v2/namespaces/{ns}/repositories/{name}/tags");
-                let (status, body) = if url.path() == path {
+                let one = url.path().strip_prefix(&format!("{path}/")).map(str::to_string);
+                let (status, body) = if let Some(tag) = one {
+                    match tags.iter().find(|t| t["name"] == tag.as_str()) {
+                        Some(t) => (200, t.to_string()),
+                        None => (404, json!({ "message": "object not found", "errinfo": {} }).to_string()),
+                    }
+                } else if url.path() == path {
                     let size: usize = q.get("page_size").and_then(|s| s.parse().ok()).unwrap_or(10).min(100);
                     let page: usize = q.get("page").and_then(|s| s.parse().ok()).unwrap_or(1);
                     let results: Vec<Value> = tags.iter().skip((page - 1) * size).take(size).cloned().collect();
