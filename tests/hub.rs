@@ -72,7 +72,7 @@ async fn a_repository_docker_hubs_api_does_not_list_is_read_from_the_registry_an
 async fn pages_without_a_count_are_followed_by_their_links() {
     let name = "hub/links";
     let json = common::hub::seed_tags(&common::client(), name, 250).await;
-    let (hub_url, hits) = common::hub::fake_hub_counting(name, json, false).await;
+    let (hub_url, hits) = common::hub::fake_hub_with(name, json, false, None).await;
     let repo = Repository::parse(&format!("{}/{name}", common::registry_addr())).unwrap();
     let m = Fetcher::new(client_with(Some(hub_url)), None).matrix_paged(&repo, |t| t.starts_with('t'), |_, _, _| {}).await.unwrap();
     assert_eq!(m.rows.len(), 250);
@@ -94,4 +94,29 @@ async fn coverage_reads_the_chosen_tag_from_docker_hubs_api() {
     assert!(cells.values().all(|c| c.source == CellSource::DockerHubApi));
     assert_eq!(hits.load(Ordering::SeqCst), 1, "one request for the one tag");
     assert_eq!(client.transport().requests(), 1, "the registry was asked for its tag list only: no manifest, no pull");
+}
+
+#[tokio::test]
+async fn a_private_repository_is_listed_with_the_docker_io_login() {
+    use archlens::registry::auth::Credentials;
+    let name = "hub/secret";
+    let json = common::hub::seed_tags(&common::client(), name, 3).await;
+    let (hub_url, _) = common::hub::fake_hub_with(name, json, true, Some(("alice", "pat-123"))).await;
+    let repo = Repository::parse(&format!("{}/{name}", common::registry_addr())).unwrap();
+    let reg = archlens::model::Registry::parse(common::registry_addr()).unwrap();
+    let with = |creds: Option<Credentials>| {
+        let opts = ClientOptions { hub_api: Some(hub_url.clone()), ..ClientOptions::default() };
+        Arc::new(RegistryClient::new(reg.clone(), creds, opts).unwrap())
+    };
+    // Signed in: the login becomes Docker Hub's token and the pages come from the API.
+    let alice = with(Some(Credentials::Basic { username: "alice".into(), password: "pat-123".into() }));
+    let m = Fetcher::new(alice.clone(), None).matrix_paged(&repo, |t| t.starts_with('t'), |_, _, _| {}).await.unwrap();
+    assert_eq!(m.rows.len(), 3);
+    assert!(m.rows.iter().all(|r| r.cells.values().all(|c| c.source == CellSource::DockerHubApi)), "{:?}", m.notes);
+    assert_eq!(alice.hub().unwrap().requests(), 3, "a refused page, the login, the page again");
+    // Without a login: the registry's manifests, and the note says why and what it costs.
+    let m = Fetcher::new(with(None), None).matrix_paged(&repo, |t| t.starts_with('t'), |_, _, _| {}).await.unwrap();
+    assert!(m.rows.iter().all(|r| r.cells.values().all(|c| c.source == CellSource::Registry)));
+    let note = m.notes.join(" ");
+    assert!(note.contains("asks for a login") && note.contains("counts as a pull"), "{note}");
 }

@@ -31,12 +31,13 @@ pub fn hub_tag(name: &str, idx: &Index, attestations: &[Image]) -> Value {
 /// A fake of Docker Hub's API: `GET /v2/namespaces/NS/repositories/REPO/tags?page_size=N&page=K`
 /// over `tags` (name → JSON), 404 for any other repository. Counts requests.
 pub async fn fake_hub(repo: &'static str, tags: Vec<Value>) -> (String, Arc<AtomicUsize>) {
-    fake_hub_counting(repo, tags, true).await
+    fake_hub_with(repo, tags, true, None).await
 }
 
 /// [`fake_hub`], whose pages leave out the tag count when `count` is false (then only `next`
-/// links lead on).
-pub async fn fake_hub_counting(repo: &'static str, tags: Vec<Value>, count: bool) -> (String, Arc<AtomicUsize>) {
+/// links lead on), and which lists the repository only to a login when `login` (user name,
+/// password) is given: `POST /v2/users/login` answers a token, asked for as a Bearer token.
+pub async fn fake_hub_with(repo: &'static str, tags: Vec<Value>, count: bool, login: Option<(&'static str, &'static str)>) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -55,7 +56,18 @@ pub async fn fake_hub_counting(repo: &'static str, tags: Vec<Value>, count: bool
                     }
                 }
                 h.fetch_add(1, Ordering::SeqCst);
+                let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+                let mut body = head.split_off(end);
                 let head = String::from_utf8_lossy(&head).to_string();
+                let length =
+                    head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())).unwrap_or(0);
+                while body.len() < length {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let signed_in = head.to_ascii_lowercase().contains("authorization: bearer hub-jwt");
                 // Links name the host the request was sent to (a proxy in front, say).
                 let me = head.lines().find_map(|l| l.strip_prefix("Host: ").or_else(|| l.strip_prefix("host: "))).map(|h| h.trim().to_string()).unwrap_or(me);
                 let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
@@ -64,7 +76,15 @@ pub async fn fake_hub_counting(repo: &'static str, tags: Vec<Value>, count: bool
                 let (ns, name) = repo.split_once('/').unwrap();
                 let path = format!("/v2/namespaces/{ns}/repositories/{name}/tags");
                 let one = url.path().strip_prefix(&format!("{path}/")).map(str::to_string);
-                let (status, body) = if let Some(tag) = one {
+                let (status, body) = if url.path() == "/v2/users/login" {
+                    let sent: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    match login {
+                        Some((u, p)) if sent["username"] == u && sent["password"] == p => (200, json!({ "token": "hub-jwt" }).to_string()),
+                        _ => (401, json!({ "detail": "Incorrect authentication credentials" }).to_string()),
+                    }
+                } else if login.is_some() && !signed_in {
+                    (401, json!({ "detail": "authentication credentials were not provided" }).to_string())
+                } else if let Some(tag) = one {
                     match tags.iter().find(|t| t["name"] == tag.as_str()) {
                         Some(t) => (200, t.to_string()),
                         None => (404, json!({ "message": "object not found", "errinfo": {} }).to_string()),
