@@ -110,7 +110,7 @@ fn missing_is_a_ci_gate_and_unreadable_repositories_are_not_passed() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v["repositories"].as_array().unwrap().iter().map(|r| r["repository"].as_str().unwrap()).collect();
     assert_eq!(names, ["cov/amd-only", "cov/no-latest", "cov/v7"], "lacking ones, and the one that could not be checked");
-    assert_eq!(v["missing"], "linux/arm64");
+    assert_eq!(v["missing"], serde_json::json!(["linux/arm64"]));
 
     // Every named repository has it: the gate passes.
     ok(&env.run(&["coverage", &s.addr, "--repo", "cov/multi", "--repo", "cov/newer-single", "--missing", "linux/arm64"]));
@@ -229,4 +229,46 @@ fn a_platform_entry_that_cannot_be_read_fails_the_gate_in_every_format() {
         assert_eq!(out.status.code(), Some(2), "{format}: {said}");
         assert!(said.contains("team/gc") && said.to_lowercase().contains("not found"), "{format}: the unreadable entry is visible: {said}");
     }
+}
+
+#[test]
+fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_gate_as_said() {
+    use archlens::testkit::{Flavour, image, index, p};
+    let addr = common::start_registry();
+    let c = common::client_for(&addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Windows images carry a revision in os.version that changes monthly.
+        let win = [image(&p("windows/amd64:10.0.20348.2966"), Flavour::Oci, "win"), image(&p("linux/amd64"), Flavour::Oci, "win linux")];
+        let (idx, extra) = index(&win, &[], Flavour::Oci);
+        common::seed::push_index(&c, "gate/win", "latest", &idx, &extra).await.unwrap();
+        let arm = [image(&p("linux/arm64"), Flavour::Oci, "arm"), image(&p("linux/arm/v7"), Flavour::Oci, "arm v7")];
+        let (idx, extra) = index(&arm, &[], Flavour::Oci);
+        common::seed::push_index(&c, "gate/arm", "latest", &idx, &extra).await.unwrap();
+        // Tags, but none called `latest`.
+        let one = image(&p("linux/arm64"), Flavour::Oci, "v1 only");
+        common::seed::push_image(&c, "gate/nolatest", &one).await.unwrap();
+        c.put_manifest("gate/nolatest", "v1", one.media_type, &one.manifest).await.unwrap();
+    });
+    let env = Env::new();
+    let win = ["coverage", &addr, "--repo", "gate/win"];
+    // Without os.version any Windows amd64 image meets it; a release, any revision of it.
+    ok(&env.run(&[&win[..], &["--missing", "windows/amd64"]].concat()));
+    ok(&env.run(&[&win[..], &["--missing", "windows/amd64:10.0.20348"]].concat()));
+    fails_with(&env.run(&[&win[..], &["--missing", "windows/amd64:10.0.17763"]].concat()), 1);
+    // Repeated: every platform named is required.
+    let err = fails_with(&env.run(&[&win[..], &["--missing", "windows/amd64", "--missing", "linux/arm64"]].concat()), 1);
+    assert!(err.contains("1 repository lacks windows/amd64 or linux/arm64"), "{err}");
+    // A required host: the Windows-and-amd64 image does not run on an Apple-silicon Mac natively.
+    let err = fails_with(&env.run(&[&win[..], &["--require-host", "apple-silicon"]].concat()), 1);
+    assert!(err.contains("does not run on"), "{err}");
+    ok(&env.run(&["coverage", &addr, "--repo", "gate/arm", "--require-host", "apple-silicon"]));
+    // Nothing to check is its own outcome: a gate counts it as not checked unless told to skip it.
+    let out = env.run(&["coverage", &addr, "--repo", "gate/nolatest", "--repo", "gate/arm", "--missing", "linux/arm64", "--format", "json"]);
+    fails_with(&out, 2);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row(&v, "gate/nolatest")["status"], "empty");
+    let out = env.run(&["coverage", &addr, "--repo", "gate/nolatest", "--repo", "gate/arm", "--missing", "linux/arm64", "--skip-empty", "--format", "json"]);
+    let v = json_of(&out);
+    assert_eq!(v["repositories"].as_array().unwrap().len(), 0, "nothing lacks arm64 and the empty one is left out: {v}");
 }

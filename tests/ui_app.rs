@@ -834,6 +834,7 @@ fn coverage_row(repo: &str, result: TagResult) -> Box<archlens::model::coverage:
         tag: Some(result.tag.clone()),
         row: Some(archlens::model::matrix::Row::from_result(result)),
         error: None,
+        empty: false,
     })
 }
 

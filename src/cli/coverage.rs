@@ -59,10 +59,20 @@ pub struct CoverageArgs {
     /// The host whose view is shown: a preset (apple-silicon, rpi64, x86-64 …) or a platform.
     #[arg(long, default_value = "apple-silicon")]
     pub host: String,
-    /// Only repositories whose tag lacks this platform (e.g. `linux/arm64`); exit status 1 if
-    /// there are any (a CI gate), 2 if some repository could not be checked.
+    /// Only repositories whose tag lacks this platform (e.g. `linux/arm64`; repeat it to
+    /// require each); exit status 1 if there are any (a CI gate), 2 if some repository could
+    /// not be checked. A platform without `os.version` is met by any (`windows/amd64`), a
+    /// Windows release by any revision of it (`windows/amd64:10.0.20348`).
     #[arg(long)]
-    pub missing: Option<String>,
+    pub missing: Vec<String>,
+    /// Every repository must run on this host (a preset or a platform) natively or by its
+    /// native fallback (arm64 running arm/v7); exit status 1 if one does not.
+    #[arg(long, value_name = "HOST")]
+    pub require_host: Option<String>,
+    /// Leave repositories with nothing to check (no tags, or none the policy picks) out of the
+    /// rows and the gate; without it they count as not checked (exit status 2).
+    #[arg(long)]
+    pub skip_empty: bool,
     #[arg(long, value_enum, default_value_t)]
     pub sort: SortBy,
     /// Repositories per catalog page.
@@ -79,7 +89,8 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         p => p,
     };
     let host = Host::parse(&a.host).map_err(|e| anyhow::anyhow!("--host: {e}"))?;
-    let missing = a.missing.as_deref().map(archlens::model::Platform::parse_key).transpose()?.map(|p| p.key());
+    let missing: Vec<String> = a.missing.iter().map(|m| archlens::model::Platform::parse_key(m).map(|p| p.key())).collect::<Result<_, _>>()?;
+    let required = a.require_host.as_deref().map(Host::parse).transpose().map_err(|e| anyhow::anyhow!("--require-host: {e}"))?;
     let fetcher = net.fetcher(&registry)?;
     let client = fetcher.client().context("coverage needs a registry")?;
     let repos = if let Some(file) = &a.repos_file {
@@ -112,14 +123,23 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     if let Some(left) = client.rate_limit_remaining() {
         eprintln!("note: {registry}: {}", archlens::model::units::rate_limit_words(&left));
     }
-    coverage.sort(a.sort == SortBy::Missing, missing.as_deref(), &host);
+    if a.skip_empty {
+        coverage.rows.retain(|r| !r.empty);
+    }
+    coverage.sort(a.sort == SortBy::Missing, missing.first().map(String::as_str), &host);
     let unchecked = coverage.rows.iter().filter(|r| r.problem().is_some()).count();
-    // With --missing, the rows shown are those lacking it and those that could not be checked;
-    // summaries count every repository.
-    let keep = |r: &CoverageRow| missing.as_deref().is_none_or(|k| r.lacks(k) || r.problem().is_some());
-    let lacking = missing.as_ref().map(|k| coverage.rows.iter().filter(|r| r.lacks(k)).count());
+    let lacks_any = |r: &CoverageRow| missing.iter().any(|k| r.lacks(k));
+    // Natively or by native fallback: what a gate on a host accepts.
+    let runs = |r: &CoverageRow, h: &Host| matches!(r.host_fit(h).word(), "native" | "fallback");
+    let off_host = |r: &CoverageRow| required.as_ref().is_some_and(|h| r.is_image() && !runs(r, h));
+    // With --missing or --require-host, the rows shown are those that fail them and those
+    // that could not be checked; summaries count every repository.
+    let gating = !missing.is_empty() || required.is_some();
+    let keep = |r: &CoverageRow| !gating || lacks_any(r) || off_host(r) || r.problem().is_some();
+    let lacking = coverage.rows.iter().filter(|r| lacks_any(r)).count();
+    let not_running = coverage.rows.iter().filter(|r| off_host(r)).count();
     match a.format {
-        CoverageFormat::Json => output::json(&to_json(&coverage, &policy, &host, &keep, missing.as_deref()))?,
+        CoverageFormat::Json => output::json(&to_json(&coverage, &policy, &host, &keep, &missing))?,
         CoverageFormat::Csv => write_out(&coverage.to_csv(&host, &keep))?,
         CoverageFormat::Markdown => write_out(&coverage.to_markdown(&host, &keep))?,
         CoverageFormat::Table => {
@@ -127,18 +147,22 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
             print_table(&coverage, &host, &keep)
         }
     }
-    Ok(match (lacking, unchecked) {
-        (Some(n), _) if n > 0 => {
-            if let Some(key) = &missing {
-                eprintln!("{} {} {key}", archlens::model::units::count(n, "repository", "repositories"), if n == 1 { "lacks" } else { "lack" });
-            }
-            ExitCode::from(1)
-        }
-        (Some(_), u) if u > 0 => {
-            eprintln!("{} could not be checked", archlens::model::units::count(u, "repository", "repositories"));
-            ExitCode::from(2)
-        }
-        _ => ExitCode::SUCCESS,
+    let repos = |n: usize| archlens::model::units::count(n, "repository", "repositories");
+    if lacking > 0 {
+        eprintln!("{} {} {}", repos(lacking), if lacking == 1 { "lacks" } else { "lack" }, missing.join(" or "));
+    }
+    if let (Some(h), true) = (&required, not_running > 0) {
+        eprintln!("{} {} not run on {} natively", repos(not_running), if not_running == 1 { "does" } else { "do" }, h.label);
+    }
+    if unchecked > 0 && gating {
+        eprintln!("{} could not be checked", repos(unchecked));
+    }
+    Ok(if lacking > 0 || not_running > 0 {
+        ExitCode::from(1)
+    } else if unchecked > 0 && gating {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -177,7 +201,7 @@ fn summary_json(c: &Coverage, host: &Host) -> Value {
 }
 
 /// The JSON contract of `archlens coverage --format json` (see the README).
-fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool, missing: Option<&str>) -> Value {
+fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool, missing: &[String]) -> Value {
     let rows: Vec<Value> = c
         .rows
         .iter()
@@ -197,6 +221,7 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
                 "cells": cells,
                 "attestations": row.map_or(0, |x| x.attestations),
                 "error": r.problem(),
+                "status": r.status(),
             })
         })
         .collect();

@@ -100,11 +100,28 @@ pub struct CoverageRow {
     /// Why the repository has no (readable) row: its tag list failed, no tag matched, or the
     /// chosen tag could not be read.
     pub error: Option<String>,
+    /// The repository has nothing to check (no tags, or none the policy picks): its own
+    /// outcome, not a failure to read; `--skip-empty` leaves such rows out of a gate.
+    pub empty: bool,
 }
 
 impl CoverageRow {
     pub fn failed(repository: &str, tags: usize, tag: Option<String>, error: String) -> CoverageRow {
-        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error) }
+        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error), empty: false }
+    }
+
+    /// A repository with no tag to check: `why` (no tags, or none the policy picks).
+    pub fn empty(repository: &str, tags: usize, why: String) -> CoverageRow {
+        CoverageRow { repository: repository.to_string(), tags, tag: None, row: None, error: Some(why), empty: true }
+    }
+
+    /// `ok`, `empty` (nothing to check) or `unreadable`, for exports and gates.
+    pub fn status(&self) -> &'static str {
+        match (self.empty, self.problem()) {
+            (true, _) => "empty",
+            (false, Some(_)) => "unreadable",
+            (false, None) => "ok",
+        }
     }
 
     /// The chosen tag's error, or the repository's, or that of a platform entry that could not
@@ -124,7 +141,7 @@ impl CoverageRow {
 
     /// Whether the tag lacks `platform_key` (only images and indexes can lack one).
     pub fn lacks(&self, platform_key: &str) -> bool {
-        self.is_image() && self.row.as_ref().is_some_and(|r| !r.cells.contains_key(platform_key))
+        self.is_image() && self.row.as_ref().is_some_and(|r| !r.covers(platform_key))
     }
 
     /// What `host` would run from this tag: the platform key and how it matches.
@@ -430,6 +447,7 @@ mod tests {
             tag: Some(tag.into()),
             row: Some(Row::from_result(TagResult { pushed: None, tag: tag.into(), outcome })),
             error: None,
+            empty: false,
         }
     }
 

@@ -135,6 +135,17 @@ pub struct Row {
 }
 
 impl Row {
+    /// Whether a cell covers the platform `wanted` (a key): `windows/amd64` is covered by any
+    /// Windows amd64 image, `windows/amd64:10.0.20348` by any revision of that release (see
+    /// [`Platform::covers`]).
+    pub fn covers(&self, wanted: &str) -> bool {
+        if self.cells.contains_key(wanted) {
+            return true;
+        }
+        let Ok(w) = Platform::parse_key(wanted) else { return false };
+        self.cells.keys().any(|k| Platform::parse_key(k).is_ok_and(|have| have.covers(&w)))
+    }
+
     /// The row one tag's result makes.
     pub fn from_result(r: TagResult) -> Row {
         let mut row = Row {
@@ -308,9 +319,9 @@ impl Matrix {
         self.row_of = self.rows.iter().enumerate().map(|(i, r)| (r.tag.clone(), i)).collect();
     }
 
-    /// Whether `row` is an image or index without a cell for `platform_key`.
+    /// Whether `row` is an image or index without a cell for `platform_key` ([`Row::covers`]).
     pub fn lacks(row: &Row, platform_key: &str) -> bool {
-        row.kind != RowKind::Error && row.kind != RowKind::Artifact && !row.cells.contains_key(platform_key)
+        row.kind != RowKind::Error && row.kind != RowKind::Artifact && !row.covers(platform_key)
     }
 
     /// How many rows were replaced by a push of the same tag so far.

@@ -330,6 +330,22 @@ impl Platform {
         s
     }
 
+    /// Whether an image of this platform is one of `wanted`: the same os, architecture and
+    /// variant (normalised), and for `os.version`: none asked, any; `10.0.20348` (a Windows
+    /// release), any revision of it (`10.0.20348.2966`); all four parts, exactly that one.
+    pub fn covers(&self, wanted: &Platform) -> bool {
+        let (h, w) = (self.normalize(), wanted.normalize());
+        if (&h.os, &h.architecture, &h.variant) != (&w.os, &w.architecture, &w.variant) {
+            return false;
+        }
+        if w.os_version.is_empty() {
+            return true;
+        }
+        let have: Vec<&str> = h.os_version.split('.').collect();
+        let want: Vec<&str> = w.os_version.split('.').collect();
+        have.get(..want.len()) == Some(&want[..])
+    }
+
     /// `unknown/unknown` — what BuildKit writes on attestation entries.
     pub fn is_unknown(&self) -> bool {
         self.os == "unknown" && self.architecture == "unknown"

@@ -26,12 +26,15 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -
         Ok(t) => t,
         Err(e) => return CoverageRow::failed(repo, 0, None, format!("its tags could not be listed: {e}")),
     };
+    if tags.is_empty() {
+        return CoverageRow::empty(repo, 0, "the repository has no tags".into());
+    }
     let Some(tag) = policy.choose(&tags) else {
-        return CoverageRow::failed(repo, tags.len(), None, policy.nothing_matches());
+        return CoverageRow::empty(repo, tags.len(), policy.nothing_matches());
     };
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
     let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
-    CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None }
+    CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None, empty: false }
 }
 
 /// Read `repos` concurrently, handing each row to `each(position in repos, row)` as it

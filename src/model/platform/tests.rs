@@ -375,3 +375,18 @@ fn huge_variants_and_fields_are_bounded() {
     let long = format!("linux/{}", "a".repeat(10_000_000));
     assert!(matches!(Platform::parse(&long), Err(PlatformError::TooLong { .. })));
 }
+
+#[test]
+fn a_platform_covers_its_release_and_any_revision() {
+    let key = |k: &str| Platform::parse_key(k).unwrap();
+    let have = key("windows/amd64:10.0.20348.2966");
+    assert!(have.covers(&key("windows/amd64")), "no os.version asked: any");
+    assert!(have.covers(&key("windows/amd64:10.0.20348")), "the release, any revision");
+    assert!(have.covers(&key("windows/amd64:10.0.20348.2966")));
+    assert!(!have.covers(&key("windows/amd64:10.0.20348.2700")), "four parts: exactly that one");
+    assert!(!have.covers(&key("windows/amd64:10.0.17763")));
+    assert!(!have.covers(&key("windows/arm64")));
+    assert!(!key("windows/amd64").covers(&key("windows/amd64:10.0.20348")), "an image without os.version is not a release");
+    assert!(key("linux/arm64/v8").covers(&key("linux/arm64")), "normalised first");
+    assert!(!key("linux/arm/v6").covers(&key("linux/arm/v7")));
+}
