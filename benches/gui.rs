@@ -7,8 +7,11 @@
 //!    Target ≤ 0.5 s.
 //! 3. Loading through a proxy that delays every registry response by 2 s: frame times while
 //!    rows trickle in (target < 50 ms), and the time cancel takes to return control.
+//! 4. A remote registry: 2,000 tags × 2 platforms through the proxy that adds a 50 ms round
+//!    trip (`tests/common/proxy.rs`): the app's first rows (target within 1 s) and all rows
+//!    (target within 1.3× the CLI's matrix through the same proxy).
 //!
-//! `cargo bench --bench gui`
+//! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` for the fourth alone.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -307,10 +310,69 @@ fn slow_registry() {
     println!("  Esc (cancel) to control returned     : {:>7.2} ms, loading now {}", returned.as_secs_f64() * 1000.0, app.state.is_loading());
 }
 
+fn remote_registry() {
+    let tags: usize = std::env::var("ARCHLENS_BENCH_TAGS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(common::seed::seed_bench(&common::client(), "remote/app", tags, &["linux/amd64", "linux/arm64"])).unwrap();
+    let proxy = rt.block_on(common::proxy::proxy(common::registry_addr().to_string(), Duration::from_millis(50)));
+    let repository = format!("{proxy}/remote/app");
+    // The command line through the same proxy, cold.
+    let home = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    common::stdout_ok(&common::cli::run_with_only(home.path(), &["matrix", &repository, "--format", "json"], &[]));
+    let cli = t.elapsed();
+    let cache = tempfile::tempdir().unwrap();
+    let ctx = egui::Context::default();
+    let repaint_ctx = ctx.clone();
+    let worker = archlens::worker::spawn_with_cache(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(cache.path())),
+        Arc::new(move || repaint_ctx.request_repaint()),
+    )
+    .unwrap();
+    let begin = Instant::now();
+    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
+    let (mut first, mut all) = (None, None);
+    let mut t = 0.0;
+    while begin.elapsed() < Duration::from_secs(60) && all.is_none() {
+        t += 1.0 / 60.0;
+        frame(&ctx, &mut app, t, vec![]);
+        let rows = app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+        if rows > 0 && first.is_none() {
+            first = Some(begin.elapsed());
+        }
+        if rows == tags && !app.state.is_loading() {
+            all = Some(begin.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let secs = |d: Option<Duration>| d.map_or("not reached".to_string(), |d| format!("{:.2} s", d.as_secs_f64()));
+    println!("{tags} tags × 2 platforms through a proxy adding a 50 ms round trip");
+    println!("  CLI matrix, cold                     : {:>7.2} s", cli.as_secs_f64());
+    println!(
+        "  app, first rows on screen            : {:>7}  (target ≤ 1 s) {}",
+        secs(first),
+        if first.is_some_and(|f| f.as_secs_f64() <= 1.0) { "met" } else { "MISSED" }
+    );
+    let ratio = all.map(|a| a.as_secs_f64() / cli.as_secs_f64());
+    println!(
+        "  app, all rows                        : {:>7}  ({} the CLI's; target ≤ 1.3×) {}",
+        secs(all),
+        ratio.map_or("-".into(), |r| format!("{r:.2}×")),
+        if ratio.is_some_and(|r| r <= 1.3) { "met" } else { "MISSED" }
+    );
+}
+
 fn main() {
+    // `ARCHLENS_BENCH_ONLY=remote` runs only the remote-registry part.
+    if std::env::var("ARCHLENS_BENCH_ONLY").as_deref() == Ok("remote") {
+        return remote_registry();
+    }
     big_matrix();
     println!();
     cold_start();
     println!();
     slow_registry();
+    println!();
+    remote_registry();
 }
