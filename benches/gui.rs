@@ -267,12 +267,8 @@ fn slow_proxy(upstream: String, delay: Duration) -> String {
     addr
 }
 
-fn slow_registry() {
-    let tags = 120;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(common::seed::seed_bench(&common::client(), "slow/app", tags, &["linux/amd64", "linux/arm64"])).unwrap();
-    let proxy = slow_proxy(common::registry_addr().to_string(), Duration::from_secs(2));
-    let repository = format!("{proxy}/slow/app");
+/// The app with its real worker and a cache of its own, opening `repository`.
+fn app_opening(repository: String) -> (egui::Context, ArchlensApp, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
     let ctx = egui::Context::default();
     let repaint_ctx = ctx.clone();
@@ -282,7 +278,17 @@ fn slow_registry() {
         Arc::new(move || repaint_ctx.request_repaint()),
     )
     .unwrap();
-    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
+    let app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
+    (ctx, app, cache)
+}
+
+fn slow_registry() {
+    let tags = 120;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(common::seed::seed_bench(&common::client(), "slow/app", tags, &["linux/amd64", "linux/arm64"])).unwrap();
+    let proxy = slow_proxy(common::registry_addr().to_string(), Duration::from_secs(2));
+    let repository = format!("{proxy}/slow/app");
+    let (ctx, mut app, _cache) = app_opening(repository);
     let mut times = Vec::new();
     let mut t = 0.0;
     let begin = Instant::now();
@@ -321,17 +327,8 @@ fn remote_registry() {
     let t = Instant::now();
     common::stdout_ok(&common::cli::run_with_only(home.path(), &["matrix", &repository, "--format", "json"], &[]));
     let cli = t.elapsed();
-    let cache = tempfile::tempdir().unwrap();
-    let ctx = egui::Context::default();
-    let repaint_ctx = ctx.clone();
-    let worker = archlens::worker::spawn_with_cache(
-        ClientOptions::default(),
-        Some(archlens::registry::Cache::at(cache.path())),
-        Arc::new(move || repaint_ctx.request_repaint()),
-    )
-    .unwrap();
     let begin = Instant::now();
-    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Repository(repository), None);
+    let (ctx, mut app, _cache) = app_opening(repository);
     let (mut first, mut all) = (None, None);
     let mut t = 0.0;
     while begin.elapsed() < Duration::from_secs(60) && all.is_none() {
