@@ -101,6 +101,8 @@ pub enum Command {
         registry: Registry,
         repos: RepoSelection,
         policy: crate::model::coverage::TagPolicy,
+        /// The host whose pick in each repository is checked against its config.
+        host: Option<String>,
     },
     /// The fix a diagnosis of `reference` proposes, as a draft (answered by `DraftLoaded`).
     RepairDraft {

@@ -272,3 +272,30 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
     let v = json_of(&out);
     assert_eq!(v["repositories"].as_array().unwrap().len(), 0, "nothing lacks arm64 and the empty one is left out: {v}");
 }
+
+#[test]
+fn a_pick_whose_config_says_another_platform_is_never_native() {
+    use archlens::testkit::{Flavour, image, p};
+    let addr = common::start_registry();
+    let c = common::client_for(&addr);
+    // An index that labels an amd64 image (its config says amd64) as linux/arm64.
+    let amd = image(&p("linux/amd64"), Flavour::Oci, "liar");
+    let idx = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{ "mediaType": amd.media_type, "digest": amd.digest, "size": amd.manifest.len(),
+                        "platform": { "os": "linux", "architecture": "arm64" } }]
+    })
+    .to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::seed::push_image(&c, "gate/liar", &amd).await.unwrap();
+        c.put_manifest("gate/liar", "latest", "application/vnd.oci.image.index.v1+json", idx.as_bytes()).await.unwrap();
+    });
+    let env = Env::new();
+    let v = json_of(&env.run(&["coverage", &addr, "--repo", "gate/liar", "--format", "json"]));
+    let liar = row(&v, "gate/liar");
+    assert_eq!(liar["host"]["match"], "mislabelled", "{liar}");
+    assert_eq!(liar["cells"]["linux/arm64"]["verified"], "config-mismatch", "{liar}");
+    assert_eq!(v["summary"]["host"]["native"], 0);
+    let err = fails_with(&env.run(&["coverage", &addr, "--repo", "gate/liar", "--require-host", "apple-silicon"]), 1);
+    assert!(err.contains("does not run on"), "{err}");
+}

@@ -88,7 +88,7 @@ async fn coverage_reads_the_chosen_tag_from_docker_hubs_api() {
     let client = client_with(Some(hub_url));
     let fetcher = Fetcher::new(client.clone(), None);
     let policy = archlens::model::coverage::TagPolicy::parse("t0004").unwrap();
-    let row = archlens::registry::coverage::repository_row(&fetcher, name, &policy).await;
+    let row = archlens::registry::coverage::repository_row(&fetcher, name, &policy, &[]).await;
     let cells = &row.row.as_ref().unwrap().cells;
     assert_eq!(cells.len(), 2, "{row:?}");
     assert!(cells.values().all(|c| c.source == CellSource::DockerHubApi));

@@ -111,7 +111,8 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no repositories to cover{}", a.repos.as_deref().map(|g| format!(" (none matches `{g}`)")).unwrap_or_default());
     }
     let show_progress = std::io::stderr().is_terminal();
-    let mut coverage = archlens::registry::coverage::coverage(&fetcher, registry.name(), repos, &policy, |done, total, _| {
+    let hosts: Vec<Host> = std::iter::once(host.clone()).chain(required.clone()).collect();
+    let mut coverage = archlens::registry::coverage::coverage(&fetcher, registry.name(), repos, &policy, &hosts, |done, total, _| {
         if show_progress {
             eprint!("\rreading repositories {done}/{total}");
             if done == total {

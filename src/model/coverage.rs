@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::diagnose::{Candidate, Host, Selection, select};
-use super::matrix::{Columns, Row, RowKind, glob_match, version_order};
+use super::matrix::{Columns, Row, RowKind, Verified, glob_match, version_order};
 use super::platform::Platform;
 use super::units::human_bytes;
 use super::version::Version;
@@ -147,7 +147,7 @@ impl CoverageRow {
     /// What `host` would run from this tag: the platform key and how it matches.
     pub fn host_fit(&self, host: &Host) -> HostFit {
         let Some(row) = self.row.as_ref().filter(|_| self.is_image()) else {
-            return HostFit { platform: None, selection: Selection::None, checked: false };
+            return HostFit { platform: None, selection: Selection::None, checked: false, refused: None };
         };
         let candidates: Vec<(String, Candidate)> = row
             .cells
@@ -156,7 +156,15 @@ impl CoverageRow {
             .collect();
         let plain: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
         let (i, selection) = select(host, &plain);
-        HostFit { platform: i.and_then(|i| candidates.get(i)).map(|(k, _)| k.clone()), selection, checked: true }
+        let platform = i.and_then(|i| candidates.get(i)).map(|(k, _)| k.clone());
+        // The pick checked against its config (or its binary): a label that lies is not native.
+        let refused = platform.as_ref().and_then(|k| row.cells.get(k)).and_then(|c| match &c.verified {
+            Some(Verified::ConfigMismatch { config }) => Some(format!("its config says {config}")),
+            Some(Verified::BinaryMismatch { binary, path }) => Some(format!("its entrypoint {path} is built for {binary}")),
+            Some(Verified::CannotStart { reason }) => Some(reason.clone()),
+            _ => None,
+        });
+        HostFit { platform, selection, checked: true, refused }
     }
 }
 
@@ -170,13 +178,18 @@ pub struct HostFit {
     /// False when there was nothing to judge (an error, an artifact).
     #[serde(skip)]
     pub checked: bool,
+    /// Why the entry picked cannot run as labelled (its config or binary says otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl HostFit {
-    /// `native`, `fallback`, `emulation`, `none`, or `unknown` when there was nothing to judge.
+    /// `native`, `fallback`, `emulation`, `none`, `mislabelled` (the entry picked is not what
+    /// its label says), or `unknown` when there was nothing to judge.
     pub fn word(&self) -> &'static str {
         match (self.checked, self.selection) {
             (false, _) => "unknown",
+            (true, _) if self.refused.is_some() => "mislabelled",
             (true, Selection::Exact) => "native",
             (true, Selection::Fallback) => "fallback",
             (true, Selection::Emulation) => "emulation",
@@ -249,7 +262,9 @@ impl Coverage {
         let mut n = [0; 4];
         for r in self.rows.iter().filter(|r| r.is_image()) {
             let [native, fallback, emulation, none] = &mut n;
-            *match r.host_fit(host).selection {
+            let fit = r.host_fit(host);
+            // A mislabelled pick runs nowhere as promised: counted with "not at all".
+            *match if fit.refused.is_some() { Selection::None } else { fit.selection } {
                 Selection::Exact => native,
                 Selection::Fallback => fallback,
                 Selection::Emulation => emulation,
@@ -269,7 +284,7 @@ impl Coverage {
             }
             let short = match platform_key {
                 Some(k) => r.lacks(k),
-                None => r.is_image() && r.host_fit(host).selection != Selection::Exact,
+                None => r.is_image() && r.host_fit(host).word() != "native",
             };
             if short {
                 0

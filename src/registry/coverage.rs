@@ -4,6 +4,7 @@
 use futures::StreamExt as _;
 
 use crate::model::coverage::{Coverage, CoverageRow, TagPolicy};
+use crate::model::diagnose::Host;
 use crate::model::matrix::Row;
 
 use super::{Fetcher, RegistryClient, RegistryError};
@@ -20,8 +21,10 @@ pub async fn catalog(client: &RegistryClient, glob: Option<&str>, page_size: usi
     Ok(repos)
 }
 
-/// One repository's row: its tags, the tag `policy` picks, and what that tag holds.
-pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -> CoverageRow {
+/// One repository's row: its tags, the tag `policy` picks, and what that tag holds; for each
+/// of `hosts`, the entry it would run is checked against its config, so a mislabelled pick is
+/// never called native.
+pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, hosts: &[Host]) -> CoverageRow {
     let tags = match fetcher.store().tags(repo).await {
         Ok(t) => t,
         Err(e) => return CoverageRow::failed(repo, 0, None, format!("its tags could not be listed: {e}")),
@@ -34,14 +37,37 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy) -
     };
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
     let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
-    CoverageRow { repository: repo.to_string(), tags: tags.len(), tag: Some(tag.to_string()), row: Some(Row::from_result(result)), error: None, empty: false }
+    let mut row = CoverageRow {
+        repository: repo.to_string(),
+        tags: tags.len(),
+        tag: Some(tag.to_string()),
+        row: Some(Row::from_result(result)),
+        error: None,
+        empty: false,
+    };
+    for h in hosts {
+        check_pick(fetcher, &mut row, h).await;
+    }
+    row
+}
+
+/// Read the config of the entry `host` would run from `row` (one per repository, cached by
+/// digest) and mark that cell with the verdict.
+async fn check_pick(fetcher: &Fetcher, row: &mut CoverageRow, host: &Host) {
+    let Some(key) = row.host_fit(host).platform else { return };
+    let Ok(entry) = crate::model::Platform::parse_key(&key) else { return };
+    let repo = row.repository.clone();
+    let Some(cell) = row.row.as_mut().and_then(|r| r.cells.get_mut(&key)) else { return };
+    if cell.verified.is_none() {
+        cell.verified = Some(fetcher.verify_entry(&repo, &cell.digest, &entry).await);
+    }
 }
 
 /// Read `repos` concurrently, handing each row to `each(position in repos, row)` as it
 /// completes (the app streams them; [`coverage`] collects them).
-pub async fn each_row(fetcher: &Fetcher, repos: Vec<String>, policy: &TagPolicy, mut each: impl FnMut(usize, CoverageRow)) {
+pub async fn each_row(fetcher: &Fetcher, repos: Vec<String>, policy: &TagPolicy, hosts: &[Host], mut each: impl FnMut(usize, CoverageRow)) {
     let mut stream = futures::stream::iter(repos.into_iter().enumerate())
-        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy).await) })
+        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy, hosts).await) })
         .buffer_unordered(fetcher.concurrency());
     while let Some((i, row)) = stream.next().await {
         each(i, row);
@@ -54,12 +80,13 @@ pub async fn coverage(
     registry: &str,
     repos: Vec<String>,
     policy: &TagPolicy,
+    hosts: &[Host],
     mut progress: impl FnMut(usize, usize, &CoverageRow),
 ) -> Coverage {
     let total = repos.len();
     let mut rows: Vec<Option<CoverageRow>> = vec![None; total];
     let mut done = 0;
-    each_row(fetcher, repos, policy, |i, row| {
+    each_row(fetcher, repos, policy, hosts, |i, row| {
         done += 1;
         progress(done, total, &row);
         if let Some(slot) = rows.get_mut(i) {

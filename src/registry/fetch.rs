@@ -233,22 +233,37 @@ impl Fetcher {
         match self.manifest_sized(repo, &d.digest, Some(d.size)).await {
             Ok(m) if m.view.kind.is_index() => (None, Some("entry is itself an index (nested)".to_string()), None),
             Ok(m) => {
-                let verified = match (self.verify, &m.view.config, &d.platform) {
-                    (false, _, _) => None,
+                let verified = match (self.verify, &d.platform) {
+                    (false, _) => None,
                     // unknown/unknown (build caches) is never picked by a runtime: no claim to check.
-                    (true, _, Some(entry)) if entry.is_unknown() => None,
-                    (true, Some(c), Some(entry)) if m.view.kind.is_image() => Some(match self.config(repo, c).await {
-                        Ok((_, cfg)) if crate::model::platform::config_contradicts(entry, &cfg.platform) => {
-                            Verified::ConfigMismatch { config: cfg.platform.key() }
-                        }
-                        Ok(_) => Verified::Ok,
-                        Err(e) => Verified::Unknown { reason: e.to_string() },
-                    }),
-                    (true, _, _) => Some(Verified::Unknown { reason: "not an image with a config and a platform".into() }),
+                    (true, Some(entry)) if entry.is_unknown() => None,
+                    (true, entry) => Some(self.config_verdict(repo, &m, entry.as_ref()).await),
                 };
                 (Some(m.view.compressed_size()), None, verified)
             }
             Err(e) => (None, Some(e.to_string()), None),
+        }
+    }
+
+    /// Whether the config of the image `m` says the platform its entry says (`entry`): the rule
+    /// of the verified matrix.
+    async fn config_verdict(&self, repo: &str, m: &Manifest, entry: Option<&crate::model::Platform>) -> Verified {
+        match (&m.view.config, entry) {
+            (Some(c), Some(entry)) if m.view.kind.is_image() => match self.config(repo, c).await {
+                Ok((_, cfg)) if crate::model::platform::config_contradicts(entry, &cfg.platform) => Verified::ConfigMismatch { config: cfg.platform.key() },
+                Ok(_) => Verified::Ok,
+                Err(e) => Verified::Unknown { reason: e.to_string() },
+            },
+            _ => Verified::Unknown { reason: "not an image with a config and a platform".into() },
+        }
+    }
+
+    /// Check one entry, `digest` labelled `entry`, against its config (read by digest, through
+    /// the cache).
+    pub async fn verify_entry(&self, repo: &str, digest: &Digest, entry: &crate::model::Platform) -> Verified {
+        match self.manifest(repo, digest).await {
+            Ok(m) => self.config_verdict(repo, &m, Some(entry)).await,
+            Err(e) => Verified::Unknown { reason: e.to_string() },
         }
     }
 

@@ -117,7 +117,7 @@ impl CoverageState {
                 self.total = 0;
                 self.partial = false;
                 self.error = None;
-                cmds.push(Command::LoadCoverage { id, registry: registry.clone(), repos, policy });
+                cmds.push(Command::LoadCoverage { id, registry: registry.clone(), repos, policy, host: None });
                 cmds
             }
         }

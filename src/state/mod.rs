@@ -563,11 +563,17 @@ impl AppState {
             UiAction::Coverage(a) => {
                 let mut next = self.next_id;
                 let registry = self.registry.clone().filter(|_| self.layout.is_none());
-                let cmds = self.coverage.handle(a, registry.as_ref(), &mut || {
+                let mut cmds = self.coverage.handle(a, registry.as_ref(), &mut || {
                     next += 1;
                     next
                 });
                 self.next_id = next;
+                // The chosen host's pick in each repository is checked against its config.
+                for c in &mut cmds {
+                    if let Command::LoadCoverage { host, .. } = c {
+                        *host = Some(self.settings.host.clone());
+                    }
+                }
                 cmds
             }
             UiAction::Composer(a) => {

@@ -306,7 +306,7 @@ impl Worker {
                 self.session.forget(&registry).map_err(|e| e.to_string())?;
                 self.emit(Event::SignedOut { id, registry });
             }
-            Command::LoadCoverage { id, registry, repos, policy } => {
+            Command::LoadCoverage { id, registry, repos, policy, host } => {
                 let fetcher = self.fetcher(&SourceRef::Registry(registry.clone())).await?;
                 let names = match repos {
                     RepoSelection::Named { repos } => repos,
@@ -320,7 +320,8 @@ impl Worker {
                 }
                 self.emit(Event::CoverageStarted { id, total: names.len() });
                 // Streamed as they come: the state assembles the coverage, nothing is kept here.
-                registry::coverage::each_row(&fetcher, names, &policy, |_, row| self.emit(Event::CoverageRow { id, row: Box::new(row) })).await;
+                let hosts: Vec<Host> = host.as_deref().and_then(|h| Host::parse(h).ok()).into_iter().collect();
+                registry::coverage::each_row(&fetcher, names, &policy, &hosts, |_, row| self.emit(Event::CoverageRow { id, row: Box::new(row) })).await;
                 self.emit(Event::CoverageDone { id });
             }
             Command::ListRepos { id, registry, page } => {
