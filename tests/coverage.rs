@@ -237,7 +237,7 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
     let addr = common::start_registry();
     let c = common::client_for(&addr);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let arm_digest = rt.block_on(async {
         // Windows images carry a revision in os.version that changes monthly.
         let win = [image(&p("windows/amd64:10.0.20348.2966"), Flavour::Oci, "win"), image(&p("linux/amd64"), Flavour::Oci, "win linux")];
         let (idx, extra) = index(&win, &[], Flavour::Oci);
@@ -249,6 +249,7 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
         let one = image(&p("linux/arm64"), Flavour::Oci, "v1 only");
         common::seed::push_image(&c, "gate/nolatest", &one).await.unwrap();
         c.put_manifest("gate/nolatest", "v1", one.media_type, &one.manifest).await.unwrap();
+        idx.digest.to_string()
     });
     let env = Env::new();
     let win = ["coverage", &addr, "--repo", "gate/win"];
@@ -271,6 +272,17 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
     let out = env.run(&["coverage", &addr, "--repo", "gate/nolatest", "--repo", "gate/arm", "--missing", "linux/arm64", "--skip-empty", "--format", "json"]);
     let v = json_of(&out);
     assert_eq!(v["repositories"].as_array().unwrap().len(), 0, "nothing lacks arm64 and the empty one is left out: {v}");
+    // A release gate names each repository's tag or digest: those are read, not the policy's pick.
+    let list = env.data.path().join("release.txt");
+    std::fs::write(&list, format!("gate/nolatest:v1\n{addr}/gate/arm@{arm_digest}\ngate/win:latest\n")).unwrap();
+    let v = json_of(&env.run(&["coverage", &addr, "--repos-file", list.to_str().unwrap(), "--format", "json"]));
+    assert_eq!(row(&v, "gate/nolatest")["tag"], "v1");
+    assert_eq!(row(&v, "gate/nolatest")["status"], "ok");
+    assert_eq!(row(&v, "gate/arm")["digest"], arm_digest.as_str());
+    assert_eq!(row(&v, "gate/arm")["host"]["match"], "native");
+    std::fs::write(&list, "gate/arm:no-such-tag\n").unwrap();
+    let v = json_of(&env.run(&["coverage", &addr, "--repos-file", list.to_str().unwrap(), "--format", "json"]));
+    assert!(row(&v, "gate/arm")["error"].as_str().unwrap().contains("no tag `no-such-tag`"), "{v}");
 }
 
 #[test]

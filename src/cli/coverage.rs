@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use archlens::model::coverage::{Coverage, CoverageRow, TagPolicy};
 use archlens::model::diagnose::Host;
-use archlens::model::reference::{Registry, Repository};
+use archlens::model::reference::{Reference, Registry, Repository};
 use archlens::model::units::human_bytes;
 
 use super::{NetArgs, output};
@@ -41,10 +41,12 @@ pub struct CoverageArgs {
     #[arg(long, conflicts_with_all = ["repos_file", "repo"])]
     pub repos: Option<String>,
     /// Repositories named in a file, one per line (`#` comments and blank lines skipped):
-    /// for registries that hide their catalog (Docker Hub, GHCR).
+    /// for registries that hide their catalog (Docker Hub, GHCR). A line may pin a tag or a
+    /// digest (`team/api:v1.10.0`, `team/api@sha256:…`): a release gate checks exactly that.
     #[arg(long, conflicts_with = "repo")]
     pub repos_file: Option<std::path::PathBuf>,
-    /// A repository to cover (repeatable), instead of the catalog.
+    /// A repository to cover (repeatable), instead of the catalog; `REPO:TAG` or
+    /// `REPO@DIGEST` pins it as in --repos-file.
     #[arg(long)]
     pub repo: Vec<String>,
     /// Which tag stands for a repository: `latest`, `newest` (highest version tag: an optional
@@ -99,13 +101,14 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     } else if !a.repo.is_empty() {
         named_repos(&registry, a.repo.iter().map(String::as_str))?
     } else {
-        archlens::registry::coverage::catalog(client, a.repos.as_deref(), a.page_size).await.with_context(|| {
+        let listed = archlens::registry::coverage::catalog(client, a.repos.as_deref(), a.page_size).await.with_context(|| {
             if registry.hides_catalog() {
                 format!("{registry} does not publish its catalog; name the repositories with --repo NAME or --repos-file FILE")
             } else {
                 format!("listing the repositories of {registry}")
             }
-        })?
+        })?;
+        listed.into_iter().map(|r| (r, None)).collect()
     };
     if repos.is_empty() {
         anyhow::bail!("no repositories to cover{}", a.repos.as_deref().map(|g| format!(" (none matches `{g}`)")).unwrap_or_default());
@@ -167,17 +170,33 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Repository names as typed (`team/app`, or `host/team/app` on this registry), checked.
-fn named_repos<'a>(registry: &Registry, lines: impl Iterator<Item = &'a str>) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
+/// Repository names as typed (`team/app`, or `host/team/app` on this registry), checked; a
+/// line may pin the repository to a tag or digest (`team/api:v1.10.0`, `team/api@sha256:…`),
+/// which a release gate checks instead of the policy's pick.
+fn named_repos<'a>(registry: &Registry, lines: impl Iterator<Item = &'a str>) -> anyhow::Result<Vec<(String, Option<TagPolicy>)>> {
+    let mut out: Vec<(String, Option<TagPolicy>)> = Vec::new();
     for (n, line) in lines.enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let repo = Repository::named_in(registry, line).with_context(|| format!("line {}: `{}` is not a repository name", n + 1, output::printable(line)))?;
-        if !out.contains(&repo.name) {
-            out.push(repo.name);
+        let bad = || format!("line {}: `{}` is not a repository name (optionally with :TAG or @DIGEST)", n + 1, output::printable(line));
+        let (repo, pin) = match Repository::named_in(registry, line) {
+            Ok(repo) => (repo.name, None),
+            Err(_) => {
+                let bare = line.strip_prefix(&format!("{}/", registry.name())).unwrap_or(line);
+                let full = format!("{}/{bare}", registry.name());
+                let r = Reference::parse(&full).with_context(bad)?;
+                let pin = match (&r.digest, &r.tag) {
+                    (Some(d), _) => d.to_string(),
+                    (None, Some(t)) if Reference::names_tag(&full) => t.clone(),
+                    _ => anyhow::bail!(bad()),
+                };
+                (r.repository.name, Some(TagPolicy::Pinned { reference: pin }))
+            }
+        };
+        if !out.iter().any(|(r, p)| *r == repo && *p == pin) {
+            out.push((repo, pin));
         }
     }
     Ok(out)

@@ -22,6 +22,8 @@ pub enum TagPolicy {
     NewestStable,
     /// The highest (in version order) of the tags matching a glob (`v*`, `release-*`).
     Glob { pattern: String },
+    /// Exactly this tag, or this digest (a `repo:tag` or `repo@digest` line of a release gate).
+    Pinned { reference: String },
 }
 
 impl TagPolicy {
@@ -57,6 +59,15 @@ impl TagPolicy {
             TagPolicy::Newest => newest_version(false),
             TagPolicy::NewestStable => newest_version(true),
             TagPolicy::Glob { pattern } => newest(&mut tags.iter().filter(|t| glob_match(pattern, t))),
+            TagPolicy::Pinned { reference } => tags.iter().find(|t| *t == reference).map(String::as_str),
+        }
+    }
+
+    /// A digest to read whatever the tags are (a `repo@digest` line).
+    pub fn digest(&self) -> Option<&str> {
+        match self {
+            TagPolicy::Pinned { reference } if super::digest::Digest::parse(reference).is_ok() => Some(reference),
+            _ => None,
         }
     }
 
@@ -67,6 +78,7 @@ impl TagPolicy {
             TagPolicy::Newest => "no version tag (`1.2`, `v1.2.3`, `1.2-rc.1`; commit SHAs and dates are not versions)".into(),
             TagPolicy::NewestStable => "no release tag (`1.2`, `v1.2.3`; pre-releases, commit SHAs and dates are not counted)".into(),
             TagPolicy::Glob { pattern } => format!("no tag matches `{pattern}`"),
+            TagPolicy::Pinned { reference } => format!("no tag `{reference}`"),
         }
     }
 }
@@ -78,6 +90,7 @@ impl std::fmt::Display for TagPolicy {
             TagPolicy::Newest => f.write_str("newest"),
             TagPolicy::NewestStable => f.write_str("newest-stable"),
             TagPolicy::Glob { pattern } => f.write_str(pattern),
+            TagPolicy::Pinned { reference } => f.write_str(reference),
         }
     }
 }

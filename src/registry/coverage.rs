@@ -29,11 +29,10 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
         Ok(t) => t,
         Err(e) => return CoverageRow::failed(repo, 0, None, format!("its tags could not be listed: {e}")),
     };
-    if tags.is_empty() {
-        return CoverageRow::empty(repo, 0, "the repository has no tags".into());
-    }
-    let Some(tag) = policy.choose(&tags) else {
-        return CoverageRow::empty(repo, tags.len(), policy.nothing_matches());
+    // A digest named for the repository is read whatever its tags are.
+    let Some(tag) = policy.digest().or_else(|| policy.choose(&tags)) else {
+        let why = if tags.is_empty() { "the repository has no tags".into() } else { policy.nothing_matches() };
+        return CoverageRow::empty(repo, tags.len(), why);
     };
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
     let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
@@ -64,10 +63,17 @@ async fn check_pick(fetcher: &Fetcher, row: &mut CoverageRow, host: &Host) {
 }
 
 /// Read `repos` concurrently, handing each row to `each(position in repos, row)` as it
-/// completes (the app streams them; [`coverage`] collects them).
-pub async fn each_row(fetcher: &Fetcher, repos: Vec<String>, policy: &TagPolicy, hosts: &[Host], mut each: impl FnMut(usize, CoverageRow)) {
+/// completes (the app streams them; [`coverage`] collects them). A repository named with its
+/// own tag or digest (a pin) is read at that, not by `policy`.
+pub async fn each_row(
+    fetcher: &Fetcher,
+    repos: Vec<(String, Option<TagPolicy>)>,
+    policy: &TagPolicy,
+    hosts: &[Host],
+    mut each: impl FnMut(usize, CoverageRow),
+) {
     let mut stream = futures::stream::iter(repos.into_iter().enumerate())
-        .map(|(i, r)| async move { (i, repository_row(fetcher, &r, policy, hosts).await) })
+        .map(|(i, (r, pin))| async move { (i, repository_row(fetcher, &r, pin.as_ref().unwrap_or(policy), hosts).await) })
         .buffer_unordered(fetcher.concurrency());
     while let Some((i, row)) = stream.next().await {
         each(i, row);
@@ -78,7 +84,7 @@ pub async fn each_row(fetcher: &Fetcher, repos: Vec<String>, policy: &TagPolicy,
 pub async fn coverage(
     fetcher: &Fetcher,
     registry: &str,
-    repos: Vec<String>,
+    repos: Vec<(String, Option<TagPolicy>)>,
     policy: &TagPolicy,
     hosts: &[Host],
     mut progress: impl FnMut(usize, usize, &CoverageRow),

@@ -321,7 +321,10 @@ impl Worker {
                 self.emit(Event::CoverageStarted { id, total: names.len() });
                 // Streamed as they come: the state assembles the coverage, nothing is kept here.
                 let hosts: Vec<Host> = host.as_deref().and_then(|h| Host::parse(h).ok()).into_iter().collect();
-                registry::coverage::each_row(&fetcher, names, &policy, &hosts, |_, row| self.emit(Event::CoverageRow { id, row: Box::new(row) })).await;
+                registry::coverage::each_row(&fetcher, names.into_iter().map(|n| (n, None)).collect(), &policy, &hosts, |_, row| {
+                    self.emit(Event::CoverageRow { id, row: Box::new(row) })
+                })
+                .await;
                 self.emit(Event::CoverageDone { id });
             }
             Command::ListRepos { id, registry, page } => {
