@@ -29,9 +29,10 @@ fn main() {
     println!("seeded {repos} repositories × {TAGS} tags × {} platforms in {:.1} s", PLATFORMS.len(), t.elapsed().as_secs_f64());
 
     // What a cold run asks for: the catalog, then per repository its tag list, the chosen
-    // tag's index, each child manifest, and the config of the entry the host would pick.
+    // tag's index, each child manifest, the config of the entry the host would pick, and a
+    // HEAD of the newest release (to say whether `latest` lags it).
     let catalog_pages = repos.div_ceil(1000);
-    let requests = catalog_pages + repos * (3 + PLATFORMS.len());
+    let requests = catalog_pages + repos * (4 + PLATFORMS.len());
     let rate = wrk_rate(&format!("http://{addr}/v2/{sample}"));
     let limit = Duration::from_secs_f64(requests as f64 / rate);
 

@@ -249,6 +249,10 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
         let one = image(&p("linux/arm64"), Flavour::Oci, "v1 only");
         common::seed::push_image(&c, "gate/nolatest", &one).await.unwrap();
         c.put_manifest("gate/nolatest", "v1", one.media_type, &one.manifest).await.unwrap();
+        // gate/arm: a release newer than what `latest` names.
+        common::seed::push_image(&c, "gate/arm", &one).await.unwrap();
+        c.put_manifest("gate/arm", "2.0", one.media_type, &one.manifest).await.unwrap();
+        c.put_manifest("gate/arm", "1.0", idx.media_type, &idx.bytes).await.unwrap();
         idx.digest.to_string()
     });
     let env = Env::new();
@@ -280,6 +284,10 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
     assert_eq!(row(&v, "gate/nolatest")["status"], "ok");
     assert_eq!(row(&v, "gate/arm")["digest"], arm_digest.as_str());
     assert_eq!(row(&v, "gate/arm")["host"]["match"], "native");
+    // `latest` names 1.0's image, not the newest release's.
+    let v = json_of(&env.run(&["coverage", &addr, "--repo", "gate/arm", "--repo", "gate/win", "--format", "json"]));
+    assert_eq!(row(&v, "gate/arm")["latest_lags"], "2.0", "{v}");
+    assert_eq!(row(&v, "gate/win")["latest_lags"], serde_json::Value::Null, "no version tag there");
     std::fs::write(&list, "gate/arm:no-such-tag\n").unwrap();
     let v = json_of(&env.run(&["coverage", &addr, "--repos-file", list.to_str().unwrap(), "--format", "json"]));
     assert!(row(&v, "gate/arm")["error"].as_str().unwrap().contains("no tag `no-such-tag`"), "{v}");

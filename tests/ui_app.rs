@@ -835,6 +835,7 @@ fn coverage_row(repo: &str, result: TagResult) -> Box<archlens::model::coverage:
         row: Some(archlens::model::matrix::Row::from_result(result)),
         error: None,
         empty: false,
+        latest_lags: None,
     })
 }
 

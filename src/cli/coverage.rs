@@ -242,6 +242,7 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
                 "attestations": row.map_or(0, |x| x.attestations),
                 "error": r.problem(),
                 "status": r.status(),
+                "latest_lags": r.latest_lags,
             })
         })
         .collect();
@@ -266,7 +267,12 @@ fn print_table(c: &Coverage, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) {
         .filter(|r| keep(r))
         .map(|r| {
             let fit = r.host_fit(host);
-            let mut line = vec![r.repository.clone(), r.tag.clone().unwrap_or_else(|| "-".into())];
+            let tag = r.tag.clone().unwrap_or_else(|| "-".into());
+            let tag = match &r.latest_lags {
+                Some(newest) => format!("{tag} (latest is not {newest})"),
+                None => tag,
+            };
+            let mut line = vec![r.repository.clone(), tag];
             if let Some(e) = r.problem() {
                 line.push(format!("error: {e}"));
                 return line;

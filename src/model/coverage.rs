@@ -116,16 +116,18 @@ pub struct CoverageRow {
     /// The repository has nothing to check (no tags, or none the policy picks): its own
     /// outcome, not a failure to read; `--skip-empty` leaves such rows out of a gate.
     pub empty: bool,
+    /// When `latest` and the newest version tag name different images: the newest's name.
+    pub latest_lags: Option<String>,
 }
 
 impl CoverageRow {
     pub fn failed(repository: &str, tags: usize, tag: Option<String>, error: String) -> CoverageRow {
-        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error), empty: false }
+        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error), empty: false, latest_lags: None }
     }
 
     /// A repository with no tag to check: `why` (no tags, or none the policy picks).
     pub fn empty(repository: &str, tags: usize, why: String) -> CoverageRow {
-        CoverageRow { repository: repository.to_string(), tags, tag: None, row: None, error: Some(why), empty: true }
+        CoverageRow { repository: repository.to_string(), tags, tag: None, row: None, error: Some(why), empty: true, latest_lags: None }
     }
 
     /// `ok`, `empty` (nothing to check) or `unreadable`, for exports and gates.
@@ -476,6 +478,7 @@ mod tests {
             row: Some(Row::from_result(TagResult { pushed: None, tag: tag.into(), outcome })),
             error: None,
             empty: false,
+            latest_lags: None,
         }
     }
 

@@ -31,6 +31,16 @@ pub enum TagOutcome {
     Failed { error: String },
 }
 
+impl TagOutcome {
+    /// The digest the tag names, when it was read.
+    pub fn digest(&self) -> Option<&Digest> {
+        match self {
+            TagOutcome::Index { digest, .. } | TagOutcome::Image { digest, .. } | TagOutcome::Artifact { digest, .. } => Some(digest),
+            TagOutcome::Failed { .. } => None,
+        }
+    }
+}
+
 /// One platform's image inside a tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Child {

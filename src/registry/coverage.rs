@@ -36,6 +36,7 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
     };
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
     let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
+    let latest_lags = latest_lags(fetcher, repo, &tags, tag, &result).await;
     let mut row = CoverageRow {
         repository: repo.to_string(),
         tags: tags.len(),
@@ -43,11 +44,27 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
         row: Some(Row::from_result(result)),
         error: None,
         empty: false,
+        latest_lags,
     };
     for h in hosts {
         check_pick(fetcher, &mut row, h).await;
     }
     row
+}
+
+/// When the repository has both `latest` and a newest release, and they name different images:
+/// the newest's tag. One `HEAD` for the tag not read (free on Docker Hub).
+async fn latest_lags(fetcher: &Fetcher, repo: &str, tags: &[String], chosen: &str, result: &crate::model::matrix::TagResult) -> Option<String> {
+    let newest = TagPolicy::NewestStable.choose(tags).or_else(|| TagPolicy::Newest.choose(tags))?;
+    let latest = TagPolicy::Latest.choose(tags)?;
+    let other = match chosen {
+        c if c == latest => newest,
+        c if c == newest => latest,
+        _ => return None,
+    };
+    let here = result.outcome.digest()?;
+    let there = fetcher.store().tag_digest(repo, other).await.ok()??;
+    (&there != here).then(|| newest.to_string())
 }
 
 /// Read the config of the entry `host` would run from `row` (one per repository, cached by
