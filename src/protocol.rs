@@ -94,6 +94,14 @@ pub enum Command {
         verify: bool,
         host: String,
     },
+    /// Read one tag of the open matrix again (after a push or an undo moved it); answered by
+    /// `TagRead`.
+    ReadTag {
+        id: RequestId,
+        source: SourceRef,
+        repository: Repository,
+        tag: String,
+    },
     /// Coverage: each repository's tag under `policy`, read like a matrix row; answered by
     /// `CoverageStarted`, a `CoverageRow` per repository, then `CoverageDone`.
     LoadCoverage {
@@ -232,6 +240,13 @@ pub enum Event {
         id: RequestId,
         result: TagResult,
     },
+    /// One tag read again: its row now, or `None` when the tag is gone (an undo removed it).
+    TagRead {
+        id: RequestId,
+        repository: Repository,
+        tag: String,
+        result: Option<TagResult>,
+    },
     Progress {
         id: RequestId,
         done: u64,
@@ -341,6 +356,7 @@ impl Event {
             | Event::TagsListed { id, .. }
             | Event::MatrixNotes { id, .. }
             | Event::Row { id, .. }
+            | Event::TagRead { id, .. }
             | Event::Progress { id, .. }
             | Event::MatrixDone { id }
             | Event::MatrixStopped { id, .. }
@@ -376,6 +392,7 @@ impl Command {
             | Command::OpenLayout { id, .. }
             | Command::LoadMatrix { id, .. }
             | Command::LoadCoverage { id, .. }
+            | Command::ReadTag { id, .. }
             | Command::Inspect { id, .. }
             | Command::Diagnose { id, .. }
             | Command::RepairDraft { id, .. }

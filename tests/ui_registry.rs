@@ -115,6 +115,10 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
+    // The target's matrix is open while composing: it follows the push and the undo.
+    app.dispatch(UiAction::OpenRepository(format!("{reg}/guic/release")));
+    let cells_of_1 = |a: &ArchlensApp| a.state.matrix.as_ref().and_then(|m| m.matrix.rows.iter().find(|r| r.tag == "1").map(|r| r.cells.len()));
+    wait(&mut app, "the matrix", &|a| cells_of_1(a) == Some(1) && !a.state.is_loading());
     for r in ["guic/amd:1", "guic/arm:1"] {
         let reference = archlens::model::Reference::parse(&format!("{reg}/{r}")).unwrap();
         app.dispatch(UiAction::Composer(A::Add { source: SourceRef::Registry(reference.registry().clone()), reference }));
@@ -134,8 +138,10 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
     assert_eq!(pushed.digest, preview.1);
     assert_eq!(pushed.previous.as_ref(), Some(&amd.digest));
     assert_eq!(common::skopeo_raw(&target), preview.0, "the registry holds the previewed bytes");
+    wait(&mut app, "the matrix row after the push", &|a| cells_of_1(a) == Some(2));
     app.dispatch(UiAction::Composer(A::Undo));
     wait(&mut app, "the undo", &|a| a.state.composer.push.value().is_some_and(|p| p.undone));
+    wait(&mut app, "the matrix row after the undo", &|a| cells_of_1(a) == Some(1));
     assert_eq!(common::skopeo_raw(&target), amd.manifest, "undo re-pointed the tag");
     let journal = archlens::registry::journal::Journal::at(data.path().join("journal.jsonl")).read().unwrap();
     assert_eq!(journal.entries.len(), 2, "{journal:?}");

@@ -43,6 +43,17 @@ pub enum MatrixUpdate {
 impl MatrixView {
     /// Fold in an answer to the load under way. Takes the event, so rows move in uncopied.
     pub fn apply(&mut self, event: Event) -> MatrixUpdate {
+        // A tag read again after a push or an undo: for this repository, whatever load is on.
+        if let Event::TagRead { repository, tag, result, .. } = &event
+            && *repository == self.repository
+        {
+            match result {
+                Some(r) => self.matrix.push(r.clone()),
+                None => self.matrix.retain_rows(|row| row.tag != *tag),
+            }
+            self.revision += 1;
+            return MatrixUpdate::Updated;
+        }
         if self.request != Some(event.id()) {
             return MatrixUpdate::NotMine(Box::new(event));
         }

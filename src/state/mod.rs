@@ -285,6 +285,10 @@ impl AppState {
             if self.composer.take_recheck() {
                 return self.handle(UiAction::Composer(composer::ComposerAction::CheckTarget));
             }
+            // A push or an undo moved a tag: the open matrix of its repository reads it again.
+            if let Event::Pushed { target, .. } | Event::Repointed { target, .. } = &event {
+                return self.reread(target);
+            }
             return Vec::new();
         }
         if self.coverage.apply(&event) || self.details.apply(&event) || self.diagnose.apply(&event) || self.repos.apply(&event) {
@@ -379,6 +383,14 @@ impl AppState {
 
     fn cancel_matrix(&mut self) -> Vec<Command> {
         self.matrix.as_mut().and_then(MatrixView::cancel).into_iter().collect()
+    }
+
+    /// Read `target`'s tag again when the open matrix shows its repository.
+    fn reread(&mut self, target: &crate::model::reference::Reference) -> Vec<Command> {
+        let Some(m) = self.matrix.as_ref().filter(|m| m.repository == target.repository) else { return Vec::new() };
+        let (source, repository) = (m.source.clone(), m.repository.clone());
+        let tag = target.tag.clone().unwrap_or_else(|| "latest".into());
+        vec![Command::ReadTag { id: self.id(), source, repository, tag }]
     }
 
     fn start_matrix(&mut self, source: SourceRef, repository: Repository, title: String) -> Vec<Command> {

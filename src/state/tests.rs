@@ -364,3 +364,28 @@ fn a_partial_platform_is_no_host() {
     s.handle(UiAction::SetHost("linux/riscv64".into()));
     assert_eq!(s.host_platform().map(|p| p.key()).as_deref(), Some("linux/riscv64"));
 }
+
+#[test]
+fn a_tag_moved_by_a_push_or_an_undo_is_read_again_in_the_open_matrix() {
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    s.apply(Event::Row { id, result: row("1.0", "a", &["linux/amd64"]) });
+    s.apply(Event::Row { id, result: row("2.0", "b", &["linux/amd64"]) });
+    s.apply(Event::MatrixDone { id });
+    // A push to a tag of this repository: that tag is read again; of another, nothing.
+    let cmds = s.reread(&crate::model::Reference::parse("127.0.0.1:5000/team/app:3.0").unwrap());
+    let Some(Command::ReadTag { tag, repository, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    assert_eq!((tag.as_str(), repository.to_string().as_str()), ("3.0", "127.0.0.1:5000/team/app"));
+    assert!(s.reread(&crate::model::Reference::parse("127.0.0.1:5000/team/other:1").unwrap()).is_empty());
+    let repository = s.matrix.as_ref().unwrap().repository.clone();
+    // The new tag appears, an edited tag shows what it holds now, an undone new tag goes.
+    s.apply(Event::TagRead { id: 90, repository: repository.clone(), tag: "3.0".into(), result: Some(row("3.0", "c", &["linux/arm64"])) });
+    s.apply(Event::TagRead { id: 91, repository: repository.clone(), tag: "2.0".into(), result: Some(row("2.0", "b2", &["linux/arm64"])) });
+    s.apply(Event::TagRead { id: 92, repository: repository.clone(), tag: "1.0".into(), result: None });
+    let other = crate::model::Repository::parse("127.0.0.1:5000/team/other").unwrap();
+    s.apply(Event::TagRead { id: 93, repository: other, tag: "9.9".into(), result: Some(row("9.9", "z", &["linux/amd64"])) });
+    let m = &s.matrix.as_ref().unwrap().matrix;
+    let tags: Vec<&str> = m.rows.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, ["2.0", "3.0"]);
+    assert!(m.rows[0].cells.contains_key("linux/arm64") && !m.rows[0].cells.contains_key("linux/amd64"), "the edited row shows its new entries");
+}

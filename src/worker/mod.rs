@@ -339,6 +339,13 @@ impl Worker {
                 let layout = tokio::task::spawn_blocking(move || OciDir::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
                 self.emit(Event::LayoutOpened { id, path, name: layout.name() });
             }
+            Command::ReadTag { id, source, repository, tag } => {
+                let fetcher = self.fetcher(&source).await?;
+                // Gone (an undo removed a tag it had made): the row goes too.
+                let gone = matches!(fetcher.store().tag_digest(&repository.name, &tag).await, Ok(None));
+                let result = if gone { None } else { Some(fetcher.tag_result(&repository.name, &tag).await) };
+                self.emit(Event::TagRead { id, repository, tag, result });
+            }
             Command::LoadMatrix { id, source, repository, verify, host } => {
                 let fetcher = self.fetcher(&source).await?.verifying(verify);
                 self.emit(Event::Progress { id, done: 0, total: 0 });
