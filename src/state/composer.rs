@@ -65,6 +65,8 @@ pub struct ComposerState {
     pub error: Option<String>,
     /// The registry the app is connected to: short names typed here resolve against it.
     pub connected: Option<Registry>,
+    /// The repository whose matrix is open: a bare tag typed as the target (`3.1`) is its tag.
+    pub open_repository: Option<crate::model::reference::Repository>,
     /// *Edit tag* on a non-empty draft waits for the user to confirm replacing it.
     pub confirm_replace: Option<Reference>,
     /// What the loaded draft does, in words (a repair's explanation), until it is cleared.
@@ -138,6 +140,10 @@ impl ComposerState {
 
     pub fn target_reference(&self) -> Result<Reference, String> {
         let text = self.target_input.trim();
+        // A bare tag names a tag of the open repository, as in the other fields.
+        if let Some(repo) = self.open_repository.as_ref().filter(|_| !text.contains(['/', ':', '@']) && crate::model::reference::valid_tag(text)) {
+            return Ok(repo.reference(text));
+        }
         let r = self.parse_reference(text)?;
         if r.digest.is_some() {
             return Err("the target must be a tag, not a digest".into());

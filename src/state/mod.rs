@@ -405,6 +405,7 @@ impl AppState {
             self.selection = None;
             self.details.clear();
         }
+        self.composer.open_repository = Some(repository.clone());
         self.matrix = Some(MatrixView {
             source: source.clone(),
             repository: repository.clone(),

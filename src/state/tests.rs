@@ -389,3 +389,15 @@ fn a_tag_moved_by_a_push_or_an_undo_is_read_again_in_the_open_matrix() {
     assert_eq!(tags, ["2.0", "3.0"]);
     assert!(m.rows[0].cells.contains_key("linux/arm64") && !m.rows[0].cells.contains_key("linux/amd64"), "the edited row shows its new entries");
 }
+
+#[test]
+fn a_bare_tag_typed_as_the_target_is_a_tag_of_the_open_repository() {
+    let mut s = AppState::new(Settings::default());
+    open(&mut s);
+    s.composer.target_input = "3.1".into();
+    assert_eq!(s.composer.target_reference().unwrap().to_string(), "127.0.0.1:5000/team/app:3.1");
+    s.composer.target_input = "127.0.0.1:5000/team/other:1".into();
+    assert_eq!(s.composer.target_reference().unwrap().to_string(), "127.0.0.1:5000/team/other:1");
+    s.composer.target_input = "team/other".into();
+    assert!(s.composer.target_reference().unwrap_err().contains("name the tag"), "a repository without a tag is still refused");
+}
