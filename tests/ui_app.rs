@@ -1325,3 +1325,32 @@ fn the_repositories_panel_folds_away_and_back_for_a_small_screen() {
     rig.steps(3);
     rig.harness.get_by_label("Open repository");
 }
+
+#[test]
+fn home_and_end_go_to_the_first_and_the_last_row() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for t in ["1.0", "1.1", "1.2", "2.0"] {
+        rig.events.send(Event::Row { id, result: index_row(t, t, &["linux/amd64"]) }).unwrap();
+    }
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    let selected = |rig: &Rig| rig.harness.state().state.selection.as_ref().map(|s| s.tag.clone());
+    rig.harness.key_press(egui::Key::End);
+    rig.steps(1);
+    let last = selected(&rig).expect("End selects a row");
+    rig.harness.key_press(egui::Key::Home);
+    rig.steps(1);
+    let first = selected(&rig).expect("Home selects a row");
+    assert_ne!(first, last);
+    // Whatever order the view shows, Home and End are its ends: one step further stays put.
+    rig.harness.key_press(egui::Key::ArrowUp);
+    rig.steps(1);
+    assert_eq!(selected(&rig), Some(first));
+    rig.harness.key_press(egui::Key::End);
+    rig.steps(1);
+    rig.harness.key_press(egui::Key::ArrowDown);
+    rig.steps(1);
+    assert_eq!(selected(&rig), Some(last));
+}

@@ -278,6 +278,9 @@ impl ArchlensApp {
                 (egui::Key::ArrowLeft, 0, -1),
                 (egui::Key::PageDown, 20, 0),
                 (egui::Key::PageUp, -20, 0),
+                // The first and the last row (the move is clamped to the rows shown).
+                (egui::Key::Home, -1_000_000, 0),
+                (egui::Key::End, 1_000_000, 0),
             ] {
                 if i.consume_key(egui::Modifiers::NONE, key) {
                     actions.push(UiAction::MoveCursor { rows, cols });
