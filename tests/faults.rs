@@ -864,3 +864,36 @@ async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("0 pulls left (window 6 h)"), "the budget is said: {err}");
 }
+
+#[tokio::test]
+async fn an_upload_has_the_time_its_size_allows_not_only_the_request_timeout() {
+    // The registry takes 2 s to take in a 3 MB body; the client's timeout is 1 s, and a blob
+    // is allowed that plus a second per MB.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let mut body = got.len() - end;
+        let started = Instant::now();
+        while body < 3_000_000 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            body += sock.read(&mut buf).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
+        let _ = sock.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    });
+    let blob = vec![7u8; 3_000_000];
+    let d = Digest::sha256(&blob);
+    let c = client(&addr, 1000);
+    let body = archlens::registry::store::BlobBody::Bytes(blob.clone().into());
+    let started = Instant::now();
+    c.upload("r", &d, blob.len() as u64, &body, Some(format!("http://{addr}/v2/r/blobs/uploads/1"))).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(2), "the registry really took its time");
+}

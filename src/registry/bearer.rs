@@ -107,6 +107,7 @@ impl Auth {
                             credit,
                             limited: false,
                             retry: true,
+                            allowed: None,
                         };
                         Box::pin(t.whole(req)).await
                     }

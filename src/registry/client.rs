@@ -198,7 +198,8 @@ impl RegistryClient {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let scope = repo_scope(repo, "pull");
         let mut req = Request::new(Method::GET, &url, &scope, 0);
-        req.reading = Reading::Stream { allowed };
+        req.reading = Reading::Stream;
+        req.allowed = Some(allowed);
         match self.transport.send(req).await? {
             Sent::Stream(s) => Ok(s),
             Sent::Whole(r) => Err(self.status_error(&r, &url, &format!("blob {repo}@{digest}"))),
@@ -651,14 +652,12 @@ impl RegistryClient {
         let mut req = Request::new(Method::PUT, put.as_str(), &scope, self.options().limits.error_body);
         req.headers = &headers;
         req.body = Body::Stream(make);
-        req.reading = Reading::Whole { cap: self.options().limits.error_body };
         // An upload whose body went out is not sent again blindly: a failure is reported.
         req.retry = false;
+        // The body's transfer allows for its size, inside the transport's own deadline.
+        req.allowed = Some(transfer_time(self.options().timeout, size));
         let started = std::time::Instant::now();
-        let resp = match tokio::time::timeout(transfer_time(self.options().timeout, size), self.transport.whole(req)).await {
-            Err(_) => return Err(self.transport.timeout_error(put.as_str(), transfer_time(self.options().timeout, size))),
-            Ok(r) => r?,
-        };
+        let resp = self.transport.whole(req).await?;
         tracing::debug!(method = "PUT", url = %put, scope, status = resp.status, bytes = size, ms = started.elapsed().as_millis() as u64, "blob upload");
         match resp.status {
             201 => Ok(()),

@@ -11,7 +11,6 @@ use crate::model::reference::{Reference, Registry};
 
 use super::journal::{Contents, Journal, JournalEntry, Outcome, format_time};
 
-use super::client::RegistryClient;
 use super::error::RegistryError;
 use super::fetch::Fetcher;
 use super::store::{BlobBody, Store, Written};
@@ -179,11 +178,6 @@ pub struct Pushed {
     pub journal_id: Option<String>,
     /// What went differently from the plan, e.g. a refused mount that became an upload.
     pub notes: Vec<String>,
-}
-
-/// The tag's digest now, or `None` when the tag does not exist.
-pub async fn current_digest(client: &RegistryClient, target: &Reference) -> Result<Option<Digest>, RegistryError> {
-    Store::tag_digest(client, &target.repository.name, target.tag.as_deref().unwrap_or("latest")).await
 }
 
 pub use super::store::TagStore;

@@ -271,6 +271,7 @@ impl Authenticator for HubLogin {
             credit: Credit::Anonymous,
             limited: false,
             retry: true,
+            allowed: None,
         };
         let r = Box::pin(t.whole(req)).await?;
         if r.status != 200 {

@@ -222,8 +222,9 @@ pub enum Reading {
     Whole { cap: u64 },
     /// Headers only (`HEAD`).
     Head,
-    /// A success's body is handed back unread, to be read within `allowed` (headers included).
-    Stream { allowed: Duration },
+    /// A success's body is handed back unread, to be read within the request's time (headers
+    /// included).
+    Stream,
 }
 
 /// Whose credentials a request carries.
@@ -252,12 +253,26 @@ pub struct Request<'a> {
     /// Whether 408/429/5xx and dropped connections are tried again (an upload whose body went
     /// out once is started over by its caller instead).
     pub retry: bool,
+    /// Time for the whole request, body sent and read included; `None`: the client's timeout.
+    /// A blob's transfer allows for its size.
+    pub allowed: Option<Duration>,
 }
 
 impl<'a> Request<'a> {
     /// A request to the registry, read whole up to `cap`.
     pub fn new(method: Method, url: &'a str, scope: &'a str, cap: u64) -> Request<'a> {
-        Request { method, url, scope, headers: &[], body: Body::None, reading: Reading::Whole { cap }, credit: Credit::Registry, limited: true, retry: true }
+        Request {
+            method,
+            url,
+            scope,
+            headers: &[],
+            body: Body::None,
+            reading: Reading::Whole { cap },
+            credit: Credit::Registry,
+            limited: true,
+            retry: true,
+            allowed: None,
+        }
     }
 }
 
@@ -355,10 +370,7 @@ impl Transport {
     /// returned; 401 after one renewal and 403 are [`RegistryError::Unauthorized`]; 408/429/5xx
     /// after the retries are typed errors.
     pub async fn send(&self, req: Request<'_>) -> Result<Sent, RegistryError> {
-        let allowed = match req.reading {
-            Reading::Stream { allowed } => allowed,
-            _ => self.options.timeout,
-        };
+        let allowed = req.allowed.unwrap_or(self.options.timeout);
         let mut attempt: u32 = 0;
         // Renewals so far, and whether the last one was this request's own token request.
         let mut renewals = 0;
@@ -404,7 +416,7 @@ impl Transport {
                 let success = (200..300).contains(&status);
                 let out = match reading {
                     Reading::Head => Sent::Whole(Response { status, headers: resp.headers().clone(), body: Vec::new() }),
-                    Reading::Stream { .. } if success => Sent::Stream(BlobStream { resp, deadline, allowed, registry: self.registry.clone() }),
+                    Reading::Stream if success => Sent::Stream(BlobStream { resp, deadline, allowed, registry: self.registry.clone() }),
                     Reading::Whole { cap } if success => {
                         let headers = resp.headers().clone();
                         Sent::Whole(Response { status, headers, body: read_limited(&mut resp, cap, false).await? })
