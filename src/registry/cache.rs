@@ -68,6 +68,13 @@ impl Cache {
         }
     }
 
+    /// Whether an entry for `digest` is there (pending or written), without reading it: the
+    /// read that uses it verifies it.
+    pub fn contains(&self, digest: &Digest) -> bool {
+        let path = Cache::path(&self.root, digest);
+        writer().pending(&path).is_some() || std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_ENTRY)
+    }
+
     fn hint_path(&self, key: &str) -> PathBuf {
         self.root.join("tags").join(Digest::sha256(key.as_bytes()).encoded())
     }

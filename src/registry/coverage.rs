@@ -35,7 +35,7 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
         return CoverageRow::empty(repo, tags.len(), why);
     };
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
-    let (result, _) = fetcher.tag_result_or_hub(repo, tag).await;
+    let result = fetcher.tag_result_or_hub(repo, tag).await;
     let latest_lags = latest_lags(fetcher, repo, &tags, tag, &result).await;
     let mut row = CoverageRow {
         repository: repo.to_string(),

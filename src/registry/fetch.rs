@@ -194,10 +194,7 @@ impl Fetcher {
         // body) tells whether they are still the tag's.
         let key = format!("{}/{repo}:{tag}", self.store.location());
         let cached = match &self.cache {
-            Some(cache) => match cache.hint(&key).await {
-                Some(d) => cache.get(&d).await.is_some(),
-                None => false,
-            },
+            Some(cache) => cache.hint(&key).await.is_some_and(|d| cache.contains(&d)),
             None => false,
         };
         if let Some(digest) = self.store.peek_tag(repo, tag, cached).await? {
@@ -273,14 +270,14 @@ impl Fetcher {
     }
 
     /// [`Fetcher::tag_result`], from Docker Hub's API where it serves the registry (no pull
-    /// spent; cells marked so), else from the manifests. Also says whether the API answered.
-    pub async fn tag_result_or_hub(&self, repo: &str, tag: &str) -> (TagResult, bool) {
+    /// spent; cells marked so), else from the manifests.
+    pub async fn tag_result_or_hub(&self, repo: &str, tag: &str) -> TagResult {
         if let Some(hub) = self.client().and_then(RegistryClient::hub).filter(|_| !self.verify)
             && let Ok(r) = hub.tag(repo, tag).await
         {
-            return (r, true);
+            return r;
         }
-        (self.tag_result(repo, tag).await, false)
+        self.tag_result(repo, tag).await
     }
 
     /// [`Fetcher::tag_result`], and whether the registry could not be reached at all for it
