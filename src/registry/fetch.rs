@@ -448,7 +448,12 @@ impl Fetcher {
         mut progress: impl FnMut(usize, usize, &TagResult),
     ) -> Result<Matrix, RegistryError> {
         let repo_name = repo.name.as_str();
-        let concurrency = self.concurrency();
+        // Twice the requests the store takes at once: a tag holds its place until its children
+        // are read, so with only as many tags as places the next tags' index requests would
+        // queue behind every child and the last rows would wait for a chain of their own. With
+        // twice as many, the next indexes are already queued (the limit is first come, first
+        // served) while the children of the first are read.
+        let concurrency = self.concurrency().saturating_mul(2);
         let mut listed = false;
         let mut waiting: std::collections::VecDeque<(usize, String)> = std::collections::VecDeque::new();
         let mut running = futures::stream::FuturesUnordered::new();

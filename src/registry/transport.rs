@@ -6,7 +6,7 @@
 //! [`Transport::send`].
 //!
 //! HTTP/2 is offered over TLS (ALPN). On an HTTP/2 connection requests share one connection
-//! and the limit grows towards `--concurrency`; a host that answers in HTTP/1.1 gets at most
+//! and the limit starts at `--concurrency` (the server's stream limit queues the rest); a host that answers in HTTP/1.1 gets at most
 //! [`H1_CONNECTIONS`] connections.
 
 use std::sync::{Arc, Mutex};
@@ -29,11 +29,9 @@ const MAX_RENEWALS: u32 = 3;
 /// Connections to one host that speaks only HTTP/1.1: each request in flight needs its own.
 /// Public registries speak HTTP/2; a private plain-HTTP registry across a 50 ms link needs
 /// this many to list 300 tags in about a second and a half.
-pub const H1_CONNECTIONS: usize = 64;
+pub const H1_CONNECTIONS: usize = 128;
 /// Requests in flight before the protocol and the latency are known.
 const START: usize = 16;
-/// Requests in flight once a registry answers in HTTP/2, before any sign of congestion.
-const H2_START: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -716,11 +714,12 @@ impl Limiter {
         }
         s.http2 = Some(h2);
         s.ceiling = if h2 { max } else { max.min(H1_CONNECTIONS) };
-        // HTTP/2 multiplexes on one connection and the server says how many streams it takes:
-        // start there generously rather than climbing from the HTTP/1.1 start, round trip by
-        // round trip.
+        // HTTP/2 multiplexes on one connection and the server says how many streams it takes
+        // (SETTINGS_MAX_CONCURRENT_STREAMS; the client queues the rest): go straight to the
+        // ceiling rather than climbing from the HTTP/1.1 start round trip by round trip. A 429,
+        // 503 or reset still halves it.
         if h2 && s.slow_start {
-            s.limit = s.limit.max(H2_START.min(s.ceiling) as f64);
+            s.limit = s.ceiling as f64;
         }
         s.limit = s.limit.min(s.ceiling as f64);
         self.settle(&mut s);
@@ -813,7 +812,10 @@ mod tests {
         let l = Limiter::new(64);
         assert_eq!(l.now(), START);
         l.saw_version(reqwest::Version::HTTP_2, 64);
-        assert_eq!(l.now(), 64, "HTTP/2 starts generously, within the ceiling");
+        assert_eq!(l.now(), 64, "HTTP/2 starts at the ceiling");
+        let wide = Limiter::new(256);
+        wide.saw_version(reqwest::Version::HTTP_2, 256);
+        assert_eq!(wide.now(), 256, "the server's stream limit, not a start of our own, holds the rest");
         for _ in 0..100 {
             l.succeeded(true, Duration::from_millis(50));
         }
