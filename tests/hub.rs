@@ -92,6 +92,8 @@ async fn coverage_reads_the_chosen_tag_from_docker_hubs_api() {
     let cells = &row.row.as_ref().unwrap().cells;
     assert_eq!(cells.len(), 2, "{row:?}");
     assert!(cells.values().all(|c| c.source == CellSource::DockerHubApi));
+    // The tag's last push, as the API gave it.
+    assert_eq!(row.row.as_ref().unwrap().pushed.as_deref(), Some("2026-11-20T08:00:01.000000Z"));
     assert_eq!(hits.load(Ordering::SeqCst), 1, "one request for the one tag");
     assert_eq!(client.transport().requests(), 1, "the registry was asked for its tag list only: no manifest, no pull");
 }

@@ -243,6 +243,7 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
                 "error": r.problem(),
                 "status": r.status(),
                 "latest_lags": r.latest_lags,
+                "pushed": row.and_then(|x| x.pushed.as_ref()),
             })
         })
         .collect();

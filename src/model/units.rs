@@ -49,6 +49,24 @@ pub fn rate_limit_words(header: &str) -> String {
     }
 }
 
+/// An RFC 3339 time as registries and Docker Hub's API give it (`2026-11-01T10:00:01.123Z`),
+/// to the minute (`2026-11-01 10:00 UTC`); anything else as given.
+pub fn when(rfc3339: &str) -> String {
+    let b = rfc3339.as_bytes();
+    let shaped = b.len() >= 17
+        && b.iter().take(16).enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 => *c == b':',
+            _ => c.is_ascii_digit(),
+        });
+    let utc = rfc3339.ends_with('Z') || rfc3339.ends_with("+00:00");
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(day), Some(time)) if shaped && utc => format!("{day} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
 /// `1 tag`, `2 tags`, `1 entry`, `3 entries`: a count with its noun agreeing.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -61,6 +79,15 @@ mod tests {
         assert_eq!(super::rate_limit_words("98;w=21600"), "98 pulls left (window 6 h)");
         assert_eq!(super::rate_limit_words("5"), "5 pulls left");
         assert_eq!(super::rate_limit_words("0;w=90"), "0 pulls left (window 90 s)");
+    }
+
+    #[test]
+    fn times_to_the_minute() {
+        assert_eq!(super::when("2026-11-01T10:00:01.000000Z"), "2026-11-01 10:00 UTC");
+        assert_eq!(super::when("2026-11-01T10:00:01+00:00"), "2026-11-01 10:00 UTC");
+        // Another zone or another shape: as given, not guessed at.
+        assert_eq!(super::when("2026-11-01T10:00:01+02:00"), "2026-11-01T10:00:01+02:00");
+        assert_eq!(super::when("yesterday"), "yesterday");
     }
 
     #[test]

@@ -760,15 +760,14 @@ impl AppState {
         }
     }
 
-    fn run_diagnose(&mut self) -> Vec<Command> {
+    /// What Run in the diagnose panel reads: the reference typed (a bare tag or digest means
+    /// the open repository), or the selection.
+    fn diagnose_target(&self) -> Result<Reference, String> {
         let typed = self.diagnose.reference.trim().to_string();
         let typed = if typed.is_empty() {
             match self.selected_reference() {
                 Some(r) => r.to_string(),
-                None => {
-                    self.notice = Some("type a reference to diagnose, or select a tag or cell".into());
-                    return Vec::new();
-                }
+                None => return Err("type a reference to diagnose, or select a tag or cell".into()),
             }
         } else {
             typed
@@ -785,10 +784,48 @@ impl AppState {
             Some(mv) if !typed.contains('/') && typed.contains(':') && Digest::parse(&typed).is_ok() => format!("{}@{typed}", mv.repository),
             _ => typed,
         };
-        let reference = match Reference::parse(&full) {
+        Reference::parse(&full).map_err(|e| e.to_string())
+    }
+
+    /// What an action that reads up to `manifests` manifests from `registry` costs of its pull
+    /// limit, said before it runs: on Docker Hub (whose pulls are manifest reads), or wherever
+    /// the registry has said what is left. `None` where reads are not metered.
+    pub fn pull_cost(&self, registry: &Registry, manifests: usize) -> Option<String> {
+        let left = self.rate_limit.as_ref().filter(|(r, _)| r == registry).map(|(_, l)| l);
+        let reads = crate::model::units::count(manifests, "manifest", "manifests");
+        match (registry.is_docker_hub(), left) {
+            (_, Some(left)) => Some(format!("reads up to {reads}: {manifests} of your {left}; those already read cost none")),
+            (true, None) => Some(format!("reads up to {reads}, each a pull on Docker Hub; those already read cost none")),
+            (false, None) => None,
+        }
+    }
+
+    /// What Run in the diagnose panel would cost of the pull limit: the index and the image
+    /// it picks (a single image: itself). Tags are resolved with HEAD, and configs and layers
+    /// are blobs, none of which count.
+    pub fn diagnose_cost(&self) -> Option<String> {
+        let reference = self.diagnose_target().ok()?;
+        let single = self.matrix.as_ref().filter(|mv| mv.repository == reference.repository).is_some_and(|mv| match &reference.digest {
+            // A digest the matrix shows as a cell is one image.
+            Some(d) => mv.matrix.rows.iter().any(|r| r.cells.values().any(|c| &c.digest == d)),
+            None => reference.tag.as_deref().and_then(|t| mv.matrix.row(t)).is_some_and(|r| r.kind == crate::model::matrix::RowKind::Image),
+        });
+        self.pull_cost(&reference.repository.registry, if single { 1 } else { 2 })
+    }
+
+    /// What turning Verify on would cost of the pull limit: every tag's manifest and every
+    /// cell's (rows read from Docker Hub's API are read again from the manifests).
+    pub fn verify_cost(&self) -> Option<String> {
+        let mv = self.matrix.as_ref()?;
+        let n = mv.matrix.rows.len() + mv.matrix.rows.iter().map(|r| r.cells.len()).sum::<usize>();
+        self.pull_cost(&mv.repository.registry, n)
+    }
+
+    fn run_diagnose(&mut self) -> Vec<Command> {
+        let reference = match self.diagnose_target() {
             Ok(r) => r,
             Err(e) => {
-                self.notice = Some(e.to_string());
+                self.notice = Some(e);
                 return Vec::new();
             }
         };

@@ -401,3 +401,42 @@ fn a_bare_tag_typed_as_the_target_is_a_tag_of_the_open_repository() {
     s.composer.target_input = "team/other".into();
     assert!(s.composer.target_reference().unwrap_err().contains("name the tag"), "a repository without a tag is still refused");
 }
+
+#[test]
+fn what_a_diagnosis_or_verify_spends_of_the_pull_limit_is_said_before_it_runs() {
+    let mut s = AppState::new(Settings::default());
+    let cmds = s.handle(UiAction::OpenRepository("docker.io/library/app".into()));
+    let Some(Command::LoadMatrix { id, .. }) = cmds.last() else { panic!("{cmds:?}") };
+    let id = *id;
+    s.apply(Event::Row { id, result: row("1.0", "a", &["linux/amd64", "linux/arm64"]) });
+    let single = row("solo", "s", &["linux/amd64"]);
+    let TagOutcome::Index { children, .. } = single.outcome else { unreachable!() };
+    let child = children.into_iter().next().unwrap();
+    s.apply(Event::Row {
+        id,
+        result: TagResult { pushed: None, tag: "solo".into(), outcome: TagOutcome::Image { digest: d("solo"), media_type: "m".into(), child } },
+    });
+    // Nothing typed or selected: nothing to cost.
+    assert_eq!(s.diagnose_cost(), None);
+    // Docker Hub before it has said what is left: the count, and that each is a pull.
+    s.diagnose.reference = "1.0".into();
+    let cost = s.diagnose_cost().unwrap();
+    assert!(cost.contains("up to 2 manifests, each a pull on Docker Hub"), "{cost}");
+    // After it has: out of what is left.
+    s.apply(Event::RateLimit { id: 0, registry: Registry::parse("docker.io").unwrap(), remaining: "37;w=21600".into() });
+    assert_eq!(s.diagnose_cost().unwrap(), "reads up to 2 manifests: 2 of your 37 pulls left (window 6 h); those already read cost none");
+    // A single image, by tag or as a cell's digest: one manifest.
+    s.diagnose.reference = "solo".into();
+    assert!(s.diagnose_cost().unwrap().starts_with("reads up to 1 manifest:"));
+    s.diagnose.reference = format!("@{}", d("1.0linux/arm64"));
+    assert!(s.diagnose_cost().unwrap().starts_with("reads up to 1 manifest:"));
+    // Verify: every tag and every cell.
+    assert!(s.verify_cost().unwrap().starts_with("reads up to 5 manifests: 5 of your 37"), "{:?}", s.verify_cost());
+    // A registry that does not meter reads: nothing said.
+    let mut local = AppState::new(Settings::default());
+    let id = open(&mut local);
+    local.apply(Event::Row { id, result: row("1.0", "a", &["linux/amd64"]) });
+    local.diagnose.reference = "1.0".into();
+    assert_eq!(local.diagnose_cost(), None);
+    assert_eq!(local.verify_cost(), None);
+}

@@ -35,8 +35,20 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             if ui.button("Stop").clicked() {
                 actions.push(UiAction::Cancel);
             }
-        } else if ui.button("Run").clicked() || enter {
-            actions.push(UiAction::RunDiagnose);
+        } else {
+            // The pull limit it spends, said before it is spent.
+            let cost = state.diagnose_cost();
+            let run = ui.button("Run");
+            let run = match &cost {
+                Some(c) => run.on_hover_text(format!("This diagnosis {c}")),
+                None => run,
+            };
+            if run.clicked() || enter {
+                actions.push(UiAction::RunDiagnose);
+            }
+            if let Some(c) = cost {
+                ui.weak(format!("Run {c}"));
+            }
         }
     });
     let d = match &state.diagnose.result {

@@ -74,6 +74,7 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
     };
     let title = mv.title.clone();
     let (done, total, loading) = (mv.done, mv.total, mv.request.is_some());
+    let verify_cost = state.verify_cost();
     ui.horizontal_wrapped(|ui| {
         ui.heading(&title);
         if ui.button("Refresh").on_hover_text("Ctrl+R").clicked() {
@@ -95,11 +96,13 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
             }
         }
         let mut verify = state.settings.verify_cells;
-        if ui
-            .checkbox(&mut verify, "Verify")
-            .on_hover_text("Check each cell's config against its index entry, so a mislabelled image shows in red (one config read per image, cached)")
-            .changed()
-        {
+        let why = "Check each cell's config against its index entry, so a mislabelled image shows in red (one config read per image, cached)";
+        // Where manifest reads are metered, what turning it on spends is said before.
+        let hover = match verify_cost.filter(|_| !verify) {
+            Some(cost) => format!("{why}. Turning it on {cost}"),
+            None => why.to_string(),
+        };
+        if ui.checkbox(&mut verify, "Verify").on_hover_text(hover).changed() {
             actions.push(UiAction::SetVerify(verify));
         }
         if ui.selectable_label(state.legend_open, "Legend").on_hover_text("What the colours and marks mean (F1)").clicked() {
@@ -474,6 +477,10 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                         _ => r.on_hover_ui(|ui| {
                             ui.label(row.digest.as_ref().map(|d| d.to_string()).unwrap_or_default());
                         }),
+                    };
+                    let r = match &row.pushed {
+                        Some(when) => r.on_hover_text(format!("Last pushed {}", crate::model::units::when(when))),
+                        None => r,
                     };
                     if r.clicked() {
                         actions.push(UiAction::Select { tag: row.tag.clone(), platform: None });
