@@ -65,7 +65,9 @@ fn the_catalog_is_read_in_pages_and_latest_is_judged_for_an_apple_silicon_mac() 
     assert_eq!(amd["digest"], digest_of("cov/amd-only", "latest"));
     assert_eq!(amd["host"]["match"], "emulation", "Docker Desktop runs amd64 images under emulation");
 
-    assert_eq!(row(&v, "cov/v7")["host"]["match"], "fallback");
+    // containerd falls back to arm/v7 on arm64, but M-series CPUs have no 32-bit ARM mode:
+    // Docker Desktop runs it emulated, which is no native fallback.
+    assert_eq!(row(&v, "cov/v7")["host"]["match"], "fallback-emulated");
     let none = row(&v, "cov/no-latest");
     assert!(none["tag"].is_null());
     assert!(none["error"].as_str().unwrap().contains("no tag `latest`"), "{none}");
@@ -73,7 +75,7 @@ fn the_catalog_is_read_in_pages_and_latest_is_judged_for_an_apple_silicon_mac() 
     let summary = &v["summary"];
     assert_eq!(summary["platforms"]["linux/arm64"], serde_json::json!({ "have": 2, "of": 4 }));
     assert_eq!(summary["platforms"]["linux/amd64"], serde_json::json!({ "have": 4, "of": 4 }));
-    assert_eq!(summary["host"], serde_json::json!({ "native": 2, "fallback": 1, "emulation": 1, "none": 0 }));
+    assert_eq!(summary["host"], serde_json::json!({ "native": 2, "fallback": 0, "emulation": 2, "none": 0 }));
     assert_eq!(summary["failed"], 1);
 }
 
@@ -318,4 +320,84 @@ fn a_pick_whose_config_says_another_platform_is_never_native() {
     assert_eq!(v["summary"]["host"]["native"], 0);
     let err = fails_with(&env.run(&["coverage", &addr, "--repo", "gate/liar", "--require-host", "apple-silicon"]), 1);
     assert!(err.contains("does not run on"), "{err}");
+}
+
+/// A cosign-style manifest attached to an image: `layers` payloads of `media_type`, pushed
+/// with their blobs under `tag`. Its digest.
+async fn push_attached(c: &archlens::registry::RegistryClient, repo: &str, tag: &str, media_type: &str, layers: &[&str]) -> String {
+    use archlens::model::digest::Digest;
+    let config = b"{}".to_vec();
+    c.push_blob(repo, &config).await.unwrap();
+    let mut descs = Vec::new();
+    for l in layers {
+        c.push_blob(repo, l.as_bytes()).await.unwrap();
+        descs.push(serde_json::json!({ "mediaType": media_type, "digest": Digest::sha256(l.as_bytes()).to_string(), "size": l.len() }));
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256(&config).to_string(), "size": config.len() },
+        "layers": descs,
+    });
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    c.put_manifest(repo, tag, "application/vnd.oci.image.manifest.v1+json", &bytes).await.unwrap();
+    Digest::sha256(&bytes).to_string()
+}
+
+/// Signatures and attestations under cosign's tag scheme and the referrers tag schema (the
+/// registry has no referrers API: distribution 2.8 answers 404), counted for the chosen tag,
+/// and never chosen by a policy themselves.
+#[test]
+fn signatures_and_attestations_of_the_chosen_tag_are_counted_and_never_chosen() {
+    use archlens::testkit::{Flavour, image, index, p};
+    let addr = common::start_registry();
+    let c = common::client_for(&addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (signed, schema) = rt.block_on(async {
+        let imgs = [image(&p("linux/amd64"), Flavour::Oci, "s a"), image(&p("linux/arm64"), Flavour::Oci, "s b")];
+        let (idx, extra) = index(&imgs, &[], Flavour::Oci);
+        common::seed::push_index(&c, "sc/signed", "1.0", &idx, &extra).await.unwrap();
+        let base = format!("sha256-{}", idx.digest.encoded());
+        // Two signatures and one attestation, as cosign stores them.
+        push_attached(&c, "sc/signed", &format!("{base}.sig"), "application/vnd.dev.cosign.simplesigning.v1+json", &["sig one", "sig two"]).await;
+        push_attached(&c, "sc/signed", &format!("{base}.att"), "application/vnd.dsse.envelope.v1+json", &["provenance"]).await;
+        // Another repository: an SBOM found through the referrers tag schema's index.
+        let one = image(&p("linux/amd64"), Flavour::Oci, "schema");
+        common::seed::push_image(&c, "sc/schema", &one).await.unwrap();
+        c.put_manifest("sc/schema", "1.0", one.media_type, &one.manifest).await.unwrap();
+        let sbom = push_attached(&c, "sc/schema", "sbom-holder", "application/spdx+json", &["{\"spdxVersion\":\"SPDX-2.3\"}"]).await;
+        let referrers = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sbom, "size": 400, "artifactType": "application/spdx+json" }],
+        });
+        let bytes = serde_json::to_vec(&referrers).unwrap();
+        c.put_manifest("sc/schema", &format!("sha256-{}", one.digest.encoded()), "application/vnd.oci.image.index.v1+json", &bytes).await.unwrap();
+        // Unsigned.
+        let plain = image(&p("linux/amd64"), Flavour::Oci, "plain");
+        common::seed::push_image(&c, "sc/plain", &plain).await.unwrap();
+        c.put_manifest("sc/plain", "1.0", plain.media_type, &plain.manifest).await.unwrap();
+        (idx.digest.to_string(), one.digest.to_string())
+    });
+    let env = Env::new();
+    // `*` picks the newest tag by name: never the signature or attestation tags beside 1.0.
+    let v = json_of(&env.run(&["coverage", &addr, "--repo", "sc/signed", "--repo", "sc/schema", "--repo", "sc/plain", "--tag", "*", "--format", "json"]));
+    let s = row(&v, "sc/signed");
+    assert_eq!((s["tag"].as_str(), s["digest"].as_str()), (Some("1.0"), Some(signed.as_str())), "{s}");
+    let sc = &s["supply_chain"];
+    assert_eq!((sc["signed"].as_bool(), sc["attested"].as_bool()), (Some(true), Some(true)), "{sc}");
+    assert_eq!((sc["signatures"].as_u64(), sc["attestations"].as_u64(), sc["sboms"].as_u64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(sc["size"].as_u64(), Some(("sig one".len() + "sig two".len() + "provenance".len()) as u64));
+    assert_eq!(sc["via"], serde_json::json!(["cosign-tags"]));
+    assert_eq!(row(&v, "sc/schema")["tag"], "sbom-holder", "a glob picks any tag but the supply-chain ones");
+    let plain = &row(&v, "sc/plain")["supply_chain"];
+    assert_eq!((plain["signed"].as_bool(), plain["signatures"].as_u64(), plain["via"].clone()), (Some(false), Some(0), serde_json::json!([])), "{plain}");
+    // The schema's index, read for the image it names.
+    let v = json_of(&env.run(&["coverage", &addr, "--repo", "sc/schema:1.0", "--format", "json"]));
+    assert_eq!(row(&v, "sc/schema")["digest"].as_str(), Some(schema.as_str()));
+    let sc = &row(&v, "sc/schema")["supply_chain"];
+    assert_eq!((sc["sboms"].as_u64(), sc["signed"].as_bool(), sc["size"].as_u64()), (Some(1), Some(false), Some(400)), "{sc}");
+    assert_eq!(sc["via"], serde_json::json!(["referrers-tag"]));
+    // The table says it in a column of its own.
+    let table = ok(&env.run(&["coverage", &addr, "--repo", "sc/signed:1.0"]));
+    assert!(table.contains("SIGNED") && table.contains("signed, attested"), "{table}");
 }

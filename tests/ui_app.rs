@@ -836,6 +836,8 @@ fn coverage_row(repo: &str, result: TagResult) -> Box<archlens::model::coverage:
         error: None,
         empty: false,
         latest_lags: None,
+        supply: None,
+        supply_error: None,
     })
 }
 

@@ -134,7 +134,7 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let unchecked = coverage.rows.iter().filter(|r| r.problem().is_some()).count();
     let lacks_any = |r: &CoverageRow| missing.iter().any(|k| r.lacks(k));
     // Natively or by native fallback: what a gate on a host accepts.
-    let runs = |r: &CoverageRow, h: &Host| matches!(r.host_fit(h).word(), "native" | "fallback");
+    let runs = |r: &CoverageRow, h: &Host| r.host_fit(h).runs_natively();
     let off_host = |r: &CoverageRow| required.as_ref().is_some_and(|h| r.is_image() && !runs(r, h));
     // With --missing or --require-host, the rows shown are those that fail them and those
     // that could not be checked; summaries count every repository.
@@ -244,6 +244,17 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
                 "status": r.status(),
                 "latest_lags": r.latest_lags,
                 "pushed": row.and_then(|x| x.pushed.as_ref()),
+                "supply_chain": r.supply.as_ref().map(|sc| json!({
+                    "signed": sc.signed(),
+                    "attested": sc.attested(),
+                    "signatures": sc.signatures,
+                    "attestations": sc.attestations,
+                    "sboms": sc.sboms,
+                    "others": sc.others,
+                    "size": sc.size,
+                    "via": sc.via,
+                })),
+                "supply_chain_error": r.supply_error,
             })
         })
         .collect();
@@ -260,7 +271,7 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
 
 fn print_table(c: &Coverage, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) {
     let keys = c.keys();
-    let mut header = vec!["REPOSITORY", "TAG", "ON HOST"];
+    let mut header = vec!["REPOSITORY", "TAG", "ON HOST", "SIGNED"];
     header.extend(keys.iter().map(String::as_str));
     let rows: Vec<Vec<String>> = c
         .rows
@@ -279,8 +290,13 @@ fn print_table(c: &Coverage, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) {
                 return line;
             }
             line.push(match &fit.platform {
-                Some(p) if fit.word() != "native" => format!("{} ({p})", fit.word()),
-                _ => fit.word().to_string(),
+                Some(p) if fit.word() != "native" => format!("{} ({p})", fit.label()),
+                _ => fit.label().to_string(),
+            });
+            line.push(match (&r.supply, &r.supply_error) {
+                (Some(sc), _) => sc.words(),
+                (None, Some(_)) => "?".into(),
+                (None, None) => "-".into(),
             });
             for k in keys {
                 line.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {

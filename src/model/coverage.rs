@@ -45,21 +45,26 @@ impl TagPolicy {
 
     /// The tag this policy picks among `tags`, if any.
     pub fn choose<'a>(&self, tags: &'a [String]) -> Option<&'a str> {
+        // Signatures, attestations and referrer indexes live under tags too; no policy but a
+        // pin names one of them.
+        let pinned = matches!(self, TagPolicy::Pinned { .. });
+        let tags: Vec<&'a String> = tags.iter().filter(|t| pinned || !super::supply::is_supply_chain_tag(t)).collect();
         // `v1.2` and `1.2` are the same version.
         let bare = |t: &'a String| if is_version_tag(t) { t.strip_prefix('v').unwrap_or(t) } else { t.as_str() };
         let newest = |it: &mut dyn Iterator<Item = &'a String>| it.max_by(|a, b| version_order(bare(a), bare(b)).then_with(|| a.cmp(b))).map(String::as_str);
         let newest_version = |stable: bool| {
             tags.iter()
+                .copied()
                 .filter_map(|t| Version::parse(t).filter(|v| !stable || v.is_stable()).map(|v| (v, t)))
                 .max_by(|(a, ta), (b, tb)| a.cmp(b).then_with(|| ta.cmp(tb)))
                 .map(|(_, t)| t.as_str())
         };
         match self {
-            TagPolicy::Latest => tags.iter().find(|t| *t == "latest").map(String::as_str),
+            TagPolicy::Latest => tags.iter().copied().find(|t| *t == "latest").map(String::as_str),
             TagPolicy::Newest => newest_version(false),
             TagPolicy::NewestStable => newest_version(true),
-            TagPolicy::Glob { pattern } => newest(&mut tags.iter().filter(|t| glob_match(pattern, t))),
-            TagPolicy::Pinned { reference } => tags.iter().find(|t| *t == reference).map(String::as_str),
+            TagPolicy::Glob { pattern } => newest(&mut tags.iter().copied().filter(|t| glob_match(pattern, t))),
+            TagPolicy::Pinned { reference } => tags.iter().copied().find(|t| *t == reference).map(String::as_str),
         }
     }
 
@@ -118,16 +123,40 @@ pub struct CoverageRow {
     pub empty: bool,
     /// When `latest` and the newest version tag name different images: the newest's name.
     pub latest_lags: Option<String>,
+    /// Signatures, attestations and SBOMs attached to the chosen image; `None` when they were
+    /// not looked for (nothing chosen, or the lookup failed: `supply_error` says why).
+    pub supply: Option<super::supply::SupplyChain>,
+    pub supply_error: Option<String>,
 }
 
 impl CoverageRow {
     pub fn failed(repository: &str, tags: usize, tag: Option<String>, error: String) -> CoverageRow {
-        CoverageRow { repository: repository.to_string(), tags, tag, row: None, error: Some(error), empty: false, latest_lags: None }
+        CoverageRow {
+            repository: repository.to_string(),
+            tags,
+            tag,
+            row: None,
+            error: Some(error),
+            empty: false,
+            latest_lags: None,
+            supply: None,
+            supply_error: None,
+        }
     }
 
     /// A repository with no tag to check: `why` (no tags, or none the policy picks).
     pub fn empty(repository: &str, tags: usize, why: String) -> CoverageRow {
-        CoverageRow { repository: repository.to_string(), tags, tag: None, row: None, error: Some(why), empty: true, latest_lags: None }
+        CoverageRow {
+            repository: repository.to_string(),
+            tags,
+            tag: None,
+            row: None,
+            error: Some(why),
+            empty: true,
+            latest_lags: None,
+            supply: None,
+            supply_error: None,
+        }
     }
 
     /// `ok`, `empty` (nothing to check) or `unreadable`, for exports and gates.
@@ -162,7 +191,7 @@ impl CoverageRow {
     /// What `host` would run from this tag: the platform key and how it matches.
     pub fn host_fit(&self, host: &Host) -> HostFit {
         let Some(row) = self.row.as_ref().filter(|_| self.is_image()) else {
-            return HostFit { platform: None, selection: Selection::None, checked: false, refused: None };
+            return HostFit { platform: None, selection: Selection::None, checked: false, refused: None, emulated: false };
         };
         let candidates: Vec<(String, Candidate)> = row
             .cells
@@ -179,7 +208,13 @@ impl CoverageRow {
             Some(Verified::CannotStart { reason }) => Some(reason.clone()),
             _ => None,
         });
-        HostFit { platform, selection, checked: true, refused }
+        // The runtime's fallback (arm/v7 on arm64) is native only where the CPU can run it: on a
+        // host without that mode (Apple M-series) it runs under emulation.
+        let emulated = selection == Selection::Fallback
+            && platform.as_deref().and_then(|k| Platform::parse_key(k).ok()).is_some_and(|p| {
+                matches!(host.runs(&p.normalize().architecture), crate::model::diagnose::RunMode::Emulated | crate::model::diagnose::RunMode::No)
+            });
+        HostFit { platform, selection, checked: true, refused, emulated }
     }
 }
 
@@ -196,20 +231,39 @@ pub struct HostFit {
     /// Why the entry picked cannot run as labelled (its config or binary says otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The runtime falls back to it, but the host's CPU cannot run it: it runs emulated.
+    #[serde(skip)]
+    pub emulated: bool,
 }
 
 impl HostFit {
-    /// `native`, `fallback`, `emulation`, `none`, `mislabelled` (the entry picked is not what
-    /// its label says), or `unknown` when there was nothing to judge.
+    /// `native`, `fallback`, `fallback-emulated` (the runtime's fallback, run under emulation),
+    /// `emulation`, `none`, `mislabelled` (the entry picked is not what its label says), or
+    /// `unknown` when there was nothing to judge.
     pub fn word(&self) -> &'static str {
         match (self.checked, self.selection) {
             (false, _) => "unknown",
             (true, _) if self.refused.is_some() => "mislabelled",
             (true, Selection::Exact) => "native",
+            (true, Selection::Fallback) if self.emulated => "fallback-emulated",
             (true, Selection::Fallback) => "fallback",
             (true, Selection::Emulation) => "emulation",
             (true, Selection::None) => "none",
         }
+    }
+
+    /// [`HostFit::word`] as said to a reader: `fallback (emulated)`.
+    pub fn label(&self) -> &'static str {
+        match self.word() {
+            "fallback-emulated" => "fallback (emulated)",
+            w => w,
+        }
+    }
+
+    /// The host runs it natively: as labelled, or by the runtime's fallback on a CPU that runs
+    /// it (what `--require-host` asks).
+    pub fn runs_natively(&self) -> bool {
+        matches!(self.word(), "native" | "fallback")
     }
 }
 
@@ -281,6 +335,7 @@ impl Coverage {
             // A mislabelled pick runs nowhere as promised: counted with "not at all".
             *match if fit.refused.is_some() { Selection::None } else { fit.selection } {
                 Selection::Exact => native,
+                Selection::Fallback if fit.emulated => emulation,
                 Selection::Fallback => fallback,
                 Selection::Emulation => emulation,
                 Selection::None => none,
@@ -372,8 +427,8 @@ impl Coverage {
                 r.tag.as_deref().map(|t| format!("`{t}`")).unwrap_or_else(|| "—".into()),
                 match (r.problem(), &fit.platform) {
                     (Some(e), _) => format!("error: {}", one_line(e, 200)),
-                    (None, Some(p)) => format!("{} ({p})", fit.word()),
-                    (None, None) => fit.word().to_string(),
+                    (None, Some(p)) => format!("{} ({p})", fit.label()),
+                    (None, None) => fit.label().to_string(),
                 },
             ];
             for k in self.keys() {
@@ -479,6 +534,8 @@ mod tests {
             error: None,
             empty: false,
             latest_lags: None,
+            supply: None,
+            supply_error: None,
         }
     }
 
@@ -516,10 +573,13 @@ mod tests {
         assert_eq!(c.rows[1].host_fit(&mac).word(), "emulation");
         assert_eq!(c.rows[2].host_fit(&pi).word(), "fallback");
         assert_eq!(c.rows[2].host_fit(&pi).platform.as_deref(), Some("linux/arm/v7"));
-        // As diagnose says: selected by fallback (Docker Desktop then emulates 32-bit ARM).
-        assert_eq!(c.rows[2].host_fit(&mac).word(), "fallback");
+        // As diagnose says: selected by fallback, but M-series CPUs have no 32-bit mode, so
+        // Docker Desktop emulates it.
+        assert_eq!(c.rows[2].host_fit(&mac).word(), "fallback-emulated");
+        assert_eq!(c.rows[2].host_fit(&mac).label(), "fallback (emulated)");
+        assert!(!c.rows[2].host_fit(&mac).runs_natively() && c.rows[2].host_fit(&pi).runs_natively());
         assert_eq!(c.rows[3].host_fit(&mac).word(), "unknown");
-        assert_eq!(c.host_tally(&mac), [1, 1, 1, 0]);
+        assert_eq!(c.host_tally(&mac), [1, 0, 2, 0], "the emulated fallback counted with emulation");
         c.sort(true, Some("linux/arm64"), &mac);
         let order: Vec<&str> = c.rows.iter().map(|r| r.repository.as_str()).collect();
         assert_eq!(order, ["a/amd", "c/v7", "d/broken", "b/both"]);

@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod platform;
 pub mod reference;
 pub mod rootfs;
+pub mod supply;
 pub mod units;
 pub mod version;
 

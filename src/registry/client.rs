@@ -738,6 +738,19 @@ impl Store for RegistryClient {
         self.blob_exists(repo, digest).await
     }
 
+    async fn referrers(&self, repo: &str, digest: &Digest) -> Result<Option<Vec<u8>>, RegistryError> {
+        let url = self.url(&format!("/v2/{repo}/referrers/{digest}"));
+        let accept = crate::model::manifest::OCI_INDEX;
+        let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[("accept", accept)], None, self.options().limits.manifest).await?;
+        match r.status {
+            // The index of referrers is made up on request: it has no digest to check.
+            200 => Ok(Some(r.body)),
+            // No referrers API (distribution 2.x answers 404; others 400, 405 or 501).
+            400 | 404 | 405 | 501 => Ok(None),
+            _ => Err(self.status_error(&r, &url, &format!("the referrers of {repo}@{digest}"))),
+        }
+    }
+
     async fn put_blob(&self, repo: &str, digest: &Digest, size: u64, body: BlobBody, mount_from: Option<&str>) -> Result<Written, RegistryError> {
         if self.blob_exists(repo, digest).await? {
             return Ok(Written::Present);

@@ -5,7 +5,9 @@ use futures::StreamExt as _;
 
 use crate::model::coverage::{Coverage, CoverageRow, TagPolicy};
 use crate::model::diagnose::Host;
+use crate::model::digest::Digest;
 use crate::model::matrix::Row;
+use crate::model::supply::{SupplyChain, Via};
 
 use super::{Fetcher, RegistryClient, RegistryError};
 
@@ -37,7 +39,16 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
     // On Docker Hub, the chosen tag from Docker Hub's API: no pull spent.
     let result = fetcher.tag_result_or_hub(repo, tag).await;
     let latest_lags = latest_lags(fetcher, repo, &tags, tag, &result).await;
+    let (supply, supply_error) = match result.outcome.digest() {
+        Some(d) => match supply_chain(fetcher, repo, &tags, d).await {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (None, None),
+    };
     let mut row = CoverageRow {
+        supply,
+        supply_error,
         repository: repo.to_string(),
         tags: tags.len(),
         tag: Some(tag.to_string()),
@@ -50,6 +61,30 @@ pub async fn repository_row(fetcher: &Fetcher, repo: &str, policy: &TagPolicy, h
         check_pick(fetcher, &mut row, h).await;
     }
     row
+}
+
+/// What is attached to the image `digest` of `repo`: the referrers API where the registry has
+/// one (one request), else the referrers tag schema's index and cosign's `.sig` / `.att` /
+/// `.sbom` tags, read only when `tags` lists them (on Docker Hub each read is a pull).
+async fn supply_chain(fetcher: &Fetcher, repo: &str, tags: &[String], digest: &Digest) -> Result<SupplyChain, RegistryError> {
+    let store = fetcher.store();
+    let mut found = SupplyChain::default();
+    let bad = |what: &str, e: serde_json::Error| RegistryError::Other { detail: format!("{what} of {repo}@{digest} is not valid JSON: {e}") };
+    if let Some(index) = store.referrers(repo, digest).await? {
+        found.add_referrers(&index, Via::Referrers).map_err(|e| bad("the referrers index", e))?;
+        return Ok(found);
+    }
+    for (tag, kind) in crate::model::supply::schema_tags(digest) {
+        if !tags.contains(&tag) {
+            continue;
+        }
+        let m = store.manifest(repo, &tag, None).await?;
+        match kind {
+            None => found.add_referrers(&m.bytes, Via::ReferrersTag).map_err(|e| bad(&format!("the referrers tag {tag}"), e))?,
+            Some(kind) => found.add_cosign(&m.bytes, kind).map_err(|e| bad(&format!("the cosign tag {tag}"), e))?,
+        }
+    }
+    Ok(found)
 }
 
 /// When the repository has both `latest` and a newest release, and they name different images:

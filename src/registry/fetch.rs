@@ -448,12 +448,13 @@ impl Fetcher {
         mut progress: impl FnMut(usize, usize, &TagResult),
     ) -> Result<Matrix, RegistryError> {
         let repo_name = repo.name.as_str();
-        // Twice the requests the store takes at once: a tag holds its place until its children
-        // are read, so with only as many tags as places the next tags' index requests would
-        // queue behind every child and the last rows would wait for a chain of their own. With
-        // twice as many, the next indexes are already queued (the limit is first come, first
-        // served) while the children of the first are read.
-        let concurrency = self.concurrency().saturating_mul(2);
+        // A quarter more tags than the store takes requests at once: a tag holds its place
+        // until its children are read, so with only as many tags as places the next tags'
+        // index requests would queue behind every child and the last rows would wait for a
+        // chain of their own. With a quarter more, the next indexes are already queued (the
+        // limit is first come, first served) while the children of the first are read; more
+        // than that puts indexes ahead of the first rows' children and delays the first rows.
+        let concurrency = self.concurrency().saturating_add(self.concurrency() / 4);
         let mut listed = false;
         let mut waiting: std::collections::VecDeque<(usize, String)> = std::collections::VecDeque::new();
         let mut running = futures::stream::FuturesUnordered::new();

@@ -172,6 +172,14 @@ pub trait Store: Send + Sync + Debug {
     /// A blob of `size` bytes read as it arrives, checked at its end.
     async fn open_blob(&self, repo: &str, digest: &Digest, size: u64) -> Result<BlobReader, RegistryError>;
 
+    /// The referrers of `digest` (OCI distribution 1.1's `GET /v2/NAME/referrers/DIGEST`): an
+    /// index of what is attached to it, bounded like a manifest. `None` where the store has no
+    /// such API (a folder, a registry that answers 404); the referrers tag schema is read
+    /// through [`Store::manifest`] instead.
+    async fn referrers(&self, _repo: &str, _digest: &Digest) -> Result<Option<Vec<u8>>, RegistryError> {
+        Ok(None)
+    }
+
     /// Whether `repo` holds the blob.
     async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, RegistryError>;
 

@@ -16,7 +16,11 @@ const ROW_HEIGHT: f32 = 22.0;
 fn fit_color(ui: &egui::Ui, word: &str) -> Option<Color32> {
     Some(match (word, ui.visuals().dark_mode) {
         ("native", _) => super::matrix::pick_color(ui, true),
-        ("fallback" | "emulation", _) => super::matrix::pick_color(ui, false),
+        ("fallback", _) => super::matrix::pick_color(ui, false),
+        // Emulated (picked for emulation, or a fallback the CPU cannot run): apart from the
+        // native fallback's amber.
+        ("emulation" | "fallback-emulated", true) => Color32::from_rgb(60, 50, 100),
+        ("emulation" | "fallback-emulated", false) => Color32::from_rgb(225, 215, 245),
         ("none", true) => Color32::from_rgb(110, 40, 40),
         ("none", false) => Color32::from_rgb(250, 205, 205),
         _ => return None,
@@ -156,7 +160,8 @@ fn table_ui(ui: &mut egui::Ui, c: &Coverage, order: &[usize], host: &Host, actio
             .striped(true)
             .column(Column::initial(220.0).at_least(120.0).resizable(true).clip(true))
             .column(Column::initial(90.0).resizable(true).clip(true))
-            .column(Column::initial(170.0).resizable(true).clip(true));
+            .column(Column::initial(170.0).resizable(true).clip(true))
+            .column(Column::initial(110.0).resizable(true).clip(true));
         for k in keys {
             table = table.column(Column::exact(super::matrix::column_width(k).min(130.0)));
         }
@@ -170,6 +175,11 @@ fn table_ui(ui: &mut egui::Ui, c: &Coverage, order: &[usize], host: &Host, actio
                 });
                 h.col(|ui| {
                     ui.strong("On host").on_hover_text(&host.label);
+                });
+                h.col(|ui| {
+                    ui.strong("Signed").on_hover_text(
+                        "Signatures, attestations and SBOMs attached to the chosen image: the referrers API, or cosign's sha256-….sig / .att / .sbom tags",
+                    );
                 });
                 for k in keys {
                     h.col(|ui| {
@@ -201,6 +211,7 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &CoverageRow, keys: &[Stri
         row.col(|ui| {
             ui.colored_label(ui.visuals().error_fg_color, first_line(e)).on_hover_text(e);
         });
+        row.col(|_| {});
         for _ in keys {
             row.col(|_| {});
         }
@@ -210,14 +221,35 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &CoverageRow, keys: &[Stri
     row.col(|ui| {
         let word = fit.word();
         let text = match &fit.platform {
-            Some(p) => format!("{word} ({p})"),
-            None => word.to_string(),
+            Some(p) => format!("{} ({p})", fit.label()),
+            None => fit.label().to_string(),
         };
         let mut label = RichText::new(text);
         if let Some(bg) = fit_color(ui, word) {
             label = label.background_color(bg);
         }
         ui.label(label);
+    });
+    row.col(|ui| match (&r.supply, &r.supply_error) {
+        (Some(sc), _) => {
+            let text = sc.words();
+            let r = if sc.signed() { ui.label(text) } else { ui.weak(text) };
+            r.on_hover_text(format!(
+                "{} signatures, {} attestations, {} SBOMs, {} others ({}), from {}",
+                sc.signatures,
+                sc.attestations,
+                sc.sboms,
+                sc.others,
+                human_bytes(sc.size),
+                if sc.via.is_empty() { "nothing attached".to_string() } else { sc.via.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ") }
+            ));
+        }
+        (None, Some(e)) => {
+            ui.weak("?").on_hover_text(e);
+        }
+        (None, None) => {
+            ui.weak("—");
+        }
     });
     let cells = r.row.as_ref().map(|x| &x.cells);
     for k in keys {
