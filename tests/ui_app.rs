@@ -950,6 +950,79 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
 }
 
 #[test]
+fn coverage_says_no_tag_matches_reruns_on_another_policy_has_a_legend_and_marks_favourites() {
+    use archlens::model::coverage::CoverageRow;
+    let mut rig = Rig::new(StartTarget::Registry("127.0.0.1:5000".into()));
+    rig.steps(2);
+    rig.harness.get_by_label("Coverage").click();
+    rig.steps(2);
+    let id = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::LoadCoverage { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("LoadCoverage sent");
+    rig.events.send(Event::CoverageStarted { id, total: 2 }).unwrap();
+    rig.events.send(Event::CoverageRow { id, row: coverage_row("team/api", index_row("latest", "api", &["linux/arm/v7"])) }).unwrap();
+    rig.events.send(Event::CoverageRow { id, row: Box::new(CoverageRow::empty("team/tools", 3, "no tag `latest`".into())) }).unwrap();
+    rig.events.send(Event::CoverageDone { id }).unwrap();
+    rig.steps(3);
+    // Nothing to check is said as such, not as a read that failed.
+    rig.harness.get_by_label("No tag matches: no tag `latest`");
+    rig.harness.get_by_label("1 repository has no tag the policy picks");
+    assert!(rig.harness.query_by_label_contains("could not be read").is_none());
+    // arm/v7 on an Apple-silicon Mac: the runtime's fallback, run emulated.
+    rig.harness.get_by_label("fallback (emulated) (linux/arm/v7)");
+    rig.harness.get_by_label("0 native, 0 by fallback, 1 by emulation, 0 not at all");
+    // F1: the coverage view's own legend.
+    rig.harness.key_press(egui::Key::F1);
+    rig.steps(2);
+    rig.harness.get_by_label("the repository has no tag the policy picks: nothing to check");
+    rig.harness.key_press(egui::Key::F1);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("the repository has no tag the policy picks: nothing to check").is_none());
+    // Another policy from the list reads again.
+    rig.sent();
+    rig.harness.get_by_label("Tag policy").focus();
+    rig.harness.get_by_label("Tag policy").type_text("newest");
+    rig.harness.key_press(egui::Key::Enter);
+    rig.steps(3);
+    let policy = rig.sent().into_iter().find_map(|c| match c {
+        Command::LoadCoverage { policy, .. } => Some(policy),
+        _ => None,
+    });
+    assert_eq!(policy, Some(archlens::model::coverage::TagPolicy::Newest), "Enter in the policy re-runs");
+}
+
+#[test]
+fn the_favourite_marker_shows_and_toggles_a_favourite() {
+    let mut rig = Rig::new(StartTarget::Registry("127.0.0.1:5000".into()));
+    rig.steps(2);
+    let id = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::ListRepos { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("ListRepos sent");
+    rig.events.send(Event::ReposPage { id, repos: vec!["team/api".into()], next: None }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("Not a favourite").click();
+    rig.steps(2);
+    assert!(rig.harness.state().state.settings.favourites.contains("127.0.0.1:5000/team/api"));
+    // Listed among the favourites and in the list, both marked.
+    assert_eq!(rig.harness.query_all_by_label("Favourite").count(), 2);
+    assert!(rig.harness.query_by_label("Not a favourite").is_none());
+    rig.harness.query_all_by_label("Favourite").next().unwrap().click();
+    rig.steps(2);
+    assert!(!rig.harness.state().state.settings.favourites.contains("127.0.0.1:5000/team/api"));
+    rig.harness.get_by_label("Not a favourite");
+}
+
+#[test]
 fn coverage_where_the_catalog_is_hidden_asks_for_names() {
     use archlens::worker::RepoSelection;
     let mut rig = Rig::new(StartTarget::Registry("ghcr.io".into()));

@@ -63,7 +63,50 @@ pub fn coverage_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
     if let Some(c) = cov.coverage.as_ref() {
         table_ui(ui, c, &order, &host, &mut actions);
     }
+    super::matrix::legend_window(ui.ctx(), &mut state.legend_open, |ui| legend_ui(ui, &host.label));
     actions
+}
+
+/// What the coverage view's colours and words mean (F1), drawn with its own colours.
+fn legend_ui(ui: &mut egui::Ui, host: &str) {
+    let words = [
+        ("native", format!("{host} runs the image made for it")),
+        ("fallback", format!("{host} runs it by the runtime's fallback, natively (arm/v7 on a CPU with 32-bit mode)")),
+        ("fallback-emulated", format!("the runtime falls back to it, but {host}'s CPU cannot run it: emulated")),
+        ("emulation", format!("{host} runs it only through emulation (QEMU, Rosetta)")),
+        ("none", format!("nothing in the tag runs on {host}")),
+    ];
+    for (word, meaning) in words {
+        ui.horizontal(|ui| {
+            let mut t = RichText::new(word.replace("-emulated", " (emulated)"));
+            if let Some(bg) = fit_color(ui, word) {
+                t = t.background_color(bg);
+            }
+            ui.add_sized([150.0, 16.0], egui::Label::new(t));
+            ui.label(meaning);
+        });
+    }
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.add_sized([150.0, 16.0], egui::Label::new(RichText::new("mislabelled").color(ui.visuals().error_fg_color)));
+        ui.label("the entry picked is not what its label says (its config names another platform)");
+    });
+    ui.horizontal(|ui| {
+        ui.add_sized([150.0, 16.0], egui::Label::new(RichText::new("missing").color(ui.visuals().error_fg_color)));
+        ui.label("the tag has no image for this platform");
+    });
+    ui.horizontal(|ui| {
+        ui.add_sized([150.0, 16.0], egui::Label::new("12.3 MB"));
+        ui.label("the platform's compressed image size");
+    });
+    ui.horizontal(|ui| {
+        ui.add_sized([150.0, 16.0], egui::Label::new("signed, attested"));
+        ui.label("signatures / attestations / SBOMs attached to the chosen image");
+    });
+    ui.horizontal(|ui| {
+        ui.add_sized([150.0, 16.0], egui::Label::new("No tag matches"));
+        ui.label("the repository has no tag the policy picks: nothing to check");
+    });
 }
 
 fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
@@ -90,8 +133,10 @@ fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>)
             .on_hover_text("latest, newest (the highest version tag), or a glob such as v* or release-*");
         egui::ComboBox::from_id_salt("coverage_policy").selected_text("").width(24.0).show_ui(ui, |ui| {
             for p in ["latest", "newest", "v*", "release-*"] {
-                if ui.selectable_label(state.coverage.policy_input == p, p).clicked() {
+                if ui.selectable_label(state.coverage.policy_input == p, p).clicked() && state.coverage.policy_input != p {
                     state.coverage.policy_input = p.to_string();
+                    // Another policy means other tags: read again.
+                    actions.push(act(CoverageAction::Run));
                 }
             }
         });
@@ -120,9 +165,14 @@ fn summary_ui(ui: &mut egui::Ui, c: &Coverage, host: &Host, partial: bool) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{}:", host.label));
         ui.label(format!("{} native, {} by fallback, {} by emulation, {} not at all", n[0], n[1], n[2], n[3]));
-        let failed = c.rows.iter().filter(|r| r.problem().is_some()).count();
+        // Nothing to check is its own outcome, not a failure to read.
+        let failed = c.rows.iter().filter(|r| r.problem().is_some() && !r.empty).count();
+        let empty = c.rows.iter().filter(|r| r.empty).count();
         if failed > 0 {
             ui.colored_label(ui.visuals().warn_fg_color, format!("{} could not be read", count(failed, "repository", "repositories")));
+        }
+        if empty > 0 {
+            ui.label(format!("{} no tag the policy picks", count(empty, "repository has", "repositories have")));
         }
         if partial {
             ui.colored_label(ui.visuals().warn_fg_color, "partial: not every repository has been read");
@@ -209,7 +259,13 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &CoverageRow, keys: &[Stri
     });
     if let Some(e) = r.problem() {
         row.col(|ui| {
-            ui.colored_label(ui.visuals().error_fg_color, first_line(e)).on_hover_text(e);
+            if r.empty {
+                // "No tag matches `latest`": nothing to check, not a read that failed.
+                let said = format!("No tag matches: {e}");
+                ui.label(&said).on_hover_text(format!("{said}. Change the tag policy to check another tag"));
+            } else {
+                ui.colored_label(ui.visuals().error_fg_color, first_line(e)).on_hover_text(e);
+            }
         });
         row.col(|_| {});
         for _ in keys {

@@ -137,17 +137,16 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
     toolbar_ui(ui, state, focus_filter, &mut actions);
     ui.separator();
     table_ui(ui, state, &mut actions);
-    if state.legend_open {
-        let mut open = true;
-        egui::Window::new("Legend")
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-12.0, 90.0))
-            .show(ui.ctx(), |ui| legend_ui(ui, &state.host_label()));
-        state.legend_open = open;
-    }
+    let host = state.host_label();
+    legend_window(ui.ctx(), &mut state.legend_open, |ui| legend_ui(ui, &host));
     actions
+}
+
+/// The legend (F1, or its button) at the top right of the view, while `open`.
+pub fn legend_window(ctx: &egui::Context, open: &mut bool, contents: impl FnOnce(&mut egui::Ui)) {
+    if *open {
+        egui::Window::new("Legend").open(open).collapsible(false).resizable(false).anchor(egui::Align2::RIGHT_TOP, egui::vec2(-12.0, 90.0)).show(ctx, contents);
+    }
 }
 
 /// What the matrix's colours and marks mean, drawn with the same colours the matrix uses.

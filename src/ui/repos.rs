@@ -19,7 +19,7 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         ui.label("Favourites");
         for f in state.settings.favourites.clone() {
             ui.horizontal(|ui| {
-                if ui.add(egui::Button::selectable(true, "fav").small()).on_hover_text("Remove from favourites").clicked() {
+                if fav_marker(ui, true).on_hover_text("A favourite: click to remove it from favourites").clicked() {
                     actions.push(UiAction::ToggleFavourite(f.clone()));
                 }
                 if ui.link(&f).clicked() {
@@ -63,8 +63,8 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             let full = registry.as_ref().map(|r| format!("{r}/{name}")).unwrap_or_else(|| name.clone());
             ui.horizontal(|ui| {
                 let fav = state.settings.favourites.contains(&full);
-                let tip = if fav { "Remove from favourites" } else { "Add to favourites" };
-                if ui.add(egui::Button::selectable(fav, "fav").small()).on_hover_text(tip).clicked() {
+                let tip = if fav { "A favourite: click to remove it from favourites" } else { "Not a favourite: click to add it" };
+                if fav_marker(ui, fav).on_hover_text(tip).clicked() {
                     actions.push(UiAction::ToggleFavourite(full.clone()));
                 }
                 let selected = current.as_deref() == Some(full.as_str());
@@ -96,4 +96,34 @@ pub fn repos_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         }
     }
     actions
+}
+
+/// The favourite marker: a filled star for a favourite, an outline for the rest (drawn, so
+/// no font needs the glyph); clicking toggles it. Screen readers hear "Favourite" or "Not a
+/// favourite".
+fn fav_marker(ui: &mut egui::Ui, fav: bool) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(18.0, 18.0), egui::Sense::click());
+    let name = if fav { "Favourite" } else { "Not a favourite" };
+    response.widget_info(|| egui::WidgetInfo::selected(egui::accesskit::Role::CheckBox, ui.is_enabled(), fav, name));
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.style().interact(&response);
+        let c = rect.center();
+        let (outer, inner) = (7.5_f32, 3.2_f32);
+        let point = |k: usize| {
+            let r = if k.is_multiple_of(2) { outer } else { inner };
+            let a = std::f32::consts::PI * (k as f32) / 5.0 - std::f32::consts::FRAC_PI_2;
+            c + egui::vec2(r * a.cos(), r * a.sin())
+        };
+        let gold = egui::Color32::from_rgb(230, 170, 20);
+        let stroke = egui::Stroke::new(1.2, if fav { gold } else { visuals.fg_stroke.color });
+        if fav {
+            // A star is not convex: filled as five triangles and the centre pentagon.
+            for i in 0..5 {
+                ui.painter().add(egui::Shape::convex_polygon(vec![point((2 * i + 9) % 10), point(2 * i), point(2 * i + 1)], gold, egui::Stroke::NONE));
+            }
+            ui.painter().add(egui::Shape::convex_polygon((0..5).map(|i| point(2 * i + 1)).collect(), gold, egui::Stroke::NONE));
+        }
+        ui.painter().add(egui::Shape::Path(egui::epaint::PathShape::closed_line((0..10).map(point).collect(), stroke)));
+    }
+    response
 }
