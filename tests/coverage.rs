@@ -290,6 +290,12 @@ fn windows_releases_repeated_platforms_a_required_host_and_empty_repositories_ga
     let v = json_of(&env.run(&["coverage", &addr, "--repo", "gate/arm", "--repo", "gate/win", "--format", "json"]));
     assert_eq!(row(&v, "gate/arm")["latest_lags"], "2.0", "{v}");
     assert_eq!(row(&v, "gate/win")["latest_lags"], serde_json::Value::Null, "no version tag there");
+    // Columns by Windows release; the cell keeps its full key in JSON and says the revision in
+    // the table.
+    assert!(v["platforms"].as_array().unwrap().iter().any(|p| p == "windows/amd64:10.0.20348"), "{v}");
+    assert!(row(&v, "gate/win")["cells"].get("windows/amd64:10.0.20348.2966").is_some(), "{v}");
+    let table = ok(&env.run(&win));
+    assert!(table.contains("windows/amd64:10.0.20348\n") && table.contains("(rev 2966)"), "{table}");
     std::fs::write(&list, "gate/arm:no-such-tag\n").unwrap();
     let v = json_of(&env.run(&["coverage", &addr, "--repos-file", list.to_str().unwrap(), "--format", "json"]));
     assert!(row(&v, "gate/arm")["error"].as_str().unwrap().contains("no tag `no-such-tag`"), "{v}");

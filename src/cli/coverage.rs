@@ -299,8 +299,12 @@ fn print_table(c: &Coverage, host: &Host, keep: &dyn Fn(&CoverageRow) -> bool) {
                 (None, None) => "-".into(),
             });
             for k in keys {
-                line.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {
-                    Some(cell) => cell.compressed_size.map(human_bytes).unwrap_or_else(|| "yes".into()),
+                line.push(match r.cell(k) {
+                    Some((_, cell, rev)) => format!(
+                        "{}{}",
+                        cell.compressed_size.map(human_bytes).unwrap_or_else(|| "yes".into()),
+                        archlens::model::coverage::revision_words(rev.as_deref())
+                    ),
                     None if r.is_image() => "MISSING".into(),
                     None => "-".into(),
                 });

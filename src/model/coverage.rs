@@ -105,6 +105,11 @@ pub fn is_version_tag(tag: &str) -> bool {
     Version::parse(tag).is_some()
 }
 
+/// A Windows revision a release column leaves out, for a cell: ` (rev 2966)`.
+pub fn revision_words(revision: Option<&str>) -> String {
+    revision.map(|r| format!(" (rev {r})")).unwrap_or_default()
+}
+
 /// One repository's line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoverageRow {
@@ -184,6 +189,24 @@ impl CoverageRow {
     }
 
     /// Whether the tag lacks `platform_key` (only images and indexes can lack one).
+    /// The cell shown in `column` (a platform key, or a Windows release as
+    /// [`Platform::release_column`] groups them): its own key, the cell, and the revision the
+    /// column leaves out. Of several revisions of one release, the highest.
+    pub fn cell(&self, column: &str) -> Option<(&str, &crate::model::matrix::Cell, Option<String>)> {
+        let cells = &self.row.as_ref()?.cells;
+        if let Some((k, c)) = cells.get_key_value(column) {
+            return Some((k.as_str(), c, None));
+        }
+        cells
+            .iter()
+            .filter_map(|(k, c)| match Platform::release_column(k) {
+                (col, Some(rev)) if col == column => Some((k.as_str(), c, rev)),
+                _ => None,
+            })
+            .max_by_key(|(_, _, rev)| rev.parse::<u64>().unwrap_or(0))
+            .map(|(k, c, rev)| (k, c, Some(rev)))
+    }
+
     pub fn lacks(&self, platform_key: &str) -> bool {
         self.is_image() && self.row.as_ref().is_some_and(|r| !r.covers(platform_key))
     }
@@ -292,7 +315,9 @@ impl Coverage {
 
     /// Add a repository's row (or replace the row of a repository already present).
     pub fn push(&mut self, row: CoverageRow) {
-        self.columns.add(row.row.iter().flat_map(|r| r.cells.keys()));
+        // Windows images by release: one column for every monthly revision of a build.
+        let columns: Vec<String> = row.row.iter().flat_map(|r| r.cells.keys()).map(|k| Platform::release_column(k).0).collect();
+        self.columns.add(&columns);
         match self.row_of.get(&row.repository).and_then(|&i| self.rows.get_mut(i)) {
             Some(existing) => *existing = row,
             None => {
@@ -402,9 +427,7 @@ impl Coverage {
                 fit.platform.clone().unwrap_or_default(),
             ];
             for k in self.keys() {
-                fields.push(
-                    row.and_then(|x| x.cells.get(k)).map(|c| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into())).unwrap_or_default(),
-                );
+                fields.push(r.cell(k).map(|(_, c, _)| c.compressed_size.map(|s| s.to_string()).unwrap_or_else(|| "present".into())).unwrap_or_default());
             }
             fields.push(r.problem().unwrap_or_default().to_string());
             csv_line(&mut out, &fields);
@@ -432,8 +455,10 @@ impl Coverage {
                 },
             ];
             for k in self.keys() {
-                fields.push(match r.row.as_ref().and_then(|x| x.cells.get(k)) {
-                    Some(c) => format!("✓ {}", c.compressed_size.map(human_bytes).unwrap_or_default()).trim_end().to_string(),
+                fields.push(match r.cell(k) {
+                    Some((_, c, rev)) => {
+                        format!("✓ {}{}", c.compressed_size.map(human_bytes).unwrap_or_default(), revision_words(rev.as_deref())).trim_end().to_string()
+                    }
                     None if r.is_image() => "✗".into(),
                     None => String::new(),
                 });
@@ -555,6 +580,24 @@ mod tests {
         assert!(TagPolicy::parse("a|b").is_err());
         assert!(TagPolicy::parse(&"x".repeat(500)).is_err());
         assert_eq!(TagPolicy::parse(" newest ").unwrap(), TagPolicy::Newest);
+    }
+
+    #[test]
+    fn windows_columns_group_by_release_and_cells_say_their_revision() {
+        let mut c = Coverage::new("r");
+        c.push(index_row("w/feb", "1", &["windows/amd64:10.0.20348.2966", "linux/amd64"]));
+        c.push(index_row("w/mar", "1", &["windows/amd64:10.0.20348.3091"]));
+        c.push(index_row("w/old", "1", &["windows/amd64:10.0.17763.5122"]));
+        assert_eq!(c.keys(), ["linux/amd64", "windows/amd64:10.0.17763", "windows/amd64:10.0.20348"]);
+        let (key, _, rev) = c.rows[1].cell("windows/amd64:10.0.20348").unwrap();
+        assert_eq!((key, rev.as_deref()), ("windows/amd64:10.0.20348.3091", Some("3091")));
+        assert!(c.rows[2].cell("windows/amd64:10.0.20348").is_none());
+        assert_eq!(c.tally("windows/amd64:10.0.20348"), Tally { have: 2, of: 3 });
+        let md = c.to_markdown(&Host::parse("linux/amd64").unwrap(), &|_| true);
+        assert!(md.contains("(rev 2966)") && md.contains("(rev 3091)"), "{md}");
+        // Other keys stay their own column.
+        assert_eq!(Platform::release_column("linux/arm/v7"), ("linux/arm/v7".to_string(), None));
+        assert_eq!(Platform::release_column("windows/amd64:10.0.20348"), ("windows/amd64:10.0.20348".to_string(), None));
     }
 
     #[test]

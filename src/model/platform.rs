@@ -346,6 +346,22 @@ impl Platform {
         have.get(..want.len()) == Some(&want[..])
     }
 
+    /// The column a platform key goes in when platforms are grouped by release: a Windows
+    /// `os.version` of four parts (`10.0.20348.2966`) loses its revision, which changes monthly
+    /// (`windows/amd64:10.0.20348`); any other key is its own column. The revision, when one
+    /// was dropped, comes second.
+    pub fn release_column(key: &str) -> (String, Option<String>) {
+        if let Ok(p) = Platform::parse_key(key)
+            && p.os == "windows"
+            && let Some((release, revision)) = p.os_version.rsplit_once('.').filter(|_| p.os_version.split('.').count() == 4)
+        {
+            let mut grouped = p.clone();
+            grouped.os_version = release.to_string();
+            return (grouped.key(), Some(revision.to_string()));
+        }
+        (key.to_string(), None)
+    }
+
     /// `unknown/unknown` — what BuildKit writes on attestation entries.
     pub fn is_unknown(&self) -> bool {
         self.os == "unknown" && self.architecture == "unknown"

@@ -307,18 +307,17 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &CoverageRow, keys: &[Stri
             ui.weak("—");
         }
     });
-    let cells = r.row.as_ref().map(|x| &x.cells);
     for k in keys {
-        row.col(|ui| match cells.and_then(|c| c.get(k)) {
-            Some(cell) => {
+        row.col(|ui| match r.cell(k) {
+            Some((key, cell, rev)) => {
                 let text = cell.compressed_size.map(human_bytes).unwrap_or_else(|| "present".into());
-                let mut t = RichText::new(text);
-                if fit.platform.as_deref() == Some(k.as_str())
+                let mut t = RichText::new(format!("{text}{}", crate::model::coverage::revision_words(rev.as_deref())));
+                if fit.platform.as_deref() == Some(key)
                     && let Some(bg) = fit_color(ui, fit.word())
                 {
                     t = t.background_color(bg);
                 }
-                ui.label(t).on_hover_text(format!("{k}: {}", cell.digest));
+                ui.label(t).on_hover_text(format!("{key}: {}", cell.digest));
             }
             None if r.is_image() => {
                 ui.colored_label(ui.visuals().error_fg_color, "missing");
