@@ -323,6 +323,7 @@ fn a_pick_whose_config_says_another_platform_is_never_native() {
     let liar = row(&v, "gate/liar");
     assert_eq!(liar["host"]["match"], "mislabelled", "{liar}");
     assert_eq!(liar["cells"]["linux/arm64"]["verified"], "config-mismatch", "{liar}");
+    assert!(liar["host"]["refused"].as_str().unwrap().contains("its config says linux/amd64"), "{liar}");
     assert_eq!(v["summary"]["host"]["native"], 0);
     let err = fails_with(&env.run(&["coverage", &addr, "--repo", "gate/liar", "--require-host", "apple-silicon"]), 1);
     assert!(err.contains("does not run on"), "{err}");
@@ -406,4 +407,27 @@ fn signatures_and_attestations_of_the_chosen_tag_are_counted_and_never_chosen() 
     // The table says it in a column of its own.
     let table = ok(&env.run(&["coverage", &addr, "--repo", "sc/signed:1.0"]));
     assert!(table.contains("SIGNED") && table.contains("signed, attested"), "{table}");
+}
+
+/// `--deep` reads the entrypoint of each pick: an arm64 entry holding an x86-64 program is
+/// mislabelled, never native, though its config agrees with its label.
+#[test]
+fn deep_coverage_reads_the_entrypoint_binary_of_the_pick() {
+    let repo = common::diag::seeded_diag();
+    let addr = common::registry_addr();
+    let name = repo.strip_prefix(&format!("{addr}/")).unwrap();
+    let env = Env::new();
+    let pins = ["--repo", &format!("{name}:binary-mismatch")];
+    let shallow = json_of(&env.run(&[&["coverage", addr, "--format", "json"][..], &pins[..]].concat()));
+    assert_eq!(row(&shallow, name)["host"]["match"], "native", "the label and the config agree: {shallow}");
+    let deep = json_of(&env.run(&[&["coverage", addr, "--format", "json", "--deep"][..], &pins[..]].concat()));
+    let r = row(&deep, name);
+    assert_eq!(r["host"]["match"], "mislabelled", "{r}");
+    assert!(r["host"]["refused"].as_str().unwrap().contains("built for"), "{r}");
+    assert_eq!((r["cells"]["linux/arm64"]["verified"].as_str(), r["cells"]["linux/arm64"]["binary"].as_str()), (Some("binary-mismatch"), Some("amd64")), "{r}");
+    let out = env.run(&[&["coverage", addr, "--format", "json", "--deep", "--require-host", "apple-silicon"][..], &pins[..]].concat());
+    assert_eq!(out.status.code(), Some(1), "a required host that would run an x86-64 program fails the gate");
+    // A healthy image stays native when its binary is read.
+    let v = json_of(&env.run(&["coverage", addr, "--format", "json", "--deep", "--repo", &format!("{name}:healthy")]));
+    assert_eq!(row(&v, name)["host"]["match"], "native", "{v}");
 }

@@ -75,6 +75,11 @@ pub struct CoverageArgs {
     /// rows and the gate; without it they count as not checked (exit status 2).
     #[arg(long)]
     pub skip_empty: bool,
+    /// Also read the entrypoint binary of the entry each host would run (from the layers, as
+    /// `diagnose` does): an entry labelled for the host whose program is built for another
+    /// architecture, or cannot start, is mislabelled, never native.
+    #[arg(long)]
+    pub deep: bool,
     #[arg(long, value_enum, default_value_t)]
     pub sort: SortBy,
     /// Repositories per catalog page.
@@ -124,6 +129,9 @@ pub async fn run(a: CoverageArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
         }
     })
     .await;
+    if a.deep {
+        archlens::registry::coverage::verify_binaries(&fetcher, &mut coverage, &hosts, archlens::registry::layers::DEFAULT_MAX_BYTES).await;
+    }
     if let Some(left) = client.rate_limit_remaining() {
         eprintln!("note: {registry}: {}", archlens::model::units::rate_limit_words(&left));
     }
@@ -237,7 +245,7 @@ fn to_json(c: &Coverage, policy: &TagPolicy, host: &Host, keep: &dyn Fn(&Coverag
                 "tag": r.tag,
                 "digest": row.and_then(|x| x.digest.as_ref()),
                 "kind": row.map(|x| x.kind),
-                "host": { "match": fit.word(), "platform": fit.platform },
+                "host": { "match": fit.word(), "platform": fit.platform, "refused": fit.refused },
                 "cells": cells,
                 "attestations": row.map_or(0, |x| x.attestations),
                 "error": r.problem(),

@@ -158,3 +158,31 @@ pub async fn coverage(
     }
     c
 }
+
+/// `--deep`: for each repository and each host, the entrypoint binary of the entry the host
+/// would run, read from the layers (at most `max_bytes` per image) and judged as a diagnosis
+/// would. A pick that cannot run becomes mislabelled (never native); one that could not be
+/// checked carries `verified: unknown` with the reason.
+pub async fn verify_binaries(fetcher: &Fetcher, coverage: &mut Coverage, hosts: &[Host], max_bytes: u64) {
+    for host in hosts {
+        let rows: Vec<(usize, String, std::collections::BTreeMap<String, crate::model::matrix::Cell>)> = coverage
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_image())
+            .filter_map(|(i, r)| r.row.as_ref().map(|row| (i, r.repository.clone(), row.cells.clone())))
+            .collect();
+        let checked: Vec<_> = futures::stream::iter(rows)
+            .map(|(i, repo, cells)| async move { (i, super::diagnose::check_pick(fetcher, &repo, &cells, host, max_bytes).await) })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (i, found) in checked {
+            if let Some((key, verdict)) = found
+                && let Some(cell) = coverage.rows.get_mut(i).and_then(|r| r.row.as_mut()).and_then(|row| row.cells.get_mut(&key))
+            {
+                super::diagnose::mark_cell(cell, &verdict);
+            }
+        }
+    }
+}

@@ -370,85 +370,80 @@ async fn replacement(
     Ok(fallback)
 }
 
-/// Deep verification of a matrix: for each row, the entry `host` would run has its exec chain
-/// read from the layers (at most `max_bytes` per image) and judged for that host as a
-/// diagnosis would. A cell whose program cannot run becomes [`Verified::BinaryMismatch`] or
-/// [`Verified::CannotStart`]; one that could not be checked [`Verified::Unknown`] with the
-/// reason, never a silent pass. Those cells are returned as (tag, entry digest, verdict).
+/// The entry `host` would run among `cells` (a matrix or coverage row's), with its exec chain
+/// read from the layers (at most `max_bytes`) and judged for that host as a diagnosis would:
+/// its key and verdict ([`Verified::Unknown`] with the reason when it could not be checked,
+/// never a silent pass). `None` when the host runs nothing there.
+///
+/// [`Verified::Unknown`]: crate::model::matrix::Verified::Unknown
+pub async fn check_pick(
+    fetcher: &Fetcher,
+    repo: &str,
+    cells: &std::collections::BTreeMap<String, crate::model::matrix::Cell>,
+    host: &Host,
+    max_bytes: u64,
+) -> Option<(String, crate::model::matrix::Verified)> {
+    use crate::model::matrix::Verified;
+    let candidates: Vec<(String, Candidate)> =
+        cells.iter().filter_map(|(k, c)| Some((k.clone(), Candidate { digest: c.digest.clone(), platform: Platform::parse_key(k).ok()? }))).collect();
+    let only: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
+    let picked = select(host, &only).0?;
+    let (key, cand) = candidates.get(picked)?;
+    let verdict = async {
+        let (m, cfg) = image_and_config(fetcher, repo, &cand.digest).await.map_err(|e| e.to_string())?.ok_or("the entry is not an image with a config")?;
+        let (facts, _, _) = examine(fetcher.store().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
+        let d = diagnose(&Facts {
+            reference: "",
+            host,
+            is_index: true,
+            candidates: &only,
+            selected_config: Some(&cfg.platform),
+            binary: Some(&facts),
+            bytes_read: 0,
+        });
+        Ok::<_, String>(verified_of(&d))
+    }
+    .await;
+    Some((key.clone(), verdict.unwrap_or_else(|reason| Verified::Unknown { reason })))
+}
+
+/// Mark `cell` with a binary check's `verdict` unless it passed, or a label check already
+/// failed (that stays the cell's word). Whether it was marked.
+pub fn mark_cell(cell: &mut crate::model::matrix::Cell, verdict: &crate::model::matrix::Verified) -> bool {
+    use crate::model::matrix::Verified;
+    if *verdict == Verified::Ok || matches!(cell.verified, Some(Verified::ConfigMismatch { .. })) {
+        return false;
+    }
+    cell.verified = Some(verdict.clone());
+    true
+}
+
+/// Deep verification of a matrix: for each row, [`check_pick`] for `host`. Cells marked are
+/// returned as (tag, entry digest, verdict).
 pub async fn verify_binaries(
     fetcher: &Fetcher,
     matrix: &mut crate::model::matrix::Matrix,
     host: &Host,
     max_bytes: u64,
 ) -> Vec<(String, crate::model::digest::Digest, crate::model::matrix::Verified)> {
-    use crate::model::matrix::Verified;
     use futures::StreamExt as _;
-    if matrix.rows.is_empty() {
-        return Vec::new();
-    }
-    let repo = crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name);
-    let picks: Vec<(usize, String, Vec<Candidate>, usize)> = matrix
-        .rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, row)| {
-            let candidates: Vec<(String, Candidate)> = row
-                .cells
-                .iter()
-                .filter_map(|(k, c)| {
-                    let platform = Platform::parse_key(k).ok()?;
-                    Some((k.clone(), Candidate { digest: c.digest.clone(), platform }))
-                })
-                .collect();
-            let only: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
-            let (picked, _) = select(host, &only);
-            let picked = picked?;
-            let (key, _) = candidates.get(picked)?;
-            Some((i, key.clone(), only, picked))
-        })
-        .collect();
-    let repo = repo.as_ref().map(String::as_str).map_err(|e| e.to_string());
-    let checked: Vec<(usize, String, Verified)> = futures::stream::iter(picks)
-        .map(|(i, key, only, picked)| {
-            let repo = repo.clone();
-            async move {
-                let verdict = async {
-                    let repo = repo?;
-                    let cand = only.get(picked).cloned().ok_or("no pick")?;
-                    let (m, cfg) =
-                        image_and_config(fetcher, repo, &cand.digest).await.map_err(|e| e.to_string())?.ok_or("the entry is not an image with a config")?;
-                    let (facts, _, _) = examine(fetcher.store().clone(), repo, &m.view.layers, &cfg, max_bytes, None).await.map_err(|e| e.to_string())?;
-                    let d = diagnose(&Facts {
-                        reference: "",
-                        host,
-                        is_index: true,
-                        candidates: &only,
-                        selected_config: Some(&cfg.platform),
-                        binary: Some(&facts),
-                        bytes_read: 0,
-                    });
-                    Ok::<_, String>(verified_of(&d))
-                }
-                .await;
-                (i, key, verdict.unwrap_or_else(|reason| Verified::Unknown { reason }))
-            }
-        })
+    let Ok(repo) = crate::model::reference::Repository::parse(&matrix.repository).map(|r| r.name) else { return Vec::new() };
+    // Owned cells: a stream of borrowed rows would not be Send for every lifetime.
+    let rows: Vec<(usize, std::collections::BTreeMap<String, crate::model::matrix::Cell>)> =
+        matrix.rows.iter().enumerate().map(|(i, r)| (i, r.cells.clone())).collect();
+    let repo = repo.as_str();
+    let checked: Vec<(usize, Option<(String, crate::model::matrix::Verified)>)> = futures::stream::iter(rows)
+        .map(|(i, cells)| async move { (i, check_pick(fetcher, repo, &cells, host, max_bytes).await) })
         .buffer_unordered(4)
         .collect()
         .await;
     let mut marked = Vec::new();
-    for (i, key, verdict) in checked {
-        if verdict == Verified::Ok {
-            continue;
-        }
+    for (i, found) in checked {
+        let Some((key, verdict)) = found else { continue };
         if let Some(row) = matrix.rows.get_mut(i)
             && let Some(cell) = row.cells.get_mut(&key)
+            && mark_cell(cell, &verdict)
         {
-            // A label check that already failed stays the cell's word.
-            if matches!(cell.verified, Some(Verified::ConfigMismatch { .. })) {
-                continue;
-            }
-            cell.verified = Some(verdict.clone());
             marked.push((row.tag.clone(), cell.digest.clone(), verdict));
         }
     }
@@ -462,6 +457,19 @@ fn verified_of(d: &Diagnosis) -> crate::model::matrix::Verified {
     if let Some(f) = first(FindingKind::BinaryMismatch).or_else(|| first(FindingKind::ArmLevel)) {
         let binary = d.chain.iter().rev().find_map(|s| s.architecture.clone()).unwrap_or_default();
         let path = d.binary.as_ref().map(|b| b.path.clone()).unwrap_or_else(|| f.message.clone());
+        return Verified::BinaryMismatch { binary, path };
+    }
+    // A program of another architecture than its entry that the host runs only emulated (an
+    // amd64 binary in the arm64 entry, on a Mac with Rosetta): it starts, but the label lies
+    // and the pick is not native.
+    let binary = d.chain.iter().rev().find_map(|s| s.architecture.clone());
+    let entry = d.selected.as_ref().and_then(|s| Platform::parse_key(&s.platform).ok()).map(|p| p.normalize().architecture);
+    if first(FindingKind::Emulation).is_some()
+        && first(FindingKind::BinaryLabel).is_none()
+        && let (Some(binary), Some(entry)) = (binary, entry)
+        && binary != entry
+    {
+        let path = d.binary.as_ref().map(|b| b.path.clone()).unwrap_or_default();
         return Verified::BinaryMismatch { binary, path };
     }
     if let Some(f) = first(FindingKind::BrokenEntrypoint) {
