@@ -36,6 +36,10 @@ pub struct RegistryClient {
     transport: Transport,
     /// Docker Hub's API, for Docker Hub (or where the options name one).
     hub: Option<super::hub::HubApi>,
+    /// The registry answered that it has no referrers API: not asked again. (A registry that
+    /// has one answers 200 with an empty index for an image with no referrers, so the answer
+    /// is the registry's, not one image's.)
+    no_referrers_api: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -119,7 +123,13 @@ impl RegistryClient {
         }
         let http = builder.build().map_err(|e| RegistryError::Other { detail: format!("cannot set up HTTP: {e}") })?;
         let name = registry.name().to_string();
-        Ok(RegistryClient { registry, base, transport: Transport::new(http, name, options, auth), hub })
+        Ok(RegistryClient {
+            registry,
+            base,
+            transport: Transport::new(http, name, options, auth),
+            hub,
+            no_referrers_api: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     pub fn registry(&self) -> &Registry {
@@ -739,6 +749,10 @@ impl Store for RegistryClient {
     }
 
     async fn referrers(&self, repo: &str, digest: &Digest) -> Result<Option<Vec<u8>>, RegistryError> {
+        use std::sync::atomic::Ordering;
+        if self.no_referrers_api.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let url = self.url(&format!("/v2/{repo}/referrers/{digest}"));
         let accept = crate::model::manifest::OCI_INDEX;
         let r = self.execute(Method::GET, &url, &repo_scope(repo, "pull"), &[("accept", accept)], None, self.options().limits.manifest).await?;
@@ -746,7 +760,10 @@ impl Store for RegistryClient {
             // The index of referrers is made up on request: it has no digest to check.
             200 => Ok(Some(r.body)),
             // No referrers API (distribution 2.x answers 404; others 400, 405 or 501).
-            400 | 404 | 405 | 501 => Ok(None),
+            400 | 404 | 405 | 501 => {
+                self.no_referrers_api.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
             _ => Err(self.status_error(&r, &url, &format!("the referrers of {repo}@{digest}"))),
         }
     }
