@@ -404,6 +404,33 @@ fn first_run_opens_the_demo_layout() {
 }
 
 #[test]
+fn the_demo_says_it_is_a_demo_and_what_to_do_next() {
+    let demo = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-layout"));
+    let d2 = demo.clone();
+    let mut rig = Rig::with(StartTarget::Layout(demo.clone()), egui::vec2(1440.0, 900.0), move |mut app| {
+        app.state.demo = Some(d2);
+        app
+    });
+    rig.steps(2);
+    let id = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::OpenLayout { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("OpenLayout sent");
+    rig.events.send(Event::LayoutOpened { id, path: demo.clone(), name: "demo-layout".into() }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("This is a demo:");
+    rig.harness.get_by_label_contains("type a registry above");
+    // Another folder is no demo.
+    rig.harness.state_mut().state.layout = Some((std::path::PathBuf::from("/elsewhere"), "elsewhere".into()));
+    rig.steps(2);
+    assert!(rig.harness.query_by_label("This is a demo:").is_none());
+}
+
+#[test]
 fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
     use archlens::model::diagnose::{Diagnosis, Finding, Selected, Selection, Verdict};
     let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));

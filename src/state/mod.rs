@@ -154,6 +154,9 @@ pub struct AppState {
     connect_request: Option<RequestId>,
     pub repos: ReposState,
     pub layout: Option<(PathBuf, String)>,
+    /// The demo layout opened on a first run: while it is the open folder, the matrix says it
+    /// is a demo and what to do next.
+    pub demo: Option<PathBuf>,
     layout_request: Option<RequestId>,
     pub matrix: Option<MatrixView>,
     pub tag_filter: String,
@@ -191,6 +194,7 @@ impl AppState {
             connect_request: None,
             repos: ReposState::default(),
             layout: None,
+            demo: None,
             layout_request: None,
             matrix: None,
             tag_filter: String::new(),
@@ -221,6 +225,11 @@ impl AppState {
             Some(p) => Some(p.platform()),
             None => Platform::parse_complete(&self.settings.host).ok(),
         }
+    }
+
+    /// The open folder is the first run's demo.
+    pub fn showing_demo(&self) -> bool {
+        matches!((&self.layout, &self.demo), (Some((open, _)), Some(demo)) if open == demo)
     }
 
     pub fn host_label(&self) -> String {
@@ -489,6 +498,29 @@ impl AppState {
     }
 
     /// Read the details of any reference in the current source.
+    /// Open `r`: a repository (`host/team/app`), or a tag or digest of one, which is then
+    /// selected and shown in the details.
+    pub fn open_reference(&mut self, r: &str) -> Vec<Command> {
+        let last = r.rsplit('/').next().unwrap_or(r);
+        if !last.contains(':') && !r.contains('@') {
+            return self.handle(UiAction::OpenRepository(r.to_string()));
+        }
+        match Reference::parse(r) {
+            Ok(reference) => {
+                let mut cmds = self.handle(UiAction::OpenRepository(reference.repository.to_string()));
+                if let Some(tag) = &reference.tag {
+                    cmds.extend(self.handle(UiAction::Select { tag: tag.clone(), platform: None }));
+                }
+                cmds.extend(self.inspect(reference));
+                cmds
+            }
+            Err(e) => {
+                self.notice = Some(e.to_string());
+                Vec::new()
+            }
+        }
+    }
+
     pub fn inspect(&mut self, reference: Reference) -> Vec<Command> {
         let Some(source) = self.matrix.as_ref().map(|m| m.source.clone()) else { return Vec::new() };
         let id = self.id();
@@ -525,6 +557,8 @@ impl AppState {
     /// Where images are read from: the registry, its repositories, a layout folder.
     fn handle_source(&mut self, action: UiAction) -> Vec<Command> {
         match action {
+            // `host/repo[:tag]` typed where a registry is asked for: that repository (and tag).
+            UiAction::Connect(host) if host.trim().contains('/') => self.open_reference(host.trim()),
             UiAction::Connect(host) => self.connect_to(&host),
             UiAction::SetInsecure(on) => {
                 let Some(registry) = self.registry.clone() else { return Vec::new() };

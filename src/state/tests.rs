@@ -440,3 +440,18 @@ fn what_a_diagnosis_or_verify_spends_of_the_pull_limit_is_said_before_it_runs() 
     assert_eq!(local.diagnose_cost(), None);
     assert_eq!(local.verify_cost(), None);
 }
+
+#[test]
+fn a_repository_typed_where_a_registry_is_asked_for_opens_it() {
+    let mut s = AppState::new(Settings::default());
+    let cmds = s.handle(UiAction::Connect("127.0.0.1:5000/team/app:1.0".into()));
+    assert!(s.notice.is_none(), "{:?}", s.notice);
+    assert!(cmds.iter().any(|c| matches!(c, Command::LoadMatrix { repository, .. } if repository.to_string() == "127.0.0.1:5000/team/app")), "{cmds:?}");
+    assert_eq!(s.selection.as_ref().map(|x| x.tag.as_str()), Some("1.0"));
+    assert_eq!(s.registry.as_ref().map(|r| r.name()), Some("127.0.0.1:5000"));
+    // Without a tag: the repository alone.
+    let mut s = AppState::new(Settings::default());
+    let cmds = s.handle(UiAction::Connect(" 127.0.0.1:5000/team/app ".into()));
+    assert!(cmds.iter().any(|c| matches!(c, Command::LoadMatrix { .. })), "{cmds:?}");
+    assert!(s.selection.is_none());
+}

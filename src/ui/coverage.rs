@@ -107,6 +107,9 @@ fn legend_ui(ui: &mut egui::Ui, host: &str) {
         ui.add_sized([150.0, 16.0], egui::Label::new("No tag matches"));
         ui.label("the repository has no tag the policy picks: nothing to check");
     });
+    ui.separator();
+    ui.strong("Keys");
+    super::matrix::keys_ui(ui);
 }
 
 fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {

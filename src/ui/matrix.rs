@@ -72,6 +72,17 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         });
         return actions;
     };
+    if state.showing_demo() {
+        // A first run: say what this is and where to go from here.
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong("This is a demo:");
+                ui.label("sample multi-architecture images from a folder shipped with Archlens.");
+                ui.label("To see your own, type a registry above (docker.io, ghcr.io, localhost:5000) and press Enter, or");
+                ui.label("use Open folder… for an OCI image-layout folder.");
+            });
+        });
+    }
     let title = mv.title.clone();
     let (done, total, loading) = (mv.done, mv.total, mv.request.is_some());
     let verify_cost = state.verify_cost();
@@ -222,6 +233,28 @@ pub fn legend_ui(ui: &mut egui::Ui, host: &str) {
         },
         "the host's own platform",
     );
+    ui.separator();
+    ui.strong("Keys");
+    keys_ui(ui);
+}
+
+/// The keyboard, as the legends list it.
+pub fn keys_ui(ui: &mut egui::Ui) {
+    egui::Grid::new("legend_keys").num_columns(2).spacing([12.0, 2.0]).show(ui, |ui| {
+        for (keys, what) in [
+            ("Arrows, PgUp/PgDn, Home/End", "move the cursor over the matrix"),
+            ("Enter", "details of the cell or tag under the cursor"),
+            ("Ctrl+F", "filter tags"),
+            ("Ctrl+R", "read again"),
+            ("Esc", "close this, or stop what runs"),
+            ("Ctrl+Plus / Ctrl+Minus / Ctrl+0", "zoom in, out, back to 100 %"),
+            ("F1", "this legend"),
+        ] {
+            ui.monospace(keys);
+            ui.label(what);
+            ui.end_row();
+        }
+    });
 }
 
 fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actions: &mut Vec<UiAction>) {

@@ -108,7 +108,10 @@ impl ArchlensApp {
             backlog: false,
         };
         let start = match (start, demo) {
-            (StartTarget::Nothing, Some(d)) if first_run => StartTarget::Layout(d),
+            (StartTarget::Nothing, Some(d)) if first_run => {
+                app.state.demo = Some(d.clone());
+                StartTarget::Layout(d)
+            }
             (s, _) => s,
         };
         match start {
@@ -175,17 +178,8 @@ impl ArchlensApp {
     }
 
     fn open_reference(&mut self, r: &str) {
-        match crate::model::reference::Reference::parse(r) {
-            Ok(reference) => {
-                self.dispatch(UiAction::OpenRepository(reference.repository.to_string()));
-                if let Some(tag) = &reference.tag {
-                    self.dispatch(UiAction::Select { tag: tag.clone(), platform: None });
-                }
-                let cmds = self.state.inspect(reference);
-                self.send(cmds);
-            }
-            Err(e) => self.state.notice = Some(e.to_string()),
-        }
+        let cmds = self.state.open_reference(r);
+        self.send(cmds);
     }
 
     /// Keep a command in the bounded record of what was sent.
@@ -329,11 +323,14 @@ impl ArchlensApp {
         egui::Panel::top("registry_bar").show(ui, |ui| actions.extend(registry_bar::registry_bar_ui(ui, &mut self.state)));
         if let Some(notice) = self.state.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.colored_label(ui.visuals().error_fg_color, notice);
+                // Dismiss first (right-aligned, always in view); the message wraps in the rest.
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
                     if ui.button("Dismiss").clicked() {
                         actions.push(UiAction::ClearNotice);
                     }
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Min).with_main_wrap(true), |ui| {
+                        ui.add(egui::Label::new(egui::RichText::new(notice).color(ui.visuals().error_fg_color)).wrap());
+                    });
                 });
             });
         }
