@@ -829,8 +829,10 @@ fn verify_marks_a_mislabelled_cell_and_reloads_with_verification() {
     rig.events.send(Event::Row { id: id2, result: row }).unwrap();
     rig.events.send(Event::MatrixDone { id: id2 }).unwrap();
     rig.steps(3);
-    rig.harness.get_by_label(&format!("{} mislabelled", short("1.0 linux/arm64")));
-    assert!(rig.harness.query_by_label(&format!("{} mislabelled", short("1.0 linux/amd64"))).is_none());
+    // Only the lying cell says so; the other keeps its digest and size.
+    assert_eq!(rig.harness.query_all_by_label("mislabelled").count(), 1);
+    rig.harness.get_by_label_contains(&short("1.0 linux/amd64"));
+    assert!(rig.harness.query_by_label_contains(&short("1.0 linux/arm64")).is_none());
     assert!(rig.harness.state().state.settings.verify_cells, "remembered");
 }
 
@@ -1455,4 +1457,26 @@ fn home_and_end_go_to_the_first_and_the_last_row() {
     rig.harness.key_press(egui::Key::ArrowDown);
     rig.steps(1);
     assert_eq!(selected(&rig), Some(last));
+}
+
+#[test]
+fn a_mislabelled_pick_reads_clearly_flags_its_tag_and_is_said_in_the_details() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    let mut lying = index_row("1.0", "a", &["linux/amd64", "linux/arm64"]);
+    if let TagOutcome::Index { children, .. } = &mut lying.outcome {
+        children[1].verified = Some(archlens::model::matrix::Verified::ConfigMismatch { config: "linux/amd64".into() });
+    }
+    rig.events.send(Event::Row { id, result: lying }).unwrap();
+    rig.events.send(Event::Row { id, result: index_row("2.0", "b", &["linux/arm64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    // The whole word, not cut; the digest is in the tooltip.
+    rig.harness.get_by_label("mislabelled");
+    // Its tag counts as having nothing that runs natively on the Mac.
+    rig.harness.get_by_label_contains("1 tag has nothing Apple-silicon Mac (Docker Desktop) runs natively");
+    rig.harness.get_by_label("mislabelled").click();
+    rig.steps(2);
+    rig.harness.get_by_label_contains("Mislabelled: the image's config says linux/amd64");
 }

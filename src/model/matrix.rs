@@ -95,6 +95,23 @@ pub enum Verified {
     CannotStart { reason: String },
 }
 
+impl Verified {
+    /// The image cannot run as its entry says (its config or binary says another platform,
+    /// or it cannot start): a pick of it is no native pick.
+    pub fn refuses(&self) -> bool {
+        matches!(self, Verified::ConfigMismatch { .. } | Verified::BinaryMismatch { .. } | Verified::CannotStart { .. })
+    }
+}
+
+impl Row {
+    /// Nothing in this tag runs natively on a host whose pick is `pick` (a platform key): no
+    /// pick, or the pick was checked and cannot run as labelled. Artifacts and errors run
+    /// nothing and are not counted.
+    pub fn nothing_runs(&self, pick: Option<&str>) -> bool {
+        self.is_runnable_kind() && pick.is_none_or(|k| self.cells.get(k).and_then(|c| c.verified.as_ref()).is_some_and(Verified::refuses))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RowKind {

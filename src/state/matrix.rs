@@ -194,7 +194,7 @@ impl Derived {
             let name_ok = filter.is_empty() || if globby { glob_match(filter, &row.tag) } else { row.tag.contains(filter) };
             if name_ok && f.only_missing.is_none_or(|k| Matrix::lacks(row, k)) {
                 added.push(i);
-                if f.host.is_some() && row.is_runnable_kind() && pick.is_none() {
+                if f.host.is_some() && row.nothing_runs(pick.as_ref().map(|(k, _)| k.as_str())) {
                     self.host_no_match += 1;
                 }
             }
@@ -279,7 +279,8 @@ impl Derived {
                 m.rows.iter().map(|row| ranked.pick(row)).collect()
             }
         };
-        let host_no_match = if f.host.is_some() { visible.iter().filter(|&&i| m.rows[i].is_runnable_kind() && picks[i].is_none()).count() } else { 0 };
+        let host_no_match =
+            if f.host.is_some() { visible.iter().filter(|&&i| m.rows[i].nothing_runs(picks[i].as_ref().map(|(k, _)| k.as_str()))).count() } else { 0 };
         let mut d = Derived {
             key,
             visible,

@@ -452,6 +452,13 @@ impl AppState {
         Command::Connect { id, registry, insecure }
     }
 
+    /// The matrix cell selected, when a cell (not a tag or a gap) is.
+    pub fn selected_cell(&self) -> Option<&crate::model::matrix::Cell> {
+        let mv = self.matrix.as_ref()?;
+        let sel = self.selection.as_ref()?;
+        mv.matrix.row(&sel.tag)?.cells.get(sel.platform.as_ref()?)
+    }
+
     /// Whether the selection is a platform the tag has no entry for.
     pub fn selection_is_gap(&self) -> bool {
         let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) else { return false };

@@ -32,6 +32,21 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         ui.weak("No entry for this platform: the tag has no image for it.");
         return actions;
     }
+    // What Verify found out about the selected cell, said before anything else.
+    if let Some(v) = state.selected_cell().and_then(|c| c.verified.as_ref()).filter(|v| v.refuses()) {
+        let (fill, text) = super::matrix::refused_colors(ui.visuals());
+        let said = match v {
+            crate::model::matrix::Verified::ConfigMismatch { config } => {
+                format!("Mislabelled: the image's config says {config}, not the platform its entry names")
+            }
+            crate::model::matrix::Verified::BinaryMismatch { binary, path } => format!("Mislabelled: its entrypoint {path} is built for {binary}"),
+            crate::model::matrix::Verified::CannotStart { reason } => format!("Cannot start: {reason}"),
+            _ => String::new(),
+        };
+        egui::Frame::new().fill(fill).inner_margin(4.0).show(ui, |ui| {
+            ui.add(egui::Label::new(RichText::new(said).color(text).strong()).wrap());
+        });
+    }
     let d = match &state.details.shown {
         Loadable::NotRequested => {
             ui.weak("Press Enter or double-click a tag or cell to read its manifest.");

@@ -29,6 +29,18 @@ pub fn pick_fill(visuals: &egui::Visuals, exact: bool) -> Color32 {
     }
 }
 
+/// Secondary ("weak") text that reads at 4.5:1 or better on the panel, its stripes and windows
+/// in either theme (egui's default, the text colour at half strength, reads at 2.7:1).
+pub fn readable_weak_text(visuals: &mut egui::Visuals) {
+    visuals.weak_text_color = Some(if visuals.dark_mode { Color32::from_rgb(160, 160, 160) } else { Color32::from_rgb(96, 96, 96) });
+}
+
+/// The fill and the text of a cell that cannot run as labelled, or could not be read: dark red
+/// on pale red (7.3:1) in a light theme, white on dark red (11.2:1) in a dark one.
+pub fn refused_colors(visuals: &egui::Visuals) -> (Color32, Color32) {
+    if visuals.dark_mode { (Color32::from_rgb(110, 30, 30), Color32::WHITE) } else { (Color32::from_rgb(253, 222, 222), Color32::from_rgb(150, 0, 0)) }
+}
+
 /// The outline of the selected cell or tag (the keyboard cursor). It is drawn on every kind
 /// of cell (the host's green or amber pick, a plain cell, a gap, an error) and must stand out
 /// from all their backgrounds in either theme.
@@ -482,9 +494,9 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                 let row_index = visible[row_ui.index()];
                 let row: &Row = &m.rows[row_index];
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
-                let runnable_kind = row.is_runnable_kind();
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
-                let no_match = host.is_some() && picked.is_none() && runnable_kind;
+                // No pick, or a pick that cannot run as labelled (Verify found it out).
+                let no_match = host.is_some() && row.nothing_runs(picked.as_ref().map(|(k, _)| k.as_str()));
                 row_ui.col(|ui| {
                     let mut text = RichText::new(&row.tag).monospace();
                     if row.kind == RowKind::Image {
@@ -497,6 +509,9 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     let r = if no_match {
                         r.on_hover_ui(|ui| {
                             ui.label(format!("Nothing in {} runs natively on {}", row.tag, state.host_label()));
+                            if picked.is_some() {
+                                ui.label("The entry it would pick is mislabelled: its config or binary says another platform");
+                            }
                         })
                     } else {
                         r
@@ -641,12 +656,14 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                     _ => None,
                                 };
                                 let cannot_start = matches!(c.verified, Some(crate::model::matrix::Verified::CannotStart { .. }));
+                                // A refused cell says so in words that fit the column (the
+                                // digest is in the tooltip and the details), in a red that
+                                // reads at 4.5:1 or better on its own fill.
+                                let refused = refused_colors(ui.visuals());
                                 let text = match (&c.error, &mislabelled) {
-                                    (Some(_), _) => RichText::new(format!("{short} error")).color(ui.visuals().error_fg_color),
-                                    (None, Some(_)) if cannot_start => {
-                                        RichText::new(format!("{short} won't start")).monospace().color(ui.visuals().error_fg_color)
-                                    }
-                                    (None, Some(_)) => RichText::new(format!("{short} mislabelled")).monospace().color(ui.visuals().error_fg_color),
+                                    (Some(_), _) => RichText::new(format!("{short} error")).color(refused.1),
+                                    (None, Some(_)) if cannot_start => RichText::new("won't start").monospace().strong().color(refused.1),
+                                    (None, Some(_)) => RichText::new("mislabelled").monospace().strong().color(refused.1),
                                     (None, None) => {
                                         let size = c.compressed_size.map(human_bytes).unwrap_or_else(|| "?".into());
                                         RichText::new(format!("{short} {size}")).monospace()
@@ -703,7 +720,10 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                 let fill = ui.painter().add(egui::Shape::Noop);
                                 ui.add_space(3.0);
                                 let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
-                                if is_pick {
+                                if mislabelled.is_some() || c.error.is_some() {
+                                    // Never red on the pick's green or amber.
+                                    ui.painter().set(fill, egui::epaint::RectShape::filled(r.rect.expand2(egui::vec2(3.0, 1.0)), 0.0, refused.0));
+                                } else if is_pick {
                                     ui.painter().set(fill, egui::epaint::RectShape::filled(r.rect.expand2(egui::vec2(3.0, 1.0)), 0.0, pick_color(ui, exact)));
                                 }
                                 let r = r.on_hover_ui(tip);
@@ -747,6 +767,25 @@ mod tests {
         let a = top.a() as f32 / 255.0;
         let mix = |b: u8, t: u8| (t as f32 + b as f32 * (1.0 - a)).min(255.0) as u8;
         Color32::from_rgb(mix(bottom.r(), top.r()), mix(bottom.g(), top.g()), mix(bottom.b(), top.b()))
+    }
+
+    /// Secondary text and refused cells read at WCAG's 4.5:1 for text in both themes.
+    #[test]
+    fn secondary_text_and_refused_cells_are_readable_in_both_themes() {
+        for mut v in [egui::Visuals::light(), egui::Visuals::dark()] {
+            readable_weak_text(&mut v);
+            let weak = v.weak_text_color();
+            for (what, bg) in
+                [("panel", v.panel_fill), ("stripe", over(v.panel_fill, v.faint_bg_color)), ("window", v.window_fill), ("extreme", v.extreme_bg_color)]
+            {
+                let ratio = contrast(weak, bg);
+                assert!(ratio >= 4.5, "dark={}: weak text {weak:?} on {what} {bg:?} has contrast {ratio:.2}", v.dark_mode);
+            }
+            let (fill, text) = refused_colors(&v);
+            assert!(contrast(text, fill) >= 4.5, "dark={}: refused cell {:.2}", v.dark_mode, contrast(text, fill));
+            // The error colour used for short messages on the panel itself.
+            assert!(contrast(v.error_fg_color, v.panel_fill) >= 3.0);
+        }
     }
 
     /// The cursor stands out (WCAG's 3:1 for outlines) from every background a cell can have.

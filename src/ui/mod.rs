@@ -86,6 +86,8 @@ pub struct ArchlensApp {
     browsing: Option<files::Browsing>,
     /// Events were left for the next frame by [`ArchlensApp::pump`].
     backlog: bool,
+    /// The app's own style (readable secondary text) is set on the context.
+    styled: bool,
 }
 
 impl ArchlensApp {
@@ -106,6 +108,7 @@ impl ArchlensApp {
             dialogs_available: files::system_dialog_available(),
             browsing: None,
             backlog: false,
+            styled: false,
         };
         let start = match (start, demo) {
             (StartTarget::Nothing, Some(d)) if first_run => {
@@ -318,6 +321,10 @@ impl ArchlensApp {
 
     /// Draw one frame; returns the actions taken (already dispatched).
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        if !self.styled {
+            ui.ctx().all_styles_mut(|s| matrix::readable_weak_text(&mut s.visuals));
+            self.styled = true;
+        }
         let mut actions = self.keyboard(ui.ctx());
         self.state.derive();
         egui::Panel::top("registry_bar").show(ui, |ui| actions.extend(registry_bar::registry_bar_ui(ui, &mut self.state)));
