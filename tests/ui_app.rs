@@ -670,6 +670,9 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     // A panel beside the matrix: the matrix's own controls stay reachable.
     rig.harness.get_by_label("Compose an index");
     rig.harness.get_by_label("Compose…");
+    // Empty: what to do, not an error.
+    rig.harness.get_by_label_contains("The draft is empty. Select a tag or a cell");
+    assert!(rig.harness.query_by_label_contains("Error:").is_none(), "an empty draft is no error");
     rig.harness.get_by_label("or reference").focus();
     rig.harness.get_by_label("or reference").type_text("127.0.0.1:5000/team/amd:1");
     rig.steps(1);
@@ -731,8 +734,18 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     rig.harness.get_by_label("Copy").click();
     rig.harness.step();
     assert_eq!(rig.copied(), [digest.to_string()], "Copy beside the preview digest");
+    // The preview expanded: Push stays in the window, pinned below the draft.
+    rig.harness.get_by_label_contains("Preview: the exact").click();
+    rig.steps(3);
+    let push = rig.harness.get_by_label("Push").rect();
+    assert!(push.bottom() <= 600.0 && push.right() <= 800.0, "Push in view with the preview open: {push:?}");
+    rig.harness.get_by_label_contains("Preview: the exact").click();
+    rig.steps(2);
     rig.harness.get_by_label("Equivalent commands").click();
     rig.steps(2);
+    // Push stays pinned below; the draft above scrolls to the commands.
+    rig.wheel(panel.center() + egui::vec2(0.0, 150.0), -200.0, 5);
+    rig.steps(5);
     let commands = rig.harness.state().state.composer.draft.commands(&target);
     assert!(commands.len() >= 2, "{commands:?}");
     for (i, (tool, cmd)) in commands.iter().enumerate() {

@@ -295,8 +295,12 @@ impl AppState {
                 return self.handle(UiAction::Composer(composer::ComposerAction::CheckTarget));
             }
             // A push or an undo moved a tag: the open matrix of its repository reads it again.
+            // The diagnosis shown for that tag runs again (after a pushed repair, the verdict
+            // of the tag as it is now).
             if let Event::Pushed { target, .. } | Event::Repointed { target, .. } = &event {
-                return self.reread(target);
+                let mut cmds = self.reread(target);
+                cmds.extend(self.rediagnose(target));
+                return cmds;
             }
             return Vec::new();
         }
@@ -392,6 +396,14 @@ impl AppState {
 
     fn cancel_matrix(&mut self) -> Vec<Command> {
         self.matrix.as_mut().and_then(MatrixView::cancel).into_iter().collect()
+    }
+
+    /// Diagnose `target` again when the diagnosis shown is of that tag.
+    fn rediagnose(&mut self, target: &crate::model::reference::Reference) -> Vec<Command> {
+        let shown = self.diagnose.result.value().and_then(|d| Reference::parse(&d.reference).ok());
+        let Some(r) = shown.filter(|r| r.repository == target.repository && r.tag.is_some() && r.tag == target.tag) else { return Vec::new() };
+        self.diagnose.reference = r.to_string();
+        self.run_diagnose()
     }
 
     /// Read `target`'s tag again when the open matrix shows its repository.

@@ -388,6 +388,24 @@ fn a_tag_moved_by_a_push_or_an_undo_is_read_again_in_the_open_matrix() {
     let tags: Vec<&str> = m.rows.iter().map(|r| r.tag.as_str()).collect();
     assert_eq!(tags, ["2.0", "3.0"]);
     assert!(m.rows[0].cells.contains_key("linux/arm64") && !m.rows[0].cells.contains_key("linux/amd64"), "the edited row shows its new entries");
+    // The diagnosis shown of a moved tag runs again (a pushed repair); of another tag, not.
+    s.diagnose.result = Loadable::Ready(Box::new(crate::model::diagnose::Diagnosis {
+        reference: "127.0.0.1:5000/team/app:2.0".into(),
+        host: "linux/arm64".into(),
+        verdict: crate::model::diagnose::Verdict::BinaryMismatch,
+        selected: None,
+        findings: Vec::new(),
+        binary: None,
+        chain: Vec::new(),
+        bytes_read: 0,
+        remedy: Vec::new(),
+        partly_verified: Vec::new(),
+        config: None,
+    }));
+    assert!(s.rediagnose(&crate::model::Reference::parse("127.0.0.1:5000/team/app:3.0").unwrap()).is_empty());
+    let cmds = s.rediagnose(&crate::model::Reference::parse("127.0.0.1:5000/team/app:2.0").unwrap());
+    let Some(Command::Diagnose { reference, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    assert_eq!(reference.to_string(), "127.0.0.1:5000/team/app:2.0");
 }
 
 #[test]

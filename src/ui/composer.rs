@@ -42,6 +42,7 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             });
         });
     }
+    egui::Panel::bottom("composer_push").resizable(false).show(ui, |ui| push_ui(ui, state, &mut actions));
     // Rows wrap to the panel's width, so every button stays on screen; only the entries table
     // scrolls sideways when it is wider.
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
@@ -51,7 +52,6 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
 }
 
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
-    let file_prompt = &mut state.file_prompt;
     let c = &mut state.composer;
     if !c.notes.is_empty() || !c.draft.warnings.is_empty() {
         ui.group(|ui| {
@@ -81,6 +81,12 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         Loadable::Ready(t) => match &t.current {
             None => {
                 ui.label(format!("{} does not exist yet: it will be created.", t.target));
+                ui.add(
+                    egui::Label::new(RichText::new(
+                        "Undo can remove a new tag only where the registry deletes tags (distribution 3, Harbor, most hosted registries). Distribution 2.x (registry:2) cannot: there the tag stays after Undo, and only the registry's operator can remove it.",
+                    ).color(ui.visuals().warn_fg_color))
+                    .wrap(),
+                );
             }
             Some(d) if matches!(&c.push, Loadable::Ready(p) if !p.undone && &p.digest == d) => {
                 ui.label(format!("{} is the pushed index {}.", t.target, d.short()));
@@ -97,7 +103,9 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
                 for line in &changes {
                     ui.label(RichText::new(super::drawable(line)).monospace());
                 }
-                if c.confirmed_overwrite == Some(Some(d.clone())) {
+                if changes.is_empty() {
+                    // Nothing to overwrite with: no confirmation to give.
+                } else if c.confirmed_overwrite == Some(Some(d.clone())) {
                     ui.label("Overwrite confirmed.");
                 } else if ui.button("Confirm overwrite").clicked() {
                     actions.push(UiAction::Composer(A::ConfirmOverwrite));
@@ -239,8 +247,13 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     });
     ui.separator();
     let target = c.target_reference().ok();
-    for check in c.draft.checks(target.as_ref().map(|t| &t.repository)) {
-        ui.colored_label(severity_color(ui, check.severity), format!("{:?}: {}", check.severity, check.message));
+    if c.draft.entries.is_empty() {
+        // Nothing wrong yet: what to do first.
+        ui.label("The draft is empty. Select a tag or a cell in the matrix and press Add selected tag or cell, or type a reference (host/repo:tag or @digest) and press Add.");
+    } else {
+        for check in c.draft.checks(target.as_ref().map(|t| &t.repository)) {
+            ui.colored_label(severity_color(ui, check.severity), format!("{:?}: {}", check.severity, check.message));
+        }
     }
     let (bytes, digest) = c.preview();
     ui.horizontal_wrapped(|ui| {
@@ -267,7 +280,12 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             }
         });
     }
-    ui.separator();
+}
+/// Push, its progress and its result, with Export and Import: pinned below the draft, so they
+/// stay in view whatever is expanded above.
+fn push_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    let file_prompt = &mut state.file_prompt;
+    let c = &mut state.composer;
     ui.horizontal_wrapped(|ui| {
         let blocker = c.push_blocker();
         let pushing = c.push.is_pending();
