@@ -1405,6 +1405,33 @@ fn rows_arriving_in_version_order_do_not_move_the_row_being_read() {
 }
 
 #[test]
+fn at_the_top_the_view_stays_at_the_top_while_newer_rows_stream_in() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for n in 0..50 {
+        rig.events.send(Event::Row { id, result: index_row(&format!("1.{n}"), "a", &["linux/amd64"]) }).unwrap();
+    }
+    rig.steps(3);
+    // The pointer resting over the rows, a row selected, nothing scrolled.
+    let header = rig.harness.get_by_label("Tag").rect();
+    let first = rig.harness.get_by_label("1.49").rect().top();
+    rig.harness.get_by_label("1.45").click();
+    rig.steps(2);
+    // Selecting does not move the matrix under the pointer.
+    assert_eq!(rig.harness.get_by_label("1.49").rect().top(), first, "the grid stayed put on selection");
+    rig.harness.hover_at(header.center() + egui::vec2(0.0, 200.0));
+    rig.steps(2);
+    // Newer tags arrive; in version order they go above everything shown.
+    for n in 0..100 {
+        rig.events.send(Event::Row { id, result: index_row(&format!("2.{n}"), "b", &["linux/amd64"]) }).unwrap();
+    }
+    rig.steps(6);
+    let newest = rig.harness.get_by_label("2.99").rect();
+    assert!((newest.top() - first).abs() < 1.0, "the newest tag is the first row in view: {newest:?}, the first row was at {first}");
+}
+
+#[test]
 fn a_flood_of_rows_is_folded_in_over_several_frames_not_one() {
     let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
     rig.steps(2);

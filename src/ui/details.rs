@@ -48,6 +48,10 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         });
     }
     let d = match &state.details.shown {
+        Loadable::NotRequested if state.selection.is_none() => {
+            ui.add(egui::Label::new(RichText::new("Select a tag or a cell, then press Enter or double-click it to read its manifest.").weak()).wrap());
+            return actions;
+        }
         Loadable::NotRequested => {
             ui.weak("Press Enter or double-click a tag or cell to read its manifest.");
             return actions;

@@ -428,23 +428,22 @@ struct Anchor {
 
 const HOLD_FRAMES: u8 = 2;
 
-/// Which row to keep in place when rows move: the row under the pointer; else, once scrolled,
-/// the top row; else the selected row. At the top with nothing hovered or selected, new rows
-/// simply fill in.
+/// Which row to keep in place when rows move, once the reader has scrolled: the row under the
+/// pointer, else the top row. At the top the view stays at the top (the newest tags, in version
+/// order, arrive there), wherever the pointer rests and whatever is selected.
 fn reading_anchor(ui: &egui::Ui, state: &AppState, area: egui::Rect, y: f32) -> Option<Anchor> {
+    if y <= 0.5 {
+        return None;
+    }
     let mv = state.matrix.as_ref()?;
     let visible = &state.derived.visible;
     let stride = row_stride(ui);
     let body_top = area.top() + stride;
     let pointer = ui.ctx().pointer_hover_pos().filter(|p| area.contains(*p) && p.y >= body_top);
     let index = match pointer {
-        Some(p) => Some(((p.y - body_top + y) / stride).floor() as usize),
-        None if y > 0.5 => Some((y / stride).floor() as usize),
-        None => {
-            let tag = state.selection.as_ref().map(|s| &s.tag)?;
-            visible.iter().position(|&i| mv.matrix.rows.get(i).is_some_and(|r| &r.tag == tag))
-        }
-    }?;
+        Some(p) => ((p.y - body_top + y) / stride).floor() as usize,
+        None => (y / stride).floor() as usize,
+    };
     let row = mv.matrix.rows.get(*visible.get(index)?)?;
     Some(Anchor { tag: row.tag.clone(), offset: index as f32 * stride - y, generation: state.derived.generation, hold: 0 })
 }
@@ -585,6 +584,15 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
     let show_att = state.settings.show_attestations;
     let selection = state.selection.clone();
     let host = state.host_platform().map(|p| p.key());
+    // The view follows the cursor when it moves (keys, a click), not on every frame: rows
+    // streaming in above a selected row leave the view where the reader has it.
+    let seen_id = ui.scope_id().with("matrix_cursor_seen");
+    let now = selection.as_ref().map(|s| (s.tag.clone(), s.platform.clone()));
+    let seen: Option<Option<(String, Option<String>)>> = ui.ctx().data(|d| d.get_temp(seen_id));
+    let cursor_moved = seen.as_ref() != Some(&now);
+    if cursor_moved {
+        ui.ctx().data_mut(|d| d.insert_temp(seen_id, now));
+    }
     let mut table = TableBuilder::new(ui).id_salt("matrix_cells").striped(true).cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for k in &keys {
         table = table.column(Column::exact(column_width(k)));
@@ -592,7 +600,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
     match forced_y {
         Some(y) => table = table.vertical_scroll_offset(y),
         None => {
-            if let Some(r) = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag)) {
+            if cursor_moved && let Some(r) = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag)) {
                 table = table.scroll_to_row(r, None);
             }
         }

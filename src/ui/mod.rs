@@ -65,6 +65,11 @@ pub enum StartTarget {
     },
 }
 
+/// From this width on, the details panel stays open beside the matrix.
+const WIDE: f32 = 1000.0;
+/// The least width side panels leave the matrix.
+const MATRIX_MIN: f32 = 400.0;
+
 pub struct ArchlensApp {
     pub state: AppState,
     worker: WorkerHandle,
@@ -364,9 +369,17 @@ impl ArchlensApp {
             });
         } else if !coverage
             && !self.state.details.closed
-            && (self.state.selection.is_some() || !matches!(self.state.details.shown, crate::state::Loadable::NotRequested))
+            && self.state.matrix.is_some()
+            && (ui.available_width() >= WIDE || !matches!(self.state.details.shown, crate::state::Loadable::NotRequested))
         {
-            egui::Panel::right("details").resizable(true).default_size(360.0).show(ui, |ui| {
+            // Wide: always there beside the matrix, so selecting a cell never narrows the
+            // matrix and moves it under the pointer. Narrow: only once details are asked for
+            // (Enter, a double-click), and never leaving the matrix less than MATRIX_MIN.
+            let max = (ui.available_width() - MATRIX_MIN).max(200.0);
+            egui::Panel::right("details").resizable(true).default_size(360.0_f32.min(max)).max_size(max).show(ui, |ui| {
+                // The panel keeps its width whatever it shows (a panel shrinks to its content
+                // otherwise, and the matrix beside it would move).
+                ui.set_min_width(ui.available_width());
                 actions.extend(details::details_ui(ui, &self.state));
             });
         }
