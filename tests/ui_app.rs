@@ -686,6 +686,15 @@ fn composer_panel_at_800x600_asks_before_replacing_clears_and_ends_calm_after_a_
     assert!(add_id.is_some(), "{sent:?} {:?} {:?}", rig.harness.state().state.composer.add_input, rig.harness.state().state.composer.error);
     rig.events.send(Event::DraftEntries { id: add_id.unwrap(), entries: vec![draft_entry("linux/amd64", "amd")] }).unwrap();
     rig.steps(3);
+    // The entry fits the panel: platform, digest, size, source and Remove, no sideways scroll.
+    for what in ["Remove", "#1"] {
+        let r = rig.harness.get_by_label(what).rect();
+        assert!(r.right() <= 800.0 && r.left() >= 0.0, "{what} inside the window: {r:?}");
+    }
+    for part in ["from 127.0.0.1:5000/team/amd".to_string(), d("amd").short()] {
+        let r = rig.harness.get_by_label(&part).rect();
+        assert!(r.right() <= 800.0, "{part} inside the window: {r:?}");
+    }
     // A partial platform is marked, never completed.
     rig.harness.get_by_label("#1").focus();
     rig.steps(1);
@@ -1318,7 +1327,8 @@ fn file_dialogs_run_off_the_ui_thread_and_a_typed_path_always_works() {
     assert!(rig.harness.query_by_label("Open an OCI image layout").is_none(), "the prompt closed");
     // A dialog that comes back with nothing leaves the prompt, which says to type the path.
     rig.harness.get_by_label("Compose…").click();
-    rig.steps(2);
+    // The pinned push bar takes its height in the frame after it first shows.
+    rig.steps(3);
     rig.harness.get_by_label("Import…").click();
     rig.steps(2);
     rig.harness.get_by_label("Browse…").click();

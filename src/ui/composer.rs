@@ -134,43 +134,45 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         }
     });
     let invalid = c.invalid_platforms();
-    egui::ScrollArea::horizontal().id_salt("draft_entries_scroll").show(ui, |ui| {
-        egui::Grid::new("draft_entries").striped(true).num_columns(5).show(ui, |ui| {
-            ui.strong("Platform");
-            ui.strong("Digest");
-            ui.strong("Compressed size");
-            ui.strong("From");
-            ui.strong("");
-            ui.end_row();
-            for (i, e) in c.draft.entries.clone().into_iter().enumerate() {
+    // One entry, two lines: platform and Remove, then digest, size and source. It fits any
+    // panel width without scrolling sideways.
+    for (i, e) in c.draft.entries.clone().into_iter().enumerate() {
+        let fill = if i % 2 == 1 { ui.visuals().faint_bg_color } else { Color32::TRANSPARENT };
+        egui::Frame::new().fill(fill).inner_margin(egui::Margin::symmetric(4, 2)).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label(format!("#{}", i + 1));
                 if e.attests().is_some() {
                     ui.label(format!("attestation of {}", e.attests().map(|d| d.short()).unwrap_or_default()));
                 } else if let Some(text) = c.platform_inputs.get_mut(i) {
-                    ui.horizontal(|ui| {
-                        let l = ui.label(format!("#{}", i + 1));
-                        let r = ui.add_sized([180.0, 20.0], egui::TextEdit::singleline(text)).labelled_by(l.id);
-                        if r.changed() {
-                            actions.push(UiAction::Composer(A::PlatformEdited(i)));
-                        }
-                        if invalid.contains(&i) {
-                            ui.colored_label(ui.visuals().error_fg_color, "not a platform");
-                        }
-                    });
-                } else {
-                    ui.label("");
+                    let width = (ui.available_width() - 80.0).clamp(100.0, 220.0);
+                    let r = ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(l.id);
+                    if r.changed() {
+                        actions.push(UiAction::Composer(A::PlatformEdited(i)));
+                    }
                 }
-                ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
-                ui.label(human_bytes(e.compressed_size)).on_hover_text("config and layers, as the matrix shows it");
-                ui.label(e.source.repository.to_string());
-                if ui.small_button("Remove").clicked() {
-                    actions.push(UiAction::Composer(A::Remove(i)));
-                }
-                ui.end_row();
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.small_button("Remove").clicked() {
+                        actions.push(UiAction::Composer(A::Remove(i)));
+                    }
+                });
+            });
+            if invalid.contains(&i) {
+                ui.colored_label(ui.visuals().error_fg_color, "not a platform").on_hover_text("os/arch[/variant], e.g. linux/arm64 or linux/arm/v7");
             }
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(e.digest.short()).monospace()).on_hover_text(e.digest.to_string());
+                ui.label(human_bytes(e.compressed_size)).on_hover_text("compressed: config and layers, as the matrix shows it");
+                ui.weak(format!("from {}", e.source.repository));
+            });
         });
-    });
+    }
     if c.draft.entries.is_empty() {
-        ui.weak("No entries yet: add images from the matrix or by reference.");
+        ui.add(
+            egui::Label::new(
+                "The draft is empty. Select a tag or a cell in the matrix and press Add selected tag or cell, or type a reference (host/repo:tag or @digest) and press Add.",
+            )
+            .wrap(),
+        );
     }
     ui.horizontal(|ui| {
         let l = ui.label("Media type");
@@ -247,10 +249,8 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     });
     ui.separator();
     let target = c.target_reference().ok();
-    if c.draft.entries.is_empty() {
-        // Nothing wrong yet: what to do first.
-        ui.label("The draft is empty. Select a tag or a cell in the matrix and press Add selected tag or cell, or type a reference (host/repo:tag or @digest) and press Add.");
-    } else {
+    // An empty draft is no error: what to do is said beside the entries.
+    if !c.draft.entries.is_empty() {
         for check in c.draft.checks(target.as_ref().map(|t| &t.repository)) {
             ui.colored_label(severity_color(ui, check.severity), format!("{:?}: {}", check.severity, check.message));
         }

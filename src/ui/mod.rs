@@ -365,6 +365,7 @@ impl ArchlensApp {
             // Leave the matrix room on small screens; wide content scrolls inside the panel.
             let max = (ui.available_width() - 240.0).max(300.0);
             egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
+                ui.set_min_width(ui.available_width());
                 actions.extend(composer::composer_ui(ui, &mut self.state));
             });
         } else if !coverage
