@@ -431,6 +431,49 @@ fn the_demo_says_it_is_a_demo_and_what_to_do_next() {
 }
 
 #[test]
+fn at_800x600_the_diagnosis_shows_verdict_remedy_and_repair_without_scrolling() {
+    use archlens::model::diagnose::{Diagnosis, Finding, FindingKind, Selected, Selection, Verdict};
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(800.0, 600.0));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64", "linux/arm64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label("Reference").focus();
+    rig.harness.get_by_label("Reference").type_text("1.0");
+    rig.harness.get_by_label("Run").click();
+    rig.steps(2);
+    let did = rig.sent().into_iter().find_map(|c| match c {
+        Command::Diagnose { id, .. } => Some(id),
+        _ => None,
+    });
+    let finding = |n: usize| Finding {
+        kind: FindingKind::BinaryMismatch,
+        message: format!("finding {n}: /app is built for amd64"),
+        evidence: "ELF e_machine 62 ".repeat(8),
+    };
+    let diagnosis = Diagnosis {
+        reference: "127.0.0.1:5000/team/app:1.0".into(),
+        host: "linux/arm64".into(),
+        verdict: Verdict::BinaryMismatch,
+        selected: Some(Selected { digest: d("1.0 linux/arm64"), platform: "linux/arm64".into(), selection: Selection::Exact }),
+        findings: (0..4).map(finding).collect(),
+        binary: None,
+        chain: Vec::new(),
+        bytes_read: 1,
+        remedy: vec!["rebuild the linux/arm64 image so its binaries are built for arm64".into()],
+        partly_verified: Vec::new(),
+        config: None,
+    };
+    rig.events.send(Event::Diagnosed { id: did.expect("Diagnose sent"), diagnosis: Box::new(diagnosis) }).unwrap();
+    rig.steps(4);
+    for what in ["binary-mismatch", "Repair…", "Remedy:"] {
+        let r = rig.harness.get_by_label(what).rect();
+        assert!(r.bottom() <= 600.0 && r.right() <= 800.0, "{what} in view without scrolling: {r:?}");
+    }
+}
+
+#[test]
 fn diagnose_panel_runs_for_the_selection_and_shows_the_verdict() {
     use archlens::model::diagnose::{Diagnosis, Finding, Selected, Selection, Verdict};
     let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
@@ -1467,17 +1510,26 @@ fn the_repositories_panel_folds_away_and_back_for_a_small_screen() {
     rig.events.send(Event::MatrixDone { id }).unwrap();
     rig.steps(3);
     let column = |rig: &Rig| rig.harness.get_by_label("linux/amd64").rect().left();
-    let with_panel = column(&rig);
-    rig.harness.get_by_label("Open repository");
-    // The toggle in the registry bar (the panel's heading says the same, lower down).
-    rig.harness.query_all_by_label("Repositories").min_by(|a, b| a.rect().top().total_cmp(&b.rect().top())).unwrap().click();
+    // Under 1000 px with a matrix open, the panel starts folded: the matrix keeps its room.
+    assert!(rig.harness.query_by_label("Open repository").is_none(), "folded on a small screen");
+    let folded = column(&rig);
+    // The toggle in the registry bar unfolds it (the panel's heading says the same, lower down).
+    rig.harness.get_by_label("Repositories").click();
     rig.steps(3);
-    assert!(rig.harness.query_by_label("Open repository").is_none(), "the panel is folded away");
-    assert!(column(&rig) < with_panel - 100.0, "the matrix takes the room: {} then {}", with_panel, column(&rig));
-    assert!(rig.harness.state().state.settings.hide_repositories, "remembered in the settings");
+    rig.harness.get_by_label("Open repository");
+    assert!(column(&rig) > folded + 100.0, "the panel takes its room: {} then {}", folded, column(&rig));
+    assert!(!rig.harness.state().state.settings.hide_repositories, "a small screen's fold is not a setting");
     rig.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::B);
     rig.steps(3);
-    rig.harness.get_by_label("Open repository");
+    assert!(rig.harness.query_by_label("Open repository").is_none(), "folded again");
+    // On a wide window the toggle is the remembered setting.
+    let mut wide = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    wide.steps(2);
+    wide.harness.get_by_label("Open repository");
+    wide.harness.query_all_by_label("Repositories").min_by(|a, b| a.rect().top().total_cmp(&b.rect().top())).unwrap().click();
+    wide.steps(3);
+    assert!(wide.harness.query_by_label("Open repository").is_none());
+    assert!(wide.harness.state().state.settings.hide_repositories, "remembered in the settings");
 }
 
 #[test]

@@ -154,6 +154,10 @@ pub struct AppState {
     connect_request: Option<RequestId>,
     pub repos: ReposState,
     pub layout: Option<(PathBuf, String)>,
+    /// The window is narrow (under 1000 px): side panels fold so the matrix keeps its room.
+    pub narrow: bool,
+    /// On a narrow window, the repositories panel unfolded by the user.
+    pub repos_unfolded: bool,
     /// The demo layout opened on a first run: while it is the open folder, the matrix says it
     /// is a demo and what to do next.
     pub demo: Option<PathBuf>,
@@ -194,6 +198,8 @@ impl AppState {
             connect_request: None,
             repos: ReposState::default(),
             layout: None,
+            narrow: false,
+            repos_unfolded: false,
             demo: None,
             layout_request: None,
             matrix: None,
@@ -224,6 +230,21 @@ impl AppState {
         match HostPreset::find(&self.settings.host) {
             Some(p) => Some(p.platform()),
             None => Platform::parse_complete(&self.settings.host).ok(),
+        }
+    }
+
+    /// Whether the repositories panel is shown: as the user set it, except that on a narrow
+    /// window with a matrix or coverage open it stays folded until unfolded.
+    pub fn repos_shown(&self) -> bool {
+        if self.narrow && (self.matrix.is_some() || self.coverage.open) { self.repos_unfolded } else { !self.settings.hide_repositories }
+    }
+
+    /// The Repositories button and Ctrl+B.
+    pub fn toggle_repos(&mut self) {
+        if self.narrow && (self.matrix.is_some() || self.coverage.open) {
+            self.repos_unfolded = !self.repos_unfolded;
+        } else {
+            self.settings.hide_repositories = !self.settings.hide_repositories;
         }
     }
 

@@ -88,6 +88,17 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
                 actions.push(UiAction::Composer(crate::state::composer::ComposerAction::Repair { reference, diagnosis: d.clone() }));
             }
         });
+        // The remedy right under the verdict: on a small screen both are in view without
+        // scrolling; the evidence follows.
+        for r in &d.remedy {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("Remedy:").strong());
+                ui.label(super::drawable(r));
+                if ui.small_button("Copy").clicked() {
+                    ui.ctx().copy_text(r.clone());
+                }
+            });
+        }
         match &d.selected {
             Some(s) => {
                 let how = serde_json::to_value(s.selection).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -121,15 +132,6 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
                 ui.label(super::drawable(&f.message));
             });
             ui.label(RichText::new(format!("evidence: {}", super::drawable(&f.evidence))).weak());
-        }
-        for r in &d.remedy {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new("Remedy:").strong());
-                ui.label(super::drawable(r));
-                if ui.small_button("Copy").clicked() {
-                    ui.ctx().copy_text(r.clone());
-                }
-            });
         }
     });
     actions

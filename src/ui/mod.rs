@@ -246,7 +246,7 @@ impl ArchlensApp {
                 self.focus_filter = true;
             }
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::B) {
-                self.state.settings.hide_repositories = !self.state.settings.hide_repositories;
+                self.state.toggle_repos();
             }
             if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
                 actions.push(UiAction::Refresh);
@@ -330,6 +330,7 @@ impl ArchlensApp {
             ui.ctx().all_styles_mut(|s| matrix::readable_weak_text(&mut s.visuals));
             self.styled = true;
         }
+        self.state.narrow = ui.available_width() < WIDE;
         let mut actions = self.keyboard(ui.ctx());
         self.state.derive();
         egui::Panel::top("registry_bar").show(ui, |ui| actions.extend(registry_bar::registry_bar_ui(ui, &mut self.state)));
@@ -346,7 +347,7 @@ impl ArchlensApp {
                 });
             });
         }
-        if !self.state.settings.hide_repositories {
+        if self.state.repos_shown() {
             egui::Panel::left("repositories").resizable(true).default_size(230.0).show(ui, |ui| {
                 actions.extend(repos::repos_ui(ui, &mut self.state));
             });
@@ -363,7 +364,7 @@ impl ArchlensApp {
         if self.state.composer.open {
             // Beside the matrix, in place of details: the matrix stays usable to pick images.
             // Leave the matrix room on small screens; wide content scrolls inside the panel.
-            let max = (ui.available_width() - 240.0).max(300.0);
+            let max = (ui.available_width() - MATRIX_MIN).max(280.0);
             egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
                 ui.set_min_width(ui.available_width());
                 actions.extend(composer::composer_ui(ui, &mut self.state));

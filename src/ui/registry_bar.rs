@@ -10,9 +10,9 @@ pub fn registry_bar_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction>
     // Wraps on a narrow window rather than clipping its buttons.
     ui.horizontal_wrapped(|ui| {
         ui.strong("Archlens");
-        let shown = !state.settings.hide_repositories;
+        let shown = state.repos_shown();
         if ui.selectable_label(shown, "Repositories").on_hover_text("Show or hide the repositories panel (Ctrl+B)").clicked() {
-            state.settings.hide_repositories = shown;
+            state.toggle_repos();
         }
         ui.separator();
         let label = ui.label("Registry");
