@@ -1582,3 +1582,56 @@ fn a_mislabelled_pick_reads_clearly_flags_its_tag_and_is_said_in_the_details() {
     rig.steps(2);
     rig.harness.get_by_label_contains("Mislabelled: the image's config says linux/amd64");
 }
+
+#[test]
+fn several_cells_are_selected_with_ctrl_and_shift_and_added_at_once_or_dragged_onto_the_composer() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for t in ["1.0", "1.1", "1.2", "1.3"] {
+        rig.events.send(Event::Row { id, result: index_row(t, t, &["linux/amd64", "linux/arm64"]) }).unwrap();
+    }
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    let cell = |t: &str, p: &str| format!("{} 2.50 MB", short(&format!("{t} {p}")));
+    // A click, then Shift-click: the arm64 cells of 1.3 down to 1.1 (version order).
+    rig.harness.get_by_label(&cell("1.3", "linux/arm64")).click();
+    rig.steps(2);
+    rig.harness.get_by_label(&cell("1.1", "linux/arm64")).click_modifiers(egui::Modifiers::SHIFT);
+    rig.steps(2);
+    // Ctrl-click adds one more from another column.
+    rig.harness.get_by_label(&cell("1.0", "linux/amd64")).click_modifiers(egui::Modifiers::COMMAND);
+    rig.steps(2);
+    let refs: Vec<String> = rig.harness.state().state.selected_references().iter().map(|r| r.to_string()).collect();
+    let digest_ref = |t: &str, p: &str| format!("127.0.0.1:5000/team/app@{}", d(&format!("{t} {p}")));
+    assert_eq!(refs, [digest_ref("1.3", "linux/arm64"), digest_ref("1.2", "linux/arm64"), digest_ref("1.1", "linux/arm64"), digest_ref("1.0", "linux/amd64")]);
+    rig.sent();
+    rig.harness.get_by_label("Add to draft").click();
+    rig.steps(2);
+    let adds = rig.sent().into_iter().filter(|c| matches!(c, Command::DraftAdd { .. })).count();
+    assert_eq!(adds, 4, "one add per selected cell");
+    // A plain click selects one again; dragging an unselected cell onto the composer adds it.
+    rig.harness.get_by_label(&cell("1.2", "linux/amd64")).click();
+    rig.steps(2);
+    assert!(rig.harness.state().state.marked.is_empty());
+    let from = rig.harness.get_by_label(&cell("1.0", "linux/arm64")).rect().center();
+    let to = rig.harness.get_by_label("Compose an index").rect().center() + egui::vec2(0.0, 200.0);
+    rig.harness.hover_at(from);
+    rig.harness.event(egui::Event::PointerButton { pos: from, button: egui::PointerButton::Primary, pressed: true, modifiers: egui::Modifiers::NONE });
+    rig.steps(1);
+    for k in 1..=10 {
+        rig.harness.hover_at(from + (to - from) * (k as f32 / 10.0));
+        rig.steps(1);
+    }
+    rig.harness.event(egui::Event::PointerButton { pos: to, button: egui::PointerButton::Primary, pressed: false, modifiers: egui::Modifiers::NONE });
+    rig.steps(2);
+    let sent = rig.sent();
+    let dropped: Vec<String> = sent
+        .iter()
+        .filter_map(|c| match c {
+            Command::DraftAdd { reference, .. } => Some(reference.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, [digest_ref("1.0", "linux/arm64")], "{sent:?}");
+}

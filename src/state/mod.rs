@@ -85,6 +85,13 @@ pub enum UiAction {
         tag: String,
         platform: Option<String>,
     },
+    /// Ctrl-click: add a tag or cell to the selection, or take it out. Shift-click (`range`):
+    /// every row from the cursor to it, in the cursor's column (cells) or as tags.
+    Mark {
+        tag: String,
+        platform: Option<String>,
+        range: bool,
+    },
     /// Move the cursor in the matrix by rows and columns.
     MoveCursor {
         rows: i64,
@@ -114,6 +121,8 @@ pub enum UiAction {
     SignOut,
     /// Add the selected tag or cell to the draft.
     AddSelectionToDraft,
+    /// Add these (cells or tags dragged onto the composer).
+    AddToDraft(Vec<Reference>),
     /// Start the composer from the selected tag's index.
     EditSelectedTag,
 }
@@ -168,6 +177,8 @@ pub struct AppState {
     pub only_missing: Option<String>,
     pub host_input: String,
     pub selection: Option<Selection>,
+    /// More tags or cells selected with the cursor's (Ctrl- or Shift-click), in order.
+    pub marked: Vec<Selection>,
     pub details: DetailsState,
     /// The last error worth telling the user about, shown until dismissed.
     pub notice: Option<String>,
@@ -206,6 +217,7 @@ impl AppState {
             tag_filter: String::new(),
             only_missing: None,
             selection: None,
+            marked: Vec::new(),
             details: DetailsState::default(),
             notice: None,
             derived: Derived::default(),
@@ -492,6 +504,82 @@ impl AppState {
         mv.matrix.row(&sel.tag)?.cells.get(sel.platform.as_ref()?)
     }
 
+    /// Every tag and cell selected (the cursor's, then those marked), as references; gaps are
+    /// left out.
+    pub fn selected_references(&self) -> Vec<Reference> {
+        let Some(mv) = self.matrix.as_ref() else { return Vec::new() };
+        let mut out: Vec<Reference> = Vec::new();
+        for sel in self.selection.iter().chain(&self.marked) {
+            let Some(row) = mv.matrix.row(&sel.tag) else { continue };
+            let r = match &sel.platform {
+                Some(k) => match row.cells.get(k) {
+                    Some(c) => mv.repository.digest_reference(&c.digest),
+                    None => continue,
+                },
+                None => mv.repository.reference(&sel.tag),
+            };
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    /// Whether `tag`/`platform` is among the marked (not the cursor).
+    pub fn is_marked(&self, tag: &str, platform: Option<&str>) -> bool {
+        self.marked.iter().any(|m| m.tag == tag && m.platform.as_deref() == platform)
+    }
+
+    /// Ctrl-click toggles one; Shift-click marks the visible rows from the cursor to it.
+    fn mark(&mut self, to: Selection, range: bool) {
+        let Some(from) = self.selection.clone() else {
+            self.selection = Some(to);
+            return;
+        };
+        if !range {
+            if let Some(i) = self.marked.iter().position(|m| *m == to) {
+                self.marked.remove(i);
+            } else if to != from {
+                self.marked.push(to);
+            }
+            return;
+        }
+        self.derive();
+        let Some(mv) = self.matrix.as_ref() else { return };
+        let at = |tag: &str| self.derived.visible.iter().position(|&i| mv.matrix.rows.get(i).is_some_and(|r| r.tag == tag));
+        let (Some(a), Some(b)) = (at(&from.tag), at(&to.tag)) else { return };
+        let (lo, hi) = (a.min(b), a.max(b));
+        // Cells in the cursor's column (a range of one platform), or whole tags.
+        let platform = from.platform.clone();
+        let picked: Vec<Selection> = self
+            .derived
+            .visible
+            .get(lo..=hi)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&i| mv.matrix.rows.get(i))
+            .filter(|r| platform.as_ref().is_none_or(|k| r.cells.contains_key(k)))
+            .map(|r| Selection { tag: r.tag.clone(), platform: platform.clone() })
+            .filter(|s| *s != from)
+            .collect();
+        self.marked = picked;
+    }
+
+    /// Open the composer and add each of `references`.
+    fn add_to_draft(&mut self, references: Vec<Reference>) -> Vec<Command> {
+        let Some(source) = self.matrix.as_ref().map(|mv| mv.source.clone()) else { return Vec::new() };
+        if references.is_empty() {
+            self.notice = Some("select a tag or a cell to add (Ctrl- or Shift-click selects several)".into());
+            return Vec::new();
+        }
+        self.composer.open = true;
+        let mut cmds = Vec::new();
+        for reference in references {
+            cmds.extend(self.handle_compose(UiAction::Composer(composer::ComposerAction::Add { source: source.clone(), reference })));
+        }
+        cmds
+    }
+
     /// Whether the selection is a platform the tag has no entry for.
     pub fn selection_is_gap(&self) -> bool {
         let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) else { return false };
@@ -575,7 +663,9 @@ impl AppState {
                 self.handle_source(action)
             }
             A::Cancel => self.cancel(),
-            A::Select { .. } | A::MoveCursor { .. } | A::OpenDetails | A::DetailsBack | A::CloseDetails | A::OpenDigest(_) => self.handle_cursor(action),
+            A::Select { .. } | A::Mark { .. } | A::MoveCursor { .. } | A::OpenDetails | A::DetailsBack | A::CloseDetails | A::OpenDigest(_) => {
+                self.handle_cursor(action)
+            }
             A::ToggleFavourite(_) | A::SetHost(_) | A::ClearNotice => {
                 self.handle_preference(action);
                 Vec::new()
@@ -590,7 +680,7 @@ impl AppState {
             }
             A::RunDiagnose => self.run_diagnose(),
             A::OpenSignIn | A::CloseSignIn | A::SignIn | A::SignOut => self.handle_sign_in(action),
-            A::Coverage(_) | A::Composer(_) | A::AddSelectionToDraft | A::EditSelectedTag => self.handle_compose(action),
+            A::Coverage(_) | A::Composer(_) | A::AddSelectionToDraft | A::AddToDraft(_) | A::EditSelectedTag => self.handle_compose(action),
         }
     }
 
@@ -672,17 +762,11 @@ impl AppState {
                 self.next_id = next;
                 cmds
             }
-            UiAction::AddSelectionToDraft => match (self.selected_reference(), &self.matrix) {
-                (Some(reference), Some(mv)) => {
-                    let source = mv.source.clone();
-                    self.composer.open = true;
-                    self.handle_compose(UiAction::Composer(composer::ComposerAction::Add { source, reference }))
-                }
-                _ => {
-                    self.notice = Some("select a tag or a cell to add".into());
-                    Vec::new()
-                }
-            },
+            UiAction::AddSelectionToDraft => {
+                let references = self.selected_references();
+                self.add_to_draft(references)
+            }
+            UiAction::AddToDraft(references) => self.add_to_draft(references),
             UiAction::EditSelectedTag => {
                 let tag = self.selection.as_ref().map(|s| s.tag.clone());
                 match (tag, &self.matrix) {
@@ -761,8 +845,13 @@ impl AppState {
     fn handle_cursor(&mut self, action: UiAction) -> Vec<Command> {
         match action {
             UiAction::Select { tag, platform } => {
+                self.marked.clear();
                 self.selection = Some(Selection { tag, platform });
                 self.follow_selection()
+            }
+            UiAction::Mark { tag, platform, range } => {
+                self.mark(Selection { tag, platform }, range);
+                Vec::new()
             }
             UiAction::MoveCursor { rows, cols } => {
                 self.derive();

@@ -43,15 +43,21 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
         });
     }
     egui::Panel::bottom("composer_push").resizable(false).show(ui, |ui| push_ui(ui, state, &mut actions));
-    // Rows wrap to the panel's width, so every button stays on screen; only the entries table
-    // scrolls sideways when it is wider.
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        body(ui, state, &mut actions);
+    // Rows wrap to the panel's width, so every button stays on screen. Tags and cells dragged
+    // from the matrix and dropped anywhere on it are added.
+    let (_, dropped) = ui.dnd_drop_zone::<Vec<crate::model::Reference>, ()>(egui::Frame::new(), |ui| {
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            body(ui, state, &mut actions);
+        });
     });
+    if let Some(references) = dropped {
+        actions.push(UiAction::AddToDraft(references.to_vec()));
+    }
     actions
 }
 
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
+    let state_marked = state.marked.len();
     let c = &mut state.composer;
     if !c.notes.is_empty() || !c.draft.warnings.is_empty() {
         ui.group(|ui| {
@@ -119,7 +125,11 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
     }
     ui.separator();
     ui.horizontal_wrapped(|ui| {
-        if ui.button("Add selected tag or cell").clicked() {
+        let label = match state_marked {
+            0 => "Add selected tag or cell".to_string(),
+            n => format!("Add the {} selected", n + 1),
+        };
+        if ui.button(label).on_hover_text("Ctrl- or Shift-click selects several; or drag tags and cells here").clicked() {
             actions.push(UiAction::AddSelectionToDraft);
         }
         let l = ui.label("or reference");

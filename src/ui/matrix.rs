@@ -50,6 +50,42 @@ pub fn cursor_stroke(visuals: &egui::Visuals) -> egui::Stroke {
 }
 
 /// Outline `ui`'s whole cell as the cursor.
+/// A click on a tag or a cell: selects it; with Ctrl (Cmd) adds it to the selection or takes
+/// it out; with Shift selects the rows from the cursor to it.
+fn click_action(ui: &egui::Ui, tag: &str, platform: Option<&String>) -> UiAction {
+    let m = ui.input(|i| i.modifiers);
+    let (tag, platform) = (tag.to_string(), platform.cloned());
+    if m.shift {
+        UiAction::Mark { tag, platform, range: true }
+    } else if m.command {
+        UiAction::Mark { tag, platform, range: false }
+    } else {
+        UiAction::Select { tag, platform }
+    }
+}
+
+/// The outline of a tag or cell selected beside the cursor (Ctrl- or Shift-click).
+fn paint_mark(ui: &egui::Ui) {
+    let rect = ui.max_rect().shrink(1.0);
+    let stroke = egui::Stroke::new(1.5, cursor_stroke(ui.visuals()).color.gamma_multiply(0.8));
+    ui.painter().rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Inside);
+}
+
+/// What dragging a tag or cell onto the composer adds: the whole selection when it is part of
+/// it, else itself.
+fn drag_payload(state: &AppState, tag: &str, platform: Option<&str>) -> Vec<crate::model::Reference> {
+    let in_selection = state.selection.as_ref().is_some_and(|s| s.tag == tag && s.platform.as_deref() == platform) || state.is_marked(tag, platform);
+    if in_selection {
+        return state.selected_references();
+    }
+    let Some(mv) = state.matrix.as_ref() else { return Vec::new() };
+    let Some(row) = mv.matrix.row(tag) else { return Vec::new() };
+    match platform {
+        Some(k) => row.cells.get(k).map(|c| vec![mv.repository.digest_reference(&c.digest)]).unwrap_or_default(),
+        None => vec![mv.repository.reference(tag)],
+    }
+}
+
 fn paint_cursor(ui: &egui::Ui) {
     let rect = ui.max_rect().shrink(1.0);
     ui.painter().rect_stroke(rect, 2.0, cursor_stroke(ui.visuals()), egui::StrokeKind::Inside);
@@ -504,7 +540,7 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     if no_match {
                         text = text.color(ui.visuals().warn_fg_color);
                     }
-                    let r = ui.add(egui::Button::selectable(row_selected, text).frame(false));
+                    let r = ui.add(egui::Button::selectable(row_selected, text).frame(false).sense(Sense::click_and_drag()));
                     let r = if no_match {
                         r.on_hover_ui(|ui| {
                             ui.label(format!("Nothing in {} runs natively on {}", row.tag, state.host_label()));
@@ -529,13 +565,18 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                         None => r,
                     };
                     if r.clicked() {
-                        actions.push(UiAction::Select { tag: row.tag.clone(), platform: None });
+                        actions.push(click_action(ui, &row.tag, None));
                     }
                     if r.double_clicked() {
                         actions.push(UiAction::OpenDetails);
                     }
+                    if r.drag_started() {
+                        r.dnd_set_drag_payload(drag_payload(state, &row.tag, None));
+                    }
                     if row_selected {
                         paint_cursor(ui);
+                    } else if state.is_marked(&row.tag, None) {
+                        paint_mark(ui);
                     }
                 });
                 row_ui.col(|ui| {
@@ -727,7 +768,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                 // once the text's place is known (cheaper than a frame per cell).
                                 let fill = ui.painter().add(egui::Shape::Noop);
                                 ui.add_space(3.0);
-                                let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click()));
+                                let r = ui.add(egui::Button::selectable(selected, text).frame(false).sense(Sense::click_and_drag()));
                                 if mislabelled.is_some() || c.error.is_some() {
                                     // Never red on the pick's green or amber.
                                     ui.painter().set(fill, egui::epaint::RectShape::filled(r.rect.expand2(egui::vec2(3.0, 1.0)), 0.0, refused.0));
@@ -736,15 +777,21 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                                 }
                                 let r = r.on_hover_ui(tip);
                                 if r.clicked() {
-                                    actions.push(UiAction::Select { tag: row.tag.clone(), platform: Some(k.clone()) });
+                                    actions.push(click_action(ui, &row.tag, Some(k)));
                                 }
                                 if r.double_clicked() {
                                     actions.push(UiAction::OpenDetails);
+                                }
+                                // Dragged onto the composer, it is added to the draft.
+                                if r.drag_started() {
+                                    r.dnd_set_drag_payload(drag_payload(state, &row.tag, Some(k)));
                                 }
                             }
                         }
                         if selected {
                             paint_cursor(ui);
+                        } else if state.is_marked(&row.tag, Some(k)) {
+                            paint_mark(ui);
                         }
                     });
                 }
