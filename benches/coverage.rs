@@ -6,6 +6,7 @@
 //!
 //! `cargo bench --bench coverage`; `ARCHLENS_BENCH_REPOS=100` for a quicker run. Needs `wrk`
 //! and GNU `time` (Debian packages `wrk`, `time`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -5,6 +5,7 @@
 //!   128 MB layer. Target: bytes read ≤ 1.05 × the image's compressed size (each layer read once).
 //!
 //! `cargo bench --bench diagnose`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -12,6 +12,7 @@
 //!    (target within 1.3× the CLI's matrix through the same proxy).
 //!
 //! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` for the fourth alone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

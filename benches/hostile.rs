@@ -4,6 +4,7 @@
 //! for each, and what it said. Goal: every one under 64 MB, refused with a clear error.
 //!
 //! `cargo bench --bench hostile`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;

@@ -5,6 +5,7 @@
 //! (`--hub-api none`), which on Docker Hub would spend 2,000 pulls and more.
 //!
 //! `cargo bench --bench hub`; `ARCHLENS_BENCH_TAGS=500` for a quicker run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -5,6 +5,7 @@
 //! script today. Targets: cold ≥ 20× faster than the skopeo loop, warm ≥ 5× faster than cold.
 //!
 //! `cargo bench --bench matrix`; `ARCHLENS_BENCH_TAGS=50` for a quicker run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

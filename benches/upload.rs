@@ -5,6 +5,7 @@
 //! skopeo's time, ≤ 4 requests per blob.
 //!
 //! `cargo bench --bench upload`; `ARCHLENS_BENCH_MB=2` for a quicker run (MB per layer).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

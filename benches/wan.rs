@@ -12,6 +12,7 @@
 //!
 //! `cargo bench --bench wan`; `ARCHLENS_BENCH_TAGS=100` for a quicker run; `ARCHLENS_BENCH_LOG=DIR`
 //! keeps each run's request log (with its timings) in DIR.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

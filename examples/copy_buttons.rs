@@ -5,6 +5,7 @@
 //! `X<TAB>Y<TAB>LABEL<TAB>COPIED TEXT`, X and Y the button's centre in window pixels.
 //!
 //!   cargo run --example copy_buttons -- LAYOUT WIDTHxHEIGHT TAG SETTINGS_JSON
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/ui.rs"]
 mod clip;

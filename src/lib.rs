@@ -3,9 +3,8 @@
 //!
 //! `model` is pure data and rules; `registry` is all I/O; the `archlens` binary adds the command line.
 
-// Library code may not unwrap, expect, index unchecked or panic outside tests, except where a
-// comment at an `allow` proves it cannot fire.
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+// No unwrap, expect, unchecked indexing or panic outside tests: `[lints]` in Cargo.toml, for
+// the library and the binary alike.
 
 pub mod model;
 pub mod protocol;

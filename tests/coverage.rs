@@ -1,5 +1,6 @@
 //! `archlens coverage` against a real registry of its own (so the catalog holds only what
 //! these tests pushed): catalog pages, tag policies, hosts, failures, the CI gate and exports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The demo layout in assets/ is what the project's own generator writes, and reads back
 //! as a matrix through the layout source.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

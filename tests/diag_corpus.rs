@@ -4,6 +4,7 @@
 //! machine can show it, the test shows it: images for this x86-64 host are unpacked into a
 //! root filesystem and started under chroot as a runtime would (PATH search, then execve);
 //! foreign programs started directly are run by qemu-user. A case that "runs" must exit 0.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

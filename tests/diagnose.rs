@@ -1,5 +1,6 @@
 //! `archlens diagnose` against images on the real local registry, with real and synthetic
 //! executables in real layers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

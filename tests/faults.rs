@@ -1,5 +1,6 @@
 //! Faults a real registry will not produce on demand, from a small local HTTP server:
 //! tampered bytes, 429 with Retry-After, 5xx storms, resets, a hung server, expired tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,7 @@
 //! configs and layouts from public projects) plus built layers and binaries, mutated by a
 //! seeded generator (bit flips, byte changes, truncation, duplication, splices, deep nesting,
 //! huge numbers). The property is the same everywhere: an answer or an error, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

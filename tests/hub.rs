@@ -1,6 +1,7 @@
 //! Docker Hub without spending pulls: the matrix from Docker Hub's API, against a fake of that
 //! API serving the documented JSON shapes for images held by the real registry (which plays
 //! registry-1.docker.io). The fake is built from what was seeded, not from what Archlens reads.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

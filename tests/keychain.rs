@@ -2,6 +2,7 @@
 //! private D-Bus session (`scripts/with-keyring.sh`), against the token-auth registry (the
 //! login goes to its token service). Stored by one process, read back by another, gone after
 //! logout.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! OCI layout folders are input as untrusted as a registry: only regular files inside the folder
 //! are read, each capped and verified, and writes into a folder never follow a planted link.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The registry layer against a real local registry: pagination, single fetch per digest,
 //! the warm cache, and pushes checked by skopeo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

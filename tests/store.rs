@@ -1,5 +1,6 @@
 //! One store interface: a registry and a layout folder answer the same calls the same way, and
 //! both check every blob read against its declared size and digest.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! TLS as docker and podman do it, against the real registry serving HTTPS with a CA made for
 //! the run (`scripts/tls-cert.py`) and requiring a client certificate: trust and client
 //! certificates come from certs.d folders; `--insecure` is explicit and warned about.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Bearer-token auth as Docker Hub, GHCR, Quay and Harbor do it, against the real registry:
 //! Debian's `docker-registry` with `auth: token` verifying real JWTs signed by the test's own
 //! token issuer (`scripts/token-issuer.py`). Reads and writes take the same HTTP path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The desktop app driven through egui_kittest on prepared state: no network, no display.
 //! The worker's channels are held by the test, which plays the worker's part.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "common/ui.rs"]
 mod clip;

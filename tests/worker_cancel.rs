@@ -1,6 +1,7 @@
 //! Cancel during a push, through the app's worker: once the index is being written the push is
 //! no longer cancelled, and the app hears its real outcome. One test in this file: it sets the
 //! fault-injection variable for the whole process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The worker does not hold every registry up while one registry's credential helper runs.
 //! One test in this file: it sets the process's credential environment.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 use std::time::{Duration, Instant};
 

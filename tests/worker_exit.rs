@@ -1,5 +1,6 @@
 //! Quitting right after a change keeps it: dropping the worker's handle (the app closing)
 //! waits until the settings sent last are on disk.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 use archlens::protocol::{Command, SETTINGS_REQUEST};
 use archlens::registry::ClientOptions;

@@ -1,6 +1,7 @@
 //! Writes that stay right when someone else writes too: two Archlens pushes to one tag, another
 //! writer between Archlens's write and its read-back, and two pushes into one layout folder.
 //! Against the real registry; the tag is read back with skopeo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 mod common;
 

@@ -86,10 +86,16 @@ pub struct UndoArgs {
 
 /// The fetcher for `registry`, created on first use.
 fn fetcher_for<'a>(set: &'a mut FetcherSet, net: &NetArgs, registry: &Registry) -> anyhow::Result<&'a Fetcher> {
-    if !set.0.contains_key(registry) {
-        set.0.insert(registry.clone(), net.fetcher(registry)?);
-    }
-    Ok(&set.0[registry])
+    Ok(match set.0.entry(registry.clone()) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(net.fetcher(registry)?),
+    })
+}
+
+/// The draft's entry `i` (an index `draft.select` or the added ranges gave).
+fn entry_mut(draft: &mut IndexDraft, i: usize) -> anyhow::Result<&mut archlens::model::compose::DraftEntry> {
+    let n = draft.entries.len();
+    draft.entries.get_mut(i).with_context(|| format!("entry #{} of {n}: no such entry", i + 1))
 }
 
 fn key_value<'a>(flag: &str, kv: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
@@ -218,8 +224,12 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
     }
     // 4. Per-entry settings.
     for (typed, r, p) in &overrides {
-        let hit: Vec<usize> =
-            added.iter().filter(|(fr, _)| fr == r).flat_map(|(_, range)| range.clone()).filter(|&i| draft.entries[i].attests().is_none()).collect();
+        let hit: Vec<usize> = added
+            .iter()
+            .filter(|(fr, _)| fr == r)
+            .flat_map(|(_, range)| range.clone())
+            .filter(|&i| draft.entries.get(i).is_some_and(|e| e.attests().is_none()))
+            .collect();
         let index = match (hit.as_slice(), &r.digest) {
             ([one], _) => *one,
             ([], Some(d)) => draft.select(&Selector::Digest(d.to_string()), &format!("--platform {typed}"))?,
@@ -232,25 +242,26 @@ async fn build_draft(a: &ComposeArgs, net: &NetArgs, fetchers: &mut FetcherSet) 
             ),
             (many, _) => bail!("--platform {typed}: {r} added {} images; choose one with --set-platform SELECTOR=PLATFORM", many.len()),
         };
-        draft.entries[index].platform = p.clone();
+        entry_mut(&mut draft, index)?.platform = p.clone();
     }
     for ((sel, p), typed) in set_platforms.iter().zip(&a.set_platforms) {
         let i = draft.select(sel, &format!("--set-platform {typed}"))?;
         // A relabel that names no os.features keeps the entry's own (changing the variant or
         // the os.version says nothing about them).
         let mut to = p.clone();
-        if to.os_features.is_empty() && to.os == draft.entries[i].platform.os {
-            to.os_features = draft.entries[i].platform.os_features.clone();
+        let entry = entry_mut(&mut draft, i)?;
+        if to.os_features.is_empty() && to.os == entry.platform.os {
+            to.os_features = entry.platform.os_features.clone();
         }
-        draft.entries[i].platform = to;
+        entry.platform = to;
     }
     for ((sel, k, v), typed) in entry_annotations.iter().zip(&a.entry_annotations) {
         let i = draft.select(sel, &format!("--entry-annotation {typed}"))?;
-        draft.entries[i].annotations.insert(k.clone(), v.clone());
+        entry_mut(&mut draft, i)?.annotations.insert(k.clone(), v.clone());
     }
     for ((sel, k), typed) in entry_removals.iter().zip(&a.remove_entry_annotations) {
         let i = draft.select(sel, &format!("--remove-entry-annotation {typed}"))?;
-        if draft.entries[i].annotations.remove(k).is_none() {
+        if entry_mut(&mut draft, i)?.annotations.remove(k).is_none() {
             bail!("--remove-entry-annotation {typed}: that entry has no annotation {k}");
         }
     }

@@ -94,8 +94,6 @@ impl MatrixView {
     }
 
     /// The selection moved by `rows` and `cols` over the visible rows (column 0 is the tag).
-    // `visible` is not empty and holds row indices; `r` is clamped to its range.
-    #[allow(clippy::indexing_slicing)]
     pub fn moved(&self, visible: &[usize], from: Option<&Selection>, rows: i64, cols: i64) -> Option<Selection> {
         if visible.is_empty() {
             return None;
@@ -103,14 +101,14 @@ impl MatrixView {
         let keys = self.matrix.platform_keys();
         let (mut r, mut c) = match from {
             Some(sel) => (
-                visible.iter().position(|&i| self.matrix.rows[i].tag == sel.tag).unwrap_or(0) as i64,
+                visible.iter().position(|&i| self.matrix.rows.get(i).is_some_and(|r| r.tag == sel.tag)).unwrap_or(0) as i64,
                 sel.platform.as_ref().and_then(|p| keys.iter().position(|k| k == p)).map(|i| i as i64 + 1).unwrap_or(0),
             ),
             None => (-1, 0),
         };
         r = (r + rows).clamp(0, visible.len() as i64 - 1);
         c = (c + cols).clamp(0, keys.len() as i64);
-        let tag = self.matrix.rows[visible[r as usize]].tag.clone();
+        let tag = visible.get(r as usize).and_then(|&i| self.matrix.rows.get(i))?.tag.clone();
         let platform = if c == 0 { None } else { keys.get(c as usize - 1).cloned() };
         Some(Selection { tag, platform })
     }
@@ -250,26 +248,26 @@ impl Derived {
     }
 
     /// Visible rows, shared digests, missing counts and the host's picks of `m` under `f`.
-    // `visible` holds indices from `0..m.rows.len()`, and `keys` and `picks` have one entry
-    // per row, so every index is in range.
-    #[allow(clippy::indexing_slicing)]
     pub fn compute(m: &Matrix, f: &Filters<'_>, key: DeriveKey, generation: u64) -> Derived {
         let filter = f.tag.trim();
         let globby = filter.contains(['*', '?']);
-        let mut visible: Vec<usize> = (0..m.rows.len())
-            .filter(|&i| {
-                let r = &m.rows[i];
+        let mut visible: Vec<usize> = m
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
                 let name_ok = filter.is_empty() || if globby { glob_match(filter, &r.tag) } else { r.tag.contains(filter) };
                 let missing_ok = f.only_missing.is_none_or(|k| Matrix::lacks(r, k));
                 name_ok && missing_ok
             })
+            .map(|(i, _)| i)
             .collect();
         if f.by_version {
             // Newest first; keys computed once per row rather than per comparison.
             let keys: Vec<VersionKey<'_>> = m.rows.iter().map(|r| VersionKey::new(&r.tag)).collect();
-            visible.sort_by(|&a, &b| keys[b].cmp(&keys[a]));
+            visible.sort_by(|&a, &b| keys.get(b).cmp(&keys.get(a)));
         } else {
-            visible.sort_by(|&a, &b| m.rows[a].tag.cmp(&m.rows[b].tag));
+            visible.sort_by(|&a, &b| m.rows.get(a).map(|r| &r.tag).cmp(&m.rows.get(b).map(|r| &r.tag)));
         }
         let missing = m.keys().iter().map(|k| (k.clone(), m.tags_missing(k).len())).collect();
         let picks: Vec<Option<(String, MatchKind)>> = match &f.host {
@@ -279,8 +277,11 @@ impl Derived {
                 m.rows.iter().map(|row| ranked.pick(row)).collect()
             }
         };
-        let host_no_match =
-            if f.host.is_some() { visible.iter().filter(|&&i| m.rows[i].nothing_runs(picks[i].as_ref().map(|(k, _)| k.as_str()))).count() } else { 0 };
+        let host_no_match = if f.host.is_some() {
+            visible.iter().filter(|&&i| m.rows.get(i).is_some_and(|r| r.nothing_runs(picks.get(i).and_then(|p| p.as_ref()).map(|(k, _)| k.as_str())))).count()
+        } else {
+            0
+        };
         let mut d = Derived {
             key,
             visible,

@@ -274,15 +274,13 @@ impl AppState {
 
     /// The platform key the host would pick in `row`, by containerd's rules, and whether it
     /// is an exact match or a fallback.
-    // `select` returns an index into `platforms`, built one per key.
-    #[allow(clippy::indexing_slicing)]
     pub fn host_pick(&self, row: &Row) -> Option<(String, MatchKind)> {
         let host = self.host_platform()?;
         let m = Matcher::only(&host);
         let keys: Vec<&String> = row.cells.keys().collect();
         let platforms: Vec<Platform> = keys.iter().map(|k| Platform::parse_key(k).unwrap_or_default()).collect();
         let i = m.select(&platforms)?;
-        Some((keys[i].clone(), m.kind(&platforms[i])?))
+        Some(((*keys.get(i)?).clone(), m.kind(platforms.get(i)?)?))
     }
 
     pub fn is_loading(&self) -> bool {

@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
 
-use crate::model::matrix::{Row, RowKind};
+use crate::model::matrix::RowKind;
 use crate::model::platform::{HOST_PRESETS, MatchKind};
 use crate::model::units::human_bytes;
 use crate::state::{AppState, UiAction};
@@ -97,7 +97,6 @@ pub fn column_width(key: &str) -> f32 {
 }
 
 // `i % C.len()` is in range.
-#[allow(clippy::indexing_slicing)]
 pub(super) fn group_color(i: usize) -> Color32 {
     const C: [Color32; 6] = [
         Color32::from_rgb(66, 133, 244),
@@ -107,7 +106,7 @@ pub(super) fn group_color(i: usize) -> Color32 {
         Color32::from_rgb(171, 71, 188),
         Color32::from_rgb(0, 172, 193),
     ];
-    C[i % C.len()]
+    C.get(i % C.len()).copied().unwrap_or(Color32::GRAY)
 }
 
 pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) -> Vec<UiAction> {
@@ -490,8 +489,6 @@ fn row_stride(ui: &egui::Ui) -> f32 {
 }
 
 /// The left table: tag, shared-digest marker, attestation count. Returns its scroll offset.
-// Rows are numbered `0..visible.len()` by the table; `visible` holds indices into the rows.
-#[allow(clippy::indexing_slicing)]
 fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, y: f32) -> f32 {
     let Some(mv) = &state.matrix else { return y };
     let m = &mv.matrix;
@@ -526,8 +523,7 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
-                let row_index = visible[row_ui.index()];
-                let row: &Row = &m.rows[row_index];
+                let Some((row_index, row)) = visible.get(row_ui.index()).and_then(|&i| Some((i, m.rows.get(i)?))) else { return };
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
                 let row_selected = selection.as_ref().is_some_and(|s| s.tag == row.tag && s.platform.is_none());
                 // No pick, or a pick that cannot run as labelled (Verify found it out).
@@ -610,8 +606,6 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
 }
 
 /// The right table: one column per platform. Returns its scroll offset.
-// Rows are numbered `0..visible.len()` by the table; `visible` holds indices into the rows.
-#[allow(clippy::indexing_slicing)]
 fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>, forced_y: Option<f32>) -> f32 {
     let Some(mv) = &state.matrix else { return 0.0 };
     let m = &mv.matrix;
@@ -641,7 +635,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
     match forced_y {
         Some(y) => table = table.vertical_scroll_offset(y),
         None => {
-            if cursor_moved && let Some(r) = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows[i].tag == s.tag)) {
+            if cursor_moved && let Some(r) = selection.as_ref().and_then(|s| visible.iter().position(|&i| m.rows.get(i).is_some_and(|r| r.tag == s.tag))) {
                 table = table.scroll_to_row(r, None);
             }
         }
@@ -659,8 +653,7 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, visible.len(), |mut row_ui| {
-                let row_index = visible[row_ui.index()];
-                let row: &Row = &m.rows[row_index];
+                let Some((row_index, row)) = visible.get(row_ui.index()).and_then(|&i| Some((i, m.rows.get(i)?))) else { return };
                 let picked = state.derived.picks.get(row_index).cloned().flatten();
                 let exact = picked.as_ref().is_some_and(|(_, kind)| *kind == MatchKind::Exact);
                 let pick = picked.as_ref().map(|(k, _)| k.clone());
