@@ -15,6 +15,9 @@ pub type RequestId = u64;
 
 /// The request id of settings writes (fire and forget; a failure becomes a notice).
 pub const SETTINGS_REQUEST: RequestId = 0;
+/// The id of [`Event::Waiting`]: the transport waiting out a registry's rate limit, for
+/// whichever requests are in flight (no request the app made has this id).
+pub const RATE_LIMIT_WAIT: RequestId = u64::MAX;
 
 /// Where a repository lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -272,7 +275,7 @@ pub enum Event {
     CoverageDone {
         id: RequestId,
     },
-    /// A request is waiting out a rate limit (`id` 0: not tied to one request).
+    /// Requests are waiting out a rate limit (`id` is [`RATE_LIMIT_WAIT`]: not one request).
     Waiting {
         id: RequestId,
         message: String,

@@ -398,7 +398,10 @@ async fn the_app_worker_says_when_it_waits_out_a_rate_limit() {
     .await
     .unwrap();
     let waiting = events.iter().find_map(|e| match e {
-        Event::Waiting { message, .. } => Some(message.clone()),
+        Event::Waiting { message, id } => {
+            assert_eq!(*id, archlens::protocol::RATE_LIMIT_WAIT, "its own id, not a request's (the settings' is 0)");
+            Some(message.clone())
+        }
         _ => None,
     });
     assert_eq!(waiting.as_deref(), Some(format!("rate limited by {}, retrying in 1 s", fake.addr).as_str()), "{events:?}");

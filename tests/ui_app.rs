@@ -364,7 +364,7 @@ fn registry_bar_and_repositories_panel() {
     rig.steps(2);
     rig.harness.get_by_label("98 pulls left (window 6 h)");
     // Waiting out a rate limit is said while it lasts.
-    rig.events.send(Event::Waiting { id: 0, message: "rate limited by 127.0.0.1:5000, retrying in 7 s".into() }).unwrap();
+    rig.events.send(Event::Waiting { id: archlens::protocol::RATE_LIMIT_WAIT, message: "rate limited by 127.0.0.1:5000, retrying in 7 s".into() }).unwrap();
     rig.steps(2);
     rig.harness.get_by_label("rate limited by 127.0.0.1:5000, retrying in 7 s");
     rig.harness.get_by_label("Filter").focus();

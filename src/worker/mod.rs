@@ -208,7 +208,7 @@ impl Worker {
         let mut options = options;
         let (tx, again) = (events.clone(), repaint.clone());
         options.on_wait = Some(registry::client::WaitHook(Arc::new(move |said: &str| {
-            let _ = tx.send(Event::Waiting { id: 0, message: said.to_string() });
+            let _ = tx.send(Event::Waiting { id: crate::protocol::RATE_LIMIT_WAIT, message: said.to_string() });
             again();
         })));
         Worker { session: Arc::new(registry::Session::new(options, cache)), journal, events, repaint, committing: Default::default() }
