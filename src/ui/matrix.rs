@@ -91,6 +91,13 @@ fn paint_cursor(ui: &egui::Ui) {
     ui.painter().rect_stroke(rect, 2.0, cursor_stroke(ui.visuals()), egui::StrokeKind::Inside);
 }
 
+/// The width the open matrix needs to show every column: the tag table and each platform.
+pub fn full_width(state: &AppState) -> f32 {
+    let Some(mv) = state.matrix.as_ref() else { return 0.0 };
+    let tags = 150.0 + 26.0 + if state.settings.show_attestations { 34.0 } else { 0.0 };
+    tags + mv.matrix.platform_keys().iter().map(|k| column_width(k) + 8.0).sum::<f32>() + 24.0
+}
+
 /// Width of a platform column: room for the key and for `digest size`.
 pub fn column_width(key: &str) -> f32 {
     CELL_WIDTH.max(key.chars().count() as f32 * 7.6 + 12.0)

@@ -67,6 +67,8 @@ pub enum StartTarget {
 
 /// From this width on, the details panel stays open beside the matrix.
 const WIDE: f32 = 1000.0;
+/// The details panel's width to begin with.
+const DETAILS_WIDTH: f32 = 360.0;
 /// The least width side panels leave the matrix.
 const MATRIX_MIN: f32 = 400.0;
 
@@ -372,13 +374,14 @@ impl ArchlensApp {
         } else if !coverage
             && !self.state.details.closed
             && self.state.matrix.is_some()
-            && (ui.available_width() >= WIDE || !matches!(self.state.details.shown, crate::state::Loadable::NotRequested))
+            && (ui.available_width() >= WIDE.max(matrix::full_width(&self.state) + DETAILS_WIDTH)
+                || !matches!(self.state.details.shown, crate::state::Loadable::NotRequested))
         {
-            // Wide: always there beside the matrix, so selecting a cell never narrows the
-            // matrix and moves it under the pointer. Narrow: only once details are asked for
-            // (Enter, a double-click), and never leaving the matrix less than MATRIX_MIN.
+            // Selecting never moves the matrix: where the whole matrix fits beside the panel it
+            // is always there; where it does not, the panel opens only when details are asked
+            // for (Enter, a double-click), and it never leaves the matrix less than MATRIX_MIN.
             let max = (ui.available_width() - MATRIX_MIN).max(200.0);
-            egui::Panel::right("details").resizable(true).default_size(360.0_f32.min(max)).max_size(max).show(ui, |ui| {
+            egui::Panel::right("details").resizable(true).default_size(DETAILS_WIDTH.min(max)).max_size(max).show(ui, |ui| {
                 // The panel keeps its width whatever it shows (a panel shrinks to its content
                 // otherwise, and the matrix beside it would move).
                 ui.set_min_width(ui.available_width());

@@ -262,271 +262,350 @@ impl Worker {
         }
     }
 
+    /// One command, answered by its own function.
     async fn run_inner(&self, cmd: Command) -> Result<(), String> {
         match cmd {
-            Command::Connect { id, registry, insecure } => {
-                // A client made with the other choice is replaced.
-                self.session.set_insecure(&registry, insecure).map_err(|e| e.to_string())?;
-                let c = self.client(&registry).await?;
-                c.ping().await.map_err(|e| e.to_string())?;
-                // Signed in: the registry asked and a login was found, or one is kept for it (no
-                // helper is run just to tell).
-                let signed_in = c.credentials().is_some()
-                    || tokio::task::spawn_blocking({
-                        let r = registry.clone();
-                        move || registry::auth::configured(&r)
-                    })
-                    .await
-                    .unwrap_or(false);
-                self.emit(Event::Connected { id, registry, signed_in });
-            }
-            Command::SignIn { id, registry, username, password, remember } => {
-                let creds = Credentials::Basic { username: username.clone(), password: password.clone() };
-                let c = Arc::new(RegistryClient::new(registry.clone(), Some(creds), self.session.options().clone()).map_err(|e| e.to_string())?);
-                // A scope-less /v2/ check, then a repository-less catalog or token round trip:
-                // the login must be accepted before it replaces the current one.
-                c.ping().await.map_err(|e| format!("sign-in to {registry} failed: {e}"))?;
-                self.session.replace(c).map_err(|e| e.to_string())?;
-                let kept = if remember {
-                    let (r, u, p) = (registry.clone(), username.clone(), password.clone());
-                    match tokio::task::spawn_blocking(move || registry::auth::keychain_store(&r, &u, &p)).await {
-                        Ok(Ok(())) => "kept in the OS keychain".to_string(),
-                        Ok(Err(why)) => format!("for this session only ({why})"),
-                        Err(e) => format!("for this session only ({e})"),
-                    }
-                } else {
-                    "for this session only".to_string()
-                };
-                self.emit(Event::SignedIn { id, registry, username, kept });
-            }
-            Command::SignOut { id, registry } => {
-                let r = registry.clone();
-                // Nothing kept is not an error: the login may have been for this session only.
-                let _ = tokio::task::spawn_blocking(move || registry::auth::keychain_forget(&r)).await;
-                self.session.forget(&registry).map_err(|e| e.to_string())?;
-                self.emit(Event::SignedOut { id, registry });
-            }
-            Command::LoadCoverage { id, registry, repos, policy, host } => {
-                let fetcher = self.fetcher(&SourceRef::Registry(registry.clone())).await?;
-                let names = match repos {
-                    RepoSelection::Named { repos } => repos,
-                    RepoSelection::Catalog { glob } => {
-                        let client = self.client(&registry).await?;
-                        registry::coverage::catalog(&client, glob.as_deref(), 1000).await.map_err(|e| e.to_string())?
-                    }
-                };
-                if names.is_empty() {
-                    return Err("no repository matches".into());
-                }
-                self.emit(Event::CoverageStarted { id, total: names.len() });
-                // Streamed as they come: the state assembles the coverage, nothing is kept here.
-                let hosts: Vec<Host> = host.as_deref().and_then(|h| Host::parse(h).ok()).into_iter().collect();
-                registry::coverage::each_row(&fetcher, names.into_iter().map(|n| (n, None)).collect(), &policy, &hosts, |_, row| {
-                    self.emit(Event::CoverageRow { id, row: Box::new(row) })
-                })
-                .await;
-                self.emit(Event::CoverageDone { id });
-            }
-            Command::ListRepos { id, registry, page } => {
-                let c = self.client(&registry).await?;
-                let p = c.catalog_page(page.as_deref(), 100).await.map_err(|e| {
-                    if registry.hides_catalog() { format!("{registry} does not publish its catalog: type a repository name ({e})") } else { e.to_string() }
-                })?;
-                self.emit(Event::ReposPage { id, repos: p.items, next: p.next });
-            }
-            Command::OpenLayout { id, path } => {
-                let p = path.clone();
-                let layout = tokio::task::spawn_blocking(move || OciDir::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-                self.emit(Event::LayoutOpened { id, path, name: layout.name() });
-            }
-            Command::ReadTag { id, source, repository, tag } => {
-                let fetcher = self.fetcher(&source).await?;
-                // Gone (an undo removed a tag it had made): the row goes too.
-                let gone = matches!(fetcher.store().tag_digest(&repository.name, &tag).await, Ok(None));
-                let result = if gone { None } else { Some(fetcher.tag_result(&repository.name, &tag).await) };
-                self.emit(Event::TagRead { id, repository, tag, result });
-            }
-            Command::LoadMatrix { id, source, repository, verify, host } => {
-                let fetcher = self.fetcher(&source).await?.verifying(verify);
-                self.emit(Event::Progress { id, done: 0, total: 0 });
-                let mut results = Vec::new();
-                // Tags are read as each page of the tag list arrives (from Docker Hub's API on
-                // Docker Hub: no pulls spent).
-                let mut matrix = fetcher
-                    .matrix_paged(
-                        &repository,
-                        |_| true,
-                        |done, known, result| {
-                            self.emit(Event::Row { id, result: result.clone() });
-                            self.emit(Event::Progress { id, done: done as u64, total: known as u64 });
-                            if verify {
-                                results.push(result.clone());
-                            }
-                        },
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !matrix.notes.is_empty() {
-                    self.emit(Event::MatrixNotes { id, notes: matrix.notes.clone() });
-                }
-                if let Some(reason) = matrix.partial.take() {
-                    self.emit(Event::MatrixStopped { id, reason });
-                    return Ok(());
-                }
-                // Verified: the host's entry of each tag has its entrypoint binary read; rows
-                // whose binary cannot run there are sent again, marked.
-                if let (true, Ok(host)) = (verify, Host::parse(&host)) {
-                    let marked = registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, registry::layers::DEFAULT_MAX_BYTES).await;
-                    for result in &mut results {
-                        let crate::model::matrix::TagOutcome::Index { children, .. } = &mut result.outcome else { continue };
-                        let mut changed = false;
-                        for (_, digest, verdict) in marked.iter().filter(|(tag, _, _)| *tag == result.tag) {
-                            for child in children.iter_mut().filter(|c| &c.digest == digest) {
-                                child.verified = Some(verdict.clone());
-                                changed = true;
-                            }
-                        }
-                        if changed {
-                            self.emit(Event::Row { id, result: result.clone() });
-                        }
-                    }
-                }
-                if let Some(c) = fetcher.client()
-                    && let Some(remaining) = c.rate_limit_remaining()
-                {
-                    self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
-                }
-                self.emit(Event::MatrixDone { id });
-            }
-            Command::Inspect { id, source, reference } => {
-                let fetcher = self.fetcher(&source).await?;
-                let i = fetcher.inspect(&reference).await.map_err(|e| e.to_string())?;
-                let pretty = serde_json::from_slice::<serde_json::Value>(&i.manifest.bytes)
-                    .ok()
-                    .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                    .unwrap_or_else(|| String::from_utf8_lossy(&i.manifest.bytes).into_owned());
-                let v = &i.manifest.view;
-                let details = Details {
-                    reference: reference.clone(),
-                    digest: i.manifest.digest.clone(),
-                    media_type: v.media_type.clone(),
-                    kind: v.kind,
-                    size: i.manifest.bytes.len(),
-                    pretty,
-                    entries: i.entries.iter().map(|e| (e.descriptor.clone(), e.compressed_size)).collect(),
-                    layers: v.layers.clone(),
-                    config: i.config.map(|(d, _, c)| (d, c)),
-                    compressed_size: if v.kind.is_index() { None } else { Some(v.compressed_size()) },
-                };
-                self.emit(Event::Inspected { id, details: Box::new(details) });
-            }
-            Command::RepairDraft { id, source, reference, diagnosis } => {
-                let fetcher = self.fetcher(&source).await?;
-                match registry::diagnose::repair_draft(&fetcher, &reference, &diagnosis).await.map_err(|e| e.to_string())? {
-                    Some((draft, notes)) => self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes }),
-                    None => return Err(format!("nothing in the diagnosis of {reference} has a fix a draft can make")),
-                }
-            }
-            Command::Diagnose { id, source, reference, host, deep } => {
-                let host = Host::parse(&host)?;
-                let fetcher = self.fetcher(&source).await?;
-                let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
-                let opts = registry::diagnose::DiagnoseOptions { deep, max_bytes: registry::layers::DEFAULT_MAX_BYTES };
-                let work = registry::diagnose::run(&fetcher, &reference, &host, opts, Some(bytes.clone()));
-                tokio::pin!(work);
-                let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-                let diagnosis = loop {
-                    tokio::select! {
-                        r = &mut work => break r.map_err(|e| e.to_string())?,
-                        _ = tick.tick() => {
-                            self.emit(Event::DiagnoseProgress { id, bytes: bytes.load(std::sync::atomic::Ordering::Relaxed) });
-                        }
-                    }
-                };
-                self.emit(Event::Diagnosed { id, diagnosis: Box::new(diagnosis) });
-            }
-            Command::DraftAdd { id, source, reference, keep_attestations } => {
-                let fetcher = self.fetcher(&source).await?;
-                let entries = registry::compose::draft_entries(&fetcher, &reference, keep_attestations).await.map_err(|e| e.to_string())?;
-                self.emit(Event::DraftEntries { id, entries });
-            }
-            Command::DraftBase { id, source, reference } => {
-                let fetcher = self.fetcher(&source).await?;
-                let draft = registry::compose::base_draft(&fetcher, &reference, true).await.map_err(|e| e.to_string())?;
-                self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
-            }
-            Command::TargetStatus { id, target } => {
-                let store = self.tag_store(&target).await?;
-                let current = store.current(&target).await.map_err(|e| e.to_string())?;
-                let bytes = match &current {
-                    Some(d) => Some(store.manifest_bytes(&target, d).await.map_err(|e| e.to_string())?),
-                    None => None,
-                };
-                self.emit(Event::TargetState { id, target, current, bytes });
-            }
-            Command::PushDraft { id, target, draft, expect_previous } => {
-                let mut fetchers = registry::compose::FetcherSet::default();
-                for r in draft.entries.iter().map(|e| e.source.registry()) {
-                    if !fetchers.0.contains_key(r) {
-                        let f = self.fetcher_for(r).await?;
-                        fetchers.0.insert(r.clone(), f);
-                    }
-                }
-                let store = self.tag_store(&target).await?;
-                let journal = self.journal()?;
-                let pushed = registry::compose::push(&fetchers, store, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
-                    // From the index on, the tag moves: the push is no longer cancelled.
-                    if what == "index"
-                        && let Ok(mut c) = self.committing.lock()
-                    {
-                        c.insert(id);
-                    }
-                    self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
-                })
-                .await
-                .map_err(|e| e.to_string());
-                if let Ok(mut c) = self.committing.lock() {
-                    c.remove(&id);
-                }
-                let pushed = pushed?;
-                self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous, journal_id: pushed.journal_id });
-            }
-            Command::Undo { id, entry } => {
-                let journal = self.journal()?;
-                let j = journal.clone();
-                let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-                let plan = registry::compose::plan_undo(&contents, Some(&entry))?;
-                let store = self.tag_store(&plan.target).await?;
-                let done = registry::compose::run_undo(store.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
-                let bytes = match &done.digest {
-                    Some(d) => store.manifest_bytes(&done.target, d).await.ok(),
-                    None => None,
-                };
-                self.emit(Event::Repointed { id, target: done.target, digest: done.digest, bytes });
-            }
-            Command::SaveDraft { id, path, draft } => {
-                let p = path.clone();
-                tokio::task::spawn_blocking(move || -> Result<(), String> {
-                    let bytes = serde_json::to_vec_pretty(&draft).map_err(|e| e.to_string())?;
-                    std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
-                })
-                .await
-                .map_err(|e| e.to_string())??;
-                self.emit(Event::DraftSaved { id, path });
-            }
+            Command::Connect { id, registry, insecure } => self.connect(id, registry, insecure).await,
+            Command::SignIn { id, registry, username, password, remember } => self.sign_in(id, registry, username, password, remember).await,
+            Command::SignOut { id, registry } => self.sign_out(id, registry).await,
+            Command::LoadCoverage { id, registry, repos, policy, host } => self.load_coverage(id, registry, repos, policy, host).await,
+            Command::ListRepos { id, registry, page } => self.list_repos(id, registry, page).await,
+            Command::OpenLayout { id, path } => self.open_layout(id, path).await,
+            Command::ReadTag { id, source, repository, tag } => self.read_tag(id, source, repository, tag).await,
+            Command::LoadMatrix { id, source, repository, verify, host } => self.load_matrix(id, source, repository, verify, host).await,
+            Command::Inspect { id, source, reference } => self.inspect(id, source, reference).await,
+            Command::RepairDraft { id, source, reference, diagnosis } => self.repair_draft(id, source, reference, diagnosis).await,
+            Command::Diagnose { id, source, reference, host, deep } => self.diagnose(id, source, reference, host, deep).await,
+            Command::DraftAdd { id, source, reference, keep_attestations } => self.draft_add(id, source, reference, keep_attestations).await,
+            Command::DraftBase { id, source, reference } => self.draft_base(id, source, reference).await,
+            Command::TargetStatus { id, target } => self.target_status(id, target).await,
+            Command::PushDraft { id, target, draft, expect_previous } => self.push_draft(id, target, draft, expect_previous).await,
+            Command::Undo { id, entry } => self.undo(id, entry).await,
+            Command::SaveDraft { id, path, draft } => self.save_draft(id, path, draft).await,
+            Command::LoadDraft { id, path } => self.load_draft(id, path).await,
             // Written by the settings writer, never as a task of its own.
-            Command::SaveSettings { .. } => {}
-            Command::LoadDraft { id, path } => {
-                let draft = tokio::task::spawn_blocking(move || -> Result<IndexDraft, String> {
-                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not an Archlens draft: {e}", path.display()))
-                })
-                .await
-                .map_err(|e| e.to_string())??;
-                self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
-            }
-            Command::Cancel { .. } => {}
+            Command::SaveSettings { .. } | Command::Cancel { .. } => Ok(()),
         }
+    }
+
+    async fn connect(&self, id: RequestId, registry: Registry, insecure: bool) -> Result<(), String> {
+        // A client made with the other choice is replaced.
+        self.session.set_insecure(&registry, insecure).map_err(|e| e.to_string())?;
+        let c = self.client(&registry).await?;
+        c.ping().await.map_err(|e| e.to_string())?;
+        // Signed in: the registry asked and a login was found, or one is kept for it (no
+        // helper is run just to tell).
+        let signed_in = c.credentials().is_some()
+            || tokio::task::spawn_blocking({
+                let r = registry.clone();
+                move || registry::auth::configured(&r)
+            })
+            .await
+            .unwrap_or(false);
+        self.emit(Event::Connected { id, registry, signed_in });
+        Ok(())
+    }
+
+    async fn sign_in(&self, id: RequestId, registry: Registry, username: String, password: String, remember: bool) -> Result<(), String> {
+        let creds = Credentials::Basic { username: username.clone(), password: password.clone() };
+        let c = Arc::new(RegistryClient::new(registry.clone(), Some(creds), self.session.options().clone()).map_err(|e| e.to_string())?);
+        // A scope-less /v2/ check, then a repository-less catalog or token round trip:
+        // the login must be accepted before it replaces the current one.
+        c.ping().await.map_err(|e| format!("sign-in to {registry} failed: {e}"))?;
+        self.session.replace(c).map_err(|e| e.to_string())?;
+        let kept = if remember {
+            let (r, u, p) = (registry.clone(), username.clone(), password.clone());
+            match tokio::task::spawn_blocking(move || registry::auth::keychain_store(&r, &u, &p)).await {
+                Ok(Ok(())) => "kept in the OS keychain".to_string(),
+                Ok(Err(why)) => format!("for this session only ({why})"),
+                Err(e) => format!("for this session only ({e})"),
+            }
+        } else {
+            "for this session only".to_string()
+        };
+        self.emit(Event::SignedIn { id, registry, username, kept });
+        Ok(())
+    }
+
+    async fn sign_out(&self, id: RequestId, registry: Registry) -> Result<(), String> {
+        let r = registry.clone();
+        // Nothing kept is not an error: the login may have been for this session only.
+        let _ = tokio::task::spawn_blocking(move || registry::auth::keychain_forget(&r)).await;
+        self.session.forget(&registry).map_err(|e| e.to_string())?;
+        self.emit(Event::SignedOut { id, registry });
+        Ok(())
+    }
+
+    async fn load_coverage(
+        &self,
+        id: RequestId,
+        registry: Registry,
+        repos: RepoSelection,
+        policy: crate::model::coverage::TagPolicy,
+        host: Option<String>,
+    ) -> Result<(), String> {
+        let fetcher = self.fetcher(&SourceRef::Registry(registry.clone())).await?;
+        let names = match repos {
+            RepoSelection::Named { repos } => repos,
+            RepoSelection::Catalog { glob } => {
+                let client = self.client(&registry).await?;
+                registry::coverage::catalog(&client, glob.as_deref(), 1000).await.map_err(|e| e.to_string())?
+            }
+        };
+        if names.is_empty() {
+            return Err("no repository matches".into());
+        }
+        self.emit(Event::CoverageStarted { id, total: names.len() });
+        // Streamed as they come: the state assembles the coverage, nothing is kept here.
+        let hosts: Vec<Host> = host.as_deref().and_then(|h| Host::parse(h).ok()).into_iter().collect();
+        registry::coverage::each_row(&fetcher, names.into_iter().map(|n| (n, None)).collect(), &policy, &hosts, |_, row| {
+            self.emit(Event::CoverageRow { id, row: Box::new(row) })
+        })
+        .await;
+        self.emit(Event::CoverageDone { id });
+        Ok(())
+    }
+
+    async fn list_repos(&self, id: RequestId, registry: Registry, page: Option<String>) -> Result<(), String> {
+        let c = self.client(&registry).await?;
+        let p = c.catalog_page(page.as_deref(), 100).await.map_err(|e| {
+            if registry.hides_catalog() { format!("{registry} does not publish its catalog: type a repository name ({e})") } else { e.to_string() }
+        })?;
+        self.emit(Event::ReposPage { id, repos: p.items, next: p.next });
+        Ok(())
+    }
+
+    async fn open_layout(&self, id: RequestId, path: PathBuf) -> Result<(), String> {
+        let p = path.clone();
+        let layout = tokio::task::spawn_blocking(move || OciDir::open(p)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        self.emit(Event::LayoutOpened { id, path, name: layout.name() });
+        Ok(())
+    }
+
+    async fn read_tag(&self, id: RequestId, source: SourceRef, repository: crate::model::reference::Repository, tag: String) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        // Gone (an undo removed a tag it had made): the row goes too.
+        let gone = matches!(fetcher.store().tag_digest(&repository.name, &tag).await, Ok(None));
+        let result = if gone { None } else { Some(fetcher.tag_result(&repository.name, &tag).await) };
+        self.emit(Event::TagRead { id, repository, tag, result });
+        Ok(())
+    }
+
+    async fn load_matrix(
+        &self,
+        id: RequestId,
+        source: SourceRef,
+        repository: crate::model::reference::Repository,
+        verify: bool,
+        host: String,
+    ) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?.verifying(verify);
+        self.emit(Event::Progress { id, done: 0, total: 0 });
+        let mut results = Vec::new();
+        // Tags are read as each page of the tag list arrives (from Docker Hub's API on
+        // Docker Hub: no pulls spent).
+        let mut matrix = fetcher
+            .matrix_paged(
+                &repository,
+                |_| true,
+                |done, known, result| {
+                    self.emit(Event::Row { id, result: result.clone() });
+                    self.emit(Event::Progress { id, done: done as u64, total: known as u64 });
+                    if verify {
+                        results.push(result.clone());
+                    }
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if !matrix.notes.is_empty() {
+            self.emit(Event::MatrixNotes { id, notes: matrix.notes.clone() });
+        }
+        if let Some(reason) = matrix.partial.take() {
+            self.emit(Event::MatrixStopped { id, reason });
+            return Ok(());
+        }
+        // Verified: the host's entry of each tag has its entrypoint binary read; rows
+        // whose binary cannot run there are sent again, marked.
+        if let (true, Ok(host)) = (verify, Host::parse(&host)) {
+            let marked = registry::diagnose::verify_binaries(&fetcher, &mut matrix, &host, registry::layers::DEFAULT_MAX_BYTES).await;
+            for result in &mut results {
+                let crate::model::matrix::TagOutcome::Index { children, .. } = &mut result.outcome else { continue };
+                let mut changed = false;
+                for (_, digest, verdict) in marked.iter().filter(|(tag, _, _)| *tag == result.tag) {
+                    for child in children.iter_mut().filter(|c| &c.digest == digest) {
+                        child.verified = Some(verdict.clone());
+                        changed = true;
+                    }
+                }
+                if changed {
+                    self.emit(Event::Row { id, result: result.clone() });
+                }
+            }
+        }
+        if let Some(c) = fetcher.client()
+            && let Some(remaining) = c.rate_limit_remaining()
+        {
+            self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
+        }
+        self.emit(Event::MatrixDone { id });
+        Ok(())
+    }
+
+    async fn inspect(&self, id: RequestId, source: SourceRef, reference: Reference) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        let i = fetcher.inspect(&reference).await.map_err(|e| e.to_string())?;
+        let pretty = serde_json::from_slice::<serde_json::Value>(&i.manifest.bytes)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| String::from_utf8_lossy(&i.manifest.bytes).into_owned());
+        let v = &i.manifest.view;
+        let details = Details {
+            reference: reference.clone(),
+            digest: i.manifest.digest.clone(),
+            media_type: v.media_type.clone(),
+            kind: v.kind,
+            size: i.manifest.bytes.len(),
+            pretty,
+            entries: i.entries.iter().map(|e| (e.descriptor.clone(), e.compressed_size)).collect(),
+            layers: v.layers.clone(),
+            config: i.config.map(|(d, _, c)| (d, c)),
+            compressed_size: if v.kind.is_index() { None } else { Some(v.compressed_size()) },
+        };
+        self.emit(Event::Inspected { id, details: Box::new(details) });
+        Ok(())
+    }
+
+    async fn repair_draft(
+        &self,
+        id: RequestId,
+        source: SourceRef,
+        reference: Reference,
+        diagnosis: Box<crate::model::diagnose::Diagnosis>,
+    ) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        match registry::diagnose::repair_draft(&fetcher, &reference, &diagnosis).await.map_err(|e| e.to_string())? {
+            Some((draft, notes)) => self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes }),
+            None => return Err(format!("nothing in the diagnosis of {reference} has a fix a draft can make")),
+        }
+        Ok(())
+    }
+
+    async fn diagnose(&self, id: RequestId, source: SourceRef, reference: Reference, host: String, deep: bool) -> Result<(), String> {
+        let host = Host::parse(&host)?;
+        let fetcher = self.fetcher(&source).await?;
+        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let opts = registry::diagnose::DiagnoseOptions { deep, max_bytes: registry::layers::DEFAULT_MAX_BYTES };
+        let work = registry::diagnose::run(&fetcher, &reference, &host, opts, Some(bytes.clone()));
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let diagnosis = loop {
+            tokio::select! {
+                r = &mut work => break r.map_err(|e| e.to_string())?,
+                _ = tick.tick() => {
+                    self.emit(Event::DiagnoseProgress { id, bytes: bytes.load(std::sync::atomic::Ordering::Relaxed) });
+                }
+            }
+        };
+        self.emit(Event::Diagnosed { id, diagnosis: Box::new(diagnosis) });
+        Ok(())
+    }
+
+    async fn draft_add(&self, id: RequestId, source: SourceRef, reference: Reference, keep_attestations: bool) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        let entries = registry::compose::draft_entries(&fetcher, &reference, keep_attestations).await.map_err(|e| e.to_string())?;
+        self.emit(Event::DraftEntries { id, entries });
+        Ok(())
+    }
+
+    async fn draft_base(&self, id: RequestId, source: SourceRef, reference: Reference) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        let draft = registry::compose::base_draft(&fetcher, &reference, true).await.map_err(|e| e.to_string())?;
+        self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
+        Ok(())
+    }
+
+    async fn target_status(&self, id: RequestId, target: Reference) -> Result<(), String> {
+        let store = self.tag_store(&target).await?;
+        let current = store.current(&target).await.map_err(|e| e.to_string())?;
+        let bytes = match &current {
+            Some(d) => Some(store.manifest_bytes(&target, d).await.map_err(|e| e.to_string())?),
+            None => None,
+        };
+        self.emit(Event::TargetState { id, target, current, bytes });
+        Ok(())
+    }
+
+    async fn push_draft(
+        &self,
+        id: RequestId,
+        target: Reference,
+        draft: Box<IndexDraft>,
+        expect_previous: Option<crate::model::digest::Digest>,
+    ) -> Result<(), String> {
+        let mut fetchers = registry::compose::FetcherSet::default();
+        for r in draft.entries.iter().map(|e| e.source.registry()) {
+            if !fetchers.0.contains_key(r) {
+                let f = self.fetcher_for(r).await?;
+                fetchers.0.insert(r.clone(), f);
+            }
+        }
+        let store = self.tag_store(&target).await?;
+        let journal = self.journal()?;
+        let pushed = registry::compose::push(&fetchers, store, &journal, &draft, &target, Some(expect_previous), |done, total, what| {
+            // From the index on, the tag moves: the push is no longer cancelled.
+            if what == "index"
+                && let Ok(mut c) = self.committing.lock()
+            {
+                c.insert(id);
+            }
+            self.emit(Event::PushProgress { id, done: done as u64, total: total as u64, what: what.to_string() });
+        })
+        .await
+        .map_err(|e| e.to_string());
+        if let Ok(mut c) = self.committing.lock() {
+            c.remove(&id);
+        }
+        let pushed = pushed?;
+        self.emit(Event::Pushed { id, target, digest: pushed.digest, previous: pushed.previous, journal_id: pushed.journal_id });
+        Ok(())
+    }
+
+    async fn undo(&self, id: RequestId, entry: String) -> Result<(), String> {
+        let journal = self.journal()?;
+        let j = journal.clone();
+        let contents = tokio::task::spawn_blocking(move || j.read()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let plan = registry::compose::plan_undo(&contents, Some(&entry))?;
+        let store = self.tag_store(&plan.target).await?;
+        let done = registry::compose::run_undo(store.clone(), &journal, &contents, &plan).await.map_err(|e| e.to_string())?;
+        let bytes = match &done.digest {
+            Some(d) => store.manifest_bytes(&done.target, d).await.ok(),
+            None => None,
+        };
+        self.emit(Event::Repointed { id, target: done.target, digest: done.digest, bytes });
+        Ok(())
+    }
+
+    async fn save_draft(&self, id: RequestId, path: PathBuf, draft: Box<IndexDraft>) -> Result<(), String> {
+        let p = path.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let bytes = serde_json::to_vec_pretty(&draft).map_err(|e| e.to_string())?;
+            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        self.emit(Event::DraftSaved { id, path });
+        Ok(())
+    }
+
+    async fn load_draft(&self, id: RequestId, path: PathBuf) -> Result<(), String> {
+        let draft = tokio::task::spawn_blocking(move || -> Result<IndexDraft, String> {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_slice(&bytes).map_err(|e| format!("{} is not an Archlens draft: {e}", path.display()))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        self.emit(Event::DraftLoaded { id, draft: Box::new(draft), notes: Vec::new() });
         Ok(())
     }
 }
