@@ -57,8 +57,18 @@ pub fn composer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
 }
 
 fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
-    let state_marked = state.marked.len();
+    let marked = state.marked.len();
     let c = &mut state.composer;
+    notes_ui(ui, c);
+    target_ui(ui, c, actions);
+    add_ui(ui, c, actions, marked);
+    entries_ui(ui, c, actions);
+    index_ui(ui, c, actions);
+    preview_ui(ui, c);
+}
+
+/// What the draft will do (a repair's notes) and its warnings.
+fn notes_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState) {
     if !c.notes.is_empty() || !c.draft.warnings.is_empty() {
         ui.group(|ui| {
             ui.label(RichText::new("This draft will:").strong());
@@ -70,6 +80,10 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             }
         });
     }
+}
+
+/// The target tag: typed, checked, and what it holds now.
+fn target_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState, actions: &mut Vec<UiAction>) {
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Target tag");
         let e = ui.add(egui::TextEdit::singleline(&mut c.target_input).hint_text("host/repo:tag").desired_width(260.0)).labelled_by(l.id);
@@ -123,9 +137,13 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
         }
         Loadable::NotRequested => {}
     }
+}
+
+/// Adding images: the selection, a typed reference.
+fn add_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState, actions: &mut Vec<UiAction>, marked: usize) {
     ui.separator();
     ui.horizontal_wrapped(|ui| {
-        let label = match state_marked {
+        let label = match marked {
             0 => "Add selected tag or cell".to_string(),
             n => format!("Add the {} selected", n + 1),
         };
@@ -143,6 +161,10 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             ui.spinner();
         }
     });
+}
+
+/// The entries, each on two lines.
+fn entries_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState, actions: &mut Vec<UiAction>) {
     let invalid = c.invalid_platforms();
     // One entry, two lines: platform and Remove, then digest, size and source. It fits any
     // panel width without scrolling sideways.
@@ -184,6 +206,10 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             .wrap(),
         );
     }
+}
+
+/// The index's media type and annotations.
+fn index_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState, actions: &mut Vec<UiAction>) {
     ui.horizontal(|ui| {
         let l = ui.label("Media type");
         let current = match c.draft.index_type {
@@ -257,6 +283,10 @@ fn body(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
             }
         });
     });
+}
+
+/// The checks, the exact bytes and their digest, and the equivalent commands.
+fn preview_ui(ui: &mut egui::Ui, c: &mut crate::state::composer::ComposerState) {
     ui.separator();
     let target = c.target_reference().ok();
     // An empty draft is no error: what to do is said beside the entries.
