@@ -1,5 +1,5 @@
 //! Mutation fuzzing of every parser that reads registry, file or command-line input, inside
-//! the normal test suite and bounded in time: the fixture corpus (real manifests, indexes,
+//! the normal test suite and bounded by count: the fixture corpus (real manifests, indexes,
 //! configs and layouts from public projects) plus built layers and binaries, mutated by a
 //! seeded generator (bit flips, byte changes, truncation, duplication, splices, deep nesting,
 //! huge numbers). The property is the same everywhere: an answer or an error, never a panic.
@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use archlens::model::binary::identify;
 use archlens::model::digest::Digest;
@@ -19,7 +18,8 @@ use archlens::registry::client::{parse_challenge, parse_next_link};
 use archlens::registry::layers::{decompressed, scan_tar};
 
 /// Time spent per parser family: bounded, so the suite stays quick.
-const BUDGET: Duration = Duration::from_millis(1500);
+/// Mutants per target: a count, not a time, so a loaded machine runs the same inputs.
+const INPUTS: usize = 4000;
 
 /// A small seeded generator (xorshift64*), so a failure reproduces.
 struct Rng(u64);
@@ -111,23 +111,30 @@ fn mutate(rng: &mut Rng, seed: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     b
 }
 
-/// Run `check` on the seeds themselves, then on mutants until the budget is spent.
+/// Run `check` on the seeds themselves, then on [`INPUTS`] mutants from a fixed seed (the same
+/// inputs every run, whatever the machine's load). An input that makes `check` panic is
+/// written to a file the failure names, so it can be replayed.
 fn fuzz(name: &str, seeds: &[Vec<u8>], mut check: impl FnMut(&[u8])) -> usize {
     assert!(!seeds.is_empty(), "{name}: no seeds");
     let mut rng = Rng(0x5eed_0000 ^ name.len() as u64 ^ seeds.len() as u64);
-    for s in seeds {
-        check(s);
+    let mut run = |n: usize, input: &[u8]| {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(input))).is_err() {
+            let dir = std::env::temp_dir().join("archlens-fuzz-failures");
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!("{name}-{n}.bin"));
+            let written = std::fs::write(&file, input).map(|_| file.display().to_string()).unwrap_or_else(|e| format!("(could not be written: {e})"));
+            panic!("{name}: input #{n} failed ({} bytes); it is in {written}", input.len());
+        }
+    };
+    for (n, s) in seeds.iter().enumerate() {
+        run(n, s);
     }
-    let start = Instant::now();
-    let mut n = 0;
-    while start.elapsed() < BUDGET {
+    for n in 0..INPUTS {
         let seed = &seeds[rng.below(seeds.len())];
         let m = mutate(&mut rng, seed, seeds);
-        check(&m);
-        n += 1;
+        run(seeds.len() + n, &m);
     }
-    assert!(n > 50, "{name}: only {n} inputs in the budget");
-    n
+    INPUTS
 }
 
 fn json_corpus() -> Vec<Vec<u8>> {
