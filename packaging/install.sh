@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${PREFIX:-$HOME/.local}
 cargo build --release --locked
-packaging/stage.sh target/release/archlens "$prefix"
+# Where cargo puts its builds (CARGO_TARGET_DIR or the build config may move it).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+packaging/stage.sh "$target_dir/release/archlens" "$prefix"
 echo "installed $prefix/bin/archlens"

@@ -18,7 +18,8 @@ rm -rf "$app"
 mkdir -p "$app/Contents/MacOS" "$app/Contents/Resources"
 cp packaging/macos/Info.plist "$app/Contents/"
 cp packaging/macos/Archlens.icns "$app/Contents/Resources/"
-cp "target/$target/release/archlens" "$app/Contents/MacOS/archlens"
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+cp "$target_dir/$target/release/archlens" "$app/Contents/MacOS/archlens"
 # The demo layout the first run opens (the app looks in Contents/Resources).
 cp -R assets/demo-layout "$app/Contents/Resources/"
 version=$(/usr/libexec/PlistBuddy -c 'Print CFBundleShortVersionString' "$app/Contents/Info.plist")

@@ -61,14 +61,60 @@ mod app {
         if let Some(p) = t.strip_prefix("oci:") {
             return StartTarget::Layout(PathBuf::from(p));
         }
-        if std::path::Path::new(t).is_dir() {
-            return StartTarget::Layout(PathBuf::from(t));
+        // A file manager's `file://` URI, or a path: a layout folder, or a draft file.
+        let local = t.strip_prefix("file://").map(percent_decoded);
+        let path = std::path::Path::new(local.as_deref().unwrap_or(t));
+        if path.is_dir() {
+            return StartTarget::Layout(path.to_path_buf());
+        }
+        if path.is_file() || local.is_some() {
+            return StartTarget::Draft { path: path.to_path_buf(), repository: None };
         }
         match archlens::model::reference::classify(t) {
             archlens::model::reference::Named::Registry => StartTarget::Registry(t.to_string()),
             archlens::model::reference::Named::Reference => StartTarget::Reference(t.to_string()),
             archlens::model::reference::Named::Repository => StartTarget::Repository(t.to_string()),
         }
+    }
+
+    /// When the window system's libraries (loaded at run time, so no package manager saw them)
+    /// are missing: which to install, by the error the toolkit gives.
+    pub fn missing_library_hint(error: &str) -> Option<&'static str> {
+        let e = error.to_ascii_lowercase();
+        if e.contains("xlib") || e.contains("libx11") || e.contains("xcursor") || e.contains("xkbcommon-x11") || e.contains("libxi") {
+            Some(
+                "An X11 library is missing: install libx11-xcb1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 (Debian/Ubuntu: sudo apt install …; they are the package's Recommends)",
+            )
+        } else if e.contains("wayland") {
+            Some(
+                "A Wayland library is missing: install libwayland-client0 libwayland-egl1 libwayland-cursor0 libxkbcommon0 libegl1 (Debian/Ubuntu: sudo apt install …; they are the package's Recommends)",
+            )
+        } else if e.contains("egl") || e.contains("libgl") || e.contains("opengl") || e.contains("glutin") {
+            Some("No OpenGL: install libegl1 libgl1 (Debian/Ubuntu: sudo apt install …) and check the graphics driver (Mesa)")
+        } else {
+            None
+        }
+    }
+
+    /// A `file://` URI's path with its `%XX` escapes decoded (a byte that is not one is kept).
+    fn percent_decoded(p: &str) -> String {
+        let b = p.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (c, hex) {
+                (b'%', Some(v)) => {
+                    out.push(v);
+                    i += 3;
+                }
+                _ => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// The demo layout: next to the executable when installed, else the source tree's assets/.
@@ -118,7 +164,13 @@ mod app {
                 Ok(Box::new(if probe { app.exit_after_first_frame() } else { app }))
             }),
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(|e| {
+            let said = e.to_string();
+            match missing_library_hint(&said) {
+                Some(hint) => anyhow::anyhow!("{said}\n{hint}"),
+                None => anyhow::anyhow!("{said}"),
+            }
+        })
         .context("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY)")?;
         Ok(ExitCode::SUCCESS)
     }
@@ -133,6 +185,19 @@ mod tests {
     fn targets() {
         assert_eq!(start_target(None), StartTarget::Nothing);
         assert_eq!(start_target(Some("ghcr.io")), StartTarget::Registry("ghcr.io".into()));
+        // A missing window-system library is named with its packages.
+        assert!(missing_library_hint("Failed to load one of xlib's shared libraries -> attempted to load libXcursor.so.1").unwrap().contains("libxcursor1"));
+        assert!(missing_library_hint("The wayland library could not be loaded").unwrap().contains("libwayland-client0"));
+        assert!(missing_library_hint("no display").is_none());
+        // What a file manager passes: a folder is a layout, a file a draft, `file://` decoded.
+        let dir = tempfile::tempdir().unwrap();
+        let spaced = dir.path().join("my layout");
+        std::fs::create_dir(&spaced).unwrap();
+        let uri = format!("file://{}", spaced.display().to_string().replace(' ', "%20"));
+        assert_eq!(start_target(Some(&uri)), StartTarget::Layout(spaced.clone()));
+        let draft = dir.path().join("fix.json");
+        std::fs::write(&draft, "{}").unwrap();
+        assert_eq!(start_target(Some(draft.to_str().unwrap())), StartTarget::Draft { path: draft.clone(), repository: None });
         assert_eq!(start_target(Some("127.0.0.1:5000")), StartTarget::Registry("127.0.0.1:5000".into()));
         assert_eq!(start_target(Some("127.0.0.1:5000/team/app")), StartTarget::Repository("127.0.0.1:5000/team/app".into()));
         assert_eq!(start_target(Some("alpine")), StartTarget::Repository("alpine".into()));
