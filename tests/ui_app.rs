@@ -1636,3 +1636,37 @@ fn several_cells_are_selected_with_ctrl_and_shift_and_added_at_once_or_dragged_o
         .collect();
     assert_eq!(dropped, [digest_ref("1.0", "linux/arm64")], "{sent:?}");
 }
+
+#[test]
+fn the_composer_entries_fit_their_panel_at_1440x900() {
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(1440.0, 900.0));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(2);
+    rig.harness.get_by_label("1.0").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Add to draft").click();
+    rig.steps(3);
+    let add = rig
+        .sent()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::DraftAdd { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("DraftAdd sent");
+    let entries = vec![draft_entry("linux/amd64", "amd"), draft_entry("linux/arm64/v8", "arm")];
+    rig.events.send(Event::DraftEntries { id: add, entries }).unwrap();
+    rig.steps(4);
+    let panel = rig.harness.get_by_label("Compose an index").rect();
+    for remove in rig.harness.query_all_by_label("Remove") {
+        let r = remove.rect();
+        assert!(r.left() >= panel.left() && r.right() <= 1440.0, "Remove inside the composer: {r:?} (panel from {})", panel.left());
+    }
+    for part in ["from 127.0.0.1:5000/team/arm".to_string(), d("arm").short(), "#2".to_string()] {
+        let r = rig.harness.get_by_label(&part).rect();
+        assert!(r.left() >= panel.left() && r.right() <= 1440.0, "{part} inside the composer: {r:?}");
+    }
+}

@@ -342,3 +342,58 @@ fn a_layout_folders_details_offer_no_docker_pull() {
     assert_eq!(copied, [format!("oci:{}@{digest}", layout.display())]);
     assert!(harness.query_by_label("Copy docker pull").is_none(), "docker cannot pull from a folder");
 }
+
+/// Diagnose a tag, repair it, push the repair: the diagnosis of that tag runs again by itself and
+/// says what the tag is now (the real worker, a copy of the diagnosis images of its own).
+#[test]
+fn a_pushed_repair_diagnoses_the_tag_again_through_the_worker() {
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    let c = common::client();
+    tokio::runtime::Runtime::new().unwrap().block_on(common::diag::push_scenarios(&c, "repairflow/app")).unwrap();
+    let repo = format!("{}/repairflow/app", common::registry_addr());
+    let cache = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(cache.path())),
+        Some(data.path().join("journal.jsonl")),
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    let settings = Settings { host: "arm64-server".into(), ..Settings::default() };
+    let mut app = ArchlensApp::new(Some(settings), worker, StartTarget::Repository(repo.clone()), None);
+    let wait = |app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(app) {
+            app.pump();
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?} {:?}", app.state.composer.error, app.state.notice);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait(&mut app, "the matrix", &|a| !a.state.is_loading() && a.state.matrix.as_ref().is_some_and(|m| !m.matrix.rows.is_empty()));
+    app.state.diagnose.reference = "binary-mismatch".into();
+    app.dispatch(UiAction::RunDiagnose);
+    wait(&mut app, "the diagnosis", &|a| !a.state.diagnose.is_running());
+    let before = app.state.diagnose.result.value().cloned().expect("a diagnosis");
+    assert_eq!(before.verdict, archlens::model::diagnose::Verdict::BinaryMismatch);
+    app.dispatch(UiAction::Composer(A::Repair {
+        reference: archlens::model::Reference::parse(&format!("{repo}:binary-mismatch")).unwrap(),
+        diagnosis: before.clone(),
+    }));
+    wait(&mut app, "the repair draft", &|a| !a.state.composer.draft.entries.is_empty() && !a.state.composer.is_busy());
+    app.state.composer.target_input = format!("{repo}:binary-mismatch");
+    app.dispatch(UiAction::Composer(A::CheckTarget));
+    wait(&mut app, "the target", &|a| matches!(a.state.composer.target, archlens::state::Loadable::Ready(_)));
+    app.dispatch(UiAction::Composer(A::ConfirmOverwrite));
+    assert_eq!(app.state.composer.push_blocker(), None);
+    app.dispatch(UiAction::Composer(A::Push));
+    wait(&mut app, "the push", &|a| !a.state.composer.push.is_pending());
+    assert!(app.state.composer.push.value().is_some(), "{:?}", app.state.composer.push);
+    // The diagnosis ran again by itself, for the tag as it is now.
+    wait(&mut app, "the diagnosis after the push", &|a| {
+        !a.state.diagnose.is_running() && a.state.diagnose.result.value().is_some_and(|d| d.verdict != archlens::model::diagnose::Verdict::BinaryMismatch)
+    });
+    let after = app.state.diagnose.result.value().unwrap();
+    assert!(!after.findings.iter().any(|f| f.kind == archlens::model::diagnose::FindingKind::BinaryMismatch), "{after:?}");
+}

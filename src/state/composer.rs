@@ -285,20 +285,27 @@ impl ComposerState {
                     _ => "cancelled".to_string(),
                 };
                 self.adds.remove(&id);
+                // Each failure is said once: where the target or the push is shown, or else as
+                // the composer's error.
+                let mut shown = false;
                 if self.target_request == Some(id) {
                     self.target_request = None;
                     self.target = Loadable::Failed { error: error.clone(), previous: None };
+                    shown = true;
                 }
                 if self.push_request == Some(id) {
                     self.push_request = None;
                     self.recheck = matches!(event, Event::Cancelled { .. });
                     let error = if self.recheck { "cancelled before the index was written; the target is read again".to_string() } else { error.clone() };
                     self.push = Loadable::Failed { error, previous: None };
+                    shown = true;
                 }
                 if self.file_request == Some(id) {
                     self.file_request = None;
                 }
-                self.error = Some(error);
+                if !shown {
+                    self.error = Some(error);
+                }
                 true
             }
             _ => false,

@@ -216,6 +216,15 @@ fn composer_push_needs_a_checked_target_and_a_confirmed_overwrite_and_can_be_can
     let again = s.apply(Event::Cancelled { id: *push });
     assert!(matches!(s.composer.push, Loadable::Failed { .. }));
     assert!(again.iter().any(|c| matches!(c, Command::TargetStatus { .. })), "{again:?}");
+    // A failed push is said once, where the push is shown: not again as the composer's error.
+    let Command::TargetStatus { id, target } = again.iter().find(|c| matches!(c, Command::TargetStatus { .. })).cloned().unwrap() else { unreachable!() };
+    s.apply(Event::TargetState { id, target, current: Some(d("old")), bytes: None });
+    s.handle(UiAction::Composer(A::ConfirmOverwrite));
+    let cmds = s.handle(UiAction::Composer(A::Push));
+    let Command::PushDraft { id: push, .. } = &cmds[0] else { panic!("{cmds:?}") };
+    s.apply(Event::Failed { id: *push, error: "HTTP 500 from the registry".into() });
+    assert!(matches!(&s.composer.push, Loadable::Failed { error, .. } if error.contains("HTTP 500")));
+    assert_eq!(s.composer.error, None, "said once");
 }
 
 #[test]
