@@ -6,7 +6,8 @@
 //! Prints, in one run: the registry-bound limit L (the same URLs replayed at RTT 0 with 64
 //! requests in flight), the chain C = 5 RTT, the floor F = max(L, C), and cold and warm
 //! `archlens matrix` times at 0, 50 and 100 ms beside "replay", the same URLs fetched through the
-//! same front by a client that knows them all up front (256 in flight); then a plain-HTTP (HTTP/1.1 only) registry at
+//! same front by a client that knows them all up front (256 in flight over HTTP/2, as many
+//! connections as Archlens allows over plain HTTP/1.1); then a plain-HTTP (HTTP/1.1 only) registry at
 //! 50 ms. Goals: cold ≤ 1.2× F at 50 ms, ≤ 1.3× F at 100 ms, ≤ 1.2× L at 0 ms; warm ≤ 0.5× F at
 //! 50 ms; plain HTTP ≤ 1.5× F at 50 ms.
 //!
@@ -153,7 +154,7 @@ fn main() {
     println!();
     println!("{:>6}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>10}  {:>12}", "RTT", "C", "F", "replay", "cold", "warm", "cold/F", "warm/F", "cold/replay");
     let proxy_rt = tokio::runtime::Runtime::new().expect("proxy runtime");
-    let run_at = |rtt_ms: u64, upstream: &str, label: &str, tls: bool| -> (f64, f64, f64) {
+    let run_at = |rtt_ms: u64, upstream: &str, label: &str, tls: bool, url_list: &[String]| -> (f64, f64, f64) {
         let rtt = Duration::from_millis(rtt_ms);
         let front = if rtt_ms == 0 && tls { upstream.to_string() } else { proxy_rt.block_on(common::proxy::proxy(upstream.to_string(), rtt)) };
         let repository = format!("{front}/{repo}");
@@ -169,14 +170,12 @@ fn main() {
             home = Some(h);
         }
         let home = home.expect("one run at least");
-        // A client with no chain to follow: every URL known up front, 256 in flight, through
-        // the same front (connection set-up included).
-        let ideal = if tls {
-            let through: Vec<String> = url_list.iter().map(|u| u.replacen(upstream, &front, 1)).collect();
-            replay(&rt, &certs, &through, 256, RUNS).as_secs_f64()
-        } else {
-            f64::NAN
-        };
+        // A client with no chain to follow: every URL known up front, through the same front
+        // (connection set-up included).
+        // Over plain HTTP/1.1 with as many connections as Archlens allows such a host.
+        let in_flight = if tls { 256 } else { archlens::registry::transport::H1_CONNECTIONS };
+        let through: Vec<String> = url_list.iter().map(|u| u.replacen(upstream, &front, 1)).collect();
+        let ideal = replay(&rt, &certs, &through, in_flight, RUNS).as_secs_f64();
         let warm = (0..RUNS).map(|_| matrix(home.path(), &repository, tags).as_secs_f64()).fold(f64::MAX, f64::min);
         let chain = 5.0 * rtt.as_secs_f64();
         let floor = chain.max(limit.as_secs_f64());
@@ -194,14 +193,15 @@ fn main() {
         );
         (cold, warm, floor)
     };
-    let (cold0, _, _) = run_at(0, &addr, "TLS, direct", true);
-    let (cold50, warm50, f50) = run_at(50, &addr, "TLS + HTTP/2", true);
-    let (cold100, _, f100) = run_at(100, &addr, "TLS + HTTP/2", true);
+    let (cold0, _, _) = run_at(0, &addr, "TLS, direct", true, &url_list);
+    let (cold50, warm50, f50) = run_at(50, &addr, "TLS + HTTP/2", true, &url_list);
+    let (cold100, _, f100) = run_at(100, &addr, "TLS + HTTP/2", true, &url_list);
     // The same repository on a plain-HTTP registry (HTTP/1.1 only), copied there first.
     let plain = common::registry_addr();
     let plain_client = common::client();
     rt.block_on(common::seed::seed_bench(&plain_client, repo, tags, &PLATFORMS)).expect("seed plain");
-    let (plain50, _, pf50) = run_at(50, plain, "plain HTTP/1.1", false);
+    let plain_urls = rt.block_on(common::seed::matrix_urls(&plain_client, repo));
+    let (plain50, _, pf50) = run_at(50, plain, "plain HTTP/1.1", false, &plain_urls);
     println!();
     let l = limit.as_secs_f64();
     println!("cold at 0 ms vs L     : {:>6.2}×  (goal ≤ 1.2×) {}", cold0 / l, verdict(cold0 / l <= 1.2));
