@@ -1670,3 +1670,58 @@ fn the_composer_entries_fit_their_panel_at_1440x900() {
         assert!(r.left() >= panel.left() && r.right() <= 1440.0, "{part} inside the composer: {r:?}");
     }
 }
+
+#[test]
+fn a_long_error_wraps_with_dismiss_in_view_and_labels_wrap_with_their_fields() {
+    let mut rig = Rig::sized(StartTarget::Repository("127.0.0.1:5000/team/app".into()), egui::vec2(800.0, 600.0));
+    rig.steps(2);
+    let id = rig.load_id();
+    rig.events.send(Event::Row { id, result: index_row("1.0", "a", &["linux/amd64"]) }).unwrap();
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    let long = format!("undo failed: {} (the registry answered 405 Unsupported to DELETE of a tag)", "x".repeat(300));
+    rig.harness.state_mut().state.notice = Some(long.clone());
+    rig.steps(3);
+    let dismiss = rig.harness.get_by_label("Dismiss").rect();
+    assert!(dismiss.right() <= 800.0 && dismiss.bottom() <= 600.0, "Dismiss in view: {dismiss:?}");
+    let text = rig.harness.get_by_label(&long).rect();
+    assert!(text.right() <= 800.0 && text.height() > 30.0, "the message wraps in the window: {text:?}");
+    // Each label stays on the line of its field when the toolbar wraps.
+    for (label, field) in [("Tags", "Tags"), ("Only missing", "Only missing"), ("or platform", "or platform")] {
+        let l = rig.harness.query_all_by_label(label).next().unwrap().rect();
+        let f = rig.harness.query_all_by_label(field).last().unwrap().rect();
+        assert!((l.center().y - f.center().y).abs() < 12.0, "{label} beside its field: {l:?} {f:?}");
+    }
+    // It stays put from frame to frame.
+    let at = rig.harness.get_by_label("Dismiss").rect();
+    rig.steps(2);
+    assert_eq!(rig.harness.get_by_label("Dismiss").rect(), at);
+    rig.harness.get_by_label("Dismiss").click();
+    rig.steps(2);
+    assert!(rig.harness.state().state.notice.is_none());
+}
+
+#[test]
+fn no_overwrite_to_confirm_when_the_draft_is_what_the_tag_holds() {
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    {
+        let app = rig.harness.state_mut();
+        app.state.composer.open = true;
+        let reference = archlens::model::Reference::parse("127.0.0.1:5000/team/amd:1").unwrap();
+        let source = archlens::worker::SourceRef::Registry(reference.registry().clone());
+        let cmds = app.state.handle(UiAction::Composer(A::Add { source, reference }));
+        let Command::DraftAdd { id, .. } = cmds[0] else { panic!("{cmds:?}") };
+        app.state.apply(Event::DraftEntries { id, entries: vec![draft_entry("linux/amd64", "amd")] });
+        let target = archlens::model::Reference::parse("127.0.0.1:5000/team/app:2").unwrap();
+        app.state.composer.target_input = target.to_string();
+        let cmds = app.state.handle(UiAction::Composer(A::CheckTarget));
+        let Command::TargetStatus { id, .. } = cmds[0] else { panic!("{cmds:?}") };
+        let (bytes, digest) = app.state.composer.preview();
+        app.state.apply(Event::TargetState { id, target, current: Some(digest), bytes: Some(bytes) });
+    }
+    rig.steps(3);
+    rig.harness.get_by_label("The draft is exactly what the tag holds: nothing to push.");
+    assert!(rig.harness.query_by_label("Confirm overwrite").is_none(), "nothing to confirm");
+}

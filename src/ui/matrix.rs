@@ -313,27 +313,32 @@ pub fn keys_ui(ui: &mut egui::Ui) {
 
 fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actions: &mut Vec<UiAction>) {
     let keys = state.matrix.as_ref().map(|m| m.matrix.platform_keys()).unwrap_or_default();
+    // Each label and its control wrap as one, so a label never ends a line without its field.
     ui.horizontal_wrapped(|ui| {
-        let l = ui.label("Tags");
-        let edit = ui
-            .add(egui::TextEdit::singleline(&mut state.tag_filter).hint_text("filter or glob (1.*)").desired_width(140.0))
-            .labelled_by(l.id)
-            .on_hover_text("Ctrl+F");
-        if focus_filter {
-            edit.request_focus();
-        }
-        let l = ui.label("Only missing");
-        let missing_text = state.only_missing.clone().unwrap_or_else(|| "any platform".to_string());
-        egui::ComboBox::from_id_salt("only_missing")
-            .selected_text(missing_text)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut state.only_missing, None, "any platform");
-                for k in &keys {
-                    ui.selectable_value(&mut state.only_missing, Some(k.clone()), k);
-                }
-            })
-            .response
-            .labelled_by(l.id);
+        ui.horizontal(|ui| {
+            let l = ui.label("Tags");
+            let edit = ui
+                .add(egui::TextEdit::singleline(&mut state.tag_filter).hint_text("filter or glob (1.*)").desired_width(140.0))
+                .labelled_by(l.id)
+                .on_hover_text("Ctrl+F");
+            if focus_filter {
+                edit.request_focus();
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Only missing");
+            let missing_text = state.only_missing.clone().unwrap_or_else(|| "any platform".to_string());
+            egui::ComboBox::from_id_salt("only_missing")
+                .selected_text(missing_text)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut state.only_missing, None, "any platform");
+                    for k in &keys {
+                        ui.selectable_value(&mut state.only_missing, Some(k.clone()), k);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
         ui.checkbox(&mut state.settings.sort_by_version, "Version order");
         ui.checkbox(&mut state.settings.show_attestations, "Attestations");
         ui.separator();
@@ -348,7 +353,7 @@ pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &
 }
 
 pub(super) fn host_picker(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>, compact: bool) {
-    {
+    ui.horizontal(|ui| {
         let l = ui.label(if compact { "for host" } else { "Host" });
         let current = state.host_label();
         egui::ComboBox::from_id_salt(if compact { "diagnose_host" } else { "host" })
@@ -363,15 +368,17 @@ pub(super) fn host_picker(ui: &mut egui::Ui, state: &mut AppState, actions: &mut
             })
             .response
             .labelled_by(l.id);
-        if compact {
-            return;
-        }
+    });
+    if compact {
+        return;
+    }
+    ui.horizontal(|ui| {
         let l = ui.label("or platform");
         let e = ui.add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0)).labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
             actions.push(UiAction::SetHost(state.host_input.trim().to_string()));
         }
-    }
+    });
 }
 
 fn table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {

@@ -338,14 +338,12 @@ impl ArchlensApp {
         egui::Panel::top("registry_bar").show(ui, |ui| actions.extend(registry_bar::registry_bar_ui(ui, &mut self.state)));
         if let Some(notice) = self.state.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
-                // Dismiss first (right-aligned, always in view); the message wraps in the rest.
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                // Dismiss first, always in view; the message wraps in the rest of the line.
+                ui.horizontal_top(|ui| {
                     if ui.button("Dismiss").clicked() {
                         actions.push(UiAction::ClearNotice);
                     }
-                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Min).with_main_wrap(true), |ui| {
-                        ui.add(egui::Label::new(egui::RichText::new(notice).color(ui.visuals().error_fg_color)).wrap());
-                    });
+                    ui.add(egui::Label::new(egui::RichText::new(notice).color(ui.visuals().error_fg_color)).wrap());
                 });
             });
         }
