@@ -96,7 +96,10 @@ async fn coverage_reads_the_chosen_tag_from_docker_hubs_api() {
     // The tag's last push, as the API gave it.
     assert_eq!(row.row.as_ref().unwrap().pushed.as_deref(), Some("2026-11-20T08:00:01.000000Z"));
     assert_eq!(hits.load(Ordering::SeqCst), 1, "one request for the one tag");
-    assert_eq!(client.transport().requests(), 1, "the registry was asked for its tag list only: no manifest, no pull");
+    // The registry was asked for its tag list and the referrers of the chosen image (the
+    // supply-chain column; a 404 here): no manifest, so no pull.
+    assert_eq!(client.transport().requests(), 2, "the tag list and the referrers only");
+    assert!(row.supply.is_some(), "{row:?}");
 }
 
 #[tokio::test]

@@ -1686,10 +1686,11 @@ fn a_long_error_wraps_with_dismiss_in_view_and_labels_wrap_with_their_fields() {
     let text = rig.harness.get_by_label(&long).rect();
     assert!(text.right() <= 800.0 && text.height() > 30.0, "the message wraps in the window: {text:?}");
     // Each label stays on the line of its field when the toolbar wraps.
-    for (label, field) in [("Tags", "Tags"), ("Only missing", "Only missing"), ("or platform", "or platform")] {
+    for (label, field) in [("Tags", "Tags"), ("Only missing", "Only missing"), ("Host", "Host"), ("or platform", "or platform")] {
         let l = rig.harness.query_all_by_label(label).next().unwrap().rect();
         let f = rig.harness.query_all_by_label(field).last().unwrap().rect();
         assert!((l.center().y - f.center().y).abs() < 12.0, "{label} beside its field: {l:?} {f:?}");
+        assert!(f.right() <= 800.0, "{label}'s field inside the window, not clipped at its edge: {f:?}");
     }
     // It stays put from frame to frame.
     let at = rig.harness.get_by_label("Dismiss").rect();

@@ -315,7 +315,7 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
     let keys = state.matrix.as_ref().map(|m| m.matrix.platform_keys()).unwrap_or_default();
     // Each label and its control wrap as one, so a label never ends a line without its field.
     ui.horizontal_wrapped(|ui| {
-        ui.horizontal(|ui| {
+        labelled(ui, 190.0, |ui| {
             let l = ui.label("Tags");
             let edit = ui
                 .add(egui::TextEdit::singleline(&mut state.tag_filter).hint_text("filter or glob (1.*)").desired_width(140.0))
@@ -325,7 +325,7 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
                 edit.request_focus();
             }
         });
-        ui.horizontal(|ui| {
+        labelled(ui, 230.0, |ui| {
             let l = ui.label("Only missing");
             let missing_text = state.only_missing.clone().unwrap_or_else(|| "any platform".to_string());
             egui::ComboBox::from_id_salt("only_missing")
@@ -346,6 +346,15 @@ fn toolbar_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool, actio
     });
 }
 
+/// A label and its control as one piece of a wrapping row: on the next line when `width` does
+/// not fit in what is left of this one, so a label never ends a line without its field.
+pub(super) fn labelled(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    if ui.available_size_before_wrap().x < width {
+        ui.end_row();
+    }
+    ui.horizontal(add);
+}
+
 /// The host whose view the matrix and coverage show: a preset, or a typed platform. The
 /// diagnose panel's `compact` picker (presets only) sets the same host.
 pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>) {
@@ -353,7 +362,7 @@ pub(super) fn host_picker_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &
 }
 
 pub(super) fn host_picker(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Vec<UiAction>, compact: bool) {
-    ui.horizontal(|ui| {
+    labelled(ui, 300.0, |ui| {
         let l = ui.label(if compact { "for host" } else { "Host" });
         let current = state.host_label();
         egui::ComboBox::from_id_salt(if compact { "diagnose_host" } else { "host" })
@@ -372,7 +381,7 @@ pub(super) fn host_picker(ui: &mut egui::Ui, state: &mut AppState, actions: &mut
     if compact {
         return;
     }
-    ui.horizontal(|ui| {
+    labelled(ui, 200.0, |ui| {
         let l = ui.label("or platform");
         let e = ui.add(egui::TextEdit::singleline(&mut state.host_input).hint_text("linux/riscv64").desired_width(110.0)).labelled_by(l.id);
         if e.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !state.host_input.trim().is_empty() {
