@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real programs for eight architectures, from Debian's own packages, for the diagnosis corpus
-# (tests/diag_corpus.rs): busybox-static, hello and the C library for amd64, arm64, armhf,
+# (tests/it/diag_corpus.rs): busybox-static, hello and the C library for amd64, arm64, armhf,
 # armel, i386, ppc64el and s390x, the x32 loader, tini, dumb-init, gosu and coreutils' env.
 # Downloaded with apt-get (the foreign architectures are added to dpkg), unpacked into
 # DIR/PACKAGE-ARCH (default target/debian-binaries). Does nothing when DIR is complete.

@@ -22,6 +22,6 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-# Real programs of seven architectures for the diagnosis corpus (tests/diag_corpus.rs).
+# Real programs of seven architectures for the diagnosis corpus (tests/it/diag_corpus.rs).
 scripts/debian-binaries.sh
 exec cargo test --locked "$@"

@@ -3,7 +3,7 @@
 //! happens. Against the real local registry; skopeo reads back what the registry holds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

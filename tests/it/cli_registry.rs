@@ -2,7 +2,7 @@
 //! what was seeded and with `skopeo inspect --raw`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use common::seed::{Seeded1, WINDOWS_KEY};
 use common::{archlens, registry_addr, seeded, skopeo_raw, stdout_ok};

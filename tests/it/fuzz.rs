@@ -5,7 +5,7 @@
 //! huge numbers). The property is the same everywhere: an answer or an error, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

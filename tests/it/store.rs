@@ -2,7 +2,7 @@
 //! both check every blob read against its declared size and digest.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

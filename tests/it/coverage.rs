@@ -2,7 +2,7 @@
 //! these tests pushed): catalog pages, tag policies, hosts, failures, the CI gate and exports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

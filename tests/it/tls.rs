@@ -3,7 +3,7 @@
 //! certificates come from certs.d folders; `--insecure` is explicit and warned about.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

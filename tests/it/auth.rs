@@ -3,7 +3,7 @@
 //! when credentials are missing or wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 use std::sync::OnceLock;

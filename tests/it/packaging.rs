@@ -3,7 +3,7 @@
 //! (`packaging/check.sh` validates and installs the built .deb; the .app builds only on a Mac.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
