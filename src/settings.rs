@@ -40,7 +40,7 @@ impl Default for Settings {
     }
 }
 
-pub const MAX_RECENT: usize = 12;
+const MAX_RECENT: usize = 12;
 
 pub fn remember(list: &mut Vec<String>, item: &str) {
     list.retain(|x| x != item);

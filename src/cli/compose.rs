@@ -15,7 +15,7 @@ use archlens::registry::journal::{self, Journal, Outcome};
 use super::{Format, NetArgs, output};
 
 /// Exit codes of `compose` (documented in the README).
-pub const EXIT_CHECKS_FAILED: u8 = 1;
+const EXIT_CHECKS_FAILED: u8 = 1;
 pub const EXIT_REFUSED: u8 = 3;
 
 #[derive(Debug, clap::Args)]

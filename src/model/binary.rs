@@ -77,7 +77,7 @@ impl ArmFloat {
 
 impl ElfInfo {
     /// `ELFCLASS32` with `EM_X86_64`: the x32 ABI, which stock kernels are built without.
-    pub fn is_x32(&self) -> bool {
+    fn is_x32(&self) -> bool {
         self.class == 32 && self.machine == 62
     }
 
@@ -181,7 +181,7 @@ fn uleb(b: &[u8], pos: &mut usize) -> Option<u64> {
 
 /// `Tag_CPU_arch` from the `.ARM.attributes` section (type `SHT_ARM_ATTRIBUTES`) of a
 /// little-endian 32-bit ELF file held whole in `b`.
-pub fn arm_cpu_arch(b: &[u8]) -> Option<u64> {
+fn arm_cpu_arch(b: &[u8]) -> Option<u64> {
     if !b.starts_with(b"\x7fELF") || b.get(4) != Some(&1) || b.get(5) != Some(&1) {
         return None;
     }
@@ -242,9 +242,6 @@ pub fn arm_cpu_arch(b: &[u8]) -> Option<u64> {
     None
 }
 
-/// Bytes needed to identify any supported format (PE needs to follow `e_lfanew`).
-pub const HEADER_BYTES: usize = 4096;
-
 fn u16_at(b: &[u8], off: usize, le: bool) -> Option<u16> {
     let s: [u8; 2] = b.get(off..off + 2)?.try_into().ok()?;
     Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
@@ -256,7 +253,7 @@ fn u32_at(b: &[u8], off: usize, le: bool) -> Option<u32> {
 }
 
 /// ELF `e_machine` → platform architecture, given class (64-bit?) and byte order.
-pub fn elf_machine_arch(machine: u16, is64: bool, little: bool) -> Option<&'static str> {
+fn elf_machine_arch(machine: u16, is64: bool, little: bool) -> Option<&'static str> {
     Some(match (machine, is64, little) {
         (3, false, _) => "386",
         (62, true, _) => "amd64",
@@ -281,7 +278,7 @@ pub fn elf_machine_arch(machine: u16, is64: bool, little: bool) -> Option<&'stat
     })
 }
 
-/// Identify the file whose first bytes are `head` (up to [`HEADER_BYTES`]).
+/// Identify the file whose first bytes are `head` (a few kilobytes are enough).
 pub fn identify(head: &[u8]) -> BinaryId {
     if head.starts_with(b"\x7fELF") {
         let is64 = head.get(4) == Some(&2);

@@ -702,7 +702,7 @@ mod spans {
     }
 
     /// The members of the object that is the whole text: (key as written, value span).
-    pub fn members(text: &str) -> Option<Vec<(String, Range<usize>)>> {
+    pub(super) fn members(text: &str) -> Option<Vec<(String, Range<usize>)>> {
         let b = text.as_bytes();
         let mut i = ws(b, 0);
         if b.get(i) != Some(&b'{') {
@@ -733,7 +733,7 @@ mod spans {
     }
 
     /// The elements of the array at `span`.
-    pub fn elements(text: &str, span: Range<usize>) -> Option<Vec<Range<usize>>> {
+    pub(super) fn elements(text: &str, span: Range<usize>) -> Option<Vec<Range<usize>>> {
         let b = text.as_bytes();
         let mut i = span.start;
         if b.get(i) != Some(&b'[') {

@@ -101,7 +101,7 @@ impl std::fmt::Display for TagPolicy {
 }
 
 /// A tag that reads as a version, by [`Version`]'s grammar (the one place it is defined).
-pub fn is_version_tag(tag: &str) -> bool {
+fn is_version_tag(tag: &str) -> bool {
     Version::parse(tag).is_some()
 }
 

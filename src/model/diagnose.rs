@@ -167,7 +167,7 @@ impl FindingKind {
         matches!(self, FindingKind::BinaryMismatch | FindingKind::ArmLevel | FindingKind::BrokenEntrypoint)
     }
 
-    /// A draft can fix it.
+    /// A draft can fix it (the diagnose panel offers Repair… for these).
     pub fn repairable(self) -> bool {
         self.program_cannot_run() || matches!(self, FindingKind::ConfigMismatch | FindingKind::NoMatch)
     }

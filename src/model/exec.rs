@@ -585,7 +585,7 @@ fn skip_options(args: &[String], takes_value: &[&str]) -> Vec<String> {
 
 /// `env -S`'s splitting: words separated by spaces and tabs, single and double quotes, and
 /// backslash escapes; `${VAR}` is not followed.
-pub fn split_string(s: &str) -> Result<Vec<String>, String> {
+fn split_string(s: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -636,7 +636,7 @@ pub fn split_string(s: &str) -> Result<Vec<String>, String> {
 
 /// The last command a script runs at its top level: the last line that is not blank, a
 /// comment, or the end of a block (`fi`, `done`, `esac`, `}`).
-pub fn last_command(text: &str) -> Option<String> {
+fn last_command(text: &str) -> Option<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut joined = String::new();
     for raw in text.lines() {
@@ -666,7 +666,7 @@ const BUILTINS: &[&str] = &[
 ];
 
 /// The names of the functions a shell script defines (`name() {`, `function name {`).
-pub fn shell_functions(text: &str) -> Vec<String> {
+fn shell_functions(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim_start();
@@ -683,7 +683,7 @@ pub fn shell_functions(text: &str) -> Vec<String> {
 
 /// The simple commands of a command line, in order (split at `;`, `&&`, `||`, `|` and `&`);
 /// `Err` for what is not followed: compound commands, substitutions, `eval` and `source`.
-pub fn simple_commands(line: &str) -> Result<Vec<String>, String> {
+fn simple_commands(line: &str) -> Result<Vec<String>, String> {
     if line.contains("$(") || line.contains('`') {
         return Err("it runs a command substitution".into());
     }
@@ -725,7 +725,7 @@ pub fn simple_commands(line: &str) -> Result<Vec<String>, String> {
 
 /// The words of one simple command: leading assignments and `exec` dropped, `"$@"` replaced
 /// by `args`; `Err` when the program word is expanded by the shell.
-pub fn command_words(simple: &str, args: &[String]) -> Result<Vec<String>, String> {
+fn command_words(simple: &str, args: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut program_seen = false;
     for w in simple.split_whitespace() {

@@ -12,13 +12,14 @@ use super::platform::Platform;
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-pub const OCI_ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+#[cfg(test)]
+const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+const OCI_ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// Every manifest type Archlens reads, for the `Accept` header.
 pub const ACCEPT_ALL: [&str; 6] = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED, DOCKER_SCHEMA1];
@@ -309,7 +310,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ManifestError> {
 }
 
 /// `type/subtype` per RFC 6838 as image-spec restricts it.
-pub fn valid_media_type(s: &str) -> bool {
+fn valid_media_type(s: &str) -> bool {
     fn part(p: &str) -> bool {
         let b = p.as_bytes();
         b.len() <= 127 && b.first().is_some_and(u8::is_ascii_alphanumeric) && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&c))

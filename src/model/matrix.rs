@@ -73,7 +73,7 @@ pub enum CellSource {
 }
 
 impl CellSource {
-    pub fn is_registry(&self) -> bool {
+    fn is_registry(&self) -> bool {
         *self == CellSource::Registry
     }
 }
@@ -246,10 +246,6 @@ impl Row {
     /// An image or index: something a host could run (not an artifact, not a failed read).
     pub fn is_runnable_kind(&self) -> bool {
         matches!(self.kind, RowKind::Index | RowKind::Image)
-    }
-
-    pub fn is_single_arch(&self) -> bool {
-        self.kind == RowKind::Image
     }
 }
 
@@ -561,7 +557,7 @@ mod tests {
         assert_eq!(shared.len(), 1);
         assert_eq!(shared[&d("i1")], ["latest", "1.0"]);
         assert_eq!(m.shared_with(&m.rows[0]), ["1.0"]);
-        assert!(m.rows[2].is_single_arch());
+        assert_eq!(m.rows[2].kind, RowKind::Image);
         assert!(m.rows[2].cells.contains_key("linux/amd64"));
     }
 

@@ -6,9 +6,9 @@ use std::fmt;
 
 /// Default OS for a bare architecture specifier (`arm64` → `linux/arm64`). containerd uses the
 /// runtime's own OS; Archlens inspects images for other hosts, so Linux is the neutral choice.
-pub const DEFAULT_OS: &str = "linux";
+const DEFAULT_OS: &str = "linux";
 /// Default architecture for a bare OS specifier (`linux` → `linux/amd64`).
-pub const DEFAULT_ARCH: &str = "amd64";
+const DEFAULT_ARCH: &str = "amd64";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
@@ -29,7 +29,7 @@ pub enum PlatformError {
 }
 
 /// The longest platform string accepted from a user or a registry.
-pub const MAX_PLATFORM_LEN: usize = 256;
+const MAX_PLATFORM_LEN: usize = 256;
 
 /// An OCI platform. Empty strings mean "not set".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -44,7 +44,7 @@ pub struct Platform {
     pub os_features: Vec<String>,
 }
 
-pub fn is_known_os(os: &str) -> bool {
+fn is_known_os(os: &str) -> bool {
     matches!(
         os,
         "aix"
@@ -67,7 +67,7 @@ pub fn is_known_os(os: &str) -> bool {
     )
 }
 
-pub fn is_known_arch(arch: &str) -> bool {
+fn is_known_arch(arch: &str) -> bool {
     matches!(
         arch,
         "386"
@@ -103,7 +103,7 @@ fn normalize_os(os: &str) -> String {
 }
 
 /// containerd's `normalizeArch`.
-pub fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
+fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
     let arch = arch.to_ascii_lowercase();
     let variant = variant.to_ascii_lowercase();
     match arch.as_str() {
@@ -523,7 +523,7 @@ pub fn column_order(a: &Platform, b: &Platform) -> Ordering {
 }
 
 /// Dotted numeric comparison (`10.0.17763.5122` < `10.0.20348.1`); non-numbers compare as text.
-pub fn version_cmp(a: &str, b: &str) -> Ordering {
+fn version_cmp(a: &str, b: &str) -> Ordering {
     let mut ai = a.split('.');
     let mut bi = b.split('.');
     loop {
@@ -577,11 +577,6 @@ impl Matcher {
 
     pub fn host(&self) -> &Platform {
         &self.host
-    }
-
-    /// The platforms tried, best first.
-    pub fn vector(&self) -> &[Platform] {
-        &self.vector
     }
 
     /// Position in the preference vector, if the host accepts `candidate`.
@@ -738,7 +733,7 @@ impl WinVersion {
 }
 
 /// Windows Server 2022 (build 20348).
-pub const WINDOWS_LTSC2022_BUILD: u16 = 20348;
+const WINDOWS_LTSC2022_BUILD: u16 = 20348;
 
 /// containerd's `checkWindowsHostAndContainerCompat`: before Windows Server 2022 the build must
 /// match exactly; from 2022 on a host runs containers from 2022 up to its own build.

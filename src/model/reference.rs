@@ -8,7 +8,7 @@ use super::digest::{Digest, DigestError};
 /// The registry Docker Hub references resolve to.
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host that actually serves Docker Hub's registry API.
-pub const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
+const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
 
 /// What is wrong with a reference, said so the user can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum ReferenceError {
 }
 
 /// How a layout folder is written as a reference (the same transport prefix skopeo uses).
-pub const LAYOUT_PREFIX: &str = "oci:";
+const LAYOUT_PREFIX: &str = "oci:";
 
 /// A registry host as written by the user, normalised (`index.docker.io` → `docker.io`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -310,7 +310,8 @@ impl Reference {
     }
 
     /// What the registry API is asked for: the digest if known, else the tag.
-    pub fn api_reference(&self) -> String {
+    #[cfg(test)]
+    fn api_reference(&self) -> String {
         match (&self.digest, &self.tag) {
             (Some(d), _) => d.to_string(),
             (None, Some(t)) => t.clone(),

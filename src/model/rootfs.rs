@@ -9,9 +9,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Linux's `PATH_MAX`: no path the kernel walks is longer.
-pub const PATH_MAX: usize = 4096;
+const PATH_MAX: usize = 4096;
 /// Linux's `MAXSYMLINKS`: the walk fails with ELOOP past this many links.
-pub const MAX_SYMLINKS: usize = 40;
+const MAX_SYMLINKS: usize = 40;
 
 /// One entry of a layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,13 +225,12 @@ pub struct Resolved {
 #[derive(Debug, Clone)]
 pub struct Rootfs {
     layers: Vec<LayerTree>,
-    total: usize,
 }
 
 impl Rootfs {
     /// A filesystem of `total` layers, none read yet.
     pub fn new(total: usize) -> Rootfs {
-        Rootfs { layers: vec![LayerTree::default(); total], total }
+        Rootfs { layers: vec![LayerTree::default(); total] }
     }
 
     pub fn layer(&self, n: usize) -> Option<&LayerTree> {
@@ -240,10 +239,6 @@ impl Rootfs {
 
     pub fn layer_mut(&mut self, n: usize) -> Option<&mut LayerTree> {
         self.layers.get_mut(n)
-    }
-
-    pub fn total_layers(&self) -> usize {
-        self.total
     }
 
     pub fn bytes(&self) -> usize {

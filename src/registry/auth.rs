@@ -62,7 +62,7 @@ fn on_own_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> O
 
 /// Whether an OS keychain can be reached at all (on Linux: a D-Bus session with a secret
 /// service).
-pub fn keychain_reachable() -> Result<(), String> {
+fn keychain_reachable() -> Result<(), String> {
     if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         return Err("no D-Bus session, so no secret service to keep passwords in".into());
     }
@@ -105,7 +105,7 @@ mod keychain_store_impl {
 }
 
 /// A login kept in the OS keychain by [`keychain_store`].
-pub fn keychain_lookup(registry: &Registry) -> Option<Credentials> {
+fn keychain_lookup(registry: &Registry) -> Option<Credentials> {
     keychain_reachable().ok()?;
     let name = registry.name().to_string();
     let secret = on_own_thread(move || keychain_store_impl::get(&name))??;
@@ -129,7 +129,7 @@ pub fn keychain_forget(registry: &Registry) -> Result<(), String> {
 }
 
 /// The most a credential helper may print.
-pub const HELPER_OUTPUT_CAP: u64 = 1 << 20;
+const HELPER_OUTPUT_CAP: u64 = 1 << 20;
 /// An auth file larger than this is not read.
 const AUTH_FILE_CAP: u64 = 4 << 20;
 
@@ -210,7 +210,7 @@ fn helper_program(name: &str) -> Result<PathBuf, String> {
 
 /// Ask the credential helper `name` for `server`'s login: at most `deadline`, at most
 /// [`HELPER_OUTPUT_CAP`] bytes of output; a helper that overruns either is stopped and named.
-pub fn run_helper(name: &str, server: &str, deadline: std::time::Duration) -> Result<Option<Credentials>, String> {
+fn run_helper(name: &str, server: &str, deadline: std::time::Duration) -> Result<Option<Credentials>, String> {
     use std::io::{Read as _, Write as _};
     let program = helper_program(name)?;
     let shown = program.display().to_string();

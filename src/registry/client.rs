@@ -48,11 +48,11 @@ impl std::fmt::Debug for RegistryClient {
     }
 }
 
-pub fn repo_scope(repo: &str, actions: &str) -> String {
+fn repo_scope(repo: &str, actions: &str) -> String {
     format!("repository:{repo}:{actions}")
 }
 
-pub const CATALOG_SCOPE: &str = "registry:catalog:*";
+const CATALOG_SCOPE: &str = "registry:catalog:*";
 
 pub use super::transport::loopback_addresses;
 
@@ -534,7 +534,7 @@ impl RegistryClient {
     }
 
     /// The tags of `repo`, page by page as they arrive.
-    pub fn tag_pages<'a>(&'a self, repo: &'a str) -> impl futures::Stream<Item = Result<Vec<String>, RegistryError>> + Send + 'a {
+    fn tag_pages<'a>(&'a self, repo: &'a str) -> impl futures::Stream<Item = Result<Vec<String>, RegistryError>> + Send + 'a {
         self.pages(move |next| async move { self.tags_page(repo, next.as_deref(), 1000).await })
     }
 
@@ -588,7 +588,7 @@ fn is_web_page(resp: &Response) -> bool {
 }
 
 /// Time allowed to move `size` bytes of a blob: the usual timeout plus a floor of 1 MB/s.
-pub fn transfer_time(timeout: Duration, size: u64) -> Duration {
+fn transfer_time(timeout: Duration, size: u64) -> Duration {
     timeout + Duration::from_secs(size / 1_000_000)
 }
 

@@ -32,7 +32,7 @@ enum Reach {
 }
 
 /// Tags in a row that could not reach the registry before a matrix stops asking.
-pub const STOP_AFTER_UNREACHABLE: usize = 5;
+const STOP_AFTER_UNREACHABLE: usize = 5;
 
 /// What a run did: for progress lines and benchmarks.
 #[derive(Debug, Default)]

@@ -26,7 +26,7 @@ const PAGE_SIZE: usize = 100;
 /// Pages asked for at once once the count is known.
 const PAGES_AT_ONCE: usize = 8;
 /// A cached page is used again for this long; its age is said.
-pub const PAGE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+const PAGE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Docker Hub's API for one registry.
 pub struct HubApi {
@@ -75,7 +75,7 @@ impl HubApi {
     }
 
     /// The first page's URL of `repo`'s tags; `None`: a name Docker Hub's API does not have.
-    pub fn first_page(&self, repo: &str) -> Option<String> {
+    fn first_page(&self, repo: &str) -> Option<String> {
         let (ns, name) = namespace_and_name(repo)?;
         let mut url = self.base.join(&format!("/v2/namespaces/{ns}/repositories/{name}/tags")).ok()?;
         url.query_pairs_mut().append_pair("page_size", &PAGE_SIZE.to_string());

@@ -35,7 +35,7 @@ const MAX_INDEXED: usize = 96 << 20;
 /// layer is checked against its digest (each byte is still read once).
 const VERIFY_TAIL: u64 = 1 << 20;
 /// A PAX header or GNU long name or link larger than this is refused.
-pub const MAX_TAR_META: u64 = 1 << 20;
+const MAX_TAR_META: u64 = 1 << 20;
 
 /// Decompress by media type, or by sniffing the first bytes when the type does not say.
 pub fn decompressed<'a>(reader: impl Read + Send + 'a, media_type: &str) -> std::io::Result<Box<dyn Read + Send + 'a>> {
@@ -188,7 +188,7 @@ impl<R: Read> TarCursor<R> {
 
     /// The next entry, or `None` at the end of the archive. `keep(path, mode, first bytes)`
     /// says how many bytes of a regular file to keep (0: none).
-    pub fn next_entry(&mut self, keep: &mut dyn FnMut(&str, u32, &[u8]) -> usize) -> std::io::Result<Option<TarEntry>> {
+    fn next_entry(&mut self, keep: &mut dyn FnMut(&str, u32, &[u8]) -> usize) -> std::io::Result<Option<TarEntry>> {
         let mut pax_path: Option<String> = None;
         let mut pax_link: Option<String> = None;
         loop {

@@ -11,13 +11,13 @@ use super::store::{BlobBody, BlobReader, Chunks, Fetched, Store, Written};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// A layout's `index.json` and manifests are capped as a registry's manifests are.
-pub const MANIFEST_CAP: u64 = 8 << 20;
+const MANIFEST_CAP: u64 = 8 << 20;
 /// `oci-layout` is a one-line marker.
 const MARKER_CAP: u64 = 64 << 10;
 /// A blob read whole whose size is not declared (a config): capped as a registry's are.
-pub const BLOB_CAP: u64 = 32 << 20;
+const BLOB_CAP: u64 = 32 << 20;
 
 /// Read a file of the layout folder `root`: a regular file inside the folder, at most `cap`
 /// bytes. `Ok(None)` when it does not exist.
@@ -271,7 +271,7 @@ impl OciDir {
 
     /// A blob written as it arrives: at most `size` bytes, checked against `digest` at the end
     /// before it takes its name.
-    pub fn blob_sink(&self, digest: &Digest, size: u64) -> Result<BlobSink, RegistryError> {
+    fn blob_sink(&self, digest: &Digest, size: u64) -> Result<BlobSink, RegistryError> {
         let hasher = crate::model::digest::StreamHasher::for_digest(digest)
             .ok_or_else(|| RegistryError::Other { detail: format!("{digest}: its algorithm cannot be verified, so it is not written") })?;
         let path = self.blob_path(digest);

@@ -14,7 +14,7 @@ use super::Loadable;
 /// How an entry's platform is shown for editing: `os/arch[/variant][:os.version]`, or
 /// containerd's `os(version+feature…)/arch[/variant]` when it has os.features (both parse back).
 /// A platform typed in an entry's field: complete `os/arch[/variant]`, or empty for none.
-pub fn parse_platform_input(text: &str) -> Result<Platform, String> {
+fn parse_platform_input(text: &str) -> Result<Platform, String> {
     if text.trim().is_empty() {
         return Ok(Platform::default());
     }
@@ -134,7 +134,7 @@ impl ComposerState {
 
     /// A reference typed in one of the composer's fields, resolved against the connected
     /// registry.
-    pub fn parse_reference(&self, text: &str) -> Result<Reference, String> {
+    fn parse_reference(&self, text: &str) -> Result<Reference, String> {
         Reference::parse_in(text.trim(), self.connected.as_ref()).map_err(|e| e.to_string())
     }
 

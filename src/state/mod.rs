@@ -476,7 +476,7 @@ impl AppState {
     }
 
     /// The reference the selection stands for: a tag, or a cell's child digest.
-    pub fn selected_reference(&self) -> Option<Reference> {
+    fn selected_reference(&self) -> Option<Reference> {
         let mv = self.matrix.as_ref()?;
         let sel = self.selection.as_ref()?;
         let row = mv.matrix.row(&sel.tag)?;
@@ -951,7 +951,7 @@ impl AppState {
     /// What an action that reads up to `manifests` manifests from `registry` costs of its pull
     /// limit, said before it runs: on Docker Hub (whose pulls are manifest reads), or wherever
     /// the registry has said what is left. `None` where reads are not metered.
-    pub fn pull_cost(&self, registry: &Registry, manifests: usize) -> Option<String> {
+    fn pull_cost(&self, registry: &Registry, manifests: usize) -> Option<String> {
         let left = self.rate_limit.as_ref().filter(|(r, _)| r == registry).map(|(_, l)| l);
         let reads = crate::model::units::count(manifests, "manifest", "manifests");
         match (registry.is_docker_hub(), left) {

@@ -79,8 +79,7 @@ pub fn diagnose_ui(ui: &mut egui::Ui, state: &mut AppState) -> Vec<UiAction> {
             ui.label(RichText::new(&d.reference).monospace());
             ui.label(format!("on {}", d.host));
             // The fix, where a draft can make it: first in view, not below the findings.
-            let fixable =
-                d.findings.iter().any(|f| matches!(f.kind.as_str(), "config-mismatch" | "binary-mismatch" | "arm-level" | "broken-entrypoint" | "no-match"));
+            let fixable = d.findings.iter().any(|f| f.kind.repairable());
             if fixable
                 && let Ok(reference) = crate::model::Reference::parse(&d.reference)
                 && ui.button("Repair…").on_hover_text("Open the fix as a draft in the composer: review the diff, then push").clicked()

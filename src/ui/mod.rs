@@ -24,7 +24,7 @@ pub use matrix::{CELL_WIDTH, cursor_stroke, pick_fill};
 pub const SENT_KEPT: usize = 256;
 
 /// The longest a frame spends folding in worker events.
-pub const PUMP_BUDGET: std::time::Duration = std::time::Duration::from_millis(4);
+const PUMP_BUDGET: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// Text from the model as the app's bundled fonts can draw it: arrows and the like they lack
 /// become ASCII, so no missing-glyph boxes appear.

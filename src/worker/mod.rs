@@ -18,7 +18,7 @@ use crate::registry::auth::Credentials;
 use crate::registry::{self, ClientOptions, Fetcher, OciDir, RegistryClient};
 
 /// How long dropping the handle (quitting the app) waits for the last settings to be written.
-pub const FLUSH_ON_EXIT: Duration = Duration::from_secs(2);
+const FLUSH_ON_EXIT: Duration = Duration::from_secs(2);
 
 /// The UI's end: send commands, drain events. Dropping it stops the worker, after the settings
 /// sent last are on disk (waiting at most [`FLUSH_ON_EXIT`]), so a change made just before
@@ -140,7 +140,7 @@ pub fn spawn_with(
 /// The one writer of the settings file. Settings sent while a write runs are coalesced: only
 /// the newest is written next, so the file always ends as the last state sent. Failures come
 /// back as [`SETTINGS_REQUEST`]. The task ends once the sender is dropped and all is written.
-pub fn settings_writer(
+fn settings_writer(
     path: Option<PathBuf>,
     emit: impl Fn(Event) + Send + 'static,
 ) -> (mpsc::UnboundedSender<Box<crate::settings::Settings>>, tokio::task::JoinHandle<()>) {
