@@ -11,7 +11,12 @@
 //!    trip (`tests/common/proxy.rs`): the app's first rows (target within 1 s) and all rows
 //!    (target within 1.3× the CLI's matrix through the same proxy).
 //!
-//! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` for the fourth alone.
+//! 5. A push from an OCI layout folder of an image with a 500 MB layer to the local registry,
+//!    through the app's worker: frame times while it runs (target: no frame over 16 ms, the
+//!    layer streamed, never held whole) and resident memory.
+//!
+//! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` (or `=folder`) for one part alone;
+//! `ARCHLENS_BENCH_LAYER_MB` sets the layer's size.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
 #[path = "../tests/common/mod.rs"]
@@ -361,10 +366,133 @@ fn remote_registry() {
     );
 }
 
+/// An OCI layout at `dir` holding tag `big`: one linux/amd64 image whose one layer is `mb` MB
+/// of pseudo-random bytes, written in chunks as it is hashed.
+fn big_layout(dir: &std::path::Path, mb: usize) {
+    use sha2::Digest as _;
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let tmp = blobs.join("layer.tmp");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    let mut h = sha2::Sha256::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..mb {
+        for b in chunk.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
+        }
+        h.update(&chunk);
+        f.write_all(&chunk).unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    let layer = format!("sha256:{:x}", h.finalize());
+    std::fs::rename(&tmp, blobs.join(&layer["sha256:".len()..])).unwrap();
+    let put = |bytes: &[u8]| -> String {
+        let d = Digest::sha256(bytes).to_string();
+        std::fs::write(blobs.join(&d["sha256:".len()..]), bytes).unwrap();
+        d
+    };
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+    let config_digest = put(config);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len() },
+        "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": mb << 20 }],
+    }))
+    .unwrap();
+    let manifest_digest = put(&manifest);
+    let index = serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest.len(),
+                        "annotations": { "org.opencontainers.image.ref.name": "big" } }],
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+fn folder_push() {
+    use archlens::state::UiAction;
+    use archlens::state::composer::ComposerAction as A;
+    let mb: usize = std::env::var("ARCHLENS_BENCH_LAYER_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(500);
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let t = Instant::now();
+    big_layout(&layout, mb);
+    println!("push of a {mb} MB layer from an OCI layout folder through the app's worker (written in {:.1} s)", t.elapsed().as_secs_f64());
+    let ctx = egui::Context::default();
+    let repaint_ctx = ctx.clone();
+    let worker = archlens::worker::spawn_with(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(work.path().join("cache"))),
+        Some(work.path().join("journal.jsonl")),
+        Arc::new(move || repaint_ctx.request_repaint()),
+    )
+    .unwrap();
+    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Layout(layout.clone()), None);
+    let mut t = 0.0;
+    let mut step = |app: &mut ArchlensApp| {
+        t += 1.0 / 60.0;
+        let took = frame(&ctx, app, t, vec![]).as_secs_f64() * 1000.0;
+        std::thread::sleep(Duration::from_millis(16));
+        took
+    };
+    let until = |app: &mut ArchlensApp, step: &mut dyn FnMut(&mut ArchlensApp) -> f64, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut times = Vec::new();
+        while !done(app) {
+            assert!(Instant::now() < deadline, "{what} in time: {:?}", app.state.composer.error);
+            times.push(step(app));
+        }
+        times
+    };
+    let reference = archlens::model::Reference::parse(&format!("oci:{}:big", layout.display())).unwrap();
+    app.dispatch(UiAction::Composer(A::Add { source: archlens::worker::SourceRef::Layout(layout.clone()), reference }));
+    until(&mut app, &mut step, "the entry", &|a| a.state.composer.draft.entries.len() == 1);
+    app.state.composer.target_input = format!("{}/bench/folder-push:1", common::registry_addr());
+    app.dispatch(UiAction::Composer(A::CheckTarget));
+    until(&mut app, &mut step, "the target", &|a| matches!(a.state.composer.target, archlens::state::Loadable::Ready(_)));
+    let before = rss_mb();
+    let pushed = Instant::now();
+    app.dispatch(UiAction::Composer(A::Push));
+    let mut peak = before;
+    let mut times = until(
+        &mut app,
+        &mut |a| {
+            peak = peak.max(rss_mb());
+            step(a)
+        },
+        "the push",
+        &|a| !a.state.composer.push.is_pending(),
+    );
+    let took = pushed.elapsed();
+    assert!(app.state.composer.push.value().is_some(), "{:?}", app.state.composer.push);
+    times.sort_by(|a, b| a.total_cmp(b));
+    let max = times.last().copied().unwrap_or(0.0);
+    println!(
+        "  push                                 : {:>7.1} s ({:.0} MB/s), {} frames drawn meanwhile",
+        took.as_secs_f64(),
+        mb as f64 / took.as_secs_f64(),
+        times.len()
+    );
+    println!(
+        "  frame CPU time, median / max         : {:>7.2} / {:.2} ms  (target max ≤ 16 ms) {}",
+        percentile(&times, 0.5),
+        max,
+        if max <= 16.0 { "met" } else { "MISSED" }
+    );
+    println!("  resident memory, before / peak       : {:>7.1} / {:.1} MB  (the layer is {mb} MB: streamed, not held)", before, peak);
+}
+
 fn main() {
-    // `ARCHLENS_BENCH_ONLY=remote` runs only the remote-registry part.
-    if std::env::var("ARCHLENS_BENCH_ONLY").as_deref() == Ok("remote") {
-        return remote_registry();
+    // `ARCHLENS_BENCH_ONLY=remote` (or `folder`) runs only that part.
+    match std::env::var("ARCHLENS_BENCH_ONLY").as_deref() {
+        Ok("remote") => return remote_registry(),
+        Ok("folder") => return folder_push(),
+        _ => {}
     }
     big_matrix();
     println!();
@@ -373,4 +501,6 @@ fn main() {
     slow_registry();
     println!();
     remote_registry();
+    println!();
+    folder_push();
 }
