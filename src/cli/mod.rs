@@ -25,6 +25,7 @@ mod compose;
 mod coverage;
 mod demo;
 mod diagnose;
+mod diff;
 mod gui;
 mod inspect;
 mod login;
@@ -125,6 +126,8 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Why would a host fail with "exec format error"? Selection, config label and binary checks.
     Diagnose(diagnose::DiagnoseArgs),
+    /// What changed between two tags or images, per platform: layers, config, history.
+    Diff(diff::DiffArgs),
     /// Compose an index from existing images and push it safely.
     Compose(compose::ComposeArgs),
     /// Undo the last push (re-point its tag to the previous digest), or list the journal.
@@ -275,6 +278,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Matrix(a) => matrix::run(a, &args.net).await,
             Command::Coverage(a) => coverage::run(a, &args.net).await,
             Command::Diagnose(a) => diagnose::run(a, &args.net).await,
+            Command::Diff(a) => diff::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
             Command::Completions { shell } => {
                 let mut cmd = <Args as clap::CommandFactory>::command();

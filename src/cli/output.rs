@@ -10,7 +10,7 @@ pub use archlens::model::units::printable;
 
 /// A line for the terminal: control characters other than line breaks and tabs, and
 /// bidirectional overrides, escaped ([`printable`] per line).
-fn terminal_safe(text: &str) -> String {
+pub(super) fn terminal_safe(text: &str) -> String {
     text.split('\n').map(|line| line.split('\t').map(printable).collect::<Vec<_>>().join("\t")).collect::<Vec<_>>().join("\n")
 }
 

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod compose;
 pub mod coverage;
 pub mod diagnose;
+pub mod diff;
 pub mod digest;
 pub mod exec;
 pub mod hub;

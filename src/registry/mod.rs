@@ -7,6 +7,7 @@ pub mod client;
 pub mod compose;
 pub mod coverage;
 pub mod diagnose;
+pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod files;

@@ -14,6 +14,7 @@ mod coverage;
 mod demo_layout;
 mod diag_corpus;
 mod diagnose;
+mod diff;
 mod faults;
 mod fixtures;
 mod fuzz;
