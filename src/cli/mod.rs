@@ -32,6 +32,7 @@ mod login;
 mod matrix;
 mod output;
 mod repos;
+mod sizes;
 mod tags;
 
 use std::process::ExitCode;
@@ -128,6 +129,8 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// What changed between two tags or images, per platform: layers, config, history.
     Diff(diff::DiffArgs),
+    /// Each platform's compressed size across the tags, in version order, with jumps marked.
+    Sizes(sizes::SizesArgs),
     /// Compose an index from existing images and push it safely.
     Compose(compose::ComposeArgs),
     /// Undo the last push (re-point its tag to the previous digest), or list the journal.
@@ -279,6 +282,7 @@ pub fn run(args: Args) -> ExitCode {
             Command::Coverage(a) => coverage::run(a, &args.net).await,
             Command::Diagnose(a) => diagnose::run(a, &args.net).await,
             Command::Diff(a) => diff::run(a, &args.net).await,
+            Command::Sizes(a) => sizes::run(a, &args.net).await,
             Command::MakeDemo(a) => demo::run(a),
             Command::Completions { shell } => {
                 let mut cmd = <Args as clap::CommandFactory>::command();

@@ -160,6 +160,35 @@ pub fn annotations(before: &BTreeMap<String, String>, after: &BTreeMap<String, S
     out
 }
 
+/// One tag's compressed size for one platform, in a series over the tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SizePoint {
+    pub tag: String,
+    pub size: u64,
+    /// When the tag was last pushed, when the source says (Docker Hub's API).
+    pub pushed: Option<String>,
+    /// The size grew by more than the threshold over the previous tag that had this platform.
+    pub jump: bool,
+}
+
+/// Each platform's compressed size across `rows` in version order (oldest first), from what
+/// the matrix already read. A point is a jump when it exceeds the previous one by more than
+/// `jump_percent`.
+pub fn size_series(rows: &[super::matrix::Row], jump_percent: f64) -> BTreeMap<String, Vec<SizePoint>> {
+    let mut ordered: Vec<&super::matrix::Row> = rows.iter().collect();
+    ordered.sort_by(|a, b| super::matrix::version_order(&a.tag, &b.tag));
+    let mut out: BTreeMap<String, Vec<SizePoint>> = BTreeMap::new();
+    for row in ordered {
+        for (key, cell) in &row.cells {
+            let Some(size) = cell.compressed_size else { continue };
+            let series = out.entry(key.clone()).or_default();
+            let jump = series.last().is_some_and(|p| p.size > 0 && (size as f64) > p.size as f64 * (1.0 + jump_percent / 100.0));
+            series.push(SizePoint { tag: row.tag.clone(), size, pushed: row.pushed.clone(), jump });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +204,35 @@ mod tests {
             artifact_type: None,
             urls: Vec::new(),
         }
+    }
+
+    #[test]
+    fn size_series_follow_version_order_and_mark_jumps() {
+        use crate::model::matrix::{CellSource, Child, Row, TagOutcome, TagResult};
+        let row = |tag: &str, size: u64| {
+            Row::from_result(TagResult {
+                pushed: None,
+                tag: tag.into(),
+                outcome: TagOutcome::Image {
+                    digest: Digest::sha256(tag.as_bytes()),
+                    media_type: "m".into(),
+                    child: Child {
+                        source: CellSource::Registry,
+                        platform: Some(crate::model::Platform::parse_key("linux/arm64").unwrap()),
+                        digest: Digest::sha256(tag.as_bytes()),
+                        size: 1,
+                        compressed_size: Some(size),
+                        error: None,
+                        attestation: None,
+                        verified: None,
+                    },
+                },
+            })
+        };
+        let s = size_series(&[row("1.10", 300), row("1.2", 100), row("1.9", 105)], 10.0);
+        let arm = &s["linux/arm64"];
+        assert_eq!(arm.iter().map(|p| p.tag.as_str()).collect::<Vec<_>>(), ["1.2", "1.9", "1.10"], "version order, not by name");
+        assert_eq!(arm.iter().map(|p| p.jump).collect::<Vec<_>>(), [false, false, true]);
     }
 
     #[test]

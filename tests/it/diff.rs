@@ -50,4 +50,12 @@ fn two_releases_compare_per_platform_layers_config_history_and_platforms() {
     assert_eq!(one["platforms"][0]["platform"], "linux/arm64");
     let table = ok(&env.run(&["diff", &a, &b]));
     assert!(table.contains("Env.NEW: (none) → \"y\"") && table.contains("only in") && table.contains("linux/riscv64"), "{table}");
+    // Sizes over the tags, in version order, from the same reads as the matrix.
+    let sizes: Value = serde_json::from_str(&ok(&env.run(&["sizes", &format!("{addr}/{repo}"), "--format", "json", "--jump", "1"]))).unwrap();
+    let arm = sizes["platforms"]["linux/arm64"].as_array().unwrap();
+    assert_eq!(arm.iter().map(|p| p["tag"].as_str().unwrap()).collect::<Vec<_>>(), ["1.0", "2.0"], "{sizes:#}");
+    assert!(arm[1]["size"].as_u64() > arm[0]["size"].as_u64() && arm[1]["jump"] == true, "{sizes:#}");
+    assert_eq!(sizes["platforms"]["linux/riscv64"].as_array().unwrap().len(), 1);
+    let csv = ok(&env.run(&["sizes", &format!("{addr}/{repo}")]));
+    assert!(csv.starts_with("platform,tag,compressed_size,pushed,jump\n") && csv.contains("linux/amd64,1.0,"), "{csv}");
 }
