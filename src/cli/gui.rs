@@ -62,7 +62,7 @@ mod app {
             return StartTarget::Layout(PathBuf::from(p));
         }
         // A file manager's `file://` URI, or a path: a layout folder, or a draft file.
-        let local = t.strip_prefix("file://").map(percent_decoded);
+        let local = t.strip_prefix("file://").map(archlens::model::units::percent_decode);
         let path = std::path::Path::new(local.as_deref().unwrap_or(t));
         if path.is_dir() {
             return StartTarget::Layout(path.to_path_buf());
@@ -94,27 +94,6 @@ mod app {
         } else {
             None
         }
-    }
-
-    /// A `file://` URI's path with its `%XX` escapes decoded (a byte that is not one is kept).
-    fn percent_decoded(p: &str) -> String {
-        let b = p.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while let Some(&c) = b.get(i) {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-            match (c, hex) {
-                (b'%', Some(v)) => {
-                    out.push(v);
-                    i += 3;
-                }
-                _ => {
-                    out.push(c);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// The demo layout: next to the executable when installed, else the source tree's assets/.

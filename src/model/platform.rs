@@ -135,26 +135,6 @@ fn valid_component(c: &str) -> bool {
     !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(v) if b == b'%' => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -211,8 +191,8 @@ impl Platform {
                 return Err(bad(first));
             }
             let mut pieces = inner.split('+');
-            p.os_version = percent_decode(pieces.next().unwrap_or(""));
-            p.os_features = pieces.filter(|f| !f.is_empty()).map(percent_decode).collect();
+            p.os_version = super::units::percent_decode(pieces.next().unwrap_or(""));
+            p.os_features = pieces.filter(|f| !f.is_empty()).map(super::units::percent_decode).collect();
         }
         p.os = normalize_os(os_part);
         for part in parts.iter().skip(1) {
