@@ -98,24 +98,7 @@ fn the_app_composes_pushes_and_undoes_through_its_worker() {
         c.put_manifest("guic/release", "1", amd.media_type, &amd.manifest).await.unwrap();
     });
     let reg = common::registry_addr().to_string();
-    let cache = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let worker = archlens::worker::spawn_with(
-        ClientOptions::default(),
-        Some(archlens::registry::Cache::at(cache.path())),
-        Some(data.path().join("journal.jsonl")),
-        Arc::new(|| {}),
-    )
-    .unwrap();
-    let mut app = ArchlensApp::new(Some(Settings::default()), worker, StartTarget::Nothing, None);
-    let wait = |app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done(app) {
-            app.pump();
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", app.state.composer.error);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let (mut app, [_cache, data]) = app_with_journal(Settings::default(), StartTarget::Nothing);
     // The target's matrix is open while composing: it follows the push and the undo.
     app.dispatch(UiAction::OpenRepository(format!("{reg}/guic/release")));
     let cells_of_1 = |a: &ArchlensApp| a.state.matrix.as_ref().and_then(|m| m.matrix.rows.iter().find(|r| r.tag == "1").map(|r| r.cells.len()));
@@ -352,25 +335,8 @@ fn a_pushed_repair_diagnoses_the_tag_again_through_the_worker() {
     let c = common::client();
     tokio::runtime::Runtime::new().unwrap().block_on(common::diag::push_scenarios(&c, "repairflow/app")).unwrap();
     let repo = format!("{}/repairflow/app", common::registry_addr());
-    let cache = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let worker = archlens::worker::spawn_with(
-        ClientOptions::default(),
-        Some(archlens::registry::Cache::at(cache.path())),
-        Some(data.path().join("journal.jsonl")),
-        Arc::new(|| {}),
-    )
-    .unwrap();
     let settings = Settings { host: "arm64-server".into(), ..Settings::default() };
-    let mut app = ArchlensApp::new(Some(settings), worker, StartTarget::Repository(repo.clone()), None);
-    let wait = |app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done(app) {
-            app.pump();
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?} {:?}", app.state.composer.error, app.state.notice);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let (mut app, _dirs) = app_with_journal(settings, StartTarget::Repository(repo.clone()));
     wait(&mut app, "the matrix", &|a| !a.state.is_loading() && a.state.matrix.as_ref().is_some_and(|m| !m.matrix.rows.is_empty()));
     app.state.diagnose.reference = "binary-mismatch".into();
     app.dispatch(UiAction::RunDiagnose);
@@ -396,4 +362,29 @@ fn a_pushed_repair_diagnoses_the_tag_again_through_the_worker() {
     });
     let after = app.state.diagnose.result.value().unwrap();
     assert!(!after.findings.iter().any(|f| f.kind == archlens::model::diagnose::FindingKind::BinaryMismatch), "{after:?}");
+}
+
+/// The app with the real worker, its cache and its journal in directories of their own (kept
+/// alive by the second value).
+fn app_with_journal(settings: Settings, start: StartTarget) -> (ArchlensApp, [tempfile::TempDir; 2]) {
+    let (cache, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let worker = archlens::worker::spawn_with(
+        ClientOptions::default(),
+        Some(archlens::registry::Cache::at(cache.path())),
+        Some(data.path().join("journal.jsonl")),
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    (ArchlensApp::new(Some(settings), worker, start, None), [cache, data])
+}
+
+/// Take the worker's events until `done` holds (at most 60 s; a timeout says what the composer
+/// and the notice line say).
+fn wait(app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(app) {
+        app.pump();
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?} {:?}", app.state.composer.error, app.state.notice);
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
