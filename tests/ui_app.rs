@@ -89,14 +89,20 @@ impl Rig {
         v
     }
 
+    /// The first command sent since the last look that `pick` takes; a failure lists them.
+    fn first_sent<T>(&mut self, what: &str, pick: impl FnMut(Command) -> Option<T>) -> T {
+        let sent = self.sent();
+        match sent.iter().cloned().find_map(pick) {
+            Some(found) => found,
+            None => panic!("{what}: {sent:?}"),
+        }
+    }
+
     fn load_id(&mut self) -> u64 {
-        self.sent()
-            .into_iter()
-            .find_map(|c| match c {
-                Command::LoadMatrix { id, .. } => Some(id),
-                _ => None,
-            })
-            .expect("a LoadMatrix command")
+        self.first_sent("a LoadMatrix command", |c| match c {
+            Command::LoadMatrix { id, .. } => Some(id),
+            _ => None,
+        })
     }
 
     /// A matrix of one tag (1.0, linux/amd64), loaded, with the tag selected.
@@ -233,14 +239,10 @@ fn details_panel_shows_the_manifest_and_digest_links_navigate() {
     let mut rig = Rig::with_tag_selected();
     rig.harness.get_by_label("Show").click();
     rig.steps(2);
-    let inspect_id = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::Inspect { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("Show asks for details");
+    let inspect_id = rig.first_sent("Show asks for details", |c| match c {
+        Command::Inspect { id, .. } => Some(id),
+        _ => None,
+    });
     let child = d("1.0 linux/amd64");
     let reference = archlens::model::Reference::parse("127.0.0.1:5000/team/app:1.0").unwrap();
     let desc: archlens::model::Descriptor = archlens::model::Descriptor {
@@ -413,14 +415,10 @@ fn the_demo_says_it_is_a_demo_and_what_to_do_next() {
         app
     });
     rig.steps(2);
-    let id = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::OpenLayout { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("OpenLayout sent");
+    let id = rig.first_sent("OpenLayout sent", |c| match c {
+        Command::OpenLayout { id, .. } => Some(id),
+        _ => None,
+    });
     rig.events.send(Event::LayoutOpened { id, path: demo.clone(), name: "demo-layout".into() }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label("This is a demo:");
@@ -444,7 +442,7 @@ fn at_800x600_the_diagnosis_shows_verdict_remedy_and_repair_without_scrolling() 
     rig.harness.get_by_label("Reference").type_text("1.0");
     rig.harness.get_by_label("Run").click();
     rig.steps(2);
-    let did = rig.sent().into_iter().find_map(|c| match c {
+    let did = rig.first_sent("Diagnose sent", |c| match c {
         Command::Diagnose { id, .. } => Some(id),
         _ => None,
     });
@@ -466,7 +464,7 @@ fn at_800x600_the_diagnosis_shows_verdict_remedy_and_repair_without_scrolling() 
         partly_verified: Vec::new(),
         config: None,
     };
-    rig.events.send(Event::Diagnosed { id: did.expect("Diagnose sent"), diagnosis: Box::new(diagnosis) }).unwrap();
+    rig.events.send(Event::Diagnosed { id: did, diagnosis: Box::new(diagnosis) }).unwrap();
     rig.steps(4);
     for what in ["binary-mismatch", "Repair…", "Remedy:"] {
         let r = rig.harness.get_by_label(what).rect();
@@ -594,14 +592,10 @@ fn composer_shows_duplicate_platforms_and_the_preview_digest_follows_edits() {
         rig.steps(1);
         rig.harness.get_by_label("Add").click();
         rig.steps(2);
-        let add_id = rig
-            .sent()
-            .into_iter()
-            .find_map(|c| match c {
-                Command::DraftAdd { id, reference: r, .. } if r.to_string().contains(name) => Some(id),
-                _ => None,
-            })
-            .expect("Add asks the worker for the image");
+        let add_id = rig.first_sent("Add asks the worker for the image", |c| match c {
+            Command::DraftAdd { id, reference: r, .. } if r.to_string().contains(name) => Some(id),
+            _ => None,
+        });
         rig.events.send(Event::DraftEntries { id: add_id, entries: vec![draft_entry(platform, name)] }).unwrap();
         rig.steps(3);
     };
@@ -946,14 +940,10 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
     rig.harness.get_by_label("Coverage").click();
     rig.steps(2);
     // Opened on a registry with a public catalog: read at once, every repository, tag `latest`.
-    let (id, repos, policy) = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
-            _ => None,
-        })
-        .expect("LoadCoverage sent");
+    let (id, repos, policy) = rig.first_sent("LoadCoverage sent", |c| match c {
+        Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
+        _ => None,
+    });
     assert_eq!(repos, RepoSelection::Catalog { glob: None });
     assert_eq!(policy, TagPolicy::Latest);
     rig.events.send(Event::CoverageStarted { id, total: 3 }).unwrap();
@@ -1014,14 +1004,10 @@ fn coverage_view_reads_the_catalog_progressively_and_opens_a_row_in_the_matrix()
     rig.harness.get_by_label("Tag policy").type_text("newest");
     rig.harness.get_by_label("Run").click();
     rig.steps(2);
-    let (id2, repos, policy) = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
-            _ => None,
-        })
-        .expect("LoadCoverage sent again");
+    let (id2, repos, policy) = rig.first_sent("LoadCoverage sent again", |c| match c {
+        Command::LoadCoverage { id, repos, policy, .. } => Some((id, repos, policy)),
+        _ => None,
+    });
     assert_eq!(repos, RepoSelection::Catalog { glob: Some("team/*".into()) });
     assert_eq!(policy, TagPolicy::Newest);
     // Cancelled midway: the view says it is partial, and late rows do not land.
@@ -1051,14 +1037,10 @@ fn coverage_says_no_tag_matches_reruns_on_another_policy_has_a_legend_and_marks_
     rig.steps(2);
     rig.harness.get_by_label("Coverage").click();
     rig.steps(2);
-    let id = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::LoadCoverage { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("LoadCoverage sent");
+    let id = rig.first_sent("LoadCoverage sent", |c| match c {
+        Command::LoadCoverage { id, .. } => Some(id),
+        _ => None,
+    });
     rig.events.send(Event::CoverageStarted { id, total: 2 }).unwrap();
     rig.events.send(Event::CoverageRow { id, row: coverage_row("team/api", index_row("latest", "api", &["linux/arm/v7"])) }).unwrap();
     rig.events.send(Event::CoverageRow { id, row: Box::new(CoverageRow::empty("team/tools", 3, "no tag `latest`".into())) }).unwrap();
@@ -1095,14 +1077,10 @@ fn coverage_says_no_tag_matches_reruns_on_another_policy_has_a_legend_and_marks_
 fn the_favourite_marker_shows_and_toggles_a_favourite() {
     let mut rig = Rig::new(StartTarget::Registry("127.0.0.1:5000".into()));
     rig.steps(2);
-    let id = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::ListRepos { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("ListRepos sent");
+    let id = rig.first_sent("ListRepos sent", |c| match c {
+        Command::ListRepos { id, .. } => Some(id),
+        _ => None,
+    });
     rig.events.send(Event::ReposPage { id, repos: vec!["team/api".into()], next: None }).unwrap();
     rig.steps(3);
     rig.harness.get_by_label("Not a favourite").click();
@@ -1649,14 +1627,10 @@ fn the_composer_entries_fit_their_panel_at_1440x900() {
     rig.steps(2);
     rig.harness.get_by_label("Add to draft").click();
     rig.steps(3);
-    let add = rig
-        .sent()
-        .into_iter()
-        .find_map(|c| match c {
-            Command::DraftAdd { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("DraftAdd sent");
+    let add = rig.first_sent("DraftAdd sent", |c| match c {
+        Command::DraftAdd { id, .. } => Some(id),
+        _ => None,
+    });
     let entries = vec![draft_entry("linux/amd64", "amd"), draft_entry("linux/arm64/v8", "arm")];
     rig.events.send(Event::DraftEntries { id: add, entries }).unwrap();
     rig.steps(4);
