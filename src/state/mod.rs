@@ -952,7 +952,7 @@ impl AppState {
     /// limit, said before it runs: on Docker Hub (whose pulls are manifest reads), or wherever
     /// the registry has said what is left. `None` where reads are not metered.
     fn pull_cost(&self, registry: &Registry, manifests: usize) -> Option<String> {
-        let left = self.rate_limit.as_ref().filter(|(r, _)| r == registry).map(|(_, l)| l);
+        let left = self.pulls_left(registry);
         let reads = crate::model::units::count(manifests, "manifest", "manifests");
         match (registry.is_docker_hub(), left) {
             (_, Some(left)) => Some(format!("reads up to {reads}: {manifests} of your {left}; those already read cost none")),
@@ -961,11 +961,22 @@ impl AppState {
         }
     }
 
+    /// What `registry` last said of its pull limit, in words.
+    fn pulls_left(&self, registry: &Registry) -> Option<&String> {
+        self.rate_limit.as_ref().filter(|(r, _)| r == registry).map(|(_, l)| l)
+    }
+
+    /// Whether reads from `registry` spend a pull limit: Docker Hub's, or one it has said.
+    /// Checked first, so the panels that ask every frame count nothing where nothing is metered.
+    fn metered(&self, registry: &Registry) -> bool {
+        registry.is_docker_hub() || self.pulls_left(registry).is_some()
+    }
+
     /// What Run in the diagnose panel would cost of the pull limit: the index and the image
     /// it picks (a single image: itself). Tags are resolved with HEAD, and configs and layers
     /// are blobs, none of which count.
     pub fn diagnose_cost(&self) -> Option<String> {
-        let reference = self.diagnose_target().ok()?;
+        let reference = self.diagnose_target().ok().filter(|r| self.metered(&r.repository.registry))?;
         let single = self.matrix.as_ref().filter(|mv| mv.repository == reference.repository).is_some_and(|mv| match &reference.digest {
             // A digest the matrix shows as a cell is one image.
             Some(d) => mv.matrix.rows.iter().any(|r| r.cells.values().any(|c| &c.digest == d)),
@@ -977,7 +988,7 @@ impl AppState {
     /// What turning Verify on would cost of the pull limit: every tag's manifest and every
     /// cell's (rows read from Docker Hub's API are read again from the manifests).
     pub fn verify_cost(&self) -> Option<String> {
-        let mv = self.matrix.as_ref()?;
+        let mv = self.matrix.as_ref().filter(|mv| self.metered(&mv.repository.registry))?;
         let n = mv.matrix.rows.len() + mv.matrix.rows.iter().map(|r| r.cells.len()).sum::<usize>();
         self.pull_cost(&mv.repository.registry, n)
     }
