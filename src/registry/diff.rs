@@ -45,29 +45,23 @@ pub struct Diff {
 async fn sides(fetcher: &Fetcher, reference: &Reference) -> Result<(Vec<Side>, std::collections::BTreeMap<String, String>), RegistryError> {
     let repo = reference.repository.name.as_str();
     let top = fetcher.resolve_reference(reference).await?;
-    let image = |digest: String, m: super::fetch::Manifest| async move {
+    // One image: its layers and config, under the entry's platform or else its config's.
+    let image = |key: Option<String>, m: super::fetch::Manifest| async move {
         let Some(c) = m.view.config.clone() else { return Ok(None) };
         let (bytes, cfg) = fetcher.config(repo, &c).await?;
-        Ok::<_, RegistryError>(Some((cfg.platform.key(), Side { key: String::new(), digest, layers: m.view.layers.clone(), config: bytes.to_vec() })))
+        let key = key.unwrap_or_else(|| cfg.platform.key());
+        Ok::<_, RegistryError>(Some(Side { key, digest: m.digest.to_string(), layers: m.view.layers.clone(), config: bytes.to_vec() }))
     };
-    let mut out = Vec::new();
-    if top.view.kind.is_index() {
-        for e in top.view.entries().into_iter().filter(|e| !e.is_attestation) {
-            let child = fetcher.manifest(repo, &e.descriptor.digest).await?;
-            let key = e.descriptor.platform.as_ref().map(Platform::key);
-            if let Some((from_config, mut side)) = image(e.descriptor.digest.to_string(), child).await? {
-                side.key = key.unwrap_or(from_config);
-                out.push(side);
-            }
-        }
-        Ok((out, top.view.annotations.clone()))
-    } else {
-        if let Some((key, mut side)) = image(top.digest.to_string(), top).await? {
-            side.key = key;
-            out.push(side);
-        }
-        Ok((out, Default::default()))
+    if !top.view.kind.is_index() {
+        return Ok((image(None, top).await?.into_iter().collect(), Default::default()));
     }
+    // The entries read at once, as the matrix reads them.
+    let entries = top.view.entries().into_iter().filter(|e| !e.is_attestation).map(|e| async move {
+        let child = fetcher.manifest(repo, &e.descriptor.digest).await?;
+        image(e.descriptor.platform.as_ref().map(Platform::key), child).await
+    });
+    let sides = futures::future::try_join_all(entries).await?.into_iter().flatten().collect();
+    Ok((sides, top.view.annotations.clone()))
 }
 
 /// Compare `a` (before) with `b` (after), each read by its own fetcher; only `platform` when
