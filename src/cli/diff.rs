@@ -67,7 +67,7 @@ fn print(d: &Diff) {
             println!("    - {} {}", short(&x.digest), human_bytes(x.size));
         }
         if p.config.changes.is_empty() {
-            println!("  config: unchanged");
+            println!("  config keys: unchanged");
         }
         for c in &p.config.changes {
             println!("  {}: {} → {}", c.key, value_text(&c.before), value_text(&c.after));
