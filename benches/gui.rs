@@ -15,7 +15,7 @@
 //!    through the app's worker: frame times while it runs (target: no frame over 16 ms, the
 //!    layer streamed, never held whole) and resident memory.
 //!
-//! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` (or `=folder`) for one part alone;
+//! `cargo bench --bench gui`; `ARCHLENS_BENCH_ONLY=remote` (or `=folder`, `=sizes`) for one part alone;
 //! `ARCHLENS_BENCH_LAYER_MB` sets the layer's size.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // A test or bench states what it expects by unwrapping: failing is its job.
 
@@ -82,6 +82,77 @@ fn frame(ctx: &egui::Context, app: &mut ArchlensApp, t: f64, events: Vec<egui::E
     start.elapsed()
 }
 
+/// Tag `t` of a generated repository: an index over `platforms` whose sizes grow with `t`,
+/// with a jump every 97 tags.
+fn bench_row(t: u32, platforms: &[Platform]) -> TagResult {
+    let tag = format!("{}.{}.{}", t / 1000, (t / 10) % 100, t % 10);
+    let children = platforms
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Child {
+            source: CellSource::Registry,
+            platform: Some(p.clone()),
+            digest: Digest::sha256(format!("{tag}{p}").as_bytes()),
+            size: 1_234,
+            compressed_size: Some(3_000_000 + t as u64 * 1_000 + i as u64 * 500_000 + if t % 97 == 0 { 900_000 } else { 0 }),
+            error: None,
+            attestation: None,
+            verified: None,
+        })
+        .collect();
+    let outcome = TagOutcome::Index {
+        digest: Digest::sha256(format!("{}", t / 2).as_bytes()),
+        media_type: OCI_INDEX.into(),
+        kind: ManifestKind::OciIndex,
+        children,
+        attestations: 1,
+    };
+    TagResult { pushed: None, tag, outcome }
+}
+
+/// The size plot under a 2,000-tag matrix: the frame that computes the series, then frames
+/// with the pointer moving over the plot (hover finds the nearest point).
+fn size_plot() {
+    let (handle, mut commands, events) = WorkerHandle::detached();
+    let settings = Settings { show_sizes: true, ..Settings::default() };
+    let mut app = ArchlensApp::new(Some(settings), handle, StartTarget::Repository("127.0.0.1:5000/big/app".into()), None);
+    let id = std::iter::from_fn(|| commands.try_recv().ok())
+        .find_map(|c| match c {
+            WorkerCommand::LoadMatrix { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("load command");
+    let platforms: Vec<Platform> = PLATFORMS.iter().map(|p| Platform::parse_key(p).unwrap()).collect();
+    let tags = 2_000u32;
+    for t in 0..tags {
+        events.send(Event::Row { id, result: bench_row(t, &platforms) }).unwrap();
+    }
+    events.send(Event::MatrixDone { id }).unwrap();
+    let ctx = egui::Context::default();
+    let mut t = 0.0;
+    let rows_in = |app: &ArchlensApp| app.state.matrix.as_ref().map(|m| m.matrix.rows.len()).unwrap_or(0);
+    while rows_in(&app) < tags as usize {
+        t += 1.0 / 60.0;
+        frame(&ctx, &mut app, t, vec![]);
+    }
+    // The frame after the last rows: the series are computed here.
+    t += 1.0 / 60.0;
+    let first = frame(&ctx, &mut app, t, vec![]);
+    let points: usize = app.state.sizes.lines.iter().map(|l| l.points.len()).sum();
+    let mut times = Vec::new();
+    for i in 0..240 {
+        t += 1.0 / 60.0;
+        // Across the plot's width, near the bottom of the window where the panel is.
+        let pos = egui::pos2(300.0 + (i % 120) as f32 * 8.0, 760.0);
+        times.push(frame(&ctx, &mut app, t, vec![egui::Event::PointerMoved(pos)]).as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let (median, max) = (percentile(&times, 0.5), times[times.len() - 1]);
+    println!("size plot under a matrix of {tags} tags × {} platforms ({points} points), headless", PLATFORMS.len());
+    println!("  frame computing the series           : {:>7.1} ms", first.as_secs_f64() * 1000.0);
+    println!("  pointer over the plot, median / max  : {median:>7.2} / {max:.2} ms  (frame budget 16 ms) {}", if max <= 16.0 { "met" } else { "MISSED" });
+}
+
 fn big_matrix() {
     let rss_before = rss_mb();
     let (handle, mut commands, events) = WorkerHandle::detached();
@@ -93,30 +164,7 @@ fn big_matrix() {
         })
         .expect("load command");
     let platforms: Vec<Platform> = PLATFORMS.iter().map(|p| Platform::parse_key(p).unwrap()).collect();
-    let make_row = |t: u32| {
-        let tag = format!("{}.{}.{}", t / 1000, (t / 10) % 100, t % 10);
-        let children = platforms
-            .iter()
-            .map(|p| Child {
-                source: CellSource::Registry,
-                platform: Some(p.clone()),
-                digest: Digest::sha256(format!("{tag}{p}").as_bytes()),
-                size: 1_234,
-                compressed_size: Some(3_000_000 + t as u64),
-                error: None,
-                attestation: None,
-                verified: None,
-            })
-            .collect();
-        let outcome = TagOutcome::Index {
-            digest: Digest::sha256(format!("{}", t / 2).as_bytes()),
-            media_type: OCI_INDEX.into(),
-            kind: ManifestKind::OciIndex,
-            children,
-            attestations: 1,
-        };
-        TagResult { pushed: None, tag, outcome }
-    };
+    let make_row = |t: u32| bench_row(t, &platforms);
     let ctx = egui::Context::default();
     let mut t = 0.0;
     // Rows stream in: 250 per frame, as a fast registry delivers them.
@@ -492,9 +540,12 @@ fn main() {
     match std::env::var("ARCHLENS_BENCH_ONLY").as_deref() {
         Ok("remote") => return remote_registry(),
         Ok("folder") => return folder_push(),
+        Ok("sizes") => return size_plot(),
         _ => {}
     }
     big_matrix();
+    println!();
+    size_plot();
     println!();
     cold_start();
     println!();

@@ -63,7 +63,7 @@ shoot() { # shoot NAME WIDTH HEIGHT ARGS… : one screenshot of `archlens gui AR
   local config=$work/config-$name
   mkdir -p "$config"
   # A settings file: not a first run (which would open the demo layout instead).
-  echo '{"host": "apple-silicon"}' >"$config/settings.json"
+  echo "{\"host\": \"apple-silicon\"${SHOT_SETTINGS:-}}" >"$config/settings.json"
   ARCHLENS_CONFIG_DIR=$config DISPLAY=$display "$bin" gui --size "${w}x${h}" "$@" >/dev/null 2>&1 &
   local app=$!
   sleep "${SHOT_WAIT:-6}"
@@ -78,6 +78,8 @@ shoot() { # shoot NAME WIDTH HEIGHT ARGS… : one screenshot of `archlens gui AR
 
 mkdir -p docs
 shoot matrix 1440 900 oci:assets/demo-layout
+SHOT_SETTINGS=', "show_sizes": true' shoot sizes 1440 900 oci:assets/demo-layout
+SHOT_SETTINGS=', "show_sizes": true' shoot sizes-800x600 800 600 oci:assets/demo-layout
 shoot coverage 1440 900 --coverage "$addr"
 shoot coverage-800x600 800 600 --coverage "$addr"
 shoot matrix-800x600 800 600 "$addr/team/api"

@@ -15,6 +15,8 @@ pub struct Settings {
     /// A host preset id, or a typed platform.
     pub host: String,
     pub show_attestations: bool,
+    /// The size plot is shown under the matrix.
+    pub show_sizes: bool,
     pub sort_by_version: bool,
     /// Registries reached without TLS verification, by the user's explicit choice.
     pub insecure_registries: BTreeSet<String>,
@@ -32,6 +34,7 @@ impl Default for Settings {
             favourites: BTreeSet::new(),
             host: "apple-silicon".to_string(),
             show_attestations: false,
+            show_sizes: false,
             sort_by_version: true,
             insecure_registries: BTreeSet::new(),
             verify_cells: false,

@@ -1700,3 +1700,40 @@ fn no_overwrite_to_confirm_when_the_draft_is_what_the_tag_holds() {
     rig.harness.get_by_label("The draft is exactly what the tag holds: nothing to push.");
     assert!(rig.harness.query_by_label("Confirm overwrite").is_none(), "nothing to confirm");
 }
+
+#[test]
+fn the_size_plot_opens_under_the_matrix_and_a_click_on_a_point_selects_its_tag() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for (tag, mb) in [("1.0", 10u64), ("1.1", 11), ("2.0", 30)] {
+        let mut r = index_row(tag, tag, &["linux/amd64", "linux/arm64"]);
+        if let TagOutcome::Index { children, .. } = &mut r.outcome {
+            for c in children.iter_mut() {
+                c.compressed_size = Some(mb * 1024 * 1024);
+            }
+        }
+        rig.events.send(Event::Row { id, result: r }).unwrap();
+    }
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    assert!(rig.harness.query_by_label_contains("Compressed size over versions").is_none());
+    rig.harness.get_by_label("Sizes").click();
+    rig.steps(3);
+    rig.harness.get_by_label_contains("Compressed size over versions");
+    // The point of 1.1 on the amd64 line, where the plot drew it.
+    let memory = egui_plot::PlotMemory::load(&rig.harness.ctx, egui::Id::unique(archlens::ui::sizes::PLOT_ID)).expect("the plot was drawn");
+    let at = memory.transform().position_from_point(&egui_plot::PlotPoint::new(1.0, 11.0));
+    rig.harness.hover_at(at);
+    rig.steps(1);
+    rig.harness.event(egui::Event::PointerButton { pos: at, button: egui::PointerButton::Primary, pressed: true, modifiers: egui::Modifiers::NONE });
+    rig.steps(1);
+    rig.harness.event(egui::Event::PointerButton { pos: at, button: egui::PointerButton::Primary, pressed: false, modifiers: egui::Modifiers::NONE });
+    rig.steps(2);
+    let selected = rig.harness.state().state.selection.clone().map(|s| s.tag);
+    assert_eq!(selected.as_deref(), Some("1.1"));
+    // F2 closes it again (the matrix has the keyboard, no text field is focused).
+    rig.harness.key_press(egui::Key::F2);
+    rig.steps(2);
+    assert!(rig.harness.query_by_label_contains("Compressed size over versions").is_none());
+}

@@ -174,9 +174,9 @@ pub struct SizePoint {
 /// Each platform's compressed size across `rows` in version order (oldest first), from what
 /// the matrix already read. A point is a jump when it exceeds the previous one by more than
 /// `jump_percent`.
-pub fn size_series(rows: &[super::matrix::Row], jump_percent: f64) -> BTreeMap<String, Vec<SizePoint>> {
-    let mut ordered: Vec<&super::matrix::Row> = rows.iter().collect();
-    ordered.sort_by(|a, b| super::matrix::version_order(&a.tag, &b.tag));
+pub fn size_series<'a>(rows: impl IntoIterator<Item = &'a super::matrix::Row>, jump_percent: f64) -> BTreeMap<String, Vec<SizePoint>> {
+    let mut ordered: Vec<&super::matrix::Row> = rows.into_iter().collect();
+    ordered.sort_by_cached_key(|r| super::matrix::VersionKey::new(&r.tag));
     let mut out: BTreeMap<String, Vec<SizePoint>> = BTreeMap::new();
     for row in ordered {
         for (key, cell) in &row.cells {

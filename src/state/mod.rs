@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod matrix;
 pub mod repos;
 pub mod sign_in;
+pub mod sizes;
 
 pub use details::{DetailsState, MAX_BACK};
 pub use diagnose::DiagnoseState;
@@ -125,6 +126,8 @@ pub enum UiAction {
     AddToDraft(Vec<Reference>),
     /// Start the composer from the selected tag's index.
     EditSelectedTag,
+    /// Show or hide the size plot under the matrix.
+    ToggleSizes,
 }
 
 /// What a file is chosen for.
@@ -186,6 +189,7 @@ pub struct AppState {
     pub diagnose: DiagnoseState,
     /// The matrix legend is shown (its button, F1; Esc closes it).
     pub legend_open: bool,
+    pub sizes: sizes::SizePlot,
     /// A path being asked for (Open folder…, Export…, Import…).
     pub file_prompt: Option<FilePrompt>,
     pub composer: composer::ComposerState,
@@ -222,6 +226,7 @@ impl AppState {
             notice: None,
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
+            sizes: sizes::SizePlot::default(),
             legend_open: false,
             file_prompt: None,
             composer: composer::ComposerState::default(),
@@ -289,6 +294,13 @@ impl AppState {
 
     /// Recompute visible rows and shared digests if the matrix or the filters changed.
     pub fn derive(&mut self) {
+        self.derive_matrix();
+        if let (true, Some(mv)) = (self.settings.show_sizes, &self.matrix) {
+            self.sizes.update(mv, &self.derived);
+        }
+    }
+
+    fn derive_matrix(&mut self) {
         let Some(mv) = &self.matrix else {
             self.derived = Derived::default();
             return;
@@ -664,7 +676,7 @@ impl AppState {
             A::Select { .. } | A::Mark { .. } | A::MoveCursor { .. } | A::OpenDetails | A::DetailsBack | A::CloseDetails | A::OpenDigest(_) => {
                 self.handle_cursor(action)
             }
-            A::ToggleFavourite(_) | A::SetHost(_) | A::ClearNotice => {
+            A::ToggleFavourite(_) | A::SetHost(_) | A::ClearNotice | A::ToggleSizes => {
                 self.handle_preference(action);
                 Vec::new()
             }
@@ -728,6 +740,7 @@ impl AppState {
                 (None, Err(e)) => self.notice = Some(format!("{e}; or pick a host preset")),
             },
             UiAction::ClearNotice => self.notice = None,
+            UiAction::ToggleSizes => self.settings.show_sizes = !self.settings.show_sizes,
             _ => {}
         }
     }

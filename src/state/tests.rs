@@ -482,3 +482,42 @@ fn a_repository_typed_where_a_registry_is_asked_for_opens_it() {
     assert!(cmds.iter().any(|c| matches!(c, Command::LoadMatrix { .. })), "{cmds:?}");
     assert!(s.selection.is_none());
 }
+
+#[test]
+fn the_size_plot_follows_the_visible_rows_in_version_order_and_marks_jumps() {
+    let sized = |tag: &str, platforms: &[(&str, u64)]| {
+        let mut r = row(tag, tag, &platforms.iter().map(|(p, _)| *p).collect::<Vec<_>>());
+        if let TagOutcome::Index { children, .. } = &mut r.outcome {
+            for (c, (_, size)) in children.iter_mut().zip(platforms) {
+                c.compressed_size = Some(*size);
+            }
+        }
+        r
+    };
+    let mut s = AppState::new(Settings::default());
+    let id = open(&mut s);
+    s.apply(Event::Row { id, result: sized("1.10", &[("linux/amd64", 300), ("linux/arm64", 200)]) });
+    s.apply(Event::Row { id, result: sized("1.2", &[("linux/amd64", 100)]) });
+    s.apply(Event::Row { id, result: sized("1.9", &[("linux/amd64", 105), ("linux/arm64", 190)]) });
+    s.derive();
+    assert!(s.sizes.tags.is_empty(), "nothing is computed while the plot is closed");
+    s.handle(UiAction::ToggleSizes);
+    s.derive();
+    assert_eq!(s.sizes.tags, ["1.2", "1.9", "1.10"], "oldest first, by version");
+    let line = |s: &AppState, p: &str| s.sizes.lines.iter().find(|l| l.platform == p).cloned().unwrap();
+    let amd = line(&s, "linux/amd64");
+    assert_eq!(amd.points.iter().map(|(x, p)| (*x, p.size, p.jump)).collect::<Vec<_>>(), [(0, 100, false), (1, 105, false), (2, 300, true)]);
+    // arm64 starts at 1.9: its points sit at those tags' places, and a shrink is no jump.
+    let arm = line(&s, "linux/arm64");
+    assert_eq!(arm.points.iter().map(|(x, p)| (*x, p.jump)).collect::<Vec<_>>(), [(1, false), (2, false)]);
+    assert_eq!((amd.column, arm.column), (0, 1), "each line takes its column's place (its colour)");
+    assert_eq!((s.sizes.tag_at(1.3), s.sizes.tag_at(2.6), s.sizes.tag_at(-3.0)), (Some("1.9"), None, None));
+    // The tag filter narrows the plot as it narrows the matrix; a new row is plotted as it comes.
+    s.tag_filter = "1.1".into();
+    s.derive();
+    assert_eq!(s.sizes.tags, ["1.10"]);
+    s.tag_filter.clear();
+    s.apply(Event::Row { id, result: sized("1.11", &[("linux/amd64", 310)]) });
+    s.derive();
+    assert_eq!(s.sizes.tags, ["1.2", "1.9", "1.10", "1.11"]);
+}

@@ -173,6 +173,13 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         if ui.selectable_label(state.legend_open, "Legend").on_hover_text("What the colours and marks mean (F1)").clicked() {
             state.legend_open = !state.legend_open;
         }
+        if ui
+            .selectable_label(state.settings.show_sizes, "Sizes")
+            .on_hover_text("Plot each platform's compressed size across the tags in version order (F2)")
+            .clicked()
+        {
+            actions.push(UiAction::ToggleSizes);
+        }
         ui.separator();
         if ui.button("Compose…").on_hover_text("Build an index from images").clicked() {
             actions.push(UiAction::Composer(crate::state::composer::ComposerAction::Open));
@@ -303,6 +310,7 @@ pub fn keys_ui(ui: &mut egui::Ui) {
             ("Esc", "close this, or stop what runs"),
             ("Ctrl+Plus / Ctrl+Minus / Ctrl+0", "zoom in, out, back to 100 %"),
             ("F1", "this legend"),
+            ("F2", "sizes over versions, under the matrix"),
         ] {
             ui.monospace(keys);
             ui.label(what);
@@ -670,7 +678,13 @@ fn cells_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiActio
                     let text = RichText::new(k).strong();
                     let text = if host.as_deref() == Some(k.as_str()) { text.underline() } else { text };
                     let lacking = state.derived.missing.get(k).copied().unwrap_or(0);
-                    ui.label(text).on_hover_text(format!("{lacking} tags lack {k}"));
+                    let r = ui.label(text).on_hover_text(format!("{lacking} tags lack {k}"));
+                    if state.settings.show_sizes {
+                        // The column's colour in the size plot, under its name.
+                        let y = r.rect.bottom() + 1.0;
+                        let color = keys.iter().position(|c| c == k).map(group_color).unwrap_or(egui::Color32::GRAY);
+                        ui.painter().hline(r.rect.x_range(), y, egui::Stroke::new(2.5, color));
+                    }
                 });
             }
         })

@@ -10,6 +10,7 @@ pub mod files;
 mod matrix;
 mod registry_bar;
 mod repos;
+pub mod sizes;
 
 use std::path::PathBuf;
 
@@ -259,6 +260,9 @@ impl ArchlensApp {
             if i.consume_key(egui::Modifiers::NONE, egui::Key::F1) {
                 self.state.legend_open = !self.state.legend_open;
             }
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::F2) {
+                actions.push(UiAction::ToggleSizes);
+            }
             if !popup && i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
                 // Esc closes the topmost window (a path prompt, sign-in, the legend) first;
                 // otherwise it stops what runs.
@@ -360,6 +364,15 @@ impl ArchlensApp {
             egui::Panel::bottom("diagnose").resizable(true).default_size(240.0).min_size(min).show(ui, |ui| {
                 actions.extend(diagnose::diagnose_ui(ui, &mut self.state));
             });
+            if self.state.settings.show_sizes {
+                // Above the diagnosis, under the matrix whose rows it plots.
+                let height = (ui.available_height() * 0.3).clamp(120.0, 260.0);
+                egui::Panel::bottom("sizes").resizable(true).default_size(height).min_size(120.0).show(ui, |ui| {
+                    // The panel keeps its height (it shrinks to its content otherwise).
+                    ui.set_min_height(ui.available_height());
+                    actions.extend(sizes::sizes_ui(ui, &self.state));
+                });
+            }
         }
         if self.state.composer.open {
             // Beside the matrix, in place of details: the matrix stays usable to pick images.
