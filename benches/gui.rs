@@ -94,7 +94,7 @@ fn bench_row(t: u32, platforms: &[Platform]) -> TagResult {
             platform: Some(p.clone()),
             digest: Digest::sha256(format!("{tag}{p}").as_bytes()),
             size: 1_234,
-            compressed_size: Some(3_000_000 + t as u64 * 1_000 + i as u64 * 500_000 + if t % 97 == 0 { 900_000 } else { 0 }),
+            compressed_size: Some(3_000_000 + t as u64 * 1_000 + i as u64 * 500_000 + if t.is_multiple_of(97) { 900_000 } else { 0 }),
             error: None,
             attestation: None,
             verified: None,
