@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use archlens::model::units::human_bytes;
-use archlens::registry::diff::Diff;
+use archlens::model::files::{ChangeKind, FileChange, FileMeta};
+use archlens::registry::diff::{Diff, DiffOptions};
 
 use super::{Format, NetArgs, output};
 
@@ -18,6 +19,16 @@ pub struct DiffArgs {
     /// Compare only this platform (each side's entry as a host of it would pick).
     #[arg(long)]
     pub platform: Option<String>,
+    /// Also compare the files: added, removed and changed paths (size, mode, link target,
+    /// content), reading only the layers the two sides do not share, each once.
+    #[arg(long)]
+    pub files: bool,
+    /// Stop reading layers for `--files` after this many compressed bytes.
+    #[arg(long, default_value_t = archlens::registry::layers::DEFAULT_MAX_BYTES)]
+    pub max_bytes: u64,
+    /// Exit 1 when a platform's compressed size grew by more than PCT percent (a CI gate).
+    #[arg(long, value_name = "PCT")]
+    pub fail_on_growth: Option<f64>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -26,13 +37,25 @@ pub async fn run(a: DiffArgs, net: &NetArgs) -> anyhow::Result<ExitCode> {
     let (fa, ra) = super::open_reference(net, &a.before)?;
     let (fb, rb) = super::open_reference(net, &a.after)?;
     let platform = a.platform.as_deref().map(archlens::model::Platform::parse_key).transpose().map_err(|e| anyhow::anyhow!("--platform: {e}"))?;
-    let d = archlens::registry::diff::diff(&fa, &ra, &fb, &rb, platform.as_ref()).await.with_context(|| format!("comparing {ra} with {rb}"))?;
+    if let Some(pct) = a.fail_on_growth
+        && !(pct.is_finite() && pct >= 0.0)
+    {
+        anyhow::bail!("--fail-on-growth takes a percentage of 0 or more, such as 10");
+    }
+    let options = DiffOptions { platform, files: a.files, max_bytes: a.max_bytes };
+    let d = archlens::registry::diff::diff(&fa, &ra, &fb, &rb, &options).await.with_context(|| format!("comparing {ra} with {rb}"))?;
+    let grown = a.fail_on_growth.map(|pct| d.grown_over(pct)).unwrap_or_default();
     match a.format {
         Format::Json => output::json(&serde_json::to_value(&d)?)?,
         Format::Table => print(&d),
     }
     super::pull_budget_note(&fa);
-    Ok(ExitCode::SUCCESS)
+    if let Some(pct) = a.fail_on_growth {
+        for (platform, growth) in &grown {
+            eprintln!("{platform} grew by {growth:.1} %, more than --fail-on-growth {pct}");
+        }
+    }
+    Ok(if grown.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// A changed value as JSON, safe for a terminal; `(none)` when absent.
@@ -75,6 +98,20 @@ fn print(d: &Diff) {
         for h in &p.config.history_added {
             println!("  history + {}", output::terminal_safe(h));
         }
+        for c in &p.annotations {
+            println!("  entry annotation {}: {} → {}", c.key, value_text(&c.before), value_text(&c.after));
+        }
+        if let Some(f) = &p.files {
+            let shared = archlens::model::units::count(f.shared_layers, "shared layer", "shared layers");
+            if f.changes.is_empty() {
+                println!("  files: unchanged above the {shared}");
+            } else {
+                println!("  files: {} above the {shared}", archlens::model::units::count(f.changes.len(), "path differs", "paths differ"));
+            }
+            for c in &f.changes {
+                println!("    {}", file_line(c));
+            }
+        }
     }
     for k in &d.removed_platforms {
         println!("\nonly in {}: {k}", d.before);
@@ -84,5 +121,42 @@ fn print(d: &Diff) {
     }
     for c in &d.annotations {
         println!("\nindex annotation {}: {} → {}", c.key, value_text(&c.before), value_text(&c.after));
+    }
+    if let Some(r) = &d.files_read {
+        println!(
+            "\nfiles: {} of layers read ({} needed; {} of {} layers kept from an earlier comparison)",
+            human_bytes(r.bytes),
+            human_bytes(r.layer_bytes),
+            r.from_cache,
+            r.layers
+        );
+    }
+}
+
+/// A path's facts in a few words: `file 0644 1.2 kB`, `symlink → target`.
+fn meta_text(m: &FileMeta) -> String {
+    use archlens::model::files::FileKind as K;
+    match m.kind {
+        K::File => format!("file {:04o} {}", m.mode, human_bytes(m.size)),
+        K::Dir => format!("dir {:04o}", m.mode),
+        K::Symlink | K::Hardlink => format!("{} → {}", if m.kind == K::Symlink { "symlink" } else { "hard link" }, output::terminal_safe(m.link.as_deref().unwrap_or(""))),
+        K::Other => format!("special {:04o}", m.mode),
+    }
+}
+
+/// One file change as a line: `+ path (file 0755 2 kB)`, `~ path: file 0644 1 kB → …, content`.
+fn file_line(c: &FileChange) -> String {
+    let path = output::terminal_safe(&c.path);
+    let unread = if c.base_unread { "  [the other side: the shared layers, not read]" } else { "" };
+    match (c.change, &c.before, &c.after) {
+        (ChangeKind::Added, _, Some(a)) => format!("+ /{path} ({}){unread}", meta_text(a)),
+        (ChangeKind::Added, _, None) => format!("+ /{path}{unread}"),
+        (ChangeKind::Removed, Some(b), _) => format!("- /{path} ({}){unread}", meta_text(b)),
+        (ChangeKind::Removed, None, _) => format!("- /{path}{unread}"),
+        (ChangeKind::Changed, Some(b), Some(a)) => {
+            let content = if b.kind == a.kind && b.size == a.size && b.mode == a.mode && b.link == a.link { ", content" } else { "" };
+            format!("~ /{path}: {} → {}{content}", meta_text(b), meta_text(a))
+        }
+        (ChangeKind::Changed, _, _) => format!("~ /{path}"),
     }
 }

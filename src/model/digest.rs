@@ -29,6 +29,11 @@ impl Digest {
         Digest(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
     }
 
+    /// The digest of a sha256 hash computed elsewhere (a stream hashed as it was read).
+    pub fn from_sha256_hash(hash: &[u8]) -> Digest {
+        Digest(format!("sha256:{}", hex::encode(hash)))
+    }
+
     pub fn parse(input: &str) -> Result<Digest, DigestError> {
         let (algorithm, encoded) = input.split_once(':').ok_or_else(|| DigestError::MissingAlgorithm { input: input.to_string() })?;
         if !valid_algorithm(algorithm) {

@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod digest;
 pub mod exec;
+pub mod files;
 pub mod hub;
 pub mod manifest;
 pub mod matrix;

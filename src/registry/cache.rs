@@ -102,6 +102,34 @@ impl Cache {
         writer().queue(self.hint_path(key), Arc::new(digest.as_str().as_bytes().to_vec()));
     }
 
+    fn derived_path(&self, kind: &str, digest: &Digest) -> PathBuf {
+        self.root.join(kind).join(digest.algorithm()).join(digest.encoded())
+    }
+
+    /// What was once worked out from the verified blob `digest` (a layer's file listing, under
+    /// `kind`), if kept. It cannot be checked against the blob without reading the blob, so
+    /// it is only as trusted as the user's own cache folder; `kind` names its format.
+    pub async fn derived(&self, kind: &str, digest: &Digest) -> Option<Vec<u8>> {
+        let path = self.derived_path(kind, digest);
+        if let Some(b) = writer().pending(&path) {
+            return Some(b.to_vec());
+        }
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_ENTRY {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(&path).ok()?, MAX_ENTRY + 1), &mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    /// Keep what was worked out from the blob `digest` (see [`Cache::derived`]).
+    pub async fn put_derived(&self, kind: &str, digest: &Digest, bytes: &[u8]) {
+        if digest.is_verifiable() && bytes.len() as u64 <= MAX_ENTRY {
+            writer().queue(self.derived_path(kind, digest), Arc::new(bytes.to_vec()));
+        }
+    }
+
     fn page_path(&self, key: &str) -> PathBuf {
         self.root.join("pages").join(Digest::sha256(key.as_bytes()).encoded())
     }

@@ -14,6 +14,40 @@ struct Side {
     digest: String,
     layers: Vec<Descriptor>,
     config: Vec<u8>,
+    /// The index entry's annotations (none for a single image).
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// What to compare.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Only the entry a host of this platform would pick, on each side.
+    pub platform: Option<Platform>,
+    /// Also the files, from the layers the two sides do not share.
+    pub files: bool,
+    /// Cap on compressed bytes of layers read for files.
+    pub max_bytes: u64,
+}
+
+/// One platform's files compared.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FilesDiff {
+    /// Layers both images have at the same places from the bottom: not read.
+    pub shared_layers: usize,
+    pub changes: Vec<crate::model::files::FileChange>,
+}
+
+/// What comparing files read.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FilesRead {
+    /// Distinct layers whose files were needed.
+    pub layers: usize,
+    /// Of those, listings kept from an earlier comparison (nothing read).
+    pub from_cache: usize,
+    /// Compressed bytes read.
+    pub bytes: u64,
+    /// The compressed size of the layers needed (read, or kept from before).
+    pub layer_bytes: u64,
 }
 
 /// One platform compared.
@@ -24,6 +58,12 @@ pub struct PlatformDiff {
     pub after: String,
     pub layers: LayerDiff,
     pub config: ConfigDiff,
+    /// The index entries' annotations that differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Change>,
+    /// With `--files`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<FilesDiff>,
 }
 
 /// Two references compared.
@@ -38,6 +78,24 @@ pub struct Diff {
     pub added_platforms: Vec<String>,
     /// The indexes' own annotations that differ.
     pub annotations: Vec<Change>,
+    /// With `--files`: what was read for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_read: Option<FilesRead>,
+}
+
+impl Diff {
+    /// Platforms whose compressed size grew by more than `percent`, with the growth in percent
+    /// (a platform of zero bytes before grows by any byte without bound).
+    pub fn grown_over(&self, percent: f64) -> Vec<(String, f64)> {
+        self.platforms
+            .iter()
+            .filter_map(|p| {
+                let (b, a) = (p.layers.size_before as f64, p.layers.size_after as f64);
+                let growth = if b > 0.0 { (a - b) / b * 100.0 } else if a > 0.0 { f64::INFINITY } else { 0.0 };
+                (growth > percent).then(|| (p.platform.clone(), growth))
+            })
+            .collect()
+    }
 }
 
 /// The images of `reference`, one per platform (an index's entries but its attestations; a
@@ -46,19 +104,19 @@ async fn sides(fetcher: &Fetcher, reference: &Reference) -> Result<(Vec<Side>, s
     let repo = reference.repository.name.as_str();
     let top = fetcher.resolve_reference(reference).await?;
     // One image: its layers and config, under the entry's platform or else its config's.
-    let image = |key: Option<String>, m: super::fetch::Manifest| async move {
+    let image = |key: Option<String>, annotations: std::collections::BTreeMap<String, String>, m: super::fetch::Manifest| async move {
         let Some(c) = m.view.config.clone() else { return Ok(None) };
         let (bytes, cfg) = fetcher.config(repo, &c).await?;
         let key = key.unwrap_or_else(|| cfg.platform.key());
-        Ok::<_, RegistryError>(Some(Side { key, digest: m.digest.to_string(), layers: m.view.layers.clone(), config: bytes.to_vec() }))
+        Ok::<_, RegistryError>(Some(Side { key, digest: m.digest.to_string(), layers: m.view.layers.clone(), config: bytes.to_vec(), annotations }))
     };
     if !top.view.kind.is_index() {
-        return Ok((image(None, top).await?.into_iter().collect(), Default::default()));
+        return Ok((image(None, Default::default(), top).await?.into_iter().collect(), Default::default()));
     }
     // The entries read at once, as the matrix reads them.
     let entries = top.view.entries().into_iter().filter(|e| !e.is_attestation).map(|e| async move {
         let child = fetcher.manifest(repo, &e.descriptor.digest).await?;
-        image(e.descriptor.platform.as_ref().map(Platform::key), child).await
+        image(e.descriptor.platform.as_ref().map(Platform::key), e.descriptor.annotations.clone(), child).await
     });
     let sides = futures::future::try_join_all(entries).await?.into_iter().flatten().collect();
     Ok((sides, top.view.annotations.clone()))
@@ -66,7 +124,8 @@ async fn sides(fetcher: &Fetcher, reference: &Reference) -> Result<(Vec<Side>, s
 
 /// Compare `a` (before) with `b` (after), each read by its own fetcher; only `platform` when
 /// given (matched as the runtime matches a host: the best entry of each side).
-pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, platform: Option<&Platform>) -> Result<Diff, RegistryError> {
+pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, options: &DiffOptions) -> Result<Diff, RegistryError> {
+    let platform = options.platform.as_ref();
     let ((sa, ann_a), (sb, ann_b)) = futures::try_join!(sides(fa, a), sides(fb, b))?;
     let pick = |sides: Vec<Side>| -> Vec<Side> {
         let Some(p) = platform else { return sides };
@@ -77,18 +136,24 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, plat
     let (sa, sb) = (pick(sa), pick(sb));
     let norm = |k: &str| Platform::parse_key(k).map(|p| p.normalize().key()).unwrap_or_else(|_| k.to_string());
     let mut platforms = Vec::new();
+    let mut pairs = Vec::new();
     let mut added = Vec::new();
     for after in &sb {
         // With one platform asked for, the two picks are compared whatever their keys.
         let before = if platform.is_some() { sa.first() } else { sa.iter().find(|s| norm(&s.key) == norm(&after.key)) };
         match before {
-            Some(before) => platforms.push(PlatformDiff {
-                platform: after.key.clone(),
-                before: before.digest.clone(),
-                after: after.digest.clone(),
-                layers: crate::model::diff::layers(&before.layers, &after.layers),
-                config: crate::model::diff::config(&before.config, &after.config),
-            }),
+            Some(before) => {
+                platforms.push(PlatformDiff {
+                    platform: after.key.clone(),
+                    before: before.digest.clone(),
+                    after: after.digest.clone(),
+                    layers: crate::model::diff::layers(&before.layers, &after.layers),
+                    config: crate::model::diff::config(&before.config, &after.config),
+                    annotations: crate::model::diff::annotations(&before.annotations, &after.annotations),
+                    files: None,
+                });
+                pairs.push((before, after));
+            }
             None => added.push(after.key.clone()),
         }
     }
@@ -97,7 +162,14 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, plat
     } else {
         sa.iter().filter(|s| !sb.iter().any(|t| norm(&t.key) == norm(&s.key))).map(|s| s.key.clone()).collect()
     };
+    let files_read = if options.files {
+        let read = files(fa, a, fb, b, &pairs, &mut platforms, options.max_bytes).await?;
+        Some(read)
+    } else {
+        None
+    };
     Ok(Diff {
+        files_read,
         before: a.to_string(),
         after: b.to_string(),
         platforms,
@@ -105,4 +177,48 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, plat
         added_platforms: added,
         annotations: crate::model::diff::annotations(&ann_a, &ann_b),
     })
+}
+
+/// Compare each pair's files (`platforms[i]` is `pairs[i]`), reading every layer above the
+/// shared base once, whichever pairs and sides need it, a few at a time.
+async fn files(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, pairs: &[(&Side, &Side)], platforms: &mut [PlatformDiff], max_bytes: u64) -> Result<FilesRead, RegistryError> {
+    use crate::model::files::{Listing, compare, shared_base};
+    use futures::StreamExt as _;
+    let digests = |s: &Side| s.layers.iter().map(|l| l.digest.to_string()).collect::<Vec<_>>();
+    // Each distinct layer above a shared base, with the side that can read it.
+    let mut needed: std::collections::BTreeMap<String, (bool, Descriptor)> = std::collections::BTreeMap::new();
+    let mut bases = Vec::new();
+    for (before, after) in pairs {
+        let base = shared_base(&digests(before), &digests(after));
+        bases.push(base);
+        for l in before.layers.iter().skip(base) {
+            needed.entry(l.digest.to_string()).or_insert((false, l.clone()));
+        }
+        for l in after.layers.iter().skip(base) {
+            needed.entry(l.digest.to_string()).or_insert((true, l.clone()));
+        }
+    }
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut read = FilesRead { layers: needed.len(), layer_bytes: needed.values().map(|(_, l)| l.size).sum(), ..FilesRead::default() };
+    let reads = needed.into_iter().map(|(digest, (from_b, layer))| {
+        let counter = counter.clone();
+        async move {
+            let (fetcher, repo) = if from_b { (fb, b.repository.name.as_str()) } else { (fa, a.repository.name.as_str()) };
+            let (listing, kept) = fetcher.listing(repo, &layer, max_bytes, counter).await?;
+            Ok::<_, RegistryError>((digest, listing, kept))
+        }
+    });
+    let mut listings: std::collections::HashMap<String, Listing> = std::collections::HashMap::new();
+    let mut stream = futures::stream::iter(reads).buffer_unordered(4);
+    while let Some(r) = stream.next().await {
+        let (digest, listing, kept) = r?;
+        read.from_cache += usize::from(kept);
+        listings.insert(digest, listing);
+    }
+    read.bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
+    for ((before, after), (p, base)) in pairs.iter().zip(platforms.iter_mut().zip(bases)) {
+        let tail = |s: &Side| -> Vec<&Listing> { s.layers.iter().skip(base).filter_map(|l| listings.get(l.digest.as_str())).collect() };
+        p.files = Some(FilesDiff { shared_layers: base, changes: compare(&tail(before), &tail(after)) });
+    }
+    Ok(read)
 }

@@ -107,6 +107,34 @@ impl Fetcher {
     }
 
     /// Where this fetcher reads.
+    /// A layer's file listing (for comparing files): kept from an earlier comparison, or read
+    /// whole through the store (bounded, verified) and kept. Returns whether it was kept.
+    pub async fn listing(
+        &self,
+        repo: &str,
+        layer: &crate::model::manifest::Descriptor,
+        max_bytes: u64,
+        counter: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Result<(crate::model::files::Listing, bool), RegistryError> {
+        use crate::model::files::Listing;
+        /// The kept listings' format: a new format is a new folder.
+        const KIND: &str = "listings-v1";
+        if let Some(cache) = &self.cache
+            && let Some(bytes) = cache.derived(KIND, &layer.digest).await
+            && let Ok(l) = serde_json::from_slice::<Listing>(&bytes)
+            && l.layer == layer.digest.as_str()
+        {
+            return Ok((l, true));
+        }
+        let l = super::layers::listing(self.store.clone(), repo, layer, max_bytes, counter).await?;
+        if let Some(cache) = &self.cache
+            && let Ok(bytes) = serde_json::to_vec(&l)
+        {
+            cache.put_derived(KIND, &layer.digest, &bytes).await;
+        }
+        Ok((l, false))
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::model::diagnose::BinaryFacts;
 use crate::model::exec::{Start, follow};
+use crate::model::files::{FileKind, FileMeta, Listing};
 use crate::model::manifest::{Descriptor, ImageConfig};
 use crate::model::rootfs::{LayerTree, Need, Node, Rootfs};
 
@@ -108,6 +109,10 @@ impl<R: BufRead> Read for ZstdFrames<R> {
 pub struct TarEntry {
     pub path: String,
     pub node: Node,
+    /// Permission bits, of any kind of entry.
+    pub mode: u32,
+    /// A regular file's content hash, when the cursor hashes ([`TarCursor::hashing`]).
+    pub sha256: Option<crate::model::digest::Digest>,
 }
 
 /// A tar stream read one entry at a time (ustar, GNU long names and links, PAX `path`,
@@ -116,6 +121,8 @@ pub struct TarEntry {
 pub struct TarCursor<R> {
     reader: R,
     ended: bool,
+    /// Hash each regular file's content (it is read through instead of skipped).
+    hash: bool,
     long_name: Option<String>,
     long_link: Option<String>,
     pax_size: Option<u64>,
@@ -154,7 +161,12 @@ fn padding(size: u64) -> u64 {
 
 impl<R: Read> TarCursor<R> {
     pub fn new(reader: R) -> TarCursor<R> {
-        TarCursor { reader, ended: false, long_name: None, long_link: None, pax_size: None }
+        TarCursor { reader, ended: false, hash: false, long_name: None, long_link: None, pax_size: None }
+    }
+
+    /// A cursor that hashes each regular file's content.
+    pub fn hashing(reader: R) -> TarCursor<R> {
+        TarCursor { hash: true, ..TarCursor::new(reader) }
     }
 
     pub fn ended(&self) -> bool {
@@ -256,6 +268,7 @@ impl<R: Read> TarCursor<R> {
             let link = self.long_link.take().or(pax_link.take()).unwrap_or_else(|| cstr(field(157, 257)));
             let size = self.pax_size.take().unwrap_or(size);
             let mode = u32::try_from(tar_number(field(100, 108))? & 0o7777).unwrap_or(0);
+            let mut sha256 = None;
             let node = match kind {
                 b'0' | 0 | b'7' => {
                     let mut head = Vec::new();
@@ -265,8 +278,19 @@ impl<R: Read> TarCursor<R> {
                         (&mut self.reader).take(want.min(size) - head.len() as u64).read_to_end(&mut head)?;
                     }
                     let taken = head.len() as u64;
+                    if self.hash {
+                        use sha2::Digest as _;
+                        let mut hasher = HashingSink(sha2::Sha256::new());
+                        hasher.0.update(&head);
+                        let rest = size.saturating_sub(taken);
+                        if std::io::copy(&mut (&mut self.reader).take(rest), &mut hasher)? != rest {
+                            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the tar stream ends inside an entry"));
+                        }
+                        sha256 = Some(crate::model::digest::Digest::from_sha256_hash(&hasher.0.finalize()));
+                    } else {
+                        self.skip(size.saturating_sub(taken))?;
+                    }
                     head.truncate(want.min(taken) as usize);
-                    self.skip(size.saturating_sub(taken))?;
                     self.skip(padding(size))?;
                     Node::File { mode, size, head: (want > 0).then(|| Arc::from(head)) }
                 }
@@ -281,8 +305,22 @@ impl<R: Read> TarCursor<R> {
                     }
                 }
             };
-            return Ok(Some(TarEntry { path, node }));
+            return Ok(Some(TarEntry { path, node, mode, sha256 }));
         }
+    }
+}
+
+/// A writer that only hashes what it is given.
+struct HashingSink(sha2::Sha256);
+
+impl std::io::Write for HashingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -403,6 +441,11 @@ impl Reading {
     }
 
     fn open(&self, n: usize) -> Result<LayerCursor, RegistryError> {
+        self.open_with(n, false)
+    }
+
+    /// Open layer `n`; with `hash`, its regular files' contents are hashed as they go by.
+    fn open_with(&self, n: usize, hash: bool) -> Result<LayerCursor, RegistryError> {
         let layer = self.layer(n)?.clone();
         let read = Arc::new(AtomicU64::new(0));
         // Registry or folder alike: the store's reader stops at the declared size and checks
@@ -421,7 +464,7 @@ impl Reading {
         self.runtime.spawn(pump.run(tx));
         let reader = ChunkReader { rx, buf: bytes::Bytes::new(), pos: 0, cancelled: self.cancelled.clone() };
         let r = decompressed(reader, &layer.media_type).map_err(|e| self.typed(&layer, e))?;
-        Ok(LayerCursor { tar: TarCursor::new(r), read })
+        Ok(LayerCursor { tar: if hash { TarCursor::hashing(r) } else { TarCursor::new(r) }, read })
     }
 
     /// The typed error behind an I/O error, when a registry stream left one.
@@ -438,6 +481,32 @@ impl Reading {
         // The store's reader checks size and digest at the end: a wrong end arrives as an error.
         std::io::copy(cursor.tar.get_mut(), &mut std::io::sink()).map_err(|e| self.typed(layer, e))?;
         Ok(())
+    }
+
+    /// Every entry of the one layer of this reading, its regular files hashed, read to the end
+    /// and checked against its size and digest.
+    fn list(&self) -> Result<Listing, RegistryError> {
+        let layer = self.layer(0)?;
+        let mut cursor = self.open_with(0, true)?;
+        let mut out = Listing { layer: layer.digest.to_string(), entries: Vec::new() };
+        let mut indexed = 0usize;
+        let mut keep = |_: &str, _: u32, _: &[u8]| 0;
+        while let Some(e) = cursor.tar.next_entry(&mut keep).map_err(|e| self.typed(layer, e))? {
+            indexed += e.path.len() + 96;
+            if indexed > MAX_INDEXED {
+                return Err(other(layer, format!("it holds more names than Archlens indexes ({} MB)", MAX_INDEXED >> 20)));
+            }
+            let (kind, size, link) = match e.node {
+                Node::File { size, .. } => (FileKind::File, size, None),
+                Node::Dir => (FileKind::Dir, 0, None),
+                Node::Symlink { target } => (FileKind::Symlink, 0, Some(target)),
+                Node::HardLink { target } => (FileKind::Hardlink, 0, Some(crate::model::rootfs::clean(&target))),
+                Node::Other => (FileKind::Other, 0, None),
+            };
+            out.push(&e.path, FileMeta { kind, mode: e.mode, size, link, sha256: e.sha256.map(|d| d.to_string()) });
+        }
+        self.finish(0, &mut cursor)?;
+        Ok(out)
     }
 
     /// Follow the chain, reading layers as it asks.
@@ -604,6 +673,25 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
+}
+
+/// Every entry of `layer`, its regular files hashed (for comparing files), read to its end and
+/// checked against its size and digest, within `max_bytes` of compressed bytes counted on
+/// `counter` (shared by the layers of one comparison).
+pub async fn listing(store: Arc<dyn Store>, repo: &str, layer: &Descriptor, max_bytes: u64, counter: Arc<AtomicU64>) -> Result<Listing, RegistryError> {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let reading = Reading {
+        store,
+        repo: repo.to_string(),
+        layers: vec![layer.clone()],
+        counter,
+        max_bytes,
+        cancelled,
+        runtime: tokio::runtime::Handle::current(),
+        failure: Arc::new(Mutex::new(None)),
+    };
+    tokio::task::spawn_blocking(move || reading.list()).await.map_err(|e| RegistryError::Other { detail: format!("reading a layer: {e}") })?
 }
 
 /// Examine how the image starts: the exec chain from its Entrypoint and Cmd, followed in its

@@ -59,3 +59,91 @@ fn two_releases_compare_per_platform_layers_config_history_and_platforms() {
     let csv = ok(&env.run(&["sizes", &format!("{addr}/{repo}")]));
     assert!(csv.starts_with("platform,tag,compressed_size,pushed,jump\n") && csv.contains("linux/amd64,1.0,"), "{csv}");
 }
+
+#[test]
+fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept() {
+    use archlens::testkit::{Compression, Entry, image_with_layers, index, p};
+    let c = common::client();
+    let repo = "diff/files";
+    let base = vec![Entry::file("bin/sh", b"shell"), Entry::file_mode("usr/share/doc/README", b"read me", 0o644)];
+    let app_v1 = vec![
+        Entry::file("app/server", b"server v1"),
+        Entry::file_mode("app/config.yml", b"port: 80", 0o644),
+        Entry::file_mode("app/old.txt", b"old", 0o644),
+    ];
+    let app_v2 = vec![
+        // Changed in place (content and size), mode only, added, a link, a base file removed.
+        Entry::file("app/server", b"server v2, rebuilt"),
+        Entry::file_mode("app/config.yml", b"port: 80", 0o600),
+        Entry::file_mode("app/new.txt", b"new", 0o644),
+        Entry::symlink("app/current", "server"),
+        Entry::whiteout("usr/share/doc/README"),
+    ];
+    let extra = vec![Entry::file("opt/extra/tool", b"a tool added in its own layer")];
+    let cfg = |entry: &str, env: &str| json!({ "Entrypoint": [entry], "Env": ["PATH=/bin", env] });
+    let v1 = [
+        image_with_layers(&p("linux/amd64"), &[(base.clone(), Compression::Gzip), (app_v1, Compression::Gzip)], cfg("/app/server", "MODE=1")),
+        image_with_layers(&p("linux/arm64"), &[(base.clone(), Compression::Gzip)], cfg("/bin/sh", "MODE=1")),
+    ];
+    let v2 = [image_with_layers(
+        &p("linux/amd64"),
+        &[(base, Compression::Gzip), (app_v2, Compression::Zstd), (extra, Compression::Gzip)],
+        cfg("/opt/extra/tool", "MODE=2"),
+    )];
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        for (tag, imgs) in [("1.0", &v1[..]), ("2.0", &v2[..])] {
+            let (idx, extra) = index(imgs, &[], archlens::testkit::Flavour::Oci);
+            common::seed::push_index(&c, repo, tag, &idx, &extra).await.unwrap();
+        }
+    });
+    let addr = common::registry_addr();
+    let env = Env::new();
+    let (a, b) = (format!("{addr}/{repo}:1.0"), format!("{addr}/{repo}:2.0"));
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["diff", a.as_str(), b.as_str(), "--files", "--format", "json"];
+        args.extend(extra);
+        serde_json::from_str(&ok(&env.run(&args))).unwrap()
+    };
+    let v = run(&[]);
+    let amd = v["platforms"].as_array().unwrap().iter().find(|p| p["platform"] == "linux/amd64").cloned().unwrap();
+    let files = &amd["files"];
+    assert_eq!(files["shared_layers"], 1, "{files:#}");
+    let got: Vec<(String, String, bool)> = files["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["path"].as_str().unwrap().to_string(), c["change"].as_str().unwrap().to_string(), c["base_unread"] == true))
+        .collect();
+    let want = [
+        ("app/config.yml", "changed", false),
+        ("app/current", "added", true),
+        ("app/new.txt", "added", true),
+        ("app/old.txt", "removed", true),
+        ("app/server", "changed", false),
+        ("opt/extra/tool", "added", true),
+        ("usr/share/doc/README", "removed", true),
+    ]
+    .map(|(p, c, u)| (p.to_string(), c.to_string(), u));
+    assert_eq!(got, want, "{files:#}");
+    let change = |path: &str| files["changes"].as_array().unwrap().iter().find(|c| c["path"] == path).cloned().unwrap();
+    assert_eq!((change("app/config.yml")["before"]["mode"].as_u64(), change("app/config.yml")["after"]["mode"].as_u64()), (Some(0o644), Some(0o600)));
+    let server = change("app/server");
+    assert_eq!(server["after"]["sha256"], archlens::model::digest::Digest::sha256(b"server v2, rebuilt").to_string(), "content hashed");
+    assert_eq!(change("app/current")["after"]["link"], "server");
+    assert_eq!(v["removed_platforms"], json!(["linux/arm64"]), "a platform dropped");
+    // Only the three layers above the shared base were read, each once, whole and verified.
+    let read = &v["files_read"];
+    let tails: u64 = [&v1[0], &v2[0]].iter().map(|i| i.blobs[2..].iter().map(|b| b.len() as u64).sum::<u64>()).sum();
+    assert_eq!((read["layers"].as_u64(), read["from_cache"].as_u64(), read["bytes"].as_u64()), (Some(3), Some(0), Some(tails)), "{read:#}");
+    // A second run reads no layer: the listings were kept by digest.
+    let again = run(&[]);
+    assert_eq!((again["files_read"]["from_cache"].as_u64(), again["files_read"]["bytes"].as_u64()), (Some(3), Some(0)), "{:#}", again["files_read"]);
+    assert_eq!(again["platforms"], v["platforms"]);
+    // The table says the same in words; the size gate sets the exit status.
+    let table = ok(&env.run(&["diff", &a, &b, "--files"]));
+    assert!(table.contains("~ /app/server: file 0755") && table.contains("+ /app/current (symlink → server)"), "{table}");
+    let gate = env.run(&["diff", &a, &b, "--fail-on-growth", "5"]);
+    let stderr = crate::common::cli::fails_with(&gate, 1);
+    assert!(stderr.contains("linux/amd64 grew by"), "{stderr}");
+    ok(&env.run(&["diff", &a, &b, "--fail-on-growth", "100000"]));
+}
