@@ -181,6 +181,15 @@ pub enum Command {
         host: String,
         deep: bool,
     },
+    /// Compare two tags or images of one source per platform (`archlens diff`); with `files`,
+    /// their files too.
+    Compare {
+        id: RequestId,
+        source: SourceRef,
+        before: Reference,
+        after: Reference,
+        files: bool,
+    },
     Cancel {
         id: RequestId,
     },
@@ -339,6 +348,10 @@ pub enum Event {
         id: RequestId,
         diagnosis: Box<Diagnosis>,
     },
+    Compared {
+        id: RequestId,
+        diff: Box<crate::registry::diff::Diff>,
+    },
     Failed {
         id: RequestId,
         error: String,
@@ -378,6 +391,7 @@ impl Event {
             | Event::DraftLoaded { id, .. }
             | Event::DiagnoseProgress { id, .. }
             | Event::Diagnosed { id, .. }
+            | Event::Compared { id, .. }
             | Event::Failed { id, .. }
             | Event::Cancelled { id } => *id,
         }
@@ -398,6 +412,7 @@ impl Command {
             | Command::ReadTag { id, .. }
             | Command::Inspect { id, .. }
             | Command::Diagnose { id, .. }
+            | Command::Compare { id, .. }
             | Command::RepairDraft { id, .. }
             | Command::DraftAdd { id, .. }
             | Command::TargetStatus { id, .. }

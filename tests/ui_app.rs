@@ -1737,3 +1737,116 @@ fn the_size_plot_opens_under_the_matrix_and_a_click_on_a_point_selects_its_tag()
     rig.steps(2);
     assert!(rig.harness.query_by_label_contains("Compressed size over versions").is_none());
 }
+
+/// A comparison of `before` and `after` as the worker would answer it: amd64 with one layer
+/// shared and one replaced, `Env.MODE` changed; riscv64 only after.
+fn compared(before: &str, after: &str, files: bool) -> archlens::registry::diff::Diff {
+    use archlens::model::diff::{Change, ConfigDiff, Layer, LayerDiff};
+    use archlens::model::files::{ChangeKind, FileChange, FileKind, FileMeta};
+    use archlens::registry::diff::{Diff, FilesDiff, FilesRead, PlatformDiff};
+    let layer = |n: &str, size: u64| Layer { digest: d(n).to_string(), size };
+    let file = |size: u64| FileMeta { kind: FileKind::File, mode: 0o755, size, link: None, sha256: Some(d("x").to_string()) };
+    Diff {
+        before: before.into(),
+        after: after.into(),
+        platforms: vec![PlatformDiff {
+            platform: "linux/amd64".into(),
+            before: d(&format!("{before} linux/amd64")).to_string(),
+            after: d(&format!("{after} linux/amd64")).to_string(),
+            layers: LayerDiff {
+                shared: vec![layer("base", 1_000_000)],
+                added: vec![layer("app v2", 600_000)],
+                removed: vec![layer("app v1", 500_000)],
+                size_before: 1_500_000,
+                size_after: 1_600_000,
+            },
+            config: ConfigDiff {
+                changes: vec![Change { key: "Env.MODE".into(), before: Some(serde_json::json!("1")), after: Some(serde_json::json!("2")) }],
+                history_added: vec!["COPY app /app".into()],
+            },
+            annotations: Vec::new(),
+            files: files.then(|| FilesDiff {
+                shared_layers: 1,
+                changes: vec![
+                    FileChange { path: "app/server".into(), change: ChangeKind::Changed, before: Some(file(9)), after: Some(file(18)), base_unread: false },
+                    FileChange { path: "app/new.txt".into(), change: ChangeKind::Added, before: None, after: Some(file(3)), base_unread: true },
+                ],
+            }),
+        }],
+        removed_platforms: Vec::new(),
+        added_platforms: vec!["linux/riscv64".into()],
+        annotations: Vec::new(),
+        files_read: files.then(|| FilesRead { layers: 2, from_cache: 0, bytes: 1_100_000, layer_bytes: 1_100_000 }),
+    }
+}
+
+#[test]
+fn two_tags_are_compared_older_first_with_layers_side_by_side_and_files_on_demand() {
+    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+    rig.steps(2);
+    let id = rig.load_id();
+    for t in ["1.0", "1.1", "2.0"] {
+        rig.events.send(Event::Row { id, result: index_row(t, t, &["linux/amd64"]) }).unwrap();
+    }
+    rig.events.send(Event::MatrixDone { id }).unwrap();
+    rig.steps(3);
+    // One tag alone is not two: the panel says what to do.
+    rig.harness.get_by_label("2.0").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Compare").click();
+    rig.steps(2);
+    rig.harness.get_by_label_contains("Compare takes two tags or cells");
+    rig.harness.get_by_label("Dismiss").click();
+    // The newer picked first, the older Ctrl-clicked: still compared older → newer.
+    rig.harness.get_by_label("1.0").click_modifiers(egui::Modifiers::COMMAND);
+    rig.steps(2);
+    rig.sent();
+    rig.harness.get_by_label("Compare").click();
+    rig.steps(2);
+    let (cid, before, after, files) = rig.first_sent("a Compare command", |c| match c {
+        Command::Compare { id, before, after, files, .. } => Some((id, before.to_string(), after.to_string(), files)),
+        _ => None,
+    });
+    assert_eq!((before.as_str(), after.as_str(), files), ("127.0.0.1:5000/team/app:1.0", "127.0.0.1:5000/team/app:2.0", false));
+    rig.harness.get_by_label("Reading manifests and configs…");
+    rig.events.send(Event::Compared { id: cid, diff: Box::new(compared(&before, &after, false)) }).unwrap();
+    rig.steps(3);
+    // Layers side by side: the shared one in both columns, the replaced one left and right.
+    let cell = |name: &str, size: &str| format!("{} {size}", &d(name).to_string()[..19]);
+    assert_eq!(rig.harness.get_all_by_label(&cell("base", "1.00 MB")).count(), 2);
+    let (left, right) = (rig.harness.get_by_label(&cell("app v1", "500 kB")).rect(), rig.harness.get_by_label(&cell("app v2", "600 kB")).rect());
+    assert!(left.right() <= right.left() && (left.center().y - right.center().y).abs() < 2.0, "removed left of added, on one row: {left:?} {right:?}");
+    rig.harness.get_by_label("Env.MODE");
+    rig.harness.get_by_label_contains("linux/riscv64");
+    rig.harness.get_by_label_contains("+100 kB");
+    // The files, on demand: the same two again.
+    rig.harness.get_by_label_contains("Compare files (reads about 1.10 MB)").click();
+    rig.steps(2);
+    let (fid, files) = rig.first_sent("a Compare command with files", |c| match c {
+        Command::Compare { id, files, .. } => Some((id, files)),
+        _ => None,
+    });
+    assert!(files);
+    rig.harness.get_by_label("Env.MODE");
+    rig.events.send(Event::Compared { id: fid, diff: Box::new(compared(&before, &after, true)) }).unwrap();
+    rig.steps(3);
+    rig.harness.get_by_label_contains("~ /app/server: file 0755 9 B -> file 0755 18 B");
+    rig.harness.get_by_label_contains("+ /app/new.txt (file 0755 3 B) *");
+    // A manifest digest opens in details; details bring the comparison back.
+    rig.harness.get_by_label(&d(&format!("{after} linux/amd64")).to_string()[..19]).click();
+    rig.steps(2);
+    rig.first_sent("an Inspect of the digest", |c| matches!(c, Command::Inspect { .. }).then_some(()));
+    rig.harness.get_by_label("Comparison").click();
+    rig.steps(2);
+    rig.harness.get_by_label("Env.MODE");
+    // "vs previous" on 1.1 compares 1.0 with it.
+    rig.harness.get_by_label("1.1").click();
+    rig.steps(2);
+    rig.harness.get_by_label("vs previous").click();
+    rig.steps(2);
+    let pair = rig.first_sent("a Compare with the previous tag", |c| match c {
+        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
+        _ => None,
+    });
+    assert_eq!(pair, ("127.0.0.1:5000/team/app:1.0".to_string(), "127.0.0.1:5000/team/app:1.1".to_string()));
+}

@@ -388,3 +388,38 @@ fn wait(app: &mut ArchlensApp, what: &str, done: &dyn Fn(&ArchlensApp) -> bool) 
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn the_app_compares_two_releases_and_their_files_through_its_worker() {
+    use archlens::state::UiAction;
+    use archlens::state::compare::CompareAction;
+    use archlens::testkit::{Compression, Entry, Flavour, image_with_layers, index, p};
+    let c = common::client();
+    let repo = "ui/compare";
+    let base = vec![Entry::file("bin/sh", b"shell")];
+    let image = |app: &[u8], env: &str| {
+        let cfg = serde_json::json!({ "Entrypoint": ["/app"], "Env": [env] });
+        image_with_layers(&p("linux/amd64"), &[(base.clone(), Compression::Gzip), (vec![Entry::file("app", app)], Compression::Gzip)], cfg)
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        for (tag, img) in [("1.0", image(b"app one", "V=1")), ("1.1", image(b"app one, then two", "V=2"))] {
+            let (idx, extra) = index(&[img], &[], Flavour::Oci);
+            common::seed::push_index(&c, repo, tag, &idx, &extra).await.unwrap();
+        }
+    });
+    let (mut app, _dirs) = app_with_journal(Settings::default(), StartTarget::Repository(format!("{}/{repo}", common::registry_addr())));
+    wait(&mut app, "the matrix", &|a| !a.state.is_loading() && a.state.matrix.as_ref().is_some_and(|m| m.matrix.rows.len() == 2));
+    app.dispatch(UiAction::Select { tag: "1.1".into(), platform: None });
+    app.dispatch(UiAction::Compare(CompareAction::WithPrevious));
+    wait(&mut app, "the comparison", &|a| !a.state.compare.is_running());
+    let d = app.state.compare.result.value().cloned().unwrap_or_else(|| panic!("{:?}", app.state.compare.result));
+    let amd = &d.platforms[0];
+    assert_eq!((amd.layers.shared.len(), amd.layers.added.len(), amd.layers.removed.len()), (1, 1, 1));
+    assert_eq!(amd.config.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["Env.V"]);
+    app.dispatch(UiAction::Compare(CompareAction::Files));
+    wait(&mut app, "the files", &|a| !a.state.compare.is_running());
+    let d = app.state.compare.result.value().cloned().unwrap();
+    let files = d.platforms[0].files.as_ref().expect("files compared");
+    assert_eq!(files.changes.iter().map(|c| (c.path.as_str(), c.change)).collect::<Vec<_>>(), [("app", archlens::model::files::ChangeKind::Changed)]);
+    assert_eq!(d.files_read.as_ref().map(|r| (r.layers, r.bytes > 0)), Some((2, true)));
+}

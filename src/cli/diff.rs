@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use archlens::model::units::human_bytes;
-use archlens::model::files::{ChangeKind, FileChange, FileMeta};
 use archlens::registry::diff::{Diff, DiffOptions};
 
 use super::{Format, NetArgs, output};
@@ -109,7 +108,7 @@ fn print(d: &Diff) {
                 println!("  files: {} above the {shared}", archlens::model::units::count(f.changes.len(), "path differs", "paths differ"));
             }
             for c in &f.changes {
-                println!("    {}", file_line(c));
+                println!("    {}", c.line("  [the other side: the shared layers, not read]"));
             }
         }
     }
@@ -130,33 +129,5 @@ fn print(d: &Diff) {
             r.from_cache,
             r.layers
         );
-    }
-}
-
-/// A path's facts in a few words: `file 0644 1.2 kB`, `symlink → target`.
-fn meta_text(m: &FileMeta) -> String {
-    use archlens::model::files::FileKind as K;
-    match m.kind {
-        K::File => format!("file {:04o} {}", m.mode, human_bytes(m.size)),
-        K::Dir => format!("dir {:04o}", m.mode),
-        K::Symlink | K::Hardlink => format!("{} → {}", if m.kind == K::Symlink { "symlink" } else { "hard link" }, output::terminal_safe(m.link.as_deref().unwrap_or(""))),
-        K::Other => format!("special {:04o}", m.mode),
-    }
-}
-
-/// One file change as a line: `+ path (file 0755 2 kB)`, `~ path: file 0644 1 kB → …, content`.
-fn file_line(c: &FileChange) -> String {
-    let path = output::terminal_safe(&c.path);
-    let unread = if c.base_unread { "  [the other side: the shared layers, not read]" } else { "" };
-    match (c.change, &c.before, &c.after) {
-        (ChangeKind::Added, _, Some(a)) => format!("+ /{path} ({}){unread}", meta_text(a)),
-        (ChangeKind::Added, _, None) => format!("+ /{path}{unread}"),
-        (ChangeKind::Removed, Some(b), _) => format!("- /{path} ({}){unread}", meta_text(b)),
-        (ChangeKind::Removed, None, _) => format!("- /{path}{unread}"),
-        (ChangeKind::Changed, Some(b), Some(a)) => {
-            let content = if b.kind == a.kind && b.size == a.size && b.mode == a.mode && b.link == a.link { ", content" } else { "" };
-            format!("~ /{path}: {} → {}{content}", meta_text(b), meta_text(a))
-        }
-        (ChangeKind::Changed, _, _) => format!("~ /{path}"),
     }
 }

@@ -46,11 +46,18 @@ pub struct FileMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum ListEntry {
-    Put { path: String, meta: FileMeta },
+    Put {
+        path: String,
+        meta: FileMeta,
+    },
     /// `.wh.NAME`: `path` and all below it are gone from the layers below.
-    Whiteout { path: String },
+    Whiteout {
+        path: String,
+    },
     /// `.wh..wh..opq`: what the layers below hold in `dir` is hidden (`""` is the root).
-    Opaque { dir: String },
+    Opaque {
+        dir: String,
+    },
 }
 
 /// What one layer holds, read to its end and verified.
@@ -100,6 +107,42 @@ pub struct FileChange {
     /// layers hold there, which were not read.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub base_unread: bool,
+}
+
+impl FileMeta {
+    /// In a few words: `file 0644 1.2 kB`, `symlink → target`.
+    pub fn describe(&self) -> String {
+        use super::units::{human_bytes, printable};
+        let link = || printable(self.link.as_deref().unwrap_or(""));
+        match self.kind {
+            FileKind::File => format!("file {:04o} {}", self.mode, human_bytes(self.size)),
+            FileKind::Dir => format!("dir {:04o}", self.mode),
+            FileKind::Symlink => format!("symlink → {}", link()),
+            FileKind::Hardlink => format!("hard link → {}", link()),
+            FileKind::Other => format!("special {:04o}", self.mode),
+        }
+    }
+}
+
+impl FileChange {
+    /// One line: `+ /path (file 0755 2 kB)`, `~ /path: file 0644 1 kB → file 0600 1 kB`, with
+    /// `, content` when only the content differs. `unread` is appended where the other side is
+    /// the unread base.
+    pub fn line(&self, unread: &str) -> String {
+        let path = super::units::printable(&self.path);
+        let unread = if self.base_unread { unread } else { "" };
+        match (self.change, &self.before, &self.after) {
+            (ChangeKind::Added, _, Some(a)) => format!("+ /{path} ({}){unread}", a.describe()),
+            (ChangeKind::Removed, Some(b), _) => format!("- /{path} ({}){unread}", b.describe()),
+            (ChangeKind::Changed, Some(b), Some(a)) => {
+                let content = if b.kind == a.kind && b.size == a.size && b.mode == a.mode && b.link == a.link { ", content" } else { "" };
+                format!("~ /{path}: {} → {}{content}", b.describe(), a.describe())
+            }
+            (ChangeKind::Added, _, None) => format!("+ /{path}{unread}"),
+            (ChangeKind::Removed, None, _) => format!("- /{path}{unread}"),
+            (ChangeKind::Changed, _, _) => format!("~ /{path}"),
+        }
+    }
 }
 
 /// What a side's own layers make of a path.

@@ -30,7 +30,7 @@ pub struct DiffOptions {
 }
 
 /// One platform's files compared.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct FilesDiff {
     /// Layers both images have at the same places from the bottom: not read.
     pub shared_layers: usize,
@@ -38,7 +38,7 @@ pub struct FilesDiff {
 }
 
 /// What comparing files read.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
 pub struct FilesRead {
     /// Distinct layers whose files were needed.
     pub layers: usize,
@@ -51,7 +51,7 @@ pub struct FilesRead {
 }
 
 /// One platform compared.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct PlatformDiff {
     pub platform: String,
     pub before: String,
@@ -67,7 +67,7 @@ pub struct PlatformDiff {
 }
 
 /// Two references compared.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct Diff {
     pub before: String,
     pub after: String,
@@ -91,7 +91,13 @@ impl Diff {
             .iter()
             .filter_map(|p| {
                 let (b, a) = (p.layers.size_before as f64, p.layers.size_after as f64);
-                let growth = if b > 0.0 { (a - b) / b * 100.0 } else if a > 0.0 { f64::INFINITY } else { 0.0 };
+                let growth = if b > 0.0 {
+                    (a - b) / b * 100.0
+                } else if a > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                };
                 (growth > percent).then(|| (p.platform.clone(), growth))
             })
             .collect()
@@ -181,7 +187,15 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, opti
 
 /// Compare each pair's files (`platforms[i]` is `pairs[i]`), reading every layer above the
 /// shared base once, whichever pairs and sides need it, a few at a time.
-async fn files(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, pairs: &[(&Side, &Side)], platforms: &mut [PlatformDiff], max_bytes: u64) -> Result<FilesRead, RegistryError> {
+async fn files(
+    fa: &Fetcher,
+    a: &Reference,
+    fb: &Fetcher,
+    b: &Reference,
+    pairs: &[(&Side, &Side)],
+    platforms: &mut [PlatformDiff],
+    max_bytes: u64,
+) -> Result<FilesRead, RegistryError> {
     use crate::model::files::{Listing, compare, shared_base};
     use futures::StreamExt as _;
     let digests = |s: &Side| s.layers.iter().map(|l| l.digest.to_string()).collect::<Vec<_>>();

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod compare;
 pub mod composer;
 pub mod coverage;
 pub mod details;
@@ -128,6 +129,7 @@ pub enum UiAction {
     EditSelectedTag,
     /// Show or hide the size plot under the matrix.
     ToggleSizes,
+    Compare(compare::CompareAction),
 }
 
 /// What a file is chosen for.
@@ -193,6 +195,7 @@ pub struct AppState {
     /// A path being asked for (Open folder…, Export…, Import…).
     pub file_prompt: Option<FilePrompt>,
     pub composer: composer::ComposerState,
+    pub compare: compare::CompareState,
     pub coverage: coverage::CoverageState,
     pub sign_in: SignInState,
     /// Who is signed in to the current registry, and where the login is kept.
@@ -227,6 +230,7 @@ impl AppState {
             derived: Derived::default(),
             diagnose: DiagnoseState::default(),
             sizes: sizes::SizePlot::default(),
+            compare: compare::CompareState::default(),
             legend_open: false,
             file_prompt: None,
             composer: composer::ComposerState::default(),
@@ -347,7 +351,7 @@ impl AppState {
             }
             return Vec::new();
         }
-        if self.coverage.apply(&event) || self.details.apply(&event) || self.diagnose.apply(&event) || self.repos.apply(&event) {
+        if self.coverage.apply(&event) || self.details.apply(&event) || self.diagnose.apply(&event) || self.compare.apply(&event) || self.repos.apply(&event) {
             return Vec::new();
         }
         if self.sign_in.answers(&event) {
@@ -689,6 +693,7 @@ impl AppState {
                 Vec::new()
             }
             A::RunDiagnose => self.run_diagnose(),
+            A::Compare(a) => self.handle_compare(a),
             A::OpenSignIn | A::CloseSignIn | A::SignIn | A::SignOut => self.handle_sign_in(action),
             A::Coverage(_) | A::Composer(_) | A::AddSelectionToDraft | A::AddToDraft(_) | A::EditSelectedTag => self.handle_compose(action),
         }
@@ -839,6 +844,7 @@ impl AppState {
     fn cancel(&mut self) -> Vec<Command> {
         let mut cmds = self.cancel_matrix();
         cmds.extend(self.diagnose.cancel());
+        cmds.extend(self.compare.cancel());
         if let Some(id) = self.composer.running() {
             cmds.push(Command::Cancel { id });
         }
@@ -893,6 +899,9 @@ impl AppState {
             }
             UiAction::OpenDigest(d) => {
                 let Some(mv) = &self.matrix else { return Vec::new() };
+                // From the compare panel: details take its place (its button brings it back).
+                self.compare.open = false;
+                self.details.closed = false;
                 let r = mv.repository.digest_reference(&d);
                 // Where it was followed from, for Back (Alt+Left).
                 self.details.remember_for_back(&r);
@@ -1004,6 +1013,87 @@ impl AppState {
         let mv = self.matrix.as_ref().filter(|mv| self.metered(&mv.repository.registry))?;
         let n = mv.matrix.rows.len() + mv.matrix.rows.iter().map(|r| r.cells.len()).sum::<usize>();
         self.pull_cost(&mv.repository.registry, n)
+    }
+
+    /// The compare panel: which two, and asking the worker.
+    fn handle_compare(&mut self, action: compare::CompareAction) -> Vec<Command> {
+        use compare::CompareAction as C;
+        let picked = match action {
+            C::Close => return self.compare.close().into_iter().collect(),
+            C::Show => {
+                self.compare.open = self.compare.sides.is_some();
+                return Vec::new();
+            }
+            C::Files => {
+                let id = self.id();
+                return self.compare.with_files(id);
+            }
+            C::Selected => self.compare_selected(),
+            C::WithPrevious => self.compare_previous(),
+        };
+        match (picked, &self.matrix) {
+            (Ok((before, after)), Some(mv)) => {
+                let source = mv.source.clone();
+                let id = self.id();
+                self.compare.start(source, before, after, false, id)
+            }
+            (Err(why), _) => {
+                self.notice = Some(why);
+                Vec::new()
+            }
+            (Ok(_), None) => Vec::new(),
+        }
+    }
+
+    /// One side of a comparison: a selected tag, or a cell by its digest.
+    fn compare_side(&self, sel: &Selection) -> Option<compare::Side> {
+        let mv = self.matrix.as_ref()?;
+        let row = mv.matrix.row(&sel.tag)?;
+        Some(match &sel.platform {
+            Some(k) => compare::Side { label: format!("{} {k}", sel.tag), reference: mv.repository.digest_reference(&row.cells.get(k)?.digest) },
+            None => compare::Side { label: sel.tag.clone(), reference: mv.repository.reference(&sel.tag) },
+        })
+    }
+
+    /// The cursor and one marked tag or cell, older tag first.
+    fn compare_selected(&self) -> Result<(compare::Side, compare::Side), String> {
+        let mut picked: Vec<&Selection> = self.selection.iter().chain(&self.marked).collect();
+        picked.dedup();
+        let [a, b] = picked.as_slice() else {
+            return Err(format!(
+                "Compare takes two tags or cells: select one, Ctrl-click another ({} selected now); or use \"vs previous\" on one tag",
+                picked.len()
+            ));
+        };
+        let (mut a, mut b) = (*a, *b);
+        if crate::model::matrix::version_order(&a.tag, &b.tag) == std::cmp::Ordering::Greater {
+            std::mem::swap(&mut a, &mut b);
+        }
+        match (self.compare_side(a), self.compare_side(b)) {
+            (Some(x), Some(y)) => Ok((x, y)),
+            _ => Err("a selected cell is empty: nothing to compare there".into()),
+        }
+    }
+
+    /// The selected tag and the newest tag older than it (by version) that names an image.
+    fn compare_previous(&self) -> Result<(compare::Side, compare::Side), String> {
+        let (Some(mv), Some(sel)) = (&self.matrix, &self.selection) else {
+            return Err("select a tag first: it is compared with the tag before it in version order".into());
+        };
+        let key = crate::model::matrix::VersionKey::new(&sel.tag);
+        let previous = mv
+            .matrix
+            .rows
+            .iter()
+            .filter(|r| r.digest.is_some() && crate::model::matrix::VersionKey::new(&r.tag) < key)
+            .max_by(|a, b| crate::model::matrix::version_order(&a.tag, &b.tag))
+            .ok_or_else(|| format!("no tag comes before {} in version order", sel.tag))?;
+        let tag_only = Selection { tag: sel.tag.clone(), platform: None };
+        let before = Selection { tag: previous.tag.clone(), platform: None };
+        match (self.compare_side(&before), self.compare_side(&tag_only)) {
+            (Some(x), Some(y)) => Ok((x, y)),
+            _ => Err(format!("{} cannot be read as a tag", sel.tag)),
+        }
     }
 
     fn run_diagnose(&mut self) -> Vec<Command> {

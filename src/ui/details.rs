@@ -20,6 +20,9 @@ pub fn details_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         if ui.button("Close").on_hover_text("Esc").clicked() {
             actions.push(UiAction::CloseDetails);
         }
+        if state.compare.sides.is_some() && ui.button("Comparison").on_hover_text("Back to the comparison").clicked() {
+            actions.push(UiAction::Compare(crate::state::compare::CompareAction::Show));
+        }
     });
     if let Some(sel) = &state.selection {
         let what = match &sel.platform {

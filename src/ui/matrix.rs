@@ -190,6 +190,14 @@ pub fn matrix_ui(ui: &mut egui::Ui, state: &mut AppState, focus_filter: bool) ->
         if ui.button("Edit tag").on_hover_text("Start a draft from the selected tag's index").clicked() {
             actions.push(UiAction::EditSelectedTag);
         }
+        ui.separator();
+        let compare = crate::state::compare::CompareAction::Selected;
+        if ui.button("Compare").on_hover_text("What changed between the two selected tags or cells (select one, Ctrl-click the other)").clicked() {
+            actions.push(UiAction::Compare(compare));
+        }
+        if ui.button("vs previous").on_hover_text("What changed since the tag before the selected one, in version order").clicked() {
+            actions.push(UiAction::Compare(crate::state::compare::CompareAction::WithPrevious));
+        }
     });
     // Why the rows on screen are not the whole story: a partial read, or a refresh that failed
     // (with no rows, the table says it instead).

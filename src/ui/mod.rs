@@ -2,6 +2,7 @@
 //! draws from the state and returns the user's actions; the reducer turns those into worker
 //! commands. Nothing here waits on I/O.
 
+mod compare;
 mod composer;
 mod coverage;
 mod details;
@@ -381,6 +382,13 @@ impl ArchlensApp {
             egui::Panel::right("composer").resizable(true).default_size(440.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
                 ui.set_min_width(ui.available_width());
                 actions.extend(composer::composer_ui(ui, &mut self.state));
+            });
+        } else if self.state.compare.open && !coverage && self.state.matrix.is_some() {
+            // In place of details; wide enough for two columns of layers.
+            let max = (ui.available_width() - MATRIX_MIN).max(280.0);
+            egui::Panel::right("compare").resizable(true).default_size(520.0_f32.min(max)).min_size(280.0).max_size(max).show(ui, |ui| {
+                ui.set_min_width(ui.available_width());
+                actions.extend(compare::compare_ui(ui, &self.state));
             });
         } else if !coverage
             && !self.state.details.closed

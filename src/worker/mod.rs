@@ -276,6 +276,7 @@ impl Worker {
             Command::Inspect { id, source, reference } => self.inspect(id, source, reference).await,
             Command::RepairDraft { id, source, reference, diagnosis } => self.repair_draft(id, source, reference, diagnosis).await,
             Command::Diagnose { id, source, reference, host, deep } => self.diagnose(id, source, reference, host, deep).await,
+            Command::Compare { id, source, before, after, files } => self.compare(id, source, before, after, files).await,
             Command::DraftAdd { id, source, reference, keep_attestations } => self.draft_add(id, source, reference, keep_attestations).await,
             Command::DraftBase { id, source, reference } => self.draft_base(id, source, reference).await,
             Command::TargetStatus { id, target } => self.target_status(id, target).await,
@@ -508,6 +509,14 @@ impl Worker {
             }
         };
         self.emit(Event::Diagnosed { id, diagnosis: Box::new(diagnosis) });
+        Ok(())
+    }
+
+    async fn compare(&self, id: RequestId, source: SourceRef, before: Reference, after: Reference, files: bool) -> Result<(), String> {
+        let fetcher = self.fetcher(&source).await?;
+        let options = registry::diff::DiffOptions { platform: None, files, max_bytes: registry::layers::DEFAULT_MAX_BYTES };
+        let diff = registry::diff::diff(&fetcher, &before, &fetcher, &after, &options).await.map_err(|e| e.to_string())?;
+        self.emit(Event::Compared { id, diff: Box::new(diff) });
         Ok(())
     }
 

@@ -66,11 +66,8 @@ fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept(
     let c = common::client();
     let repo = "diff/files";
     let base = vec![Entry::file("bin/sh", b"shell"), Entry::file_mode("usr/share/doc/README", b"read me", 0o644)];
-    let app_v1 = vec![
-        Entry::file("app/server", b"server v1"),
-        Entry::file_mode("app/config.yml", b"port: 80", 0o644),
-        Entry::file_mode("app/old.txt", b"old", 0o644),
-    ];
+    let app_v1 =
+        vec![Entry::file("app/server", b"server v1"), Entry::file_mode("app/config.yml", b"port: 80", 0o644), Entry::file_mode("app/old.txt", b"old", 0o644)];
     let app_v2 = vec![
         // Changed in place (content and size), mode only, added, a link, a base file removed.
         Entry::file("app/server", b"server v2, rebuilt"),
