@@ -1776,7 +1776,7 @@ fn compared(before: &str, after: &str, files: bool) -> archlens::registry::diff:
         removed_platforms: Vec::new(),
         added_platforms: vec!["linux/riscv64".into()],
         annotations: Vec::new(),
-        files_read: files.then(|| FilesRead { layers: 2, from_cache: 0, bytes: 1_100_000, layer_bytes: 1_100_000 }),
+        files_read: files.then_some(FilesRead { layers: 2, from_cache: 0, bytes: 1_100_000, layer_bytes: 1_100_000 }),
     }
 }
 
