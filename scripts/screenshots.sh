@@ -40,6 +40,7 @@ push() { # push TARGET FROM… : an index of the given images, as a release mana
 }
 push team/api:1.0 "$demo:1.0"
 push team/api:latest "$demo:latest"
+push team/api:1.1 "$demo:1.1"
 push team/web:1.1 "$demo:1.1"
 push team/web:latest "$demo:1.1"
 push team/worker:latest "$demo:single-amd64"
@@ -83,6 +84,7 @@ SHOT_SETTINGS=', "show_sizes": true' shoot sizes-800x600 800 600 oci:assets/demo
 shoot coverage 1440 900 --coverage "$addr"
 shoot coverage-800x600 800 600 --coverage "$addr"
 shoot matrix-800x600 800 600 "$addr/team/api"
+shoot compare 1440 900 --compare "$addr/team/api:1.0" "$addr/team/api:1.1"
 shoot diagnose 1440 900 --diagnose "$addr/team/app:1.2"
 if [ -s "$work/fix.json" ]; then
   shoot composer 1440 900 --draft "$work/fix.json" "$addr/team/app:1.2"

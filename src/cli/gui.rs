@@ -19,6 +19,10 @@ pub struct GuiArgs {
     /// where the draft would be pushed).
     #[arg(long, value_name = "FILE")]
     pub draft: Option<std::path::PathBuf>,
+    /// Open on what changed between two references (tags or digests), as `archlens diff`
+    /// says it, beside the second one's repository.
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], conflicts_with_all = ["target", "diagnose", "draft", "coverage"])]
+    pub compare: Option<Vec<String>>,
     /// The window's size, `WIDTHxHEIGHT` in points (default: as last closed, else 1360x860).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(f32, f32)>,
@@ -114,6 +118,10 @@ mod app {
     pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
         let settings = archlens::settings::load();
         let start = match (args.coverage, args.diagnose, args.draft) {
+            _ if args.compare.as_ref().is_some_and(|c| c.len() == 2) => {
+                let mut pair = args.compare.unwrap_or_default().into_iter();
+                StartTarget::Compare { before: pair.next().unwrap_or_default(), after: pair.next().unwrap_or_default() }
+            }
             (Some(host), _, _) => StartTarget::Coverage(host),
             (_, Some(reference), _) => StartTarget::Diagnose(reference),
             (_, _, Some(path)) => StartTarget::Draft { path, repository: args.target },

@@ -1045,6 +1045,27 @@ impl AppState {
         }
     }
 
+    /// Compare two references as typed (a start target), both read from where `after` is (the
+    /// open matrix's source when it is that repository).
+    pub fn compare_references(&mut self, before: &str, after: &str) -> Vec<Command> {
+        let parse = |s: &str| Reference::parse(s.trim()).map_err(|e| format!("{s}: {e}"));
+        match (parse(before), parse(after)) {
+            (Ok(b), Ok(a)) => {
+                let source = match &self.matrix {
+                    Some(mv) if mv.repository == a.repository => mv.source.clone(),
+                    _ => SourceRef::of(&a.repository.registry),
+                };
+                let side = |r: Reference| compare::Side { label: r.tag.clone().unwrap_or_else(|| r.to_string()), reference: r };
+                let id = self.id();
+                self.compare.start(source, side(b), side(a), false, id)
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                self.notice = Some(e);
+                Vec::new()
+            }
+        }
+    }
+
     /// One side of a comparison: a selected tag, or a cell by its digest.
     fn compare_side(&self, sel: &Selection) -> Option<compare::Side> {
         let mv = self.matrix.as_ref()?;

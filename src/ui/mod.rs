@@ -59,6 +59,11 @@ pub enum StartTarget {
     /// A reference (`repo:tag`, `repo@digest`): open its repository and diagnose it for the
     /// chosen host.
     Diagnose(String),
+    /// Two references compared (`before`, `after`), beside the repository of `after`.
+    Compare {
+        before: String,
+        after: String,
+    },
     /// A draft file (the app's Export, `diagnose --repair-draft`) opened in the composer,
     /// beside a repository if one is named.
     Draft {
@@ -153,6 +158,11 @@ impl ArchlensApp {
                 }
                 app.dispatch(UiAction::Composer(crate::state::composer::ComposerAction::Open));
                 app.dispatch(UiAction::Composer(crate::state::composer::ComposerAction::Import(path)));
+            }
+            StartTarget::Compare { before, after } => {
+                app.open_reference(&after);
+                let cmds = app.state.compare_references(&before, &after);
+                app.send(cmds);
             }
             StartTarget::Coverage(h) => {
                 app.dispatch(UiAction::Connect(h));
