@@ -110,18 +110,24 @@ fn bench_row(t: u32, platforms: &[Platform]) -> TagResult {
     TagResult { pushed: None, tag, outcome }
 }
 
-/// The size plot under a 2,000-tag matrix: the frame that computes the series, then frames
-/// with the pointer moving over the plot (hover finds the nearest point).
-fn size_plot() {
+/// An app opening a repository with `settings`, the id of its matrix load, and the channel
+/// the test plays the worker's events on.
+fn app_loading(settings: Settings) -> (ArchlensApp, u64, std::sync::mpsc::Sender<Event>) {
     let (handle, mut commands, events) = WorkerHandle::detached();
-    let settings = Settings { show_sizes: true, ..Settings::default() };
-    let mut app = ArchlensApp::new(Some(settings), handle, StartTarget::Repository("127.0.0.1:5000/big/app".into()), None);
+    let app = ArchlensApp::new(Some(settings), handle, StartTarget::Repository("127.0.0.1:5000/big/app".into()), None);
     let id = std::iter::from_fn(|| commands.try_recv().ok())
         .find_map(|c| match c {
             WorkerCommand::LoadMatrix { id, .. } => Some(id),
             _ => None,
         })
         .expect("load command");
+    (app, id, events)
+}
+
+/// The size plot under a 2,000-tag matrix: the frame that computes the series, then frames
+/// with the pointer moving over the plot (hover finds the nearest point).
+fn size_plot() {
+    let (mut app, id, events) = app_loading(Settings { show_sizes: true, ..Settings::default() });
     let platforms: Vec<Platform> = PLATFORMS.iter().map(|p| Platform::parse_key(p).unwrap()).collect();
     let tags = 2_000u32;
     for t in 0..tags {
@@ -155,14 +161,7 @@ fn size_plot() {
 
 fn big_matrix() {
     let rss_before = rss_mb();
-    let (handle, mut commands, events) = WorkerHandle::detached();
-    let mut app = ArchlensApp::new(Some(Settings::default()), handle, StartTarget::Repository("127.0.0.1:5000/big/app".into()), None);
-    let id = std::iter::from_fn(|| commands.try_recv().ok())
-        .find_map(|c| match c {
-            WorkerCommand::LoadMatrix { id, .. } => Some(id),
-            _ => None,
-        })
-        .expect("load command");
+    let (mut app, id, events) = app_loading(Settings::default());
     let platforms: Vec<Platform> = PLATFORMS.iter().map(|p| Platform::parse_key(p).unwrap()).collect();
     let make_row = |t: u32| bench_row(t, &platforms);
     let ctx = egui::Context::default();

@@ -105,6 +105,19 @@ impl Rig {
         })
     }
 
+    /// A matrix of `rows`, loaded (1400×900).
+    fn loaded(rows: Vec<TagResult>) -> Rig {
+        let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
+        rig.steps(2);
+        let id = rig.load_id();
+        for result in rows {
+            rig.events.send(Event::Row { id, result }).unwrap();
+        }
+        rig.events.send(Event::MatrixDone { id }).unwrap();
+        rig.steps(3);
+        rig
+    }
+
     /// A matrix of one tag (1.0, linux/amd64), loaded, with the tag selected.
     fn with_tag_selected() -> Rig {
         let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
@@ -1564,14 +1577,7 @@ fn a_mislabelled_pick_reads_clearly_flags_its_tag_and_is_said_in_the_details() {
 
 #[test]
 fn several_cells_are_selected_with_ctrl_and_shift_and_added_at_once_or_dragged_onto_the_composer() {
-    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
-    rig.steps(2);
-    let id = rig.load_id();
-    for t in ["1.0", "1.1", "1.2", "1.3"] {
-        rig.events.send(Event::Row { id, result: index_row(t, t, &["linux/amd64", "linux/arm64"]) }).unwrap();
-    }
-    rig.events.send(Event::MatrixDone { id }).unwrap();
-    rig.steps(3);
+    let mut rig = Rig::loaded(["1.0", "1.1", "1.2", "1.3"].iter().map(|t| index_row(t, t, &["linux/amd64", "linux/arm64"])).collect());
     let cell = |t: &str, p: &str| format!("{} 2.50 MB", short(&format!("{t} {p}")));
     // A click, then Shift-click: the arm64 cells of 1.3 down to 1.1 (version order).
     rig.harness.get_by_label(&cell("1.3", "linux/arm64")).click();
@@ -1703,20 +1709,16 @@ fn no_overwrite_to_confirm_when_the_draft_is_what_the_tag_holds() {
 
 #[test]
 fn the_size_plot_opens_under_the_matrix_and_a_click_on_a_point_selects_its_tag() {
-    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
-    rig.steps(2);
-    let id = rig.load_id();
-    for (tag, mb) in [("1.0", 10u64), ("1.1", 11), ("2.0", 30)] {
+    let sized = |tag: &str, mb: u64| {
         let mut r = index_row(tag, tag, &["linux/amd64", "linux/arm64"]);
         if let TagOutcome::Index { children, .. } = &mut r.outcome {
             for c in children.iter_mut() {
                 c.compressed_size = Some(mb * 1024 * 1024);
             }
         }
-        rig.events.send(Event::Row { id, result: r }).unwrap();
-    }
-    rig.events.send(Event::MatrixDone { id }).unwrap();
-    rig.steps(3);
+        r
+    };
+    let mut rig = Rig::loaded(vec![sized("1.0", 10), sized("1.1", 11), sized("2.0", 30)]);
     assert!(rig.harness.query_by_label_contains("Compressed size over versions").is_none());
     rig.harness.get_by_label("Sizes").click();
     rig.steps(3);
@@ -1782,14 +1784,7 @@ fn compared(before: &str, after: &str, files: bool) -> archlens::registry::diff:
 
 #[test]
 fn two_tags_are_compared_older_first_with_layers_side_by_side_and_files_on_demand() {
-    let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
-    rig.steps(2);
-    let id = rig.load_id();
-    for t in ["1.0", "1.1", "2.0"] {
-        rig.events.send(Event::Row { id, result: index_row(t, t, &["linux/amd64"]) }).unwrap();
-    }
-    rig.events.send(Event::MatrixDone { id }).unwrap();
-    rig.steps(3);
+    let mut rig = Rig::loaded(["1.0", "1.1", "2.0"].iter().map(|t| index_row(t, t, &["linux/amd64"])).collect());
     // One tag alone is not two: the panel says what to do.
     rig.harness.get_by_label("2.0").click();
     rig.steps(2);
