@@ -20,27 +20,13 @@ use archlens::testkit::{Compression, Entry, Flavour, Image, image_with_layers, i
 
 const PLATFORMS: [&str; 5] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x"];
 
-/// Incompressible bytes, the same for the same seed (xorshift).
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
-
 /// Tag `release`'s image for platform number `k`: the base layer (the same in both releases)
 /// and an app layer of its own (one file changed, one added, the rest the same).
 fn release(k: usize, release: u64, base_mb: usize) -> Image {
-    let base: Vec<Entry> = (0..8).map(|i| Entry::file(&format!("usr/lib/base{i}.so"), &noise(k as u64 * 100 + i, base_mb * 1024 * 1024 / 8))).collect();
+    let base: Vec<Entry> = (0..8).map(|i| Entry::file(&format!("usr/lib/base{i}.so"), &common::noise(base_mb * 1024 * 1024 / 8, k as u64 * 100 + i))).collect();
     let mut app = vec![
-        Entry::file("app/lib.so", &noise(k as u64 * 1000 + 1, 2 << 20)),
-        Entry::file("app/server", &noise(k as u64 * 1000 + 2 + release * 7, 2 << 20)),
+        Entry::file("app/lib.so", &common::noise(2 << 20, k as u64 * 1000 + 1)),
+        Entry::file("app/server", &common::noise(2 << 20, k as u64 * 1000 + 2 + release * 7)),
         Entry::file_mode("app/VERSION", format!("1.{release}").as_bytes(), 0o644),
     ];
     if release == 2 {

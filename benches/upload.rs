@@ -21,20 +21,6 @@ use serde_json::json;
 const PLATFORMS: [(&str, &str, &str); 5] =
     [("linux", "amd64", ""), ("linux", "arm64", ""), ("linux", "arm", "v7"), ("linux", "ppc64le", ""), ("linux", "s390x", "")];
 
-/// Incompressible bytes from a seeded xorshift generator.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 fn start_logged_registry() -> (String, PathBuf) {
     let out = Command::new("bash")
         .arg(common::project_root().join("scripts/registry.sh"))
@@ -71,7 +57,7 @@ fn main() {
     let mut entries = Vec::new();
     rt.block_on(async {
         for (i, (os, arch, variant)) in PLATFORMS.iter().enumerate() {
-            let layers: Vec<Vec<u8>> = (0..LAYERS).map(|l| noise(mb * 1_000_000, 0x5eed + (i * LAYERS + l) as u64)).collect();
+            let layers: Vec<Vec<u8>> = (0..LAYERS).map(|l| common::noise(mb * 1_000_000, 0x5eed + (i * LAYERS + l) as u64)).collect();
             let mut platform = json!({"os": os, "architecture": arch});
             if !variant.is_empty() {
                 platform["variant"] = json!(variant);

@@ -18,6 +18,20 @@ use std::sync::{Arc, OnceLock};
 use archlens::model::reference::Registry;
 use archlens::registry::{ClientOptions, RegistryClient};
 
+/// Incompressible bytes from a seeded xorshift generator, the same for the same seed.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
