@@ -16,8 +16,11 @@ pub struct DiffArgs {
     /// The later one (any registry or folder).
     pub after: String,
     /// Compare only this platform (each side's entry as a host of it would pick).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_platforms")]
     pub platform: Option<String>,
+    /// Compare every platform the two have (the default; for scripts that say so).
+    #[arg(long)]
+    pub all_platforms: bool,
     /// Also compare the files: added, removed and changed paths (size, mode, link target,
     /// content), reading only the layers the two sides do not share, each once.
     #[arg(long)]

@@ -122,11 +122,23 @@ fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept(
     ]
     .map(|(p, c, u)| (p.to_string(), c.to_string(), u));
     assert_eq!(got, want, "{files:#}");
-    let change = |path: &str| files["changes"].as_array().unwrap().iter().find(|c| c["path"] == path).cloned().unwrap();
-    assert_eq!((change("app/config.yml")["before"]["mode"].as_u64(), change("app/config.yml")["after"]["mode"].as_u64()), (Some(0o644), Some(0o600)));
-    let server = change("app/server");
-    assert_eq!(server["after"]["sha256"], archlens::model::digest::Digest::sha256(b"server v2, rebuilt").to_string(), "content hashed");
-    assert_eq!(change("app/current")["after"]["link"], "server");
+    // The whole of it, exactly: every path's facts on both sides.
+    let sha = |b: &[u8]| archlens::model::digest::Digest::sha256(b).to_string();
+    let file = |mode: u32, content: &[u8]| json!({ "kind": "file", "mode": mode, "size": content.len(), "sha256": sha(content) });
+    let expected = json!([
+        { "path": "app/config.yml", "change": "changed", "before": file(0o644, b"port: 80"), "after": file(0o600, b"port: 80") },
+        { "path": "app/current", "change": "added", "before": null, "after": { "kind": "symlink", "mode": 0o777, "size": 0, "link": "server" }, "base_unread": true },
+        { "path": "app/new.txt", "change": "added", "before": null, "after": file(0o644, b"new"), "base_unread": true },
+        { "path": "app/old.txt", "change": "removed", "before": file(0o644, b"old"), "after": null, "base_unread": true },
+        { "path": "app/server", "change": "changed", "before": file(0o755, b"server v1"), "after": file(0o755, b"server v2, rebuilt") },
+        { "path": "opt/extra/tool", "change": "added", "before": null, "after": file(0o755, b"a tool added in its own layer"), "base_unread": true },
+        { "path": "usr/share/doc/README", "change": "removed", "before": null, "after": null, "base_unread": true },
+    ]);
+    assert_eq!(files["changes"], expected, "{files:#}");
+    // The config: the entrypoint moved and an env changed; one layer added, one replaced.
+    let keys: Vec<&str> = amd["config"]["changes"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["Entrypoint", "Env.MODE"], "{amd:#}");
+    assert_eq!((amd["layers"]["shared"].as_array().unwrap().len(), amd["layers"]["added"].as_array().unwrap().len(), amd["layers"]["removed"].as_array().unwrap().len()), (1, 2, 1));
     assert_eq!(v["removed_platforms"], json!(["linux/arm64"]), "a platform dropped");
     // Only the three layers above the shared base were read, each once, whole and verified.
     let read = &v["files_read"];
