@@ -36,6 +36,12 @@ root=$out/archlens-$version-$arch-linux
 # The crates and fonts it is built from, with their licences (shipped beside LICENSE).
 mkdir -p "$out"
 python3 packaging/notices.py "$out/THIRD-PARTY-NOTICES.md"
+# The Debian changelog of this version, dated by the commit it is built from (reproducible).
+maintainer=$(sed -n 's/^maintainer = "\(.*\)"/\1/p' Cargo.toml | head -1)
+when=$(git log -1 --format=%cD 2>/dev/null || date -R)
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+printf 'archlens (%s-1) unstable; urgency=medium\n\n  * Built from revision %s; see README.md for what Archlens does.\n\n -- %s  %s\n' \
+  "$version" "$revision" "$maintainer" "$when" >"$out/changelog"
 packaging/stage.sh "$bin" "$root" "$out/THIRD-PARTY-NOTICES.md"
 mkdir -p "$out/completions"
 cp "$root/share/man/man1/archlens.1.gz" "$out/"

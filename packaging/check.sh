@@ -2,7 +2,7 @@
 # Check the Linux packages packaging/build.sh made: the desktop entry and AppStream metadata
 # validate, the .deb holds what it should, installs with apt, and the installed `archlens`
 # runs (version, and a matrix of the demo layout it ships); the tarball holds the same files.
-# Needs desktop-file-utils, appstream, and root (or sudo) to install the .deb.
+# Needs desktop-file-utils, appstream, lintian, and root (or sudo) to install the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
@@ -25,6 +25,14 @@ elif [ "$rc" -ne 0 ]; then
 fi
 
 dpkg-deb --info "$deb"
+# lintian: errors fail the check, warnings are said. The one expected is
+# initial-upload-closes-no-bugs: Archlens is not uploaded to Debian, so no ITP bug is closed.
+command -v lintian >/dev/null || { echo "check.sh: lintian is needed (apt-get install lintian)" >&2; exit 1; }
+said=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v 'running with root privileges' || true)
+echo "lintian: ${said:-no tags}"
+if grep -q '^E:' <<<"$said"; then
+  echo "check.sh: lintian reports errors" >&2; exit 1
+fi
 contents=$(dpkg-deb --contents "$deb" | awk '{print $6}')
 for path in ./usr/bin/archlens ./usr/share/applications/dev.archlens.Archlens.desktop \
   ./usr/share/metainfo/dev.archlens.Archlens.metainfo.xml ./usr/share/man/man1/archlens.1.gz \
@@ -47,7 +55,9 @@ import json, sys
 m = json.load(sys.stdin)
 assert "linux/arm64" in m["platforms"] and len(m["tags"]) >= 5, m["platforms"]'
 # The licence and the third-party notices (crates and fonts) are shipped.
-grep -q 'Apache License' /usr/share/doc/archlens/copyright || { echo "check.sh: the copyright file has no licence text" >&2; exit 1; }
+grep -q '/usr/share/common-licenses/Apache-2.0' /usr/share/doc/archlens/copyright || { echo "check.sh: the copyright file does not point at the licence" >&2; exit 1; }
+zcat /usr/share/doc/archlens/changelog.Debian.gz | head -1 | grep -q "^archlens ($(dpkg-query -W -f '${Version}' archlens))" \
+  || { echo "check.sh: the Debian changelog does not name the package's version" >&2; exit 1; }
 grep -q '^| reqwest |' /usr/share/doc/archlens/THIRD-PARTY-NOTICES.md && grep -q 'UFL.txt' /usr/share/doc/archlens/THIRD-PARTY-NOTICES.md \
   || { echo "check.sh: the notices miss the crates or the fonts" >&2; exit 1; }
 zcat /usr/share/man/man1/archlens.1.gz | grep -q '^\.TH archlens 1' || { echo "check.sh: no man page" >&2; exit 1; }
