@@ -10,7 +10,7 @@
 #
 #   scripts/clipboard-check.sh [BINARY]     (default target/debug/archlens)
 #
-# Needs Xvfb, xdotool and xclip (apt-get install xvfb xdotool xclip), and for Wayland sway,
+# Needs Xvfb, xdotool, xclip and xprop (apt-get install xvfb xdotool xclip x11-utils), and for Wayland sway,
 # wtype and wl-clipboard (apt-get install sway wtype wl-clipboard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ bin=${1:-target/debug/archlens}
 # in egui_kittest (cargo build --example copy_buttons).
 probe=${COPY_BUTTONS:-$(dirname "$bin")/examples/copy_buttons}
 [[ -x $probe ]] || { echo "clipboard-check.sh: $probe not found (cargo build --example copy_buttons)" >&2; exit 1; }
-for tool in Xvfb xdotool xclip sway wtype wl-copy wl-paste; do
+for tool in Xvfb xdotool xclip xprop sway wtype wl-copy wl-paste; do
   command -v "$tool" >/dev/null || { echo "clipboard-check.sh: $tool not found (apt-get install xvfb xdotool xclip sway wtype wl-clipboard)" >&2; exit 1; }
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/archlens-clip.XXXXXX")
@@ -53,6 +53,9 @@ for _ in $(seq 1 100); do
 done
 [[ -n $window ]] || { echo "clipboard-check.sh: the app's window did not appear" >&2; cat "$work/app.log" >&2; exit 1; }
 sleep 3
+# X11 window managers draw the window's own icon (_NET_WM_ICON).
+xprop -id "$window" _NET_WM_ICON | grep -q 'Icon (64 x 64)' || { echo "clipboard-check.sh: the window has no 64x64 icon" >&2; exit 1; }
+echo "X11 window icon: 64x64 (_NET_WM_ICON)"
 xdotool windowfocus --sync "$window" 2>/dev/null || xdotool windowfocus "$window"
 # Filter the tags down to 1.1 (Ctrl+F, type, Enter leaves the field), select it, Ctrl+C.
 xdotool mousemove --window "$window" 600 400 key --window "$window" ctrl+f

@@ -115,6 +115,13 @@ mod app {
         candidates.into_iter().find(|p| p.join("index.json").exists())
     }
 
+    /// The app's icon, as the packages install it (64×64).
+    pub fn window_icon() -> egui::IconData {
+        // The PNG is part of the source tree and decoded in a unit test; a bad one gives the
+        // window no icon rather than no window.
+        eframe::icon_data::from_png_bytes(include_bytes!("../../packaging/icons/hicolor/64x64/apps/dev.archlens.Archlens.png")).unwrap_or_default()
+    }
+
     pub fn run(args: GuiArgs, options: ClientOptions) -> anyhow::Result<ExitCode> {
         let settings = archlens::settings::load();
         let start = match (args.coverage, args.diagnose, args.draft) {
@@ -136,7 +143,10 @@ mod app {
                 .with_title("Archlens")
                 .with_app_id("dev.archlens.Archlens")
                 .with_inner_size([w, h])
-                .with_min_inner_size([w.min(720.0), h.min(420.0)]),
+                .with_min_inner_size([w.min(720.0), h.min(420.0)])
+                // X11 window managers take the icon from the window (_NET_WM_ICON); Wayland
+                // takes it from the desktop entry the app id names.
+                .with_icon(std::sync::Arc::new(window_icon())),
             persistence_path: window_state,
             ..Default::default()
         };
@@ -167,6 +177,13 @@ mod app {
 mod tests {
     use super::*;
     use archlens::ui::StartTarget;
+
+    #[test]
+    fn the_window_icon_decodes() {
+        let icon = window_icon();
+        assert_eq!((icon.width, icon.height, icon.rgba.len()), (64, 64, 64 * 64 * 4));
+        assert!(icon.rgba.chunks(4).any(|p| p[3] > 0), "not a blank icon");
+    }
 
     #[test]
     fn targets() {

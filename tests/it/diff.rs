@@ -138,7 +138,14 @@ fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept(
     // The config: the entrypoint moved and an env changed; one layer added, one replaced.
     let keys: Vec<&str> = amd["config"]["changes"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["Entrypoint", "Env.MODE"], "{amd:#}");
-    assert_eq!((amd["layers"]["shared"].as_array().unwrap().len(), amd["layers"]["added"].as_array().unwrap().len(), amd["layers"]["removed"].as_array().unwrap().len()), (1, 2, 1));
+    assert_eq!(
+        (
+            amd["layers"]["shared"].as_array().unwrap().len(),
+            amd["layers"]["added"].as_array().unwrap().len(),
+            amd["layers"]["removed"].as_array().unwrap().len()
+        ),
+        (1, 2, 1)
+    );
     assert_eq!(v["removed_platforms"], json!(["linux/arm64"]), "a platform dropped");
     // Only the three layers above the shared base were read, each once, whole and verified.
     let read = &v["files_read"];
