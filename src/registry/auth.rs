@@ -192,20 +192,44 @@ fn helper_server(registry: &Registry) -> String {
     if registry.is_docker_hub() { "https://index.docker.io/v1/".into() } else { registry.name().to_string() }
 }
 
-/// `docker-credential-NAME` on PATH (absolute directories only: never the working directory).
+/// Where credential helpers are looked for: PATH's absolute directories (never the working
+/// directory), then, on macOS, where Homebrew and Docker Desktop install them. An app started
+/// from Finder gets a minimal PATH (`/usr/bin:/bin:/usr/sbin:/sbin`) that has none of those.
+fn helper_dirs(path: &std::ffi::OsStr, home: Option<&std::path::Path>, macos: bool) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(path).filter(|d| d.is_absolute()).collect();
+    if macos {
+        let mut more = vec![PathBuf::from("/usr/local/bin"), PathBuf::from("/opt/homebrew/bin")];
+        more.extend(home.map(|h| h.join(".docker/bin")));
+        more.push(PathBuf::from("/Applications/Docker.app/Contents/Resources/bin"));
+        for d in more {
+            if d.is_absolute() && !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
+}
+
+/// `docker-credential-NAME` in [`helper_dirs`].
 fn helper_program(name: &str) -> Result<PathBuf, String> {
     if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')) {
         return Err(format!("the credential helper name {name:?} is not a plain name, so it is not run"));
     }
     let program = format!("docker-credential-{name}");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    let macos = cfg!(target_os = "macos");
+    for dir in helper_dirs(&path, home.as_deref(), macos) {
         let candidate = dir.join(&program);
         if candidate.is_file() {
             return Ok(candidate);
         }
     }
-    Err(format!("{program} is not on PATH"))
+    Err(if macos {
+        format!("{program} is not on PATH, nor in /usr/local/bin, /opt/homebrew/bin, ~/.docker/bin or Docker Desktop's bundle")
+    } else {
+        format!("{program} is not on PATH")
+    })
 }
 
 /// Ask the credential helper `name` for `server`'s login: at most `deadline`, at most
@@ -348,4 +372,25 @@ impl LazyCredentials {
 pub fn source(registry: &Registry, deadline: std::time::Duration) -> CredentialSource {
     let registry = registry.clone();
     std::sync::Arc::new(move || lookup(&registry, deadline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_are_looked_for_on_path_then_where_macos_installs_them() {
+        let path = std::ffi::OsString::from("/usr/bin:relative/bin:/bin");
+        let home = std::path::Path::new("/Users/ana");
+        let linux = helper_dirs(&path, Some(home), false);
+        assert_eq!(linux, [PathBuf::from("/usr/bin"), PathBuf::from("/bin")], "never a relative directory");
+        // Finder's minimal PATH, then Homebrew (Intel, Apple silicon), Docker's own folders.
+        let mac = helper_dirs(&path, Some(home), true);
+        let want = ["/usr/bin", "/bin", "/usr/local/bin", "/opt/homebrew/bin", "/Users/ana/.docker/bin", "/Applications/Docker.app/Contents/Resources/bin"];
+        assert_eq!(mac, want.map(PathBuf::from));
+        // PATH's order wins; a directory is not searched twice.
+        let mac = helper_dirs(std::ffi::OsStr::new("/opt/homebrew/bin:/usr/bin"), None, true);
+        assert_eq!(mac.iter().filter(|d| d.ends_with("homebrew/bin")).count(), 1);
+        assert_eq!(mac.first(), Some(&PathBuf::from("/opt/homebrew/bin")));
+    }
 }
