@@ -52,8 +52,6 @@ mod app {
     use std::process::ExitCode;
     use std::sync::Arc;
 
-    use anyhow::Context as _;
-
     use archlens::registry::ClientOptions;
     use archlens::ui::{ArchlensApp, StartTarget};
 
@@ -89,7 +87,9 @@ mod app {
             Some(
                 "An X11 library is missing: install libx11-xcb1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 (Debian/Ubuntu: sudo apt install …; they are the package's Recommends)",
             )
-        } else if e.contains("wayland") {
+        } else if e.contains("wayland library") || e.contains("libwayland") {
+            // Not any mention of Wayland: "neither WAYLAND_DISPLAY nor DISPLAY is set" is no
+            // display at all.
             Some(
                 "A Wayland library is missing: install libwayland-client0 libwayland-egl1 libwayland-cursor0 libxkbcommon0 libegl1 (Debian/Ubuntu: sudo apt install …; they are the package's Recommends)",
             )
@@ -97,6 +97,15 @@ mod app {
             Some("No OpenGL: install libegl1 libgl1 (Debian/Ubuntu: sudo apt install …) and check the graphics driver (Mesa)")
         } else {
             None
+        }
+    }
+
+    /// Why the app did not start, and what to do: the packages of a missing library, else the
+    /// display to check (asking about the display when one is there would mislead).
+    pub fn start_failure(said: &str) -> String {
+        match missing_library_hint(said) {
+            Some(hint) => format!("the desktop app could not start: a library it loads is missing ({said})\n{hint}"),
+            None => format!("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY): {said}"),
         }
     }
 
@@ -161,14 +170,7 @@ mod app {
                 Ok(Box::new(if probe { app.exit_after_first_frame() } else { app }))
             }),
         )
-        .map_err(|e| {
-            let said = e.to_string();
-            match missing_library_hint(&said) {
-                Some(hint) => anyhow::anyhow!("{said}\n{hint}"),
-                None => anyhow::anyhow!("{said}"),
-            }
-        })
-        .context("the desktop app could not start (is a display available? DISPLAY or WAYLAND_DISPLAY)")?;
+        .map_err(|e| anyhow::anyhow!(start_failure(&e.to_string())))?;
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -193,6 +195,9 @@ mod tests {
         assert!(missing_library_hint("Failed to load one of xlib's shared libraries -> attempted to load libXcursor.so.1").unwrap().contains("libxcursor1"));
         assert!(missing_library_hint("The wayland library could not be loaded").unwrap().contains("libwayland-client0"));
         assert!(missing_library_hint("no display").is_none());
+        let missing = start_failure("Failed to load one of xlib's shared libraries");
+        assert!(missing.contains("libxkbcommon-x11-0") && !missing.contains("is a display available"), "{missing}");
+        assert!(start_failure("neither WAYLAND_DISPLAY nor DISPLAY is set").contains("is a display available"));
         // What a file manager passes: a folder is a layout, a file a draft, `file://` decoded.
         let dir = tempfile::tempdir().unwrap();
         let spaced = dir.path().join("my layout");
