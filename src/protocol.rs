@@ -350,7 +350,7 @@ pub enum Event {
     },
     Compared {
         id: RequestId,
-        diff: Box<crate::registry::diff::Diff>,
+        diff: Box<crate::model::diff::Diff>,
     },
     Failed {
         id: RequestId,

@@ -1742,10 +1742,10 @@ fn the_size_plot_opens_under_the_matrix_and_a_click_on_a_point_selects_its_tag()
 
 /// A comparison of `before` and `after` as the worker would answer it: amd64 with one layer
 /// shared and one replaced, `Env.MODE` changed; riscv64 only after.
-fn compared(before: &str, after: &str, files: bool) -> archlens::registry::diff::Diff {
+fn compared(before: &str, after: &str, files: bool) -> archlens::model::diff::Diff {
     use archlens::model::diff::{Change, ConfigDiff, Layer, LayerDiff};
+    use archlens::model::diff::{Diff, FilesDiff, FilesRead, PlatformDiff};
     use archlens::model::files::{ChangeKind, FileChange, FileKind, FileMeta};
-    use archlens::registry::diff::{Diff, FilesDiff, FilesRead, PlatformDiff};
     let layer = |n: &str, size: u64| Layer { digest: d(n).to_string(), size };
     let file = |size: u64| FileMeta { kind: FileKind::File, mode: 0o755, size, link: None, sha256: Some(d("x").to_string()) };
     Diff {

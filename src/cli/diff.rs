@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use archlens::model::diff::Diff;
 use archlens::model::units::human_bytes;
-use archlens::registry::diff::{Diff, DiffOptions};
+use archlens::registry::diff::DiffOptions;
 
 use super::{Format, NetArgs, output};
 

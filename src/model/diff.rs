@@ -54,6 +54,81 @@ pub struct ConfigDiff {
     pub history_added: Vec<String>,
 }
 
+/// One platform's files compared.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FilesDiff {
+    /// Layers both images have at the same places from the bottom: not read.
+    pub shared_layers: usize,
+    pub changes: Vec<super::files::FileChange>,
+}
+
+/// What comparing files read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FilesRead {
+    /// Distinct layers whose files were needed.
+    pub layers: usize,
+    /// Of those, listings kept from an earlier comparison (nothing read).
+    pub from_cache: usize,
+    /// Compressed bytes read.
+    pub bytes: u64,
+    /// The compressed size of the layers needed (read, or kept from before).
+    pub layer_bytes: u64,
+}
+
+/// One platform compared.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlatformDiff {
+    pub platform: String,
+    pub before: String,
+    pub after: String,
+    pub layers: LayerDiff,
+    pub config: ConfigDiff,
+    /// The index entries' annotations that differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Change>,
+    /// With `--files`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<FilesDiff>,
+}
+
+/// Two references compared.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Diff {
+    pub before: String,
+    pub after: String,
+    pub platforms: Vec<PlatformDiff>,
+    /// Platforms only the first has.
+    pub removed_platforms: Vec<String>,
+    /// Platforms only the second has.
+    pub added_platforms: Vec<String>,
+    /// The indexes' own annotations that differ.
+    pub annotations: Vec<Change>,
+    /// With `--files`: what was read for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_read: Option<FilesRead>,
+}
+
+impl Diff {
+    /// Platforms whose compressed size grew by more than `percent`, with the growth in percent
+    /// (a platform of zero bytes before grows by any byte without bound).
+    pub fn grown_over(&self, percent: f64) -> Vec<(String, f64)> {
+        self.platforms
+            .iter()
+            .filter_map(|p| {
+                let (b, a) = (p.layers.size_before as f64, p.layers.size_after as f64);
+                let growth = if b > 0.0 {
+                    (a - b) / b * 100.0
+                } else if a > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                };
+                (growth > percent).then(|| (p.platform.clone(), growth))
+            })
+            .collect()
+    }
+}
+
 pub fn layers(before: &[Descriptor], after: &[Descriptor]) -> LayerDiff {
     let layer = |d: &Descriptor| Layer { digest: d.digest.to_string(), size: d.size };
     let mut left: BTreeMap<String, usize> = BTreeMap::new();

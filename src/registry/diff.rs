@@ -1,7 +1,7 @@
 //! `archlens diff A B`: two tags (or images, of any registries or layout folders) compared per
 //! platform, from the manifests and configs through the cache like every other read.
 
-use crate::model::diff::{Change, ConfigDiff, LayerDiff};
+use crate::model::diff::{Diff, FilesDiff, FilesRead, PlatformDiff};
 use crate::model::manifest::Descriptor;
 use crate::model::{Platform, Reference};
 
@@ -27,81 +27,6 @@ pub struct DiffOptions {
     pub files: bool,
     /// Cap on compressed bytes of layers read for files.
     pub max_bytes: u64,
-}
-
-/// One platform's files compared.
-#[derive(Debug, Clone, serde::Serialize, PartialEq)]
-pub struct FilesDiff {
-    /// Layers both images have at the same places from the bottom: not read.
-    pub shared_layers: usize,
-    pub changes: Vec<crate::model::files::FileChange>,
-}
-
-/// What comparing files read.
-#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
-pub struct FilesRead {
-    /// Distinct layers whose files were needed.
-    pub layers: usize,
-    /// Of those, listings kept from an earlier comparison (nothing read).
-    pub from_cache: usize,
-    /// Compressed bytes read.
-    pub bytes: u64,
-    /// The compressed size of the layers needed (read, or kept from before).
-    pub layer_bytes: u64,
-}
-
-/// One platform compared.
-#[derive(Debug, Clone, serde::Serialize, PartialEq)]
-pub struct PlatformDiff {
-    pub platform: String,
-    pub before: String,
-    pub after: String,
-    pub layers: LayerDiff,
-    pub config: ConfigDiff,
-    /// The index entries' annotations that differ.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub annotations: Vec<Change>,
-    /// With `--files`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<FilesDiff>,
-}
-
-/// Two references compared.
-#[derive(Debug, Clone, serde::Serialize, PartialEq)]
-pub struct Diff {
-    pub before: String,
-    pub after: String,
-    pub platforms: Vec<PlatformDiff>,
-    /// Platforms only the first has.
-    pub removed_platforms: Vec<String>,
-    /// Platforms only the second has.
-    pub added_platforms: Vec<String>,
-    /// The indexes' own annotations that differ.
-    pub annotations: Vec<Change>,
-    /// With `--files`: what was read for it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files_read: Option<FilesRead>,
-}
-
-impl Diff {
-    /// Platforms whose compressed size grew by more than `percent`, with the growth in percent
-    /// (a platform of zero bytes before grows by any byte without bound).
-    pub fn grown_over(&self, percent: f64) -> Vec<(String, f64)> {
-        self.platforms
-            .iter()
-            .filter_map(|p| {
-                let (b, a) = (p.layers.size_before as f64, p.layers.size_after as f64);
-                let growth = if b > 0.0 {
-                    (a - b) / b * 100.0
-                } else if a > 0.0 {
-                    f64::INFINITY
-                } else {
-                    0.0
-                };
-                (growth > percent).then(|| (p.platform.clone(), growth))
-            })
-            .collect()
-    }
 }
 
 /// The images of `reference`, one per platform (an index's entries but its attestations; a

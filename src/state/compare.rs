@@ -1,9 +1,9 @@
 //! The compare panel: two tags or two cells of the open matrix compared per platform (layers,
 //! config key by key, annotations, and the files on demand), the same as `archlens diff`.
 
+use crate::model::diff::Diff;
 use crate::model::reference::Reference;
 use crate::protocol::{Command, Event, RequestId, SourceRef};
-use crate::registry::diff::Diff;
 
 use super::Loadable;
 

@@ -24,6 +24,8 @@ pub struct SizeLine {
 pub struct SizePlot {
     /// The tags with any size, oldest first: the x axis.
     pub tags: Vec<String>,
+    /// When each tag was last pushed, where the source says (Docker Hub's API).
+    pub pushed: Vec<Option<String>>,
     pub lines: Vec<SizeLine>,
     /// The derived view's generation, the load and the rows' revision it was computed for.
     key: Option<(u64, crate::protocol::RequestId, u64)>,
@@ -45,7 +47,7 @@ impl SizePlot {
         tags.dedup();
         let place: std::collections::HashMap<&str, usize> = tags.iter().enumerate().map(|(i, t)| (*t, i)).collect();
         let keys = m.keys();
-        let lines = series
+        let lines: Vec<SizeLine> = series
             .iter()
             .map(|(platform, points)| SizeLine {
                 platform: platform.clone(),
@@ -53,7 +55,13 @@ impl SizePlot {
                 points: points.iter().filter_map(|p| place.get(p.tag.as_str()).map(|&x| (x, p.clone()))).collect(),
             })
             .collect();
-        *self = SizePlot { tags: tags.into_iter().map(str::to_string).collect(), lines, key };
+        let mut pushed = vec![None; tags.len()];
+        for (x, p) in lines.iter().flat_map(|l: &SizeLine| &l.points) {
+            if let (Some(slot), Some(when)) = (pushed.get_mut(*x), &p.pushed) {
+                *slot = Some(when.clone());
+            }
+        }
+        *self = SizePlot { tags: tags.into_iter().map(str::to_string).collect(), pushed, lines, key };
     }
 
     /// The tag at x (rounded to the nearest tag), for a click on the plot.

@@ -4,9 +4,9 @@
 
 use egui::RichText;
 
+use crate::model::diff::{Diff, PlatformDiff};
 use crate::model::files::ChangeKind;
 use crate::model::units::human_bytes;
-use crate::registry::diff::{Diff, PlatformDiff};
 use crate::state::compare::CompareAction;
 use crate::state::{AppState, Loadable, UiAction};
 

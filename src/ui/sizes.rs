@@ -38,9 +38,7 @@ pub fn sizes_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         ui.weak("No sizes among the tags shown: sizes come with the rows as they are read (a layout folder or a registry's manifests, or Docker Hub's API).");
         return actions;
     }
-    let tags = plot.tags.clone();
-    let hover_tags = plot.tags.clone();
-    let lines = plot.lines.clone();
+    let (tags, lines) = (&plot.tags, &plot.lines);
     let max = lines.iter().flat_map(|l| &l.points).map(|(_, p)| p.size).max().unwrap_or(0);
     let (per, unit_name) = unit(max);
     let selected = state.selection.as_ref().and_then(|s| tags.iter().position(|t| *t == s.tag));
@@ -60,13 +58,18 @@ pub fn sizes_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
         })
         .label_formatter(move |pos: &HoverPosition<'_>| match pos {
             HoverPosition::NearDataPoint { plot_name, position, .. } if !plot_name.is_empty() => {
-                let tag = hover_tags.get(position.x.round().max(0.0) as usize).map(String::as_str).unwrap_or("");
-                Some(format!("{tag}\n{plot_name}\n{}", human_bytes((position.y * per).round() as u64)))
+                let x = position.x.round().max(0.0) as usize;
+                let tag = tags.get(x).map(String::as_str).unwrap_or("");
+                let size = human_bytes((position.y * per).round() as u64);
+                Some(match plot.pushed.get(x).and_then(Option::as_deref) {
+                    Some(when) => format!("{tag}\n{plot_name}\n{size}\npushed {}", crate::model::units::when(when)),
+                    None => format!("{tag}\n{plot_name}\n{size}"),
+                })
             }
             _ => None,
         })
         .show(ui, |p| {
-            for line in &lines {
+            for line in lines {
                 let color = group_color(line.column);
                 let points: Vec<[f64; 2]> = line.points.iter().map(|(x, pt)| [*x as f64, pt.size as f64 / per]).collect();
                 let jumps: Vec<[f64; 2]> = line.points.iter().filter(|(_, pt)| pt.jump).map(|(x, pt)| [*x as f64, pt.size as f64 / per]).collect();
