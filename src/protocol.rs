@@ -399,6 +399,33 @@ impl Event {
 }
 
 impl Command {
+    /// The registry a command reads or writes (for what its answers say of that registry's
+    /// limits); `None` for commands of files alone.
+    pub fn registry(&self) -> Option<Registry> {
+        match self {
+            Command::Connect { registry, .. }
+            | Command::SignIn { registry, .. }
+            | Command::SignOut { registry, .. }
+            | Command::LoadCoverage { registry, .. }
+            | Command::ListRepos { registry, .. } => Some(registry.clone()),
+            Command::ReadTag { source, .. }
+            | Command::LoadMatrix { source, .. }
+            | Command::Inspect { source, .. }
+            | Command::RepairDraft { source, .. }
+            | Command::Diagnose { source, .. }
+            | Command::Compare { source, .. }
+            | Command::DraftAdd { source, .. }
+            | Command::DraftBase { source, .. } => Some(source.registry()),
+            Command::TargetStatus { target, .. } | Command::PushDraft { target, .. } => Some(target.repository.registry.clone()),
+            Command::Undo { .. }
+            | Command::SaveDraft { .. }
+            | Command::LoadDraft { .. }
+            | Command::OpenLayout { .. }
+            | Command::SaveSettings { .. }
+            | Command::Cancel { .. } => None,
+        }
+    }
+
     /// The request this command is, or (`Cancel`) stops.
     pub fn id(&self) -> RequestId {
         match self {

@@ -55,6 +55,11 @@ impl Session {
         Ok(made)
     }
 
+    /// The client already made for `registry`, if any (a layout folder has none).
+    pub fn existing_client(&self, registry: &Registry) -> Option<Arc<RegistryClient>> {
+        self.clients.lock().ok()?.get(registry).cloned()
+    }
+
     /// Reach `registry` with or without TLS verification from now on (a client made with the
     /// other choice is dropped).
     pub fn set_insecure(&self, registry: &Registry, on: bool) -> Result<(), RegistryError> {

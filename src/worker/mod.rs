@@ -257,8 +257,26 @@ impl Worker {
 
     async fn run(&self, cmd: Command) {
         let id = cmd.id();
-        if let Err(error) = self.run_inner(cmd).await {
+        let registry = cmd.registry();
+        let result = self.run_inner(cmd).await;
+        // Whatever the command and however it ended (a pull limit ends it with an error or a
+        // partial matrix), what the registry last said of its pull limit reaches the app.
+        if let Some(r) = registry {
+            self.report_rate_limit(id, &r).await;
+        }
+        if let Err(error) = result {
             self.emit(Event::Failed { id, error });
+        }
+    }
+
+    /// Say the pull limit `registry` last announced, if it announced one.
+    async fn report_rate_limit(&self, id: RequestId, registry: &Registry) {
+        let r = registry.clone();
+        let client = self.with_session(move |s| Ok(s.existing_client(&r))).await.ok().flatten();
+        if let Some(c) = client
+            && let Some(remaining) = c.rate_limit_remaining()
+        {
+            self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
         }
     }
 
@@ -443,11 +461,6 @@ impl Worker {
                     self.emit(Event::Row { id, result: result.clone() });
                 }
             }
-        }
-        if let Some(c) = fetcher.client()
-            && let Some(remaining) = c.rate_limit_remaining()
-        {
-            self.emit(Event::RateLimit { id, registry: c.registry().clone(), remaining });
         }
         self.emit(Event::MatrixDone { id });
         Ok(())

@@ -832,14 +832,19 @@ async fn tags_are_read_as_each_page_of_the_tag_list_arrives() {
     assert!(first < Duration::from_millis(600), "the first tag was read {first:?} after the start, not after the last page");
 }
 
-#[tokio::test]
-async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
+/// A registry front that spends pulls as Docker Hub does: ten tags listed, four manifest GETs
+/// served, then 429 with `ratelimit-remaining: 0;w=…`. Returns it and its manifest GET count.
+async fn pull_limited_front() -> (Fake, Arc<AtomicUsize>) {
     // Docker Hub's way: 429 with `ratelimit-remaining: 0;w=…` once the pulls are spent.
     let manifest_gets = Arc::new(AtomicUsize::new(0));
     let m = manifest_gets.clone();
     let fake = serve(move |head, _, _| {
         if head.starts_with("GET /v2/r/tags/list") {
             return ok(br#"{"name":"r","tags":["a","b","c","d","e","f","g","h","i","j"]}"#, &[]);
+        }
+        // The version check a client makes first (the app on connecting) is no pull.
+        if !head.contains("/manifests/") {
+            return if head.starts_with("GET /v2/ ") { ok(b"{}", &[]) } else { Action::Respond { status: 404, headers: Vec::new(), body: Vec::new() } };
         }
         if m.fetch_add(1, Ordering::SeqCst) < 4 {
             let d = Digest::sha256(GOOD);
@@ -852,6 +857,12 @@ async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
         }
     })
     .await;
+    (fake, manifest_gets)
+}
+
+#[tokio::test]
+async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
+    let (fake, manifest_gets) = pull_limited_front().await;
     let opts = ClientOptions { concurrency: 1, initial_backoff: Duration::from_millis(10), ..ClientOptions::default() };
     let c = Arc::new(RegistryClient::new(Registry::parse(&fake.addr).unwrap(), None, opts).unwrap());
     let repo = archlens::model::Repository::parse(&format!("{}/r", fake.addr)).unwrap();
@@ -867,6 +878,41 @@ async fn the_pull_limit_stops_manifest_reads_and_keeps_what_was_read() {
     assert!(v["partial"].as_str().unwrap_or("").contains("pull limit"), "{v}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("0 pulls left (window 6 h)"), "the budget is said: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_stops_at_the_pull_limit_keeping_the_rows_read_and_saying_the_budget() {
+    let (fake, manifest_gets) = pull_limited_front().await;
+    let cache = tempfile::tempdir().unwrap();
+    let worker = archlens::worker::spawn_with_cache(
+        ClientOptions { concurrency: 1, ..ClientOptions::default() },
+        Some(archlens::registry::Cache::at(cache.path())),
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    let mut app = archlens::ui::ArchlensApp::new(
+        Some(archlens::settings::Settings::default()),
+        worker,
+        archlens::ui::StartTarget::Repository(format!("{}/r", fake.addr)),
+        None,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        app.pump();
+        let done = app.state.matrix.as_ref().is_some_and(|m| m.partial.is_some() || (m.request.is_none() && m.error.is_some()));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the app did not stop: {:?}", app.state.matrix.as_ref().map(|m| (&m.partial, &m.error)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mv = app.state.matrix.as_ref().unwrap();
+    assert_eq!(mv.matrix.rows.len(), 4, "the four tags read are kept");
+    assert!(mv.partial.as_deref().unwrap_or("").contains("pull limit"), "{:?}", mv.partial);
+    assert!(!app.state.is_loading(), "the load ended");
+    let registry = archlens::model::Registry::parse(&fake.addr).unwrap();
+    assert_eq!(app.state.rate_limit.as_ref().filter(|(r, _)| *r == registry).map(|(_, l)| l.as_str()), Some("0 pulls left (window 6 h)"));
+    assert_eq!(manifest_gets.load(Ordering::SeqCst), 5, "no manifest GET after the refusal");
 }
 
 #[tokio::test]
