@@ -1844,4 +1844,23 @@ fn two_tags_are_compared_older_first_with_layers_side_by_side_and_files_on_deman
         _ => None,
     });
     assert_eq!(pair, ("127.0.0.1:5000/team/app:1.0".to_string(), "127.0.0.1:5000/team/app:1.1".to_string()));
+    // The same from a row's context menu; and "Compare with" the selected tag.
+    rig.harness.get_by_label("2.0").click_secondary();
+    rig.steps(2);
+    rig.harness.get_by_label("Compare with previous version").click();
+    rig.steps(2);
+    let pair = rig.first_sent("a Compare from the context menu", |c| match c {
+        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
+        _ => None,
+    });
+    assert_eq!(pair, ("127.0.0.1:5000/team/app:1.1".to_string(), "127.0.0.1:5000/team/app:2.0".to_string()));
+    rig.harness.get_by_label("1.0").click_secondary();
+    rig.steps(2);
+    rig.harness.get_by_label("Compare with 2.0").click();
+    rig.steps(2);
+    let pair = rig.first_sent("a Compare with the selected tag", |c| match c {
+        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
+        _ => None,
+    });
+    assert_eq!(pair, ("127.0.0.1:5000/team/app:1.0".to_string(), "127.0.0.1:5000/team/app:2.0".to_string()));
 }

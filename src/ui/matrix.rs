@@ -608,6 +608,20 @@ fn tag_table_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>
                     if r.drag_started() {
                         r.dnd_set_drag_payload(drag_payload(state, &row.tag, None));
                     }
+                    r.context_menu(|ui| {
+                        use crate::state::compare::CompareAction;
+                        if ui.button("Compare with previous version").clicked() {
+                            actions.push(UiAction::Select { tag: row.tag.clone(), platform: None });
+                            actions.push(UiAction::Compare(CompareAction::WithPrevious));
+                        }
+                        if let Some(sel) = selection.as_ref().filter(|s| s.tag != row.tag)
+                            && ui.button(format!("Compare with {}", sel.tag)).clicked()
+                        {
+                            actions.push(UiAction::Select { tag: sel.tag.clone(), platform: None });
+                            actions.push(UiAction::Mark { tag: row.tag.clone(), platform: None, range: false });
+                            actions.push(UiAction::Compare(CompareAction::Selected));
+                        }
+                    });
                     if row_selected {
                         paint_cursor(ui);
                     } else if state.is_marked(&row.tag, None) {
