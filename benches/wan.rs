@@ -151,9 +151,19 @@ fn main() {
     println!("machine load (1, 5, 15 min): {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     println!("HTTP/2 with the TLS registry: {}", if h2 == Some(true) { "yes" } else { "no" });
     println!("registry-bound limit L: {:.3} s ({urls} requests replayed at RTT 0, 64 in flight)", limit.as_secs_f64());
+    // The same replay through the proxy adding nothing: what the measuring front itself costs
+    // on this machine (it shares the cores with the registry and the client).
+    let proxy_rt = tokio::runtime::Runtime::new().expect("proxy runtime");
+    let front0 = proxy_rt.block_on(common::proxy::proxy(addr.clone(), Duration::ZERO));
+    let through0: Vec<String> = url_list.iter().map(|u| u.replacen(&addr, &front0, 1)).collect();
+    let limit_front = replay(&rt, &certs, &through0, 64, 3);
+    println!(
+        "the same through the proxy at RTT 0: {:.3} s ({:.2}× L: the proxy's own cost)",
+        limit_front.as_secs_f64(),
+        limit_front.as_secs_f64() / limit.as_secs_f64()
+    );
     println!();
     println!("{:>6}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>10}  {:>12}", "RTT", "C", "F", "replay", "cold", "warm", "cold/F", "warm/F", "cold/replay");
-    let proxy_rt = tokio::runtime::Runtime::new().expect("proxy runtime");
     let run_at = |rtt_ms: u64, upstream: &str, label: &str, tls: bool, url_list: &[String]| -> (f64, f64, f64) {
         let rtt = Duration::from_millis(rtt_ms);
         let front = if rtt_ms == 0 && tls { upstream.to_string() } else { proxy_rt.block_on(common::proxy::proxy(upstream.to_string(), rtt)) };
