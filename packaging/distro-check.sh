@@ -45,6 +45,7 @@ for suite in "${suites[@]}"; do
     mount -t tmpfs shm "$root/dev/shm" && mounted+=("$root/dev/shm")
     cp "$deb" "$root/tmp/archlens.deb"
     cp packaging/distro-inside.sh "$root/tmp/inside.sh"
+    cp scripts/lib/headless-sway.sh "$root/tmp/headless-sway.sh"
     echo "=== $suite, apt $how"
     chroot "$root" /bin/bash /tmp/inside.sh "$how"
     umount -l "$root/dev/shm" "$root/proc"

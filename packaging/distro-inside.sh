@@ -6,6 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 fail() { echo "distro-check ($(. /etc/os-release && echo "$PRETTY_NAME"), $how): $*" >&2; exit 1; }
 how=$1
+source /tmp/headless-sway.sh
 apt-get update -qq
 
 # A file of settings, so the app opens what it is told rather than a first run's demo.
@@ -70,23 +71,9 @@ wait "$app" 2>/dev/null || true
 echo "ok: a window under X11 (Xvfb)"
 
 # Wayland only: a headless sway (as nobody: sway refuses root), no X server, no DISPLAY.
-runtime=/tmp/xdg
-mkdir -p "$runtime"
-chmod 700 "$runtime"
-chown 65534:65534 "$runtime"
-printf 'output HEADLESS-1 resolution 1024x768\n' >/tmp/sway.conf
-chmod 644 /tmp/sway.conf
-setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$PATH" HOME="$runtime" XDG_RUNTIME_DIR="$runtime" \
-  WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman sway -c /tmp/sway.conf >/tmp/sway.log 2>&1 &
-sway=$!
-socket=""
-for _ in $(seq 1 50); do
-  socket=$(find "$runtime" -maxdepth 1 -type s -name 'wayland-*' -printf '%f\n' 2>/dev/null | head -1)
-  [[ -n $socket ]] && break
-  sleep 0.2
-done
-[[ -n $socket ]] || { cat /tmp/sway.log; fail "the headless sway did not start"; }
-chmod 755 /tmp
+mkdir -p /tmp/wl
+start_headless_sway /tmp/wl 1024x768 || fail "the headless sway did not start"
+sway=$SWAY_PID runtime=$SWAY_RUNTIME socket=$SWAY_SOCKET
 env -i PATH="$PATH" "${app_env[@]}" XDG_RUNTIME_DIR="$runtime" WAYLAND_DISPLAY="$socket" \
   archlens gui --size 800x600 oci:/usr/share/archlens/demo-layout >/tmp/wayland.log 2>&1 &
 app=$!
@@ -98,5 +85,5 @@ for _ in $(seq 1 80); do
 done
 kill "$app" "$sway" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
-[[ -n $found ]] || { cat /tmp/wayland.log /tmp/sway.log; fail "no window under a Wayland-only sway"; }
+[[ -n $found ]] || { cat /tmp/wayland.log /tmp/wl/sway.log; fail "no window under a Wayland-only sway"; }
 echo "ok: a window under Wayland (headless sway, no X server)"

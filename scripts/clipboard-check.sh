@@ -14,6 +14,7 @@
 # wtype and wl-clipboard (apt-get install sway wtype wl-clipboard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/headless-sway.sh
 bin=${1:-target/debug/archlens}
 # Where the details' copy buttons sit and what each copies, from the app driven the same way
 # in egui_kittest (cargo build --example copy_buttons).
@@ -94,27 +95,8 @@ app=""
 
 # Wayland: a headless sway of its own (it refuses to run as root: then as nobody), the app
 # with no X display, keys from a virtual keyboard.
-runtime=$work/runtime
-mkdir -p "$runtime"
-chmod 700 "$runtime"
-printf 'output HEADLESS-1 resolution 1200x800\n' >"$work/sway.conf"
-as=()
-if [[ $(id -u) -eq 0 ]]; then
-  chown 65534:65534 "$runtime"
-  chmod 755 "$work"
-  chmod 644 "$work/sway.conf"
-  as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-fi
-"${as[@]}" env -i PATH="$PATH" HOME="$runtime" XDG_RUNTIME_DIR="$runtime" WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 \
-  WLR_RENDERER=pixman sway -c "$work/sway.conf" >"$work/sway.log" 2>&1 &
-sway=$!
-socket=""
-for _ in $(seq 1 50); do
-  socket=$(find "$runtime" -maxdepth 1 -type s -name 'wayland-*' -printf '%f\n' 2>/dev/null | head -1)
-  [[ -n $socket ]] && break
-  sleep 0.2
-done
-[[ -n $socket ]] || { echo "clipboard-check.sh: the headless sway did not start" >&2; cat "$work/sway.log" >&2; exit 1; }
+start_headless_sway "$work" 1200x800 || { echo "clipboard-check.sh: no Wayland compositor" >&2; exit 1; }
+sway=$SWAY_PID runtime=$SWAY_RUNTIME socket=$SWAY_SOCKET
 export XDG_RUNTIME_DIR=$runtime WAYLAND_DISPLAY=$socket
 unset DISPLAY
 echo -n "something else" | wl-copy
