@@ -105,6 +105,14 @@ impl Rig {
         })
     }
 
+    /// The two sides of the Compare command sent since the last look.
+    fn compare_sent(&mut self, what: &str) -> (String, String) {
+        self.first_sent(what, |c| match c {
+            Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
+            _ => None,
+        })
+    }
+
     /// A matrix of `rows`, loaded (1400×900).
     fn loaded(rows: Vec<TagResult>) -> Rig {
         let mut rig = Rig::new(StartTarget::Repository("127.0.0.1:5000/team/app".into()));
@@ -1839,28 +1847,19 @@ fn two_tags_are_compared_older_first_with_layers_side_by_side_and_files_on_deman
     rig.steps(2);
     rig.harness.get_by_label("vs previous").click();
     rig.steps(2);
-    let pair = rig.first_sent("a Compare with the previous tag", |c| match c {
-        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
-        _ => None,
-    });
+    let pair = rig.compare_sent("a Compare with the previous tag");
     assert_eq!(pair, ("127.0.0.1:5000/team/app:1.0".to_string(), "127.0.0.1:5000/team/app:1.1".to_string()));
     // The same from a row's context menu; and "Compare with" the selected tag.
     rig.harness.get_by_label("2.0").click_secondary();
     rig.steps(2);
     rig.harness.get_by_label("Compare with previous version").click();
     rig.steps(2);
-    let pair = rig.first_sent("a Compare from the context menu", |c| match c {
-        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
-        _ => None,
-    });
+    let pair = rig.compare_sent("a Compare from the context menu");
     assert_eq!(pair, ("127.0.0.1:5000/team/app:1.1".to_string(), "127.0.0.1:5000/team/app:2.0".to_string()));
     rig.harness.get_by_label("1.0").click_secondary();
     rig.steps(2);
     rig.harness.get_by_label("Compare with 2.0").click();
     rig.steps(2);
-    let pair = rig.first_sent("a Compare with the selected tag", |c| match c {
-        Command::Compare { before, after, .. } => Some((before.to_string(), after.to_string())),
-        _ => None,
-    });
+    let pair = rig.compare_sent("a Compare with the selected tag");
     assert_eq!(pair, ("127.0.0.1:5000/team/app:1.0".to_string(), "127.0.0.1:5000/team/app:2.0".to_string()));
 }
