@@ -49,7 +49,8 @@ pub fn compare_ui(ui: &mut egui::Ui, state: &AppState) -> Vec<UiAction> {
     };
     let Some(d) = shown else { return actions };
     ui.separator();
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    // Anything wider than the panel scrolls inside it rather than widening it.
+    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         summary_ui(ui, d, c.is_running(), &mut actions);
         let open = d.platforms.len() <= 3;
         for p in &d.platforms {
@@ -111,9 +112,15 @@ fn value_text(v: &Option<serde_json::Value>) -> String {
     v.as_ref().map_or("(none)".to_string(), |v| super::drawable(&v.to_string()).into_owned())
 }
 
+/// A digest as the matrix shows one: its first 12 hex digits (the whole is on hover).
+fn hex12(digest: &str) -> &str {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    hex.get(..12).unwrap_or(hex)
+}
+
 /// A manifest digest: a click opens it in details; the button copies it.
 fn digest_link(ui: &mut egui::Ui, digest: &str, actions: &mut Vec<UiAction>) {
-    let short = digest.get(..19).unwrap_or(digest);
+    let short = hex12(digest);
     if ui.link(RichText::new(short).monospace()).on_hover_text(format!("{digest}\nclick: show in details")).clicked()
         && let Ok(d) = crate::model::digest::Digest::parse(digest)
     {
@@ -128,7 +135,7 @@ fn digest_link(ui: &mut egui::Ui, digest: &str, actions: &mut Vec<UiAction>) {
 fn layer_cell(ui: &mut egui::Ui, l: Option<&crate::model::diff::Layer>) {
     match l {
         Some(l) => {
-            let short = l.digest.get(..19).unwrap_or(&l.digest);
+            let short = hex12(&l.digest);
             if ui.link(RichText::new(format!("{short} {}", human_bytes(l.size))).monospace()).on_hover_text(format!("{}\nclick: copy", l.digest)).clicked() {
                 ui.ctx().copy_text(l.digest.clone());
             }
