@@ -65,7 +65,7 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, opti
         best.and_then(|i| sides.into_iter().nth(i)).into_iter().collect()
     };
     let (sa, sb) = (pick(sa), pick(sb));
-    let norm = |k: &str| Platform::parse_key(k).map(|p| p.normalize().key()).unwrap_or_else(|_| k.to_string());
+    let norm = pairing_key;
     let mut platforms = Vec::new();
     let mut pairs = Vec::new();
     let mut added = Vec::new();
@@ -108,6 +108,15 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, opti
         added_platforms: added,
         annotations: crate::model::diff::annotations(&ann_a, &ann_b),
     })
+}
+
+/// What pairs two index entries across releases: the normalised platform (`linux/arm64/v8` is
+/// `linux/arm64`), with a Windows `os.version`'s revision dropped, since it changes with every
+/// monthly update while a host of that release runs either (the matrix groups its columns the
+/// same way).
+fn pairing_key(key: &str) -> String {
+    let normal = Platform::parse_key(key).map(|p| p.normalize().key()).unwrap_or_else(|_| key.to_string());
+    Platform::release_column(&normal).0
 }
 
 /// Compare each pair's files (`platforms[i]` is `pairs[i]`), reading every layer above the
@@ -160,4 +169,17 @@ async fn files(
         p.files = Some(FilesDiff { shared_layers: base, changes: compare(&tail(before), &tail(after)) });
     }
     Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pairing_key;
+
+    #[test]
+    fn entries_pair_across_a_windows_revision_and_an_arm64_variant_but_not_across_arm_variants() {
+        assert_eq!(pairing_key("windows/amd64:10.0.17763.5122"), pairing_key("windows/amd64:10.0.17763.6054"));
+        assert_ne!(pairing_key("windows/amd64:10.0.17763.5122"), pairing_key("windows/amd64:10.0.20348.2966"));
+        assert_eq!(pairing_key("linux/arm64/v8"), pairing_key("linux/arm64"));
+        assert_ne!(pairing_key("linux/arm/v7"), pairing_key("linux/arm/v6"));
+    }
 }
