@@ -388,7 +388,9 @@ impl Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
             if self.cancelled.load(Ordering::Relaxed) {
-                return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+                // Not `Interrupted`: `read_to_end` and `io::copy` retry that kind at once, so a
+                // cancelled read would spin forever (and a runtime waits for it at exit).
+                return Err(std::io::Error::other("cancelled"));
             }
             // Runs on a blocking thread (spawn_blocking), never on the async runtime.
             match self.rx.blocking_recv() {
@@ -471,6 +473,14 @@ impl Reading {
     fn typed(&self, layer: &Descriptor, e: std::io::Error) -> RegistryError {
         match self.failure.lock().ok().and_then(|mut f| f.take()) {
             Some(t) => t,
+            // The bytes did not decompress (or are no tar) before their digest could be
+            // checked at the end: the same fault, found sooner. (A cancelled read is no fault.)
+            None if e.to_string() != "cancelled" => other(
+                layer,
+                format!(
+                    "{e}: its bytes are damaged (in the store or on the way) and cannot match its digest; read it again, and if it stays so, the store holds a bad copy"
+                ),
+            ),
             None => other(layer, e),
         }
     }
@@ -735,6 +745,21 @@ pub async fn examine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_layer_read_ends_rather_than_spinning() {
+        // A reading whose layer is no longer wanted: `read_to_end` (as the tar cursor's skips
+        // use) must end with an error, not retry forever.
+        let (_tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(1);
+        let mut reader = ChunkReader { rx, buf: bytes::Bytes::new(), pos: 0, cancelled: Arc::new(AtomicBool::new(true)) };
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = done.send(reader.read_to_end(&mut out).map_err(|e| e.to_string()));
+        });
+        let got = ended.recv_timeout(std::time::Duration::from_secs(5)).expect("the read ended");
+        assert_eq!(got, Err("cancelled".to_string()));
+    }
 
     use crate::model::binary::{elf_header, elf_info};
     use crate::model::exec::{Chain, End};

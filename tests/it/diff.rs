@@ -163,3 +163,30 @@ fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept(
     assert!(stderr.contains("linux/amd64 grew by"), "{stderr}");
     ok(&env.run(&["diff", &a, &b, "--fail-on-growth", "100000"]));
 }
+
+#[test]
+fn files_of_a_layout_folder_are_compared_through_the_same_checked_reads_and_a_tampered_layer_is_refused() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("demo");
+    let copy = std::process::Command::new("cp").arg("-r").arg(common::project_root().join("assets/demo-layout")).arg(&layout).status().unwrap();
+    assert!(copy.success());
+    let (a, b) = (format!("oci:{}:1.0", layout.display()), format!("oci:{}:1.1", layout.display()));
+    let v: Value = serde_json::from_str(&ok(&env.run(&["diff", &a, &b, "--files", "--platform", "linux/amd64", "--format", "json"]))).unwrap();
+    let amd = &v["platforms"][0];
+    let changes: Vec<(&str, &str)> =
+        amd["files"]["changes"].as_array().unwrap().iter().map(|c| (c["path"].as_str().unwrap(), c["change"].as_str().unwrap())).collect();
+    assert_eq!(changes, [("etc/archlens-seed", "changed")], "{amd:#}");
+    // The layer 1.1 adds, its bytes changed in place (same size): the read is refused by its
+    // digest, whatever the folder says, and nothing is kept for it.
+    let added = amd["layers"]["added"][0]["digest"].as_str().unwrap().to_string();
+    let blob = layout.join("blobs/sha256").join(added.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let fresh = Env::new();
+    let out = fresh.run(&["diff", &a, &b, "--files", "--platform", "linux/amd64"]);
+    let err = crate::common::cli::fails_with(&out, 2);
+    assert!(err.contains("digest") && err.contains(&added[..19]), "{err}");
+}
