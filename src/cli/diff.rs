@@ -105,12 +105,7 @@ fn print(d: &Diff) {
             println!("  entry annotation {}: {} → {}", c.key, value_text(&c.before), value_text(&c.after));
         }
         if let Some(f) = &p.files {
-            let shared = archlens::model::units::count(f.shared_layers, "shared layer", "shared layers");
-            if f.changes.is_empty() {
-                println!("  files: unchanged above the {shared}");
-            } else {
-                println!("  files: {} above the {shared}", archlens::model::units::count(f.changes.len(), "path differs", "paths differ"));
-            }
+            println!("  files: {}", f.summary());
             for c in &f.changes {
                 println!("    {}", c.line("  [the other side: the shared layers, not read]"));
             }

@@ -62,6 +62,20 @@ pub struct FilesDiff {
     pub changes: Vec<super::files::FileChange>,
 }
 
+impl FilesDiff {
+    /// In words: `2 paths differ (above the 3 layers both share)`, `unchanged (no layer is shared)`.
+    pub fn summary(&self) -> String {
+        let above = match self.shared_layers {
+            0 => "no layer is shared".to_string(),
+            n => format!("above the {} both share", super::units::count(n, "layer", "layers")),
+        };
+        match self.changes.len() {
+            0 => format!("unchanged ({above})"),
+            n => format!("{} ({above})", super::units::count(n, "path differs", "paths differ")),
+        }
+    }
+}
+
 /// What comparing files read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct FilesRead {
@@ -279,6 +293,15 @@ mod tests {
             artifact_type: None,
             urls: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_files_comparison_says_how_many_paths_and_above_what() {
+        let change =
+            super::super::files::FileChange { path: "a".into(), change: super::super::files::ChangeKind::Added, before: None, after: None, base_unread: true };
+        assert_eq!(FilesDiff { shared_layers: 0, changes: Vec::new() }.summary(), "unchanged (no layer is shared)");
+        assert_eq!(FilesDiff { shared_layers: 1, changes: vec![change.clone()] }.summary(), "1 path differs (above the 1 layer both share)");
+        assert_eq!(FilesDiff { shared_layers: 3, changes: vec![change.clone(), change] }.summary(), "2 paths differ (above the 3 layers both share)");
     }
 
     #[test]

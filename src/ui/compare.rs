@@ -210,11 +210,7 @@ fn platform_ui(ui: &mut egui::Ui, p: &PlatformDiff, actions: &mut Vec<UiAction>)
     }
     if let Some(f) = &p.files {
         ui.separator();
-        if f.changes.is_empty() {
-            ui.label(format!("Files: unchanged above the {} shared layers", f.shared_layers));
-        } else {
-            ui.label(format!("Files: {} paths differ above the {} shared layers", f.changes.len(), f.shared_layers));
-        }
+        ui.label(format!("Files: {}", f.summary()));
         for ch in f.changes.iter().take(FILES_SHOWN) {
             let color = match ch.change {
                 ChangeKind::Added => ui.visuals().warn_fg_color,

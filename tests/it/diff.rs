@@ -158,6 +158,7 @@ fn files_compare_from_the_layers_the_sides_do_not_share_each_read_once_and_kept(
     // The table says the same in words; the size gate sets the exit status.
     let table = ok(&env.run(&["diff", &a, &b, "--files"]));
     assert!(table.contains("~ /app/server: file 0755") && table.contains("+ /app/current (symlink → server)"), "{table}");
+    assert!(table.contains("files: 7 paths differ (above the 1 layer both share)"), "{table}");
     let gate = env.run(&["diff", &a, &b, "--fail-on-growth", "5"]);
     let stderr = crate::common::cli::fails_with(&gate, 1);
     assert!(stderr.contains("linux/amd64 grew by"), "{stderr}");
