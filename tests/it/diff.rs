@@ -178,6 +178,12 @@ fn files_of_a_layout_folder_are_compared_through_the_same_checked_reads_and_a_ta
     let changes: Vec<(&str, &str)> =
         amd["files"]["changes"].as_array().unwrap().iter().map(|c| (c["path"].as_str().unwrap(), c["change"].as_str().unwrap())).collect();
     assert_eq!(changes, [("etc/archlens-seed", "changed")], "{amd:#}");
+    // Across stores: the folder's 1.0 against 1.1 copied to the registry, each side's layers
+    // read from its own store; the same answer.
+    let copied = format!("{}/diff/from-folder:1.1", common::registry_addr());
+    ok(&env.run(&["compose", "--target", &copied, "--from", &b, "--yes"]));
+    let across: Value = serde_json::from_str(&ok(&env.run(&["diff", &a, &copied, "--files", "--platform", "linux/amd64", "--format", "json"]))).unwrap();
+    assert_eq!(across["platforms"][0]["files"], amd["files"], "{across:#}");
     // The layer 1.1 adds, its bytes changed in place (same size): the read is refused by its
     // digest, whatever the folder says, and nothing is kept for it.
     let added = amd["layers"]["added"][0]["digest"].as_str().unwrap().to_string();
