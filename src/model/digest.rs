@@ -29,11 +29,6 @@ impl Digest {
         Digest(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
     }
 
-    /// The digest of a sha256 hash computed elsewhere (a stream hashed as it was read).
-    pub fn from_sha256_hash(hash: &[u8]) -> Digest {
-        Digest(format!("sha256:{}", hex::encode(hash)))
-    }
-
     pub fn parse(input: &str) -> Result<Digest, DigestError> {
         let (algorithm, encoded) = input.split_once(':').ok_or_else(|| DigestError::MissingAlgorithm { input: input.to_string() })?;
         if !valid_algorithm(algorithm) {
@@ -109,6 +104,11 @@ impl StreamHasher {
         }
     }
 
+    /// A sha256 hasher (a file's content hash, where no digest is expected).
+    pub fn sha256() -> StreamHasher {
+        StreamHasher::Sha256(Sha256::new())
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             StreamHasher::Sha256(h) => h.update(bytes),
@@ -116,13 +116,30 @@ impl StreamHasher {
         }
     }
 
-    /// Compare what was hashed with `expected`.
-    pub fn verify(self, expected: &Digest) -> Result<(), DigestMismatch> {
-        let actual = match self {
+    /// The digest of what was hashed.
+    pub fn finish(self) -> Digest {
+        match self {
             StreamHasher::Sha256(h) => Digest(format!("sha256:{}", hex::encode(h.finalize()))),
             StreamHasher::Sha512(h) => Digest(format!("sha512:{}", hex::encode(h.finalize()))),
-        };
+        }
+    }
+
+    /// Compare what was hashed with `expected`.
+    pub fn verify(self, expected: &Digest) -> Result<(), DigestMismatch> {
+        let actual = self.finish();
         if &actual == expected { Ok(()) } else { Err(DigestMismatch { expected: expected.clone(), actual: Some(actual), reason: String::new() }) }
+    }
+}
+
+/// Bytes written are hashed (`io::copy` into a hasher).
+impl std::io::Write for StreamHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

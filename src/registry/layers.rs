@@ -279,14 +279,13 @@ impl<R: Read> TarCursor<R> {
                     }
                     let taken = head.len() as u64;
                     if self.hash {
-                        use sha2::Digest as _;
-                        let mut hasher = HashingSink(sha2::Sha256::new());
-                        hasher.0.update(&head);
+                        let mut hasher = crate::model::digest::StreamHasher::sha256();
+                        hasher.update(&head);
                         let rest = size.saturating_sub(taken);
                         if std::io::copy(&mut (&mut self.reader).take(rest), &mut hasher)? != rest {
                             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the tar stream ends inside an entry"));
                         }
-                        sha256 = Some(crate::model::digest::Digest::from_sha256_hash(&hasher.0.finalize()));
+                        sha256 = Some(hasher.finish());
                     } else {
                         self.skip(size.saturating_sub(taken))?;
                     }
@@ -307,20 +306,6 @@ impl<R: Read> TarCursor<R> {
             };
             return Ok(Some(TarEntry { path, node, mode, sha256 }));
         }
-    }
-}
-
-/// A writer that only hashes what it is given.
-struct HashingSink(sha2::Sha256);
-
-impl std::io::Write for HashingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sha2::Digest::update(&mut self.0, buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
