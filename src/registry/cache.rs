@@ -11,6 +11,30 @@ use super::error::RegistryError;
 /// The largest entry read back (manifests and configs are capped below this when fetched).
 const MAX_ENTRY: u64 = 64 << 20;
 
+/// What a cache file holds.
+enum Kept {
+    Bytes(Vec<u8>),
+    Missing,
+    /// Not a regular file of a sane size (a FIFO, a device, a link, an oversized file): never
+    /// opened, so it can neither hang nor flood a read.
+    Unfit,
+}
+
+/// The bytes kept at `path`: waiting for the writer, or a regular file of at most [`MAX_ENTRY`].
+/// Entries are small (manifests, configs, listings): read inline, not on a blocking thread.
+fn read_kept(path: &Path) -> Kept {
+    if let Some(b) = writer().pending(path) {
+        return Kept::Bytes(b.to_vec());
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Kept::Missing };
+    if !meta.is_file() || meta.len() > MAX_ENTRY {
+        return Kept::Unfit;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let read = std::fs::File::open(path).and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_ENTRY + 1), &mut bytes));
+    if read.is_ok() { Kept::Bytes(bytes) } else { Kept::Missing }
+}
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: Arc<PathBuf>,
@@ -45,21 +69,15 @@ impl Cache {
         if !digest.is_verifiable() {
             return None;
         }
-        // Entries are small (manifests and configs): reading inline costs less than handing
-        // each one to a blocking thread.
         let path = Cache::path(&self.root, digest);
-        if let Some(b) = writer().pending(&path) {
-            return Some(b.to_vec());
-        }
-        // Only a regular file of a sane size: a FIFO, a device or a link to one never hangs
-        // or floods a read.
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.is_file() || meta.len() > MAX_ENTRY {
-            let _ = std::fs::remove_file(&path);
-            return None;
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(&path).ok()?, MAX_ENTRY + 1), &mut bytes).ok()?;
+        let bytes = match read_kept(&path) {
+            Kept::Bytes(b) => b,
+            Kept::Missing => return None,
+            Kept::Unfit => {
+                let _ = std::fs::remove_file(&path);
+                return None;
+            }
+        };
         if digest.verify(&bytes).is_ok() {
             Some(bytes)
         } else {
@@ -110,17 +128,10 @@ impl Cache {
     /// `kind`), if kept. It cannot be checked against the blob without reading the blob, so
     /// it is only as trusted as the user's own cache folder; `kind` names its format.
     pub async fn derived(&self, kind: &str, digest: &Digest) -> Option<Vec<u8>> {
-        let path = self.derived_path(kind, digest);
-        if let Some(b) = writer().pending(&path) {
-            return Some(b.to_vec());
+        match read_kept(&self.derived_path(kind, digest)) {
+            Kept::Bytes(b) => Some(b),
+            Kept::Missing | Kept::Unfit => None,
         }
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.is_file() || meta.len() > MAX_ENTRY {
-            return None;
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(&path).ok()?, MAX_ENTRY + 1), &mut bytes).ok()?;
-        Some(bytes)
     }
 
     /// Keep what was worked out from the blob `digest` (see [`Cache::derived`]).
