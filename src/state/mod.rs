@@ -524,14 +524,7 @@ impl AppState {
         let Some(mv) = self.matrix.as_ref() else { return Vec::new() };
         let mut out: Vec<Reference> = Vec::new();
         for sel in self.selection.iter().chain(&self.marked) {
-            let Some(row) = mv.matrix.row(&sel.tag) else { continue };
-            let r = match &sel.platform {
-                Some(k) => match row.cells.get(k) {
-                    Some(c) => mv.repository.digest_reference(&c.digest),
-                    None => continue,
-                },
-                None => mv.repository.reference(&sel.tag),
-            };
+            let Some(r) = Self::reference_of(mv, sel) else { continue };
             if !out.contains(&r) {
                 out.push(r);
             }
@@ -1066,14 +1059,24 @@ impl AppState {
         }
     }
 
-    /// One side of a comparison: a selected tag, or a cell by its digest.
-    fn compare_side(&self, sel: &Selection) -> Option<compare::Side> {
-        let mv = self.matrix.as_ref()?;
+    /// What a selected tag or cell names: the tag, or the cell's image by its digest; `None`
+    /// for a tag not in the matrix or an empty cell.
+    fn reference_of(mv: &MatrixView, sel: &Selection) -> Option<Reference> {
         let row = mv.matrix.row(&sel.tag)?;
         Some(match &sel.platform {
-            Some(k) => compare::Side { label: format!("{} {k}", sel.tag), reference: mv.repository.digest_reference(&row.cells.get(k)?.digest) },
-            None => compare::Side { label: sel.tag.clone(), reference: mv.repository.reference(&sel.tag) },
+            Some(k) => mv.repository.digest_reference(&row.cells.get(k)?.digest),
+            None => mv.repository.reference(&sel.tag),
         })
+    }
+
+    /// One side of a comparison: a selected tag, or a cell by its digest.
+    fn compare_side(&self, sel: &Selection) -> Option<compare::Side> {
+        let reference = Self::reference_of(self.matrix.as_ref()?, sel)?;
+        let label = match &sel.platform {
+            Some(k) => format!("{} {k}", sel.tag),
+            None => sel.tag.clone(),
+        };
+        Some(compare::Side { label, reference })
     }
 
     /// The cursor and one marked tag or cell, older tag first.
