@@ -65,13 +65,12 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, opti
         best.and_then(|i| sides.into_iter().nth(i)).into_iter().collect()
     };
     let (sa, sb) = (pick(sa), pick(sb));
-    let norm = pairing_key;
     let mut platforms = Vec::new();
     let mut pairs = Vec::new();
     let mut added = Vec::new();
     for after in &sb {
         // With one platform asked for, the two picks are compared whatever their keys.
-        let before = if platform.is_some() { sa.first() } else { sa.iter().find(|s| norm(&s.key) == norm(&after.key)) };
+        let before = if platform.is_some() { sa.first() } else { sa.iter().find(|s| pairing_key(&s.key) == pairing_key(&after.key)) };
         match before {
             Some(before) => {
                 platforms.push(PlatformDiff {
@@ -91,14 +90,9 @@ pub async fn diff(fa: &Fetcher, a: &Reference, fb: &Fetcher, b: &Reference, opti
     let removed = if platform.is_some() && !sb.is_empty() {
         Vec::new()
     } else {
-        sa.iter().filter(|s| !sb.iter().any(|t| norm(&t.key) == norm(&s.key))).map(|s| s.key.clone()).collect()
+        sa.iter().filter(|s| !sb.iter().any(|t| pairing_key(&t.key) == pairing_key(&s.key))).map(|s| s.key.clone()).collect()
     };
-    let files_read = if options.files {
-        let read = files(fa, a, fb, b, &pairs, &mut platforms, options.max_bytes).await?;
-        Some(read)
-    } else {
-        None
-    };
+    let files_read = if options.files { Some(files(fa, a, fb, b, &pairs, &mut platforms, options.max_bytes).await?) } else { None };
     Ok(Diff {
         files_read,
         before: a.to_string(),

@@ -106,7 +106,6 @@ impl Fetcher {
         self
     }
 
-    /// Where this fetcher reads.
     /// A layer's file listing (for comparing files): kept from an earlier comparison, or read
     /// whole through the store (bounded, verified) and kept. Returns whether it was kept.
     pub async fn listing(
@@ -135,6 +134,7 @@ impl Fetcher {
         Ok((l, false))
     }
 
+    /// Where this fetcher reads.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
